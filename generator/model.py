@@ -1,0 +1,334 @@
+"""The spec model: one set of typed objects that every stage imports.
+
+Extraction builds a `Spec`; `specio` writes it to YAML under specs/ and reads
+it back; the C and reference generators, the ABI checker, the cross-check and
+the diff all take a `Spec`.  Every element carries a `Source` naming the seed
+file, the patch and the line it came from.
+"""
+from __future__ import annotations
+
+import enum
+import errno as _errno
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+# ---------------------------------------------------------------- positions
+@dataclass(frozen=True)
+class Source:
+    """Where a spec element came from: seed file, line (1-based), patch."""
+    seed: str
+    line: int
+    patch: str = ""          # e.g. "v10 5/6"; "" for a cover letter
+    path: str = ""           # file in the diff, e.g. "arch/arm64/kvm/arm.c"
+    text: str = ""           # the (repaired) source line, for humans
+
+    def __str__(self) -> str:
+        return f"{self.seed}:{self.line}"
+
+    def describe(self) -> str:
+        where = f"{self.seed}:{self.line}"
+        if self.patch:
+            where += f" [{self.patch}]"
+        if self.path:
+            where += f" {self.path}"
+        return where
+
+
+# ---------------------------------------------------------------- enums
+_ERRNO_NAMES = ("EPERM", "ENOENT", "EINTR", "EIO", "ENXIO", "E2BIG", "EBADF",
+                "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "EBUSY", "EEXIST",
+                "ENODEV", "EINVAL", "ENOSPC", "ERANGE", "ENOTTY", "ENOSYS",
+                "EOPNOTSUPP", "EOVERFLOW")
+
+# arm64 uses the asm-generic numbers, which for these names equal the host's.
+Errno = enum.Enum("Errno", {n: getattr(_errno, n) for n in _ERRNO_NAMES})
+Errno.__doc__ = "Error numbers a kernel handler may return (negated)."
+
+
+def errno_from_name(name: str) -> "Errno":
+    try:
+        return Errno[name.lstrip("-")]
+    except KeyError:
+        raise ValueError(f"{name!r} is not a known errno; options are "
+                         f"{', '.join(_ERRNO_NAMES)}") from None
+
+
+def errno_from_number(num: int) -> Optional["Errno"]:
+    for e in Errno:
+        if e.value == num:
+            return e
+    return None
+
+
+class IocDir(enum.Enum):
+    NONE = "_IO"
+    WRITE = "_IOW"
+    READ = "_IOR"
+    READWRITE = "_IOWR"
+
+    @property
+    def bits(self) -> int:
+        # asm-generic/ioctl.h, used by arm64: _IOC_WRITE=1, _IOC_READ=2
+        return {"_IO": 0, "_IOW": 1, "_IOR": 2, "_IOWR": 3}[self.value]
+
+
+class OpKind(enum.Enum):
+    IOCTL = "ioctl"                    # a VM or vCPU ioctl handler
+    ENABLE_CAP = "enable_cap"          # a case of kvm_vm_ioctl_enable_cap
+    CHECK_EXTENSION = "check_extension"  # a case of kvm_vm_ioctl_check_extension
+    INTERNAL = "internal"              # a helper with no user entry point
+
+
+class CheckKind(enum.Enum):
+    ARGUMENT = "argument"      # a field of the user argument
+    ALIGNMENT = "alignment"    # a field must be a multiple of a unit
+    STATE = "state"            # VM state: capability enabled, vCPUs, ...
+    USER_MEMORY = "user_memory"  # a user pointer that must be accessible
+    PER_PAGE = "per_page"      # evaluated on each iteration of a page loop
+    HOST = "host"              # host feature, not controllable from userspace
+
+
+class Reach(enum.Enum):
+    """Whether userspace can drive a rule with the supplied material."""
+    REACHABLE = "reachable"
+    UNREACHABLE = "unreachable"   # no user interface in this input
+    HOST_ONLY = "host_only"       # only the host's features decide it
+
+
+class FindingKind(enum.Enum):
+    REPAIR = "repair"                 # damage in the dump that was repaired
+    UNMAPPED_PREDICATE = "unmapped"   # kernel predicate absent from vocabulary
+    DOC_CODE_MISMATCH = "doc_code_mismatch"
+    REVIEW_SAYS_WRONG = "review_says_wrong"
+    MISSING_PATCH = "missing_patch"
+    PARSE_ERROR = "parse_error"
+    NOTE = "note"
+
+
+class Verdict(enum.Enum):
+    CONFORMS = "conforms"
+    DIVERGES = "diverges"
+    SKIPPED = "skipped"
+    ERROR = "error"
+    UNREACHABLE = "not reachable"
+
+
+# ---------------------------------------------------------------- uAPI
+@dataclass
+class Member:
+    name: Optional[str]          # None for an anonymous struct/union member
+    ctype: str                   # C spelling of the type, e.g. "__u64", "void *"
+    source: Source
+    array: list[int] = field(default_factory=list)
+    nested: Optional["StructDef"] = None   # anonymous aggregate
+    user_pointer: bool = False   # declared with __user
+
+
+@dataclass
+class StructDef:
+    name: str                    # "" for anonymous
+    kind: str                    # "struct" or "union"
+    members: list[Member]
+    source: Source
+    text: str = ""               # the declaration as repaired C text
+    header: str = ""             # the uapi header it was added to
+
+
+@dataclass
+class Constant:
+    name: str
+    value: int
+    expr: str
+    source: Source
+    header: str = ""
+
+
+@dataclass
+class Capability:
+    name: str
+    number: int
+    source: Source
+
+
+@dataclass
+class Ioctl:
+    name: str
+    direction: IocDir
+    type_expr: str               # "KVMIO"
+    type_value: int              # 0xAE
+    nr: int
+    arg_type: str                # "struct kvm_arm_copy_mte_tags" or ""
+    size: int                    # sizeof(arg_type) on arm64 (LP64)
+    number: int                  # the encoded request number on arm64
+    source: Source
+
+
+# ---------------------------------------------------------------- behaviour
+@dataclass
+class Predicate:
+    """A kernel predicate seen in a condition and what it means to the model."""
+    spelling: str                # as written, e.g. "kvm_has_mte(kvm)"
+    concept: Optional[str]       # vocabulary concept id, None if unmapped
+
+
+@dataclass
+class Check:
+    id: str                      # stable slug, e.g. "reserved_nonzero"
+    order: int                   # 1-based position in its handler
+    condition: str               # C text of the condition that fails
+    errno: Errno
+    kind: CheckKind
+    reads: list[str]             # input fields read, e.g. ["flags"]
+    predicates: list[Predicate]
+    source: Source
+    in_loop: bool = False
+    reach: Reach = Reach.REACHABLE
+
+
+@dataclass
+class AlignmentRule:
+    field: str                   # input field
+    unit: str                    # "PAGE_SIZE": follows the running kernel
+    check: str                   # id of the check that enforces it
+    errno: Errno
+    source: Source
+
+
+class PreKind(enum.Enum):
+    CAP_ENABLED = "cap_enabled"          # operation needs a capability enabled
+    NO_VCPUS = "no_vcpus"                # must happen before any vCPU exists
+    FLAGS_ZERO = "flags_zero"            # flags outside a mask must be zero
+    HOST_FEATURE = "host_feature"        # the host must support a feature
+    FIELD_ZERO = "field_zero"            # a reserved field must be zero
+
+
+@dataclass
+class Precondition:
+    kind: PreKind
+    subject: str                 # operation name
+    detail: str                  # capability name, field name, mask ...
+    errno: Errno
+    check: str                   # id of the check that enforces it ("" if none)
+    source: Source
+
+
+@dataclass
+class Success:
+    """What a call that passes every check does."""
+    ret: str                     # C expression of the return value ("0", "ret")
+    ret_value: Optional[int]     # the value when it is a constant
+    source: Source
+    doc: str = ""                # what the documentation says it returns
+    doc_source: Optional[Source] = None
+
+
+@dataclass
+class Operation:
+    name: str                    # "KVM_ARM_MTE_COPY_TAGS", "KVM_CAP_ARM_MTE"
+    kind: OpKind
+    handler: str                 # C function that implements it
+    fd: str                      # "vm", "vcpu", "system"
+    checks: list[Check]
+    success: Optional[Success]
+    source: Source
+    arg_type: str = ""           # struct type of the argument
+    aliases: dict[str, str] = field(default_factory=dict)  # local -> field
+    body: str = ""               # repaired C text of the handler(s)
+    body_line: int = 0           # seed line of body's first line
+    loop: Optional[str] = None   # C text of the page loop header, if any
+    locking: list[str] = field(default_factory=list)
+    buffer: Optional["BufferRule"] = None
+
+
+@dataclass
+class BufferRule:
+    """The user buffer an operation reads or writes, per the patch."""
+    pointer_field: str           # "addr"
+    length_field: str            # "length"
+    bytes_per_unit: int          # 16: one tag byte per 16-byte granule
+    unit_name: str               # "MTE granule"
+    element: str                 # "one tag value per byte"
+    direction_field: str         # "flags"
+    to_kernel: str               # value name meaning user->kernel
+    from_kernel: str
+    source: Source
+
+
+@dataclass
+class Claim:
+    """An informal claim from prose (cover letter, commit message, api.rst)."""
+    id: str
+    text: str
+    testable: bool
+    source: Source
+    case: str = ""               # id of the case that tests it, if any
+
+
+@dataclass
+class Finding:
+    kind: FindingKind
+    message: str
+    source: Source
+
+
+@dataclass
+class Note:
+    """A reviewer's remark attached to a spec element; never changes it."""
+    author: str
+    text: str
+    about: str                   # id of the element it discusses
+    source: Source
+
+
+@dataclass
+class Spec:
+    name: str                    # "mte-v10"
+    title: str                   # series title
+    version: int
+    rfc: bool
+    seed: str                    # seed file name
+    patches: list[str]           # "v10 5/6: KVM: arm64: ioctl to ..."
+    structs: list[StructDef] = field(default_factory=list)
+    constants: list[Constant] = field(default_factory=list)
+    capabilities: list[Capability] = field(default_factory=list)
+    ioctls: list[Ioctl] = field(default_factory=list)
+    operations: list[Operation] = field(default_factory=list)
+    alignment: list[AlignmentRule] = field(default_factory=list)
+    preconditions: list[Precondition] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+    # lookups -----------------------------------------------------------
+    def struct(self, name: str) -> StructDef:
+        for s in self.structs:
+            if s.name == name or f"{s.kind} {s.name}" == name:
+                return s
+        raise KeyError(f"spec {self.name} has no struct {name!r}; it has "
+                       f"{', '.join(s.name for s in self.structs) or 'none'}")
+
+    def operation(self, name: str) -> Operation:
+        for o in self.operations:
+            if o.name == name:
+                return o
+        raise KeyError(f"spec {self.name} has no operation {name!r}; it has "
+                       f"{', '.join(o.name for o in self.operations) or 'none'}")
+
+    def constant(self, name: str) -> Constant:
+        for c in self.constants:
+            if c.name == name:
+                return c
+        raise KeyError(f"spec {self.name} has no constant {name!r}")
+
+    def capability(self, name: str) -> Capability:
+        for c in self.capabilities:
+            if c.name == name:
+                return c
+        raise KeyError(f"spec {self.name} has no capability {name!r}")
+
+    def ioctl(self, name: str) -> Ioctl:
+        for i in self.ioctls:
+            if i.name == name:
+                return i
+        raise KeyError(f"spec {self.name} has no ioctl {name!r}")
