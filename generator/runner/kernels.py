@@ -1,0 +1,343 @@
+"""Resolve, fetch and cache the arm64 kernels (and busybox) the tests boot.
+
+A kernel is named by an alias (``debian-6.12``, ``debian-6.1``,
+``debian-6.12-16k``), by an exact Debian package name, or by the path to a
+user-built arm64 ``Image``/``vmlinuz``.  Debian packages are fetched with
+``apt-get`` through a *private* view of the archive: the machine's sources
+are read, but the package lists and downloaded archives live under the
+kconform cache, and the architecture is forced to arm64, so the machine's
+own apt state is never touched::
+
+    apt-get -oAPT::Architecture=arm64 -oAPT::Architectures=arm64 \\
+            -oDir::State::Lists=CACHE/apt/lists -oDir::Cache=CACHE/apt update
+
+The cache lives in ``$KCONFORM_CACHE`` or ``<repo>/.cache``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from .errors import KernelError
+
+DEFAULT_KERNEL = "debian-6.12"
+LISTS_MAX_AGE = 6 * 3600.0   # refresh the private package lists after this
+
+Log = Callable[[str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelFlavour:
+    """One alias: which Debian packages it means and what page size they use."""
+    alias: str
+    pattern: str          # full-match regex over package names
+    page_size: int
+    summary: str
+
+
+FLAVOURS: tuple[KernelFlavour, ...] = (
+    KernelFlavour("debian-6.12", r"linux-image-6\.12\.[^-]+-arm64-unsigned",
+                  4096, "newest Debian 6.12 arm64 kernel, 4K pages (default)"),
+    KernelFlavour("debian-6.1", r"linux-image-6\.1\.\d+-\d+-arm64-unsigned",
+                  4096, "newest Debian 6.1 arm64 kernel, 4K pages"),
+    KernelFlavour("debian-6.12-16k",
+                  r"linux-image-6\.12\.[^-]+-arm64-16k-unsigned",
+                  16384, "newest Debian 6.12 arm64 kernel, 16K pages"),
+)
+_ANY_KERNEL_PACKAGE = re.compile(r"linux-image-.*-arm64(-16k)?-unsigned")
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelImage:
+    """A bootable kernel.  ``package``/``version`` are None for a user build."""
+    alias: str
+    package: Optional[str]
+    version: Optional[str]
+    vmlinuz: Path
+    modules_dir: Optional[Path]
+    page_size: Optional[int]      # expected guest page size (None: unknown)
+    release: Optional[str] = None  # expected `uname -r` (None: unknown)
+
+
+@dataclasses.dataclass(frozen=True)
+class Busybox:
+    """Debian's static arm64 busybox, unpacked."""
+    package: str
+    version: str
+    binary: Path
+
+
+def cache_root() -> Path:
+    """``$KCONFORM_CACHE`` or ``<repo>/.cache``."""
+    env = os.environ.get("KCONFORM_CACHE")
+    if env:
+        return Path(env).expanduser().resolve()
+    return Path(__file__).resolve().parents[2] / ".cache"
+
+
+def _natural_key(text: str) -> list:
+    return [(0, int(tok), "") if tok.isdigit() else (1, 0, tok)
+            for tok in re.findall(r"\d+|[^\d]+", text)]
+
+
+def newest(names: list[str], pattern: str) -> Optional[str]:
+    """The package name matching ``pattern`` with the highest version."""
+    rx = re.compile(pattern)
+    found = [n for n in names if rx.fullmatch(n)]
+    return max(found, key=_natural_key) if found else None
+
+
+# -- arm64 Image header ---------------------------------------------------
+
+_IMAGE_MAGIC = b"ARM\x64"
+_PAGE_SIZES = {1: 4096, 2: 16384, 3: 65536}
+
+
+def image_page_size(path: Path) -> Optional[int]:
+    """Page size recorded in an arm64 Image header (None if unspecified).
+
+    Accepts a raw ``Image`` (with or without EFI stub) or a gzip'd one.
+    Raises KernelError when the file is not an arm64 kernel image.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+        if head[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as f:
+                head = f.read(64)
+    except OSError as e:
+        raise KernelError(f"cannot read kernel image {path}: {e}") from e
+    if len(head) < 64 or head[56:60] != _IMAGE_MAGIC:
+        raise KernelError(
+            f"{path} is not an arm64 kernel Image (no 'ARM\\x64' magic at "
+            "offset 56); pass arch/arm64/boot/Image or Image.gz of an arm64 "
+            "build, or a kernel alias")
+    flags = int.from_bytes(head[24:32], "little")
+    return _PAGE_SIZES.get((flags >> 1) & 3)
+
+
+# -- the private apt view -------------------------------------------------
+
+class DebianArchive:
+    """Debian's arm64 packages seen through private apt lists in the cache."""
+
+    def __init__(self, root: Optional[Path] = None, log: Optional[Log] = None):
+        self.root = (root or cache_root())
+        self.apt_dir = self.root / "apt"
+        self.lists = self.apt_dir / "lists"
+        self.debs = self.apt_dir / "debs"
+        self.log = log or (lambda msg: None)
+        self.download_log: list[tuple[str, int, float]] = []  # (file, bytes, s)
+
+    def _apt_opts(self) -> list[str]:
+        opts = ["-q", "-oAPT::Architecture=arm64", "-oAPT::Architectures=arm64",
+                f"-oDir::State::Lists={self.lists}",
+                f"-oDir::Cache={self.apt_dir}",
+                f"-oDir::Cache::Archives={self.apt_dir / 'archives'}"]
+        if os.geteuid() == 0:
+            # The cache may sit where the unprivileged _apt user cannot write.
+            opts.append("-oAPT::Sandbox::User=root")
+        return opts
+
+    def _run(self, tool: str, args: list[str], cwd: Optional[Path] = None
+             ) -> subprocess.CompletedProcess:
+        if shutil.which(tool) is None:
+            raise KernelError(f"'{tool}' not found: kconform fetches Debian "
+                              "kernels with apt; run it on Debian/Ubuntu")
+        return subprocess.run([tool, *self._apt_opts(), *args], cwd=cwd,
+                              capture_output=True, text=True)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Serialise cache updates between concurrent kconform processes."""
+        self.apt_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.apt_dir / "kconform.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _lists_present(self) -> bool:
+        return any(self.lists.glob("*_Packages*"))
+
+    def _lists_age(self) -> float:
+        stamps = [p.stat().st_mtime for p in self.lists.glob("*_Packages*")]
+        return time.time() - max(stamps) if stamps else float("inf")
+
+    def update(self, *, force: bool = False) -> None:
+        """Refresh the private lists when missing, stale or ``force``d.
+
+        Sources that fail (a non-Debian source without network, say) are
+        tolerated as long as some arm64 package list arrived.
+        """
+        if not force and self._lists_age() < LISTS_MAX_AGE:
+            return
+        (self.lists / "partial").mkdir(parents=True, exist_ok=True)
+        (self.apt_dir / "archives" / "partial").mkdir(parents=True,
+                                                      exist_ok=True)
+        self.log("updating private arm64 package lists")
+        t0 = time.monotonic()
+        proc = self._run("apt-get", ["update"])
+        if proc.returncode != 0:
+            if not self._lists_present():
+                tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+                raise KernelError(
+                    "apt-get update for arm64 failed and no cached package "
+                    f"lists exist under {self.lists}:\n{tail}\n"
+                    "Check network access to Debian's archive, or pass the "
+                    "path to a kernel Image instead of an alias.")
+            self.log("apt-get update reported errors; using the lists it got")
+        self.log(f"package lists ready in {time.monotonic() - t0:.1f} s")
+
+    def package_names(self, prefix: str) -> list[str]:
+        proc = self._run("apt-cache", ["pkgnames", prefix])
+        return sorted(set(proc.stdout.split())) if proc.returncode == 0 else []
+
+    def candidate(self, package: str) -> Optional[tuple[str, int]]:
+        """(version, size in bytes) apt would download, or None."""
+        proc = self._run("apt-cache", ["show", "--no-all-versions", package])
+        if proc.returncode != 0:
+            return None
+        fields = dict(re.findall(r"^(Version|Size): (\S+)$", proc.stdout,
+                                 re.MULTILINE))
+        if "Version" not in fields:
+            return None
+        return fields["Version"], int(fields.get("Size", "0"))
+
+    def unpacked(self, package: str, version: str) -> Path:
+        """Directory holding ``dpkg -x`` of package=version (fetched once)."""
+        safe = re.sub(r"[^A-Za-z0-9.+_-]", "_", f"{package}_{version}")
+        dest = self.root / "unpacked" / safe
+        if dest.is_dir():
+            return dest
+        self.debs.mkdir(parents=True, exist_ok=True)
+        self.log(f"downloading {package} {version}")
+        t0 = time.monotonic()
+        proc = self._run("apt-get", ["download", f"{package}={version}"],
+                         cwd=self.debs)
+        debs = sorted(self.debs.glob(f"{package}_*.deb"))
+        if proc.returncode != 0 or not debs:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+            raise KernelError(f"cannot download {package}={version}:\n{tail}\n"
+                              "Check network access to Debian's archive.")
+        deb = debs[-1]
+        size = deb.stat().st_size
+        secs = time.monotonic() - t0
+        self.download_log.append((deb.name, size, secs))
+        self.log(f"downloaded {deb.name}: {size / 1e6:.1f} MB in {secs:.1f} s")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=dest.parent))
+        proc = subprocess.run(["dpkg", "-x", str(deb), str(tmp)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise KernelError(f"dpkg -x {deb} failed: {proc.stderr.strip()}")
+        os.rename(tmp, dest)
+        deb.unlink()
+        return dest
+
+
+# -- resolution -----------------------------------------------------------
+
+def _flavour(alias: str) -> Optional[KernelFlavour]:
+    return next((f for f in FLAVOURS if f.alias == alias), None)
+
+
+def _looks_like_path(name: str) -> bool:
+    return "/" in name or Path(name).exists()
+
+
+def _user_kernel(name: str) -> KernelImage:
+    path = Path(name).expanduser().resolve()
+    if not path.is_file():
+        raise KernelError(f"kernel image {name} does not exist; pass the path "
+                          "to an arm64 Image/vmlinuz or one of: "
+                          + ", ".join(f.alias for f in FLAVOURS))
+    return KernelImage(alias="path", package=None, version=None, vmlinuz=path,
+                       modules_dir=None, page_size=image_page_size(path))
+
+
+def _unknown_name(name: str, names: list[str]) -> KernelError:
+    lines = [f"unknown kernel '{name}'. Names that resolve:"]
+    for f in FLAVOURS:
+        pkg = newest(names, f.pattern)
+        lines.append(f"  {f.alias:<16} -> {pkg or '(nothing in the archive)'}"
+                     f"  {f.summary}")
+    exact = [n for n in names if _ANY_KERNEL_PACKAGE.fullmatch(n)
+             and "cloud" not in n and "-rt-" not in n]
+    if exact:
+        shown = sorted(exact, key=_natural_key)[-6:]
+        lines.append("  an exact package name, e.g. " + ", ".join(shown))
+    lines.append("  or the path to a user-built arm64 Image/vmlinuz")
+    return KernelError("\n".join(lines))
+
+
+def resolve_kernel(name: str = DEFAULT_KERNEL, *, cache: Optional[Path] = None,
+                   refresh: bool = False, log: Optional[Log] = None,
+                   archive: Optional[DebianArchive] = None) -> KernelImage:
+    """Resolve ``name`` to a cached, unpacked kernel, fetching it if needed."""
+    if _looks_like_path(name):
+        return _user_kernel(name)
+    archive = archive or DebianArchive(cache, log)
+    with archive.locked():
+        archive.update(force=refresh)
+        names = archive.package_names("linux-image-")
+        flavour = _flavour(name)
+        if flavour is not None:
+            package = newest(names, flavour.pattern)
+            page_size: Optional[int] = flavour.page_size
+        elif name in names and _ANY_KERNEL_PACKAGE.fullmatch(name):
+            package = name
+            page_size = 16384 if "-16k-" in name else 4096
+        else:
+            raise _unknown_name(name, names)
+        if package is None:
+            raise _unknown_name(name, names)
+        cand = archive.candidate(package)
+        if cand is None:
+            raise KernelError(f"{package} is listed but has no downloadable "
+                              "version; run with refresh=True "
+                              "(kconform --refresh-kernels)")
+        version = cand[0]
+        root = archive.unpacked(package, version)
+    vmlinuz = sorted((root / "boot").glob("vmlinuz-*"))
+    if not vmlinuz:
+        raise KernelError(f"{package} {version} has no boot/vmlinuz-* "
+                          f"(unpacked at {root}); delete that directory and "
+                          "retry")
+    release = vmlinuz[0].name[len("vmlinuz-"):]
+    modules = root / "lib" / "modules" / release
+    return KernelImage(alias=name, package=package, version=version,
+                       vmlinuz=vmlinuz[0],
+                       modules_dir=modules if modules.is_dir() else None,
+                       page_size=page_size, release=release)
+
+
+def resolve_busybox(*, cache: Optional[Path] = None, log: Optional[Log] = None,
+                    archive: Optional[DebianArchive] = None) -> Busybox:
+    """Debian's arm64 ``busybox-static``, fetched and unpacked once."""
+    archive = archive or DebianArchive(cache, log)
+    with archive.locked():
+        archive.update()
+        cand = archive.candidate("busybox-static")
+        if cand is None:
+            raise KernelError("busybox-static (arm64) is not in the package "
+                              "lists; run with refresh=True")
+        root = archive.unpacked("busybox-static", cand[0])
+    binary = root / "bin" / "busybox"
+    if not binary.is_file():
+        raise KernelError(f"{binary} missing from the unpacked busybox-static; "
+                          f"delete {root} and retry")
+    return Busybox("busybox-static", cand[0], binary)
