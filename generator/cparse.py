@@ -172,6 +172,22 @@ def _unknown_type_at(line: str, col: int) -> str | None:
     return None
 
 
+def join_lines(lines: list[tuple[int, str]], origin: str) -> tuple[str, int]:
+    """Join (seed line, text) pairs into one fragment whose coordinates stay
+    right even where the seed lines are not consecutive (quoted replies with
+    remarks between the quoted lines).  Returns the text and its first line."""
+    if not lines:
+        return "", 1
+    out: list[str] = []
+    prev = None
+    for no, text in lines:
+        if prev is not None and no != prev + 1:
+            out.append(f'#line {no} "{origin}"')
+        out.append(text)
+        prev = no
+    return "\n".join(out), lines[0][0]
+
+
 def parse_expr(expr: str) -> c_ast.Node:
     """Parse one C expression (used to re-read conditions stored in specs)."""
     wrapped = f"void __kc_expr(void) {{ (void)({expr}); }}"

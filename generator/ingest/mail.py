@@ -1,0 +1,198 @@
+"""Split a mail-archive dump into messages.
+
+Three shapes are recognised, as the list archives produce them:
+
+* a public-inbox thread page: each message starts with `* [PATCH ...]` or
+  `* Re: [PATCH ...]`, has a `From: NAME @ DATE (permalink / raw)` line and
+  ends at `^ permalink raw reply`;
+* a single-message archive page: the subject on the first line, then
+  `From:` / `Date:` lines and the body;
+* prose with no headers at all (a cover letter pasted as text).
+
+Every line keeps its 1-based line number in the seed file, so anything
+extracted later can point back at it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from .subject import PatchSubject, parse_subject
+
+
+@dataclass(frozen=True)
+class Line:
+    no: int        # 1-based line number in the seed file
+    text: str
+
+
+@dataclass
+class Message:
+    subject: str
+    patch: PatchSubject | None
+    author: str
+    date: str
+    lines: list[Line]             # body lines (headers removed)
+    start: int                    # seed line of the message's first line
+    seed: str = ""
+
+    @property
+    def is_reply(self) -> bool:
+        return bool(self.patch and self.patch.reply) or \
+            self.subject.lower().startswith("re:")
+
+
+@dataclass
+class Thread:
+    seed: str
+    path: Path
+    messages: list[Message] = field(default_factory=list)
+
+    def patches(self) -> list[Message]:
+        """Messages that carry a patch (not replies, not cover letters)."""
+        return [m for m in self.messages
+                if m.patch and not m.is_reply and not m.patch.is_cover]
+
+
+_PI_START = re.compile(r'^\* (?:Re: )?\[.*\]')
+_PI_FROM = re.compile(r'^From: (?P<who>.*?) @ (?P<date>.*?) \(permalink')
+_PI_END = re.compile(r'^\^ permalink raw reply')
+
+
+def read_thread(path: Path) -> Thread:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputError(str(path), 0, f"cannot read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise InputError(str(path), line, "is not UTF-8 text",
+                         "a mail-archive dump in UTF-8") from None
+    if not text.strip():
+        raise InputError(str(path), 0, "is empty",
+                         "a mail, a thread dump or a patch")
+    lines = [Line(i + 1, t) for i, t in enumerate(text.splitlines())]
+    seed = path.name
+    if any(_PI_START.match(l.text) for l in lines[:3]) and \
+            any(_PI_FROM.match(l.text) for l in lines[:20]):
+        msgs = _split_public_inbox(lines)
+    else:
+        msgs = [_single_message(lines)]
+    for m in msgs:
+        m.seed = seed
+    return Thread(seed=seed, path=path, messages=msgs)
+
+
+def _split_public_inbox(lines: list[Line]) -> list[Message]:
+    msgs: list[Message] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        if not _PI_START.match(lines[i].text):
+            i += 1
+            continue
+        start = i
+        subject = lines[i].text[2:].strip()
+        # Subject lines may wrap onto indented continuation lines before the
+        # thread-overview lines; the From line ends the header block.
+        j = i + 1
+        who = date = ""
+        while j < n and not _PI_FROM.match(lines[j].text):
+            if _PI_START.match(lines[j].text):
+                break
+            j += 1
+        if j < n and (mf := _PI_FROM.match(lines[j].text)):
+            who, date = mf.group("who").strip(), mf.group("date").strip()
+            j += 1
+            # To:/Cc: and their continuation lines
+            while j < n and (re.match(r'^(To|Cc|Subject|In-Reply-To|References):', lines[j].text)
+                             or (lines[j].text[:1] in (" ", "\t") and lines[j].text.strip())):
+                j += 1
+        body: list[Line] = []
+        while j < n and not _PI_END.match(lines[j].text) and not _PI_START.match(lines[j].text):
+            body.append(lines[j])
+            j += 1
+        msgs.append(Message(subject=subject, patch=parse_subject(subject),
+                            author=who, date=date, lines=body,
+                            start=lines[start].no))
+        i = j + 1 if j < n and _PI_END.match(lines[j].text) else j
+    return msgs
+
+
+def _single_message(lines: list[Line]) -> Message:
+    first = lines[0].text.strip()
+    patch = parse_subject(first)
+    subject = first if (patch or re.match(r'^(Re|RE):', first)) else ""
+    who = date = ""
+    body_from = 1 if subject else 0
+    for k in range(body_from, min(len(lines), body_from + 12)):
+        t = lines[k].text
+        if t.startswith("From:") and not who:
+            who = t[5:].strip()
+            body_from = k + 1
+        elif t.startswith("Date:") and not date:
+            date = t[5:].strip()
+            body_from = k + 1
+    return Message(subject=subject, patch=patch, author=who, date=date,
+                   lines=lines[body_from:], start=lines[0].no)
+
+
+# ----------------------------------------------------------------- quoting
+_QUOTE = re.compile(r'^((?:>[ \t]?)+)')
+
+
+def quote_depth(text: str) -> tuple[int, str]:
+    """Depth of `> > >` quoting and the text under it."""
+    m = _QUOTE.match(text)
+    if not m:
+        return 0, text
+    prefix = m.group(1)
+    depth = prefix.count(">")
+    rest = text[len(prefix):]
+    # `> >` with the last marker followed directly by text keeps the space
+    # that belonged to the quoted line itself: one space is the separator.
+    return depth, rest
+
+
+@dataclass
+class QuotedBlock:
+    """Lines at one quote depth, with the remarks written between them."""
+    depth: int
+    lines: list[Line]                       # unquoted text, seed positions kept
+    remarks: list[tuple[int, list[Line]]]   # (index in lines it follows, remark)
+
+
+def unquote(lines: list[Line], depth: int) -> QuotedBlock:
+    """Keep the lines quoted exactly `depth` deep (unquoted), and collect the
+    shallower lines between them as remarks on the preceding quoted line."""
+    kept: list[Line] = []
+    remarks: list[tuple[int, list[Line]]] = []
+    pending: list[Line] = []
+    for ln in lines:
+        d, rest = quote_depth(ln.text)
+        if d == depth:
+            if pending:
+                if any(p.text.strip() for p in pending):
+                    remarks.append((len(kept) - 1, pending))
+                pending = []
+            kept.append(Line(ln.no, rest))
+        elif d < depth:
+            pending.append(Line(ln.no, rest if d else ln.text))
+    if pending and any(p.text.strip() for p in pending):
+        remarks.append((len(kept) - 1, pending))
+    return QuotedBlock(depth, kept, remarks)
+
+
+def diff_depths(msg: Message) -> list[int]:
+    """Quote depths at which the message carries `diff --git` lines."""
+    depths = []
+    for ln in msg.lines:
+        d, rest = quote_depth(ln.text)
+        if rest.startswith("diff --git ") and d not in depths:
+            depths.append(d)
+    return depths
