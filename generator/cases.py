@@ -1,0 +1,620 @@
+"""Case planning: from a Spec to a list of test cases (pure Python).
+
+Phases:
+  1. load the reviewed vocabulary (kernel predicate -> concept, lever);
+  2. for every check of every operation, derive a `Violation`: how a case
+     makes the check's failing side true, read from the check's C condition
+     (a truthy field, `field & ~CONST`, `field & ~PAGE_MASK`) or from the
+     vocabulary lever of its predicate; host-only checks get none and become
+     the skip reason of the cases that depend on them;
+  3. build cases: each reachable check violated alone with every earlier
+     check satisfied; pairs of checks with different errnos violated
+     together (the earlier must win); the valid paths and the partial and
+     boundary behaviours of a page loop with a user buffer.
+
+Sizes are never byte literals of a page: a `Val` is `pages * PAGE_SIZE +
+bytes` (optionally divided, for buffers of one byte per granule), resolved
+by the C runtime with sysconf(_SC_PAGESIZE) and by the reference with the
+page size the kernel reported.
+"""
+from __future__ import annotations
+
+import enum
+import functools
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Optional
+
+import yaml
+from pycparser import c_ast
+
+from generator.cparse import parse_expr, to_c
+from generator.model import Check, Errno, Operation, OpKind, Reach, Source, Spec
+
+VOCABULARY = Path(__file__).resolve().parent.parent / "specs" / "vocabulary.yaml"
+
+SLOT = 0                 # memslot used by every case
+SLOT_BASE_PAGES = 256    # guest IPA of the slot, in pages
+SLOT_PAGES = 8           # size of the slot, in pages
+OUTSIDE_PAGES = SLOT_BASE_PAGES + 4 * SLOT_PAGES   # an IPA no slot covers
+SENTINEL = 0xA5          # prefill of buffers the kernel may write
+
+
+class PlanError(Exception):
+    """A check whose violation cannot be derived; names the patch line."""
+
+    def __init__(self, source: Source, message: str):
+        super().__init__(f"{source.describe()}: {message}")
+        self.source = source
+
+
+# ---------------------------------------------------------------- vocabulary
+class Lever(enum.Enum):
+    OMIT_CAP_ENABLE = "omit_cap_enable"
+    ADD_VCPU_FIRST = "add_vcpu_first"
+    BAD_ARG_POINTER = "bad_arg_pointer"
+    BAD_BUFFER_POINTER = "bad_buffer_pointer"
+    IPA_OUTSIDE_MEMSLOT = "ipa_outside_memslot"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class VocabEntry:
+    key: str
+    concept: str
+    reach: Reach = Reach.REACHABLE
+    lever: Optional[Lever] = None
+    args: tuple = ()             # (("cap", "KVM_CAP_ARM_MTE"),)
+    effect: str = ""
+    value: Optional[int] = None  # constants with a fixed value
+
+    def arg(self, name: str) -> Optional[str]:
+        return dict(self.args).get(name)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    predicates: dict
+    helpers: dict
+    constants: dict
+
+    def lookup(self, head: str) -> Optional[VocabEntry]:
+        return self.predicates.get(head) or self.helpers.get(head)
+
+
+def _entry(key: str, raw: dict) -> VocabEntry:
+    return VocabEntry(key=key, concept=raw["concept"],
+                      reach=Reach(raw.get("reach", "reachable")),
+                      lever=Lever(raw["lever"]) if "lever" in raw else None,
+                      args=tuple(sorted((raw.get("args") or {}).items())),
+                      effect=raw.get("effect", ""), value=raw.get("value"))
+
+
+@functools.lru_cache(maxsize=4)
+def load_vocabulary(path: Path = VOCABULARY) -> Vocabulary:
+    raw = yaml.safe_load(Path(path).read_text())
+    return Vocabulary(
+        predicates={k: _entry(k, v) for k, v in raw["predicates"].items()},
+        helpers={k: _entry(k, v) for k, v in raw["helpers"].items()},
+        constants={k: _entry(k, v) for k, v in raw["constants"].items()})
+
+
+# ---------------------------------------------------------------- values
+@dataclass(frozen=True)
+class Val:
+    """pages * PAGE_SIZE + bytes, divided by div (1 unless a buffer size)."""
+    pages: int = 0
+    bytes: int = 0
+    div: int = 1
+
+    def resolve(self, page_size: int) -> int:
+        return (self.pages * page_size + self.bytes) // self.div
+
+    def plus(self, nbytes: int) -> "Val":
+        return replace(self, bytes=self.bytes + nbytes)
+
+    def __str__(self) -> str:
+        parts = [f"{self.pages}p"] if self.pages else []
+        if self.bytes or not parts:
+            parts.append(hex(self.bytes) if self.bytes > 9 else str(self.bytes))
+        s = "+".join(parts)
+        return f"({s})/{self.div}" if self.div != 1 else s
+
+
+# ---------------------------------------------------------------- steps
+class StepKind(enum.Enum):
+    CREATE_VM = "create_vm"
+    CHECK_EXTENSION = "check_extension"
+    ENABLE_CAP = "enable_cap"
+    CREATE_VCPU = "create_vcpu"
+    ADD_MEMSLOT = "add_memslot"
+    VM_IOCTL = "vm_ioctl"            # a spec ioctl taking a struct argument
+
+
+class StepRole(enum.Enum):
+    SETUP = "setup"                  # not defined by the spec under test
+    SUBJECT = "subject"              # an operation of the spec
+
+
+class ArgPointer(enum.Enum):
+    VALID = "valid"
+    UNMAPPED = "unmapped"            # points at a PROT_NONE page
+
+
+class Fill(enum.Enum):
+    SENTINEL = "sentinel"            # every byte SENTINEL: kernel writes it
+    PATTERN = "pattern"              # a distinct tag per granule, by seed
+
+
+@dataclass(frozen=True)
+class Buffer:
+    length: Val                      # bytes the operation may touch
+    valid: Val                       # bytes mapped before a guard page
+    fill: Fill = Fill.SENTINEL
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: StepKind
+    role: StepRole = StepRole.SETUP
+    op: str = ""                     # spec operation name
+    cap: str = ""                    # capability name
+    cap_number: Optional[int] = None  # probe this number, not the bound one
+    flags: int = 0                   # ENABLE_CAP flags
+    args: tuple = (0, 0, 0, 0)       # ENABLE_CAP args[]
+    slot: int = SLOT
+    guest_ipa: Val = Val()
+    pages: int = 0                   # ADD_MEMSLOT size
+    fields: tuple = ()               # VM_IOCTL: ((field path, Val), ...)
+    arg: ArgPointer = ArgPointer.VALID
+    buffer: Optional[Buffer] = None
+    note: str = ""
+
+    def value(self, path: str) -> Val:
+        return dict(self.fields).get(path, Val())
+
+
+@dataclass
+class Case:
+    id: str
+    spec: str
+    clause: str                      # check id or semantic clause
+    source: Source                   # the patch line the case tests
+    description: str
+    steps: list[Step]
+    violates: list[str] = field(default_factory=list)
+    requires_cap: str = ""           # skip unless the host reports it
+    skip_reason: str = ""            # why, naming the host-only check
+
+
+# ---------------------------------------------------------------- violations
+class How(enum.Enum):
+    LEVER = "lever"
+    TRUTHY = "truthy"                # field != 0 fails: set it to 1
+    BIT_OUTSIDE_MASK = "bit"         # field & ~CONST fails: set a bit
+    MISALIGN = "misalign"            # field & ~PAGE_MASK fails: add a granule
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: Check
+    how: How
+    lever: Optional[Lever] = None
+    field: str = ""
+    value: int = 0
+
+    @property
+    def touches(self) -> str:
+        return self.lever.value if self.how is How.LEVER else self.field
+
+    def composable_with(self, other: "Violation") -> bool:
+        if self.touches != other.touches:
+            return True
+        return {self.how, other.how} == {How.BIT_OUTSIDE_MASK, How.MISALIGN}
+
+
+def struct_fields(spec: Spec, arg_type: str) -> list[str]:
+    """Scalar field paths of an argument struct; a union contributes its
+    first member (the others share its storage)."""
+    if not arg_type:
+        return []
+    try:
+        sd = spec.struct(arg_type)
+    except KeyError:
+        return []
+    out: list[str] = []
+
+    def walk(members):
+        for m in members:
+            if m.nested is not None:
+                walk(m.nested.members[:1] if m.nested.kind == "union"
+                     else m.nested.members)
+            elif m.array:
+                out.extend(f"{m.name}[{i}]" for i in range(m.array[0]))
+            else:
+                out.append(m.name)
+    walk(sd.members)
+    return out
+
+
+def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[str]:
+    bases = {f.split("[")[0] for f in fields} | {"flags", "args"}
+    if isinstance(node, c_ast.ID):
+        name = op.aliases.get(node.name, node.name)
+        return name if name in bases else None
+    if isinstance(node, c_ast.StructRef):
+        return node.field.name if node.field.name in bases else None
+    if isinstance(node, c_ast.ArrayRef) and isinstance(node.subscript, c_ast.Constant):
+        base = _field_path(node.name, op, fields)
+        return f"{base}[{int(node.subscript.value, 0)}]" if base else None
+    return None
+
+
+def _head(node: c_ast.Node) -> Optional[str]:
+    if isinstance(node, c_ast.FuncCall) and isinstance(node.name, c_ast.ID):
+        return node.name.name
+    if isinstance(node, c_ast.StructRef):
+        return to_c(node)
+    return None
+
+
+def derive_violation(spec: Spec, op: Operation, check: Check,
+                     vocab: Vocabulary) -> Optional[Violation]:
+    """How to make `check` fail; None when only the host decides it."""
+    if check.reach is not Reach.REACHABLE:
+        return None
+    fields = struct_fields(spec, op.arg_type)
+    node = parse_expr(check.condition)
+    inner = node.expr if isinstance(node, c_ast.UnaryOp) and node.op == "!" else node
+    head = _head(inner)
+    entry = vocab.lookup(head) if head else None
+    for p in check.predicates:
+        if entry is None or entry.lever is None:
+            cand = vocab.lookup(p.spelling.split("(")[0].strip())
+            entry = cand if cand and cand.lever else entry
+    if entry is not None and entry.lever is not None:
+        if entry.reach is not Reach.REACHABLE or entry.lever is Lever.NONE:
+            return None
+        return Violation(check, How.LEVER, lever=entry.lever)
+    path = _field_path(node, op, fields)
+    if path is not None:
+        return Violation(check, How.TRUTHY, field=path, value=1)
+    if (isinstance(node, c_ast.BinaryOp) and node.op == "&"
+            and isinstance(node.right, c_ast.UnaryOp) and node.right.op == "~"
+            and isinstance(node.right.expr, c_ast.ID)):
+        path = _field_path(node.left, op, fields)
+        mask = node.right.expr.name
+        if path is not None and mask == "PAGE_MASK":
+            granule = op.buffer.bytes_per_unit if op.buffer else 1
+            return Violation(check, How.MISALIGN, field=path, value=granule)
+        if path is not None:
+            try:
+                allowed = spec.constant(mask).value
+            except KeyError:
+                raise PlanError(check.source, f"mask {mask} is not a constant "
+                                f"of spec {spec.name}") from None
+            bit = ~allowed & -(~allowed)
+            return Violation(check, How.BIT_OUTSIDE_MASK, field=path, value=bit)
+    buffer_names = set()
+    if op.buffer:
+        buffer_names = {op.buffer.pointer_field} | {
+            k for k, v in op.aliases.items() if v == op.buffer.pointer_field}
+    tag_copy = any(vocab.lookup(p.spelling.split("(")[0].strip()) is not None
+                   and vocab.lookup(p.spelling.split("(")[0].strip()).effect
+                   for p in check.predicates)
+    if op.buffer and (buffer_names & set(check.reads) or tag_copy):
+        return Violation(check, How.LEVER, lever=Lever.BAD_BUFFER_POINTER)
+    raise PlanError(check.source, f"cannot derive how to violate check "
+                    f"{check.id} ({check.condition!r}): not a field test, a "
+                    f"mask test or a vocabulary predicate with a lever")
+
+
+# ---------------------------------------------------------------- planning
+def op_prefix(spec: Spec, op: Operation, gating_cap: str = "") -> str:
+    if op.kind is OpKind.ENABLE_CAP:
+        return "enable_cap"
+    if op.kind is OpKind.CHECK_EXTENSION:
+        return "check_extension"
+    noise = {"KVM", "ARM", "CAP"} | set(gating_cap.split("_"))
+    for c in spec.capabilities:
+        noise |= set(c.name.split("_"))
+    words = op.name.split("_")
+    while len(words) > 1 and words[0] in noise:
+        words.pop(0)
+    return "_".join(words).lower()
+
+
+def cap_short(cap: str) -> str:
+    return cap.split("_")[-1].lower()
+
+
+@dataclass
+class _Draft:
+    """A case under construction: the valid path plus applied violations."""
+    fields: dict
+    enable: bool = True
+    vcpu_first: bool = False
+    arg: ArgPointer = ArgPointer.VALID
+    buffer_valid: Optional[Val] = None     # None: the whole buffer is mapped
+
+
+class _OpPlanner:
+    """Plans the cases of one operation."""
+
+    def __init__(self, spec: Spec, op: Operation, vocab: Vocabulary):
+        self.spec, self.op, self.vocab = spec, op, vocab
+        self.fields = struct_fields(spec, op.arg_type)
+        self.violations = [(c, derive_violation(spec, op, c, vocab))
+                           for c in sorted(op.checks, key=lambda c: c.order)]
+        self.cap = self._gating_cap()
+        self.prefix = op_prefix(spec, op, self.cap)
+        self.host_checks = [c for c in self._cap_op_checks()
+                            if c.reach is Reach.HOST_ONLY]
+        aligned = {v.field for _, v in self.violations
+                   if v is not None and v.how is How.MISALIGN}
+        length = op.buffer.length_field if op.buffer else ""
+        addr = sorted(aligned - {length})
+        self.addr_field = addr[0] if addr else ""
+
+    # -- what the operation depends on
+    def _gating_cap(self) -> str:
+        if self.op.kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION):
+            return self.op.name
+        for c in self.op.checks:
+            for p in c.predicates:
+                e = self.vocab.lookup(p.spelling.split("(")[0].strip())
+                if e is not None and e.concept == "cap_enabled" and e.arg("cap"):
+                    return e.arg("cap")
+        return ""
+
+    def _cap_op_checks(self) -> list[Check]:
+        for o in self.spec.operations:
+            if o.kind is OpKind.ENABLE_CAP and o.name == self.cap:
+                return o.checks
+        return []
+
+    def _enable_is_subject(self) -> bool:
+        return any(o.kind is OpKind.ENABLE_CAP and o.name == self.cap
+                   for o in self.spec.operations)
+
+    def skip_reason(self) -> str:
+        why = f"{self.cap} is not reported by KVM_CHECK_EXTENSION"
+        if self.host_checks:
+            h = self.host_checks[0]
+            why += (f": the host lacks the feature ({h.id} `{h.condition}` "
+                    f"at {h.source})")
+        return why
+
+    # -- drafts and steps
+    def base(self, to_kernel: bool = False, pages: int = 1) -> _Draft:
+        f = {name: Val() for name in self.fields}
+        b = self.op.buffer
+        if b is not None:
+            f[b.length_field] = Val(pages=pages)
+            f[b.direction_field] = Val(bytes=self._direction(to_kernel))
+            f.pop(b.pointer_field, None)
+        if self.addr_field:
+            f[self.addr_field] = Val(pages=SLOT_BASE_PAGES)
+        return _Draft(fields=f)
+
+    def _direction(self, to_kernel: bool) -> int:
+        b = self.op.buffer
+        return self.spec.constant(b.to_kernel if to_kernel else b.from_kernel).value
+
+    def _is_to_kernel(self, fields: dict) -> bool:
+        b = self.op.buffer
+        to_v = self.spec.constant(b.to_kernel).value
+        from_v = self.spec.constant(b.from_kernel).value
+        bit = from_v or to_v
+        d = fields.get(b.direction_field, Val()).bytes
+        return bool(d & bit) == bool(to_v & bit)
+
+    def apply(self, d: _Draft, v: Violation) -> None:
+        if v.how is How.TRUTHY:
+            d.fields[v.field] = Val(bytes=v.value)
+        elif v.how in (How.BIT_OUTSIDE_MASK, How.MISALIGN):
+            d.fields[v.field] = d.fields.get(v.field, Val()).plus(v.value)
+        elif v.lever is Lever.OMIT_CAP_ENABLE:
+            d.enable = False
+        elif v.lever is Lever.ADD_VCPU_FIRST:
+            d.vcpu_first = True
+        elif v.lever is Lever.BAD_ARG_POINTER:
+            d.arg = ArgPointer.UNMAPPED
+        elif v.lever is Lever.BAD_BUFFER_POINTER:
+            d.buffer_valid = Val()
+        elif v.lever is Lever.IPA_OUTSIDE_MEMSLOT:
+            old = d.fields.get(self.addr_field, Val())
+            d.fields[self.addr_field] = Val(pages=OUTSIDE_PAGES, bytes=old.bytes)
+
+    def setup(self, d: _Draft) -> list[Step]:
+        steps = [Step(StepKind.CREATE_VM)]
+        if d.vcpu_first:
+            steps.append(Step(StepKind.CREATE_VCPU))
+        if self.cap and d.enable and self.op.kind is OpKind.IOCTL:
+            role = StepRole.SUBJECT if self._enable_is_subject() else StepRole.SETUP
+            steps.append(Step(StepKind.ENABLE_CAP, role=role, op=self.cap if
+                              role is StepRole.SUBJECT else "", cap=self.cap))
+        if self.op.buffer is not None:
+            steps.append(Step(StepKind.ADD_MEMSLOT, slot=SLOT,
+                              guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
+        return steps
+
+    def call(self, d: _Draft, seed: int = 0, note: str = "") -> Step:
+        op = self.op
+        if op.kind is OpKind.ENABLE_CAP:
+            args = tuple(d.fields.get(f"args[{i}]", Val()).bytes for i in range(4))
+            return Step(StepKind.ENABLE_CAP, StepRole.SUBJECT, op=op.name,
+                        cap=op.name, flags=d.fields.get("flags", Val()).bytes,
+                        args=args, note=note)
+        if op.kind is OpKind.CHECK_EXTENSION:
+            return Step(StepKind.CHECK_EXTENSION, StepRole.SUBJECT, op=op.name,
+                        cap=op.name, note=note)
+        buf = None
+        if op.buffer is not None:
+            n = d.fields[op.buffer.length_field]
+            length = Val(n.pages, n.bytes, op.buffer.bytes_per_unit)
+            to_kernel = self._is_to_kernel(d.fields)
+            buf = Buffer(length=length,
+                         valid=length if d.buffer_valid is None else d.buffer_valid,
+                         fill=Fill.PATTERN if to_kernel else Fill.SENTINEL,
+                         seed=seed if to_kernel else 0)
+        return Step(StepKind.VM_IOCTL, StepRole.SUBJECT, op=op.name,
+                    fields=tuple(d.fields.items()), arg=d.arg, buffer=buf, note=note)
+
+    def case(self, name: str, clause: str, source: Source, description: str,
+             steps: list[Step], violates=()) -> Case:
+        gated = self.cap and self.op.kind is not OpKind.CHECK_EXTENSION
+        return Case(id=f"{self.prefix}.{name}", spec=self.spec.name,
+                    clause=clause, source=source, description=description,
+                    steps=steps, violates=list(violates),
+                    requires_cap=self.cap if gated else "",
+                    skip_reason=self.skip_reason() if gated else "")
+
+    # -- the cases
+    def violation_cases(self) -> list[Case]:
+        out = []
+        for check, v in self.violations:
+            if v is None:
+                continue
+            d = self.base()
+            self.apply(d, v)
+            desc = (f"{check.condition} fails alone ({_how(v)}): expect "
+                    f"{check.errno.name}, every earlier check satisfied")
+            out.append(self.case(check.id, check.id, check.source, desc,
+                                 self.setup(d) + [self.call(d)], [check.id]))
+        return out
+
+    def pair_cases(self) -> list[Case]:
+        out = []
+        vs = [(c, v) for c, v in self.violations if v is not None]
+        for i, (a, va) in enumerate(vs):
+            for b, vb in vs[i + 1:]:
+                if a.errno is b.errno or not va.composable_with(vb):
+                    continue
+                d = self.base()
+                self.apply(d, va)
+                self.apply(d, vb)
+                desc = (f"{a.id} and {b.id} both fail: {a.id} comes first "
+                        f"(order {a.order} < {b.order}), so {a.errno.name}, "
+                        f"not {b.errno.name}")
+                out.append(self.case(f"pair.{a.id}+{b.id}", f"order.{a.id}+{b.id}",
+                                     a.source, desc,
+                                     self.setup(d) + [self.call(d)], [a.id, b.id]))
+        return out
+
+    def buffer_cases(self) -> list[Case]:
+        """Valid, boundary and partial behaviour of a page loop over a buffer."""
+        op = self.op
+        if op.buffer is None or not op.loop or not self.addr_field:
+            return []
+        ok = op.success.source if op.success else op.source
+        lev = {v.lever: c for c, v in self.violations if v and v.lever}
+        noslot = lev.get(Lever.IPA_OUTSIDE_MEMSLOT)
+        short = lev.get(Lever.BAD_BUFFER_POINTER)
+
+        def at(page: int, pages: int, to_kernel: bool, valid_pages=None) -> _Draft:
+            d = self.base(to_kernel, pages)
+            d.fields[self.addr_field] = Val(pages=SLOT_BASE_PAGES + page)
+            if valid_pages is not None:
+                d.buffer_valid = Val(pages=valid_pages, div=op.buffer.bytes_per_unit)
+            return d
+
+        def steps(*calls) -> list[Step]:
+            return self.setup(self.base()) + [self.call(d, seed, note)
+                                              for d, seed, note in calls]
+        edge = SLOT_PAGES - 2
+        out = [
+            self.case("valid.roundtrip_4pages", "success", ok,
+                      "write a distinct tag per granule over 4 pages, read them back",
+                      steps((at(0, 4, True), 1, "write"), (at(0, 4, False), 0, "read back"))),
+            self.case("valid.length_zero", "success", ok,
+                      "length 0 copies nothing and succeeds",
+                      steps((at(0, 0, False), 0, ""))),
+            self.case("valid.never_written", "success", ok,
+                      "tags of pages never written read as zero",
+                      steps((at(0, 2, False), 0, ""))),
+        ]
+        if noslot is not None:
+            out += [
+                self.case("partial.to_guest_past_slot_end", noslot.id, noslot.source,
+                          "write 4 pages, the last 2 outside the memslot; the "
+                          "first 2 keep their tags",
+                          steps((at(edge, 4, True), 2, "write"),
+                                (at(edge, 2, False), 0, "read back"))),
+                self.case("partial.from_guest_past_slot_end", noslot.id, noslot.source,
+                          "read 4 pages, the last 2 outside the memslot; the "
+                          "first 2 reach the buffer",
+                          steps((at(edge, 2, True), 3, "write"),
+                                (at(edge, 4, False), 0, "read"))),
+            ]
+        if short is not None:
+            out.append(self.case(
+                "partial.short_buffer", short.id, short.source,
+                "write 4 pages from a buffer mapped for 2: the first 2 are "
+                "written, then the copy faults",
+                steps((at(0, 4, True, valid_pages=2), 4, "write"),
+                      (at(0, 4, False), 0, "read back"))))
+        return out
+
+    def cap_cases(self) -> list[Case]:
+        op = self.op
+        src = op.success.source if op.success else op.source
+        if op.kind is OpKind.ENABLE_CAP:
+            d = self.base()
+            return [self.case("valid", "success", src, f"enable {op.name}",
+                              self.setup(d) + [self.call(d)]),
+                    self.case("twice", "success", src,
+                              f"enable {op.name} twice: no check forbids it",
+                              self.setup(d) + [self.call(d), self.call(d)])]
+        if op.kind is OpKind.CHECK_EXTENSION:
+            d = self.base()
+            return [self.case(f"reports_{cap_short(op.name)}", "success", src,
+                              f"KVM_CHECK_EXTENSION({op.name}) returns "
+                              f"`{op.success.ret if op.success else '?'}`",
+                              self.setup(d) + [self.call(d)])]
+        return []
+
+
+def _how(v: Violation) -> str:
+    if v.how is How.LEVER:
+        return f"lever {v.lever.value}"
+    if v.how is How.TRUTHY:
+        return f"{v.field}=1"
+    return f"{v.field} += {v.value:#x}"
+
+
+def plan_capability_numbers(spec: Spec) -> list[Case]:
+    """Probe each capability's patch number with KVM_CHECK_EXTENSION."""
+    out = []
+    caps = spec.capabilities
+    for cap in caps:
+        if not any(o.kind is OpKind.CHECK_EXTENSION and o.name == cap.name
+                   for o in spec.operations):
+            continue
+        suffix = "" if len(caps) == 1 else f".{cap_short(cap.name)}"
+        out.append(Case(
+            id=f"cap.number{suffix}", spec=spec.name, clause="cap_number",
+            source=cap.source,
+            description=(f"KVM_CHECK_EXTENSION({cap.number}), the patch's "
+                         f"number for {cap.name}, answers as {cap.name} does"),
+            steps=[Step(StepKind.CREATE_VM),
+                   Step(StepKind.CHECK_EXTENSION, StepRole.SUBJECT, op=cap.name,
+                        cap=cap.name, cap_number=cap.number)]))
+    return out
+
+
+def plan(spec: Spec, vocab: Optional[Vocabulary] = None) -> list[Case]:
+    """Every case for a spec, in a stable order."""
+    vocab = vocab or load_vocabulary()
+    cases: list[Case] = []
+    for op in spec.operations:
+        p = _OpPlanner(spec, op, vocab)
+        cases += p.violation_cases() + p.pair_cases() + p.buffer_cases() + p.cap_cases()
+    cases += plan_capability_numbers(spec)
+    seen: set[str] = set()
+    for c in cases:
+        if c.id in seen:
+            raise PlanError(c.source, f"duplicate case id {c.id}")
+        seen.add(c.id)
+    return cases
