@@ -184,6 +184,7 @@ class Check:
     source: Source
     in_loop: bool = False
     reach: Reach = Reach.REACHABLE
+    context: bool = False        # from code around the patch (vocabulary), not the patch
 
 
 @dataclass
@@ -238,7 +239,9 @@ class Operation:
     body_line: int = 0           # seed line of body's first line
     loop: Optional[str] = None   # C text of the page loop header, if any
     locking: list[str] = field(default_factory=list)
+    effects: list[str] = field(default_factory=list)   # state a success changes
     buffer: Optional["BufferRule"] = None
+    cap: str = ""                # capability an ENABLE_CAP/CHECK_EXTENSION case is for
 
 
 @dataclass

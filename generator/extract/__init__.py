@@ -1,0 +1,166 @@
+"""Extraction: a series (ingested seed) into a `Spec`.
+
+Phases (each stops the pipeline with a clear error only when nothing of the
+seed can be used; otherwise problems become findings in the spec):
+  1. ingest the seed (generator.ingest);
+  2. uAPI: structs, constants, capabilities, ioctls (uapi.py);
+  3. handlers: ordered checks per operation (handlers.py);
+  4. documentation: api.rst sections, claims, success and buffer facts (docs.py);
+  5. derived rules: alignment rules and preconditions from the checks;
+  6. repairs made while ingesting become findings.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import InputError
+from ..ingest import Patch, Series, load_series
+from ..model import (AlignmentRule, CheckKind, Finding, FindingKind, OpKind,
+                     Precondition, PreKind, Source, Spec)
+from .docs import buffer_rule, claims_of, doc_sections
+from .handlers import extract_operations
+from .uapi import extract_uapi
+from .vocab import Vocabulary, load_vocabulary
+
+
+def select_patches(series: Series, quoted: bool = False) -> list[Patch]:
+    """The patches a spec is built from: the series' own patches, or, when a
+    seed only quotes a patch in a reply, the deepest quote of each patch."""
+    own = [p for p in series.patches if p.quoted_depth == 0]
+    if own and not quoted:
+        return own
+    best: dict[str, Patch] = {}
+    for p in series.patches:
+        key = p.label or p.message.subject
+        if key not in best or _size(p) > _size(best[key]):
+            best[key] = p
+    return list(best.values())
+
+
+def _size(p: Patch) -> int:
+    return sum(len(h.lines) for f in p.files for h in f.hunks)
+
+
+def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> Spec:
+    voc = voc or load_vocabulary()
+    series = load_series(seed_path)
+    seed = series.seed
+    patches = select_patches(series)
+    if not patches:
+        raise InputError(str(seed_path), 1, "contains no patch",
+                         "a mail with a [PATCH] subject and a `diff --git` section, "
+                         "or a reply quoting one")
+    subj = next((p.subject for p in patches if p.subject), None)
+    cover = next((m for m in series.covers if m.patch and m.patch.is_cover), None)
+    title = cover.patch.title if cover and cover.patch else (subj.title if subj else "")
+    spec = Spec(name=name, title=title, version=subj.version if subj else 1,
+                rfc=bool(subj and subj.rfc), seed=seed,
+                patches=[f"{p.label}: {p.subject.title}" if p.subject else p.message.subject
+                         for p in patches])
+    _check_series_complete(series, patches, spec)
+
+    # 2. uAPI
+    sizes: dict[str, int] = {}
+    for p in patches:
+        u = extract_uapi(p, seed, voc, sizes)
+        spec.structs += u.structs
+        spec.constants += u.constants
+        spec.capabilities += u.capabilities
+        spec.ioctls += u.ioctls
+        spec.findings += u.findings
+
+    # 3. handlers
+    arg_types = {i.name: i.arg_type for i in spec.ioctls}
+    ops, findings = extract_operations(patches, seed, voc, arg_types)
+    spec.operations = ops
+    spec.findings += findings
+
+    # 4. documentation
+    consts = {c: t.value for c, t in voc.constants.items() if t.value is not None}
+    consts.update({c.name: c.value for c in spec.constants})
+    for p in patches:
+        sections = doc_sections(p, seed)
+        spec.claims += claims_of(sections)
+        for sec in sections:
+            for op in spec.operations:
+                if op.name != sec.name:
+                    continue
+                if op.success and "Returns" in sec.fields:
+                    op.success.doc, op.success.doc_source = sec.fields["Returns"]
+                rule = buffer_rule(sec, consts)
+                if rule:
+                    op.buffer = rule
+
+    # 5. derived rules
+    _derive_rules(spec, voc)
+
+    # 6. repairs
+    for p in patches:
+        for r in p.repairs:
+            spec.findings.append(Finding(FindingKind.REPAIR, r.describe(),
+                                         Source(seed, r.line, p.label, "", r.after.strip()[:120])))
+    return spec
+
+
+def _check_series_complete(series: Series, patches: list[Patch], spec: Spec) -> None:
+    subjects = [p.subject for p in patches if p.subject and not p.subject.reply]
+    if not subjects:
+        return
+    total = max(s.total for s in subjects)
+    have = {s.index for s in subjects}
+    for k in range(1, total + 1):
+        if k not in have:
+            first = patches[0].message.start
+            spec.findings.append(Finding(
+                FindingKind.MISSING_PATCH,
+                f"patch {k}/{total} of v{spec.version} is not in the seed; "
+                "whatever it adds is not in this spec",
+                Source(series.seed, first, "", "", "")))
+
+
+def _derive_rules(spec: Spec, voc: Vocabulary) -> None:
+    for op in spec.operations:
+        for c in op.checks:
+            concepts = {p.concept for p in c.predicates}
+            if c.kind is CheckKind.ALIGNMENT:
+                unit = "PAGE_SIZE" if "PAGE_MASK" in c.condition else c.condition
+                for f in c.reads:
+                    spec.alignment.append(AlignmentRule(f, unit, c.id, c.errno, c.source))
+            if "cap_enabled" in concepts and c.condition.startswith("!"):
+                cap = _cap_of(spec, c, voc)
+                spec.preconditions.append(Precondition(PreKind.CAP_ENABLED, op.name, cap,
+                                                       c.errno, c.id, c.source))
+            if "vcpus_created" in concepts:
+                spec.preconditions.append(Precondition(PreKind.NO_VCPUS, op.name, "vCPUs",
+                                                       c.errno, c.id, c.source))
+            if c.kind is CheckKind.HOST:
+                spec.preconditions.append(Precondition(PreKind.HOST_FEATURE, op.name,
+                                                       ", ".join(p.spelling for p in c.predicates),
+                                                       c.errno, c.id, c.source))
+            if c.id.endswith("_invalid_bits"):
+                spec.preconditions.append(Precondition(PreKind.FLAGS_ZERO, op.name,
+                                                       c.condition, c.errno, c.id, c.source))
+            elif c.id.endswith("_nonzero") and c.reads:
+                kind = PreKind.FLAGS_ZERO if c.reads[0] == "flags" else PreKind.FIELD_ZERO
+                spec.preconditions.append(Precondition(kind, op.name, c.reads[0],
+                                                       c.errno, c.id, c.source))
+
+
+def _cap_of(spec: Spec, check, voc: Vocabulary) -> str:
+    """The capability a cap_enabled predicate names (vocabulary args)."""
+    for p in check.predicates:
+        term = voc.lookup(p.spelling)
+        if term and dict(term.args).get("cap"):
+            cap = dict(term.args)["cap"]
+            if not any(c.name == cap for c in spec.capabilities):
+                spec.findings.append(Finding(
+                    FindingKind.NOTE,
+                    f"{p.spelling} means {cap} enabled, but this seed does not define {cap}'s "
+                    "number (the patch that adds it is not here); tests bind it by name to the "
+                    "kernel's uAPI headers", check.source))
+            return cap
+    return ""
+
+
+__all__ = ["extract_spec", "load_vocabulary", "Vocabulary", "select_patches"]

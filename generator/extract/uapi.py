@@ -1,0 +1,196 @@
+"""uAPI extraction: structs and unions, #define constants, capability numbers
+and ioctl definitions from the `include/uapi` hunks of a patch.
+
+Structs are parsed with pycparser through cparse's kernel prelude; ioctl
+numbers are encoded as arm64 does (asm-generic/ioctl.h).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pycparser import c_ast
+
+from .. import cparse
+from ..ingest import LineKind, Patch
+from ..model import (Capability, Constant, Finding, FindingKind, IocDir,
+                     Ioctl, Member, Source, StructDef)
+from .vocab import Vocabulary
+
+_DEFINE = re.compile(r'^\s*#\s*define\s+([A-Za-z_]\w*)\s+(.+?)\s*(?:/\*.*)?$')
+_IOC = re.compile(r'^(_IO|_IOR|_IOW|_IOWR)\s*\(\s*([A-Za-z_]\w*|0x[0-9a-fA-F]+)\s*,'
+                  r'\s*(0x[0-9a-fA-F]+|\d+)\s*(?:,\s*(.+?))?\s*\)$')
+_STRUCT_START = re.compile(r'^\s*(struct|union)\s+([A-Za-z_]\w*)\s*\{')
+
+
+@dataclass
+class UapiResult:
+    structs: list[StructDef]
+    constants: list[Constant]
+    capabilities: list[Capability]
+    ioctls: list[Ioctl]
+    findings: list[Finding]
+
+
+def _src(seed: str, patch: Patch, path: str, line: int, text: str) -> Source:
+    return Source(seed, line, patch.label, path, text.strip())
+
+
+def _members(node: c_ast.Node, seed: str, patch: Patch, path: str,
+             texts: dict[int, str]) -> list[Member]:
+    out: list[Member] = []
+    for decl in node.decls or []:
+        line = decl.coord.line if decl.coord else 0
+        src = _src(seed, patch, path, line, texts.get(line, ""))
+        typ = decl.type
+        dims: list[int] = []
+        while isinstance(typ, c_ast.ArrayDecl):
+            dims.append(int(cparse.to_c(typ.dim), 0) if typ.dim is not None else 0)
+            typ = typ.type
+        if isinstance(typ, c_ast.TypeDecl) and isinstance(typ.type, (c_ast.Struct, c_ast.Union)) \
+                and typ.type.decls is not None:
+            agg = typ.type
+            nested = StructDef(agg.name or "", "union" if isinstance(agg, c_ast.Union) else "struct",
+                               _members(agg, seed, patch, path, texts), src)
+            ctype = f"{nested.kind} {nested.name}".strip()
+            out.append(Member(decl.name, ctype, src, dims, nested))
+            continue
+        if isinstance(typ, (c_ast.Struct, c_ast.Union)) and typ.decls is not None:
+            nested = StructDef(typ.name or "", "union" if isinstance(typ, c_ast.Union) else "struct",
+                               _members(typ, seed, patch, path, texts), src)
+            out.append(Member(decl.name, nested.kind, src, dims, nested))
+            continue
+        ptr = 0
+        while isinstance(typ, c_ast.PtrDecl):
+            ptr += 1
+            typ = typ.type
+        inner = typ.type if isinstance(typ, c_ast.TypeDecl) else typ
+        if isinstance(inner, c_ast.IdentifierType):
+            base = " ".join(inner.names)
+        elif isinstance(inner, (c_ast.Struct, c_ast.Union, c_ast.Enum)):
+            base = f"{type(inner).__name__.lower()} {inner.name}"
+        else:
+            base = cparse.to_c(inner)
+        out.append(Member(decl.name, base + (" " + "*" * ptr if ptr else ""), src, dims,
+                          user_pointer=bool(ptr) and "__user" in texts.get(line, "")))
+    return out
+
+
+def _struct_blocks(lines: list[tuple[int, str]]):
+    """Yield (start index, end index) of brace-balanced struct definitions."""
+    i = 0
+    while i < len(lines):
+        if _STRUCT_START.match(lines[i][1]):
+            depth, j = 0, i
+            while j < len(lines):
+                depth += lines[j][1].count("{") - lines[j][1].count("}")
+                if depth <= 0 and "}" in lines[j][1]:
+                    break
+                j += 1
+            yield i, min(j, len(lines) - 1)
+            i = j + 1
+        else:
+            i += 1
+
+
+def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
+                 known_sizes: dict[str, int]) -> UapiResult:
+    res = UapiResult([], [], [], [], [])
+    defines: list[tuple[int, str, str, str]] = []
+    for f in patch.files:
+        if "include/uapi/" not in f.path:
+            continue
+        for h in f.hunks:
+            added = [(l.seed_line, l.text) for l in h.lines if l.kind is LineKind.ADD]
+            for s, e in _struct_blocks(added):
+                block = added[s:e + 1]
+                text, first = cparse.join_lines(block, seed)
+                try:
+                    parsed = cparse.parse(text, seed, first)
+                except cparse.CParseError as err:
+                    res.findings.append(Finding(FindingKind.PARSE_ERROR, err.message,
+                                                _src(seed, patch, f.path, err.line, "")))
+                    continue
+                for node in parsed.ast.ext:
+                    t = getattr(node, "type", None)
+                    if isinstance(t, (c_ast.Struct, c_ast.Union)) and t.decls is not None:
+                        res.structs.append(StructDef(
+                            t.name, "union" if isinstance(t, c_ast.Union) else "struct",
+                            _members(t, seed, patch, f.path, dict(block)),
+                            _src(seed, patch, f.path, block[0][0], block[0][1]),
+                            text="\n".join(x for _, x in block), header=f.path))
+            for no, t in added:
+                m = _DEFINE.match(t)
+                if m:
+                    defines.append((no, m.group(1), m.group(2).strip(), f.path))
+    for s in res.structs:
+        known_sizes[f"{s.kind} {s.name}"] = lp64_sizeof(s, known_sizes)
+    consts = {c: t.value for c, t in voc.constants.items() if t.value is not None}
+    for no, name, expr, path in defines:
+        src = _src(seed, patch, path, no, f"#define {name} {expr}")
+        m = _IOC.match(expr)
+        if m:
+            macro, typ, nr, arg = m.groups()
+            tval = int(typ, 0) if typ.startswith("0x") else consts.get(typ)
+            if tval is None:
+                res.findings.append(Finding(FindingKind.PARSE_ERROR,
+                                            f"{name}: ioctl type {typ} has no known value", src))
+                continue
+            arg = (arg or "").strip()
+            size = known_sizes.get(arg, 0) if arg else 0
+            if arg and arg not in known_sizes:
+                res.findings.append(Finding(FindingKind.NOTE,
+                                            f"{name}: size of {arg} unknown (not defined in this patch)", src))
+            d = IocDir(macro)
+            number = (d.bits << 30) | (size << 16) | (tval << 8) | int(nr, 0)
+            res.ioctls.append(Ioctl(name, d, typ, tval, int(nr, 0), arg, size, number, src))
+            continue
+        try:
+            value = int(expr.rstrip("UuLl"), 0)
+        except ValueError:
+            res.findings.append(Finding(FindingKind.NOTE,
+                                        f"{name} = {expr} is not a plain number; kept as text", src))
+            continue
+        if name.startswith("KVM_CAP_"):
+            res.capabilities.append(Capability(name, value, src))
+        res.constants.append(Constant(name, value, expr, src, path))
+        consts[name] = value
+    return res
+
+
+_LP64 = {"__u8": 1, "__s8": 1, "__u16": 2, "__s16": 2, "__u32": 4, "__s32": 4,
+         "__u64": 8, "__s64": 8, "char": 1, "unsigned char": 1, "short": 2,
+         "int": 4, "unsigned int": 4, "long": 8, "unsigned long": 8,
+         "long long": 8, "unsigned long long": 8, "__le32": 4, "__le64": 8}
+
+
+def lp64_sizeof(s: StructDef, known: dict[str, int]) -> int:
+    """sizeof on arm64 for the fixed-width members uAPI structs use; the ABI
+    checker (generator.abi) proves these against the real compiler."""
+    size, align = _layout(s, known)
+    return size
+
+
+def _layout(s: StructDef, known: dict[str, int]) -> tuple[int, int]:
+    off = 0
+    max_align = 1
+    for m in s.members:
+        if m.nested is not None:
+            msize, malign = _layout(m.nested, known)
+        elif m.ctype.endswith("*"):
+            msize = malign = 8
+        elif m.ctype in _LP64:
+            msize = malign = _LP64[m.ctype]
+        elif m.ctype in known:
+            msize, malign = known[m.ctype], 8
+        else:
+            raise ValueError(f"{m.source}: member {m.name}: type {m.ctype} has no known size")
+        count = 1
+        for d in m.array:
+            count *= d
+        max_align = max(max_align, malign)
+        if s.kind == "union":
+            off = max(off, msize * count)
+        else:
+            off = (off + malign - 1) // malign * malign + msize * count
+    return (off + max_align - 1) // max_align * max_align, max_align

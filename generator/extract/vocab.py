@@ -1,0 +1,98 @@
+"""The reviewed vocabulary (specs/vocabulary.yaml) as typed objects."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import SpecError
+from ..model import OpKind, Reach
+
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "specs" / "vocabulary.yaml"
+
+
+@dataclass(frozen=True)
+class Term:
+    key: str
+    concept: str
+    meaning: str
+    reach: Reach = Reach.REACHABLE
+    lever: str = "none"
+    args: tuple[tuple[str, str], ...] = ()
+    effect: str = ""
+    value: int | None = None
+
+
+@dataclass(frozen=True)
+class ContextCheck:
+    function: str
+    condition: str
+    errno: str
+    reads: tuple[str, ...]
+    meaning: str
+    where: str
+    line: int
+
+
+@dataclass
+class Vocabulary:
+    path: Path
+    predicates: dict[str, Term] = field(default_factory=dict)
+    helpers: dict[str, Term] = field(default_factory=dict)
+    constants: dict[str, Term] = field(default_factory=dict)
+    context: dict[str, list[ContextCheck]] = field(default_factory=dict)
+    dispatch: dict[str, tuple[OpKind, str]] = field(default_factory=dict)
+
+    def lookup(self, key: str) -> Term | None:
+        return self.predicates.get(key) or self.helpers.get(key)
+
+    def constant_value(self, name: str) -> int | None:
+        t = self.constants.get(name)
+        return t.value if t else None
+
+
+def _line_of(text: str, key: str) -> int:
+    for i, line in enumerate(text.splitlines(), 1):
+        if line.strip().startswith(f"{key}:") or line.strip().startswith(f"- condition: \"{key}"):
+            return i
+    return 0
+
+
+def load_vocabulary(path: Path = DEFAULT_PATH) -> Vocabulary:
+    try:
+        text = Path(path).read_text()
+        data = yaml.safe_load(text) or {}
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read vocabulary: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        raise SpecError(f"{path}:{line}: vocabulary is not valid YAML") from None
+    voc = Vocabulary(Path(path))
+
+    def term(key: str, d: dict, section: str) -> Term:
+        if not isinstance(d, dict) or "concept" not in d:
+            raise SpecError(f"{path}:{_line_of(text, key)}: {section}.{key} needs a 'concept'")
+        try:
+            reach = Reach(d.get("reach", "reachable"))
+        except ValueError:
+            raise SpecError(f"{path}:{_line_of(text, key)}: {section}.{key}: reach must be one of "
+                            f"{', '.join(r.value for r in Reach)}") from None
+        return Term(key, d["concept"], d.get("meaning", ""), reach,
+                    d.get("lever", "none"),
+                    tuple(sorted((str(k), str(v)) for k, v in (d.get("args") or {}).items())),
+                    d.get("effect", ""), d.get("value"))
+
+    for sect, target in (("predicates", voc.predicates), ("helpers", voc.helpers),
+                         ("constants", voc.constants)):
+        for k, d in (data.get(sect) or {}).items():
+            target[k] = term(k, d, sect)
+    for fn, rules in (data.get("context") or {}).items():
+        voc.context[fn] = [ContextCheck(fn, r["condition"], r["errno"],
+                                        tuple(r.get("reads", [])), r.get("meaning", ""),
+                                        r.get("where", ""), _line_of(text, r["condition"]))
+                           for r in rules]
+    for fn, d in (data.get("dispatch") or {}).items():
+        voc.dispatch[fn] = (OpKind(d["kind"]), d.get("fd", "vm"))
+    return voc

@@ -1,0 +1,43 @@
+"""Where the project's bundled inputs and outputs live."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from .errors import KconformError
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SPECS = ROOT / "specs"
+TEMPLATES = ROOT / "templates"
+REFERENCE = ROOT / "reference"
+SERIES = SPECS / "series.yaml"
+
+
+def cache_dir() -> Path:
+    d = Path(os.environ.get("KCONFORM_CACHE", ROOT / ".cache"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def series_index() -> dict[str, dict]:
+    """name -> {seed, about} from specs/series.yaml."""
+    data = yaml.safe_load(SERIES.read_text()) or {}
+    return data
+
+
+def spec_path(name: str) -> Path:
+    return SPECS / f"{name}.yaml"
+
+
+def resolve_spec_name(name: str) -> str:
+    """Accept `mte-v10`, `v10` or a path; return the registered spec name."""
+    index = series_index()
+    if name in index:
+        return name
+    for key in index:
+        if key.endswith("-" + name):
+            return key
+    raise KconformError(f"{name!r} is not a known spec; options are {', '.join(index)}")

@@ -1,0 +1,232 @@
+"""Assemble the gzip'd newc cpio initramfs the guest boots into.
+
+The archive holds busybox (static), the test binaries under ``/tests`` and an
+``/init`` shell script that mounts proc/sys/devtmpfs, announces itself with
+markers, runs every test under busybox ``timeout`` and powers off.  Markers
+carry a per-run nonce so no test output can forge one::
+
+    KCONFORM-<nonce> START
+    KCONFORM-<nonce> RELEASE 6.12.117+deb12-arm64
+    KCONFORM-<nonce> PAGESIZE 4096
+    KCONFORM-<nonce> BEGIN <test>
+    KCONFORM-<nonce> END <test> <exit status>
+    KCONFORM-<nonce> DONE
+
+The cpio is written here in Python, so device nodes (``/dev/console``) need
+no privileges.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import gzip
+import io
+import re
+import secrets
+import stat
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .errors import InitramfsError
+
+TIMEOUT_SIGNAL = "KILL"          # busybox timeout kills hung tests with this
+TIMEOUT_EXIT = 128 + 9           # ... so the shell sees this exit status
+_NAME_RE = re.compile(r"[A-Za-z0-9_.+-]+")
+
+
+# -- markers --------------------------------------------------------------
+
+class MarkerKind(enum.Enum):
+    START = "START"
+    RELEASE = "RELEASE"
+    PAGESIZE = "PAGESIZE"
+    BEGIN = "BEGIN"
+    END = "END"
+    DONE = "DONE"
+
+
+@dataclasses.dataclass(frozen=True)
+class Marker:
+    kind: MarkerKind
+    name: Optional[str] = None     # test name (BEGIN/END)
+    value: Optional[str] = None    # release, page size, exit status
+
+
+@dataclasses.dataclass(frozen=True)
+class Markers:
+    """The marker vocabulary of one run (one nonce)."""
+    nonce: str
+
+    @classmethod
+    def fresh(cls) -> "Markers":
+        return cls(secrets.token_hex(4))
+
+    @property
+    def prefix(self) -> str:
+        return f"KCONFORM-{self.nonce}"
+
+    def parse(self, line: str) -> Optional[Marker]:
+        """The marker on ``line`` (console noise around it is ignored)."""
+        i = line.find(self.prefix + " ")
+        if i < 0:
+            return None
+        words = line[i + len(self.prefix) + 1:].split()
+        if not words:
+            return None
+        try:
+            kind = MarkerKind(words[0])
+        except ValueError:
+            return None
+        args = words[1:]
+        if kind in (MarkerKind.START, MarkerKind.DONE):
+            return Marker(kind)
+        if kind in (MarkerKind.RELEASE, MarkerKind.PAGESIZE):
+            return Marker(kind, value=args[0] if args else "")
+        if kind is MarkerKind.BEGIN and args:
+            return Marker(kind, name=args[0])
+        if kind is MarkerKind.END and len(args) >= 2:
+            return Marker(kind, name=args[0], value=args[1])
+        return None
+
+
+# -- newc cpio writer -----------------------------------------------------
+
+class CpioWriter:
+    """Minimal writer of the SVR4 ``newc`` format the kernel unpacks."""
+
+    def __init__(self) -> None:
+        self.buf = io.BytesIO()
+        self.ino = 1
+        self.names: set[str] = set()
+
+    def _entry(self, name: str, mode: int, data: bytes = b"",
+               rdev: tuple[int, int] = (0, 0), nlink: int = 1) -> None:
+        name = name.lstrip("/")
+        if name in self.names:
+            raise InitramfsError(f"initramfs entry /{name} added twice")
+        self.names.add(name)
+        fields = [self.ino, mode, 0, 0, nlink, 0, len(data), 0, 0,
+                  rdev[0], rdev[1], len(name) + 1, 0]
+        self.ino += 1
+        header = b"070701" + b"".join(b"%08X" % f for f in fields)
+        self.buf.write(header + name.encode() + b"\0")
+        self._pad()
+        self.buf.write(data)
+        self._pad()
+
+    def _pad(self) -> None:
+        self.buf.write(b"\0" * (-self.buf.tell() % 4))
+
+    def directory(self, name: str) -> None:
+        self._entry(name, stat.S_IFDIR | 0o755, nlink=2)
+
+    def file(self, name: str, data: bytes, mode: int = 0o755) -> None:
+        self._entry(name, stat.S_IFREG | mode, data)
+
+    def symlink(self, name: str, target: str) -> None:
+        self._entry(name, stat.S_IFLNK | 0o777, target.encode())
+
+    def chardev(self, name: str, major: int, minor: int) -> None:
+        self._entry(name, stat.S_IFCHR | 0o600, rdev=(major, minor))
+
+    def finish(self) -> bytes:
+        self._entry("TRAILER!!!", 0)
+        return self.buf.getvalue()
+
+
+# -- /init ------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class GuestTest:
+    """One binary to run in the guest, in order."""
+    name: str
+    binary: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class Initramfs:
+    path: Path
+    size: int                       # bytes, compressed
+    markers: Optional[Markers]      # None for the floor initramfs
+    tests: tuple[GuestTest, ...]
+
+
+def _base(busybox: Path) -> CpioWriter:
+    cpio = CpioWriter()
+    for d in ("bin", "dev", "proc", "sys", "tmp", "tests"):
+        cpio.directory(d)
+    # The kernel opens /dev/console for init before devtmpfs is mounted.
+    cpio.chardev("dev/console", 5, 1)
+    try:
+        cpio.file("bin/busybox", Path(busybox).read_bytes())
+    except OSError as e:
+        raise InitramfsError(f"cannot read busybox {busybox}: {e}") from e
+    cpio.symlink("bin/sh", "busybox")
+    return cpio
+
+
+def init_script(tests: Sequence[GuestTest], markers: Markers,
+                per_test_timeout: int) -> str:
+    m = markers.prefix
+    lines = [
+        "#!/bin/sh",
+        "/bin/busybox --install -s /bin",
+        "export PATH=/bin",
+        "mount -t proc proc /proc",
+        "mount -t sysfs sysfs /sys",
+        "mount -t devtmpfs devtmpfs /dev",
+        f"echo '{m} START'",
+        f"echo \"{m} RELEASE $(uname -r)\"",
+        f"echo \"{m} PAGESIZE $(awk '/^KernelPageSize:/ {{print $2 * 1024; "
+        "exit}' /proc/self/smaps)\"",
+        "cd /tmp",
+        "run() {",
+        f"    echo \"{m} BEGIN $1\"",
+        f"    timeout -s {TIMEOUT_SIGNAL} {per_test_timeout} \"$2\" "
+        "</dev/null 2>&1",
+        f"    echo \"{m} END $1 $?\"",
+        "}",
+    ]
+    lines += [f"run {t.name} /tests/{t.name}" for t in tests]
+    lines += [f"echo '{m} DONE'", "poweroff -f", ""]
+    return "\n".join(lines)
+
+
+def _write(cpio: CpioWriter, out: Path) -> int:
+    data = gzip.compress(cpio.finish(), compresslevel=1, mtime=0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    return len(data)
+
+
+def build_initramfs(tests: Sequence[GuestTest], busybox: Path, out: Path, *,
+                    per_test_timeout: float,
+                    markers: Optional[Markers] = None) -> Initramfs:
+    """Pack ``tests`` (run in order) with busybox and /init into ``out``."""
+    markers = markers or Markers.fresh()
+    seen: set[str] = set()
+    for t in tests:
+        if not _NAME_RE.fullmatch(t.name):
+            raise InitramfsError(f"test name '{t.name}' may only use letters, "
+                                 "digits and ._+-; rename the binary")
+        if t.name in seen:
+            raise InitramfsError(f"two tests are named '{t.name}'")
+        seen.add(t.name)
+    cpio = _base(busybox)
+    for t in tests:
+        try:
+            cpio.file(f"tests/{t.name}", Path(t.binary).read_bytes())
+        except OSError as e:
+            raise InitramfsError(f"cannot read test binary {t.binary}: {e}") \
+                from e
+    timeout = max(1, int(round(per_test_timeout)))
+    cpio.file("init", init_script(tests, markers, timeout).encode())
+    return Initramfs(out, _write(cpio, out), markers, tuple(tests))
+
+
+def build_floor_initramfs(busybox: Path, out: Path) -> Initramfs:
+    """An initramfs whose /init only powers off: the cost of a bare boot."""
+    cpio = _base(busybox)
+    cpio.file("init", b"#!/bin/sh\n/bin/busybox poweroff -f\n")
+    return Initramfs(out, _write(cpio, out), None, ())
