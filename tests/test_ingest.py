@@ -1,0 +1,97 @@
+"""Ingest: messages, patch subjects, hunks and the repairs of damaged dumps."""
+from pathlib import Path
+
+import pytest
+
+from generator.errors import InputError
+from generator.ingest import LineKind, load_series, parse_subject
+from generator.ingest.mail import quote_depth, unquote, Line
+
+
+@pytest.mark.parametrize("subject, version, index, total, rfc, reply", [
+    ("[RFC PATCH v8 5/5] KVM: arm64: ioctl to fetch/store tags", 8, 5, 5, True, False),
+    ("* [PATCH v10 5/6] KVM: arm64: ioctl to fetch/store tags in a guest", 10, 5, 6, False, False),
+    ("* Re: [PATCH v10 2/6] arm64: kvm: Introduce MTE VM feature", 10, 2, 6, False, True),
+    ("Re: [RFC PATCH v5 02/38] KVM: arm64: Add lock/unlock memslot user API", 5, 2, 38, True, True),
+    ("[PATCH] a single patch", 1, 1, 1, False, False),
+    ("* [PATCH v10 0/6] MTE support for KVM guest", 10, 0, 6, False, False),
+])
+def test_subjects(subject, version, index, total, rfc, reply):
+    s = parse_subject(subject)
+    assert (s.version, s.index, s.total, s.rfc, s.reply) == (version, index, total, rfc, reply)
+
+
+def test_subject_without_patch_tag():
+    assert parse_subject("Re: holiday plans") is None
+    assert "version" in parse_subject("[PATCH] x").inferred
+
+
+def test_v10_thread_splits_into_patches_and_replies(seeds_dir):
+    s = load_series(seeds_dir / "002_640e98e582cbc741.txt")
+    own = [p for p in s.patches if p.quoted_depth == 0]
+    assert [p.label for p in own] == [f"v10 {i}/6" for i in range(1, 7)]
+    assert len(s.covers) == 1 and s.covers[0].patch.is_cover
+    assert len(s.replies) == 21
+    assert all(m.author for m in s.thread.messages)
+
+
+def test_html_entity_repaired_and_recorded(seeds_dir):
+    s = load_series(seeds_dir / "002_640e98e582cbc741.txt")
+    p5 = next(p for p in s.patches if p.label == "v10 5/6" and p.quoted_depth == 0)
+    texts = [l.text for f in p5.files for h in f.hunks for l in h.lines]
+    assert any("copy_from_user(&copy_tags, argp" in t for t in texts)
+    assert not any("\u00a9" in t for t in texts)
+    rep = [r for r in p5.repairs if r.kind == "html-entity"]
+    assert [r.line for r in rep] == [779, 781]
+
+
+def test_stripped_context_markers_repaired(seeds_dir):
+    s = load_series(seeds_dir / "000_87786364e6aad26e.txt")
+    (p,) = s.patches
+    arm = next(f for f in p.files if f.path == "arch/arm64/kvm/arm.c")
+    h = arm.hunks[0]
+    assert (h.old_count, h.new_count) == (6, 53)
+    assert sum(1 for l in h.lines if l.kind is LineKind.CTX) == 6
+    assert any(r.kind == "context-marker" for r in p.repairs)
+
+
+def test_quoted_patch_in_nested_reply(seeds_dir):
+    s = load_series(seeds_dir / "004_baa2838cf23bbaa8.txt")
+    (p,) = s.patches
+    assert p.quoted_depth == 3
+    assert "include/uapi/linux/kvm.h" in [f.path for f in p.files]
+    assert p.remarks, "reviewer text between quoted lines becomes remarks"
+
+
+def test_quote_depth():
+    assert quote_depth("> > > + foo") == (3, "+ foo")
+    assert quote_depth(">> x") == (2, "x")
+    assert quote_depth("plain") == (0, "plain")
+    block = unquote([Line(1, "> a"), Line(2, "remark"), Line(3, "> b")], 1)
+    assert [l.text for l in block.lines] == ["a", "b"]
+    assert block.remarks[0][0] == 0 and block.remarks[0][1][0].text == "remark"
+
+
+def test_empty_file_is_a_clear_error(tmp_path):
+    f = tmp_path / "empty.txt"
+    f.write_text("")
+    with pytest.raises(InputError, match="empty.txt.*is empty"):
+        load_series(f)
+
+
+def test_truncated_patch_names_file_and_line(tmp_path, seeds_dir):
+    lines = (seeds_dir / "000_87786364e6aad26e.txt").read_text().splitlines()
+    cut = next(i for i, l in enumerate(lines) if "if (is_error_noslot_pfn(pfn))" in l)
+    f = tmp_path / "cut.txt"
+    f.write_text("\n".join(lines[:cut]) + "\n")
+    with pytest.raises(InputError) as e:
+        load_series(f)
+    assert "cut.txt" in str(e.value) and "truncated" in str(e.value)
+    assert e.value.line > 0
+
+
+def test_binary_file_is_a_clear_error(tmp_path):
+    f = tmp_path / "blob.bin"
+    f.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(InputError, match="not UTF-8"):
+        load_series(f)
