@@ -1,0 +1,275 @@
+"""Render the Python reference model of a spec (reference/<spec>.py).
+
+Phases:
+  1. translate every check's C condition to a Python expression over the
+     runtime (reference/vmstate.py): pycparser AST -> `PyExpr` visitor;
+     kernel predicates become calls of their vocabulary concept, struct
+     fields become `arg.<field>`, PAGE_* the running page size;
+  2. lay out one function per operation: checks before the page loop in
+     order, then the loop with its per-page checks around the copy effect,
+     then the success value;
+  3. fill templates/reference.py.j2.
+
+Changing an errno, an order or a condition in the seed changes the output.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from pycparser import c_ast
+
+from generator.cases import Vocabulary, load_vocabulary, struct_fields
+from generator.cparse import parse_expr, to_c
+from generator.model import Check, Operation, OpKind, Source, Spec
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+STEP_KIND = {OpKind.IOCTL: "vm_ioctl", OpKind.ENABLE_CAP: "enable_cap",
+             OpKind.CHECK_EXTENSION: "check_extension"}
+_BINOPS = {"/": "//", "&&": "and", "||": "or"}
+_RUNTIME_CONSTANTS = {"page_size": "vm.page_size", "page_mask": "vm.page_mask"}
+
+
+class RenderError(Exception):
+    """A condition the reference cannot express; names the patch line."""
+
+    def __init__(self, source: Source, message: str):
+        super().__init__(f"{source.describe()}: {message}")
+        self.source = source
+
+
+class PyExpr(c_ast.NodeVisitor):
+    """C condition -> Python expression over `vm`, `call`, `arg`, `it`."""
+
+    def __init__(self, spec: Spec, op: Operation, vocab: Vocabulary,
+                 source: Source, locals_: set[str], in_loop: bool):
+        self.spec, self.op, self.vocab, self.source = spec, op, vocab, source
+        self.fields = {f.split("[")[0] for f in struct_fields(spec, op.arg_type)}
+        if op.kind is OpKind.ENABLE_CAP:
+            self.fields |= {"flags", "args"}
+        self.locals = locals_
+        self.it = "it" if in_loop else "None"
+        self.constants = {c.name for c in spec.constants}
+
+    def fail(self, node, why: str):
+        raise RenderError(self.source, f"cannot translate `{to_c(node)}`: {why}")
+
+    def concept(self, entry) -> str:
+        args = "".join(f", {k}={v!r}" for k, v in entry.args)
+        return f"vm.{entry.concept}(call, {self.it}{args})"
+
+    def visit_Constant(self, n):
+        if n.type in ("int", "unsigned int", "long", "unsigned long"):
+            return str(int(n.value.rstrip("uUlL"), 0))
+        self.fail(n, f"{n.type} constants are not modelled")
+
+    def visit_ID(self, n):
+        name = n.name
+        if name in self.locals:
+            return name
+        if name in self.constants:
+            return name
+        entry = self.vocab.constants.get(name)
+        if entry is not None:
+            if entry.concept in _RUNTIME_CONSTANTS:
+                return _RUNTIME_CONSTANTS[entry.concept]
+            if entry.value is not None:
+                return name
+        pred = self.vocab.lookup(name)
+        if pred is not None:
+            return self.concept(pred)
+        self.fail(n, f"{name} is neither a field, a local, a spec constant "
+                  f"nor in the vocabulary")
+
+    def visit_StructRef(self, n):
+        entry = self.vocab.lookup(to_c(n))
+        if entry is not None:
+            return self.concept(entry)
+        if n.field.name in self.fields:
+            return f"arg.{n.field.name}"
+        self.fail(n, f"{n.field.name} is not a field of {self.op.arg_type or 'the argument'}")
+
+    def visit_ArrayRef(self, n):
+        return f"{self.visit(n.name)}[{self.visit(n.subscript)}]"
+
+    def visit_FuncCall(self, n):
+        head = n.name.name if isinstance(n.name, c_ast.ID) else to_c(n.name)
+        entry = self.vocab.lookup(head)
+        if entry is None:
+            self.fail(n, f"{head} is not in specs/vocabulary.yaml")
+        return self.concept(entry)
+
+    def visit_UnaryOp(self, n):
+        if n.op == "!":
+            return f"(not {self.visit(n.expr)})"
+        if n.op in ("~", "-"):
+            return f"({n.op}{self.visit(n.expr)})"
+        self.fail(n, f"unary {n.op} is not modelled")
+
+    def visit_BinaryOp(self, n):
+        op = _BINOPS.get(n.op, n.op)
+        return f"({self.visit(n.left)} {op} {self.visit(n.right)})"
+
+    def visit_TernaryOp(self, n):
+        return (f"({self.visit(n.iftrue)} if {self.visit(n.cond)} "
+                f"else {self.visit(n.iffalse)})")
+
+    def visit_Cast(self, n):
+        return self.visit(n.expr)
+
+    def generic_visit(self, n):
+        self.fail(n, f"{type(n).__name__} is not modelled")
+
+
+def _identifiers(node: c_ast.Node) -> set[str]:
+    out: set[str] = set()
+
+    class V(c_ast.NodeVisitor):
+        def visit_ID(self, n):
+            out.add(n.name)
+
+        def visit_FuncCall(self, n):       # a concept replaces the whole call
+            pass
+
+        def visit_StructRef(self, n):      # nor a member name
+            self.visit(n.name)
+    V().visit(node)
+    return out
+
+
+# ---------------------------------------------------------------- layout
+@dataclass
+class CheckRow:
+    order: int
+    id: str
+    condition: str               # C text
+    expr: str                    # Python
+    errno: str
+    source: str
+
+
+@dataclass
+class LoopModel:
+    header: str                  # C text of the loop header
+    cond: str                    # Python
+    direction: str               # Python: True when user -> kernel
+    before: list[CheckRow]       # per-page checks before the copy
+    result: str                  # local holding the copy's count
+    copy_in: str                 # concept of the user -> guest copy
+    copy_out: str
+    after: list[CheckRow]
+    step: str                    # decrement of the loop's length local
+
+
+@dataclass
+class FunctionModel:
+    name: str
+    key: tuple                   # (step kind, operation name)
+    doc: str
+    prologue: list[str] = field(default_factory=list)
+    checks: list[CheckRow] = field(default_factory=list)
+    loop: Optional[LoopModel] = None
+    effects: list[str] = field(default_factory=list)
+    ret: str = "0"
+    ret_source: str = ""
+
+
+def _effect_concepts(op: Operation, vocab: Vocabulary) -> tuple[str, str]:
+    """Concepts of the helpers that write / read guest data for this loop."""
+    found = {}
+    for name, e in vocab.helpers.items():
+        if e.effect and (not op.body or name in op.body):
+            found.setdefault(e.effect, e.concept)
+    try:
+        return found["writes_guest_tags"], found["reads_guest_tags"]
+    except KeyError:
+        raise RenderError(op.source, "the vocabulary names no helper with effect "
+                          "writes_guest_tags / reads_guest_tags for this loop") from None
+
+
+def function_model(spec: Spec, op: Operation, vocab: Vocabulary) -> FunctionModel:
+    fn = FunctionModel(name=f"{STEP_KIND[op.kind]}_{op.name.lower()}",
+                       key=(STEP_KIND[op.kind], op.name),
+                       doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}")
+    buf = op.buffer
+    locals_ = {k for k, v in op.aliases.items() if not buf or v != buf.pointer_field}
+    fn.prologue = [f"{k} = arg.{op.aliases[k]}" for k in sorted(locals_)]
+    checks = sorted(op.checks, key=lambda c: c.order)
+    # a loop check naming a local that is no alias reads the copy's result
+    post: dict[str, str] = {}
+    for c in checks:
+        if c.in_loop:
+            free = _identifiers(parse_expr(c.condition)) - locals_ - {
+                k.name for k in spec.constants} - set(vocab.constants) - set(
+                vocab.predicates) - set(vocab.helpers) - set(op.aliases)
+            if free:
+                post[c.id] = sorted(free)[0]
+    result = next(iter(post.values()), "copied")
+
+    def row(c: Check) -> CheckRow:
+        t = PyExpr(spec, op, vocab, c.source, locals_ | {result}, c.in_loop)
+        return CheckRow(c.order, c.id, c.condition, t.visit(parse_expr(c.condition)),
+                        c.errno.name, str(c.source))
+    fn.checks = [row(c) for c in checks if not c.in_loop]
+    if op.loop:
+        if buf is None:
+            raise RenderError(op.source, "a page loop without a buffer rule")
+        header = op.loop.strip()
+        cond_c = header[header.index("(") + 1:header.rindex(")")]
+        t = PyExpr(spec, op, vocab, op.source, locals_, True)
+        to_v = spec.constant(buf.to_kernel).value
+        from_v = spec.constant(buf.from_kernel).value
+        bit = from_v or to_v
+        length_local = next(k for k, v in op.aliases.items() if v == buf.length_field)
+        addr = next((k for k, v in sorted(op.aliases.items())
+                     if k in locals_ and v != buf.length_field), "0")
+        fn.prologue.append(f"it = vm.cursor({addr})")
+        copy_in, copy_out = _effect_concepts(op, vocab)
+        fn.loop = LoopModel(
+            header=header, cond=t.visit(parse_expr(cond_c)),
+            direction=(f"(arg.{buf.direction_field} & {bit}) == {to_v & bit}"),
+            before=[row(c) for c in checks if c.in_loop and c.id not in post],
+            result=result, copy_in=copy_in, copy_out=copy_out,
+            after=[row(c) for c in checks if c.in_loop and c.id in post],
+            step=f"{length_local} -= vm.page_size")
+    if op.kind is OpKind.ENABLE_CAP:
+        fn.effects.append(f"vm.enable_cap({op.name!r})")
+    if op.success is None:
+        raise RenderError(op.source, f"{op.name} has no success value")
+    fn.ret_source = str(op.success.source)
+    if op.success.ret_value is not None:
+        fn.ret = str(op.success.ret_value)
+    else:
+        t = PyExpr(spec, op, vocab, op.success.source, locals_, False)
+        fn.ret = f"int({t.visit(parse_expr(op.success.ret))})"
+    return fn
+
+
+def module_name(spec: Spec) -> str:
+    return spec.name.replace("-", "_")
+
+
+def render_reference(spec: Spec, vocab: Optional[Vocabulary] = None) -> str:
+    """The text of reference/<spec>.py."""
+    import jinja2
+    vocab = vocab or load_vocabulary()
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             keep_trailing_newline=True, trim_blocks=True,
+                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    functions = [function_model(spec, op, vocab) for op in spec.operations
+                 if op.kind in STEP_KIND]
+    used = {name for name, e in vocab.constants.items() if e.value is not None}
+    return env.get_template("reference.py.j2").render(
+        spec=spec, functions=functions,
+        vocab_constants=[(n, vocab.constants[n].value) for n in sorted(used)],
+        capabilities=[(c.name, c.number, str(c.source)) for c in spec.capabilities],
+        constants=[(c.name, c.value, str(c.source)) for c in spec.constants])
+
+
+def write_reference(spec: Spec, out_dir: Path) -> Path:
+    path = Path(out_dir) / f"{module_name(spec)}.py"
+    text = render_reference(spec)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path

@@ -1,0 +1,103 @@
+# do not edit, generated from mte-v10 by kconform (render_ref)
+# seed: 002_640e98e582cbc741.txt
+"""Reference model of mte-v10: MTE support for KVM guest.
+
+One function per operation of the spec; each evaluates the patch's checks
+in the patch's order and returns the first failure, else applies the
+operation's effect and returns its success value.  Runtime: reference.vmstate.
+"""
+from __future__ import annotations
+
+from generator.model import Errno
+from reference import vmstate
+from reference.vmstate import Call, Result, VMState
+
+SPEC = "mte-v10"
+
+KVM_ARM_TAGS_TO_GUEST = 0  # 002_640e98e582cbc741.txt:693
+KVM_ARM_TAGS_FROM_GUEST = 1  # 002_640e98e582cbc741.txt:694
+KVMIO = 174  # specs/vocabulary.yaml
+MTE_GRANULE_SIZE = 16  # specs/vocabulary.yaml
+
+CAPABILITIES = {
+    "KVM_CAP_ARM_MTE": 195,  # 002_640e98e582cbc741.txt:280
+}
+
+
+def vm_ioctl_kvm_arm_mte_copy_tags(vm: VMState, call: Call) -> Result:
+    """KVM_ARM_MTE_COPY_TAGS (ioctl): kvm_vm_ioctl_mte_copy_tags, 002_640e98e582cbc741.txt:707"""
+    arg = call.arg
+    guest_ipa = arg.guest_ipa
+    length = arg.length
+    it = vm.cursor(guest_ipa)
+    # 1. not_cap_enabled: `!kvm_has_mte(kvm)` (002_640e98e582cbc741.txt:776)
+    if (not vm.cap_enabled(call, None, cap='KVM_CAP_ARM_MTE')):
+        return vm.fail(Errno.EINVAL, "not_cap_enabled")
+    # 2. user_read_faults: `copy_from_user(&copy_tags, argp, sizeof(copy_tags))` (002_640e98e582cbc741.txt:779)
+    if vm.user_read_faults(call, None):
+        return vm.fail(Errno.EFAULT, "user_read_faults")
+    # 3. reserved_0_nonzero: `copy_tags->reserved[0]` (002_640e98e582cbc741.txt:717)
+    if arg.reserved[0]:
+        return vm.fail(Errno.EINVAL, "reserved_0_nonzero")
+    # 4. reserved_1_nonzero: `copy_tags->reserved[1]` (002_640e98e582cbc741.txt:717)
+    if arg.reserved[1]:
+        return vm.fail(Errno.EINVAL, "reserved_1_nonzero")
+    # 5. flags_invalid_bits: `copy_tags->flags & ~KVM_ARM_TAGS_FROM_GUEST` (002_640e98e582cbc741.txt:720)
+    if (arg.flags & (~KVM_ARM_TAGS_FROM_GUEST)):
+        return vm.fail(Errno.EINVAL, "flags_invalid_bits")
+    # 6. length_unaligned: `length & ~PAGE_MASK` (002_640e98e582cbc741.txt:723)
+    if (length & (~vm.page_mask)):
+        return vm.fail(Errno.EINVAL, "length_unaligned")
+    # 7. guest_ipa_unaligned: `guest_ipa & ~PAGE_MASK` (002_640e98e582cbc741.txt:723)
+    if (guest_ipa & (~vm.page_mask)):
+        return vm.fail(Errno.EINVAL, "guest_ipa_unaligned")
+    to_kernel = (arg.flags & 1) == 0
+    # while (length > 0)
+    while (length > 0):
+        # 8. no_memslot: `is_error_noslot_pfn(pfn)` (002_640e98e582cbc741.txt:735)
+        if vm.no_memslot(call, it):
+            return vm.fail(Errno.EFAULT, "no_memslot")
+        if to_kernel:
+            num_tags = vm.copy_tags_in(call, it)
+        else:
+            num_tags = vm.copy_tags_out(call, it)
+        # 9. num_tags_mismatch: `num_tags != PAGE_SIZE / MTE_GRANULE_SIZE` (002_640e98e582cbc741.txt:751)
+        if (num_tags != (vm.page_size // MTE_GRANULE_SIZE)):
+            return vm.fail(Errno.EFAULT, "num_tags_mismatch")
+        vm.advance(it, num_tags)
+        length -= vm.page_size
+    return vm.ok(0)  # 002_640e98e582cbc741.txt:763
+
+
+def enable_cap_kvm_cap_arm_mte(vm: VMState, call: Call) -> Result:
+    """KVM_CAP_ARM_MTE (enable_cap): kvm_vm_ioctl_enable_cap, 002_640e98e582cbc741.txt:606"""
+    arg = call.arg
+    # 1. flags_nonzero: `cap->flags` (specs/vocabulary.yaml:127)
+    if arg.flags:
+        return vm.fail(Errno.EINVAL, "flags_nonzero")
+    # 2. not_host_has_mte: `!system_supports_mte()` (002_640e98e582cbc741.txt:607)
+    if (not vm.host_has_mte(call, None)):
+        return vm.fail(Errno.EINVAL, "not_host_has_mte")
+    # 3. vcpus_created: `kvm->created_vcpus` (002_640e98e582cbc741.txt:607)
+    if vm.vcpus_created(call, None):
+        return vm.fail(Errno.EINVAL, "vcpus_created")
+    vm.enable_cap('KVM_CAP_ARM_MTE')
+    return vm.ok(0)  # 002_640e98e582cbc741.txt:609
+
+
+def check_extension_kvm_cap_arm_mte(vm: VMState, call: Call) -> Result:
+    """KVM_CAP_ARM_MTE (check_extension): kvm_vm_ioctl_check_extension, 002_640e98e582cbc741.txt:619"""
+    arg = call.arg
+    return vm.ok(int(vm.host_has_mte(call, None)))  # 002_640e98e582cbc741.txt:620
+
+
+OPERATIONS = {
+    ("vm_ioctl", "KVM_ARM_MTE_COPY_TAGS"): vm_ioctl_kvm_arm_mte_copy_tags,
+    ("enable_cap", "KVM_CAP_ARM_MTE"): enable_cap_kvm_cap_arm_mte,
+    ("check_extension", "KVM_CAP_ARM_MTE"): check_extension_kvm_cap_arm_mte,
+}
+
+
+def predict(case, page_size: int, host: vmstate.Host) -> list[vmstate.Outcome]:
+    """Outcome of every step of a planned case on a kernel following the spec."""
+    return vmstate.predict(OPERATIONS, CAPABILITIES, case, page_size, host)
