@@ -47,5 +47,11 @@ if [ "$need_apt" = 1 ]; then
   apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-arm
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[test]'
+# pyenv-managed Pythons need their shims refreshed for a new console script.
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
+command -v kconform >/dev/null 2>&1 || {
+  echo "setup: kconform is installed but not on PATH; add $(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH" >&2
+  exit 2
+}
 echo "setup: ok ($(qemu-system-aarch64 --version | head -1))"
