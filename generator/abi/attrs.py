@@ -54,7 +54,8 @@ _REWRITE = {"__extension__": "", "__signed__": "signed", "__signed": "signed",
             "__inline__": "inline", "__inline": "inline", "__const": "const",
             "__const__": "const", "__volatile__": "volatile",
             "__volatile": "volatile", "__restrict": "restrict",
-            "__restrict__": "restrict"}
+            "__restrict__": "restrict", "__alignof__": "_Alignof",
+            "__alignof": "_Alignof"}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Callable
 
 from pycparser import c_ast
 
-from .abis import Abi, canonical_scalar
+from .abis import Abi
 from .errors import LayoutError
 
 
@@ -40,11 +40,13 @@ _ESCAPES = {"n": 10, "t": 9, "r": 13, "0": 0, "\\": 92, "'": 39, '"': 34,
 class Evaluator:
     def __init__(self, abi: Abi, sizeof: Callable[[c_ast.Node], int],
                  alignof: Callable[[c_ast.Node], int],
-                 enumerator: Callable[[str], int | None]):
+                 enumerator: Callable[[str], int | None],
+                 int_type: Callable[[c_ast.Node], tuple[int, bool]]):
         self.abi = abi
         self.sizeof = sizeof
         self.alignof = alignof
         self.enumerator = enumerator
+        self.int_type = int_type    # typename -> (bits, unsigned)
 
     def __call__(self, node: c_ast.Node) -> int:
         return self.eval(node).value
@@ -105,19 +107,6 @@ class Evaluator:
         big = a if a_bits > b_bits else b
         return max(a_bits, b_bits), big.unsigned
 
-    def _cast_type(self, typename: c_ast.Node) -> tuple[int, bool]:
-        t = typename.type
-        if isinstance(t, c_ast.PtrDecl):
-            return self.abi.pointer * 8, True
-        if isinstance(t, c_ast.TypeDecl) and isinstance(t.type, c_ast.IdentifierType):
-            kind = canonical_scalar(t.type.names)
-            if kind == "_Bool":
-                return 1, True
-            unsigned = "unsigned" in t.type.names or (kind is None and
-                                                      t.type.names[0].startswith(("__u", "u")))
-            return self.sizeof(typename) * 8, unsigned
-        return self.sizeof(typename) * 8, False
-
     def eval(self, node: c_ast.Node) -> CInt:
         if isinstance(node, c_ast.Constant):
             return self._literal(node)
@@ -128,7 +117,7 @@ class Evaluator:
             return CInt(v, 32, False)
         if isinstance(node, c_ast.Cast):
             v = self.eval(node.expr)
-            bits, unsigned = self._cast_type(node.to_type)
+            bits, unsigned = self.int_type(node.to_type)
             if bits == 1:
                 return CInt(int(v.value != 0), 32, False)
             return CInt(v.value, bits, unsigned).wrap()
