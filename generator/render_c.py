@@ -1,0 +1,297 @@
+"""Render one C kselftest per spec (kconform_<spec>.c).
+
+Phases:
+  1. uAPI: the spec's structs, constants and ioctl numbers under a
+     `kconform_` / `KCONFORM_` prefix (the toolchain's <linux/kvm.h> has its
+     own, different definitions), with static asserts that the C layout
+     gives the size and request number the spec computed, plus the ABI
+     checker's asserts (hook: generator.abi.static_asserts);
+  2. capability binding: the patch's number (default) or the number the
+     toolchain's uAPI header gives the same name (CapBinding.HEADER,
+     `--bind-by-name`);
+  3. one fill function per ioctl argument struct, one table row per case
+     (designated initialisers), laid out by templates/kconform_test.c.j2;
+     the hand-written templates/kconform_runtime.h drives the table.
+"""
+from __future__ import annotations
+
+import enum
+import json
+import shutil
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from generator.cases import (ArgPointer, Case, Fill, Step, StepKind, Val,
+                             struct_fields)
+from generator.model import Member, OpKind, Spec, StructDef
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+RUNTIME = TEMPLATES / "kconform_runtime.h"
+PREFIX = "kconform_"
+_KIND = {StepKind.CREATE_VM: "KC_CREATE_VM",
+         StepKind.CHECK_EXTENSION: "KC_CHECK_EXTENSION",
+         StepKind.ENABLE_CAP: "KC_ENABLE_CAP",
+         StepKind.CREATE_VCPU: "KC_CREATE_VCPU",
+         StepKind.ADD_MEMSLOT: "KC_ADD_MEMSLOT",
+         StepKind.VM_IOCTL: "KC_VM_IOCTL"}
+
+
+class CapBinding(enum.Enum):
+    PATCH = "patch"      # functional cases use the number the patch defines
+    HEADER = "header"    # ... the number <linux/kvm.h> gives the same name
+
+
+class RenderError(Exception):
+    pass
+
+
+def c_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=True)
+
+
+def c_name(name: str) -> str:
+    return f"KCONFORM_{name}"
+
+
+def cap_macro(cap: str, patch: bool = False) -> str:
+    return c_name(cap) + ("_PATCH" if patch else "")
+
+
+def op_index(name: str) -> str:
+    return f"KC_OP_{name}"
+
+
+# ---------------------------------------------------------------- uAPI
+def _member_lines(m: Member, indent: str) -> list[str]:
+    if m.nested is not None:
+        inner = [ln for n in m.nested.members for ln in _member_lines(n, indent + "\t")]
+        tail = f" {m.name}" if m.name else ""
+        return [f"{indent}{m.nested.kind} {{", *inner, f"{indent}}}{tail};"]
+    ctype = " ".join(t for t in m.ctype.split() if t != "__user")
+    sep = "" if ctype.endswith("*") else " "
+    dims = "".join(f"[{d}]" for d in m.array)
+    return [f"{indent}{ctype}{sep}{m.name}{dims};"]
+
+
+def struct_lines(sd: StructDef) -> list[str]:
+    body = [ln for m in sd.members for ln in _member_lines(m, "\t")]
+    return [f"/* {sd.source} */", f"{sd.kind} {PREFIX}{sd.name} {{", *body, "};"]
+
+
+def _prefixed_type(arg_type: str) -> str:
+    kind, _, name = arg_type.partition(" ")
+    return f"{kind} {PREFIX}{name}"
+
+
+def uapi_lines(spec: Spec) -> list[str]:
+    out: list[str] = []
+    for sd in spec.structs:
+        out += struct_lines(sd) + [""]
+    for c in spec.constants:
+        out.append(f"#define {c_name(c.name)}\t{c.value}\t/* {c.source} */")
+    if spec.constants:
+        out.append("")
+    for io in spec.ioctls:
+        arg = f", {_prefixed_type(io.arg_type)}" if io.arg_type else ""
+        out.append(f"/* {io.source}: {io.direction.value}({io.type_expr}, "
+                   f"{io.nr:#x}{', ' + io.arg_type if io.arg_type else ''}) */")
+        out.append(f"#define {c_name(io.name)} \\")
+        out.append(f"\t{io.direction.value}({io.type_value:#x}, {io.nr:#x}{arg})")
+        if io.arg_type:
+            out.append(f"_Static_assert(sizeof({_prefixed_type(io.arg_type)}) == "
+                       f"{io.size},")
+            out.append(f"\t       \"spec: sizeof({io.arg_type}) is {io.size}\");")
+        out.append(f"_Static_assert({c_name(io.name)} == {io.number:#x}UL,")
+        out.append(f"\t       \"spec: {io.name} is {io.number:#x}\");")
+    return out
+
+
+def abi_asserts(spec: Spec) -> list[str]:
+    """The ABI checker's static asserts, when generator.abi provides them."""
+    try:
+        from generator.abi import static_asserts   # type: ignore[attr-defined]
+    except ImportError:
+        return []
+    return list(static_asserts(spec))
+
+
+# ---------------------------------------------------------------- binding
+@dataclass
+class CapDef:
+    name: str
+    macro: str
+    value: str                   # C expression
+    how: str                     # "patch" or "header"
+    comment: str
+    patch_number: Optional[int] = None
+
+
+def cap_defs(spec: Spec, cases: list[Case], binding: CapBinding) -> list[CapDef]:
+    names = sorted({s.cap for c in cases for s in c.steps if s.cap}
+                   | {c.requires_cap for c in cases if c.requires_cap})
+    out = []
+    for name in names:
+        try:
+            num: Optional[int] = spec.capability(name).number
+            src = str(spec.capability(name).source)
+        except KeyError:
+            num, src = None, ""
+        if binding is CapBinding.PATCH and num is not None:
+            out.append(CapDef(name, cap_macro(name), str(num), "patch",
+                              f"the patch's number ({src})", num))
+        else:
+            why = ("bound by name (--bind-by-name)" if num is not None else
+                   f"spec {spec.name} defines no number: bound by name")
+            out.append(CapDef(name, cap_macro(name), name, "header",
+                              f"{why}; the patch says {num} ({src})" if num is not None
+                              else why, num))
+    return out
+
+
+# ---------------------------------------------------------------- ops, rows
+@dataclass
+class OpDef:
+    name: str
+    index: str
+    request: str
+    arg_type: str                # prefixed C type
+    fill: str
+    fields: list[str]            # v[i] order
+    body: list[str] = field(default_factory=list)
+
+
+def op_defs(spec: Spec) -> list[OpDef]:
+    out = []
+    for op in spec.operations:
+        if op.kind is not OpKind.IOCTL:
+            continue
+        ptr = op.buffer.pointer_field if op.buffer else None
+        fields = [f for f in struct_fields(spec, op.arg_type) if f != ptr]
+        if len(fields) > 8:
+            raise RenderError(f"{op.name}: {len(fields)} fields, the runtime "
+                              f"holds KC_MAX_FIELDS=8")
+        d = OpDef(op.name, op_index(op.name), c_name(op.name),
+                  _prefixed_type(op.arg_type), f"kc_fill_{op.name.lower()}", fields)
+        d.body = [f"arg->{f} = v[{i}];" for i, f in enumerate(fields)]
+        if ptr:
+            d.body.append(f"arg->{ptr} = buf;")
+        else:
+            d.body.append("(void)buf;")
+        out.append(d)
+    return out
+
+
+def val_init(v: Val) -> str:
+    parts = [f".pages = {v.pages}" if v.pages else "",
+             f".bytes = {v.bytes:#x}" if v.bytes else "",
+             f".div = {v.div}" if v.div != 1 else ""]
+    parts = [p for p in parts if p]
+    return "{ " + ", ".join(parts) + " }" if parts else "{ 0 }"
+
+
+def step_init(s: Step, ops: dict[str, OpDef]) -> list[str]:
+    """Designated initialiser of one step, as lines of at most ~64 columns."""
+    m = [f".kind = {_KIND[s.kind]}"]
+    if s.cap:
+        m.append(f".cap = {cap_macro(s.cap, s.cap_number is not None)}")
+    if s.flags:
+        m.append(f".flags = {s.flags:#x}")
+    if any(s.args):
+        m.append(".args = { " + ", ".join(f"{a:#x}" for a in s.args) + " }")
+    lines = [", ".join(m)]
+    if s.kind is StepKind.ADD_MEMSLOT:
+        lines[0] += f", .slot = {s.slot}"
+        lines.append(f".guest_ipa = {val_init(s.guest_ipa)}, .pages = {s.pages}")
+    if s.kind is StepKind.VM_IOCTL:
+        d = ops[s.op]
+        lines[0] += f", .op = {d.index}"
+        for i, f in enumerate(d.fields):
+            if s.value(f) != Val():
+                lines.append(f".v[{i}] = {val_init(s.value(f))},\t/* {f} */")
+        if s.arg is not ArgPointer.VALID:
+            lines.append(".argp = KC_ARG_UNMAPPED,")
+        if s.buffer is not None:
+            b = s.buffer
+            fill = "KC_FILL_PATTERN" if b.fill is Fill.PATTERN else "KC_FILL_SENTINEL"
+            lines += [".buf = { .present = 1,",
+                      f"  .length = {val_init(b.length)},",
+                      f"  .valid = {val_init(b.valid)},",
+                      f"  .fill = {fill}, .seed = {b.seed} }},"]
+    if len(lines) > 1:
+        lines[0] += ","
+    lines[-1] = lines[-1].rstrip(",") if not lines[-1].endswith("*/") else lines[-1]
+    return lines
+
+
+@dataclass
+class Row:
+    id: str
+    comment: list[str]
+    requires: list[str]          # C initialisers for the requirement
+    steps: list[list[str]]
+
+
+def skip_name(reason: str, reasons: dict[str, str]) -> str:
+    return reasons.setdefault(reason, f"kc_skip_{len(reasons)}")
+
+
+def c_string_lines(text: str, width: int = 60) -> list[str]:
+    """A long C string as adjacent literals, one per line."""
+    parts = textwrap.wrap(text, width, drop_whitespace=False) or [""]
+    return [c_string(p) for p in parts]
+
+
+def rows(cases: list[Case], ops: dict[str, OpDef],
+         reasons: dict[str, str]) -> list[Row]:
+    out = []
+    for c in cases:
+        if len(c.steps) > 8:
+            raise RenderError(f"case {c.id} has {len(c.steps)} steps; the runtime "
+                              f"holds KC_MAX_STEPS=8")
+        req = []
+        if c.requires_cap:
+            req = [f".requires = 1, .requires_cap = {cap_macro(c.requires_cap)},",
+                   f".skip_reason = {skip_name(c.skip_reason, reasons)},"]
+        comment = textwrap.wrap(f"{c.description} [{c.clause}, {c.source}]", 66)
+        out.append(Row(c.id, comment, req, [step_init(s, ops) for s in c.steps]))
+    return out
+
+
+# ---------------------------------------------------------------- output
+def file_name(spec: Spec) -> str:
+    return f"kconform_{spec.name.replace('-', '_')}.c"
+
+
+def render_c(spec: Spec, cases: list[Case],
+             binding: CapBinding = CapBinding.PATCH,
+             extra_asserts: Optional[list[str]] = None) -> str:
+    import jinja2
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             keep_trailing_newline=True, trim_blocks=True,
+                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    ops = op_defs(spec)
+    asserts = abi_asserts(spec) if extra_asserts is None else extra_asserts
+    reasons: dict[str, str] = {}
+    table = rows(cases, {o.name: o for o in ops}, reasons)
+    return env.get_template("kconform_test.c.j2").render(
+        spec=spec, binding=binding.value, caps=cap_defs(spec, cases, binding),
+        uapi=uapi_lines(spec), asserts=asserts, ops=ops, rows=table,
+        reasons=[(name, c_string_lines(text)) for text, name in reasons.items()],
+        c_string=c_string)
+
+
+def write_c(spec: Spec, cases: list[Case], out_dir: Path,
+            binding: CapBinding = CapBinding.PATCH) -> Path:
+    """Write kconform_<spec>.c and the runtime header beside it."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / file_name(spec)
+    text = render_c(spec, cases, binding)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    rt = out_dir / RUNTIME.name
+    if not rt.exists() or rt.read_bytes() != RUNTIME.read_bytes():
+        shutil.copyfile(RUNTIME, rt)
+    return path
