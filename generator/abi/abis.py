@@ -23,6 +23,7 @@ class Abi:
     int128: bool              # has __int128 / __uint128_t
     biggest_align: int        # what bare __attribute__((aligned)) means
     include_dir: str          # uAPI headers of libc6-dev-*-cross / linux-libc-dev
+    unnamed_bitfield_align: bool  # AAPCS: `int :3;` still makes the struct 4-aligned
     compat_of: str = ""       # the 64-bit ABI this one is the compat of
 
     @property
@@ -45,13 +46,13 @@ class Abi:
 
 ABIS: dict[str, Abi] = {a.name: a for a in (
     Abi("arm64", "aarch64-linux-gnu-gcc", "aarch64-linux-gnu", 8, 8, 8,
-        (16, 16), True, 16, "/usr/aarch64-linux-gnu/include"),
+        (16, 16), True, 16, "/usr/aarch64-linux-gnu/include", True),
     Abi("arm", "arm-linux-gnueabihf-gcc", "arm-linux-gnueabihf", 4, 8, 8,
-        (8, 8), False, 8, "/usr/arm-linux-gnueabihf/include", compat_of="arm64"),
+        (8, 8), False, 8, "/usr/arm-linux-gnueabihf/include", True, compat_of="arm64"),
     Abi("x86_64", "gcc", "x86_64-linux-gnu", 8, 8, 8,
-        (16, 16), True, 16, "/usr/include"),
+        (16, 16), True, 16, "/usr/include", False),
     Abi("i386", "i686-linux-gnu-gcc", "i686-linux-gnu", 4, 4, 4,
-        (12, 4), False, 16, "/usr/i686-linux-gnu/include", compat_of="x86_64"),
+        (12, 4), False, 16, "/usr/i686-linux-gnu/include", False, compat_of="x86_64"),
 )}
 
 

@@ -10,7 +10,8 @@ Rules (System V / AAPCS, as GCC implements them for Linux targets):
   * a bitfield of type T is placed at the current bit position unless that
     makes it span more alignof(T) units than sizeof(T) has, in which case it
     starts at the next alignof(T) boundary; named bitfields give the
-    aggregate T's alignment, unnamed ones do not, `:0` rounds up to alignof(T);
+    aggregate T's alignment, unnamed ones only on arm (AAPCS), `:0` rounds
+    up to alignof(T);
   * enums are `int`-sized unless their values need 64 bits (or they are
     packed: then the smallest integer that holds them);
   * a flexible or zero-length array has size 0 and its element's alignment.
@@ -394,8 +395,9 @@ class Layouter:
                     start = _round(bitpos, ti.align * 8)
                 else:
                     start = bitpos
-                if decl.name is not None:
+                if decl.name is not None or self.abi.unnamed_bitfield_align:
                     max_align = max(max_align, align)
+                if decl.name is not None:
                     members.append(MemberLayout(decl.name, ti.spelling, start // 8, ti.size,
                                                 align, start, width))
                 end = start + width
