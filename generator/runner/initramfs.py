@@ -5,12 +5,15 @@ The archive holds busybox (static), the test binaries under ``/tests`` and an
 markers, runs every test under busybox ``timeout`` and powers off.  Markers
 carry a per-run nonce so no test output can forge one::
 
-    KCONFORM-<nonce> START
+    KCONFORM-<nonce> START <uptime> <per-test timeout>
     KCONFORM-<nonce> RELEASE 6.12.117+deb12-arm64
     KCONFORM-<nonce> PAGESIZE 4096
-    KCONFORM-<nonce> BEGIN <test>
-    KCONFORM-<nonce> END <test> <exit status>
-    KCONFORM-<nonce> DONE
+    KCONFORM-<nonce> BEGIN <test> <uptime>
+    KCONFORM-<nonce> END <test> <exit status> <uptime>
+    KCONFORM-<nonce> DONE <uptime>
+
+``<uptime>`` is the guest's /proc/uptime, so a captured log alone tells how
+long each test ran and whether the guest's timeout killed it.
 
 The cpio is written here in Python, so device nodes (``/dev/console``) need
 no privileges.
@@ -49,8 +52,17 @@ class MarkerKind(enum.Enum):
 @dataclasses.dataclass(frozen=True)
 class Marker:
     kind: MarkerKind
-    name: Optional[str] = None     # test name (BEGIN/END)
-    value: Optional[str] = None    # release, page size, exit status
+    name: Optional[str] = None      # test name (BEGIN/END)
+    value: Optional[str] = None     # release, page size, exit status,
+                                    # per-test timeout (START)
+    uptime: Optional[float] = None  # guest seconds since boot
+
+
+def _float(text: Optional[str]) -> Optional[float]:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,12 +74,21 @@ class Markers:
     def fresh(cls) -> "Markers":
         return cls(secrets.token_hex(4))
 
+    @classmethod
+    def find_in(cls, lines: Sequence[str]) -> Optional["Markers"]:
+        """Recover the markers of a captured log from its START line."""
+        for line in lines:
+            m = re.search(r"KCONFORM-([0-9a-f]+) START\b", line)
+            if m:
+                return cls(m.group(1))
+        return None
+
     @property
     def prefix(self) -> str:
         return f"KCONFORM-{self.nonce}"
 
     def parse(self, line: str) -> Optional[Marker]:
-        """The marker on ``line`` (console noise around it is ignored)."""
+        """The marker on ``line`` (console noise before it is ignored)."""
         i = line.find(self.prefix + " ")
         if i < 0:
             return None
@@ -78,15 +99,18 @@ class Markers:
             kind = MarkerKind(words[0])
         except ValueError:
             return None
-        args = words[1:]
-        if kind in (MarkerKind.START, MarkerKind.DONE):
-            return Marker(kind)
+        args = words[1:] + [None] * 3
+        if kind is MarkerKind.START:
+            return Marker(kind, value=args[1], uptime=_float(args[0]))
+        if kind is MarkerKind.DONE:
+            return Marker(kind, uptime=_float(args[0]))
         if kind in (MarkerKind.RELEASE, MarkerKind.PAGESIZE):
-            return Marker(kind, value=args[0] if args else "")
-        if kind is MarkerKind.BEGIN and args:
-            return Marker(kind, name=args[0])
-        if kind is MarkerKind.END and len(args) >= 2:
-            return Marker(kind, name=args[0], value=args[1])
+            return Marker(kind, value=args[0] or "")
+        if kind is MarkerKind.BEGIN and args[0]:
+            return Marker(kind, name=args[0], uptime=_float(args[1]))
+        if kind is MarkerKind.END and args[1] is not None:
+            return Marker(kind, name=args[0], value=args[1],
+                          uptime=_float(args[2]))
         return None
 
 
@@ -169,6 +193,7 @@ def _base(busybox: Path) -> CpioWriter:
 def init_script(tests: Sequence[GuestTest], markers: Markers,
                 per_test_timeout: int) -> str:
     m = markers.prefix
+    up = "read up _ </proc/uptime"      # a shell builtin: no fork
     lines = [
         "#!/bin/sh",
         "/bin/busybox --install -s /bin",
@@ -176,20 +201,24 @@ def init_script(tests: Sequence[GuestTest], markers: Markers,
         "mount -t proc proc /proc",
         "mount -t sysfs sysfs /sys",
         "mount -t devtmpfs devtmpfs /dev",
-        f"echo '{m} START'",
+        up,
+        f"echo \"{m} START $up {per_test_timeout}\"",
         f"echo \"{m} RELEASE $(uname -r)\"",
         f"echo \"{m} PAGESIZE $(awk '/^KernelPageSize:/ {{print $2 * 1024; "
         "exit}' /proc/self/smaps)\"",
         "cd /tmp",
         "run() {",
-        f"    echo \"{m} BEGIN $1\"",
+        f"    {up}",
+        f"    echo \"{m} BEGIN $1 $up\"",
         f"    timeout -s {TIMEOUT_SIGNAL} {per_test_timeout} \"$2\" "
         "</dev/null 2>&1",
-        f"    echo \"{m} END $1 $?\"",
+        "    rc=$?",
+        f"    {up}",
+        f"    echo \"{m} END $1 $rc $up\"",
         "}",
     ]
     lines += [f"run {t.name} /tests/{t.name}" for t in tests]
-    lines += [f"echo '{m} DONE'", "poweroff -f", ""]
+    lines += [up, f"echo \"{m} DONE $up\"", "poweroff -f", ""]
     return "\n".join(lines)
 
 

@@ -140,6 +140,8 @@ class Console(Protocol):
     def stop(self) -> None: ...
 
 
+# Lines of a console log written by the runner itself, not by the guest.
+LOG_HEADER = "#kconform# "
 _ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z]|[()][A-Z0-9]|[=>c])")
 _LIVE: "weakref.WeakSet[QemuProcess]" = weakref.WeakSet()
 
@@ -244,7 +246,8 @@ class ReplayConsole:
                  then: str = "exit", exit_status: int = 0):
         if then not in ("exit", "hang"):
             raise ValueError("then must be 'exit' or 'hang'")
-        self._lines = text.splitlines()
+        self._lines = [l for l in text.splitlines()
+                       if not l.startswith(LOG_HEADER)]
         self._pos = 0
         self._now = 0.0
         self.line_interval = line_interval

@@ -1,0 +1,367 @@
+"""Entry point of the runner: boot test binaries on a kernel, collect results.
+
+Phases of :func:`run_tests`:
+
+1. check the emulator (name, version) and fetch busybox;
+2. build the platform sanity check (``platform_mte.c``, cached);
+3. pack an initramfs: platform check first, then the binaries in order;
+4. boot under QEMU and :func:`qemu.watch` the console (log file, callbacks,
+   panic / hang / exit detection, host-side timeouts);
+5. split the console at the run's markers into per-binary results, parse
+   each binary's KTAP, judge the platform, and say what broke, if anything.
+
+Phase 5 is :func:`outcome_from_lines`, which works on any captured log, so
+it is tested without booting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from .errors import RunnerError
+from .initramfs import (TIMEOUT_EXIT, GuestTest, MarkerKind, Markers,
+                        build_floor_initramfs, build_initramfs)
+from .kernels import KernelImage, cache_root, resolve_busybox
+from .ktap import KtapDocument, parse_ktap
+from .platform import (PLATFORM_TEST, PlatformStatus, interpret_platform,
+                       platform_binary)
+from .qemu import (AARCH64, LOG_HEADER, EndReason, Fault, FaultKind,
+                   QemuConfig, QemuProcess, WatchResult, console_fault,
+                   emulator_info, watch)
+
+BOOT_TIMEOUT = 180.0     # seconds from QEMU start to the START marker
+HOST_GRACE = 30.0        # host waits this much longer than the guest timeout
+TAIL_LINES = 15
+
+
+class RunStatus(enum.Enum):
+    COMPLETED = "completed"       # every test ran, QEMU powered off
+    PANIC = "panic"               # the kernel panicked during the tests
+    TIMEOUT = "timeout"           # the guest hung or the run took too long
+    QEMU_DIED = "qemu died"       # QEMU exited before the tests finished
+    BOOT_FAILED = "boot failed"   # the kernel never reached /init
+
+
+class EventKind(enum.Enum):
+    BOOTING = "booting"
+    BOOTED = "booted"
+    TEST_STARTED = "test started"
+    TEST_FINISHED = "test finished"
+    FAULT = "kernel fault"
+    WARNING = "warning"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunEvent:
+    kind: EventKind
+    message: str
+    test: Optional[str] = None
+
+
+@dataclasses.dataclass
+class TestRun:
+    """What one binary did in the guest."""
+    name: str
+    exit_status: Optional[int]      # None: it never finished
+    timed_out: bool                 # killed by the guest's per-test timeout
+    ktap: KtapDocument
+    lines: list[str]                # raw console lines between its markers
+    seconds: Optional[float] = None  # guest time from BEGIN to END
+
+
+@dataclasses.dataclass
+class Timings:
+    boot: Optional[float]       # QEMU start until the START marker
+    execute: Optional[float]    # START marker until DONE (or the end)
+    total: float                # QEMU start until QEMU gone
+    prepare: float = 0.0        # building the platform check and initramfs
+
+
+@dataclasses.dataclass
+class RunOutcome:
+    status: RunStatus
+    tests: list[TestRun]
+    kernel_release: Optional[str]
+    page_size: Optional[int]
+    emulator_name: str
+    emulator_version: str
+    broke: Optional[str]            # None when nothing went wrong
+    timings: Timings
+    platform: PlatformStatus
+    faults: list[Fault] = dataclasses.field(default_factory=list)
+    platform_test: Optional[TestRun] = None
+    not_run: list[str] = dataclasses.field(default_factory=list)
+    command: list[str] = dataclasses.field(default_factory=list)
+    log_path: Optional[Path] = None
+
+
+def _tail(lines: Sequence[str], n: int = TAIL_LINES) -> str:
+    shown = [l for l in lines if l.strip()][-n:]
+    return "\n".join("    " + l for l in shown) or "    (no console output)"
+
+
+def _broke(status: RunStatus, watched: WatchResult, current: Optional[str],
+           tests: list[TestRun], faults: list[Fault],
+           boot_timeout: float) -> Optional[str]:
+    during = f" while running '{current}'" if current else ""
+    panic = next((f.line.strip() for f in faults
+                  if f.kind is FaultKind.PANIC), "")
+    if status is RunStatus.BOOT_FAILED:
+        why = {EndReason.EXITED: f"QEMU exited (status {watched.exit_status})",
+               EndReason.PANIC: f"the kernel panicked ({panic})",
+               EndReason.STALLED: f"nothing reached /init within "
+                                  f"{boot_timeout:.0f} s",
+               EndReason.TOTAL_TIMEOUT: "the whole-run timeout expired",
+               }[watched.reason]
+        what = f"the kernel never reached /init: {why}"
+    elif status is RunStatus.PANIC:
+        what = f"kernel panic{during}: {panic}"
+    elif status is RunStatus.TIMEOUT and watched.reason is EndReason.STALLED:
+        what = (f"the guest hung{during}: no console progress for "
+                f"{watched.stalled_after:.0f} s although the guest's own "
+                "per-test timeout should have fired; QEMU was killed")
+    elif status is RunStatus.TIMEOUT:
+        what = (f"the whole-run timeout expired{during} after "
+                f"{watched.elapsed:.0f} s; QEMU was killed")
+    elif status is RunStatus.QEMU_DIED:
+        what = (f"QEMU exited (status {watched.exit_status}){during} before "
+                "the tests finished")
+    else:
+        notes = [f"test '{t.name}' timed out after {t.seconds or 0:.0f} s "
+                 "and was killed" for t in tests if t.timed_out]
+        notes += [f"{f.kind.value}: {f.line.strip()}" for f in faults]
+        return "; ".join(notes) if notes else None
+    extra = [f"{f.kind.value}: {f.line.strip()}" for f in faults
+             if f.kind is not FaultKind.PANIC][:3]
+    if extra:
+        what += " (earlier: " + "; ".join(extra) + ")"
+    return f"{what}. Console tail:\n{_tail(watched.lines)}"
+
+
+def outcome_from_lines(watched: WatchResult, markers: Markers, *,
+                       expected: Sequence[str], per_test_timeout: float,
+                       emulator_name: str = "", emulator_version: str = "",
+                       line_times: Optional[Sequence[float]] = None,
+                       boot_timeout: float = BOOT_TIMEOUT,
+                       emulator_label: Optional[str] = None) -> RunOutcome:
+    """Interpret a watched console: per-test results, status, timings."""
+    release: Optional[str] = None
+    page_size: Optional[int] = None
+    started_at = done_at = None
+    done = False
+    runs: dict[str, TestRun] = {}
+    order: list[str] = []
+    current: Optional[str] = None
+    current_lines: list[str] = []
+    begin_uptime: Optional[float] = None
+    guest_timeout = per_test_timeout
+    for i, line in enumerate(watched.lines):
+        mk = markers.parse(line)
+        if mk is None:
+            if current is not None:
+                current_lines.append(line)
+            continue
+        t = line_times[i] if line_times else None
+        if mk.kind is MarkerKind.START:
+            started_at = t
+            if mk.value and mk.value.isdigit():
+                guest_timeout = float(mk.value)
+        elif mk.kind is MarkerKind.RELEASE:
+            release = mk.value or None
+        elif mk.kind is MarkerKind.PAGESIZE:
+            page_size = int(mk.value) if (mk.value or "").isdigit() else None
+        elif mk.kind is MarkerKind.BEGIN:
+            current, current_lines, begin_uptime = mk.name, [], mk.uptime
+        elif mk.kind is MarkerKind.END and mk.name == current:
+            rc = int(mk.value) if mk.value.lstrip("-").isdigit() else None
+            secs = (mk.uptime - begin_uptime
+                    if mk.uptime is not None and begin_uptime is not None
+                    else None)
+            timed_out = (rc == TIMEOUT_EXIT and secs is not None
+                         and secs >= guest_timeout - 0.5)
+            runs[current] = TestRun(current, rc, timed_out,
+                                    parse_ktap(current_lines), current_lines,
+                                    secs)
+            order.append(current)
+            current = None
+        elif mk.kind is MarkerKind.DONE:
+            done, done_at = True, t
+    if current is not None:   # the run broke inside this test
+        runs[current] = TestRun(current, None,
+                                watched.reason is EndReason.STALLED,
+                                parse_ktap(current_lines), current_lines)
+        order.append(current)
+
+    if done:
+        status = RunStatus.COMPLETED
+    elif started_at is None and not runs:
+        status = RunStatus.BOOT_FAILED
+    elif watched.reason is EndReason.PANIC:
+        status = RunStatus.PANIC
+    elif watched.reason in (EndReason.STALLED, EndReason.TOTAL_TIMEOUT):
+        status = RunStatus.TIMEOUT
+    else:
+        status = RunStatus.QEMU_DIED
+
+    platform_run = runs.get(PLATFORM_TEST)
+    platform = interpret_platform(
+        platform_run.ktap if platform_run else None,
+        emulator=emulator_label,
+        exit_status=platform_run.exit_status if platform_run else None)
+    tests = [runs[n] for n in order if n != PLATFORM_TEST]
+    kernel_faults = list(watched.faults)
+    execute = None
+    if started_at is not None:
+        end = done_at if done_at is not None else watched.elapsed
+        execute = end - started_at
+    return RunOutcome(
+        status=status, tests=tests, kernel_release=release,
+        page_size=page_size, emulator_name=emulator_name,
+        emulator_version=emulator_version,
+        broke=_broke(status, watched, current, tests, kernel_faults,
+                     boot_timeout),
+        timings=Timings(started_at, execute, watched.elapsed),
+        platform=platform, faults=kernel_faults, platform_test=platform_run,
+        not_run=[n for n in expected if n not in runs])
+
+
+def _emit(on_event, kind: EventKind, message: str,
+          test: Optional[str] = None) -> None:
+    if on_event is not None:
+        on_event(RunEvent(kind, message, test))
+
+
+def run_tests(binaries: list[Path], kernel: KernelImage, *,
+              per_test_timeout: float, total_timeout: float, log_path: Path,
+              on_line: Optional[Callable[[str], None]] = None,
+              on_event: Optional[Callable[[RunEvent], None]] = None,
+              config: QemuConfig = AARCH64,
+              boot_timeout: float = BOOT_TIMEOUT,
+              work_dir: Optional[Path] = None) -> RunOutcome:
+    """Boot ``kernel`` once and run ``binaries`` in order (platform check
+    first).  Always returns an outcome for a run that started; raises a
+    RunnerError subclass only when the run cannot start (no QEMU, no
+    compiler, no busybox, unreadable binary).
+
+    ``work_dir`` holds the compiled platform check (default: the cache).
+    The guest kills a test after ``per_test_timeout`` seconds; the host
+    gives up on a silent guest ``HOST_GRACE`` seconds later, and on the
+    whole run after ``total_timeout``."""
+    t0 = time.monotonic()
+    emulator = emulator_info(config.binary)
+    busybox = resolve_busybox()
+    names = [Path(b).name for b in binaries]
+    if PLATFORM_TEST in names:
+        raise RunnerError(f"a test binary may not be named '{PLATFORM_TEST}' "
+                          "(reserved for the platform check); rename it")
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    platform = platform_binary(Path(work_dir) if work_dir
+                               else cache_root() / "runner")
+    guests = [GuestTest(PLATFORM_TEST, platform)]
+    guests += [GuestTest(n, Path(b)) for n, b in zip(names, binaries)]
+    with tempfile.TemporaryDirectory(prefix="kconform-run-") as tmp:
+        initrd = build_initramfs(guests, busybox.binary,
+                                 Path(tmp) / "initrd.gz",
+                                 per_test_timeout=per_test_timeout)
+        markers = initrd.markers
+        prepare = time.monotonic() - t0
+        proc = QemuProcess(config, kernel.vmlinuz, initrd.path)
+        _emit(on_event, EventKind.BOOTING,
+              f"booting {kernel.release or kernel.vmlinuz.name} on "
+              f"{emulator.name} {emulator.version}")
+        line_times: list[float] = []
+
+        def seen(line: str) -> None:
+            line_times.append(proc.clock() - start)
+            mk = markers.parse(line)
+            if mk is not None and on_event is not None:
+                if mk.kind is MarkerKind.START:
+                    _emit(on_event, EventKind.BOOTED,
+                          f"booted in {line_times[-1]:.1f} s")
+                elif mk.kind is MarkerKind.BEGIN:
+                    _emit(on_event, EventKind.TEST_STARTED, mk.name, mk.name)
+                elif mk.kind is MarkerKind.END:
+                    _emit(on_event, EventKind.TEST_FINISHED,
+                          f"{mk.name} exit {mk.value}", mk.name)
+            elif mk is None and console_fault(line) is not None:
+                _emit(on_event, EventKind.FAULT, line.strip())
+            if on_line is not None:
+                on_line(line)
+
+        with open(log_path, "w", encoding="utf-8") as log:
+            log.write(f"{LOG_HEADER}{' '.join(proc.cmd)}\n")
+            log.write(f"{LOG_HEADER}{emulator.banner}\n")
+            start = proc.clock()
+            with proc:
+                watched = watch(
+                    proc, boot_timeout=min(boot_timeout, total_timeout),
+                    step_timeout=per_test_timeout + HOST_GRACE,
+                    total_timeout=total_timeout,
+                    is_progress=lambda l: markers.parse(l) is not None,
+                    is_final=lambda l: _is_done(markers, l),
+                    log=log, on_line=seen)
+    outcome = outcome_from_lines(
+        watched, markers, expected=names, per_test_timeout=per_test_timeout,
+        emulator_name=emulator.name, emulator_version=emulator.version,
+        line_times=line_times, boot_timeout=boot_timeout,
+        emulator_label=f"QEMU {emulator.version}")
+    outcome.timings.prepare = prepare
+    outcome.command = list(proc.cmd)
+    outcome.log_path = log_path
+    _check_expectations(outcome, kernel, on_event)
+    return outcome
+
+
+def _is_done(markers: Markers, line: str) -> bool:
+    mk = markers.parse(line)
+    return mk is not None and mk.kind is MarkerKind.DONE
+
+
+def _check_expectations(outcome: RunOutcome, kernel: KernelImage,
+                        on_event) -> None:
+    if (kernel.release and outcome.kernel_release
+            and outcome.kernel_release != kernel.release):
+        _emit(on_event, EventKind.WARNING,
+              f"booted kernel reports {outcome.kernel_release}, expected "
+              f"{kernel.release}")
+    if (kernel.page_size and outcome.page_size
+            and outcome.page_size != kernel.page_size):
+        _emit(on_event, EventKind.WARNING,
+              f"guest page size {outcome.page_size}, expected "
+              f"{kernel.page_size} for {kernel.alias}")
+
+
+def boot_floor(kernel: KernelImage, *, config: QemuConfig = AARCH64,
+               timeout: float = BOOT_TIMEOUT,
+               log_path: Optional[Path] = None) -> float:
+    """Seconds to boot ``kernel`` into an /init that only powers off, with
+    the same emulator and flags as :func:`run_tests` (the benchmark floor)."""
+    emulator_info(config.binary)
+    busybox = resolve_busybox()
+    with tempfile.TemporaryDirectory(prefix="kconform-floor-") as tmp:
+        initrd = build_floor_initramfs(busybox.binary,
+                                       Path(tmp) / "floor.gz")
+        proc = QemuProcess(config, kernel.vmlinuz, initrd.path)
+        log = open(log_path, "w", encoding="utf-8") if log_path else None
+        try:
+            t0 = time.monotonic()
+            with proc:
+                watched = watch(proc, boot_timeout=timeout,
+                                step_timeout=timeout, total_timeout=timeout,
+                                is_progress=lambda l: False, log=log)
+            elapsed = time.monotonic() - t0
+        finally:
+            if log is not None:
+                log.close()
+    if watched.reason is not EndReason.EXITED or watched.exit_status != 0:
+        raise RunnerError(
+            f"the floor boot of {kernel.vmlinuz} did not power off cleanly "
+            f"({watched.reason.value}, exit status {watched.exit_status}); "
+            f"console tail:\n{_tail(watched.lines)}")
+    return elapsed
