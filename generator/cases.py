@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
@@ -311,6 +312,15 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
 
 
 # ---------------------------------------------------------------- planning
+def op_cap(op: Operation) -> str:
+    """The capability a KVM_ENABLE_CAP / KVM_CHECK_EXTENSION operation is
+    about: "KVM_ENABLE_CAP(KVM_CAP_ARM_MTE)" -> "KVM_CAP_ARM_MTE"."""
+    if op.kind not in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION):
+        return ""
+    m = re.fullmatch(r"\s*\w+\s*\(\s*(\w+)\s*\)\s*", op.name)
+    return m.group(1) if m else op.name
+
+
 def op_prefix(spec: Spec, op: Operation, gating_cap: str = "") -> str:
     if op.kind is OpKind.ENABLE_CAP:
         return "enable_cap"
@@ -360,7 +370,7 @@ class _OpPlanner:
     # -- what the operation depends on
     def _gating_cap(self) -> str:
         if self.op.kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION):
-            return self.op.name
+            return op_cap(self.op)
         for c in self.op.checks:
             for p in c.predicates:
                 e = self.vocab.lookup(p.spelling.split("(")[0].strip())
@@ -368,15 +378,13 @@ class _OpPlanner:
                     return e.arg("cap")
         return ""
 
-    def _cap_op_checks(self) -> list[Check]:
-        for o in self.spec.operations:
-            if o.kind is OpKind.ENABLE_CAP and o.name == self.cap:
-                return o.checks
-        return []
+    def _enable_op(self) -> Optional[Operation]:
+        return next((o for o in self.spec.operations if o.kind is OpKind.ENABLE_CAP
+                     and op_cap(o) == self.cap), None)
 
-    def _enable_is_subject(self) -> bool:
-        return any(o.kind is OpKind.ENABLE_CAP and o.name == self.cap
-                   for o in self.spec.operations)
+    def _cap_op_checks(self) -> list[Check]:
+        op = self._enable_op()
+        return op.checks if op else []
 
     def skip_reason(self) -> str:
         why = f"{self.cap} is not reported by KVM_CHECK_EXTENSION"
@@ -432,9 +440,10 @@ class _OpPlanner:
         if d.vcpu_first:
             steps.append(Step(StepKind.CREATE_VCPU))
         if self.cap and d.enable and self.op.kind is OpKind.IOCTL:
-            role = StepRole.SUBJECT if self._enable_is_subject() else StepRole.SETUP
-            steps.append(Step(StepKind.ENABLE_CAP, role=role, op=self.cap if
-                              role is StepRole.SUBJECT else "", cap=self.cap))
+            en = self._enable_op()
+            role = StepRole.SUBJECT if en else StepRole.SETUP
+            steps.append(Step(StepKind.ENABLE_CAP, role=role,
+                              op=en.name if en else "", cap=self.cap))
         if self.op.buffer is not None:
             steps.append(Step(StepKind.ADD_MEMSLOT, slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
@@ -445,11 +454,11 @@ class _OpPlanner:
         if op.kind is OpKind.ENABLE_CAP:
             args = tuple(d.fields.get(f"args[{i}]", Val()).bytes for i in range(4))
             return Step(StepKind.ENABLE_CAP, StepRole.SUBJECT, op=op.name,
-                        cap=op.name, flags=d.fields.get("flags", Val()).bytes,
+                        cap=self.cap, flags=d.fields.get("flags", Val()).bytes,
                         args=args, note=note)
         if op.kind is OpKind.CHECK_EXTENSION:
             return Step(StepKind.CHECK_EXTENSION, StepRole.SUBJECT, op=op.name,
-                        cap=op.name, note=note)
+                        cap=self.cap, note=note)
         buf = None
         if op.buffer is not None:
             n = d.fields[op.buffer.length_field]
@@ -562,15 +571,15 @@ class _OpPlanner:
         src = op.success.source if op.success else op.source
         if op.kind is OpKind.ENABLE_CAP:
             d = self.base()
-            return [self.case("valid", "success", src, f"enable {op.name}",
+            return [self.case("valid", "success", src, f"enable {self.cap}",
                               self.setup(d) + [self.call(d)]),
                     self.case("twice", "success", src,
-                              f"enable {op.name} twice: no check forbids it",
+                              f"enable {self.cap} twice: no check forbids it",
                               self.setup(d) + [self.call(d), self.call(d)])]
         if op.kind is OpKind.CHECK_EXTENSION:
             d = self.base()
-            return [self.case(f"reports_{cap_short(op.name)}", "success", src,
-                              f"KVM_CHECK_EXTENSION({op.name}) returns "
+            return [self.case(f"reports_{cap_short(self.cap)}", "success", src,
+                              f"KVM_CHECK_EXTENSION({self.cap}) returns "
                               f"`{op.success.ret if op.success else '?'}`",
                               self.setup(d) + [self.call(d)])]
         return []
@@ -589,8 +598,9 @@ def plan_capability_numbers(spec: Spec) -> list[Case]:
     out = []
     caps = spec.capabilities
     for cap in caps:
-        if not any(o.kind is OpKind.CHECK_EXTENSION and o.name == cap.name
-                   for o in spec.operations):
+        probe = next((o for o in spec.operations if o.kind is OpKind.CHECK_EXTENSION
+                      and op_cap(o) == cap.name), None)
+        if probe is None:
             continue
         suffix = "" if len(caps) == 1 else f".{cap_short(cap.name)}"
         out.append(Case(
@@ -599,7 +609,7 @@ def plan_capability_numbers(spec: Spec) -> list[Case]:
             description=(f"KVM_CHECK_EXTENSION({cap.number}), the patch's "
                          f"number for {cap.name}, answers as {cap.name} does"),
             steps=[Step(StepKind.CREATE_VM),
-                   Step(StepKind.CHECK_EXTENSION, StepRole.SUBJECT, op=cap.name,
+                   Step(StepKind.CHECK_EXTENSION, StepRole.SUBJECT, op=probe.name,
                         cap=cap.name, cap_number=cap.number)]))
     return out
 

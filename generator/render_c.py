@@ -89,9 +89,11 @@ def uapi_lines(spec: Spec) -> list[str]:
     out: list[str] = []
     for sd in spec.structs:
         out += struct_lines(sd) + [""]
-    for c in spec.constants:
+    caps = {c.name for c in spec.capabilities}
+    consts = [c for c in spec.constants if c.name not in caps]  # bound below
+    for c in consts:
         out.append(f"#define {c_name(c.name)}\t{c.value}\t/* {c.source} */")
-    if spec.constants:
+    if consts:
         out.append("")
     for io in spec.ioctls:
         arg = f", {_prefixed_type(io.arg_type)}" if io.arg_type else ""

@@ -20,7 +20,7 @@ from typing import Optional
 
 from pycparser import c_ast
 
-from generator.cases import Vocabulary, load_vocabulary, struct_fields
+from generator.cases import Vocabulary, load_vocabulary, op_cap, struct_fields
 from generator.cparse import parse_expr, to_c
 from generator.model import Check, Operation, OpKind, Source, Spec
 
@@ -189,8 +189,9 @@ def _effect_concepts(op: Operation, vocab: Vocabulary) -> tuple[str, str]:
 
 
 def function_model(spec: Spec, op: Operation, vocab: Vocabulary) -> FunctionModel:
-    fn = FunctionModel(name=f"{STEP_KIND[op.kind]}_{op.name.lower()}",
-                       key=(STEP_KIND[op.kind], op.name),
+    subject = op_cap(op) or op.name
+    fn = FunctionModel(name=f"{STEP_KIND[op.kind]}_{subject.lower()}",
+                       key=(STEP_KIND[op.kind], subject),
                        doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}")
     buf = op.buffer
     locals_ = {k for k, v in op.aliases.items() if not buf or v != buf.pointer_field}
@@ -234,7 +235,7 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary) -> FunctionMode
             after=[row(c) for c in checks if c.in_loop and c.id in post],
             step=f"{length_local} -= vm.page_size")
     if op.kind is OpKind.ENABLE_CAP:
-        fn.effects.append(f"vm.enable_cap({op.name!r})")
+        fn.effects.append(f"vm.enable_cap({subject!r})")
     if op.success is None:
         raise RenderError(op.source, f"{op.name} has no success value")
     fn.ret_source = str(op.success.source)

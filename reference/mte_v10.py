@@ -14,6 +14,7 @@ from reference.vmstate import Call, Result, VMState
 
 SPEC = "mte-v10"
 
+KVM_CAP_ARM_MTE = 195  # 002_640e98e582cbc741.txt:280
 KVM_ARM_TAGS_TO_GUEST = 0  # 002_640e98e582cbc741.txt:693
 KVM_ARM_TAGS_FROM_GUEST = 1  # 002_640e98e582cbc741.txt:694
 KVMIO = 174  # specs/vocabulary.yaml
@@ -24,8 +25,30 @@ CAPABILITIES = {
 }
 
 
+def enable_cap_kvm_cap_arm_mte(vm: VMState, call: Call) -> Result:
+    """KVM_ENABLE_CAP(KVM_CAP_ARM_MTE) (enable_cap): kvm_vm_ioctl_enable_cap, 002_640e98e582cbc741.txt:606"""
+    arg = call.arg
+    # 1. flags_nonzero: `cap->flags` (vocabulary.yaml:127)
+    if arg.flags:
+        return vm.fail(Errno.EINVAL, "flags_nonzero")
+    # 2. not_host_has_mte: `!system_supports_mte()` (002_640e98e582cbc741.txt:607)
+    if (not vm.host_has_mte(call, None)):
+        return vm.fail(Errno.EINVAL, "not_host_has_mte")
+    # 3. vcpus_created: `kvm->created_vcpus` (002_640e98e582cbc741.txt:607)
+    if vm.vcpus_created(call, None):
+        return vm.fail(Errno.EINVAL, "vcpus_created")
+    vm.enable_cap('KVM_CAP_ARM_MTE')
+    return vm.ok(0)  # 002_640e98e582cbc741.txt:611
+
+
+def check_extension_kvm_cap_arm_mte(vm: VMState, call: Call) -> Result:
+    """KVM_CHECK_EXTENSION(KVM_CAP_ARM_MTE) (check_extension): kvm_vm_ioctl_check_extension, 002_640e98e582cbc741.txt:619"""
+    arg = call.arg
+    return vm.ok(int(vm.host_has_mte(call, None)))  # 002_640e98e582cbc741.txt:621
+
+
 def vm_ioctl_kvm_arm_mte_copy_tags(vm: VMState, call: Call) -> Result:
-    """KVM_ARM_MTE_COPY_TAGS (ioctl): kvm_vm_ioctl_mte_copy_tags, 002_640e98e582cbc741.txt:707"""
+    """KVM_ARM_MTE_COPY_TAGS (ioctl): kvm_arch_vm_ioctl, 002_640e98e582cbc741.txt:773"""
     arg = call.arg
     guest_ipa = arg.guest_ipa
     length = arg.length
@@ -42,13 +65,13 @@ def vm_ioctl_kvm_arm_mte_copy_tags(vm: VMState, call: Call) -> Result:
     # 4. reserved_1_nonzero: `copy_tags->reserved[1]` (002_640e98e582cbc741.txt:717)
     if arg.reserved[1]:
         return vm.fail(Errno.EINVAL, "reserved_1_nonzero")
-    # 5. flags_invalid_bits: `copy_tags->flags & ~KVM_ARM_TAGS_FROM_GUEST` (002_640e98e582cbc741.txt:720)
+    # 5. flags_invalid_bits: `copy_tags->flags & (~KVM_ARM_TAGS_FROM_GUEST)` (002_640e98e582cbc741.txt:720)
     if (arg.flags & (~KVM_ARM_TAGS_FROM_GUEST)):
         return vm.fail(Errno.EINVAL, "flags_invalid_bits")
-    # 6. length_unaligned: `length & ~PAGE_MASK` (002_640e98e582cbc741.txt:723)
+    # 6. length_unaligned: `length & (~PAGE_MASK)` (002_640e98e582cbc741.txt:723)
     if (length & (~vm.page_mask)):
         return vm.fail(Errno.EINVAL, "length_unaligned")
-    # 7. guest_ipa_unaligned: `guest_ipa & ~PAGE_MASK` (002_640e98e582cbc741.txt:723)
+    # 7. guest_ipa_unaligned: `guest_ipa & (~PAGE_MASK)` (002_640e98e582cbc741.txt:723)
     if (guest_ipa & (~vm.page_mask)):
         return vm.fail(Errno.EINVAL, "guest_ipa_unaligned")
     to_kernel = (arg.flags & 1) == 0
@@ -61,7 +84,7 @@ def vm_ioctl_kvm_arm_mte_copy_tags(vm: VMState, call: Call) -> Result:
             num_tags = vm.copy_tags_in(call, it)
         else:
             num_tags = vm.copy_tags_out(call, it)
-        # 9. num_tags_mismatch: `num_tags != PAGE_SIZE / MTE_GRANULE_SIZE` (002_640e98e582cbc741.txt:751)
+        # 9. num_tags_mismatch: `num_tags != (PAGE_SIZE / MTE_GRANULE_SIZE)` (002_640e98e582cbc741.txt:751)
         if (num_tags != (vm.page_size // MTE_GRANULE_SIZE)):
             return vm.fail(Errno.EFAULT, "num_tags_mismatch")
         vm.advance(it, num_tags)
@@ -69,32 +92,10 @@ def vm_ioctl_kvm_arm_mte_copy_tags(vm: VMState, call: Call) -> Result:
     return vm.ok(0)  # 002_640e98e582cbc741.txt:763
 
 
-def enable_cap_kvm_cap_arm_mte(vm: VMState, call: Call) -> Result:
-    """KVM_CAP_ARM_MTE (enable_cap): kvm_vm_ioctl_enable_cap, 002_640e98e582cbc741.txt:606"""
-    arg = call.arg
-    # 1. flags_nonzero: `cap->flags` (specs/vocabulary.yaml:127)
-    if arg.flags:
-        return vm.fail(Errno.EINVAL, "flags_nonzero")
-    # 2. not_host_has_mte: `!system_supports_mte()` (002_640e98e582cbc741.txt:607)
-    if (not vm.host_has_mte(call, None)):
-        return vm.fail(Errno.EINVAL, "not_host_has_mte")
-    # 3. vcpus_created: `kvm->created_vcpus` (002_640e98e582cbc741.txt:607)
-    if vm.vcpus_created(call, None):
-        return vm.fail(Errno.EINVAL, "vcpus_created")
-    vm.enable_cap('KVM_CAP_ARM_MTE')
-    return vm.ok(0)  # 002_640e98e582cbc741.txt:609
-
-
-def check_extension_kvm_cap_arm_mte(vm: VMState, call: Call) -> Result:
-    """KVM_CAP_ARM_MTE (check_extension): kvm_vm_ioctl_check_extension, 002_640e98e582cbc741.txt:619"""
-    arg = call.arg
-    return vm.ok(int(vm.host_has_mte(call, None)))  # 002_640e98e582cbc741.txt:620
-
-
 OPERATIONS = {
-    ("vm_ioctl", "KVM_ARM_MTE_COPY_TAGS"): vm_ioctl_kvm_arm_mte_copy_tags,
     ("enable_cap", "KVM_CAP_ARM_MTE"): enable_cap_kvm_cap_arm_mte,
     ("check_extension", "KVM_CAP_ARM_MTE"): check_extension_kvm_cap_arm_mte,
+    ("vm_ioctl", "KVM_ARM_MTE_COPY_TAGS"): vm_ioctl_kvm_arm_mte_copy_tags,
 }
 
 

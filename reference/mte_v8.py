@@ -1,6 +1,6 @@
 # do not edit, generated from mte-v8 by kconform (render_ref)
 # seed: 000_87786364e6aad26e.txt
-"""Reference model of mte-v8: MTE support for KVM guest.
+"""Reference model of mte-v8: KVM: arm64: ioctl to fetch/store tags in a guest.
 
 One function per operation of the spec; each evaluates the patch's checks
 in the patch's order and returns the first failure, else applies the
@@ -24,7 +24,7 @@ CAPABILITIES = {
 
 
 def vm_ioctl_kvm_arm_mte_copy_tags(vm: VMState, call: Call) -> Result:
-    """KVM_ARM_MTE_COPY_TAGS (ioctl): kvm_vm_ioctl_mte_copy_tags, 000_87786364e6aad26e.txt:56"""
+    """KVM_ARM_MTE_COPY_TAGS (ioctl): kvm_arch_vm_ioctl, 000_87786364e6aad26e.txt:110"""
     arg = call.arg
     guest_ipa = arg.guest_ipa
     length = arg.length
@@ -35,13 +35,13 @@ def vm_ioctl_kvm_arm_mte_copy_tags(vm: VMState, call: Call) -> Result:
     # 2. user_read_faults: `copy_from_user(&copy_tags, argp, sizeof(copy_tags))` (000_87786364e6aad26e.txt:116)
     if vm.user_read_faults(call, None):
         return vm.fail(Errno.EFAULT, "user_read_faults")
-    # 3. flags_invalid_bits: `copy_tags->flags & ~KVM_ARM_TAGS_FROM_GUEST` (000_87786364e6aad26e.txt:65)
+    # 3. flags_invalid_bits: `copy_tags->flags & (~KVM_ARM_TAGS_FROM_GUEST)` (000_87786364e6aad26e.txt:65)
     if (arg.flags & (~KVM_ARM_TAGS_FROM_GUEST)):
         return vm.fail(Errno.EINVAL, "flags_invalid_bits")
-    # 4. length_unaligned: `length & ~PAGE_MASK` (000_87786364e6aad26e.txt:68)
+    # 4. length_unaligned: `length & (~PAGE_MASK)` (000_87786364e6aad26e.txt:68)
     if (length & (~vm.page_mask)):
         return vm.fail(Errno.EINVAL, "length_unaligned")
-    # 5. guest_ipa_unaligned: `guest_ipa & ~PAGE_MASK` (000_87786364e6aad26e.txt:68)
+    # 5. guest_ipa_unaligned: `guest_ipa & (~PAGE_MASK)` (000_87786364e6aad26e.txt:68)
     if (guest_ipa & (~vm.page_mask)):
         return vm.fail(Errno.EINVAL, "guest_ipa_unaligned")
     to_kernel = (arg.flags & 1) == 0
@@ -54,7 +54,7 @@ def vm_ioctl_kvm_arm_mte_copy_tags(vm: VMState, call: Call) -> Result:
             num_tags = vm.copy_tags_in(call, it)
         else:
             num_tags = vm.copy_tags_out(call, it)
-        # 7. num_tags_mismatch: `num_tags != PAGE_SIZE / MTE_GRANULE_SIZE` (000_87786364e6aad26e.txt:92)
+        # 7. num_tags_mismatch: `num_tags != (PAGE_SIZE / MTE_GRANULE_SIZE)` (000_87786364e6aad26e.txt:92)
         if (num_tags != (vm.page_size // MTE_GRANULE_SIZE)):
             return vm.fail(Errno.EFAULT, "num_tags_mismatch")
         vm.advance(it, num_tags)

@@ -245,7 +245,7 @@ def predict(ops: Operations, capabilities: Mapping[str, int], case: Case,
                 vm = VMState(page_size, host)
             out.append(_setup(vm, step))
             continue
-        name = step.op
+        name = step.cap or step.op        # cap operations are keyed by cap
         if step.cap_number is not None:
             name = by_number.get(step.cap_number, "")
         fn = ops.get((step.kind.value, name))

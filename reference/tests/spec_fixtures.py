@@ -120,7 +120,7 @@ def fixture_spec_mte_v10() -> Spec:
                          _src(V10, 794, p5, "include/uapi/linux/kvm.h"))]
     copy_op = _copy_tags_op(V10, p5, lines, True, Errno.EFAULT, "ret", 763)
     enable = Operation(
-        name="KVM_CAP_ARM_MTE", kind=OpKind.ENABLE_CAP,
+        name="KVM_ENABLE_CAP(KVM_CAP_ARM_MTE)", kind=OpKind.ENABLE_CAP,
         handler="kvm_vm_ioctl_enable_cap", fd="vm",
         checks=[
             Check("flags_nonzero", 1, "cap->flags", Errno.EINVAL,
@@ -136,7 +136,7 @@ def fixture_spec_mte_v10() -> Spec:
         success=Success(ret="0", ret_value=0, source=_src(V10, 609, p4)),
         source=_src(V10, 606, p4), arg_type="struct kvm_enable_cap")
     check_ext = Operation(
-        name="KVM_CAP_ARM_MTE", kind=OpKind.CHECK_EXTENSION,
+        name="KVM_CHECK_EXTENSION(KVM_CAP_ARM_MTE)", kind=OpKind.CHECK_EXTENSION,
         handler="kvm_vm_ioctl_check_extension", fd="vm", checks=[],
         success=Success(ret="system_supports_mte()", ret_value=None,
                         source=_src(V10, 620, p4)),
