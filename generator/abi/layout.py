@@ -229,6 +229,10 @@ class Layouter:
     def sizeof(self, name: str) -> int:
         return self.layout(name).size
 
+    def evaluate(self, expr: c_ast.Node, unit: Unit | None = None) -> int:
+        """An integer constant expression, with this ABI's sizeof/_Alignof."""
+        return self._eval(expr, unit or self.env.units[0])
+
     # helpers -----------------------------------------------------------
     def _err(self, node, message: str, expected: str = "") -> LayoutError:
         c = getattr(node, "coord", None)

@@ -82,14 +82,16 @@ def compiler(abi: Abi) -> str:
     return path
 
 
-def preprocess_headers(headers: list[str], tree: str, abi: Abi) -> str:
-    """`#include <h>` for each header, preprocessed for `abi` against `tree`."""
+def preprocess_headers(headers: list[str], tree: str, abi: Abi, extra: str = "",
+                       markers: bool = True) -> str:
+    """`#include <h>` for each header (then `extra`), preprocessed for `abi`
+    against `tree`; `markers=False` drops line markers (`-P`)."""
     for h in headers:
         if not any(os.path.isfile(os.path.join(d, h)) for d in include_dirs(tree, abi)):
             raise HeaderError(os.path.join(tree, h), 0, "header not found",
                               f"a file under {tree} for {abi.name}")
-    src = "".join(f"#include <{h}>\n" for h in headers)
-    cmd = [compiler(abi), "-E", "-nostdinc", "-x", "c", "-"]
+    src = "".join(f"#include <{h}>\n" for h in headers) + extra
+    cmd = [compiler(abi), "-E", "-nostdinc", "-x", "c", "-"] + ([] if markers else ["-P"])
     for d in include_dirs(tree, abi):
         cmd += ["-isystem", d]
     proc = subprocess.run(cmd, input=src, text=True, capture_output=True)
