@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import shutil
 import textwrap
 from dataclasses import dataclass, field
@@ -111,12 +112,25 @@ def uapi_lines(spec: Spec) -> list[str]:
 
 
 def abi_asserts(spec: Spec) -> list[str]:
-    """The ABI checker's static asserts, when generator.abi provides them."""
+    """The ABI checker's static asserts (generator.abi), renamed to the
+    prefixed definitions of this file: unprefixed, they would test the
+    toolchain's <linux/kvm.h> instead of the spec."""
     try:
-        from generator.abi import static_asserts   # type: ignore[attr-defined]
+        from generator.abi.spec import static_asserts
     except ImportError:
         return []
-    return list(static_asserts(spec))
+    lines = list(static_asserts(spec))
+    renames = [(rf"\b(struct|union)\s+{re.escape(sd.name)}\b", rf"\1 {PREFIX}{sd.name}")
+               for sd in spec.structs if sd.name]
+    renames += [(rf"(?<![\w\"]){re.escape(io.name)}\b", c_name(io.name))
+                for io in spec.ioctls]
+    out = []
+    for line in lines:
+        code, sep, message = line.partition(', "')
+        for pat, rep in renames:
+            code = re.sub(pat, rep, code)
+        out += [code + ",", '\t       "' + message] if sep else [code]
+    return out
 
 
 # ---------------------------------------------------------------- binding

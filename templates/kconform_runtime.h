@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -109,7 +110,7 @@ struct kc_env {
 	size_t slot_len[KC_MAX_SLOTS];
 };
 
-static uint64_t kc_resolve(const struct kc_env *env, struct kc_val v)
+static inline uint64_t kc_resolve(const struct kc_env *env, struct kc_val v)
 {
 	int64_t n = v.pages * env->page_size + v.bytes;
 
@@ -117,12 +118,12 @@ static uint64_t kc_resolve(const struct kc_env *env, struct kc_val v)
 }
 
 /* the tag of granule i in a PATTERN fill (reference: vmstate.pattern_byte) */
-static unsigned char kc_pattern(uint64_t i, unsigned int seed)
+static inline unsigned char kc_pattern(uint64_t i, unsigned int seed)
 {
 	return (unsigned char)((i * 7 + (i >> 4) + seed * 5) & 0xf);
 }
 
-static uint64_t kc_fnv1a64(const unsigned char *p, size_t n)
+static inline uint64_t kc_fnv1a64(const unsigned char *p, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t i;
@@ -134,7 +135,7 @@ static uint64_t kc_fnv1a64(const unsigned char *p, size_t n)
 	return h;
 }
 
-static const char *kc_errno_name(int e)
+static inline const char *kc_errno_name(int e)
 {
 	static const struct { int e; const char *name; } names[] = {
 		{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { EINTR, "EINTR" },
@@ -156,7 +157,7 @@ static const char *kc_errno_name(int e)
 	return other;
 }
 
-static const char *kc_kind_name(enum kc_step_kind k)
+static inline const char *kc_kind_name(enum kc_step_kind k)
 {
 	switch (k) {
 	case KC_CREATE_VM: return "create_vm";
@@ -176,7 +177,7 @@ struct kc_map {
 	size_t total;
 };
 
-static int kc_map_guarded(const struct kc_env *env, size_t len,
+static inline int kc_map_guarded(const struct kc_env *env, size_t len,
 			  struct kc_map *m)
 {
 	size_t ps = (size_t)env->page_size;
@@ -196,7 +197,7 @@ static int kc_map_guarded(const struct kc_env *env, size_t len,
 }
 
 /* runs one ioctl step; returns 0, or -1 when the harness failed */
-static int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
+static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 		       const struct kc_step *s, long *ret, int *err,
 		       uint64_t *digest, int *has_digest)
 {
@@ -235,7 +236,7 @@ static int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 	return 0;
 }
 
-static int kc_step(struct kc_env *env, const struct kc_op *ops,
+static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		   const struct kc_case *c, int n)
 {
 	const struct kc_step *s = &c->steps[n];
@@ -302,7 +303,7 @@ static int kc_step(struct kc_env *env, const struct kc_op *ops,
 	return 0;
 }
 
-static void kc_teardown(struct kc_env *env)
+static inline void kc_teardown(struct kc_env *env)
 {
 	int i;
 
@@ -320,7 +321,7 @@ static void kc_teardown(struct kc_env *env)
 }
 
 /* KVM_CHECK_EXTENSION on a scratch VM (VM-scoped answers, like the cases) */
-static long kc_probe(struct kc_env *env, uint64_t cap)
+static inline long kc_probe(struct kc_env *env, uint64_t cap)
 {
 	int vm = ioctl(env->kvm_fd, KVM_CREATE_VM, 0);
 	long r;
@@ -332,9 +333,9 @@ static long kc_probe(struct kc_env *env, uint64_t cap)
 	return r;
 }
 
-static int kc_main(const char *spec, const struct kc_case *cases, int ncases,
-		   const struct kc_op *ops, const struct kc_binding *bind,
-		   int nbind)
+static inline int kc_main(const char *spec, const struct kc_case *cases,
+			  int ncases, const struct kc_op *ops,
+			  const struct kc_binding *bind, int nbind)
 {
 	struct kc_env env = { .vm_fd = -1 };
 	int i, n, passed = 0, failed = 0, skipped = 0;

@@ -1,0 +1,127 @@
+"""The generated C kselftest: golden files, compilation, runtime agreement."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from generator.cases import plan
+from generator.render_c import (RUNTIME, CapBinding, file_name, render_c,
+                                write_c)
+from generator.specio import load_spec
+from reference.tests.spec_fixtures import fixture_spec_mte_v10
+from reference.vmstate import fnv1a64, pattern_byte
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
+CROSS = shutil.which("aarch64-linux-gnu-gcc")
+NATIVE = shutil.which("gcc")
+GOLDENS = [("mte-v10", CapBinding.PATCH, "kconform_mte_v10.c"),
+           ("mte-v8", CapBinding.PATCH, "kconform_mte_v8.c"),
+           ("mte-v10", CapBinding.HEADER, "kconform_mte_v10.bind_by_name.c")]
+
+
+def _spec(name):
+    return load_spec(ROOT / "specs" / f"{name}.yaml")
+
+
+def _render(name, binding):
+    spec = _spec(name)
+    return render_c(spec, plan(spec), binding)
+
+
+@pytest.mark.parametrize("name,binding,golden", GOLDENS)
+def test_golden_has_not_drifted(name, binding, golden):
+    text = _render(name, binding)
+    path = GOLDEN / golden
+    if os.environ.get("KCONFORM_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert path.read_text() == text, (
+        f"generated C for {name} ({binding.value}) differs from {path}; "
+        f"regenerate with KCONFORM_UPDATE_GOLDEN=1 pytest {__file__}")
+
+
+def test_banner_and_one_row_per_case():
+    spec = _spec("mte-v10")
+    cases = plan(spec)
+    text = render_c(spec, cases)
+    assert text.startswith("// do not edit, generated from mte-v10 by kconform")
+    ids = re.findall(r'\.id = "([^"]+)"', text)
+    assert ids == [c.id for c in cases]
+    assert "4096" not in text
+
+
+def test_binding_is_explicit():
+    patch = _render("mte-v10", CapBinding.PATCH)
+    header = _render("mte-v10", CapBinding.HEADER)
+    assert "#define KCONFORM_KVM_CAP_ARM_MTE\t195" in patch
+    assert "#define KCONFORM_KVM_CAP_ARM_MTE\tKVM_CAP_ARM_MTE" in header
+    # the probe of the patch's own number is there either way
+    assert "#define KCONFORM_KVM_CAP_ARM_MTE_PATCH\t195" in header
+    v8 = _render("mte-v8", CapBinding.PATCH)      # v8 has no number: by name
+    assert "#define KCONFORM_KVM_CAP_ARM_MTE\tKVM_CAP_ARM_MTE" in v8
+
+
+def _compile(tmp_path, text, cc, name="t", extra=()):
+    src = tmp_path / f"{name}.c"
+    src.write_text(text)
+    shutil.copyfile(RUNTIME, tmp_path / RUNTIME.name)
+    cmd = [cc, "-O2", "-Wall", "-Werror", "-I", str(tmp_path), *extra,
+           "-o", str(tmp_path / name), str(src)]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+@pytest.mark.skipif(CROSS is None, reason="aarch64-linux-gnu-gcc not installed")
+@pytest.mark.parametrize("name,binding,golden", GOLDENS)
+def test_compiles_for_arm64(tmp_path, name, binding, golden):
+    r = _compile(tmp_path, _render(name, binding), CROSS, extra=["-static"])
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.skipif(CROSS is None, reason="aarch64-linux-gnu-gcc not installed")
+def test_static_assert_catches_a_wrong_size(tmp_path):
+    spec = fixture_spec_mte_v10()
+    spec.ioctls[0].size = 40          # the spec's computed size is wrong
+    r = _compile(tmp_path, render_c(spec, plan(spec), extra_asserts=[]), CROSS)
+    assert r.returncode != 0 and "sizeof(struct kvm_arm_copy_mte_tags) is 40" in r.stderr
+
+
+def test_write_c_puts_the_runtime_beside(tmp_path):
+    spec = _spec("mte-v8")
+    path = write_c(spec, plan(spec), tmp_path)
+    assert path.name == file_name(spec) == "kconform_mte_v8.c"
+    assert (tmp_path / "kconform_runtime.h").read_bytes() == RUNTIME.read_bytes()
+
+
+HARNESS = r"""
+#include "kconform_runtime.h"
+int main(void)
+{
+	unsigned char b[600];
+	unsigned int seed;
+	size_t i;
+
+	for (seed = 0; seed < 3; seed++) {
+		for (i = 0; i < sizeof(b); i++)
+			b[i] = kc_pattern(i, seed);
+		printf("%u %016llx\n", seed,
+		       (unsigned long long)kc_fnv1a64(b, sizeof(b)));
+	}
+	return 0;
+}
+"""
+
+
+@pytest.mark.skipif(NATIVE is None, reason="gcc not installed")
+def test_runtime_pattern_and_digest_match_the_reference(tmp_path):
+    r = _compile(tmp_path, HARNESS, NATIVE, "harness")
+    assert r.returncode == 0, r.stderr
+    out = subprocess.run([str(tmp_path / "harness")], capture_output=True,
+                         text=True, check=True).stdout.split("\n")
+    for seed in range(3):
+        want = fnv1a64(bytes(pattern_byte(i, seed) for i in range(600)))
+        assert out[seed] == f"{seed} {want}"
