@@ -343,13 +343,13 @@ static inline int kc_main(const char *spec, const struct kc_case *cases,
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	env.page_size = sysconf(_SC_PAGESIZE);
 	printf("TAP version 13\n");
+	printf("1..%d\n", ncases);
 	printf("# kconform: spec=%s cases=%d\n", spec, ncases);
 	printf("# kconform: page_size=%ld\n", env.page_size);
 	for (i = 0; i < nbind; i++)
 		printf("# kconform: binding name=%s number=%llu how=%s\n",
 		       bind[i].name, (unsigned long long)bind[i].number,
 		       bind[i].how);
-	printf("1..%d\n", ncases);
 	env.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	for (i = 0; i < ncases; i++) {
 		const struct kc_case *c = &cases[i];

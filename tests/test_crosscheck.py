@@ -1,0 +1,191 @@
+"""Cross-check: observations vs the reference, on synthetic and captured output."""
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import types
+from pathlib import Path
+
+import pytest
+
+from generator.cases import plan
+from generator.crosscheck import (KtapLike, ObsStatus, crosscheck, from_ktap,
+                                  parse_observations)
+from generator.model import Verdict
+from generator.render_c import RUNTIME, render_c
+from generator.render_ref import render_reference
+from generator.report import RunFacts, render_table, summary, to_json
+from generator.runner.ktap import parse_ktap
+from generator.specio import load_spec
+from reference.vmstate import Host
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = load_spec(ROOT / "specs" / "mte-v10.yaml")
+CASES = plan(SPEC)
+
+
+def fake_kernel_output(spec, cases, page_size=4096, host=Host(),
+                       skip=(), drop=(), not_ok=()) -> list[str]:
+    """FAKE for tests: the KTAP a kernel following `spec` exactly would print
+    through kconform_runtime.h, computed with the reference generated from
+    `spec` (which may be a mutated copy, to play a different kernel)."""
+    mod = types.ModuleType("fake_reference")
+    exec(render_reference(spec), mod.__dict__)
+    lines = ["TAP version 13", f"1..{len(cases)}",
+             f"# kconform: spec={spec.name} cases={len(cases)}",
+             f"# kconform: page_size={page_size}"]
+    for n, case in enumerate(cases, 1):
+        if case.id in drop:
+            continue
+        if case.id in skip:
+            lines.append(f"ok {n} {case.id} # SKIP {case.skip_reason}")
+            continue
+        for i, (st, out) in enumerate(zip(case.steps, mod.predict(case, page_size, host))):
+            ret = 3 if out.ret is None else out.ret
+            lines.append(f"# kconform: case={case.id} step={i} kind={st.kind.value} "
+                         f"ret={ret} errno={out.errno.name if out.errno else '-'} "
+                         f"digest={out.digest or '-'}")
+        lines.append(f"{'not ok' if case.id in not_ok else 'ok'} {n} {case.id}")
+    return lines
+
+
+def _check(lines, spec=SPEC, **kw):
+    return {r.id: r for r in crosscheck(spec, CASES, from_ktap(parse_ktap(lines)), **kw)}
+
+
+def test_a_kernel_that_follows_the_spec_conforms():
+    results = _check(fake_kernel_output(SPEC, CASES))
+    assert {r.verdict for r in results.values()} == {Verdict.CONFORMS}
+    assert results["copy_tags.no_memslot"].decided_by.line == 735
+
+
+def test_conforms_on_16k_pages_too():
+    results = _check(fake_kernel_output(SPEC, CASES, page_size=16384))
+    assert {r.verdict for r in results.values()} == {Verdict.CONFORMS}
+
+
+def test_wrong_page_size_is_caught():
+    lines = fake_kernel_output(SPEC, CASES, page_size=16384)
+    results = _check(lines, page_size=4096)
+    assert results["copy_tags.valid.roundtrip_4pages"].verdict is Verdict.DIVERGES
+
+
+def _mainline_like():
+    """A mutated spec playing mainline: copy_from_user before kvm_has_mte,
+    success returns a byte count."""
+    spec = copy.deepcopy(SPEC)
+    op = spec.operation("KVM_ARM_MTE_COPY_TAGS")
+    for c in op.checks:
+        c.order = {"not_cap_enabled": 2, "user_read_faults": 1}.get(c.id, c.order)
+    op.success.ret_value = 4096
+    return spec
+
+
+def test_order_difference_diverges_naming_the_patch_line():
+    results = _check(fake_kernel_output(_mainline_like(), CASES))
+    r = results["copy_tags.pair.not_cap_enabled+user_read_faults"]
+    assert r.verdict is Verdict.DIVERGES
+    assert r.expected.errno == "EINVAL" and r.observed.errno == "EFAULT"
+    assert "not_cap_enabled at 002_640e98e582cbc741.txt:776" in r.reason
+    assert "user_read_faults (002_640e98e582cbc741.txt:779)" in r.reason
+    assert r.decided_by.line == 776
+    v = results["copy_tags.valid.length_zero"]
+    assert v.verdict is Verdict.DIVERGES and v.observed.ret == 4096
+    assert "success at 002_640e98e582cbc741.txt:763" in v.reason
+    assert results["copy_tags.reserved_0_nonzero"].verdict is Verdict.CONFORMS
+
+
+def test_digest_difference_diverges():
+    lines = fake_kernel_output(SPEC, CASES)
+    i = max(i for i, l in enumerate(lines)
+            if "case=copy_tags.valid.roundtrip_4pages step=4" in l)
+    lines[i] = lines[i].rsplit("digest=", 1)[0] + "digest=0000000000000000"
+    r = _check(lines)["copy_tags.valid.roundtrip_4pages"]
+    assert r.verdict is Verdict.DIVERGES and r.step == 4 and "digest" in r.reason
+    r = _check(lines, platform_fault="tags do not round-trip")[
+        "copy_tags.valid.roundtrip_4pages"]
+    assert r.verdict is Verdict.ERROR and "platform fault" in r.reason
+
+
+def test_skip_missing_harness_and_setup_failures():
+    lines = fake_kernel_output(SPEC, CASES, skip={"enable_cap.valid"},
+                               drop={"enable_cap.twice"},
+                               not_ok={"cap.number"})
+    i = next(i for i, l in enumerate(lines)
+             if "case=copy_tags.no_memslot step=2 kind=add_memslot" in l)
+    lines[i] = lines[i].replace("ret=0 errno=-", "ret=-1 errno=ENOMEM")
+    results = _check(lines, broke="kernel panic")
+    assert results["enable_cap.valid"].verdict is Verdict.SKIPPED
+    assert "not_host_has_mte" in results["enable_cap.valid"].reason
+    assert results["enable_cap.twice"].verdict is Verdict.ERROR
+    assert "kernel panic" in results["enable_cap.twice"].reason
+    assert results["cap.number"].verdict is Verdict.ERROR
+    assert "harness" in results["cap.number"].reason
+    r = results["copy_tags.no_memslot"]
+    assert r.verdict is Verdict.ERROR and "setup step 2" in r.reason
+
+
+def test_no_page_size_is_an_error():
+    lines = [l for l in fake_kernel_output(SPEC, CASES) if "page_size" not in l]
+    assert {r.verdict for r in _check(lines).values()} == {Verdict.ERROR}
+
+
+def test_parse_plain_results():
+    obs = parse_observations([KtapLike("a", "skip", "why"),
+                              KtapLike("b", "fail", "", ["kconform: case=b harness failed"])])
+    assert obs.cases["a"].status is ObsStatus.SKIP
+    assert obs.cases["b"].status is ObsStatus.HARNESS
+
+
+def test_captured_x86_kvm_run():
+    """Real output of the generated test on an x86-64 KVM host: the runtime
+    ran every step; no MTE ioctl there, so the copy cases diverge."""
+    text = (ROOT / "tests" / "golden" / "captured_x86_kvm_mte_v10.txt").read_text()
+    obs = from_ktap(parse_ktap(text.splitlines()))
+    assert obs.page_size == 4096
+    assert obs.bindings == {"KVM_CAP_ARM_MTE": (195, "patch")}
+    results = {r.id: r for r in crosscheck(SPEC, CASES, obs)}
+    assert all(len(obs.cases[c.id].steps) == len(c.steps) for c in CASES)
+    r = results["copy_tags.not_cap_enabled"]
+    assert r.verdict is Verdict.DIVERGES and r.observed.errno == "ENOTTY"
+    assert results["cap.number"].verdict is Verdict.DIVERGES
+
+
+def test_report_json_and_table():
+    results = crosscheck(SPEC, CASES, from_ktap(parse_ktap(
+        fake_kernel_output(_mainline_like(), CASES))))
+    facts = RunFacts("6.12.0-test", 4096, "qemu-system-aarch64", "10.0",
+                     "ok", "tags round-trip", "patch")
+    doc = to_json("mte-v10", results, facts)
+    assert doc["kernel"] == {"release": "6.12.0-test", "page_size": 4096}
+    assert doc["emulator"]["name"] == "qemu-system-aarch64"
+    assert doc["summary"]["total"] == len(CASES) == len(doc["cases"])
+    assert doc["summary"] == summary(results)
+    case = next(c for c in doc["cases"] if c["id"] == "copy_tags.valid.length_zero")
+    assert case["verdict"] == "diverges" and case["source"]["seed"].startswith("002")
+    from rich.console import Console
+    con = Console(record=True, width=200)
+    render_table("mte-v10", results, facts, console=con)
+    out = con.export_text()
+    assert "copy_tags.valid.length_zero" in out and "diverge" in out
+
+
+@pytest.mark.skipif(not (shutil.which("gcc") and os.access("/dev/kvm", os.R_OK | os.W_OK)),
+                    reason="needs gcc and a usable /dev/kvm on this host")
+def test_native_kvm_smoke(tmp_path):
+    """Compile the generated test for this host and run it on its KVM: the
+    runtime makes every observation (any architecture: no MTE needed)."""
+    (tmp_path / "t.c").write_text(render_c(SPEC, CASES))
+    shutil.copyfile(RUNTIME, tmp_path / RUNTIME.name)
+    subprocess.run(["gcc", "-O2", "-Wall", "-Werror", "-I", str(tmp_path), "-o",
+                    str(tmp_path / "t"), str(tmp_path / "t.c")], check=True)
+    run = subprocess.run([str(tmp_path / "t")], capture_output=True, text=True,
+                         timeout=120)
+    doc = parse_ktap(run.stdout.splitlines())
+    assert doc.complete
+    obs = from_ktap(doc)
+    ran = [c for c in CASES if obs.cases[c.id].status is ObsStatus.OK]
+    assert all(len(obs.cases[c.id].steps) == len(c.steps) for c in ran)
+    assert run.returncode in (0, 4)
