@@ -1,0 +1,133 @@
+"""The `kconform run` pipeline.
+
+Phases (each one's result feeds the next; a phase that cannot start stops
+the run with a clear error, a run that breaks part-way still reports):
+  1. load the spec (specs/<name>.yaml) and plan its cases (cases.plan);
+  2. render the C kselftest (render_c) and cross-compile it (runner.build);
+  3. resolve and cache the kernel and busybox (runner.kernels);
+  4. boot under QEMU and run the platform check, then the tests (runner.run);
+  5. cross-check every case against the reference model (crosscheck);
+  6. report: terminal table and summary, JSON (report).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from . import paths
+from .cases import Case, plan
+from .crosscheck import CaseResult, Observations, crosscheck, from_ktap
+from .errors import KconformError
+from .model import Spec, Verdict
+from .render_c import CapBinding, write_c
+from .report import RunFacts
+from .specio import load_spec
+
+
+@dataclass
+class RunRequest:
+    spec: str = "mte-v10"
+    kernel: str = "debian-6.12"
+    per_test_timeout: float = 120.0
+    total_timeout: float = 900.0
+    binding: CapBinding = CapBinding.HEADER
+    work_dir: Optional[Path] = None
+
+
+@dataclass
+class RunReport:
+    spec: Spec
+    cases: list[Case]
+    results: list[CaseResult]
+    facts: RunFacts
+    outcome: object = None            # runner.run.RunOutcome
+    broke: Optional[str] = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def diverges(self) -> bool:
+        return any(r.verdict is Verdict.DIVERGES for r in self.results)
+
+
+def load_named_spec(name: str) -> Spec:
+    p = Path(name)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return load_spec(p)
+    return load_spec(paths.spec_path(paths.resolve_spec_name(name)))
+
+
+def build(spec: Spec, out: Path, binding: CapBinding) -> tuple[list[Case], Path, float, float]:
+    """Plan, render and cross-compile; returns cases, binary, and the two times."""
+    from .runner.build import cross_compile
+    t0 = time.monotonic()
+    cases = plan(spec)
+    c_file = write_c(spec, cases, out, binding)
+    t1 = time.monotonic()
+    built = cross_compile([c_file], out / "bin", include_dirs=[out])
+    t2 = time.monotonic()
+    return cases, built.binaries[0].binary, t1 - t0, t2 - t1
+
+
+def run(req: RunRequest, on_event: Optional[Callable] = None) -> RunReport:
+    from reference.vmstate import Host
+
+    from .runner.kernels import resolve_kernel
+    from .runner.run import run_tests
+
+    spec = load_named_spec(req.spec)
+    work = Path(req.work_dir) if req.work_dir else paths.cache_dir() / "work"
+    out = work / spec.name
+    t0 = time.monotonic()
+    cases, binary, t_gen, t_cc = build(spec, out, req.binding)
+    kernel = resolve_kernel(req.kernel)
+    t_fetch = time.monotonic()
+    outcome = run_tests([binary], kernel, per_test_timeout=req.per_test_timeout,
+                        total_timeout=req.total_timeout,
+                        log_path=out / "console.log", on_event=on_event,
+                        work_dir=work / "runner")
+    t_run = time.monotonic()
+    test = next((t for t in outcome.tests if t.name == binary.name), None)
+    obs = from_ktap(test.ktap) if test is not None else Observations()
+    if test is not None and test.timed_out:
+        why = f"the test binary was killed after {req.per_test_timeout:.0f} s"
+        broke = outcome.broke or why
+    else:
+        broke = outcome.broke
+    host = Host(mte=_host_mte(outcome))
+    platform_fault = outcome.platform.sentence if outcome.platform.state.value == "faulty" else None
+    results = crosscheck(spec, cases, obs, page_size=obs.page_size or outcome.page_size,
+                         host=host, broke=broke, platform_fault=platform_fault)
+    facts = RunFacts.from_outcome(outcome, req.binding.value)
+    facts.extra["log"] = str(outcome.log_path) if outcome.log_path else None
+    facts.extra["kernel_package"] = f"{kernel.package} {kernel.version}".strip()
+    report = RunReport(spec, cases, results, facts, outcome, broke)
+    report.timings = {"generate": t_gen, "compile": t_cc,
+                      "kernel": t_fetch - t0 - t_gen - t_cc,
+                      "boot": outcome.timings.boot or 0.0,
+                      "execute": outcome.timings.execute or 0.0,
+                      "qemu_total": outcome.timings.total,
+                      "run_phase": t_run - t_fetch,
+                      "total": time.monotonic() - t0}
+    return report
+
+
+def _host_mte(outcome) -> bool:
+    """Whether the host (the kernel under test) supports MTE, as the
+    platform check saw it; assume yes when it could not tell."""
+    facts = getattr(outcome.platform, "facts", {}) or {}
+    for key in ("hwcap2_mte", "kvm_cap_arm_mte"):
+        if key in facts:
+            return str(facts[key]).strip() not in ("0", "")
+    return True
+
+
+def check_failed(report: RunReport) -> bool:
+    """The run itself broke (not a verdict): no observation at all, or QEMU
+    did not finish cleanly."""
+    status = getattr(getattr(report.outcome, "status", None), "value", "completed")
+    return status != "completed" or report.broke is not None
+
+
+__all__ = ["RunRequest", "RunReport", "run", "build", "load_named_spec", "KconformError"]
