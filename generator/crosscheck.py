@@ -178,17 +178,17 @@ def _why(spec: Spec, op_name: str, out: Outcome) -> tuple[str, Optional[Source]]
     return "", None
 
 
-def _hint(spec: Spec, op_name: str, s: StepObs) -> str:
-    """Which check of the patch gives the errno that was observed."""
+def _hint(spec: Spec, op_name: str, s: StepObs, expected: str) -> str:
+    """The first check of the patch that gives the errno that was observed."""
     try:
         op = spec.operation(op_name)
     except KeyError:
         return ""
-    same = [c for c in op.checks if s.errno and c.errno.name == s.errno]
+    same = [c for c in sorted(op.checks, key=lambda c: c.order)
+            if s.errno and c.errno.name == s.errno and c.id != expected]
     if not same:
         return ""
-    return "; the patch gives " + s.errno + " for " + ", ".join(
-        f"{c.id} ({c.source})" for c in same)
+    return f"; the patch gives {s.errno} for {same[0].id} ({same[0].source})"
 
 
 def judge(spec: Spec, case: Case, expected: list[Outcome],
@@ -227,7 +227,11 @@ def judge(spec: Spec, case: Case, expected: list[Outcome],
         r.verdict, r.decided_by = Verdict.DIVERGES, src
         r.reason = (f"step {i} {step.op or step.kind.value}: expected "
                     f"{r.expected}{' — ' + why if why else ''}; observed "
-                    f"{r.observed}{_hint(spec, step.op, seen)}")
+                    f"{r.observed}{_hint(spec, step.op, seen, exp.check)}")
+        later = [j for j in range(i + 1, len(expected))
+                 if j in steps and not _matches(expected[j], steps[j])]
+        if later:
+            r.reason += f" (later steps {', '.join(map(str, later))} differ too)"
         return r
     r.verdict = Verdict.CONFORMS
     s = steps.get(last)

@@ -189,3 +189,48 @@ def test_native_kvm_smoke(tmp_path):
     ran = [c for c in CASES if obs.cases[c.id].status is ObsStatus.OK]
     assert all(len(obs.cases[c.id].steps) == len(c.steps) for c in ran)
     assert run.returncode in (0, 4)
+
+
+def _captured(name):
+    text = (ROOT / "tests" / "golden" / f"captured_debian612_16k_{name}.txt").read_text()
+    return from_ktap(parse_ktap(text.splitlines()))
+
+
+def test_real_mainline_16k_bound_by_name():
+    """Captured from Debian's 6.12 16K-page kernel under QEMU 10 (platform
+    check passed), test bound by name: mainline's known differences from
+    the v10 patch come out as divergences naming the patch line."""
+    obs = _captured("mte_v10_byname")
+    assert obs.page_size == 16384
+    assert obs.bindings["KVM_CAP_ARM_MTE"] == (205, "header")
+    res = {r.id: r for r in crosscheck(SPEC, CASES, obs)}
+    pair = res["copy_tags.pair.not_cap_enabled+user_read_faults"]
+    assert pair.verdict is Verdict.DIVERGES and pair.observed.errno == "EFAULT"
+    assert pair.decided_by.line == 776
+    rt = res["copy_tags.valid.roundtrip_4pages"]      # returns bytes, not 0
+    assert rt.verdict is Verdict.DIVERGES and rt.observed.ret == 4 * 16384
+    assert "success at 002_640e98e582cbc741.txt:763" in rt.reason
+    assert "later steps 4 differ" in rt.reason
+    read = [s for s in obs.cases[rt.id].steps if s.kind == "vm_ioctl"]
+    assert read[0].digest == read[1].digest           # the tags round-trip
+    for ok in ("copy_tags.no_memslot", "copy_tags.reserved_1_nonzero",
+               "copy_tags.length_unaligned", "enable_cap.vcpus_created"):
+        assert res[ok].verdict is Verdict.CONFORMS, res[ok].reason
+
+
+def test_real_mainline_16k_patch_number():
+    """Bound to the patch's number, 195 is KVM_CAP_SET_GUEST_DEBUG2 in
+    mainline: the probe and every enable diverge."""
+    obs = _captured("mte_v10_patch")
+    res = {r.id: r for r in crosscheck(SPEC, CASES, obs)}
+    assert res["cap.number"].verdict is Verdict.DIVERGES
+    assert res["enable_cap.valid"].verdict is Verdict.DIVERGES
+    assert res["copy_tags.not_cap_enabled"].verdict is Verdict.CONFORMS
+
+
+def test_real_mainline_16k_v8():
+    spec = load_spec(ROOT / "specs" / "mte-v8.yaml")
+    res = {r.id: r for r in crosscheck(spec, plan(spec), _captured("mte_v8"))}
+    r = res["copy_tags.no_memslot"]          # v8's 32-byte struct: other number
+    assert r.verdict is Verdict.DIVERGES and r.expected.errno == "ENOENT"
+    assert "000_87786364e6aad26e.txt:78" in r.reason
