@@ -26,10 +26,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
-import yaml
 from pycparser import c_ast
 
 from generator.cparse import parse_expr, to_c
+from generator.extract.vocab import Vocabulary
+from generator.extract.vocab import load_vocabulary as _load_vocabulary
 from generator.model import Check, Errno, Operation, OpKind, Reach, Source, Spec
 
 VOCABULARY = Path(__file__).resolve().parent.parent / "specs" / "vocabulary.yaml"
@@ -59,45 +60,10 @@ class Lever(enum.Enum):
     NONE = "none"
 
 
-@dataclass(frozen=True)
-class VocabEntry:
-    key: str
-    concept: str
-    reach: Reach = Reach.REACHABLE
-    lever: Optional[Lever] = None
-    args: tuple = ()             # (("cap", "KVM_CAP_ARM_MTE"),)
-    effect: str = ""
-    value: Optional[int] = None  # constants with a fixed value
-
-    def arg(self, name: str) -> Optional[str]:
-        return dict(self.args).get(name)
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    predicates: dict
-    helpers: dict
-    constants: dict
-
-    def lookup(self, head: str) -> Optional[VocabEntry]:
-        return self.predicates.get(head) or self.helpers.get(head)
-
-
-def _entry(key: str, raw: dict) -> VocabEntry:
-    return VocabEntry(key=key, concept=raw["concept"],
-                      reach=Reach(raw.get("reach", "reachable")),
-                      lever=Lever(raw["lever"]) if "lever" in raw else None,
-                      args=tuple(sorted((raw.get("args") or {}).items())),
-                      effect=raw.get("effect", ""), value=raw.get("value"))
-
-
 @functools.lru_cache(maxsize=4)
 def load_vocabulary(path: Path = VOCABULARY) -> Vocabulary:
-    raw = yaml.safe_load(Path(path).read_text())
-    return Vocabulary(
-        predicates={k: _entry(k, v) for k, v in raw["predicates"].items()},
-        helpers={k: _entry(k, v) for k, v in raw["helpers"].items()},
-        constants={k: _entry(k, v) for k, v in raw["constants"].items()})
+    """The reviewed vocabulary, parsed once (generator.extract.vocab)."""
+    return _load_vocabulary(Path(path))
 
 
 # ---------------------------------------------------------------- values
@@ -268,16 +234,14 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     fields = struct_fields(spec, op.arg_type)
     node = parse_expr(check.condition)
     inner = node.expr if isinstance(node, c_ast.UnaryOp) and node.op == "!" else node
-    head = _head(inner)
-    entry = vocab.lookup(head) if head else None
-    for p in check.predicates:
-        if entry is None or entry.lever is None:
-            cand = vocab.lookup(p.spelling.split("(")[0].strip())
-            entry = cand if cand and cand.lever else entry
-    if entry is not None and entry.lever is not None:
-        if entry.reach is not Reach.REACHABLE or entry.lever is Lever.NONE:
-            return None
-        return Violation(check, How.LEVER, lever=entry.lever)
+    heads = [_head(inner)] + [p.spelling.split("(")[0].strip()
+                              for p in check.predicates]
+    for head in filter(None, heads):
+        term = vocab.predicates.get(head)
+        if term is not None:
+            if term.reach is not Reach.REACHABLE or term.lever == Lever.NONE.value:
+                return None
+            return Violation(check, How.LEVER, lever=Lever(term.lever))
     path = _field_path(node, op, fields)
     if path is not None:
         return Violation(check, How.TRUTHY, field=path, value=1)
@@ -301,9 +265,8 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     if op.buffer:
         buffer_names = {op.buffer.pointer_field} | {
             k for k, v in op.aliases.items() if v == op.buffer.pointer_field}
-    tag_copy = any(vocab.lookup(p.spelling.split("(")[0].strip()) is not None
-                   and vocab.lookup(p.spelling.split("(")[0].strip()).effect
-                   for p in check.predicates)
+    tag_copy = any(getattr(vocab.helpers.get(p.spelling.split("(")[0].strip()),
+                           "effect", "") for p in check.predicates)
     if op.buffer and (buffer_names & set(check.reads) or tag_copy):
         return Violation(check, How.LEVER, lever=Lever.BAD_BUFFER_POINTER)
     raise PlanError(check.source, f"cannot derive how to violate check "
@@ -374,8 +337,9 @@ class _OpPlanner:
         for c in self.op.checks:
             for p in c.predicates:
                 e = self.vocab.lookup(p.spelling.split("(")[0].strip())
-                if e is not None and e.concept == "cap_enabled" and e.arg("cap"):
-                    return e.arg("cap")
+                cap = dict(e.args).get("cap") if e is not None else None
+                if e is not None and e.concept == "cap_enabled" and cap:
+                    return cap
         return ""
 
     def _enable_op(self) -> Optional[Operation]:
