@@ -6,8 +6,10 @@ how to fix the problem.  A broken *test run* (panic, hang) is not an
 exception: it is a :class:`generator.runner.run.RunOutcome` with a status.
 """
 
+from ..errors import KconformError
 
-class RunnerError(Exception):
+
+class RunnerError(KconformError):
     """Base class of all runner errors; the message is meant for the user."""
 
 

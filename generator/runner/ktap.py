@@ -7,8 +7,8 @@ nested subtests (indented blocks, attached to the result that follows them).
 
 Every line that is not a result/plan/version line - ``# ...`` diagnostics as
 well as bare text such as a KVM selftest's assertion banner - is attached to
-the next result (``diagnostics``); what follows the last result is the
-document's ``trailing``.  Kernel console lines (``[   12.345678] ...``) are
+the next result (``diagnostics``); what precedes the plan is the document's
+``preamble`` and what follows the last result its ``trailing``.  Kernel console lines (``[   12.345678] ...``) are
 not test output: they are set aside in ``kernel_lines``, and a test line that
 a kernel message cut in two is joined back.
 """
@@ -51,6 +51,7 @@ class KtapDocument:
     version: Optional[str] = None       # "KTAP version 1", "TAP version 13"
     plan: Optional[int] = None
     results: list[KtapResult] = dataclasses.field(default_factory=list)
+    preamble: list[str] = dataclasses.field(default_factory=list)
     trailing: list[str] = dataclasses.field(default_factory=list)
     bail_out: Optional[str] = None
     kernel_lines: list[str] = dataclasses.field(default_factory=list)
@@ -144,10 +145,12 @@ def _diag(line: str) -> str:
 
 def _parse_level(lines: list[str], pos: int, indent: int, doc: KtapDocument
                  ) -> tuple[list[KtapResult], list[str], int]:
-    """Parse results at ``indent`` from ``pos``; return results, trailing
-    diagnostics and the position after this level."""
+    """Parse results at ``indent`` from ``pos``; return results, the lines
+    that belong to the enclosing level (a nested block's header before its
+    plan, and its trailing lines) and the position after this level."""
     results: list[KtapResult] = []
     pending: list[str] = []
+    header: list[str] = []
     subtests: list[KtapResult] = []
     top = indent == 0
     while pos < len(lines):
@@ -161,9 +164,9 @@ def _parse_level(lines: list[str], pos: int, indent: int, doc: KtapDocument
         text = line.strip()
         if ind > indent and (_VERSION.match(text) or _RESULT.match(text)
                              or _PLAN.match(text)):
-            sub, sub_trail, pos = _parse_level(lines, pos, ind, doc)
+            sub, outer, pos = _parse_level(lines, pos, ind, doc)
             subtests.extend(sub)
-            pending.extend(sub_trail)
+            pending.extend(outer)
             continue
         pos += 1
         if _VERSION.match(text):
@@ -178,6 +181,10 @@ def _parse_level(lines: list[str], pos: int, indent: int, doc: KtapDocument
         if plan:
             if top and doc.plan is None:
                 doc.plan = int(plan.group(1))
+                if not results:
+                    doc.preamble, pending = pending, []
+            elif not top and not results:
+                header, pending = header + pending, []
             continue
         bail = _BAIL.match(text)
         if bail:
@@ -192,7 +199,7 @@ def _parse_level(lines: list[str], pos: int, indent: int, doc: KtapDocument
     if subtests:
         doc.problems.append(f"{len(subtests)} subtest result(s) without a "
                             "parent result line")
-    return results, pending, pos
+    return results, (header + pending if not top else pending), pos
 
 
 def parse_ktap(lines: Iterable[str]) -> KtapDocument:
