@@ -19,11 +19,12 @@
  * Capability numbers (binding=patch):
  *   KVM_CAP_ARM_MTE: patch -- the patch's number (002_640e98e582cbc741.txt:280)
  * With binding=patch the functional cases use the number the patch
- * defines; a kernel that numbered the capability differently (mainline
- * gives KVM_CAP_ARM_MTE 205, the v10 patch 195) then answers for another
- * capability.  With binding=header (kconform --bind-by-name) they use the
- * number <linux/kvm.h> gives the same name.  Either way the cap.number
- * case probes the patch's own number with KVM_CHECK_EXTENSION.
+ * defines; a kernel that merged the capability under another number then
+ * answers for whatever capability holds the patch's number there.  With
+ * binding=header (kconform --bind-by-name) they use the number the
+ * toolchain's <linux/kvm.h> gives the same name.  Either way the
+ * cap.number case probes the patch's own number with KVM_CHECK_EXTENSION,
+ * and the reference expects it to answer as the named capability.
  */
 #include "kconform_runtime.h"
 
