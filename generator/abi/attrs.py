@@ -37,6 +37,28 @@ BUILTIN_TYPEDEFS = {"__int128_t": "__int128", "__uint128_t": "__int128",
 BUILTIN_PRELUDE = (f'# 1 "{BUILTIN_FILE}"\n'
                    + "".join(f"typedef int {n};\n" for n in BUILTIN_TYPEDEFS))
 
+# Names used as types but declared nowhere (a spec fragment's `foo_t x;`):
+# declared here so pycparser goes on, and refused by `layout` by name.
+UNKNOWN_FILE = "<kconform-unknown>"
+_C_WORDS = {"struct", "union", "enum", "const", "volatile", "signed", "unsigned",
+            "char", "short", "int", "long", "float", "double", "void", "_Bool",
+            "static", "extern", "typedef", "return", "inline", "restrict", "register",
+            "_Alignas", "_Atomic", "sizeof", "case", "goto", "else", "auto"}
+_TYPE_USE = re.compile(r"(?:^|[;{(,])\s*(?:const\s+|volatile\s+)*([A-Za-z_]\w*)\s*[*\s]\s*\**\s*"
+                       r"[A-Za-z_]\w*\s*[\[;:,)=]", re.M)
+_TYPEDEF_NAME = re.compile(r"\btypedef\b[^;]*?(?:\(\s*\*\s*(\w+)\s*\)[^;]*|(\w+)\s*(?:\[[^\];]*\]\s*)*);")
+
+
+def unknown_type_prelude(text: str) -> str:
+    """`typedef int NAME;` for names used as types in `text` but never
+    declared there, under UNKNOWN_FILE."""
+    declared = {a or b for a, b in _TYPEDEF_NAME.findall(text)} | set(BUILTIN_TYPEDEFS)
+    used = {m for m in _TYPE_USE.findall(text)} - declared - _C_WORDS
+    if not used:
+        return ""
+    return f'# 1 "{UNKNOWN_FILE}"\n' + "".join(f"typedef int {n};\n" for n in sorted(used))
+
+
 LAYOUT_ATTRS = {"packed", "aligned"}
 UNSUPPORTED_ATTRS = {"mode", "vector_size", "ms_struct", "gcc_struct",
                      "designated_init", "scalar_storage_order"}

@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass, field
 
 from .abis import Abi, get_abi
-from .attrs import BUILTIN_PRELUDE
 from .compare import Mismatch, compare_layouts
 from .dwarf import PROBE_FILE, CompileFailed, compile_probe, probe_source, read_layouts
 from .errors import AbiError, HeaderError
@@ -168,7 +167,7 @@ def _compile_until_clean(unit: Unit, abi: Abi, probe: list[str],
                          results: dict[str, StructResult], rounds: int = 60):
     """Compile the probe; blank what the compiler rejects and try again."""
     raw, dropped = unit.raw, set()
-    shift = len(BUILTIN_PRELUDE)      # unit.san.text = BUILTIN_PRELUDE + raw
+    shift = unit.shift                # unit.san.text = prelude + raw
     for _ in range(rounds):
         live = [ct if i not in dropped else None for i, ct in enumerate(probe)]
         src = probe_source(raw, live)

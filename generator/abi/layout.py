@@ -24,7 +24,7 @@ from typing import Iterator
 from pycparser import c_ast
 
 from .abis import Abi, canonical_scalar
-from .attrs import BUILTIN_FILE, BUILTIN_TYPEDEFS, UNSUPPORTED_ATTRS, Attr
+from .attrs import BUILTIN_FILE, BUILTIN_TYPEDEFS, UNKNOWN_FILE, UNSUPPORTED_ATTRS, Attr
 from .cexpr import Evaluator
 from .errors import LayoutError
 from .unit import Unit
@@ -333,6 +333,8 @@ class Layouter:
         if name not in self.env.typedefs:
             raise self._err(node, f"unknown type name {name}", "a typedef in scope")
         td, tunit = self.env.typedefs[name]
+        if td.coord and td.coord.file == UNKNOWN_FILE:
+            raise self._err(node, f"unknown type name {name}", "a typedef in scope")
         if td.coord and td.coord.file == BUILTIN_FILE:
             kind = BUILTIN_TYPEDEFS[name]
             if kind is None or (kind == "__int128" and not self.abi.int128):

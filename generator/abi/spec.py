@@ -375,7 +375,10 @@ def _against_headers(spec: Spec, defines: dict[str, Define]) -> list[AbiFinding]
 
     for cap in spec.capabilities:
         _compare_value(out, cap.name, cap.number, cap.source, defines, "KVM_CAP_", where)
+    caps = {c.name for c in spec.capabilities}
     for c in spec.constants:
+        if c.name in caps:
+            continue                   # already compared as a capability
         _compare_value(out, c.name, c.value, c.source, defines, None, where)
     ioctls = {d.name: d for d in defines.values() if d.is_ioctl}
     for io in spec.ioctls:

@@ -23,7 +23,7 @@ from pycparser import c_ast, c_parser
 
 from .. import cparse
 from .abis import Abi
-from .attrs import BUILTIN_PRELUDE, Sanitized, sanitize
+from .attrs import BUILTIN_PRELUDE, Sanitized, sanitize, unknown_type_prelude
 from .errors import HeaderError, ToolchainError
 
 ATTR_PRELUDE = r"""
@@ -53,9 +53,10 @@ class Skip:
 class Unit:
     origin: str               # what was parsed, for messages
     raw: str                  # preprocessed text as the compiler sees it
-    san: Sanitized            # same text, attributes blanked
+    san: Sanitized            # prelude + same text, attributes blanked
     ast: c_ast.FileAST
     skipped: list[Skip] = field(default_factory=list)
+    shift: int = 0            # len(prelude): raw offset = san offset - shift
 
     def blank(self, start: int, end: int) -> None:
         """Remove [start, end) from both texts (newlines kept)."""
@@ -113,9 +114,10 @@ def parse_unit(raw: str, origin: str, max_skips: int = 200) -> Unit:
     """Parse preprocessed text; a declaration pycparser rejects is blanked
     and recorded as a Skip, and parsing starts again."""
     skipped: list[Skip] = []
+    prelude = BUILTIN_PRELUDE + unknown_type_prelude(sanitize(raw).text)
     for _ in range(max_skips + 1):
-        san = sanitize(BUILTIN_PRELUDE + raw)
-        shift = len(BUILTIN_PRELUDE)
+        san = sanitize(prelude + raw)
+        shift = len(prelude)
         try:
             ast = c_parser.CParser().parse(san.text, filename=origin)
         except c_parser.ParseError as e:
@@ -130,11 +132,11 @@ def parse_unit(raw: str, origin: str, max_skips: int = 200) -> Unit:
                                   "a declaration pycparser accepts") from None
             skipped.append(Skip(f, ln, f"does not parse: {m.group('msg')}",
                                 tuple(_defined_names(san.text[span[0]:span[1]]))))
-            unit = Unit(origin, raw, san, None)
+            unit = Unit(origin, raw, san, None, shift=shift)
             unit.blank(span[0] - shift, span[1] - shift)
             raw = unit.raw
             continue
-        unit = Unit(origin, raw, san, ast, skipped)
+        unit = Unit(origin, raw, san, ast, skipped, shift)
         san.table.bind(ast, san.lines)
         return unit
     raise HeaderError(origin, 0, f"more than {max_skips} declarations do not parse")
