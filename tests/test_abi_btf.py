@@ -132,3 +132,28 @@ def test_garbled_probe_line_names_the_line():
         parse_probe_output(["# btf: x types=1", "# btf-member: nosuch a bit_offset=0"],
                            "console")
     assert EXIT_MISSING == 2
+
+
+@pytest.mark.boot
+@pytest.mark.skipif(not (shutil.which("qemu-system-aarch64") and
+                         shutil.which("aarch64-linux-gnu-gcc")),
+                    reason="needs qemu-system-aarch64 and gcc-aarch64-linux-gnu "
+                           "(scripts/setup.sh)")
+def test_booted_kernel_btf_against_the_v10_spec(tmp_path):
+    """Debian's arm64 kernel carries the merged MTE uAPI, where `addr` lost
+    its union with `padding`: the same offsets on arm64, one member fewer."""
+    from generator.runner.kernels import DEFAULT_KERNEL, resolve_kernel
+    from generator.runner.run import RunStatus, run_tests
+    probe = build_probe(str(tmp_path / "btf_probe"),
+                        structs=["struct kvm_arm_copy_mte_tags"])
+    lines: list[str] = []
+    outcome = run_tests([probe], resolve_kernel(DEFAULT_KERNEL), per_test_timeout=60,
+                        total_timeout=300, log_path=tmp_path / "console.log",
+                        on_line=lines.append)
+    assert outcome.status is RunStatus.COMPLETED, outcome.broke
+    result = parse_probe_output(lines, "console.log")
+    assert not result.errors and not result.skipped, (result.errors, result.skipped)
+    kernel = result.structs["kvm_arm_copy_mte_tags"]
+    found = {(m.member, m.what) for m in
+             compare_btf(layout_of(V10, "struct kvm_arm_copy_mte_tags"), kernel)}
+    assert found == {("padding", "member")}

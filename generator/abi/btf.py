@@ -53,9 +53,16 @@ class BtfResult:
     source: str = ""          # the BTF file the probe read
 
 
-def build_probe(out: str, cc: str = "aarch64-linux-gnu-gcc", static: bool = True) -> str:
-    """Compile btf_probe.c (statically, for the guest, by default)."""
+def build_probe(out: str, cc: str = "aarch64-linux-gnu-gcc", static: bool = True,
+                structs: Iterable[str] = ()) -> str:
+    """Compile btf_probe.c (statically, for the guest, by default); with
+    `structs`, the probe checks them when run without arguments."""
+    names = " ".join(s.rpartition(" ")[2] for s in structs)
+    if any(c in names for c in '"\\'):
+        raise ToolchainError(PROBE_C, 0, f"struct names {names!r}", "C identifiers")
     cmd = [cc, "-O2", "-Wall", "-o", out, PROBE_C] + (["-static"] if static else [])
+    if names:
+        cmd.append(f'-DBTF_PROBE_STRUCTS="{names}"')
     try:
         proc = subprocess.run(cmd, text=True, capture_output=True)
     except FileNotFoundError:

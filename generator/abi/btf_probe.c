@@ -6,6 +6,8 @@
  *
  *   btf_probe [-f FILE] NAME...
  *
+ * Built with -DBTF_PROBE_STRUCTS='"a b"', it checks those names when given
+ * none, so a runner that passes no arguments can run it.
  * FILE defaults to /sys/kernel/btf/vmlinux (raw BTF: header, type section,
  * string section; native byte order).  For each NAME (a struct or union):
  *
@@ -18,6 +20,9 @@
  * appear directly (after a btf-anon line for the container, PATH "" shown as
  * "-"), members of a named member of untagged type as "outer.inner".
  * Offsets are in bits from the start of NAME.
+ *
+ * Around them it prints a KTAP document: one "ok N btf_NAME" per NAME
+ * ("not ok" when NAME is not in the BTF).
  *
  * Exit: 0 every NAME found, 2 some missing, 1 BTF unreadable or malformed,
  * 4 (kselftest skip) when the kernel has no /sys/kernel/btf/vmlinux.
@@ -300,30 +305,52 @@ int main(int argc, char **argv)
 {
 	const char *path = DEFAULT_BTF;
 	struct btf b = { 0 };
-	int i = 1, missing = 0;
+	char *names[256];
+	int i = 1, n = 0, k, missing = 0;
 	FILE *probe;
 
 	if (argc > 2 && !strcmp(argv[1], "-f")) {
 		path = argv[2];
 		i = 3;
 	}
-	if (i >= argc) {
+	for (; i < argc && n < 256; i++)
+		names[n++] = argv[i];
+#ifdef BTF_PROBE_STRUCTS
+	if (!n) {
+		static char builtin[] = BTF_PROBE_STRUCTS;
+		char *tok = strtok(builtin, " ");
+
+		for (; tok && n < 256; tok = strtok(NULL, " "))
+			names[n++] = tok;
+	}
+#endif
+	if (!n) {
 		fprintf(stderr, "usage: %s [-f FILE] STRUCT...\n", argv[0]);
 		return 1;
 	}
+	printf("TAP version 13\n");
 	if (!strcmp(path, DEFAULT_BTF)) {
 		probe = fopen(path, "rb");
 		if (!probe) {
-			printf("# btf-skip: %s: %s (kernel built without CONFIG_DEBUG_INFO_BTF?)\n",
+			printf("1..0 # SKIP %s: %s (kernel built without CONFIG_DEBUG_INFO_BTF?)\n",
 			       path, strerror(errno));
+			printf("# btf-skip: %s: %s\n", path, strerror(errno));
 			return KSFT_SKIP;
 		}
 		fclose(probe);
 	}
-	if (load(&b, path))
+	printf("1..%d\n", n);
+	if (load(&b, path)) {
+		for (k = 0; k < n; k++)
+			printf("not ok %d btf_%s # BTF unreadable\n", k + 1, names[k]);
 		return 1;
+	}
 	printf("# btf: %s types=%u\n", path, b.ntypes - 1);
-	for (; i < argc; i++)
-		missing += show(&b, argv[i]) != 0;
+	for (k = 0; k < n; k++) {
+		int found = show(&b, names[k]) == 0;
+
+		printf("%sok %d btf_%s\n", found ? "" : "not ", k + 1, names[k]);
+		missing += !found;
+	}
 	return missing ? 2 : 0;
 }
