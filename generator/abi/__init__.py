@@ -1,3 +1,22 @@
 """uAPI ABI checker: struct layouts on arm64, arm, x86-64 and i386 computed
-from C text and checked against the real compilers' DWARF and the running
-kernel's BTF."""
+from C text by a layout engine, held against the real compilers' DWARF, the
+installed headers' #defines and the booted kernel's BTF.
+
+Modules: abis (the four ABIs as data) · attrs (GNU attributes kept in a side
+table) · unit (preprocess + parse) · cexpr (constant expressions) · layout
+(the engine) · dwarf (compiler ground truth) · compare · headers (header-tree
+mode) · defines (#define values) · spec (spec mode, static asserts) · btf
+(btf_probe.c and its output) · cli (`kconform abi`).
+"""
+from .abis import ABIS, Abi, get_abi
+from .btf import build_probe, compare_btf, compare_spec_btf, parse_probe_output
+from .errors import AbiError, HeaderError, LayoutError
+from .headers import HeaderReport, Status, StructResult, check_headers
+from .layout import Hole, Layouter, MemberLayout, StructLayout, TypeEnv
+from .spec import AbiFinding, AbiReport, FindingKind, Severity, check_spec, static_asserts
+
+__all__ = ["ABIS", "Abi", "get_abi", "build_probe", "compare_btf", "compare_spec_btf",
+           "parse_probe_output", "AbiError", "HeaderError", "LayoutError", "HeaderReport",
+           "Status", "StructResult", "check_headers", "Hole", "Layouter", "MemberLayout",
+           "StructLayout", "TypeEnv", "AbiFinding", "AbiReport", "FindingKind", "Severity",
+           "check_spec", "static_asserts"]

@@ -2,8 +2,10 @@
 expected, so a report line or the CLI can print it as it is."""
 from __future__ import annotations
 
+from ..errors import KconformError
 
-class AbiError(Exception):
+
+class AbiError(KconformError):
     """Base of every expected failure of generator.abi."""
 
     def __init__(self, path: str, line: int, message: str, expected: str = ""):

@@ -16,7 +16,6 @@ struct, never the report):
 from __future__ import annotations
 
 import enum
-import os
 import time
 from dataclasses import dataclass, field
 
