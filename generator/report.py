@@ -112,15 +112,42 @@ def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
              f"{facts.emulator_name} {facts.emulator_version}; "
              f"platform {facts.platform_state})")
     t = Table(title=title, show_lines=False)
-    for col in ("case", "patch line", "expected", "observed", "verdict", "reason"):
-        t.add_column(col, overflow="fold")
+    t.add_column("case", no_wrap=True)
+    t.add_column("patch line", no_wrap=True)
+    t.add_column("expected", overflow="fold", max_width=22)
+    t.add_column("observed", overflow="fold", max_width=22)
+    t.add_column("verdict", no_wrap=True)
+    t.add_column("reason", overflow="fold", ratio=1)
     for r in results:
+        # Digests only matter where they differ; the JSON keeps them all.
+        show_digest = bool(r.expected and r.observed and r.expected.digest != r.observed.digest)
         t.add_row(r.id, str(r.decided_by or r.source),
-                  str(r.expected) if r.expected else "-",
-                  str(r.observed) if r.observed else "-",
+                  _brief(r.expected, show_digest), _brief(r.observed, show_digest),
                   f"[{_STYLE[r.verdict]}]{r.verdict.value}[/]",
-                  r.reason if r.verdict is not Verdict.CONFORMS else "")
+                  _short_reason(r) if r.verdict is not Verdict.CONFORMS else "")
     console.print(t)
     if facts.platform_sentence:
         console.print(f"platform: {facts.platform_sentence}")
     console.print(summary_line(results))
+
+
+def _brief(e: Optional[Expect], digest: bool) -> str:
+    if e is None:
+        return "-"
+    s = "ret>=0" if e.ret is None else f"ret={e.ret}"
+    if e.errno:
+        s += f" {e.errno}"
+    if digest and e.digest:
+        s += f" digest={e.digest}"
+    return s
+
+
+def _short_reason(r: CaseResult) -> str:
+    """The reason without the expected/observed values the row already shows."""
+    text = r.reason or ""
+    if r.verdict is not Verdict.DIVERGES:
+        return text
+    head, _, rest = text.partition(" — ")
+    step = head.split(":")[0] if head.startswith("step ") else ""
+    why = (rest or text).split("; observed ")[0]
+    return f"{step}: {why}" if step else why
