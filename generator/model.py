@@ -104,6 +104,10 @@ class FindingKind(enum.Enum):
     MISSING_PATCH = "missing_patch"
     PARSE_ERROR = "parse_error"
     NOTE = "note"
+    UNREACHABLE = "unreachable"       # rules no user entry point in the input reaches
+    DEAD_CODE = "dead_code"           # checks the patch's own code makes unreachable
+    DOC_TYPO = "doc_typo"             # a misspelling in the patch's documentation
+    CONFLICT_MARKER = "conflict_marker"  # a merge-conflict marker left in the patch
 
 
 class Verdict(enum.Enum):
@@ -170,6 +174,8 @@ class Predicate:
     """A kernel predicate seen in a condition and what it means to the model."""
     spelling: str                # as written, e.g. "kvm_has_mte(kvm)"
     concept: Optional[str]       # vocabulary concept id, None if unmapped
+    value: Optional[int] = None  # fixed by the patch's own definition (a helper
+                                 # whose body is `return 0;`), else None
 
 
 @dataclass
@@ -177,7 +183,8 @@ class Check:
     id: str                      # stable slug, e.g. "reserved_nonzero"
     order: int                   # 1-based position in its handler
     condition: str               # C text of the condition that fails
-    errno: Errno
+    errno: Optional[Errno]       # None when the failing side returns no errno
+                                 # (a bool helper's `return false`)
     kind: CheckKind
     reads: list[str]             # input fields read, e.g. ["flags"]
     predicates: list[Predicate]
@@ -185,6 +192,15 @@ class Check:
     in_loop: bool = False
     reach: Reach = Reach.REACHABLE
     context: bool = False        # from code around the patch (vocabulary), not the patch
+    result: str = ""             # what the function returns when the condition
+                                 # holds, if not -errno: "false", or "true" for
+                                 # an early success (an exception to the rule)
+    effect: str = ""             # what the condition's side does besides
+                                 # returning, e.g. "kvm_inject_dabt(...)"
+    when: str = ""               # C condition of the branch the check sits in
+                                 # (a switch case), "" on the common path
+    value: Optional[bool] = None  # fixed by the patch's code: True means the
+                                  # check always fails, False that it never does
 
 
 @dataclass
@@ -266,6 +282,9 @@ class Claim:
     testable: bool
     source: Source
     case: str = ""               # id of the case that tests it, if any
+                                 # ("spec:case" when the case is another spec's)
+    offset: int = 0              # character offset of the sentence in its line
+    basis: str = ""              # why it is (not) testable from userspace
 
 
 @dataclass

@@ -136,7 +136,8 @@ def _derive_rules(spec: Spec, voc: Vocabulary) -> None:
                                                        c.errno, c.id, c.source))
             if c.kind is CheckKind.HOST:
                 spec.preconditions.append(Precondition(PreKind.HOST_FEATURE, op.name,
-                                                       ", ".join(p.spelling for p in c.predicates),
+                                                       ", ".join(p.spelling for p in c.predicates
+                                                                 if p.concept),
                                                        c.errno, c.id, c.source))
             if c.id.endswith("_invalid_bits"):
                 spec.preconditions.append(Precondition(PreKind.FLAGS_ZERO, op.name,

@@ -15,6 +15,7 @@ from .. import cparse
 from ..ingest import LineKind, Patch
 from ..model import (Capability, Constant, Finding, FindingKind, IocDir,
                      Ioctl, Member, Source, StructDef)
+from .consts import evaluate
 from .vocab import Vocabulary
 
 _DEFINE = re.compile(r'^\s*#\s*define\s+([A-Za-z_]\w*)\s+(.+?)\s*(?:/\*.*)?$')
@@ -145,11 +146,11 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
             number = (d.bits << 30) | (size << 16) | (tval << 8) | int(nr, 0)
             res.ioctls.append(Ioctl(name, d, typ, tval, int(nr, 0), arg, size, number, src))
             continue
-        try:
-            value = int(expr.rstrip("UuLl"), 0)
-        except ValueError:
+        value = evaluate(expr, consts)
+        if value is None:
             res.findings.append(Finding(FindingKind.NOTE,
-                                        f"{name} = {expr} is not a plain number; kept as text", src))
+                                        f"{name} = {expr} is not an integer constant expression "
+                                        "over known constants; left out", src))
             continue
         if name.startswith("KVM_CAP_"):
             res.capabilities.append(Capability(name, value, src))

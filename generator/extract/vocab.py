@@ -22,6 +22,7 @@ class Term:
     args: tuple[tuple[str, str], ...] = ()
     effect: str = ""
     value: int | None = None
+    failure: bool = False        # calling it signals a failure (injects an abort)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def load_vocabulary(path: Path = DEFAULT_PATH) -> Vocabulary:
         return Term(key, d["concept"], d.get("meaning", ""), reach,
                     d.get("lever", "none"),
                     tuple(sorted((str(k), str(v)) for k, v in (d.get("args") or {}).items())),
-                    d.get("effect", ""), d.get("value"))
+                    d.get("effect", ""), d.get("value"), bool(d.get("failure", False)))
 
     for sect, target in (("predicates", voc.predicates), ("helpers", voc.helpers),
                          ("constants", voc.constants)):

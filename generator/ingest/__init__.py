@@ -6,19 +6,26 @@ Phases:
   3. for each patch, and for each reply that quotes a patch, unquote the
      diff to its depth and parse the hunks (diff.py), repairing stripped
      context markers and decoded HTML entities (repair.py);
-  4. reviewer text between quoted lines becomes remarks on those lines.
+  4. reviewer text between quoted lines becomes remarks on those lines, one
+     per run of text at one quote depth, attributed to whoever wrote that
+     depth (thread.py).
+
+Damage that cannot be repaired is collected as `InputError` problems on
+the patch (file, line, what was expected) instead of stopping the run.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import InputError
 from .diff import FileDiff, Hunk, HunkLine, LineKind, parse_diffs
 from .mail import Line, Message, Thread, diff_depths, read_thread, unquote
 from .repair import Repair
 from .subject import PatchSubject, parse_subject
+from .thread import authors_by_depth, clean_remark
 
-__all__ = ["Series", "Patch", "Remark", "load_series", "FileDiff", "Hunk",
+__all__ = ["Series", "Patch", "Remark", "load_series", "InputError", "FileDiff", "Hunk",
            "HunkLine", "LineKind", "Line", "Message", "PatchSubject",
            "Repair", "parse_subject"]
 
@@ -28,11 +35,16 @@ class Remark:
     """Reviewer text written between quoted patch lines."""
     author: str
     after_line: int           # seed line of the quoted line it follows
-    lines: list[Line]
+    lines: list[Line]         # cleaned: no attributions, greetings, footers
+    depth: int = 0            # quote depth the remark itself is at in the mail
 
     @property
     def text(self) -> str:
         return "\n".join(l.text for l in self.lines).strip()
+
+    @property
+    def line(self) -> int:
+        return self.lines[0].no if self.lines else self.after_line
 
 
 @dataclass
@@ -44,6 +56,8 @@ class Patch:
     repairs: list[Repair]
     quoted_depth: int = 0            # 0: the patch itself; >0: quoted in a reply
     remarks: list[Remark] = field(default_factory=list)
+    problems: list[InputError] = field(default_factory=list)
+    author: str = ""                 # who wrote the patch (at its quote depth)
 
     @property
     def label(self) -> str:
@@ -78,6 +92,27 @@ def _prose_before_diff(lines: list[Line]) -> list[Line]:
     return out
 
 
+def _remarks(msg: Message, block, authors: dict[int, str]) -> list[Remark]:
+    """One remark per run of same-depth text between two quoted lines."""
+    out: list[Remark] = []
+    for idx, lines, depths in block.remarks:
+        after = block.lines[idx].no if idx >= 0 else msg.start
+        runs: list[tuple[int, list[Line]]] = []
+        for ln, d in zip(lines, depths):
+            if not ln.text.strip() and runs:
+                runs[-1][1].append(ln)          # blank lines stay with their run
+                continue
+            if runs and runs[-1][0] == d:
+                runs[-1][1].append(ln)
+            else:
+                runs.append((d, [ln]))
+        for d, run in runs:
+            kept = clean_remark(run, msg.lines)
+            if kept:
+                out.append(Remark(authors.get(d, ""), after, kept, d))
+    return out
+
+
 def load_series(path: Path) -> Series:
     thread = read_thread(Path(path))
     patches: list[Patch] = []
@@ -86,22 +121,25 @@ def load_series(path: Path) -> Series:
     for msg in thread.messages:
         depths = diff_depths(msg)
         if not msg.is_reply and 0 in depths:
-            files, repairs = parse_diffs(msg.lines, thread.seed)
+            files, repairs, problems = parse_diffs(msg.lines, thread.seed)
             patches.append(Patch(msg.patch, msg, files,
-                                 _prose_before_diff(msg.lines), repairs))
+                                 _prose_before_diff(msg.lines), repairs,
+                                 problems=problems, author=msg.author))
             continue
         if msg.is_reply:
             replies.append(msg)
+            authors = authors_by_depth(msg)
             for d in sorted(x for x in depths if x > 0):
                 block = unquote(msg.lines, d)
-                files, repairs = parse_diffs(block.lines, thread.seed, quoted=True)
-                remarks = [Remark(msg.author,
-                                  block.lines[idx].no if idx >= 0 else msg.start,
-                                  [l for l in rl])
-                           for idx, rl in block.remarks]
+                files, repairs, problems = parse_diffs(block.lines, thread.seed, quoted=True)
+                for ln, found in block.requoted:
+                    repairs.append(Repair(ln.no, "inconsistent-quote", ln.text,
+                                          f"a diff line quoted {found} deep inside a quote "
+                                          f"{d} deep; read at depth {d} ('{'> ' * d}')"))
                 patches.append(Patch(msg.patch, msg, files,
                                      _prose_before_diff(block.lines), repairs,
-                                     quoted_depth=d, remarks=remarks))
+                                     quoted_depth=d, remarks=_remarks(msg, block, authors),
+                                     problems=problems, author=authors.get(d, "")))
             continue
         covers.append(msg)
     return Series(thread.seed, Path(path), thread, patches, covers, replies)

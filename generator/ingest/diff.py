@@ -5,6 +5,11 @@ context lines whose leading space the archive stripped: inside a hunk, a line
 that starts with neither `+`, `-` nor a space is context.  A hunk that ends
 early is an error in a patch (truncated) but normal in a review reply, where
 the reviewer trims the quote; both are recorded.
+
+Damage that cannot be repaired (a truncated hunk in a patch, a hunk header
+that does not parse, a diff header with no hunk) is returned as `InputError`
+problems naming the seed line and what was expected; the hunks around it are
+still parsed, so extraction keeps what can be kept.
 """
 from __future__ import annotations
 
@@ -65,11 +70,15 @@ _DIFF = re.compile(r'^diff --git a/(\S+) b/(\S+)')
 _HUNK = re.compile(r'^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$')
 
 
+_HUNKISH = re.compile(r'^@@ ')
+
+
 def parse_diffs(lines: list[Line], seed: str, quoted: bool = False
-                ) -> tuple[list[FileDiff], list[Repair]]:
+                ) -> tuple[list[FileDiff], list[Repair], list[InputError]]:
     """Find every file diff in `lines` (already unquoted)."""
     files: list[FileDiff] = []
     repairs: list[Repair] = []
+    problems: list[InputError] = []
     i, n = 0, len(lines)
     cur: FileDiff | None = None
     while i < n:
@@ -80,15 +89,20 @@ def parse_diffs(lines: list[Line], seed: str, quoted: bool = False
             i += 1
             continue
         if cur is not None and (m := _HUNK.match(t)):
-            hunk, i = _parse_hunk(lines, i, m, cur.path, seed, quoted, repairs)
+            hunk, i = _parse_hunk(lines, i, m, cur.path, seed, quoted, repairs, problems)
             cur.hunks.append(hunk)
             continue
+        if cur is not None and _HUNKISH.match(t):
+            problems.append(InputError(seed, lines[i].no,
+                                       f"malformed hunk header {t.strip()!r} in the diff of {cur.path}",
+                                       "@@ -OLD_START,OLD_COUNT +NEW_START,NEW_COUNT @@; "
+                                       "the lines up to the next hunk are skipped"))
         i += 1
     for f in files:
         if not f.hunks and not quoted:
-            raise InputError(seed, f.seed_line, f"diff of {f.path} has no hunk",
-                             "an @@ -a,b +c,d @@ header after the diff header")
-    return files, repairs
+            problems.append(InputError(seed, f.seed_line, f"diff of {f.path} has no hunk",
+                                       "an @@ -a,b +c,d @@ header after the diff header"))
+    return files, repairs, problems
 
 
 def _is_terminator(lines: list[Line], i: int) -> bool:
@@ -102,7 +116,8 @@ def _is_terminator(lines: list[Line], i: int) -> bool:
 
 
 def _parse_hunk(lines: list[Line], i: int, m: re.Match, path: str, seed: str,
-                quoted: bool, repairs: list[Repair]) -> tuple[Hunk, int]:
+                quoted: bool, repairs: list[Repair], problems: list[InputError]
+                ) -> tuple[Hunk, int]:
     old_start, new_start = int(m.group(1)), int(m.group(3))
     old_count = int(m.group(2)) if m.group(2) is not None else 1
     new_count = int(m.group(4)) if m.group(4) is not None else 1
@@ -157,8 +172,11 @@ def _parse_hunk(lines: list[Line], i: int, m: re.Match, path: str, seed: str,
                                   f"@@ -{old_start},{old_count} +{new_start},{new_count} @@",
                                   f"{hunk.trimmed} line(s) missing at the end ({why})"))
         else:
-            raise InputError(seed, where,
-                             f"hunk of {path} starting at line {hunk.seed_line} is truncated: "
-                             f"{miss_old} old and {miss_new} new line(s) missing",
-                             f"{old_count} old and {new_count} new lines as its @@ header says")
+            hunk.trimmed = max(miss_old, miss_new)
+            problems.append(InputError(
+                seed, where,
+                f"hunk of {path} starting at line {hunk.seed_line} is truncated: "
+                f"{miss_old} old and {miss_new} new line(s) missing",
+                f"{old_count} old and {new_count} new lines as its @@ header says; "
+                "the lines present are kept"))
     return hunk, i

@@ -164,28 +164,62 @@ class QuotedBlock:
     """Lines at one quote depth, with the remarks written between them."""
     depth: int
     lines: list[Line]                       # unquoted text, seed positions kept
-    remarks: list[tuple[int, list[Line]]]   # (index in lines it follows, remark)
+    # (index in lines it follows, remark lines, the quote depth of each line)
+    remarks: list[tuple[int, list[Line], list[int]]]
+    # diff lines quoted at a neighbouring depth inside the block: (line, depth)
+    requoted: list[tuple[Line, int]] = field(default_factory=list)
+
+
+_DIFF_SHAPE = re.compile(r'^(?:@@ |diff --git |[+-](?:[ \t]|$)|[+-].*[;{}()]\s*$)')
+
+
+def _sandwiched(depths: list[int], k: int, depth: int) -> bool:
+    """Whether the nearest non-blank lines around k are both at `depth`."""
+    def near(step: int) -> int | None:
+        j = k + step
+        while 0 <= j < len(depths):
+            if depths[j] >= 0:
+                return depths[j]
+            j += step
+        return None
+    return near(-1) == depth and near(1) == depth
 
 
 def unquote(lines: list[Line], depth: int) -> QuotedBlock:
     """Keep the lines quoted exactly `depth` deep (unquoted), and collect the
-    shallower lines between them as remarks on the preceding quoted line."""
+    shallower lines between them as remarks on the preceding quoted line.
+
+    A diff line quoted one level off inside the block (a mail client that
+    re-wrapped or re-quoted one line) is kept at `depth` and reported in
+    `requoted`, so the hunk it belongs to stays whole."""
+    parsed = [quote_depth(ln.text) for ln in lines]
+    # depth of each line; -1 for blank lines (they carry no quoting evidence)
+    depths = [d if rest.strip() or d else -1 for d, rest in parsed]
     kept: list[Line] = []
-    remarks: list[tuple[int, list[Line]]] = []
+    remarks: list[tuple[int, list[Line], list[int]]] = []
     pending: list[Line] = []
-    for ln in lines:
-        d, rest = quote_depth(ln.text)
+    pending_d: list[int] = []
+    requoted: list[tuple[Line, int]] = []
+
+    def flush() -> None:
+        nonlocal pending, pending_d
+        if any(p.text.strip() for p in pending):
+            remarks.append((len(kept) - 1, pending, pending_d))
+        pending, pending_d = [], []
+
+    for k, (ln, (d, rest)) in enumerate(zip(lines, parsed)):
+        if d != depth and d >= 1 and abs(d - depth) == 1 and depth >= 1 \
+                and _DIFF_SHAPE.match(rest) and _sandwiched(depths, k, depth):
+            requoted.append((ln, d))
+            d = depth
         if d == depth:
-            if pending:
-                if any(p.text.strip() for p in pending):
-                    remarks.append((len(kept) - 1, pending))
-                pending = []
+            flush()
             kept.append(Line(ln.no, rest))
         elif d < depth:
             pending.append(Line(ln.no, rest if d else ln.text))
-    if pending and any(p.text.strip() for p in pending):
-        remarks.append((len(kept) - 1, pending))
-    return QuotedBlock(depth, kept, remarks)
+            pending_d.append(d)
+    flush()
+    return QuotedBlock(depth, kept, remarks, requoted)
 
 
 def diff_depths(msg: Message) -> list[int]:

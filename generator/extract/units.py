@@ -1,0 +1,175 @@
+"""Code units of a patch: the function definitions it adds, the `case`
+blocks it adds to a dispatcher, and the lines it deletes from functions.
+
+A unit keeps each line's seed position, so a check found in it points back
+at the mail.  Quoted replies may have lost indentation or carry remarks
+between lines; units are built from the new side of each hunk, in order.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pycparser import c_ast
+
+from .. import cparse
+from ..ingest import LineKind, Patch
+from .vocab import Vocabulary
+
+_FUNC_START = re.compile(
+    r'^\s*(?:static\s+|inline\s+|__always_inline\s+|extern\s+)*(?:const\s+)?'
+    r'(?:unsigned\s+|signed\s+|struct\s+|enum\s+)?[A-Za-z_]\w*[\s\*]+\**([A-Za-z_]\w*)\s*\(')
+_CASE = re.compile(r'^\s*case\s+([A-Za-z_]\w*)\s*:(.*)$')
+_KEYWORDS = {"if", "while", "for", "switch", "return", "sizeof", "do", "else"}
+
+
+@dataclass
+class Unit:
+    kind: str                      # "function" or "case"
+    name: str                      # function name or case label
+    dispatcher: str                # enclosing function for a case
+    lines: list[tuple[int, str]]   # (seed line, text)
+    path: str
+    patch: Patch
+    ast: c_ast.FuncDef | None = None
+
+
+def balanced_block(lines: list[tuple[int, str]], i: int) -> int:
+    """Index of the line closing the first `{` at or after line i."""
+    depth, opened = 0, False
+    for j in range(i, len(lines)):
+        t = _strip_comments(lines[j][1])
+        depth += t.count("{") - t.count("}")
+        opened = opened or "{" in t
+        if opened and depth <= 0:
+            return j
+        if not opened and t.rstrip().endswith(";"):
+            return -1              # a prototype, not a definition
+    return -1
+
+
+def _strip_comments(t: str) -> str:
+    return re.sub(r'/\*.*?\*/|//.*$', '', t)
+
+
+def collect_units(patch: Patch, seed: str, voc: Vocabulary) -> list[Unit]:
+    units: list[Unit] = []
+    for f in patch.files:
+        if not f.path.endswith(".c"):
+            continue
+        for h in f.hunks:
+            side = [(l.seed_line, l.text) for l in h.new_side()]
+            added = {l.seed_line for l in h.added()}
+            m = re.search(r'([A-Za-z_]\w*)\s*\(', h.section)
+            dispatcher = m.group(1) if m else ""
+            i = 0
+            while i < len(side):
+                no, text = side[i]
+                fm = _FUNC_START.match(text)
+                if no in added and fm and fm.group(1) not in _KEYWORDS and not text.rstrip().endswith(";"):
+                    end = balanced_block(side, i)
+                    if end > 0:
+                        units.append(Unit("function", fm.group(1), "", side[i:end + 1], f.path, patch))
+                        dispatcher = ""     # later cases are past this function
+                        i = end + 1
+                        continue
+                cm = _CASE.match(text)
+                if no in added and cm and dispatcher in voc.dispatch:
+                    end = _case_end(side, i)
+                    body = [(no, cm.group(2))] + side[i + 1:end + 1]
+                    units.append(Unit("case", cm.group(1), dispatcher, body, f.path, patch))
+                    i = end + 1
+                    continue
+                i += 1
+    return units
+
+
+def _case_end(side: list[tuple[int, str]], i: int) -> int:
+    """Last line of the case block starting at line i."""
+    first = _CASE.match(side[i][1]).group(2)
+    if "{" in first:
+        depth = 0
+        for j in range(i, len(side)):
+            t = _strip_comments(side[j][1] if j > i else first)
+            depth += t.count("{") - t.count("}")
+            if depth <= 0:
+                return j
+        return len(side) - 1
+    depth = 0
+    for j in range(i + 1, len(side)):
+        t = _strip_comments(side[j][1]).strip()
+        if depth == 0 and (re.match(r'^(case\s+\w+|default)\s*:', t)):
+            return j - 1
+        depth += t.count("{") - t.count("}")
+        if depth < 0:
+            return j - 1
+        if depth == 0 and t == "break;":
+            return j
+    return len(side) - 1
+
+
+def parse_unit(u: Unit, seed: str) -> None:
+    if u.kind == "function":
+        text, first = cparse.join_lines(u.lines, seed)
+    else:
+        text, first = cparse.join_lines(u.lines, seed)
+        text = f"int __kconform_case(void) {{\n#line {first} \"{seed}\"\n{text}\n}}"
+    parsed = cparse.parse(text, seed, first if u.kind == "function" else first - 1)
+    funcs = [e for e in parsed.ast.ext if isinstance(e, c_ast.FuncDef)]
+    u.ast = funcs[-1] if funcs else None
+
+
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """A line the patch removes from an existing function."""
+    function: str
+    line: int                      # seed line
+    text: str
+    path: str
+
+
+def deletions(patch: Patch) -> list[Deletion]:
+    """Deleted lines with the function they were in (from the hunk's section
+    header, then from any function start the hunk shows)."""
+    out: list[Deletion] = []
+    for f in patch.files:
+        if not f.path.endswith(".c"):
+            continue
+        for h in f.hunks:
+            m = re.search(r'([A-Za-z_]\w*)\s*\(', h.section)
+            current = m.group(1) if m else ""
+            for l in h.lines:
+                fm = _FUNC_START.match(l.text)
+                if fm and fm.group(1) not in _KEYWORDS and not l.text.rstrip().endswith(";") \
+                        and not l.text.startswith((" ", "\t")):
+                    current = fm.group(1)
+                if l.kind is LineKind.DEL:
+                    out.append(Deletion(current, l.seed_line, l.text, f.path))
+    return out
+
+
+def declared_functions(patch: Patch) -> dict[str, int]:
+    """Functions the patch declares in a header it changes: name -> seed
+    line.  Such a function is an interface for other code, not a private
+    helper."""
+    out: dict[str, int] = {}
+    for f in patch.files:
+        if not f.path.endswith(".h"):
+            continue
+        for h in f.hunks:
+            for l in h.added():
+                fm = _FUNC_START.match(l.text)
+                if fm and l.text.rstrip().endswith(";") and fm.group(1) not in _KEYWORDS:
+                    out.setdefault(fm.group(1), l.seed_line)
+    return out
+
+
+def returns_bool(u: Unit) -> bool:
+    t = u.ast.decl.type.type if u.ast is not None else None
+    while isinstance(t, c_ast.PtrDecl):
+        return False
+    inner = getattr(t, "type", None)
+    return isinstance(inner, c_ast.IdentifierType) and inner.names in (["bool"], ["_Bool"])
+

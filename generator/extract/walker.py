@@ -1,0 +1,635 @@
+"""Walk one operation's C, in order, and record its checks.
+
+What counts as a check (a condition whose true side leaves early):
+  * `if (cond) return -E;` and `if (cond) { ret = -E; goto out; }`: fails
+    with E (a condition `a || b` is one check per disjunct);
+  * in a bool function, `if (cond) return false;`, and `ret = -E; goto out;`
+    when `out:` returns `ret == 0`: fails with `result: false` (errno None
+    when none was computed); `ret = 0; goto out;` or `return true;` is an
+    early success, `result: true`;
+  * `if (cond) helper(...);` where the vocabulary marks the helper as a
+    failure signal (`kvm_inject_dabt`): the check's `effect`;
+  * the `default:` of a `switch` on an argument that returns -E: the
+    argument matches none of the cases.
+
+Calls into functions the patch defines are followed, with their parameters
+bound to the caller's arguments (a parameter bound to a caller local is
+shown under the caller's name, so `flags` in a callee reads
+`action_flags`); checks inside a `case` carry the case as `when`.  A
+patch function whose body is `return CONSTANT;` gives its predicate a
+fixed value, and conditions over such values are folded into `value`.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+
+from pycparser import c_ast
+
+from .. import cparse
+from ..model import (Check, Errno, Finding, FindingKind, Operation, OpKind, Predicate,
+                     Reach, Source, errno_from_name)
+from .slugs import classify, disjuncts, ident, slug
+from .units import Unit, returns_bool
+from .vocab import Vocabulary
+
+_LOCKS = ("mutex_lock", "spin_lock", "srcu_read_lock", "down_read", "down_write",
+          "read_lock", "write_lock")
+
+
+def errno_of(node) -> str | None:
+    if isinstance(node, c_ast.UnaryOp) and node.op == "-" and isinstance(node.expr, c_ast.ID) \
+            and re.match(r'^E[A-Z0-9]+$', node.expr.name):
+        return node.expr.name
+    return None
+
+
+@dataclass
+class State:
+    argvars: set[str]
+    locals: dict[str, list] = field(default_factory=dict)   # name -> init/assigned exprs
+    in_loop: bool = False
+    params: set[str] = field(default_factory=set)   # scalar inputs of an internal operation
+    renames: dict[str, str] = field(default_factory=dict)   # callee param -> caller name
+    when: str = ""
+    guard: str = ""          # condition of the `if` branch being walked (for effects)
+
+    def derive(self, **kw) -> "State":
+        s = State(self.argvars, self.locals, self.in_loop, self.params, self.renames,
+                  self.when, self.guard)
+        for k, v in kw.items():
+            setattr(s, k, v)
+        return s
+
+
+@dataclass
+class Result:
+    """What a function returns on the path where no check fails."""
+    text: str
+    value: int | None
+    source: Source
+
+
+@dataclass
+class Outcome:
+    """What the true side of an `if` does when it leaves early."""
+    errno: str | None
+    result: str = ""
+    effect: str = ""
+
+
+@dataclass
+class _Frame:
+    unit: Unit
+    is_bool: bool
+    label_returns: dict[str, c_ast.Node]
+    returns: list[Result] = field(default_factory=list)
+
+
+class _Rename(c_ast.NodeVisitor):
+    def __init__(self, renames: dict[str, str]):
+        self.renames = renames
+
+    def visit_ID(self, node):
+        node.name = self.renames.get(node.name, node.name)
+
+    def visit_StructRef(self, node):
+        self.visit(node.name)          # a member name is not a variable
+
+
+def _label_returns(body: c_ast.Compound) -> dict[str, c_ast.Node]:
+    """label -> the expression of the first `return` after it."""
+    out: dict[str, c_ast.Node] = {}
+    items = body.block_items or []
+    for k, it in enumerate(items):
+        if isinstance(it, c_ast.Label):
+            rest = [it.stmt] + items[k + 1:]
+            for r in rest:
+                if isinstance(r, c_ast.Return):
+                    out[it.name] = r.expr
+                    break
+    return out
+
+
+class HandlerWalker:
+    """Walks one operation's code, following calls into patch functions."""
+
+    def __init__(self, op: Operation, functions: dict[str, Unit], seed: str,
+                 voc: Vocabulary, findings: list[Finding]):
+        self.op = op
+        self.functions = functions
+        self.seed = seed
+        self.voc = voc
+        self.findings = findings
+        self.ids: set[str] = set()
+        self.loop_text: str | None = None
+        self.frames: list[_Frame] = []
+        self.break_result: Result | None = None
+        self.call_results: dict[int, Result | None] = {}
+        self.unit: Unit | None = None
+
+    # sources -----------------------------------------------------------
+    def src(self, node) -> Source:
+        line = node.coord.line if node is not None and node.coord else 0
+        text = ""
+        for no, t in (self.unit.lines if self.unit else []):
+            if no == line:
+                text = t.strip()
+        return Source(self.seed, line, self.unit.patch.label if self.unit else "",
+                      self.unit.path if self.unit else "", text)
+
+    def render(self, node, st: State) -> str:
+        if not st.renames:
+            return cparse.to_c(node)
+        node = copy.deepcopy(node)
+        _Rename(st.renames).visit(node)
+        return cparse.to_c(node)
+
+    # entry ---------------------------------------------------------------
+    def walk_unit(self, unit: Unit, state: State) -> Result | None:
+        if len(self.frames) >= 8 or any(f.unit is unit for f in self.frames):
+            return None                   # recursion: the callee is already on the path
+        prev, self.unit = self.unit, unit
+        self.frames.append(_Frame(unit, returns_bool(unit) if unit.kind == "function" else False,
+                                  _label_returns(unit.ast.body)))
+        self.stmts(unit.ast.body.block_items or [], state)
+        frame = self.frames.pop()
+        self.unit = prev
+        return _combine(frame.returns)
+
+    def stmts(self, items, st: State) -> None:
+        for s in items:
+            self.stmt(s, st)
+
+    def stmt(self, s, st: State) -> None:
+        if isinstance(s, c_ast.Decl):
+            if s.init is not None:
+                self._follow_call(s.init, st)
+                st.locals.setdefault(s.name, []).append(s.init)
+            tn = cparse.to_c(s.type) if s.type is not None else ""
+            if self.op.arg_type and self.op.arg_type.split()[-1] in tn:
+                st.argvars.add(s.name)
+        elif isinstance(s, c_ast.Assignment):
+            self._follow_call(s.rvalue, st)
+            self._lock_in(s.rvalue)
+            name = cparse.to_c(s.lvalue)
+            st.locals.setdefault(name, []).append(s.rvalue)
+            if isinstance(s.lvalue, c_ast.StructRef) and _root(s.lvalue) == "kvm":
+                self.op.effects.append(f"{name} = {cparse.to_c(s.rvalue)}")
+            else:
+                self._effect_of(s.rvalue, st, "")
+        elif isinstance(s, c_ast.If):
+            out = self._failure(s.iftrue, st, s.cond)
+            if out:
+                self._add_checks(s.cond, out, st)
+                if s.iffalse is not None:
+                    self.stmt(s.iffalse, st)
+            else:
+                cond = self._shown_cond(s.cond, st)
+                self.stmt(s.iftrue, st.derive(guard=_and(st.guard, cond)))
+                if s.iffalse is not None:
+                    neg = (self._shown_cond(s.cond.expr, st)
+                           if isinstance(s.cond, c_ast.UnaryOp) and s.cond.op == "!" else f"!({cond})")
+                    self.stmt(s.iffalse, st.derive(guard=_and(st.guard, neg)))
+        elif isinstance(s, c_ast.Switch):
+            self._switch(s, st)
+        elif isinstance(s, (c_ast.While, c_ast.For, c_ast.DoWhile)):
+            if self.loop_text is None:
+                self.loop_text = self._loop_header(s)
+            self.stmt(s.stmt, st.derive(in_loop=True))
+        elif isinstance(s, c_ast.Compound):
+            self.stmts(s.block_items or [], st)
+        elif isinstance(s, c_ast.Label):
+            self.stmt(s.stmt, st)
+        elif isinstance(s, c_ast.Return):
+            self._return(s, st)
+        elif isinstance(s, c_ast.FuncCall):
+            if not self._lock_in(s):
+                self._follow_call(s, st)
+                self._effect_of(s, st, "")
+        elif isinstance(s, c_ast.Break) and not st.in_loop and self.op.kind is not OpKind.IOCTL:
+            if self.break_result is None and "r" in st.locals and len(self.frames) == 1:
+                expr = st.locals["r"][-1]
+                res = self.call_results.get(id(expr))
+                self.break_result = Result(cparse.to_c(expr),
+                                           res.value if res else self.value(expr, st), self.src(s))
+
+    def _lock_in(self, node) -> bool:
+        if isinstance(node, c_ast.FuncCall) and cparse.to_c(node.name) in _LOCKS:
+            lock = cparse.to_c(node.args.exprs[0]) if node.args else cparse.to_c(node.name)
+            if lock not in self.op.locking:
+                self.op.locking.append(lock)
+            return True
+        return False
+
+    def _effect_of(self, node, st: State, guard: str) -> None:
+        """Record a call to a vocabulary helper that acts (`effect:`)."""
+        if not isinstance(node, c_ast.FuncCall):
+            return
+        term = self.voc.helpers.get(cparse.to_c(node.name))
+        if term is None or not term.effect or term.failure:
+            return
+        text = self.render(node, st)
+        where = _and(_and(st.when, st.guard), guard)
+        self.op.effects.append(f"if ({where}): {text}" if where else text)
+
+    def _shown_cond(self, cond, st: State) -> str:
+        """A condition for humans: a local set once from a call shows the call."""
+        if isinstance(cond, c_ast.UnaryOp) and cond.op == "!":
+            return f"!{self._shown_cond(cond.expr, st)}"
+        if isinstance(cond, c_ast.ID) and len(st.locals.get(cond.name, [])) == 1 \
+                and isinstance(st.locals[cond.name][0], c_ast.FuncCall):
+            return self.render(st.locals[cond.name][0], st)
+        return self.render(cond, st)
+
+    def _loop_header(self, s) -> str:
+        if isinstance(s, c_ast.While):
+            return f"while ({cparse.to_c(s.cond)})"
+        if isinstance(s, c_ast.DoWhile):
+            return f"do ... while ({cparse.to_c(s.cond)})"
+        return (f"for ({cparse.to_c(s.init) if s.init else ''}; {cparse.to_c(s.cond) if s.cond else ''}; "
+                f"{cparse.to_c(s.next) if s.next else ''})")
+
+    # calls ---------------------------------------------------------------
+    def _follow_call(self, node, st: State) -> Result | None:
+        """Walk a call into a patch function (its checks come in call order)."""
+        if not (isinstance(node, c_ast.FuncCall) and cparse.to_c(node.name) in self.functions):
+            return None
+        callee = self.functions[cparse.to_c(node.name)]
+        params = [p.name for p in (callee.ast.decl.type.args.params
+                                   if callee.ast.decl.type.args else []) if p.name]
+        args = node.args.exprs if node.args else []
+        inner = State(set(st.argvars), dict(st.locals), st.in_loop, set(), dict(st.renames), st.when)
+        for pname, a in zip(params, args):
+            base = a.expr if isinstance(a, c_ast.UnaryOp) and a.op == "&" else a
+            inner.locals.pop(pname, None)
+            if isinstance(base, c_ast.ID) and base.name in st.argvars:
+                inner.argvars.add(pname)
+            elif isinstance(base, c_ast.ID) and base.name in st.params:
+                inner.params.add(pname)
+                if pname != base.name:
+                    inner.renames[pname] = st.renames.get(base.name, base.name)
+            elif isinstance(base, c_ast.ID):
+                inner.argvars.discard(pname)
+                inner.locals[pname] = st.locals.get(base.name, [base])
+                if pname != base.name and base.name in st.locals:
+                    inner.renames[pname] = st.renames.get(base.name, base.name)
+            else:
+                inner.argvars.discard(pname)
+                inner.locals[pname] = [a]
+        res = self.walk_unit(callee, inner)
+        self.call_results[id(node)] = res
+        return res
+
+    def _return(self, s: c_ast.Return, st: State) -> None:
+        e = s.expr
+        if e is None or errno_of(e):
+            return
+        if isinstance(e, c_ast.FuncCall) and cparse.to_c(e.name) in self.functions:
+            res = self._follow_call(e, st)
+            if res is not None and not st.in_loop:
+                self.frames[-1].returns.append(res)
+            return
+        if not st.in_loop:
+            self.frames[-1].returns.append(Result(cparse.to_c(e), self.value(e, st), self.src(s)))
+
+    # values --------------------------------------------------------------
+    def value(self, node, st: State, depth: int = 0) -> int | None:
+        """The integer a C expression has on the path walked, when fixed."""
+        if depth > 6 or node is None:
+            return None
+        if isinstance(node, c_ast.Constant):
+            try:
+                return int(node.value.rstrip("uUlL"), 0)
+            except ValueError:
+                return None
+        if errno_of(node):
+            try:
+                return -errno_from_name(errno_of(node)).value
+            except ValueError:
+                return None
+        if isinstance(node, c_ast.ID):
+            if node.name in ("true", "false"):
+                return int(node.name == "true")
+            if node.name in st.locals and st.locals[node.name]:
+                last = st.locals[node.name][-1]
+                res = self.call_results.get(id(last))
+                if res is not None:
+                    return res.value
+                return self.value(last, st, depth + 1)
+            return None
+        if isinstance(node, c_ast.FuncCall):
+            res = self.call_results.get(id(node))
+            if res is not None:
+                return res.value
+            return self.patch_constant(cparse.to_c(node.name))
+        if isinstance(node, c_ast.UnaryOp) and node.op == "!":
+            v = self.value(node.expr, st, depth + 1)
+            return None if v is None else int(not v)
+        if isinstance(node, c_ast.BinaryOp) and node.op in ("==", "!="):
+            a, b = self.value(node.left, st, depth + 1), self.value(node.right, st, depth + 1)
+            if a is None or b is None:
+                return None
+            return int((a == b) == (node.op == "=="))
+        return None
+
+    def patch_constant(self, name: str) -> int | None:
+        """The value of a patch function whose whole body is `return CONST;`."""
+        u = self.functions.get(name)
+        if u is None or u.ast is None:
+            return None
+        items = u.ast.body.block_items or []
+        if len(items) == 1 and isinstance(items[0], c_ast.Return):
+            e = items[0].expr
+            if isinstance(e, c_ast.Constant):
+                return int(e.value.rstrip("uUlL"), 0)
+            if isinstance(e, c_ast.ID) and e.name in ("true", "false"):
+                return int(e.name == "true")
+        return None
+
+    # failures ------------------------------------------------------------
+    def _failure(self, node, st: State, cond) -> Outcome | None:
+        """What the true side of an `if` does, if it leaves early."""
+        frame = self.frames[-1]
+        if isinstance(node, c_ast.Return):
+            return self._returned(node.expr, frame)
+        if isinstance(node, c_ast.FuncCall):
+            return self._signal(node, st, cond, frame)
+        if isinstance(node, c_ast.Compound):
+            items = node.block_items or []
+            if len(items) == 1 and isinstance(items[0], c_ast.FuncCall):
+                return self._signal(items[0], st, cond, frame)
+            for k, it in enumerate(items):
+                if isinstance(it, c_ast.Return):
+                    return self._returned(it.expr, frame)
+                if isinstance(it, c_ast.Assignment) and it.op == "=":
+                    rest = items[k + 1:]
+                    leave = next((r for r in rest if isinstance(r, (c_ast.Goto, c_ast.Break,
+                                                                    c_ast.Return))), None)
+                    if leave is None:
+                        continue
+                    var = cparse.to_c(it.lvalue)
+                    final = frame.label_returns.get(leave.name) if isinstance(leave, c_ast.Goto) else None
+                    e = errno_of(it.rvalue)
+                    if e:
+                        return Outcome(e, _bool_result(final, var, -1) if frame.is_bool else "")
+                    if frame.is_bool and isinstance(it.rvalue, c_ast.Constant) and final is not None:
+                        res = _bool_result(final, var, int(it.rvalue.value, 0))
+                        if res:
+                            return Outcome(None, res)
+        return None
+
+    def _returned(self, expr, frame: _Frame) -> Outcome | None:
+        e = errno_of(expr)
+        if e:
+            return Outcome(e)
+        if frame.is_bool and isinstance(expr, (c_ast.ID, c_ast.Constant)):
+            v = cparse.to_c(expr)
+            if v in ("false", "0"):
+                return Outcome(None, "false")
+            if v in ("true", "1"):
+                return Outcome(None, "true")
+        return None
+
+    def _signal(self, call, st: State, cond, frame: _Frame) -> Outcome | None:
+        """`if (!ret) kvm_inject_dabt(...)`: a failure signalled by a helper."""
+        term = self.voc.helpers.get(cparse.to_c(call.name))
+        if term is None or not term.failure:
+            return None
+        result = ""
+        items = frame.unit.ast.body.block_items or []
+        last = items[-1] if items else None
+        if isinstance(last, c_ast.Return) and isinstance(last.expr, c_ast.ID):
+            var = last.expr.name
+            if isinstance(cond, c_ast.UnaryOp) and cond.op == "!" and cparse.to_c(cond.expr) == var:
+                result = "false"
+            elif cparse.to_c(cond) == var:
+                result = "true"
+        return Outcome(None, result, self.render(call, st))
+
+    def _switch(self, s: c_ast.Switch, st: State) -> None:
+        items = s.stmt.block_items if isinstance(s.stmt, c_ast.Compound) else [s.stmt]
+        sel = self.render(s.cond, st)
+        branches: list[tuple[list[str], list]] = []
+        labels: list[str] = []
+        default = None
+        for it in items or []:
+            if isinstance(it, c_ast.Case):
+                labels.append(cparse.to_c(it.expr))
+                if it.stmts:
+                    branches.append((labels, it.stmts))
+                    labels = []
+            elif isinstance(it, c_ast.Default):
+                default = it.stmts
+        handled = [l for ls, _ in branches for l in ls]
+        if default:
+            out = self._failure(c_ast.Compound(default), st, None)
+            if out and handled:
+                text = " && ".join(f"{sel} != {l}" for l in handled)
+                node = cparse.parse_expr(text)
+                _recoord(node, s.coord)
+                self._add_checks(node, out, st, whole=True, cid_hint="not_a_case")
+        for ls, body in branches:
+            when = " || ".join(f"{sel} == {l}" for l in ls)
+            if len(ls) > 1:
+                when = f"({when})"
+            inner = st.derive(when=" && ".join(x for x in (st.when, when) if x))
+            self.stmts(body, inner)
+
+    # checks --------------------------------------------------------------
+    def _field(self, node, st: State) -> str | None:
+        """Field path of the user argument that `node` names, if any."""
+        parts: list[str] = []
+        cur = node
+        while isinstance(cur, (c_ast.StructRef, c_ast.ArrayRef)):
+            if isinstance(cur, c_ast.ArrayRef):
+                parts.append(f"[{cparse.to_c(cur.subscript)}]")
+                cur = cur.name
+            else:
+                parts.append("." + cur.field.name)
+                cur = cur.name
+        if isinstance(cur, c_ast.ID) and cur.name in st.argvars and parts:
+            return "".join(reversed(parts)).lstrip(".")
+        return None
+
+    def _scan(self, node, st: State, reads: list[str], direct: list[str],
+              derived: list[str], aliases: dict[str, str], seen: set[str], via_local: bool) -> None:
+        if node is None:
+            return
+        if isinstance(node, c_ast.UnaryOp) and node.op == "&" \
+                and _root(node.expr) in ("kvm", "vcpu") and not self._field(node.expr, st):
+            return            # the address of VM state is passed, not tested
+        if isinstance(node, (c_ast.StructRef, c_ast.ArrayRef)):
+            f = self._field(node, st)
+            if f:
+                if f not in reads:
+                    reads.append(f)
+                return
+            path = cparse.to_c(node)
+            if _root(node) in ("kvm", "vcpu") or self.voc.lookup(path):
+                (derived if via_local else direct).append(path)
+                return
+        if isinstance(node, c_ast.FuncCall):
+            head = cparse.to_c(node.name)
+            args = node.args.exprs if node.args else []
+            keyed = f"{head}({cparse.to_c(args[0])})" if args else ""
+            if keyed and self.voc.lookup(keyed):
+                (derived if via_local else direct).append(keyed)
+                return
+            (derived if via_local else direct).append(head)
+            for a in args:
+                self._scan(a, st, reads, direct, derived, aliases, seen, via_local)
+            return
+        if isinstance(node, c_ast.ID):
+            shown = st.renames.get(node.name, node.name)
+            if node.name in ("kvm", "vcpu") and node.name not in st.argvars:
+                return        # the VM or vCPU itself (`struct kvm *kvm = vcpu->kvm;`)
+            if node.name in st.params:
+                if shown not in reads:
+                    reads.append(shown)
+                return
+            if node.name in st.locals and node.name not in seen:
+                seen.add(node.name)
+                for init in st.locals[node.name]:
+                    f = self._field(init, st)
+                    if f:
+                        aliases[shown] = f
+                    self._scan(init, st, reads, direct, derived, aliases, seen, True)
+            return
+        for _, child in node.children():
+            self._scan(child, st, reads, direct, derived, aliases, seen, via_local)
+
+    def _predicates(self, d, st: State, direct: list[str], derived: list[str]
+                    ) -> tuple[list[Predicate], Reach]:
+        preds: list[Predicate] = []
+        reach = Reach.REACHABLE
+        for spelling in direct + derived:
+            if spelling in self.functions:
+                value = self.patch_constant(spelling)
+                if value is not None:
+                    preds.append(Predicate(spelling, None, value))
+                    continue
+            term = self.voc.predicates.get(spelling) if spelling in direct else self.voc.lookup(spelling)
+            if spelling in direct and term is None:
+                term = self.voc.helpers.get(spelling)
+            if term is None:
+                if spelling in ("sizeof",) or spelling in self.functions:
+                    continue
+                self.findings.append(Finding(
+                    FindingKind.UNMAPPED_PREDICATE,
+                    f"{spelling} (in `{self.render(d, st)}`) is not in the vocabulary "
+                    f"{self.voc.path.name}; its meaning to userspace is unknown", self.src(d)))
+                preds.append(Predicate(spelling, None))
+                continue
+            if spelling in derived and spelling in self.voc.helpers and not term.effect:
+                continue      # plumbing such as gpa_to_gfn
+            if any(p.spelling == spelling for p in preds):
+                continue
+            preds.append(Predicate(spelling, term.concept))
+            if term.reach is not Reach.REACHABLE and spelling in direct:
+                reach = term.reach
+        return preds, reach
+
+    def _add_checks(self, cond, out: Outcome, st: State, whole: bool = False,
+                    cid_hint: str = "") -> None:
+        for d in ([cond] if whole else disjuncts(cond)):
+            reads: list[str] = []
+            direct: list[str] = []
+            derived: list[str] = []
+            aliases: dict[str, str] = {}
+            self._scan(d, st, reads, direct, derived, aliases, set(), False)
+            self.op.aliases.update(aliases)
+            preds, reach = self._predicates(d, st, direct, derived)
+            text = self.render(d, st)
+            kind = classify(text, preds, st.in_loop, reach)
+            field_reads = [aliases.get(r, r) for r in reads]
+            if cid_hint:
+                base = ident(field_reads[0]) if field_reads else ident(text)[:24]
+                cid = f"{base}_{cid_hint}"
+            else:
+                shown = {st.renames.get(k, k): v for k, v in st.locals.items()}
+                cid = slug(cparse.parse_expr(text) if st.renames else d, reads, preds,
+                           aliases, text, shown)
+            cid = self._unique(cid)
+            errno: Errno | None = errno_from_name(out.errno) if out.errno else None
+            self.op.checks.append(Check(
+                cid, len(self.op.checks) + 1, text, errno, kind, field_reads, preds,
+                self.src(d), st.in_loop, reach, result=out.result, effect=out.effect,
+                when=st.when, value=_fold(d, preds)))
+
+    def _unique(self, cid: str) -> str:
+        base, k = cid, 2
+        while cid in self.ids:
+            cid = f"{base}_{k}"
+            k += 1
+        self.ids.add(cid)
+        return cid
+
+
+def _and(a: str, b: str) -> str:
+    return " && ".join(x for x in (a, b) if x)
+
+
+def _root(node) -> str:
+    while isinstance(node, (c_ast.StructRef, c_ast.ArrayRef)):
+        node = node.name
+    return node.name if isinstance(node, c_ast.ID) else ""
+
+
+def _recoord(node, coord) -> None:
+    """Give a synthesized condition the position of the code it stands for."""
+    node.coord = coord
+    for _, child in node.children():
+        _recoord(child, coord)
+
+
+def _bool_result(final, var: str, value: int) -> str:
+    """`return ret == 0;` with ret = value: "true"/"false"; "" if unknown."""
+    if isinstance(final, c_ast.BinaryOp) and final.op in ("==", "!=") \
+            and cparse.to_c(final.left) == var and isinstance(final.right, c_ast.Constant):
+        eq = value == int(final.right.value, 0)
+        return "true" if eq == (final.op == "==") else "false"
+    return ""
+
+
+def _fold(node, preds: list[Predicate]) -> bool | None:
+    """The condition's value when the patch's own helpers fix it."""
+    fixed = {p.spelling: p.value for p in preds if p.value is not None}
+    if not fixed:
+        return None
+
+    def ev(n):
+        if isinstance(n, c_ast.FuncCall):
+            return fixed.get(cparse.to_c(n.name))
+        if isinstance(n, c_ast.Constant):
+            return int(n.value.rstrip("uUlL"), 0)
+        if isinstance(n, c_ast.UnaryOp) and n.op == "!":
+            v = ev(n.expr)
+            return None if v is None else int(not v)
+        if isinstance(n, c_ast.BinaryOp) and n.op in ("&&", "||"):
+            a, b = ev(n.left), ev(n.right)
+            if n.op == "&&":
+                if a == 0 or b == 0:
+                    return 0
+                return None if a is None or b is None else 1
+            if a or b:
+                return 1
+            return None if a is None or b is None else 0
+        return None
+    v = ev(node)
+    return None if v is None else bool(v)
+
+
+def _combine(returns: list[Result]) -> Result | None:
+    if not returns:
+        return None
+    values = {r.value for r in returns}
+    first = returns[0]
+    if len(returns) == 1 or (len(values) == 1 and None not in values):
+        return first
+    texts = []
+    for r in returns:
+        if r.text not in texts:
+            texts.append(r.text)
+    return Result(" | ".join(texts), None, first.source)
