@@ -34,6 +34,7 @@ class RunRequest:
     total_timeout: float = 900.0
     binding: CapBinding = CapBinding.HEADER
     work_dir: Optional[Path] = None
+    qemu_config: object = None        # runner.qemu.QemuConfig; None: the arm64 default
 
 
 @dataclass
@@ -86,7 +87,8 @@ def run(req: RunRequest, on_event: Optional[Callable] = None) -> RunReport:
     outcome = run_tests([binary], kernel, per_test_timeout=req.per_test_timeout,
                         total_timeout=req.total_timeout,
                         log_path=out / "console.log", on_event=on_event,
-                        work_dir=work / "runner")
+                        work_dir=work / "runner",
+                        **({"config": req.qemu_config} if req.qemu_config else {}))
     t_run = time.monotonic()
     test = next((t for t in outcome.tests if t.name == binary.name), None)
     obs = from_ktap(test.ktap) if test is not None else Observations()

@@ -69,3 +69,33 @@ def test_v8_runs_against_its_own_spec(tmp_path):
     assert all(c["spec"] == "mte-v8" for c in data["cases"])
     assert all(c["source"]["seed"] == "000_87786364e6aad26e.txt" or c["source"]["seed"].endswith(".yaml")
                for c in data["cases"])
+
+
+def _run_on(machine: str, tmp_path):
+    import dataclasses
+
+    from generator.pipeline import RunRequest, run
+    from generator.runner.qemu import AARCH64
+    cfg = dataclasses.replace(AARCH64, machine=machine)
+    return run(RunRequest(qemu_config=cfg, work_dir=tmp_path))
+
+
+def test_kernel_without_mte_skips_with_the_reason(tmp_path):
+    """Same kernel, QEMU without MTE: the functional cases are skipped with
+    the probe's reason; what is observable (check-extension) is still judged."""
+    r = _run_on("virt,virtualization=on,mte=off,gic-version=3", tmp_path)
+    by = {x.id: x for x in r.results}
+    assert by["check_extension.reports_mte"].verdict.value == "conforms"
+    assert by["check_extension.reports_mte"].observed.ret == 0
+    functional = [x for x in r.results if x.id.startswith("copy_tags.")]
+    assert functional and all(x.verdict.value == "skipped" for x in functional)
+    assert all("KVM_CAP_ARM_MTE" in x.reason for x in functional)
+    assert r.facts.platform_state == "unchecked"
+
+
+def test_kernel_without_kvm_skips_every_case(tmp_path):
+    """No EL2 for the guest kernel, so no /dev/kvm: every case is skipped."""
+    r = _run_on("virt,virtualization=off,mte=on,gic-version=3", tmp_path)
+    assert r.results and all(x.verdict.value == "skipped" for x in r.results), \
+        [(x.id, x.verdict, x.reason) for x in r.results if x.verdict.value != "skipped"]
+    assert all("kvm" in x.reason.lower() for x in r.results)
