@@ -85,7 +85,7 @@ def test_watch_completed_run_writes_log_and_calls_back():
     assert result.faults == []
     assert seen == result.lines
     assert log == "".join(l + "\n" for l in result.lines)
-    assert result.lines[-1] == "[   11.479716] reboot: Power down"
+    assert result.lines[-1].endswith("reboot: Power down")
     assert console.stopped
 
 

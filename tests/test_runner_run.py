@@ -1,5 +1,6 @@
 """From a watched console to a RunOutcome, on captured logs (no boot)."""
 
+import re
 from pathlib import Path
 
 from generator.runner.initramfs import Markers
@@ -43,7 +44,7 @@ def test_completed_run():
     assert [t.name for t in o.tests] == SUITE
     assert [t.exit_status for t in o.tests] == [0, 1, 0, 0, 137]
     assert [t.timed_out for t in o.tests] == [False] * 4 + [True]
-    assert o.tests[-1].seconds == 11.27 - 3.23
+    assert 8.0 <= o.tests[-1].seconds < 8.0 + 1.0
     assert o.tests[0].ktap.counts()[KtapStatus.SKIP] == 1
     assert o.not_run == []
     assert o.platform.state is PlatformState.OK
@@ -57,7 +58,9 @@ def test_completed_run():
 def test_rc_137_without_timeout_is_not_a_timeout():
     # Same log, but had the per-test timeout been 60 s, exit 137 after 8 s
     # would be a SIGKILL from elsewhere, not the guest's timeout.
-    text = log("qemu10-complete.log").replace(" START 2.54 8", " START 2.54 60")
+    text = re.sub(r"( START \S+) 8$", r"\1 60", log("qemu10-complete.log"),
+                  flags=re.MULTILINE)
+    assert " 60\n" in text
     o = outcome(text, SUITE)
     assert o.tests[-1].exit_status == 137
     assert not o.tests[-1].timed_out
@@ -95,7 +98,7 @@ def test_hung_guest_is_a_timeout_with_partial_results():
 
 def test_qemu_exit_mid_run():
     text = log("qemu10-complete.log")
-    cut = text[:text.index("KCONFORM-dcf3b913 BEGIN nested")]
+    cut = text[:re.search(r"KCONFORM-\w+ BEGIN nested", text).start()]
     o = outcome(cut, SUITE)
     assert o.status is RunStatus.QEMU_DIED
     assert [t.name for t in o.tests] == SUITE[:3]

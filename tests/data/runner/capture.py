@@ -92,6 +92,13 @@ def main() -> int:
                           total_timeout=300, config=old,
                           log_path=HERE / "qemu72-platform.log")
             show("qemu72-platform.log", o, notes)
+            # Without virtualization=on: is the fault specific to nesting?
+            flat = dataclasses.replace(old, machine="virt,mte=on,gic-version=3")
+            o = run_tests([bins["hello_ktap"]], k612, per_test_timeout=30,
+                          total_timeout=300, config=flat,
+                          log_path=Path(tmp) / "qemu72-el1.log")
+            show("QEMU 7.2 without virtualization=on (log not kept)", o,
+                 notes)
         notes += ["", "## Boot floor (init only powers off)", ""]
         configs = [("installed", qemu.AARCH64)]
         if args.qemu72:
