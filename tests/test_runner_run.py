@@ -153,3 +153,16 @@ def test_61_kernel():
     o = outcome(log("debian-6.1.log"), ["hello_ktap"], per_test_timeout=30)
     assert o.kernel_release == "6.1.0-56-arm64"
     assert o.platform.state is PlatformState.OK
+
+
+def test_without_line_times():
+    console = ReplayConsole(log("panic.log"))
+    markers = Markers.find_in(console._lines)
+    result = watch(console, boot_timeout=180, step_timeout=60,
+                   total_timeout=600,
+                   is_progress=lambda l: markers.parse(l) is not None)
+    o = outcome_from_lines(result, markers, expected=["hello_ktap", "crash"],
+                           per_test_timeout=30)
+    assert o.status is RunStatus.PANIC
+    assert o.timings.boot is None
+    assert o.platform.sentence.startswith("the emulator stores MTE tags")

@@ -144,7 +144,11 @@ class DebianArchive:
         opts = ["-q", "-oAPT::Architecture=arm64", "-oAPT::Architectures=arm64",
                 f"-oDir::State::Lists={self.lists}",
                 f"-oDir::Cache={self.apt_dir}",
-                f"-oDir::Cache::Archives={self.apt_dir / 'archives'}"]
+                f"-oDir::Cache::Archives={self.apt_dir / 'archives'}",
+                # Docker images blank these; a private binary cache saves
+                # re-parsing 20 MB of lists on every apt-cache call.
+                f"-oDir::Cache::pkgcache={self.apt_dir / 'pkgcache.bin'}",
+                f"-oDir::Cache::srcpkgcache={self.apt_dir / 'srcpkgcache.bin'}"]
         if os.geteuid() == 0:
             # The cache may sit where the unprivileged _apt user cannot write.
             opts.append("-oAPT::Sandbox::User=root")

@@ -153,7 +153,7 @@ def outcome_from_lines(watched: WatchResult, markers: Markers, *,
     release: Optional[str] = None
     page_size: Optional[int] = None
     started_at = done_at = None
-    done = False
+    started = done = False
     runs: dict[str, TestRun] = {}
     order: list[str] = []
     current: Optional[str] = None
@@ -168,7 +168,7 @@ def outcome_from_lines(watched: WatchResult, markers: Markers, *,
             continue
         t = line_times[i] if line_times else None
         if mk.kind is MarkerKind.START:
-            started_at = t
+            started, started_at = True, t
             if mk.value and mk.value.isdigit():
                 guest_timeout = float(mk.value)
         elif mk.kind is MarkerKind.RELEASE:
@@ -199,7 +199,7 @@ def outcome_from_lines(watched: WatchResult, markers: Markers, *,
 
     if done:
         status = RunStatus.COMPLETED
-    elif started_at is None and not runs:
+    elif not started and not runs:
         status = RunStatus.BOOT_FAILED
     elif watched.reason is EndReason.PANIC:
         status = RunStatus.PANIC

@@ -12,11 +12,9 @@ import dataclasses
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from generator.runner import build, kernels, qemu
-from generator.runner.initramfs import build_floor_initramfs
 from generator.runner.run import boot_floor, run_tests
 
 HERE = Path(__file__).resolve().parent
