@@ -126,10 +126,16 @@ def _host_mte(outcome) -> bool:
 
 
 def check_failed(report: RunReport) -> bool:
-    """The run itself broke (not a verdict): no observation at all, or QEMU
-    did not finish cleanly."""
-    status = getattr(getattr(report.outcome, "status", None), "value", "completed")
-    return status != "completed" or report.broke is not None
+    """The run itself broke (not a verdict): QEMU did not finish cleanly
+    (panic, hang, killed, no boot), a test binary never finished or was
+    killed by its timeout.  A kernel warning on a completed run is reported
+    but is not a broken run."""
+    o = report.outcome
+    if o is None:
+        return True
+    if o.status.value != "completed" or o.not_run:
+        return True
+    return any(t.timed_out or t.exit_status is None for t in o.tests)
 
 
 __all__ = ["RunRequest", "RunReport", "run", "build", "load_named_spec", "KconformError"]
