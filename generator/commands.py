@@ -115,6 +115,14 @@ def cmd_run(args) -> int:
     if args.results:
         write_json(Path(args.results), report.spec.name, report.results, report.facts)
         print(f"results: {args.results}")
+    btf = report.facts.extra.get("btf")
+    if btf and btf.get("state") == "compared":
+        for name, diffs in btf["structs"].items():
+            if diffs:
+                for d in diffs:
+                    print(f"abi: kernel BTF vs spec: {d.replace('in the engine', 'in the spec').replace('in kernel BTF', 'in the kernel')}")
+            else:
+                print(f"abi: {name} matches the kernel's BTF")
     if report.broke:
         print(f"the run broke: {report.broke}")
     t = report.timings

@@ -82,9 +82,10 @@ def run(req: RunRequest, on_event: Optional[Callable] = None) -> RunReport:
     out = work / spec.name
     t0 = time.monotonic()
     cases, binary, t_gen, t_cc = build(spec, out, req.binding)
+    probe = _btf_probe(spec, out / "bin")
     kernel = resolve_kernel(req.kernel)
     t_fetch = time.monotonic()
-    outcome = run_tests([binary], kernel, per_test_timeout=req.per_test_timeout,
+    outcome = run_tests([binary] + ([probe] if probe else []), kernel, per_test_timeout=req.per_test_timeout,
                         total_timeout=req.total_timeout,
                         log_path=out / "console.log", on_event=on_event,
                         work_dir=work / "runner",
@@ -104,6 +105,8 @@ def run(req: RunRequest, on_event: Optional[Callable] = None) -> RunReport:
     facts = RunFacts.from_outcome(outcome, req.binding.value)
     facts.extra["log"] = str(outcome.log_path) if outcome.log_path else None
     facts.extra["kernel_package"] = f"{kernel.package} {kernel.version}".strip()
+    if probe is not None:
+        facts.extra["btf"] = _btf_compare(spec, outcome, probe.name)
     report = RunReport(spec, cases, results, facts, outcome, broke)
     report.timings = {"generate": t_gen, "compile": t_cc,
                       "kernel": t_fetch - t0 - t_gen - t_cc,
@@ -113,6 +116,33 @@ def run(req: RunRequest, on_event: Optional[Callable] = None) -> RunReport:
                       "run_phase": t_run - t_fetch,
                       "total": time.monotonic() - t0}
     return report
+
+
+def _btf_probe(spec: Spec, out: Path) -> Optional[Path]:
+    """The in-guest BTF probe for the spec's structs (generator.abi)."""
+    if not spec.structs:
+        return None
+    from .abi.btf import build_probe
+    out.mkdir(parents=True, exist_ok=True)
+    return Path(build_probe(str(out / "btf_probe"),
+                            structs=[f"{s.kind} {s.name}" for s in spec.structs]))
+
+
+def _btf_compare(spec: Spec, outcome, probe_name: str) -> dict:
+    """The spec's arm64 layouts against the booted kernel's own BTF."""
+    from .abi import check_spec
+    from .abi.btf import compare_spec_btf, parse_probe_output
+    test = next((t for t in outcome.tests if t.name == probe_name), None)
+    if test is None:
+        return {"state": "not run"}
+    result = parse_probe_output(test.lines, "btf_probe")
+    if result.skipped:
+        return {"state": "skipped", "reason": result.skipped}
+    layouts = {name: per["arm64"] for name, per in check_spec(spec).layouts.items()
+               if "arm64" in per}
+    diffs = compare_spec_btf(layouts, result)
+    return {"state": "compared", "source": result.source,
+            "structs": {name: [str(m) for m in ms] for name, ms in diffs.items()}}
 
 
 def _host_mte(outcome) -> bool:

@@ -99,3 +99,12 @@ def test_kernel_without_kvm_skips_every_case(tmp_path):
     assert r.results and all(x.verdict.value == "skipped" for x in r.results), \
         [(x.id, x.verdict, x.reason) for x in r.results if x.verdict.value != "skipped"]
     assert all("kvm" in x.reason.lower() for x in r.results)
+
+
+def test_spec_struct_compared_with_the_kernels_btf(v10_run):
+    _, data, _ = v10_run
+    btf = data["run"]["btf"]
+    assert btf["state"] == "compared" and btf["source"] == "/sys/kernel/btf/vmlinux"
+    assert "kvm_arm_copy_mte_tags" in btf["structs"]
+    # Mainline merged the struct without the union's `padding` member.
+    assert any("padding" in d for d in btf["structs"]["kvm_arm_copy_mte_tags"])
