@@ -208,7 +208,7 @@ class AlignmentRule:
     field: str                   # input field
     unit: str                    # "PAGE_SIZE": follows the running kernel
     check: str                   # id of the check that enforces it
-    errno: Errno
+    errno: Optional[Errno]       # None when the check fails without one
     source: Source
 
 
@@ -225,7 +225,7 @@ class Precondition:
     kind: PreKind
     subject: str                 # operation name
     detail: str                  # capability name, field name, mask ...
-    errno: Errno
+    errno: Optional[Errno]       # None when the check fails without one
     check: str                   # id of the check that enforces it ("" if none)
     source: Source
 
@@ -292,6 +292,8 @@ class Finding:
     kind: FindingKind
     message: str
     source: Source
+    related: Optional[Source] = None   # the other side: the code a doc line contradicts,
+                                       # the quoted line a review remark is about
 
 
 @dataclass

@@ -2,24 +2,33 @@
 
 Phases (each stops the pipeline with a clear error only when nothing of the
 seed can be used; otherwise problems become findings in the spec):
-  1. ingest the seed (generator.ingest);
+  1. ingest the seed (generator.ingest); a seed with no patch at all is
+     read as prose: its design claims are the spec (prose.py);
   2. uAPI: structs, constants, capabilities, ioctls (uapi.py);
   3. handlers: ordered checks per operation (handlers.py);
   4. documentation: api.rst sections, claims, success and buffer facts (docs.py);
   5. derived rules: alignment rules and preconditions from the checks;
-  6. repairs made while ingesting become findings.
+  6. consistency: documentation against code, conflict markers, typos
+     (consistency.py);
+  7. the thread: reviewer remarks become notes on the elements they discuss,
+     and the ones that say something is wrong become findings (notes.py);
+  8. repairs and unrepairable damage found while ingesting become findings.
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from .. import paths
 from ..errors import InputError
 from ..ingest import Patch, Series, load_series
 from ..model import (AlignmentRule, CheckKind, Finding, FindingKind, OpKind,
-                     Precondition, PreKind, Source, Spec)
+                     Precondition, PreKind, Reach, Source, Spec)
+from . import consistency
 from .docs import buffer_rule, claims_of, doc_sections
 from .handlers import extract_operations
+from .notes import ElementIndex, notes_and_findings
+from .prose import ProseLexicon, classify, is_prose, prose_text, sentences
 from .uapi import extract_uapi
 from .vocab import Vocabulary, load_vocabulary
 
@@ -42,15 +51,20 @@ def _size(p: Patch) -> int:
     return sum(len(h.lines) for f in p.files for h in f.hunks)
 
 
+def _registered(name: str) -> dict:
+    try:
+        return paths.series_index().get(name) or {}
+    except OSError:
+        return {}
+
+
 def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> Spec:
     voc = voc or load_vocabulary()
     series = load_series(seed_path)
     seed = series.seed
     patches = select_patches(series)
     if not patches:
-        raise InputError(str(seed_path), 1, "contains no patch",
-                         "a mail with a [PATCH] subject and a `diff --git` section, "
-                         "or a reply quoting one")
+        return _prose_spec(series, seed_path, name, voc)
     subj = next((p.subject for p in patches if p.subject), None)
     cover = next((m for m in series.covers if m.patch and m.patch.is_cover), None)
     title = cover.patch.title if cover and cover.patch else (subj.title if subj else "")
@@ -72,15 +86,17 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
 
     # 3. handlers
     arg_types = {i.name: i.arg_type for i in spec.ioctls}
-    ops, findings = extract_operations(patches, seed, voc, arg_types)
+    ops, findings, spans = extract_operations(patches, seed, voc, arg_types)
     spec.operations = ops
     spec.findings += findings
 
     # 4. documentation
     consts = {c: t.value for c, t in voc.constants.items() if t.value is not None}
     consts.update({c.name: c.value for c in spec.constants})
+    all_sections = []
     for p in patches:
         sections = doc_sections(p, seed)
+        all_sections += sections
         spec.claims += claims_of(sections)
         for sec in sections:
             for op in spec.operations:
@@ -95,11 +111,60 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
     # 5. derived rules
     _derive_rules(spec, voc)
 
-    # 6. repairs
+    # 6. consistency
+    corpus = Path(seed_path).read_text(errors="replace")
+    spec.findings += consistency.check(patches, spec, all_sections, corpus)
+
+    # 7. the thread
+    notes, wrong = notes_and_findings(series, patches, ElementIndex(spec, all_sections, spans))
+    spec.notes = notes
+    spec.findings += wrong
+
+    # 8. repairs and damage
     for p in patches:
         for r in p.repairs:
             spec.findings.append(Finding(FindingKind.REPAIR, r.describe(),
                                          Source(seed, r.line, p.label, "", r.after.strip()[:120])))
+        for e in p.problems:
+            spec.findings.append(Finding(FindingKind.PARSE_ERROR, str(e),
+                                         Source(seed, e.line, p.label, "", "")))
+    return spec
+
+
+def _prose_spec(series: Series, seed_path: Path, name: str, voc: Vocabulary) -> Spec:
+    """A seed with no patch: a cover letter (or prose with no headers at all)."""
+    lines = [l for m in series.covers + series.replies for l in m.lines]
+    if not lines or not is_prose(lines):
+        raise InputError(str(seed_path), lines[0].no if lines else 1,
+                         "is not a mail, a thread dump or a patch: no [PATCH] subject, no "
+                         "`diff --git` and no prose",
+                         "a mail-archive dump of a patch, a review thread or a cover letter")
+    entry = _registered(name)
+    lex = ProseLexicon.from_data(voc.prose)
+    claims = []
+    for m in series.covers:
+        claims += classify(sentences(prose_text(m.lines)), lex, series.seed,
+                           entry.get("successor", ""))
+    if not claims:
+        raise InputError(str(seed_path), lines[0].no,
+                         "contains no patch and no design claim about KVM",
+                         "a mail with a [PATCH] subject and a `diff --git` section, a reply "
+                         "quoting one, or a cover letter describing a KVM series")
+    cover = series.covers[0]
+    title = cover.patch.title if cover.patch else cover.subject
+    if not title:
+        title = sentences(prose_text(cover.lines))[0].text
+    meta = " ".join(s.text for s in sentences(prose_text(cover.lines)))
+    spec = Spec(name=name, title=title, version=cover.patch.version if cover.patch else 1,
+                rfc=bool(cover.patch and cover.patch.rfc) or bool(re.search(r'\bRFC\b', meta)),
+                seed=series.seed, patches=[], claims=claims)
+    spec.findings.append(Finding(
+        FindingKind.NOTE,
+        f"{series.seed} has no patch, only prose: {len(claims)} design claim(s), "
+        f"{sum(c.testable for c in claims)} testable from userspace, "
+        f"{sum(bool(c.case) for c in claims)} predicted by a case"
+        + (f" of {entry['successor']}" if entry.get("successor") else ""),
+        Source(series.seed, cover.start, "", "", "")))
     return spec
 
 

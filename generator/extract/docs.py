@@ -16,6 +16,7 @@ from ..model import BufferRule, Claim, Source
 
 _HEAD = re.compile(r'^(\d+(?:\.\d+)+)\s+([A-Z][A-Z0-9_]+)\s*$')
 _FIELD = re.compile(r'^:([A-Za-z ]+):\s*(.*)$')
+CONFLICT = re.compile(r'^(?:<{7}|>{7})(?:\s|$)|^={7}$')
 
 
 @dataclass
@@ -25,6 +26,8 @@ class DocSection:
     source: Source
     fields: dict[str, tuple[str, Source]] = field(default_factory=dict)
     sentences: list[tuple[str, Source]] = field(default_factory=list)
+    end: int = 0                  # last seed line of the section
+    field_end: dict[str, int] = field(default_factory=dict)   # field -> its last seed line
 
 
 def doc_sections(patch: Patch, seed: str) -> list[DocSection]:
@@ -46,6 +49,10 @@ def doc_sections(patch: Patch, seed: str) -> list[DocSection]:
 
             for k, ln in enumerate(lines):
                 t = ln.text.rstrip()
+                if CONFLICT.match(t):
+                    continue          # a merge-conflict marker: reported by consistency.py
+                if cur is not None:
+                    cur.end = ln.seed_line
                 m = _HEAD.match(t.strip())
                 if m and k + 1 < len(lines) and set(lines[k + 1].text.strip()) == {"-"}:
                     flush()
@@ -62,10 +69,12 @@ def doc_sections(patch: Patch, seed: str) -> list[DocSection]:
                     last_field = fm.group(1).strip()
                     cur.fields[last_field] = (fm.group(2).strip(),
                                               Source(seed, ln.seed_line, patch.label, f.path, t.strip()))
+                    cur.field_end[last_field] = ln.seed_line
                     continue
                 if last_field and t.startswith((" ", "\t")) and t.strip() and not para:
                     val, src = cur.fields[last_field]
                     cur.fields[last_field] = (val + " " + t.strip(), src)
+                    cur.field_end[last_field] = ln.seed_line
                     continue
                 last_field = None
                 if not t.strip() or t.strip() == "::":

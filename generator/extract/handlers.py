@@ -81,7 +81,7 @@ def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
                                if ctx.reads else ident(ctx.condition),
                                len(op.checks) + 1, ctx.condition, errno_from_name(ctx.errno),
                                CheckKind.ARGUMENT, list(ctx.reads), [],
-                               Source(voc.path.name, ctx.line, "context", ctx.where, ctx.meaning),
+                               Source(ctx.file, ctx.line, "context", ctx.where, ctx.meaning),
                                context=True))
         walker.ids.add(op.checks[-1].id)
 
@@ -91,8 +91,11 @@ def _success(res: Result | None) -> Success | None:
 
 
 def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
-                       arg_types: dict[str, str]) -> tuple[list[Operation], list[Finding]]:
-    """Operations with ordered checks from every code unit the patches add."""
+                       arg_types: dict[str, str]
+                       ) -> tuple[list[Operation], list[Finding], dict[str, list[tuple[int, int]]]]:
+    """Operations with ordered checks from every code unit the patches add,
+    the findings made on the way, and each operation's body as seed line
+    spans (for placing reviewer remarks)."""
     findings: list[Finding] = []
     units = _parsed_units(patches, seed, voc, findings)
     functions = {u.name: u for u in units if u.kind == "function"}
@@ -125,7 +128,16 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
     ops += _internal_operations(patches, functions, reached, seed, voc, findings)
     for op in ops:
         _mark_dead(op, seed, findings)
-    return ops, findings
+    spans = {op.name: _spans(op, units, functions) for op in ops}
+    return ops, findings, spans
+
+
+def _spans(op: Operation, units: list[Unit], functions: dict[str, Unit]) -> list[tuple[int, int]]:
+    first = next((u for u in units if u.lines[0][0] == op.body_line), None)
+    if first is None:
+        return []
+    body = [first] + [functions[f] for f in _called(first, functions)]
+    return [(u.lines[0][0], u.lines[-1][0]) for u in body]
 
 
 def _finish(op: Operation, walker: HandlerWalker, body_units: list[Unit], seed: str,

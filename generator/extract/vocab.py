@@ -34,6 +34,7 @@ class ContextCheck:
     meaning: str
     where: str
     line: int
+    file: str = "vocabulary.yaml"
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Vocabulary:
     constants: dict[str, Term] = field(default_factory=dict)
     context: dict[str, list[ContextCheck]] = field(default_factory=dict)
     dispatch: dict[str, tuple[OpKind, str]] = field(default_factory=dict)
+    prose: dict = field(default_factory=dict)      # the `prose` lexicon, raw
 
     def lookup(self, key: str) -> Term | None:
         return self.predicates.get(key) or self.helpers.get(key)
@@ -60,7 +62,7 @@ def _line_of(text: str, key: str) -> int:
     return 0
 
 
-def load_vocabulary(path: Path = DEFAULT_PATH) -> Vocabulary:
+def _read(path: Path) -> tuple[str, dict]:
     try:
         text = Path(path).read_text()
         data = yaml.safe_load(text) or {}
@@ -70,7 +72,26 @@ def load_vocabulary(path: Path = DEFAULT_PATH) -> Vocabulary:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else 0
         raise SpecError(f"{path}:{line}: vocabulary is not valid YAML") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}:1: a vocabulary is a mapping of sections "
+                        "(predicates, helpers, constants, context, dispatch, prose, include)")
+    return text, data
+
+
+def load_vocabulary(path: Path = DEFAULT_PATH) -> Vocabulary:
+    """The vocabulary file and the files its `include:` list names (relative
+    to it), merged in order; a key defined twice is an error naming both."""
     voc = Vocabulary(Path(path))
+    origin: dict[tuple[str, str], str] = {}
+    _load_into(voc, Path(path), origin, [])
+    return voc
+
+
+def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
+               stack: list[Path]) -> None:
+    if path.resolve() in stack:
+        raise SpecError(f"{path}: included twice ({' -> '.join(str(p) for p in stack)})")
+    text, data = _read(path)
 
     def term(key: str, d: dict, section: str) -> Term:
         if not isinstance(d, dict) or "concept" not in d:
@@ -88,12 +109,28 @@ def load_vocabulary(path: Path = DEFAULT_PATH) -> Vocabulary:
     for sect, target in (("predicates", voc.predicates), ("helpers", voc.helpers),
                          ("constants", voc.constants)):
         for k, d in (data.get(sect) or {}).items():
+            where = f"{path.name}:{_line_of(text, k)}"
+            if (sect, k) in origin:
+                raise SpecError(f"{where}: {sect}.{k} is already defined at {origin[(sect, k)]}")
+            origin[(sect, k)] = where
             target[k] = term(k, d, sect)
     for fn, rules in (data.get("context") or {}).items():
-        voc.context[fn] = [ContextCheck(fn, r["condition"], r["errno"],
-                                        tuple(r.get("reads", [])), r.get("meaning", ""),
-                                        r.get("where", ""), _line_of(text, r["condition"]))
-                           for r in rules]
+        voc.context.setdefault(fn, []).extend(
+            ContextCheck(fn, r["condition"], r["errno"], tuple(r.get("reads", [])),
+                         r.get("meaning", ""), r.get("where", ""), _line_of(text, r["condition"]),
+                         path.name)
+            for r in rules)
     for fn, d in (data.get("dispatch") or {}).items():
-        voc.dispatch[fn] = (OpKind(d["kind"]), d.get("fd", "vm"))
-    return voc
+        try:
+            voc.dispatch[fn] = (OpKind(d["kind"]), d.get("fd", "vm"))
+        except (KeyError, ValueError, TypeError):
+            raise SpecError(f"{path}:{_line_of(text, fn)}: dispatch.{fn} needs a kind, one of "
+                            f"{', '.join(k.value for k in OpKind)}") from None
+    for k, v in (data.get("prose") or {}).items():
+        voc.prose.setdefault(k, v if not isinstance(v, dict) else {})
+        if isinstance(v, dict):
+            voc.prose[k].update(v)
+        elif isinstance(v, list) and voc.prose[k] is not v:
+            voc.prose[k] = list(voc.prose[k]) + [x for x in v if x not in voc.prose[k]]
+    for inc in data.get("include") or []:
+        _load_into(voc, path.parent / inc, origin, stack + [path.resolve()])

@@ -109,6 +109,8 @@ def clean_remark(lines: list[Line], all_lines: list[Line]) -> list[Line]:
     texts = [l.text.replace("\xa0", " ").strip() for l in lines]
     for k, ln in enumerate(lines):
         t = texts[k]
+        if ln.text.rstrip() == "--" or ln.text == "-- ":
+            break                         # the signature delimiter: the rest is signature
         pos = index.get(ln.no)
         if pos is not None and is_attribution_line(all_lines, pos):
             continue
