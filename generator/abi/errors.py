@@ -2,21 +2,12 @@
 expected, so a report line or the CLI can print it as it is."""
 from __future__ import annotations
 
-from ..errors import KconformError
+from ..errors import InputError
 
 
-class AbiError(KconformError):
-    """Base of every expected failure of generator.abi."""
-
-    def __init__(self, path: str, line: int, message: str, expected: str = ""):
-        self.path = path
-        self.line = line
-        self.message = message
-        self.expected = expected
-        text = f"{path}:{line}: {message}" if line else f"{path}: {message}"
-        if expected:
-            text += f" (expected {expected})"
-        super().__init__(text)
+class AbiError(InputError):
+    """Base of every expected failure of generator.abi: a position (file,
+    line), a message and what was expected, as every input error has."""
 
 
 class UnknownAbiError(AbiError):
