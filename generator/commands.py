@@ -11,6 +11,7 @@ def register(sub) -> None:
     _add_generate(sub)
     _add_run(sub)
     _add_abi(sub)
+    from .diff import add_diff_command; add_diff_command(sub)
 
 
 # ------------------------------------------------------------------ generate

@@ -1,0 +1,395 @@
+"""Semantic diff of two specs: what changed between two versions of a
+series, in the terms a VMM author uses.
+
+Phases:
+  1. uAPI: structs matched by name, fields by their C path; sizes and
+     offsets from the ABI checker's layout engine on arm64 (generator.abi),
+     or, when it cannot lay a struct out, from the LP64 sizes extraction
+     uses; constants, capabilities and ioctls matched by name -- an ioctl
+     whose request number changed says whether its argument's size is why;
+  2. behaviour: operations matched by name, checks by id; a check added,
+     removed, moved, or failing with another errno; locking taken or
+     dropped; the success value;
+  3. render: one line per change, grouped by element, each naming where in
+     each spec it comes from.
+
+`kconform diff A B` takes spec names (mte-v8, v10) or YAML paths.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .errors import KconformError
+from .model import Check, Operation, Source, Spec, StructDef
+
+ABI = "arm64"
+
+
+class ChangeKind(enum.Enum):
+    STRUCT_ADDED = "struct added"
+    STRUCT_REMOVED = "struct removed"
+    STRUCT_SIZE = "struct size"
+    FIELD_ADDED = "field added"
+    FIELD_REMOVED = "field removed"
+    FIELD_TYPE = "field type"
+    FIELD_OFFSET = "field offset"
+    CONSTANT_ADDED = "constant added"
+    CONSTANT_REMOVED = "constant removed"
+    CONSTANT_VALUE = "constant value"
+    CAPABILITY_ADDED = "capability added"
+    CAPABILITY_REMOVED = "capability removed"
+    CAPABILITY_NUMBER = "capability number"
+    IOCTL_ADDED = "ioctl added"
+    IOCTL_REMOVED = "ioctl removed"
+    IOCTL_NUMBER = "ioctl number"
+    OPERATION_ADDED = "operation added"
+    OPERATION_REMOVED = "operation removed"
+    CHECK_ADDED = "check added"
+    CHECK_REMOVED = "check removed"
+    CHECK_ERRNO = "check errno"
+    CHECK_ORDER = "check order"
+    CHECK_CONDITION = "check condition"
+    CHECK_REACH = "check reach"
+    LOCKING_ADDED = "locking added"
+    LOCKING_REMOVED = "locking removed"
+    SUCCESS = "success value"
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: ChangeKind
+    element: str                 # "struct kvm_arm_copy_mte_tags", "KVM_ARM_MTE_COPY_TAGS/no_memslot"
+    before: str                  # "" when added
+    after: str                   # "" when removed
+    sources: tuple[Optional[Source], Optional[Source]]   # in spec A, in spec B
+    why: str = ""                # the user's reading: "argument size 32 -> 48 bytes"
+
+
+# ---------------------------------------------------------------- layout
+@dataclass(frozen=True)
+class FieldLayout:
+    path: str
+    ctype: str
+    offset: int
+    size: int
+
+
+def layout(spec: Spec, sd: StructDef) -> tuple[int, dict[str, FieldLayout], str]:
+    """(size, fields by path, engine name) of a struct on arm64."""
+    try:
+        from .abi.abis import get_abi
+        from .abi.layout import Layouter, TypeEnv
+        from .abi.unit import parse_unit, preprocess_fragment
+        texts = "\n".join(s.text for s in spec.structs if s.text)
+        unit = parse_unit(preprocess_fragment(texts, spec.seed, 1), spec.seed)
+        lay = Layouter(TypeEnv([unit]), get_abi(ABI)).layout(f"{sd.kind} {sd.name}")
+        fields = {f.path: FieldLayout(f.path, f.member.type, f.offset, f.member.size)
+                  for f in lay.flatten()}
+        return lay.size, fields, f"generator.abi ({ABI})"
+    except Exception:               # noqa: BLE001 - any failure: fall back, say so
+        return _lp64(sd) + ("LP64 sizes of the extractor",)
+
+
+_LP64 = {"__u8": 1, "__s8": 1, "__u16": 2, "__s16": 2, "__u32": 4, "__s32": 4,
+         "__u64": 8, "__s64": 8, "char": 1, "short": 2, "int": 4, "long": 8,
+         "unsigned int": 4, "unsigned long": 8, "long long": 8, "unsigned long long": 8}
+
+
+def _lp64(sd: StructDef, base: int = 0, prefix: str = "") -> tuple[int, dict[str, FieldLayout]]:
+    out: dict[str, FieldLayout] = {}
+    off, align_all = 0, 1
+    for m in sd.members:
+        count = 1
+        for d in m.array:
+            count *= d
+        if m.nested is not None:
+            size, inner = _lp64(m.nested, 0, f"{prefix}{m.name}." if m.name else prefix)
+            align = 8 if size >= 8 else max(1, size)
+        else:
+            size = 8 if m.ctype.endswith("*") else _LP64.get(m.ctype, 8)
+            align, inner = size, {}
+        align_all = max(align_all, align)
+        at = 0 if sd.kind == "union" else (off + align - 1) // align * align
+        if m.name:
+            dims = "".join(f"[{d}]" for d in m.array)
+            out[prefix + m.name] = FieldLayout(prefix + m.name, m.ctype + dims, base + at, size * count)
+        for k, v in inner.items():
+            out[k] = FieldLayout(k, v.ctype, base + at + v.offset, v.size)
+        off = max(off, size * count) if sd.kind == "union" else at + size * count
+    return (off + align_all - 1) // align_all * align_all, out
+
+
+# ---------------------------------------------------------------- diff
+def diff_specs(a: Spec, b: Spec) -> list[Change]:
+    out: list[Change] = []
+    out += _structs(a, b)
+    caps = {c.name for c in a.capabilities + b.capabilities}
+    out += _named([c for c in a.constants if c.name not in caps],
+                  [c for c in b.constants if c.name not in caps], "constant", lambda c: c.value,
+                  ChangeKind.CONSTANT_ADDED, ChangeKind.CONSTANT_REMOVED, ChangeKind.CONSTANT_VALUE)
+    out += _named(a.capabilities, b.capabilities, "capability", lambda c: c.number,
+                  ChangeKind.CAPABILITY_ADDED, ChangeKind.CAPABILITY_REMOVED,
+                  ChangeKind.CAPABILITY_NUMBER)
+    out += _ioctls(a, b)
+    out += _operations(a, b)
+    return out
+
+
+def _named(xs, ys, what: str, value, added, removed, changed) -> list[Change]:
+    out: list[Change] = []
+    bx, by = {x.name: x for x in xs}, {y.name: y for y in ys}
+    for name, x in bx.items():
+        if name not in by:
+            out.append(Change(removed, f"{what} {name}", str(value(x)), "", (x.source, None)))
+        elif value(x) != value(by[name]):
+            out.append(Change(changed, f"{what} {name}", str(value(x)), str(value(by[name])),
+                              (x.source, by[name].source)))
+    for name, y in by.items():
+        if name not in bx:
+            out.append(Change(added, f"{what} {name}", "", str(value(y)), (None, y.source)))
+    return out
+
+
+def _structs(a: Spec, b: Spec) -> list[Change]:
+    out: list[Change] = []
+    sa, sb = {s.name: s for s in a.structs}, {s.name: s for s in b.structs}
+    for name in list(sa) + [n for n in sb if n not in sa]:
+        el = f"{(sa.get(name) or sb.get(name)).kind} {name}"
+        if name not in sb:
+            out.append(Change(ChangeKind.STRUCT_REMOVED, el, name, "", (sa[name].source, None)))
+            continue
+        if name not in sa:
+            out.append(Change(ChangeKind.STRUCT_ADDED, el, "", name, (None, sb[name].source)))
+            continue
+        size_a, fa, eng = layout(a, sa[name])
+        size_b, fb, _ = layout(b, sb[name])
+        src = (sa[name].source, sb[name].source)
+        for path, f in fa.items():
+            if path not in fb:
+                out.append(Change(ChangeKind.FIELD_REMOVED, f"{el}.{path}",
+                                  f"{f.ctype} at offset {f.offset}", "", src))
+            elif fb[path].ctype != f.ctype:
+                out.append(Change(ChangeKind.FIELD_TYPE, f"{el}.{path}", f.ctype, fb[path].ctype, src))
+            elif fb[path].offset != f.offset:
+                out.append(Change(ChangeKind.FIELD_OFFSET, f"{el}.{path}", str(f.offset),
+                                  str(fb[path].offset), src, why=f"offsets from {eng}"))
+        for path, f in fb.items():
+            if path not in fa:
+                out.append(Change(ChangeKind.FIELD_ADDED, f"{el}.{path}", "",
+                                  f"{f.ctype} at offset {f.offset} ({f.size} bytes)", src))
+        if size_a != size_b:
+            out.append(Change(ChangeKind.STRUCT_SIZE, el, f"{size_a} bytes", f"{size_b} bytes",
+                              src, why=f"sizeof on {ABI}, from {eng}"))
+    return out
+
+
+def _ioctls(a: Spec, b: Spec) -> list[Change]:
+    out = _named(a.ioctls, b.ioctls, "ioctl", lambda i: f"{i.number:#010x}",
+                 ChangeKind.IOCTL_ADDED, ChangeKind.IOCTL_REMOVED, ChangeKind.IOCTL_NUMBER)
+    ib = {i.name: i for i in b.ioctls}
+    for k, c in enumerate(out):
+        if c.kind is not ChangeKind.IOCTL_NUMBER:
+            continue
+        x = next(i for i in a.ioctls if f"ioctl {i.name}" == c.element)
+        y = ib[x.name]
+        why = []
+        if x.size != y.size:
+            why.append(f"because sizeof({y.arg_type or 'argument'}) changed {x.size} -> {y.size} "
+                       "bytes (the size is bits 16-29 of the request)")
+        if x.nr != y.nr:
+            why.append(f"nr {x.nr:#x} -> {y.nr:#x}")
+        if x.direction is not y.direction:
+            why.append(f"direction {x.direction.value} -> {y.direction.value}")
+        if x.type_value != y.type_value:
+            why.append(f"type {x.type_value:#x} -> {y.type_value:#x}")
+        out[k] = Change(c.kind, c.element, c.before, c.after, c.sources, "; ".join(why))
+    return out
+
+
+def _operations(a: Spec, b: Spec) -> list[Change]:
+    out: list[Change] = []
+    oa, ob = {o.name: o for o in a.operations}, {o.name: o for o in b.operations}
+    for name, o in oa.items():
+        if name not in ob:
+            out.append(Change(ChangeKind.OPERATION_REMOVED, name, o.kind.value, "", (o.source, None)))
+    for name, o in ob.items():
+        if name not in oa:
+            out.append(Change(ChangeKind.OPERATION_ADDED, name, "", o.kind.value, (None, o.source),
+                              why=f"{len(o.checks)} check(s)"))
+            continue
+        out += _checks(oa[name], o)
+        out += _locking(oa[name], o)
+        sa, sb = oa[name].success, o.success
+        if sa and sb and (sa.ret_value != sb.ret_value
+                          or (sa.ret_value is None and sa.ret != sb.ret)):
+            out.append(Change(ChangeKind.SUCCESS, name, _ret(sa), _ret(sb), (sa.source, sb.source)))
+    return out
+
+
+def _ret(s) -> str:
+    return s.ret if s.ret_value is None or s.ret == str(s.ret_value) else f"{s.ret} = {s.ret_value}"
+
+
+def _errno(c: Check) -> str:
+    return c.errno.name if c.errno else (f"returns {c.result}" if c.result else "no errno")
+
+
+def _checks(x: Operation, y: Operation) -> list[Change]:
+    out: list[Change] = []
+    ca, cb = {c.id: c for c in x.checks}, {c.id: c for c in y.checks}
+    for cid, c in ca.items():
+        el = f"{x.name}/{cid}"
+        if cid not in cb:
+            out.append(Change(ChangeKind.CHECK_REMOVED, el, f"`{c.condition}` -> {_errno(c)}", "",
+                              (c.source, None)))
+            continue
+        d = cb[cid]
+        if c.errno != d.errno or c.result != d.result:
+            out.append(Change(ChangeKind.CHECK_ERRNO, el, _errno(c), _errno(d), (c.source, d.source)))
+        if c.condition != d.condition:
+            out.append(Change(ChangeKind.CHECK_CONDITION, el, c.condition, d.condition,
+                              (c.source, d.source)))
+        if c.reach is not d.reach:
+            out.append(Change(ChangeKind.CHECK_REACH, el, c.reach.value, d.reach.value,
+                              (c.source, d.source)))
+    for cid, d in cb.items():
+        if cid not in ca:
+            out.append(Change(ChangeKind.CHECK_ADDED, f"{y.name}/{cid}", "",
+                              f"`{d.condition}` -> {_errno(d)}, check {d.order} of {len(y.checks)}",
+                              (None, d.source)))
+    common_a = [c.id for c in x.checks if c.id in cb]
+    common_b = [c.id for c in y.checks if c.id in ca]
+    for cid in common_a:
+        before = [p for p in common_a[:common_a.index(cid)]]
+        after = [p for p in common_b[:common_b.index(cid)]]
+        if set(before) != set(after):
+            now_after = sorted(set(before) - set(after))
+            now_before = sorted(set(after) - set(before))
+            why = "; ".join(filter(None, [
+                f"now before {', '.join(now_after)}" if now_after else "",
+                f"now after {', '.join(now_before)}" if now_before else ""]))
+            out.append(Change(ChangeKind.CHECK_ORDER, f"{x.name}/{cid}",
+                              str(ca[cid].order), str(cb[cid].order),
+                              (ca[cid].source, cb[cid].source), why=why))
+    return out
+
+
+def _locking(x: Operation, y: Operation) -> list[Change]:
+    out = [Change(ChangeKind.LOCKING_ADDED, x.name, "", lock, (x.source, y.source))
+           for lock in y.locking if lock not in x.locking]
+    out += [Change(ChangeKind.LOCKING_REMOVED, x.name, lock, "", (x.source, y.source))
+            for lock in x.locking if lock not in y.locking]
+    return out
+
+
+# ---------------------------------------------------------------- render
+def _meaning(spec: Spec, element: str) -> str:
+    """What a check is about, in the vocabulary's words."""
+    op, _, cid = element.partition("/")
+    try:
+        c = next(c for c in spec.operation(op).checks if c.id == cid)
+    except (KeyError, StopIteration):
+        return ""
+    from .extract.vocab import load_vocabulary
+    voc = load_vocabulary()
+    for p in c.predicates:
+        term = voc.lookup(p.spelling)
+        if term is not None and term.meaning:
+            return term.meaning
+    return ""
+
+
+def _where(s: Optional[Source]) -> str:
+    return f"{s.seed}:{s.line}" if s else "-"
+
+
+def render_text(a: Spec, b: Spec, changes: list[Change]) -> str:
+    def about(s: Spec) -> str:
+        labels = [p.split(":")[0] for p in s.patches]
+        return f"{s.seed} ({', '.join(labels) or 'no patch'})"
+    lines = [f"{a.name} -> {b.name}: {len(changes)} change(s)",
+             f"  {a.name}: {about(a)}", f"  {b.name}: {about(b)}"]
+    if not changes:
+        lines.append("no semantic change")
+        return "\n".join(lines) + "\n"
+    group = ""
+    for c in changes:
+        head = c.element.split("/")[0].split(".")[0]
+        if head != group:
+            group = head
+            lines.append("")
+            lines.append(head)
+        subject = c.element[len(head):].lstrip("/.") or ""
+        text = _phrase(c, subject, b if c.after else a)
+        lines.append(f"  {text}")
+        lines.append(f"      [{_where(c.sources[0])} -> {_where(c.sources[1])}]")
+    return "\n".join(lines) + "\n"
+
+
+def _phrase(c: Change, subject: str, spec: Spec) -> str:
+    k = c.kind
+    what = f"{subject}: " if subject else ""
+    if k in (ChangeKind.CHECK_ERRNO, ChangeKind.CHECK_ADDED, ChangeKind.CHECK_REMOVED,
+             ChangeKind.CHECK_ORDER, ChangeKind.CHECK_CONDITION, ChangeKind.CHECK_REACH):
+        meaning = _meaning(spec, c.element)
+        what = f"check {subject}" + (f" ({meaning})" if meaning else "") + ": "
+    if k is ChangeKind.FIELD_ADDED:
+        return f"+ field {subject}: {c.after}"
+    if k is ChangeKind.FIELD_REMOVED:
+        return f"- field {subject}: {c.before}"
+    if k is ChangeKind.STRUCT_SIZE:
+        return f"size {c.before} -> {c.after} ({c.why})"
+    if k is ChangeKind.IOCTL_NUMBER:
+        return f"request number {c.before} -> {c.after}" + (f" {c.why}" if c.why else "")
+    if k in (ChangeKind.CHECK_ADDED,):
+        return f"+ {what}{c.after}"
+    if k in (ChangeKind.CHECK_REMOVED,):
+        return f"- {what}{c.before}"
+    if k is ChangeKind.CHECK_ERRNO:
+        return f"{what}errno {c.before} -> {c.after}"
+    if k is ChangeKind.CHECK_ORDER:
+        return f"{what}position {c.before} -> {c.after}" + (f" ({c.why})" if c.why else "")
+    if k is ChangeKind.LOCKING_ADDED:
+        return f"locking added: takes {c.after}"
+    if k is ChangeKind.LOCKING_REMOVED:
+        return f"locking removed: no longer takes {c.before}"
+    if k in (ChangeKind.OPERATION_ADDED, ChangeKind.STRUCT_ADDED, ChangeKind.CONSTANT_ADDED,
+             ChangeKind.CAPABILITY_ADDED, ChangeKind.IOCTL_ADDED):
+        return f"+ added: {c.after}" + (f" ({c.why})" if c.why else "")
+    if k in (ChangeKind.OPERATION_REMOVED, ChangeKind.STRUCT_REMOVED, ChangeKind.CONSTANT_REMOVED,
+             ChangeKind.CAPABILITY_REMOVED, ChangeKind.IOCTL_REMOVED):
+        return f"- removed (was {c.before})"
+    return f"{what}{k.value} {c.before} -> {c.after}" + (f" ({c.why})" if c.why else "")
+
+
+# ---------------------------------------------------------------- command
+def load_named(arg: str) -> Spec:
+    """A spec by registered name (`mte-v10`, `v10`) or by YAML path."""
+    from . import paths
+    from .specio import load_spec
+    p = Path(arg)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.exists():
+            raise KconformError(f"{arg}: no such spec file (expected a spec YAML written by "
+                                "`kconform extract`, or a registered spec name)")
+        return load_spec(p)
+    return load_spec(paths.spec_path(paths.resolve_spec_name(arg)))
+
+
+def cmd_diff(args) -> int:
+    a, b = load_named(args.spec_a), load_named(args.spec_b)
+    changes = diff_specs(a, b)
+    print(render_text(a, b, changes), end="")
+    return 1 if args.exit_code and changes else 0
+
+
+def add_diff_command(sub) -> None:
+    d = sub.add_parser("diff", help="what changed between two specs, in the user's terms")
+    d.add_argument("spec_a", help="the earlier spec: a name (mte-v8, v8) or a YAML path")
+    d.add_argument("spec_b", help="the later spec: a name (mte-v10, v10) or a YAML path")
+    d.add_argument("--exit-code", action="store_true",
+                   help="exit 1 when the specs differ (like `git diff --exit-code`)")
+    d.set_defaults(func=cmd_diff)
