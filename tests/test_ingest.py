@@ -79,15 +79,75 @@ def test_empty_file_is_a_clear_error(tmp_path):
         load_series(f)
 
 
-def test_truncated_patch_names_file_and_line(tmp_path, seeds_dir):
+def test_truncated_patch_is_a_problem_naming_file_and_line(tmp_path, seeds_dir):
     lines = (seeds_dir / "000_87786364e6aad26e.txt").read_text().splitlines()
     cut = next(i for i, l in enumerate(lines) if "if (is_error_noslot_pfn(pfn))" in l)
     f = tmp_path / "cut.txt"
     f.write_text("\n".join(lines[:cut]) + "\n")
-    with pytest.raises(InputError) as e:
-        load_series(f)
-    assert "cut.txt" in str(e.value) and "truncated" in str(e.value)
-    assert e.value.line > 0
+    (p,) = load_series(f).patches          # does not raise: the rest is kept
+    (e,) = p.problems
+    assert isinstance(e, InputError) and e.path == "cut.txt" and e.line > 0
+    assert "truncated" in e.message and "as its @@ header says" in e.expected
+    uapi = next(x for x in p.files if x.path.endswith("uapi/asm/kvm.h"))
+    assert uapi.hunks and uapi.hunks[0].added(), "hunks before the damage are still parsed"
+
+
+def test_malformed_hunk_header_is_a_problem(tmp_path, seeds_dir):
+    text = (seeds_dir / "000_87786364e6aad26e.txt").read_text()
+    assert "@@ -1303,6 +1303,53 @@" in text
+    f = tmp_path / "bad.txt"
+    f.write_text(text.replace("@@ -1303,6 +1303,53 @@", "@@ -1303,six +1303,53 @@"))
+    (p,) = load_series(f).patches
+    bad = [e for e in p.problems if "malformed hunk header" in e.message]
+    assert bad and bad[0].line == text.splitlines().index(
+        next(l for l in text.splitlines() if l.startswith("@@ -1303,6"))) + 1
+    assert "@@ -OLD_START,OLD_COUNT +NEW_START,NEW_COUNT @@" in bad[0].expected
+    assert any(x.path.endswith("uapi/asm/kvm.h") for x in p.files)
+
+
+def test_remarks_are_split_by_depth_and_attributed(seeds_dir):
+    (p,) = load_series(seeds_dir / "004_baa2838cf23bbaa8.txt").patches
+    assert p.author == "Alexandru Elisei"
+    nit = next(r for r in p.remarks if r.text.startswith("Nit: Those flag names"))
+    assert (nit.author, nit.depth, nit.after_line, nit.line) == ("Reiji Watanabe", 2, 86, 88)
+    ack = next(r for r in p.remarks if r.text.startswith("That's true"))
+    assert (ack.author, ack.depth) == ("Alexandru Elisei", 1)
+    own = next(r for r in p.remarks if r.text.startswith("Understood."))
+    assert own.author == "Reiji Watanabe" and own.depth == 0, "signed 'Reiji', no From: header"
+    texts = " ".join(r.text for r in p.remarks)
+    assert "Index of Archives" not in texts and "wrote:" not in texts and "Hi Alex" not in texts
+
+
+def test_attribution_names():
+    from generator.ingest.thread import attribution_name
+    assert attribution_name("On Mon, Oct 04, 2021 at 06:48:37PM +0100, Marc Zyngier wrote:") \
+        == "Marc Zyngier"
+    assert attribution_name("On Tue, Feb 15, 2022 at 3:03 AM Alexandru Elisei "
+                            "<alexandru.elisei@xxxxxxx> wrote:") == "Alexandru Elisei"
+
+
+def test_review_reply_with_stripped_indentation(seeds_dir):
+    (p,) = load_series(seeds_dir / "003_2f257d4ea7dae093.txt").patches
+    assert (p.quoted_depth, p.author, p.label) == (1, "Marc Zyngier", "v2 4/16")
+    mmu = next(f for f in p.files if f.path == "arch/arm64/kvm/mmu.c")
+    h = mmu.hunks[0]
+    assert len(h.new_side()) == h.new_count == 115, "reviewer remarks between lines are not code"
+    assert not p.problems
+    assert [r.text for r in p.remarks][0] == "one day"
+    assert p.remarks[-1].text.endswith("Reviewed-by: Andrew Jones <drjones@xxxxxxxxxx>")
+
+
+def test_inconsistent_quoting_is_repaired_and_recorded(tmp_path, seeds_dir):
+    lines = (seeds_dir / "003_2f257d4ea7dae093.txt").read_text().splitlines()
+    k = next(i for i, l in enumerate(lines) if l == "> + if (ipa & ~PAGE_MASK)")
+    lines[k] = "> > + if (ipa & ~PAGE_MASK)"          # one line quoted a level too deep
+    f = tmp_path / "requoted.txt"
+    f.write_text("\n".join(lines) + "\n")
+    (p,) = load_series(f).patches
+    rep = [r for r in p.repairs if r.kind == "inconsistent-quote"]
+    assert [r.line for r in rep] == [k + 1] and "quoted 2 deep" in rep[0].after
+    mmu = next(x for x in p.files if x.path == "arch/arm64/kvm/mmu.c")
+    assert any(l.text.strip() == "if (ipa & ~PAGE_MASK)" for l in mmu.hunks[0].lines)
 
 
 def test_binary_file_is_a_clear_error(tmp_path):

@@ -1,0 +1,180 @@
+"""Extraction follows the text: mutate a seed, and the spec -- and, for the
+specs the generators take, the generated C and reference -- change with it."""
+from pathlib import Path
+
+import pytest
+
+from generator.cases import plan
+from generator.extract import extract_spec
+from generator.model import Errno, FindingKind, Reach
+from generator.render_c import render_c
+from generator.render_ref import render_reference
+
+ROOT = Path(__file__).resolve().parents[1]
+V10 = "002_640e98e582cbc741.txt"
+LOCK = "004_baa2838cf23bbaa8.txt"
+ENABLE = "KVM_ENABLE_CAP(KVM_CAP_ARM_LOCK_USER_MEMORY_REGION)"
+
+
+def _seed(name: str) -> str:
+    return (ROOT / "seeds" / name).read_text()
+
+
+def _write(tmp_path, name: str, text: str) -> Path:
+    f = tmp_path / name
+    f.write_text(text)
+    return f
+
+
+def _mutated(tmp_path, name: str, *pairs) -> Path:
+    text = _seed(name)
+    for old, new in pairs:
+        assert old in text, f"mutation anchor {old!r} not in {name}"
+        text = text.replace(old, new)
+    return _write(tmp_path, name, text)
+
+
+def _generated(spec) -> tuple[str, str]:
+    return render_c(spec, plan(spec)), render_reference(spec)
+
+
+@pytest.fixture(scope="module")
+def lock():
+    return extract_spec(ROOT / "seeds" / LOCK, "lock-memslot-rfc-v5")
+
+
+@pytest.fixture(scope="module")
+def v10_generated():
+    return _generated(extract_spec(ROOT / "seeds" / V10, "mte-v10"))
+
+
+def _checks(spec, op=ENABLE):
+    return spec.operation(op).checks
+
+
+# ------------------------------------------------------------ 004 lock memslot
+def test_lock_errno_change(tmp_path, lock):
+    f = _mutated(tmp_path, LOCK, ("ret = -EPERM;", "ret = -EACCES;"))
+    before = {c.id: c.errno for c in _checks(lock)}
+    after = {c.id: c.errno for c in _checks(extract_spec(f, "m"))}
+    key = "lock_mem_write_set_and_mem_readonly_set_or_memslot_dirty_logging"
+    assert (before[key], after[key]) == (Errno.EPERM, Errno.EACCES)
+    assert {k: v for k, v in before.items() if k != key} == \
+        {k: v for k, v in after.items() if k != key}
+
+
+def test_lock_busy_errno_change(tmp_path):
+    f = _mutated(tmp_path, LOCK, ("ret = -EBUSY;", "ret = -EAGAIN;"))
+    by = {c.id: c for c in _checks(extract_spec(f, "m"))}
+    assert by["not_vcpus_lockable"].errno is Errno.EAGAIN
+
+
+def test_lock_reorder_two_checks(tmp_path, lock):
+    text = _seed(LOCK)
+    a = ("> > > +       if (slot >= KVM_MEM_SLOTS_NUM)\n"
+         "> > > +               return -EINVAL;\n")
+    b = ("> > > +       if (!(flags & KVM_ARM_LOCK_MEM_READ))\n"
+         "> > > +               return -EINVAL;\n")
+    sep = "> > > +\n"
+    assert a + sep + b in text
+    f = _write(tmp_path, LOCK, text.replace(a + sep + b, b + sep + a))
+    ids = [c.id for c in _checks(extract_spec(f, "m"))]
+    old = [c.id for c in _checks(lock)]
+    assert old.index("slot_at_least") < old.index("lock_mem_read_clear")
+    assert ids.index("lock_mem_read_clear") < ids.index("slot_at_least")
+
+
+def test_lock_constant_rename(tmp_path):
+    text = _seed(LOCK)
+    head, sep, tail = text.partition("diff --git a/arch/arm64/include/asm/kvm_mmu.h")
+    f = _write(tmp_path, LOCK, head + sep + tail.replace("KVM_ARM_LOCK_MEM_READ",
+                                                         "KVM_ARM_LOCK_MEM_RD"))
+    spec = extract_spec(f, "m")
+    assert "KVM_ARM_LOCK_MEM_RD" in {c.name for c in spec.constants}
+    assert "KVM_ARM_LOCK_MEM_READ" not in {c.name for c in spec.constants}
+    ids = [c.id for c in _checks(spec)]
+    assert "lock_mem_rd_clear" in ids and "lock_mem_read_clear" not in ids
+
+
+def test_lock_capability_number(tmp_path):
+    f = _mutated(tmp_path, LOCK, ("#define KVM_CAP_ARM_LOCK_USER_MEMORY_REGION 207",
+                                  "#define KVM_CAP_ARM_LOCK_USER_MEMORY_REGION 210"))
+    assert extract_spec(f, "m").capability("KVM_CAP_ARM_LOCK_USER_MEMORY_REGION").number == 210
+
+
+def test_lock_flag_value(tmp_path):
+    f = _mutated(tmp_path, LOCK, ("KVM_ARM_LOCK_MEM_WRITE                       (1 << 1)",
+                                  "KVM_ARM_LOCK_MEM_WRITE                       (1 << 2)"))
+    assert extract_spec(f, "m").constant("KVM_ARM_LOCK_MEM_WRITE").value == 4
+
+
+def test_lock_supported_helper_decides_what_is_reachable(tmp_path, lock):
+    body = ("> > > +static int kvm_arm_lock_memslot_supported(void)\n"
+            "> > > +{\n> > > +       return 0;\n")
+    f = _mutated(tmp_path, LOCK, (body, body.replace("return 0;", "return 1;")))
+    spec = extract_spec(f, "m")
+    checks = _checks(spec)
+    assert checks[0].value is False and checks[0].reach is Reach.UNREACHABLE
+    assert all(c.reach is Reach.REACHABLE for c in checks[1:])
+    assert spec.operation("KVM_CHECK_EXTENSION(KVM_CAP_ARM_LOCK_USER_MEMORY_REGION)") \
+        .success.ret_value == 1
+    assert any("never fails" in x.message for x in spec.findings
+               if x.kind is FindingKind.DEAD_CODE)
+    assert all(c.reach is Reach.UNREACHABLE for c in _checks(lock)[1:])
+
+
+def test_lock_restoring_the_flags_check_brings_back_the_context_check(tmp_path):
+    f = _mutated(tmp_path, LOCK, ("> > > -       if (cap->flags)\n> > > -               return -EINVAL;\n"
+                                  "> > > -\n",
+                                  "> > >         if (cap->flags)\n> > >                 return -EINVAL;\n"
+                                  "> > > \n"),
+                 ("@@ -78,16 +78,43 @@", "@@ -78,16 +78,46 @@"))
+    checks = _checks(extract_spec(f, "m"))
+    assert checks[0].context and checks[0].id == "flags_nonzero"
+
+
+# ------------------------------------------------------------ v10: spec, C and reference
+def test_v10_errno_changes_spec_c_and_reference(tmp_path, v10_generated):
+    f = _mutated(tmp_path, V10, ("+\t\tif (is_error_noslot_pfn(pfn)) {\n+\t\t\tret = -EFAULT;",
+                                 "+\t\tif (is_error_noslot_pfn(pfn)) {\n+\t\t\tret = -ENXIO;"))
+    spec = extract_spec(f, "mte-v10")
+    assert {c.id: c.errno for c in spec.operation("KVM_ARM_MTE_COPY_TAGS").checks}[
+        "no_memslot"] is Errno.ENXIO
+    c_text, ref = _generated(spec)
+    assert "ENXIO" in ref and "ENXIO" not in v10_generated[1]
+    assert "ENXIO" in c_text and "ENXIO" not in v10_generated[0]
+
+
+def test_v10_reorder_changes_spec_c_and_reference(tmp_path, v10_generated):
+    text = _seed(V10)
+    a = "+\tif (copy_tags->reserved[0] || copy_tags->reserved[1])\n+\t\treturn -EINVAL;\n"
+    b = "+\tif (copy_tags->flags & ~KVM_ARM_TAGS_FROM_GUEST)\n+\t\treturn -EINVAL;\n"
+    f = _write(tmp_path, V10, text.replace(a + "+\n" + b, b + "+\n" + a))
+    spec = extract_spec(f, "mte-v10")
+    ids = [c.id for c in spec.operation("KVM_ARM_MTE_COPY_TAGS").checks]
+    assert ids.index("flags_invalid_bits") < ids.index("reserved_0_nonzero")
+    c_text, ref = _generated(spec)
+    assert ref.index('"flags_invalid_bits"') < ref.index('"reserved_0_nonzero"')
+    assert v10_generated[1].index('"reserved_0_nonzero"') < v10_generated[1].index(
+        '"flags_invalid_bits"')
+    assert c_text != v10_generated[0]
+
+
+def test_v10_capability_number_changes_spec_and_c(tmp_path, v10_generated):
+    f = _mutated(tmp_path, V10, ("#define KVM_CAP_ARM_MTE 195", "#define KVM_CAP_ARM_MTE 205"))
+    spec = extract_spec(f, "mte-v10")
+    assert spec.capability("KVM_CAP_ARM_MTE").number == 205
+    c_text, ref = _generated(spec)
+    assert "205" in c_text and c_text != v10_generated[0]
+    assert ref != v10_generated[1]
+
+
+def test_v10_field_rename_changes_spec_c_and_reference(tmp_path, v10_generated):
+    text = _seed(V10).replace("__u64 guest_ipa;", "__u64 ipa;").replace(
+        "copy_tags->guest_ipa", "copy_tags->ipa")
+    spec = extract_spec(_write(tmp_path, V10, text), "mte-v10")
+    assert spec.struct("kvm_arm_copy_mte_tags").members[0].name == "ipa"
+    c_text, ref = _generated(spec)
+    assert "__u64 ipa;" in c_text and "__u64 guest_ipa;" not in c_text
+    assert "__u64 guest_ipa;" in v10_generated[0]
+    assert "ipa_unaligned" in ref and "guest_ipa_unaligned" not in ref
