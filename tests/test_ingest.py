@@ -1,5 +1,4 @@
 """Ingest: messages, patch subjects, hunks and the repairs of damaged dumps."""
-from pathlib import Path
 
 import pytest
 

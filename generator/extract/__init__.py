@@ -22,8 +22,8 @@ from pathlib import Path
 from .. import paths
 from ..errors import InputError
 from ..ingest import Patch, Series, load_series
-from ..model import (AlignmentRule, CheckKind, Finding, FindingKind, OpKind,
-                     Precondition, PreKind, Reach, Source, Spec)
+from ..model import (AlignmentRule, CheckKind, Finding, FindingKind, Precondition,
+                     PreKind, Source, Spec)
 from . import consistency
 from .docs import buffer_rule, claims_of, doc_sections
 from .handlers import extract_operations

@@ -20,7 +20,7 @@ import difflib
 import re
 from collections import Counter
 
-from ..ingest import LineKind, Patch
+from ..ingest import Patch
 from ..model import Finding, FindingKind, Source, Spec
 from .docs import CONFLICT, DocSection
 

@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from pycparser import c_ast
 
 from .. import cparse
-from ..model import (Check, Errno, Finding, FindingKind, Operation, OpKind, Predicate,
-                     Reach, Source, errno_from_name)
-from .slugs import classify, disjuncts, ident, slug
+from ..model import Finding, Operation, OpKind, Source, errno_from_name
+from .conditions import ConditionReader, root
 from .units import Unit, returns_bool
 from .vocab import Vocabulary
 
@@ -112,7 +111,7 @@ def _label_returns(body: c_ast.Compound) -> dict[str, c_ast.Node]:
     return out
 
 
-class HandlerWalker:
+class HandlerWalker(ConditionReader):
     """Walks one operation's code, following calls into patch functions."""
 
     def __init__(self, op: Operation, functions: dict[str, Unit], seed: str,
@@ -175,7 +174,7 @@ class HandlerWalker:
             self._lock_in(s.rvalue)
             name = cparse.to_c(s.lvalue)
             st.locals.setdefault(name, []).append(s.rvalue)
-            if isinstance(s.lvalue, c_ast.StructRef) and _root(s.lvalue) == "kvm":
+            if isinstance(s.lvalue, c_ast.StructRef) and root(s.lvalue) == "kvm":
                 self.op.effects.append(f"{name} = {cparse.to_c(s.rvalue)}")
             else:
                 self._effect_of(s.rvalue, st, "")
@@ -437,144 +436,8 @@ class HandlerWalker:
             inner = st.derive(when=" && ".join(x for x in (st.when, when) if x))
             self.stmts(body, inner)
 
-    # checks --------------------------------------------------------------
-    def _field(self, node, st: State) -> str | None:
-        """Field path of the user argument that `node` names, if any."""
-        parts: list[str] = []
-        cur = node
-        while isinstance(cur, (c_ast.StructRef, c_ast.ArrayRef)):
-            if isinstance(cur, c_ast.ArrayRef):
-                parts.append(f"[{cparse.to_c(cur.subscript)}]")
-                cur = cur.name
-            else:
-                parts.append("." + cur.field.name)
-                cur = cur.name
-        if isinstance(cur, c_ast.ID) and cur.name in st.argvars and parts:
-            return "".join(reversed(parts)).lstrip(".")
-        return None
-
-    def _scan(self, node, st: State, reads: list[str], direct: list[str],
-              derived: list[str], aliases: dict[str, str], seen: set[str], via_local: bool) -> None:
-        if node is None:
-            return
-        if isinstance(node, c_ast.UnaryOp) and node.op == "&" \
-                and _root(node.expr) in ("kvm", "vcpu") and not self._field(node.expr, st):
-            return            # the address of VM state is passed, not tested
-        if isinstance(node, (c_ast.StructRef, c_ast.ArrayRef)):
-            f = self._field(node, st)
-            if f:
-                if f not in reads:
-                    reads.append(f)
-                return
-            path = cparse.to_c(node)
-            if _root(node) in ("kvm", "vcpu") or self.voc.lookup(path):
-                (derived if via_local else direct).append(path)
-                return
-        if isinstance(node, c_ast.FuncCall):
-            head = cparse.to_c(node.name)
-            args = node.args.exprs if node.args else []
-            keyed = f"{head}({cparse.to_c(args[0])})" if args else ""
-            if keyed and self.voc.lookup(keyed):
-                (derived if via_local else direct).append(keyed)
-                return
-            (derived if via_local else direct).append(head)
-            for a in args:
-                self._scan(a, st, reads, direct, derived, aliases, seen, via_local)
-            return
-        if isinstance(node, c_ast.ID):
-            shown = st.renames.get(node.name, node.name)
-            if node.name in ("kvm", "vcpu") and node.name not in st.argvars:
-                return        # the VM or vCPU itself (`struct kvm *kvm = vcpu->kvm;`)
-            if node.name in st.params:
-                if shown not in reads:
-                    reads.append(shown)
-                return
-            if node.name in st.locals and node.name not in seen:
-                seen.add(node.name)
-                for init in st.locals[node.name]:
-                    f = self._field(init, st)
-                    if f:
-                        aliases[shown] = f
-                    self._scan(init, st, reads, direct, derived, aliases, seen, True)
-            return
-        for _, child in node.children():
-            self._scan(child, st, reads, direct, derived, aliases, seen, via_local)
-
-    def _predicates(self, d, st: State, direct: list[str], derived: list[str]
-                    ) -> tuple[list[Predicate], Reach]:
-        preds: list[Predicate] = []
-        reach = Reach.REACHABLE
-        for spelling in direct + derived:
-            if spelling in self.functions:
-                value = self.patch_constant(spelling)
-                if value is not None:
-                    preds.append(Predicate(spelling, None, value))
-                    continue
-            term = self.voc.predicates.get(spelling) if spelling in direct else self.voc.lookup(spelling)
-            if spelling in direct and term is None:
-                term = self.voc.helpers.get(spelling)
-            if term is None:
-                if spelling in ("sizeof",) or spelling in self.functions:
-                    continue
-                self.findings.append(Finding(
-                    FindingKind.UNMAPPED_PREDICATE,
-                    f"{spelling} (in `{self.render(d, st)}`) is not in the vocabulary "
-                    f"{self.voc.path.name}; its meaning to userspace is unknown", self.src(d)))
-                preds.append(Predicate(spelling, None))
-                continue
-            if spelling in derived and spelling in self.voc.helpers and not term.effect:
-                continue      # plumbing such as gpa_to_gfn
-            if any(p.spelling == spelling for p in preds):
-                continue
-            preds.append(Predicate(spelling, term.concept))
-            if term.reach is not Reach.REACHABLE and spelling in direct:
-                reach = term.reach
-        return preds, reach
-
-    def _add_checks(self, cond, out: Outcome, st: State, whole: bool = False,
-                    cid_hint: str = "") -> None:
-        for d in ([cond] if whole else disjuncts(cond)):
-            reads: list[str] = []
-            direct: list[str] = []
-            derived: list[str] = []
-            aliases: dict[str, str] = {}
-            self._scan(d, st, reads, direct, derived, aliases, set(), False)
-            self.op.aliases.update(aliases)
-            preds, reach = self._predicates(d, st, direct, derived)
-            text = self.render(d, st)
-            kind = classify(text, preds, st.in_loop, reach)
-            field_reads = [aliases.get(r, r) for r in reads]
-            if cid_hint:
-                base = ident(field_reads[0]) if field_reads else ident(text)[:24]
-                cid = f"{base}_{cid_hint}"
-            else:
-                shown = {st.renames.get(k, k): v for k, v in st.locals.items()}
-                cid = slug(cparse.parse_expr(text) if st.renames else d, reads, preds,
-                           aliases, text, shown)
-            cid = self._unique(cid)
-            errno: Errno | None = errno_from_name(out.errno) if out.errno else None
-            self.op.checks.append(Check(
-                cid, len(self.op.checks) + 1, text, errno, kind, field_reads, preds,
-                self.src(d), st.in_loop, reach, result=out.result, effect=out.effect,
-                when=st.when, value=_fold(d, preds)))
-
-    def _unique(self, cid: str) -> str:
-        base, k = cid, 2
-        while cid in self.ids:
-            cid = f"{base}_{k}"
-            k += 1
-        self.ids.add(cid)
-        return cid
-
-
 def _and(a: str, b: str) -> str:
     return " && ".join(x for x in (a, b) if x)
-
-
-def _root(node) -> str:
-    while isinstance(node, (c_ast.StructRef, c_ast.ArrayRef)):
-        node = node.name
-    return node.name if isinstance(node, c_ast.ID) else ""
 
 
 def _recoord(node, coord) -> None:
@@ -591,34 +454,6 @@ def _bool_result(final, var: str, value: int) -> str:
         eq = value == int(final.right.value, 0)
         return "true" if eq == (final.op == "==") else "false"
     return ""
-
-
-def _fold(node, preds: list[Predicate]) -> bool | None:
-    """The condition's value when the patch's own helpers fix it."""
-    fixed = {p.spelling: p.value for p in preds if p.value is not None}
-    if not fixed:
-        return None
-
-    def ev(n):
-        if isinstance(n, c_ast.FuncCall):
-            return fixed.get(cparse.to_c(n.name))
-        if isinstance(n, c_ast.Constant):
-            return int(n.value.rstrip("uUlL"), 0)
-        if isinstance(n, c_ast.UnaryOp) and n.op == "!":
-            v = ev(n.expr)
-            return None if v is None else int(not v)
-        if isinstance(n, c_ast.BinaryOp) and n.op in ("&&", "||"):
-            a, b = ev(n.left), ev(n.right)
-            if n.op == "&&":
-                if a == 0 or b == 0:
-                    return 0
-                return None if a is None or b is None else 1
-            if a or b:
-                return 1
-            return None if a is None or b is None else 0
-        return None
-    v = ev(node)
-    return None if v is None else bool(v)
 
 
 def _combine(returns: list[Result]) -> Result | None:
