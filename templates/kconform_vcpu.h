@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kconform VMM side of the guest runtime (templates/guest/): vCPU set-up,
+ * one-reg and reg-list steps, guest commands and host page-out.
+ *
+ * Included by kconform_runtime.h when the generated test defines
+ * KC_WITH_GUEST and provides kc_guest_image[] (the flat guest binary,
+ * generated at build time by generator/guest.py).  A guest command runs
+ * the vCPU until the guest stores to KG_MMIO_DONE; an unexpected guest
+ * exception (KG_MMIO_FAULT), any other exit, or a vCPU that does not
+ * answer within KC_GUEST_TIMEOUT_S seconds (SIGALRM + immediate_exit)
+ * fails the step with the syndrome or the timeout as the reason; the
+ * case is then torn down and the next case runs.
+ */
+#ifndef KCONFORM_VCPU_H
+#define KCONFORM_VCPU_H
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include "kconform_guest_abi.h"
+
+#define KC_GUEST_TIMEOUT_S	20
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT		21
+#endif
+
+/* what a guest command's step reports as its `ret` */
+enum kc_report {
+	KC_REPORT_FIELD = 0,	/* (value >> shift) & mask(width); -1 on fault */
+	KC_REPORT_ACCESS,	/* 1 read completed, 0 UNDEF, -1 other fault */
+	KC_REPORT_TCO,		/* PSTATE.TCO on exception entry; -1 none */
+	KC_REPORT_TAGS,		/* granules read; digest of the tags */
+	KC_REPORT_COUNT,	/* the command's result as is */
+};
+
+static struct kvm_run *volatile kc_alarm_run;
+
+static void kc_on_alarm(int sig)
+{
+	(void)sig;
+	if (kc_alarm_run)
+		kc_alarm_run->immediate_exit = 1;
+}
+
+__attribute__((format(printf, 2, 3)))
+static inline int kc_fail(struct kc_env *env, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(env->why, sizeof(env->why), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static inline uint64_t kc_core_reg(size_t offset)
+{
+	return KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
+	       (offset / sizeof(__u32));
+}
+
+static inline int kc_set_reg(int fd, uint64_t id, uint64_t value)
+{
+	struct kvm_one_reg r = { .id = id, .addr = (uintptr_t)&value };
+
+	return ioctl(fd, KVM_SET_ONE_REG, &r);
+}
+
+/* create vCPU 0 of the guest, load the image, point PC and SP at it */
+static inline long kc_vcpu_start(struct kc_env *env)
+{
+	struct kvm_userspace_memory_region region;
+	struct kvm_vcpu_init init;
+	long fd, size;
+
+	fd = ioctl(env->vm_fd, KVM_CREATE_VCPU, env->nvcpus);
+	if (fd < 0)
+		return fd;
+	env->vcpus[env->nvcpus++] = (int)fd;
+	env->guest_fd = (int)fd;
+	memset(&init, 0, sizeof(init));
+	if (ioctl(env->vm_fd, KVM_ARM_PREFERRED_TARGET, &init) ||
+	    ioctl((int)fd, KVM_ARM_VCPU_INIT, &init))
+		return kc_fail(env, "KVM_ARM_VCPU_INIT failed: %s", strerror(errno));
+	size = ioctl(env->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	env->run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			(int)fd, 0);
+	if (env->run == MAP_FAILED) {
+		env->run = NULL;
+		return -1;
+	}
+	env->run_size = (size_t)size;
+	env->slot_len[KG_SLOT] = KG_CODE_SIZE;
+	env->slot_mem[KG_SLOT] = mmap(NULL, KG_CODE_SIZE, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (env->slot_mem[KG_SLOT] == MAP_FAILED) {
+		env->slot_mem[KG_SLOT] = NULL;
+		return -1;
+	}
+	memcpy(env->slot_mem[KG_SLOT], kc_guest_image, sizeof(kc_guest_image));
+	memset(&region, 0, sizeof(region));
+	region.slot = KG_SLOT;
+	region.guest_phys_addr = KG_CODE_IPA;
+	region.memory_size = KG_CODE_SIZE;
+	region.userspace_addr = (uintptr_t)env->slot_mem[KG_SLOT];
+	if (ioctl(env->vm_fd, KVM_SET_USER_MEMORY_REGION, &region))
+		return kc_fail(env, "image memslot at %#llx: %s",
+			       KG_CODE_IPA, strerror(errno));
+	if (kc_set_reg((int)fd, kc_core_reg(offsetof(struct kvm_regs, regs.pc)),
+		       KG_CODE_IPA) ||
+	    kc_set_reg((int)fd, kc_core_reg(offsetof(struct kvm_regs, sp_el1)),
+		       KG_STACK_TOP))
+		return kc_fail(env, "KVM_SET_ONE_REG of PC/SP_EL1: %s",
+			       strerror(errno));
+	return fd;
+}
+
+static inline void kc_vcpu_teardown(struct kc_env *env)
+{
+	if (env->run)
+		munmap(env->run, env->run_size);
+	env->run = NULL;
+	env->guest_fd = -1;
+}
+
+static inline volatile struct kg_mailbox *kc_mailbox(struct kc_env *env)
+{
+	return (volatile struct kg_mailbox *)
+		((unsigned char *)env->slot_mem[KG_SLOT] + KG_MAILBOX_OFF);
+}
+
+/* run the guest until it answers; 0 and *result, or -1 with env->why */
+static inline int kc_guest_command(struct kc_env *env, uint64_t op,
+				   uint64_t a0, uint64_t a1, uint64_t a2,
+				   uint64_t *result)
+{
+	volatile struct kg_mailbox *mb;
+	struct sigaction sa;
+	int r, e;
+
+	if (env->guest_fd < 0 || !env->run)
+		return kc_fail(env, "no guest vCPU was started");
+	mb = kc_mailbox(env);
+	mb->op = op;
+	mb->a0 = a0;
+	mb->a1 = a1;
+	mb->a2 = a2;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kc_on_alarm;	/* no SA_RESTART: KVM_RUN -> EINTR */
+	sigaction(SIGALRM, &sa, NULL);
+	for (;;) {
+		env->run->immediate_exit = 0;
+		kc_alarm_run = env->run;
+		alarm(KC_GUEST_TIMEOUT_S);
+		r = ioctl(env->guest_fd, KVM_RUN, 0);
+		e = errno;
+		alarm(0);
+		kc_alarm_run = NULL;
+		if (r < 0 && e == EINTR)
+			return kc_fail(env, "guest timeout: no answer within %d s",
+				       KC_GUEST_TIMEOUT_S);
+		if (r < 0)
+			return kc_fail(env, "KVM_RUN failed: %s", strerror(e));
+		if (env->run->exit_reason != KVM_EXIT_MMIO)
+			return kc_fail(env, "guest exit reason %u (hw %#llx)",
+				       env->run->exit_reason,
+				       (unsigned long long)(env->run->exit_reason ==
+				       KVM_EXIT_FAIL_ENTRY ?
+				       env->run->fail_entry.hardware_entry_failure_reason :
+				       0));
+		if (env->run->mmio.phys_addr == KG_MMIO_DONE &&
+		    env->run->mmio.is_write) {
+			memcpy(result, env->run->mmio.data, sizeof(*result));
+			return 0;
+		}
+		if (env->run->mmio.phys_addr == KG_MMIO_FAULT)
+			return kc_fail(env, "guest fault: ESR_EL1=%#llx (EC %#llx) "
+				       "FAR_EL1=%#llx ELR_EL1=%#llx", mb->esr,
+				       (mb->esr >> 26) & 0x3f, mb->far, mb->elr);
+		return kc_fail(env, "guest accessed unbacked IPA %#llx (%s)",
+			       (unsigned long long)env->run->mmio.phys_addr,
+			       env->run->mmio.is_write ? "write" : "read");
+	}
+}
+
+static inline int kc_guest_step(struct kc_env *env, const struct kc_step *s,
+				long *ret, uint64_t *digest, int *has_digest)
+{
+	volatile struct kg_mailbox *mb;
+	uint64_t a[3], res = 0;
+	size_t n;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		a[i] = kc_resolve(env, s->gargs[i]);
+	if (kc_guest_command(env, s->gop, a[0], a[1], a[2], &res))
+		return -1;
+	mb = kc_mailbox(env);
+	switch (s->report) {
+	case KC_REPORT_FIELD:
+		*ret = res == KG_MRS_FAULTED ? -1 :
+		       (long)((res >> s->shift) & ((1ULL << s->width) - 1));
+		break;
+	case KC_REPORT_ACCESS:
+		*ret = res != KG_MRS_FAULTED ? 1 :
+		       ((mb->esr >> 26) & 0x3f) == 0 ? 0 : -1;
+		break;
+	case KC_REPORT_TCO:
+		*ret = res != KG_MRS_FAULTED ? -1 : (long)mb->tco;
+		break;
+	case KC_REPORT_TAGS:
+		n = res > KG_MAX_TAGS ? KG_MAX_TAGS : (size_t)res;
+		*ret = (long)n;
+		*digest = kc_fnv1a64((const unsigned char *)mb->tags, n);
+		*has_digest = 1;
+		break;
+	case KC_REPORT_COUNT:
+		*ret = (long)res;
+		break;
+	}
+	if (res == KG_MRS_FAULTED)
+		printf("# kconform: case=%s guest exception ESR_EL1=%#llx "
+		       "EC=%#llx TCO=%llu\n", env->case_id, mb->esr,
+		       (mb->esr >> 26) & 0x3f, mb->tco);
+	return 0;
+}
+
+/* one register's value: ret is the field (width > 0) or the ioctl's 0 */
+static inline long kc_get_one_reg(struct kc_env *env, const struct kc_step *s)
+{
+	struct kvm_one_reg r;
+	uint64_t v = 0;
+	long ret;
+
+	if (env->guest_fd < 0)
+		return kc_fail(env, "no vCPU for KVM_GET_ONE_REG");
+	r.id = s->reg;
+	r.addr = (uintptr_t)&v;
+	ret = ioctl(env->guest_fd, KVM_GET_ONE_REG, &r);
+	if (ret < 0 || !s->width)
+		return ret;
+	return (long)((v >> s->shift) & ((1ULL << s->width) - 1));
+}
+
+/* write back the value the register holds (0 when it cannot be read) */
+static inline long kc_set_one_reg(struct kc_env *env, const struct kc_step *s)
+{
+	struct kvm_one_reg r;
+	uint64_t v = 0;
+	int saved;
+
+	if (env->guest_fd < 0)
+		return kc_fail(env, "no vCPU for KVM_SET_ONE_REG");
+	r.id = s->reg;
+	r.addr = (uintptr_t)&v;
+	saved = errno;
+	if (ioctl(env->guest_fd, KVM_GET_ONE_REG, &r))
+		v = 0;
+	errno = saved;
+	return ioctl(env->guest_fd, KVM_SET_ONE_REG, &r);
+}
+
+/* bit i set when s->regs[i] is in KVM_GET_REG_LIST */
+static inline long kc_reg_list(struct kc_env *env, const struct kc_step *s)
+{
+	struct kvm_reg_list probe = { .n = 0 }, *list;
+	long ret, mask = 0;
+	uint64_t i;
+	int k;
+
+	if (env->guest_fd < 0)
+		return kc_fail(env, "no vCPU for KVM_GET_REG_LIST");
+	ioctl(env->guest_fd, KVM_GET_REG_LIST, &probe);	/* E2BIG, sets n */
+	list = calloc(1, sizeof(*list) + probe.n * sizeof(__u64));
+	if (!list)
+		return -1;
+	list->n = probe.n;
+	ret = ioctl(env->guest_fd, KVM_GET_REG_LIST, list);
+	if (ret < 0) {
+		free(list);
+		return ret;
+	}
+	for (k = 0; k < KC_MAX_REGS && s->regs[k]; k++)
+		for (i = 0; i < list->n; i++)
+			if (list->reg[i] == s->regs[k])
+				mask |= 1L << k;
+	free(list);
+	return mask;
+}
+
+static inline long kc_vmstat(const char *key)
+{
+	char name[64];
+	long value;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", name, &value) == 2)
+		if (!strcmp(name, key)) {
+			fclose(f);
+			return value;
+		}
+	fclose(f);
+	return -1;
+}
+
+/* an active swap device, or why there is none (for the skip reason) */
+static inline int kc_swap_active(char *why, size_t len)
+{
+	char line[256];
+	int n = 0;
+	FILE *f = fopen("/proc/swaps", "r");
+
+	if (!f) {
+		snprintf(why, len, "no /proc/swaps: %s", strerror(errno));
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	if (n > 1)
+		return 1;
+	f = fopen("/tmp/kconform-swap.log", "r");
+	snprintf(why, len, "no swap device is active (/proc/swaps is empty)");
+	if (f) {
+		size_t used = strlen(why);
+
+		snprintf(why + used, len - used, "; swap set-up said: ");
+		used = strlen(why);
+		n = (int)fread(why + used, 1, len - used - 1, f);
+		why[used + (n > 0 ? n : 0)] = 0;
+		for (; why[used]; used++)
+			if (why[used] == '\n')
+				why[used] = ' ';
+		fclose(f);
+	}
+	return 0;
+}
+
+/*
+ * Push the VMM's mapping of a memslot out to swap with MADV_PAGEOUT.
+ * Returns 0 and prints how many pages went out; 1 (skip, env->why) when
+ * no swap device is active or nothing went out; -1 when madvise failed.
+ */
+static inline int kc_pageout(struct kc_env *env, const struct kc_step *s,
+			     long *ret)
+{
+	long before, after;
+
+	if (!env->slot_mem[s->slot])
+		return kc_fail(env, "no memslot %u to page out", s->slot);
+	if (!kc_swap_active(env->why, sizeof(env->why)))
+		return 1;
+	before = kc_vmstat("pswpout");
+	*ret = madvise(env->slot_mem[s->slot], env->slot_len[s->slot],
+		       MADV_PAGEOUT);
+	if (*ret)
+		return kc_fail(env, "madvise(MADV_PAGEOUT): %s", strerror(errno));
+	after = kc_vmstat("pswpout");
+	printf("# kconform: case=%s pageout pswpout=%ld->%ld pages=%ld\n",
+	       env->case_id, before, after, after - before);
+	if (before < 0 || after <= before) {
+		snprintf(env->why, sizeof(env->why),
+			 "MADV_PAGEOUT moved no page to swap (pswpout %ld -> %ld)",
+			 before, after);
+		return 1;
+	}
+	return 0;
+}
+
+#endif /* KCONFORM_VCPU_H */
