@@ -3,7 +3,7 @@
 import pytest
 
 from generator.errors import InputError
-from generator.ingest import LineKind, load_series, parse_subject
+from generator.ingest import LineKind, RepairKind, load_series, parse_subject
 from generator.ingest.mail import quote_depth, unquote, Line
 
 
@@ -40,7 +40,7 @@ def test_html_entity_repaired_and_recorded(seeds_dir):
     texts = [l.text for f in p5.files for h in f.hunks for l in h.lines]
     assert any("copy_from_user(&copy_tags, argp" in t for t in texts)
     assert not any("\u00a9" in t for t in texts)
-    rep = [r for r in p5.repairs if r.kind == "html-entity"]
+    rep = [r for r in p5.repairs if r.kind is RepairKind.HTML_ENTITY]
     assert [r.line for r in rep] == [779, 781]
 
 
@@ -51,7 +51,7 @@ def test_stripped_context_markers_repaired(seeds_dir):
     h = arm.hunks[0]
     assert (h.old_count, h.new_count) == (6, 53)
     assert sum(1 for l in h.lines if l.kind is LineKind.CTX) == 6
-    assert any(r.kind == "context-marker" for r in p.repairs)
+    assert any(r.kind is RepairKind.CONTEXT_MARKER for r in p.repairs)
 
 
 def test_quoted_patch_in_nested_reply(seeds_dir):
@@ -143,7 +143,7 @@ def test_inconsistent_quoting_is_repaired_and_recorded(tmp_path, seeds_dir):
     f = tmp_path / "requoted.txt"
     f.write_text("\n".join(lines) + "\n")
     (p,) = load_series(f).patches
-    rep = [r for r in p.repairs if r.kind == "inconsistent-quote"]
+    rep = [r for r in p.repairs if r.kind is RepairKind.INCONSISTENT_QUOTE]
     assert [r.line for r in rep] == [k + 1] and "quoted 2 deep" in rep[0].after
     mmu = next(x for x in p.files if x.path == "arch/arm64/kvm/mmu.c")
     assert any(l.text.strip() == "if (ipa & ~PAGE_MASK)" for l in mmu.hunks[0].lines)

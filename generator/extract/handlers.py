@@ -29,7 +29,7 @@ from ..ingest import Patch
 from ..model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind,
                      Reach, Source, Success, errno_from_name)
 from .slugs import ident
-from .units import (Deletion, Unit, collect_units, declared_functions, deletions,
+from .units import (Deletion, Unit, UnitKind, collect_units, declared_functions, deletions,
                     parse_unit)
 from .vocab import ContextCheck, Vocabulary
 from .walker import HandlerWalker, Result, State
@@ -44,7 +44,7 @@ def _parsed_units(patches: list[Patch], seed: str, voc: Vocabulary,
                 parse_unit(u, seed)
             except cparse.CParseError as e:
                 findings.append(Finding(FindingKind.PARSE_ERROR,
-                                        f"{u.kind} {u.name} in {u.path} does not parse: {e.message}; "
+                                        f"{u.kind.value} {u.name} in {u.path} does not parse: {e.message}; "
                                         "its checks are not in this spec",
                                         Source(seed, e.line, p.label, u.path)))
                 continue
@@ -98,12 +98,12 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
     spans (for placing reviewer remarks)."""
     findings: list[Finding] = []
     units = _parsed_units(patches, seed, voc, findings)
-    functions = {u.name: u for u in units if u.kind == "function"}
+    functions = {u.name: u for u in units if u.kind is UnitKind.FUNCTION}
     dels = [d for p in patches for d in deletions(p)]
     ops: list[Operation] = []
     reached: set[str] = set()
     for u in units:
-        if u.kind != "case":
+        if u.kind is not UnitKind.CASE:
             continue
         kind, fd = voc.dispatch[u.dispatcher]
         name = u.name

@@ -7,6 +7,7 @@ between lines; units are built from the new side of each hunk, in order.
 """
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 
@@ -23,9 +24,14 @@ _CASE = re.compile(r'^\s*case\s+([A-Za-z_]\w*)\s*:(.*)$')
 _KEYWORDS = {"if", "while", "for", "switch", "return", "sizeof", "do", "else"}
 
 
+class UnitKind(enum.Enum):
+    FUNCTION = "function"          # a function definition the patch adds
+    CASE = "case"                  # a `case NAME:` block added to a dispatcher
+
+
 @dataclass
 class Unit:
-    kind: str                      # "function" or "case"
+    kind: UnitKind
     name: str                      # function name or case label
     dispatcher: str                # enclosing function for a case
     lines: list[tuple[int, str]]   # (seed line, text)
@@ -69,7 +75,7 @@ def collect_units(patch: Patch, seed: str, voc: Vocabulary) -> list[Unit]:
                 if no in added and fm and fm.group(1) not in _KEYWORDS and not text.rstrip().endswith(";"):
                     end = balanced_block(side, i)
                     if end > 0:
-                        units.append(Unit("function", fm.group(1), "", side[i:end + 1], f.path, patch))
+                        units.append(Unit(UnitKind.FUNCTION, fm.group(1), "", side[i:end + 1], f.path, patch))
                         dispatcher = ""     # later cases are past this function
                         i = end + 1
                         continue
@@ -77,7 +83,7 @@ def collect_units(patch: Patch, seed: str, voc: Vocabulary) -> list[Unit]:
                 if no in added and cm and dispatcher in voc.dispatch:
                     end = _case_end(side, i)
                     body = [(no, cm.group(2))] + side[i + 1:end + 1]
-                    units.append(Unit("case", cm.group(1), dispatcher, body, f.path, patch))
+                    units.append(Unit(UnitKind.CASE, cm.group(1), dispatcher, body, f.path, patch))
                     i = end + 1
                     continue
                 i += 1
@@ -109,12 +115,12 @@ def _case_end(side: list[tuple[int, str]], i: int) -> int:
 
 
 def parse_unit(u: Unit, seed: str) -> None:
-    if u.kind == "function":
+    if u.kind is UnitKind.FUNCTION:
         text, first = cparse.join_lines(u.lines, seed)
     else:
         text, first = cparse.join_lines(u.lines, seed)
         text = f"int __kconform_case(void) {{\n#line {first} \"{seed}\"\n{text}\n}}"
-    parsed = cparse.parse(text, seed, first if u.kind == "function" else first - 1)
+    parsed = cparse.parse(text, seed, first if u.kind is UnitKind.FUNCTION else first - 1)
     funcs = [e for e in parsed.ast.ext if isinstance(e, c_ast.FuncDef)]
     u.ast = funcs[-1] if funcs else None
 

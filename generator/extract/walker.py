@@ -30,7 +30,7 @@ from pycparser import c_ast
 from .. import cparse
 from ..model import Finding, Operation, OpKind, Source, errno_from_name
 from .conditions import ConditionReader, root
-from .units import Unit, returns_bool
+from .units import Unit, UnitKind, returns_bool
 from .vocab import Vocabulary
 
 _LOCKS = ("mutex_lock", "spin_lock", "srcu_read_lock", "down_read", "down_write",
@@ -150,7 +150,7 @@ class HandlerWalker(ConditionReader):
         if len(self.frames) >= 8 or any(f.unit is unit for f in self.frames):
             return None                   # recursion: the callee is already on the path
         prev, self.unit = self.unit, unit
-        self.frames.append(_Frame(unit, returns_bool(unit) if unit.kind == "function" else False,
+        self.frames.append(_Frame(unit, returns_bool(unit) if unit.kind is UnitKind.FUNCTION else False,
                                   _label_returns(unit.ast.body)))
         self.stmts(unit.ast.body.block_items or [], state)
         frame = self.frames.pop()

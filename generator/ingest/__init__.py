@@ -21,13 +21,13 @@ from pathlib import Path
 from ..errors import InputError
 from .diff import FileDiff, Hunk, HunkLine, LineKind, parse_diffs
 from .mail import Line, Message, Thread, diff_depths, read_thread, unquote
-from .repair import Repair
+from .repair import Repair, RepairKind
 from .subject import PatchSubject, parse_subject
 from .thread import authors_by_depth, clean_remark
 
 __all__ = ["Series", "Patch", "Remark", "load_series", "InputError", "FileDiff", "Hunk",
            "HunkLine", "LineKind", "Line", "Message", "PatchSubject",
-           "Repair", "parse_subject"]
+           "Repair", "RepairKind", "parse_subject"]
 
 
 @dataclass
@@ -133,7 +133,7 @@ def load_series(path: Path) -> Series:
                 block = unquote(msg.lines, d)
                 files, repairs, problems = parse_diffs(block.lines, thread.seed, quoted=True)
                 for ln, found in block.requoted:
-                    repairs.append(Repair(ln.no, "inconsistent-quote", ln.text,
+                    repairs.append(Repair(ln.no, RepairKind.INCONSISTENT_QUOTE, ln.text,
                                           f"a diff line quoted {found} deep inside a quote "
                                           f"{d} deep; read at depth {d} ('{'> ' * d}')"))
                 patches.append(Patch(msg.patch, msg, files,

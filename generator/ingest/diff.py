@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 from .mail import Line
-from .repair import Repair, is_code_path, repair_entities
+from .repair import Repair, RepairKind, is_code_path, repair_entities
 
 
 class LineKind(enum.Enum):
@@ -144,11 +144,11 @@ def _parse_hunk(lines: list[Line], i: int, m: re.Match, path: str, seed: str,
             kind, body = LineKind.CTX, ""
         else:
             kind, body = LineKind.CTX, t
-            repairs.append(Repair(ln.no, "context-marker", t, " " + t))
+            repairs.append(Repair(ln.no, RepairKind.CONTEXT_MARKER, t, " " + t))
         if code:
             fixed = repair_entities(body)
             if fixed != body:
-                repairs.append(Repair(ln.no, "html-entity", body, fixed))
+                repairs.append(Repair(ln.no, RepairKind.HTML_ENTITY, body, fixed))
                 body = fixed
         new_no = 0
         if kind is not LineKind.DEL:
@@ -160,7 +160,7 @@ def _parse_hunk(lines: list[Line], i: int, m: re.Match, path: str, seed: str,
         i += 1
     miss_old, miss_new = old_count - old_seen, new_count - new_seen
     if miss_old < 0 or miss_new < 0:
-        repairs.append(Repair(lines[i - 1].no, "inconsistent-hunk",
+        repairs.append(Repair(lines[i - 1].no, RepairKind.INCONSISTENT_HUNK,
                               f"@@ -{old_start},{old_count} +{new_start},{new_count} @@",
                               "line kinds do not add up to the header's counts"))
     elif miss_old or miss_new:
@@ -168,7 +168,7 @@ def _parse_hunk(lines: list[Line], i: int, m: re.Match, path: str, seed: str,
         if quoted or miss_old == miss_new:
             hunk.trimmed = max(miss_old, miss_new)
             why = "trimmed by the reviewer" if quoted else "trailing blank context dropped by the archive"
-            repairs.append(Repair(where, "short-hunk",
+            repairs.append(Repair(where, RepairKind.SHORT_HUNK,
                                   f"@@ -{old_start},{old_count} +{new_start},{new_count} @@",
                                   f"{hunk.trimmed} line(s) missing at the end ({why})"))
         else:

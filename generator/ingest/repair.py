@@ -8,19 +8,28 @@ Every repair is recorded; none is silent.
 """
 from __future__ import annotations
 
+import enum
 import html.entities
 from dataclasses import dataclass
+
+
+class RepairKind(enum.Enum):
+    HTML_ENTITY = "html-entity"              # `©_tags` back to `&copy_tags`
+    CONTEXT_MARKER = "context-marker"        # a context line lost its leading space
+    SHORT_HUNK = "short-hunk"                # fewer lines than the header says, explained
+    INCONSISTENT_HUNK = "inconsistent-hunk"  # more lines than the header says
+    INCONSISTENT_QUOTE = "inconsistent-quote"  # a diff line quoted one level off
 
 
 @dataclass(frozen=True)
 class Repair:
     line: int          # seed line
-    kind: str          # "html-entity", "context-marker", "short-hunk"
+    kind: RepairKind
     before: str
     after: str
 
     def describe(self) -> str:
-        return f"line {self.line}: {self.kind}: {self.before.strip()!r} -> {self.after.strip()!r}"
+        return f"line {self.line}: {self.kind.value}: {self.before.strip()!r} -> {self.after.strip()!r}"
 
 
 def _legacy_entities() -> dict[str, str]:
