@@ -23,7 +23,7 @@ from .. import paths
 from ..errors import InputError
 from ..ingest import Patch, Series, load_series
 from ..model import (AlignmentRule, CheckKind, Finding, FindingKind, Precondition,
-                     PreKind, Source, Spec)
+                     PreKind, Reach, Source, Spec)
 from . import consistency
 from .docs import buffer_rule, claims_of, doc_sections
 from .handlers import extract_operations
@@ -200,9 +200,10 @@ def _derive_rules(spec: Spec, voc: Vocabulary) -> None:
                 spec.preconditions.append(Precondition(PreKind.NO_VCPUS, op.name, "vCPUs",
                                                        c.errno, c.id, c.source))
             if c.kind is CheckKind.HOST:
+                host = [p.spelling for p in c.predicates
+                        if (t := voc.lookup(p.spelling)) is not None and t.reach is Reach.HOST_ONLY]
                 spec.preconditions.append(Precondition(PreKind.HOST_FEATURE, op.name,
-                                                       ", ".join(p.spelling for p in c.predicates
-                                                                 if p.concept),
+                                                       ", ".join(host),
                                                        c.errno, c.id, c.source))
             if c.id.endswith("_invalid_bits"):
                 spec.preconditions.append(Precondition(PreKind.FLAGS_ZERO, op.name,

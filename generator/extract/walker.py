@@ -97,6 +97,29 @@ class _Rename(c_ast.NodeVisitor):
         self.visit(node.name)          # a member name is not a variable
 
 
+class _Inline(c_ast.NodeVisitor):
+    """Replace locals by the single call that set them."""
+
+    def __init__(self, calls: dict[str, c_ast.Node]):
+        self.calls = calls
+
+    def generic_visit(self, node):
+        for name, child in node.children():
+            if isinstance(child, c_ast.ID) and child.name in self.calls:
+                _set_child(node, name, copy.deepcopy(self.calls[child.name]))
+            else:
+                self.visit(child)
+
+
+def _set_child(node, name: str, value) -> None:
+    """Set a pycparser child given its `children()` name (`expr`, `exprs[1]`)."""
+    if "[" in name:
+        attr, idx = name[:-1].split("[")
+        getattr(node, attr)[int(idx)] = value
+    else:
+        setattr(node, name, value)
+
+
 def _label_returns(body: c_ast.Compound) -> dict[str, c_ast.Node]:
     """label -> the expression of the first `return` after it."""
     out: dict[str, c_ast.Node] = {}
@@ -234,13 +257,17 @@ class HandlerWalker(ConditionReader):
         self.op.effects.append(f"if ({where}): {text}" if where else text)
 
     def _shown_cond(self, cond, st: State) -> str:
-        """A condition for humans: a local set once from a call shows the call."""
-        if isinstance(cond, c_ast.UnaryOp) and cond.op == "!":
-            return f"!{self._shown_cond(cond.expr, st)}"
-        if isinstance(cond, c_ast.ID) and len(st.locals.get(cond.name, [])) == 1 \
-                and isinstance(st.locals[cond.name][0], c_ast.FuncCall):
-            return self.render(st.locals[cond.name][0], st)
-        return self.render(cond, st)
+        """An expression for humans: a local set once from a call shows the call
+        (`ret == 0` with `ret = kvm_pgtable_stage2_annotate(...)`)."""
+        calls = {n: v[0] for n, v in st.locals.items()
+                 if len(v) == 1 and isinstance(v[0], c_ast.FuncCall)}
+        if not calls:
+            return self.render(cond, st)
+        node = copy.deepcopy(cond)
+        _Inline(calls).visit(node)
+        if isinstance(node, c_ast.ID) and node.name in calls:
+            node = copy.deepcopy(calls[node.name])
+        return self.render(node, st)
 
     def _loop_header(self, s) -> str:
         if isinstance(s, c_ast.While):
@@ -291,7 +318,8 @@ class HandlerWalker(ConditionReader):
                 self.frames[-1].returns.append(res)
             return
         if not st.in_loop:
-            self.frames[-1].returns.append(Result(cparse.to_c(e), self.value(e, st), self.src(s)))
+            self.frames[-1].returns.append(Result(self._shown_cond(e, st), self.value(e, st),
+                                                  self.src(s)))
 
     # values --------------------------------------------------------------
     def value(self, node, st: State, depth: int = 0) -> int | None:
