@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pycparser import c_ast
 
 from .. import cparse
-from ..model import Check, Errno, Finding, FindingKind, Predicate, Reach, errno_from_name
+from ..model import Check, CheckKind, Errno, Finding, FindingKind, Predicate, Reach, errno_from_name
 from .slugs import classify, disjuncts, ident, slug
 
 if TYPE_CHECKING:
@@ -128,6 +128,8 @@ class ConditionReader:
             text = self.render(d, st)
             kind = classify(text, preds, st.in_loop, reach)
             field_reads = [aliases.get(r, r) for r in reads]
+            if not field_reads and preds and all(p.value is not None for p in preds):
+                kind = CheckKind.HOST    # the kernel's own code decides, not the caller
             if cid_hint:
                 base = ident(field_reads[0]) if field_reads else ident(text)[:24]
                 cid = f"{base}_{cid_hint}"
