@@ -202,6 +202,7 @@ def _derive_rules(spec: Spec, voc: Vocabulary) -> None:
             if c.kind is CheckKind.HOST:
                 host = [p.spelling for p in c.predicates
                         if (t := voc.lookup(p.spelling)) is not None and t.reach is Reach.HOST_ONLY]
+                host += [f"{p.spelling}() = {p.value}" for p in c.predicates if p.value is not None]
                 spec.preconditions.append(Precondition(PreKind.HOST_FEATURE, op.name,
                                                        ", ".join(host),
                                                        c.errno, c.id, c.source))
