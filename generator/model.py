@@ -305,6 +305,37 @@ class Note:
     source: Source
 
 
+class GuestRuleKind(enum.Enum):
+    """What a guest-visible rule of a patch says (generator.extract.guest)."""
+    ID_FIELD = "id_field"              # an ID register field KVM exposes
+    REG_VISIBILITY = "reg_visibility"  # system registers hidden unless ...
+    EXCEPTION_PSTATE = "exception_pstate"  # a PSTATE bit set on an injected exception
+    TRAP_CONTROL = "trap_control"      # an HCR_EL2 bit that stops guest accesses trapping
+    TAG_INIT = "tag_init"              # guest pages get initialised tag storage
+
+
+@dataclass
+class GuestRule:
+    """A rule of the patch about what the guest (or the VMM through a vCPU)
+    sees: `value` when `when` holds, `otherwise` when not."""
+    id: str                      # "id_aa64pfr1_el1.mte", "mte_visibility"
+    kind: GuestRuleKind
+    subject: str                 # register, "PSTATE", "HCR_EL2", "stage2"
+    function: str                # C function the rule sits in
+    when: str                    # C condition, e.g. "kvm_has_mte(vcpu->kvm)"
+    predicates: list[Predicate]
+    source: Source               # the line of the condition
+    name: str = ""               # "ID_AA64PFR1_MTE", "PSR_TCO_BIT", "HCR_ATA"
+    value: str = ""              # C value while `when` holds
+    otherwise: str = ""          # C value while it does not
+    value_source: Optional[Source] = None
+    otherwise_source: Optional[Source] = None
+    registers: list[str] = field(default_factory=list)   # REG_VISIBILITY
+    register_sources: list[Source] = field(default_factory=list)
+    access: str = ""             # a trapped access's handler, e.g. "undef_access"
+    access_source: Optional[Source] = None
+
+
 @dataclass
 class Spec:
     name: str                    # "mte-v10"
@@ -323,6 +354,7 @@ class Spec:
     claims: list[Claim] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    guest: list[GuestRule] = field(default_factory=list)
 
     # lookups -----------------------------------------------------------
     def struct(self, name: str) -> StructDef:
@@ -350,6 +382,13 @@ class Spec:
             if c.name == name:
                 return c
         raise KeyError(f"spec {self.name} has no capability {name!r}")
+
+    def guest_rule(self, rule_id: str) -> GuestRule:
+        for r in self.guest:
+            if r.id == rule_id:
+                return r
+        raise KeyError(f"spec {self.name} has no guest rule {rule_id!r}; it has "
+                       f"{', '.join(r.id for r in self.guest) or 'none'}")
 
     def ioctl(self, name: str) -> Ioctl:
         for i in self.ioctls:

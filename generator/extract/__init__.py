@@ -26,6 +26,7 @@ from ..model import (AlignmentRule, CheckKind, Finding, FindingKind, Preconditio
                      PreKind, Reach, Source, Spec)
 from . import consistency
 from .docs import buffer_rule, claims_of, doc_sections
+from .guest import extract_guest_rules
 from .handlers import extract_operations
 from .notes import ElementIndex, notes_and_findings
 from .prose import ProseLexicon, classify, is_prose, prose_text, sentences
@@ -89,6 +90,9 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
     ops, findings, spans = extract_operations(patches, seed, voc, arg_types)
     spec.operations = ops
     spec.findings += findings
+
+    # 3b. guest-visible rules (ID registers, register visibility, exception entry)
+    spec.guest = extract_guest_rules(patches, seed, voc)
 
     # 4. documentation
     consts = {c: t.value for c, t in voc.constants.items() if t.value is not None}
