@@ -1,0 +1,51 @@
+"""Rules a run cannot exercise, as report rows.
+
+A spec can hold rules that no user-space call reaches with the supplied
+material: internal functions no entry point in the patch calls (the MMIO
+guard helpers quoted in a review), or checks that the patch's own code makes
+dead (the lock-memslot RFC's handler fails before them).  They are listed
+with the verdict `not reachable` and the reason from the spec, so they are
+neither counted as passes nor silently dropped.
+"""
+from __future__ import annotations
+
+from .crosscheck import CaseResult
+from .model import FindingKind, OpKind, Reach, Spec, Verdict
+
+
+def op_slug(name: str) -> str:
+    return (name.replace("KVM_ENABLE_CAP(", "enable_cap.").replace("KVM_CHECK_EXTENSION(", "check_extension.")
+            .rstrip(")").lower())
+
+
+def _why(spec: Spec, op) -> str:
+    for f in spec.findings:
+        if f.kind in (FindingKind.UNREACHABLE, FindingKind.DEAD_CODE) and f.message.startswith(op.handler):
+            return f.message
+    if op.kind is OpKind.INTERNAL:
+        return (f"{op.handler}: no ioctl or hypercall in the supplied patch reaches it "
+                "(not reachable from userspace with this input)")
+    return ""
+
+
+def unreachable_results(spec: Spec) -> list[CaseResult]:
+    """One `not reachable` row per rule no case can exercise."""
+    out: list[CaseResult] = []
+    for op in spec.operations:
+        why_op = _why(spec, op)
+        for c in op.checks:
+            if c.reach is not Reach.UNREACHABLE:
+                continue
+            if op.kind is OpKind.INTERNAL:
+                reason = why_op or "internal function with no user entry point in this input"
+            else:
+                dead = next((f.message for f in spec.findings if f.kind is FindingKind.DEAD_CODE
+                             and (c.id in f.message or f.source.line == c.source.line)), "")
+                reason = dead or ("the patch's own code fails every call before this check, "
+                                  "so no call from userspace reaches it")
+            errno = c.errno.name if c.errno else "no errno"
+            out.append(CaseResult(
+                id=f"{op_slug(op.name)}.{c.id}", spec=spec.name, clause=c.id, source=c.source,
+                expected=None, observed=None, verdict=Verdict.UNREACHABLE,
+                reason=f"`{c.condition}` -> {errno}: {reason}"))
+    return out
