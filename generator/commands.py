@@ -1,6 +1,7 @@
 """Subcommands beyond `extract`: each registers its own arguments."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -60,62 +61,163 @@ def cmd_generate(args) -> int:
 
 
 # ------------------------------------------------------------------ run
-def _add_run(sub) -> None:
-    r = sub.add_parser("run", help="build, boot and cross-check a spec's tests on a real kernel")
-    r.add_argument("--spec", default="v10", help="spec to check against (v10, the default, or v8)")
-    r.add_argument("--kernel", default="debian-6.12",
-                   help="debian-6.12 (default), debian-6.1, debian-6.12-16k, or a path to an arm64 Image")
-    r.add_argument("--results", help="write the JSON report here")
-    r.add_argument("--strict", action="store_true", help="exit 1 when any case diverges")
-    r.add_argument("--cap-binding", choices=["header", "patch"], default="header",
+EXIT_BASELINE = 1      # --baseline: a verdict differs from the baseline
+
+
+def _add_run_options(r, *, ci: bool) -> None:
+    """Options `run` and `baseline` share; `ci` adds the report outputs."""
+    r.add_argument("--spec", default=None,
+                   help="spec to check against: v10 (the default, or the baseline's) or v8")
+    r.add_argument("--kernel", action="append", metavar="K[,K...]",
+                   help="kernels to boot, comma-separated and/or repeated: debian-6.12 "
+                        "(default), debian-6.1, debian-6.12-16k, a Debian package name "
+                        "(linux-image-...-arm64[-16k]-unsigned) or a path to an arm64 Image")
+    r.add_argument("--matrix", action="store_true",
+                   help="the default matrix: debian-6.1, debian-6.12 and debian-6.12-16k "
+                        "(with --kernel: those too)")
+    r.add_argument("--target", default="qemu", metavar="qemu|local|ssh://[user@]HOST[:PORT]",
+                   help="where the tests run: QEMU booting each --kernel (default), this "
+                        "machine (arm64 with /dev/kvm), or an arm64 machine over ssh")
+    r.add_argument("--ssh-identity", metavar="FILE", help="private key for --target ssh://")
+    r.add_argument("--ssh-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra ssh -o option for --target ssh:// (repeatable)")
+    r.add_argument("--jobs", type=int, default=None,
+                   help="kernels run at once (default: the machine's cores)")
+    r.add_argument("--cap-binding", choices=["header", "patch"], default=None,
                    help="which number functional cases enable a capability by: the kernel "
                         "headers' number for the patch's capability name (default; the "
                         "cap.number case still checks the patch's own number), or the patch's number")
     r.add_argument("--per-test-timeout", type=float, default=300.0)
-    r.add_argument("--timeout", type=float, default=1200.0, help="whole-run timeout (seconds)")
+    r.add_argument("--timeout", type=float, default=1200.0, help="whole-run timeout per kernel (seconds)")
     r.add_argument("--work-dir", help="where generated sources, binaries and logs go")
     r.add_argument("--quiet", action="store_true", help="no progress display")
+    if ci:
+        r.add_argument("--results", help="write the JSON report here")
+        r.add_argument("--markdown", metavar="FILE",
+                       help="write a markdown report (mailing-list reply, CI summary)")
+        r.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+        r.add_argument("--ktap", metavar="FILE",
+                       help="write the test binaries' raw KTAP here, one subtest per kernel")
+        r.add_argument("--baseline", metavar="FILE",
+                       help="CI mode: print only verdicts that differ from this baseline and "
+                            f"exit {EXIT_BASELINE} if any does; its spec, binding and kernels "
+                            "are the defaults")
+        r.add_argument("--strict", action="store_true", help="exit 1 when any case diverges")
+
+
+def _add_run(sub) -> None:
+    r = sub.add_parser("run", help="build, boot and cross-check a spec's tests on one or more kernels")
+    _add_run_options(r, ci=True)
     r.set_defaults(func=cmd_run)
+    b = sub.add_parser("baseline", help="record the current verdicts as the accepted baseline")
+    _add_run_options(b, ci=False)
+    b.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="baseline file to write (an existing one gives the default kernels "
+                        "and keeps its reviewed reasons)")
+    b.set_defaults(func=cmd_baseline)
 
 
-def cmd_run(args) -> int:
+def _plan(args, baseline=None):
+    """(RunRequest, targets) from the options, falling back on the baseline's
+    spec, binding and kernels.  Raises KconformError on bad usage."""
+    from .errors import KconformError
+    from .matrix import parse_kernels
+    from .pipeline import RunRequest
+    from .render_c import CapBinding
+    from .runner.kernels import DEFAULT_KERNEL
+    from .targets import QemuTarget, parse_target
+
+    spec = args.spec or (baseline.spec if baseline else "v10")
+    if baseline is not None and args.spec:
+        name = paths.resolve_spec_name(args.spec) if not args.spec.endswith((".yaml", ".yml")) else args.spec
+        if name != baseline.spec:
+            raise KconformError(f"--spec {args.spec} but the baseline {baseline.path} is for "
+                                f"{baseline.spec}; drop --spec or use that baseline's spec")
+    binding = args.cap_binding or (baseline.binding if baseline and baseline.binding else "header")
+    if baseline is not None and baseline.binding and binding != baseline.binding:
+        raise KconformError(f"--cap-binding {binding} but the baseline {baseline.path} was "
+                            f"recorded with {baseline.binding}")
+    if args.jobs is not None and args.jobs < 1:
+        raise KconformError(f"--jobs {args.jobs}: give 1 or more")
+    target = parse_target(args.target, identity=args.ssh_identity, options=args.ssh_option)
+    kernels = parse_kernels(args.kernel, matrix=args.matrix)
+    if target is not None:
+        if kernels:
+            raise KconformError(f"--kernel/--matrix choose what QEMU boots; with --target "
+                                f"{args.target} the tests run on that machine's own kernel")
+        targets = [target]
+    else:
+        kernels = kernels or (list(baseline.kernels) if baseline else [DEFAULT_KERNEL])
+        targets = [QemuTarget(k) for k in kernels]
+    req = RunRequest(spec=spec, kernel=targets[0].label,
+                     per_test_timeout=args.per_test_timeout, total_timeout=args.timeout,
+                     binding=CapBinding(binding),
+                     work_dir=Path(args.work_dir) if args.work_dir else None,
+                     target=target)
+    return req, targets
+
+
+def _execute(args, req, targets):
+    """Run the matrix with a progress display; returns the MatrixReport."""
     from rich.console import Console
 
-    from .cli import EXIT_BROKEN, EXIT_DIVERGES, EXIT_OK
-    from .pipeline import RunRequest, check_failed, run
-    from .render_c import CapBinding
-    from .report import render_table, summary_line, write_json
-    from .runner.errors import RunnerError
+    from .matrix import run_matrix
 
-    console = Console(stderr=False)
-    if not console.is_terminal:
-        console = Console(stderr=False, width=160)
-    req = RunRequest(spec=args.spec, kernel=args.kernel,
-                     per_test_timeout=args.per_test_timeout, total_timeout=args.timeout,
-                     binding=CapBinding(args.cap_binding),
-                     work_dir=Path(args.work_dir) if args.work_dir else None)
+    console = Console(stderr=True)
     status = None if args.quiet or not console.is_terminal else console.status("building")
+    latest: dict[str, str] = {}
+    lock = __import__("threading").Lock()
 
-    def on_event(ev):
-        if status is not None:
-            status.update(f"[bold]{ev.message}")
-        elif not args.quiet:
-            print(f"  {ev.kind.value}: {ev.message}", file=sys.stderr)
+    def on_event(column, ev):
+        text = ev if isinstance(ev, str) else ev.message
+        with lock:
+            latest[column] = text
+            if status is not None:
+                status.update(" | ".join(f"[bold]{k}[/]: {v}" for k, v in latest.items()))
+            elif not args.quiet:
+                kind = "" if isinstance(ev, str) else f"{ev.kind.value}: "
+                prefix = f"[{column}] " if len(targets) > 1 else ""
+                print(f"  {prefix}{kind}{text}", file=sys.stderr)
 
     try:
         if status is not None:
             status.start()
-        report = run(req, on_event)
-    except RunnerError as e:
-        print(f"kconform: error: {e}", file=sys.stderr)
-        return EXIT_BROKEN
+        return run_matrix(req, targets, jobs=args.jobs, on_event=on_event)
     finally:
         if status is not None:
             status.stop()
+
+
+def _out_console():
+    from rich.console import Console
+    console = Console(stderr=False)
+    if not console.is_terminal:
+        console = Console(stderr=False, width=200)
+    return console
+
+
+def _exit_status(m, *, strict: bool, changes) -> int:
+    from .cli import EXIT_BROKEN, EXIT_DIVERGES, EXIT_OK, EXIT_USAGE
+    from .matrix import ColumnState
+    if m.interrupted or any(c.state in (ColumnState.BROKE, ColumnState.FAILED,
+                                        ColumnState.INTERRUPTED, ColumnState.NOT_RUN)
+                            for c in m.columns):
+        return EXIT_BROKEN
+    if any(c.state is ColumnState.UNRESOLVED for c in m.columns):
+        return EXIT_USAGE
+    if changes is not None:
+        return EXIT_BASELINE if changes else EXIT_OK
+    if strict and any(r.verdict.value == "diverges" for c in m.columns for r in c.results):
+        return EXIT_DIVERGES
+    return EXIT_OK
+
+
+def _print_single(m, console) -> None:
+    """One kernel: the table, BTF notes and timings, as a single run prints."""
+    from .report import render_table
+    col = m.columns[0]
+    report = col.report
     render_table(report.spec.name, report.results, report.facts, console=console)
-    if args.results:
-        write_json(Path(args.results), report.spec.name, report.results, report.facts)
-        print(f"results: {args.results}")
     btf = report.facts.extra.get("btf")
     if btf and btf.get("state") == "compared":
         for name, diffs in btf["structs"].items():
@@ -128,11 +230,87 @@ def cmd_run(args) -> int:
         print(f"the run broke: {report.broke}")
     t = report.timings
     print(f"timings: generate {t['generate']:.2f} s, compile {t['compile']:.2f} s, "
-          f"boot {t['boot']:.1f} s, execute {t['execute']:.1f} s, total {t['total']:.1f} s")
-    if check_failed(report):
-        return EXIT_BROKEN
-    if args.strict and report.diverges:
-        return EXIT_DIVERGES
+          f"boot {t['boot']:.1f} s, execute {t['execute']:.1f} s, total {m.timings['wall']:.1f} s")
+
+
+def cmd_run(args) -> int:
+    from . import baseline as bl
+    from . import ci, matrix_report
+    from .report import write_json
+
+    base = bl.load(Path(args.baseline)) if args.baseline else None
+    req, targets = _plan(args, base)
+    m = _execute(args, req, targets)
+    single = len(m.columns) == 1
+    col = m.columns[0]
+    changes = [c.line() for c in bl.compare(base, m)] if base is not None else None
+    console = _out_console()
+    if single and col.report is None:
+        print(f"kconform: error: {col.error or col.state.value}", file=sys.stderr)
+    elif changes is not None:
+        for line in changes:
+            print(line)
+        n = sum(len(c.results) for c in m.columns)
+        print(f"baseline {args.baseline}: " + (
+            f"{len(changes)} verdict(s) differ" if changes else
+            f"all {n} verdicts on {len(m.columns)} kernel(s) match"))
+    elif single:
+        _print_single(m, console)
+    else:
+        matrix_report.render_matrix(m, console=console)
+        print(f"timings: generate {m.timings['generate']:.2f} s, compile "
+              f"{m.timings['compile']:.2f} s, {len(m.columns)} kernels in "
+              f"{m.timings['wall']:.1f} s (jobs {args.jobs or os.cpu_count()})")
+    extra = {"file": args.baseline, "changes": changes} if changes is not None else None
+    if args.results and (col.report is not None or not single):
+        if single:
+            doc_path = write_json(Path(args.results), m.spec.name, col.results, col.report.facts)
+            if extra is not None:
+                import json
+                doc = json.loads(doc_path.read_text())
+                doc["baseline"] = extra
+                doc_path.write_text(json.dumps(doc, indent=2) + "\n")
+        else:
+            matrix_report.write_json(Path(args.results), m, extra)
+        print(f"results: {args.results}")
+    if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.markdown).write_text(matrix_report.to_markdown(m, changes, args.baseline))
+        print(f"markdown: {args.markdown}")
+    if args.junit:
+        ci.write_junit(Path(args.junit), m, base)
+        print(f"junit: {args.junit}")
+    if args.ktap:
+        ci.write_ktap(Path(args.ktap), m)
+        print(f"ktap: {args.ktap}")
+    return _exit_status(m, strict=args.strict, changes=changes)
+
+
+def cmd_baseline(args) -> int:
+    from . import baseline as bl
+    from .cli import EXIT_OK
+    from .matrix_report import column_summary, problems
+
+    out = Path(args.output)
+    previous = bl.load(out) if out.exists() else None
+    req, targets = _plan(args, previous)
+    m = _execute(args, req, targets)
+    for c in m.columns:
+        print(column_summary(c))
+    for line in problems(m):
+        print(line)
+    status = _exit_status(m, strict=False, changes=None)
+    if status != EXIT_OK:
+        print(f"kconform: no baseline written: not every kernel completed", file=sys.stderr)
+        return status
+    kernels = " ".join(f"--kernel {c.name}" for c in m.columns)
+    text = bl.record(m, previous, command=f"kconform baseline --spec {m.spec.name} {kernels} "
+                                          f"--cap-binding {req.binding.value} -o {out.name}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    n = len(bl.parse(text, str(out)).entries)
+    print(f"baseline: {out}: {n} accepted non-conforming verdict(s) on {len(m.columns)} "
+          f"kernel(s); review the reasons before committing")
     return EXIT_OK
 
 

@@ -4,13 +4,20 @@ Phases (each one's result feeds the next; a phase that cannot start stops
 the run with a clear error, a run that breaks part-way still reports):
   1. load the spec (specs/<name>.yaml) and plan its cases (cases.plan);
   2. render the C kselftest (render_c) and cross-compile it (runner.build);
-  3. resolve and cache the kernel and busybox (runner.kernels);
-  4. boot under QEMU and run the platform check, then the tests (runner.run);
+  3. resolve the target: cache the kernel and busybox (runner.kernels) for
+     QEMU, or check the host / ssh client (targets);
+  4. run the platform check, then the tests: boot under QEMU (runner.run),
+     or stage them on an arm64 machine (targets);
   5. cross-check every case against the reference model (crosscheck);
   6. report: terminal table and summary, JSON (report).
+
+Phases 1-2 are `prepare` (once per spec, whatever the number of kernels);
+3-5 are `run_target` (once per kernel; generator.matrix runs several in
+parallel); `run` is both for one kernel.
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +42,23 @@ class RunRequest:
     binding: CapBinding = CapBinding.HEADER
     work_dir: Optional[Path] = None
     qemu_config: object = None        # runner.qemu.QemuConfig; None: the arm64 default
+    target: object = None             # targets.LocalTarget/SshTarget; None: QEMU booting `kernel`
+
+
+@dataclass
+class Prepared:
+    """Phases 1-2: what every kernel of a run shares."""
+    spec: Spec
+    cases: list[Case]
+    binary: Path
+    probe: Optional[Path]
+    work: Path                        # the run's work directory
+    out: Path                         # work/<spec>
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def binaries(self) -> list[Path]:
+        return [self.binary] + ([self.probe] if self.probe else [])
 
 
 @dataclass
@@ -71,25 +95,53 @@ def build(spec: Spec, out: Path, binding: CapBinding) -> tuple[list[Case], Path,
     return cases, built.binaries[0].binary, t1 - t0, t2 - t1
 
 
-def run(req: RunRequest, on_event: Optional[Callable] = None) -> RunReport:
-    from reference.vmstate import Host
-
-    from .runner.kernels import resolve_kernel
-    from .runner.run import run_tests
-
+def prepare(req: RunRequest) -> Prepared:
+    """Phases 1-2: load the spec, plan, render and build (and the platform
+    check, so parallel kernels find it built)."""
+    from .runner.platform import platform_binary
     spec = load_named_spec(req.spec)
     work = Path(req.work_dir) if req.work_dir else paths.cache_dir() / "work"
     out = work / spec.name
-    t0 = time.monotonic()
     cases, binary, t_gen, t_cc = build(spec, out, req.binding)
     probe = _btf_probe(spec, out / "bin")
-    kernel = resolve_kernel(req.kernel)
+    platform_binary(work / "runner")
+    return Prepared(spec, cases, binary, probe, work, out,
+                    {"generate": t_gen, "compile": t_cc})
+
+
+def target_for(req: RunRequest, kernel: Optional[str] = None):
+    """The target one kernel (or the request's own target) runs on."""
+    if req.target is not None:
+        return req.target
+    from .targets import QemuTarget
+    from .runner.qemu import AARCH64
+    return QemuTarget(kernel or req.kernel, req.qemu_config or AARCH64)
+
+
+def run(req: RunRequest, on_event: Optional[Callable] = None) -> RunReport:
+    """One spec on one kernel (or the request's target)."""
+    t0 = time.monotonic()
+    prep = prepare(req)
+    report = run_target(prep, target_for(req), req, out=prep.out, on_event=on_event)
+    report.timings["total"] = time.monotonic() - t0
+    return report
+
+
+def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
+               on_event: Optional[Callable] = None,
+               cancel: Optional[threading.Event] = None) -> RunReport:
+    """Phases 3-5 for one target; `out` gets its console.log.  Raises a
+    RunnerError/TargetError when the target cannot be resolved or started."""
+    from reference.vmstate import Host
+
+    spec, cases, binary, probe = prep.spec, prep.cases, prep.binary, prep.probe
+    t0 = time.monotonic()
+    target.resolve()
     t_fetch = time.monotonic()
-    outcome = run_tests([binary] + ([probe] if probe else []), kernel, per_test_timeout=req.per_test_timeout,
-                        total_timeout=req.total_timeout,
-                        log_path=out / "console.log", on_event=on_event,
-                        work_dir=work / "runner",
-                        **({"config": req.qemu_config} if req.qemu_config else {}))
+    outcome = target.run(prep.binaries, per_test_timeout=req.per_test_timeout,
+                         total_timeout=req.total_timeout,
+                         log_path=Path(out) / "console.log", on_event=on_event,
+                         work_dir=prep.work / "runner", cancel=cancel)
     t_run = time.monotonic()
     test = next((t for t in outcome.tests if t.name == binary.name), None)
     obs = from_ktap(test.ktap) if test is not None else Observations()
@@ -104,12 +156,12 @@ def run(req: RunRequest, on_event: Optional[Callable] = None) -> RunReport:
                          host=host, broke=broke, platform_fault=platform_fault)
     facts = RunFacts.from_outcome(outcome, req.binding.value)
     facts.extra["log"] = str(outcome.log_path) if outcome.log_path else None
-    facts.extra["kernel_package"] = f"{kernel.package} {kernel.version}".strip()
+    facts.extra.update(target.facts())
     if probe is not None:
         facts.extra["btf"] = _btf_compare(spec, outcome, probe.name)
     report = RunReport(spec, cases, results, facts, outcome, broke)
-    report.timings = {"generate": t_gen, "compile": t_cc,
-                      "kernel": t_fetch - t0 - t_gen - t_cc,
+    report.timings = {**prep.timings,
+                      "kernel": t_fetch - t0,
                       "boot": outcome.timings.boot or 0.0,
                       "execute": outcome.timings.execute or 0.0,
                       "qemu_total": outcome.timings.total,
@@ -168,4 +220,5 @@ def check_failed(report: RunReport) -> bool:
     return any(t.timed_out or t.exit_status is None for t in o.tests)
 
 
-__all__ = ["RunRequest", "RunReport", "run", "build", "load_named_spec", "KconformError"]
+__all__ = ["RunRequest", "RunReport", "Prepared", "prepare", "run", "run_target",
+           "target_for", "build", "load_named_spec", "check_failed", "KconformError"]

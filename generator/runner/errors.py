@@ -17,6 +17,11 @@ class KernelError(RunnerError):
     """A kernel (or busybox) could not be resolved, fetched or unpacked."""
 
 
+class UnknownKernelError(KernelError):
+    """A kernel name that is neither an alias, a package nor an existing
+    file; the message lists the names that would resolve."""
+
+
 class BuildError(RunnerError):
     """Cross-compilation failed or the cross compiler is missing."""
 

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from .errors import KernelError
+from .errors import KernelError, UnknownKernelError
 
 DEFAULT_KERNEL = "debian-6.12"
 LISTS_MAX_AGE = 6 * 3600.0   # refresh the private package lists after this
@@ -266,14 +266,14 @@ def _looks_like_path(name: str) -> bool:
 def _user_kernel(name: str) -> KernelImage:
     path = Path(name).expanduser().resolve()
     if not path.is_file():
-        raise KernelError(f"kernel image {name} does not exist; pass the path "
+        raise UnknownKernelError(f"kernel image {name} does not exist; pass the path "
                           "to an arm64 Image/vmlinuz or one of: "
                           + ", ".join(f.alias for f in FLAVOURS))
     return KernelImage(alias="path", package=None, version=None, vmlinuz=path,
                        modules_dir=None, page_size=image_page_size(path))
 
 
-def _unknown_name(name: str, names: list[str]) -> KernelError:
+def _unknown_name(name: str, names: list[str]) -> UnknownKernelError:
     lines = [f"unknown kernel '{name}'. Names that resolve:"]
     for f in FLAVOURS:
         pkg = newest(names, f.pattern)
@@ -285,7 +285,7 @@ def _unknown_name(name: str, names: list[str]) -> KernelError:
         shown = sorted(exact, key=_natural_key)[-6:]
         lines.append("  an exact package name, e.g. " + ", ".join(shown))
     lines.append("  or the path to a user-built arm64 Image/vmlinuz")
-    return KernelError("\n".join(lines))
+    return UnknownKernelError("\n".join(lines))
 
 
 def resolve_kernel(name: str = DEFAULT_KERNEL, *, cache: Optional[Path] = None,

@@ -21,6 +21,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -290,11 +291,14 @@ class ReplayConsole:
 
 # -- the watcher ----------------------------------------------------------
 
+CANCEL_POLL = 0.25      # seconds between looks at a watch's cancel event
+
 class EndReason(enum.Enum):
     EXITED = "QEMU exited"
     PANIC = "kernel panic"
     STALLED = "no progress"
     TOTAL_TIMEOUT = "whole-run timeout"
+    CANCELLED = "cancelled"     # the caller's cancel event was set
 
 
 @dataclasses.dataclass
@@ -319,13 +323,15 @@ def watch(console: Console, *, boot_timeout: float, step_timeout: float,
           is_final: Callable[[str], bool] = lambda line: False,
           log: Optional[TextIO] = None,
           on_line: Optional[Callable[[str], None]] = None,
-          final_grace: float = 30.0, panic_grace: float = 5.0) -> WatchResult:
+          final_grace: float = 30.0, panic_grace: float = 5.0,
+          cancel: Optional[threading.Event] = None) -> WatchResult:
     """Read ``console`` until it ends; always stops it before returning.
 
     Deadlines: until the first progress line, ``boot_timeout``; after each
     progress line, ``step_timeout``; after the final line, ``final_grace``
     (QEMU should power off); after a panic, ``panic_grace`` (to capture the
-    trace).  ``total_timeout`` bounds everything.
+    trace).  ``total_timeout`` bounds everything.  Setting ``cancel`` (from
+    another thread) ends the watch within ``CANCEL_POLL`` seconds.
     """
     lines: list[str] = []
     faults: list[Fault] = []
@@ -344,7 +350,12 @@ def watch(console: Console, *, boot_timeout: float, step_timeout: float,
             if now >= deadline:
                 reason = EndReason.PANIC if panicked else EndReason.STALLED
                 break
-            line = console.readline(min(deadline, hard_deadline) - now)
+            if cancel is not None and cancel.is_set():
+                reason = EndReason.CANCELLED
+                break
+            wait = min(deadline, hard_deadline) - now
+            line = console.readline(wait if cancel is None
+                                    else min(wait, CANCEL_POLL))
             if line is None:
                 if console.closed:
                     reason = EndReason.PANIC if panicked else EndReason.EXITED

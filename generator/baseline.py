@@ -1,0 +1,239 @@
+"""Baselines: the reviewed, accepted verdicts a CI run is checked against.
+
+A baseline is a text file kept in the repository, one line per case that
+does not conform on a kernel, with the reason it is accepted (like
+syzkaller's lists of known warnings):
+
+    # comments
+    spec mte-v10
+    binding header
+    kernels debian-6.1 debian-6.12 debian-6.12-16k
+    debian-6.12  copy_tags.valid.roundtrip_4pages  diverges  # returns the byte count, not 0
+
+Every case of the spec on a listed kernel that has no line is accepted only
+as `conforms`, so any change of any verdict is detected: a new divergence,
+a divergence that went away, a case that now skips or errors, a kernel
+that no longer boots.  Verdict words: conforms, diverges, skipped, error,
+not-reachable.
+
+Phases: `load` (parse, every problem named by file:line), `record` (the
+text for a matrix run, keeping reviewed reasons of an older baseline),
+`compare` (one `Change` per verdict that differs, each one line).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from .crosscheck import CaseResult
+from .errors import InputError, KconformError
+from .matrix import ColumnState, MatrixReport
+from .matrix_report import column_title
+from .model import Verdict
+
+_WORDS = {v: v.value.replace(" ", "-") for v in Verdict}
+_VERDICT = {w: v for v, w in _WORDS.items()}
+_ENTRY = re.compile(r"(?P<kernel>\S+)\s+(?P<case>\S+)\s+(?P<verdict>\S+)\s*(?:#\s*(?P<reason>.*))?$")
+
+
+@dataclass(frozen=True)
+class Entry:
+    kernel: str
+    case: str
+    verdict: Verdict
+    reason: str
+    line: int
+
+
+@dataclass
+class Baseline:
+    path: str
+    spec: str
+    binding: Optional[str]
+    kernels: list[str]
+    entries: dict[tuple[str, str], Entry] = field(default_factory=dict)
+
+    def accepted(self, kernel: str, case: str) -> Verdict:
+        e = self.entries.get((kernel, case))
+        return e.verdict if e else Verdict.CONFORMS
+
+
+def word(v: Verdict) -> str:
+    return _WORDS[v]
+
+
+def load(path: Path) -> Baseline:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise KconformError(f"cannot read baseline {path}: {e.strerror}; record one "
+                            "with `kconform baseline -o FILE`") from e
+    return parse(text, str(path))
+
+
+def parse(text: str, name: str = "<baseline>") -> Baseline:
+    spec = binding = None
+    kernels: Optional[list[str]] = None
+    entries: dict[tuple[str, str], Entry] = {}
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        head, _, rest = line.partition(" ")
+        rest = rest.split("#", 1)[0].strip()
+        if head == "spec":
+            spec = rest
+            continue
+        if head == "binding":
+            binding = rest
+            continue
+        if head == "kernels":
+            kernels = rest.split()
+            if not kernels:
+                raise InputError(name, n, "`kernels` names no kernel", "kernels NAME ...")
+            continue
+        m = _ENTRY.match(line)
+        if m is None:
+            raise InputError(name, n, f"cannot read {line!r}",
+                             "KERNEL CASE VERDICT  # reason")
+        if kernels is None or spec is None:
+            raise InputError(name, n, "an entry before the `spec` and `kernels` lines",
+                             "spec NAME and kernels NAME ... first")
+        if m["kernel"] not in kernels:
+            raise InputError(name, n, f"kernel {m['kernel']!r} is not in the `kernels` line",
+                             " or ".join(kernels))
+        verdict = _VERDICT.get(m["verdict"])
+        if verdict is None:
+            raise InputError(name, n, f"unknown verdict {m['verdict']!r}", ", ".join(_VERDICT))
+        if verdict is Verdict.CONFORMS:
+            raise InputError(name, n, "a `conforms` line says nothing (conforming is the "
+                             "default); delete it", "diverges, skipped, error or not-reachable")
+        key = (m["kernel"], m["case"])
+        if key in entries:
+            raise InputError(name, n, f"{m['kernel']} {m['case']} is listed twice "
+                             f"(first at line {entries[key].line})")
+        entries[key] = Entry(m["kernel"], m["case"], verdict, (m["reason"] or "").strip(), n)
+    if spec is None or kernels is None:
+        raise InputError(name, 0, "no `spec` or no `kernels` line; not a kconform baseline",
+                         "spec NAME, kernels NAME ...")
+    return Baseline(name, spec, binding, kernels, entries)
+
+
+# ------------------------------------------------------------------ recording
+def default_reason(r: CaseResult) -> str:
+    """What a reviewer starts from: the observation and the patch line."""
+    if r.verdict is Verdict.DIVERGES:
+        exp = "ret>=0" if r.expected.ret is None else f"ret={r.expected.ret}"
+        exp += f" {r.expected.errno}" if r.expected.errno else ""
+        obs = f"ret={r.observed.ret}" + (f" {r.observed.errno}" if r.observed.errno else "")
+        where = f" ({r.decided_by})" if r.decided_by else ""
+        step = f" at step {r.step}" if r.step is not None else ""
+        return f"observed {obs}, the patch says {exp}{where}{step}"
+    return (r.reason or r.verdict.value).splitlines()[0]
+
+
+def record(m: MatrixReport, previous: Optional[Baseline] = None,
+           command: str = "") -> str:
+    """The baseline text for a completed matrix run.  Reasons reviewed in
+    `previous` are kept where the same kernel and case still has the same
+    verdict."""
+    broken = [c for c in m.columns if c.state is not ColumnState.COMPLETED]
+    if broken:
+        raise KconformError("cannot record a baseline from a run that did not complete: "
+                            + "; ".join(f"{c.name} {c.state.value}" for c in broken))
+    binding = next((c.report.facts.binding for c in m.columns), "")
+    out = [f"# kconform baseline: the accepted verdicts of {m.spec.name}.",
+           "# `kconform run --baseline FILE` fails only on a verdict that differs from it.",
+           "# One line per case that does not conform on a kernel, with the reviewed",
+           "# reason it is accepted:  KERNEL  CASE  VERDICT  # reason",
+           "# Every other case on a listed kernel is accepted only as `conforms`.",
+           ]
+    if command:
+        out.append(f"# Recorded with: {command}")
+    for c in m.columns:
+        f = c.report.facts
+        out.append(f"#   {column_title(c)}: {f.extra.get('kernel_package') or f.extra.get('target', '')}"
+                   f"; {f.emulator_name} {f.emulator_version}")
+    out += ["", f"spec {m.spec.name}", f"binding {binding}",
+            "kernels " + " ".join(c.name for c in m.columns)]
+    if any(" " in c.name or "#" in c.name for c in m.columns):
+        raise KconformError("a kernel name with a space or '#' cannot go in a baseline; "
+                            "use an alias or a path without spaces")
+    width_k = max(len(c.name) for c in m.columns)
+    width_c = max((len(case.id) for case in m.cases), default=10)
+    for c in m.columns:
+        lines = []
+        for r in c.results:
+            if r.verdict is Verdict.CONFORMS:
+                continue
+            reason = default_reason(r)
+            if previous is not None:
+                old = previous.entries.get((c.name, r.id))
+                if old is not None and old.verdict is r.verdict and old.reason:
+                    reason = old.reason
+            lines.append(f"{c.name:<{width_k}}  {r.id:<{width_c}}  "
+                         f"{word(r.verdict):<8}  # {reason}")
+        out += [""] + lines if lines else ["", f"# {c.name}: every case conforms"]
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------ comparing
+@dataclass(frozen=True)
+class Change:
+    kernel: str
+    case: Optional[str]          # None: the whole kernel
+    text: str
+
+    def line(self) -> str:
+        return f"{self.kernel} {self.case}: {self.text}" if self.case else f"{self.kernel}: {self.text}"
+
+
+def _observed(r: CaseResult) -> str:
+    if r.verdict is Verdict.DIVERGES:
+        return " — " + default_reason(r)
+    if r.verdict in (Verdict.SKIPPED, Verdict.ERROR) and r.reason:
+        return " — " + r.reason.splitlines()[0]
+    return ""
+
+
+def compare(baseline: Baseline, m: MatrixReport) -> list[Change]:
+    """Every verdict of `m` that differs from `baseline`, one Change each;
+    a kernel that gave no verdicts is one Change."""
+    if baseline.spec != m.spec.name:
+        raise KconformError(f"{baseline.path}: the baseline is for spec {baseline.spec}, "
+                            f"the run is {m.spec.name}; pass --spec {baseline.spec}")
+    changes: list[Change] = []
+    ids = [c.id for c in m.cases]
+    for col in m.columns:
+        if col.name not in baseline.kernels:
+            changes.append(Change(col.name, None, f"not in the baseline (it lists "
+                                  f"{', '.join(baseline.kernels)}); record it with "
+                                  "`kconform baseline`"))
+            continue
+        if col.state is not ColumnState.COMPLETED:
+            why = (col.error or col.state.value).splitlines()[0]
+            changes.append(Change(col.name, None, f"{col.state.value}, so no verdict to "
+                                  f"compare with the baseline: {why}"))
+            continue
+        got = {r.id: r for r in col.results}
+        for case in ids:
+            r = got.get(case)
+            if r is None:
+                continue
+            was = baseline.accepted(col.name, case)
+            if r.verdict is was:
+                continue
+            entry = baseline.entries.get((col.name, case))
+            text = f"baseline {word(was)}, now {word(r.verdict)}{_observed(r)}"
+            if entry is not None and entry.reason:
+                text += f" (baseline line {entry.line}: {entry.reason})"
+            changes.append(Change(col.name, case, text))
+        for (kernel, case), e in baseline.entries.items():
+            if kernel == col.name and case not in got:
+                changes.append(Change(kernel, case, f"baseline line {e.line} lists it as "
+                                      f"{word(e.verdict)}, but {m.spec.name} has no such case "
+                                      "now; delete the line or re-record"))
+    return changes
