@@ -186,6 +186,7 @@ class Change:
     kernel: str
     case: Optional[str]          # None: the whole kernel
     text: str
+    fails: bool = True           # False: a note (a stale line), not a changed verdict
 
     def line(self) -> str:
         return f"{self.kernel} {self.case}: {self.text}" if self.case else f"{self.kernel}: {self.text}"
@@ -201,7 +202,8 @@ def _observed(r: CaseResult) -> str:
 
 def compare(baseline: Baseline, m: MatrixReport) -> list[Change]:
     """Every verdict of `m` that differs from `baseline`, one Change each;
-    a kernel that gave no verdicts is one Change."""
+    a kernel that gave no verdicts is one Change.  A line for a case the
+    spec no longer has is a note (`fails` False): no verdict changed."""
     if baseline.spec != m.spec.name:
         raise KconformError(f"{baseline.path}: the baseline is for spec {baseline.spec}, "
                             f"the run is {m.spec.name}; pass --spec {baseline.spec}")
@@ -235,5 +237,5 @@ def compare(baseline: Baseline, m: MatrixReport) -> list[Change]:
             if kernel == col.name and case not in got:
                 changes.append(Change(kernel, case, f"baseline line {e.line} lists it as "
                                       f"{word(e.verdict)}, but {m.spec.name} has no such case "
-                                      "now; delete the line or re-record"))
+                                      "now; delete the line or re-record", fails=False))
     return changes

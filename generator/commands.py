@@ -243,13 +243,17 @@ def cmd_run(args) -> int:
     m = _execute(args, req, targets)
     single = len(m.columns) == 1
     col = m.columns[0]
-    changes = [c.line() for c in bl.compare(base, m)] if base is not None else None
+    found = bl.compare(base, m) if base is not None else []
+    changes = [c.line() for c in found if c.fails] if base is not None else None
+    notes = [c.line() for c in found if not c.fails]
     console = _out_console()
     if single and col.report is None:
         print(f"kconform: error: {col.error or col.state.value}", file=sys.stderr)
     elif changes is not None:
         for line in changes:
             print(line)
+        for line in notes:
+            print(f"note: {line}")
         n = sum(len(c.results) for c in m.columns)
         print(f"baseline {args.baseline}: " + (
             f"{len(changes)} verdict(s) differ" if changes else
@@ -261,7 +265,8 @@ def cmd_run(args) -> int:
         print(f"timings: generate {m.timings['generate']:.2f} s, compile "
               f"{m.timings['compile']:.2f} s, {len(m.columns)} kernels in "
               f"{m.timings['wall']:.1f} s (jobs {args.jobs or os.cpu_count()})")
-    extra = {"file": args.baseline, "changes": changes} if changes is not None else None
+    extra = ({"file": args.baseline, "changes": changes, "notes": notes}
+             if changes is not None else None)
     if args.results and (col.report is not None or not single):
         if single:
             doc_path = write_json(Path(args.results), m.spec.name, col.results, col.report.facts)
