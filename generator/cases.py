@@ -96,6 +96,17 @@ class StepKind(enum.Enum):
     CREATE_VCPU = "create_vcpu"
     ADD_MEMSLOT = "add_memslot"
     VM_IOCTL = "vm_ioctl"            # a spec ioctl taking a struct argument
+    VCPU_START = "vcpu_start"        # a vCPU running the guest runtime
+    GET_ONE_REG = "get_one_reg"      # KVM_GET_ONE_REG of a system register
+    SET_ONE_REG = "set_one_reg"      # KVM_SET_ONE_REG of the value it holds
+    REG_LIST = "reg_list"            # which registers KVM_GET_REG_LIST lists
+    GUEST = "guest"                  # one command run by the guest
+    PAGEOUT = "pageout"              # MADV_PAGEOUT of a memslot's mapping
+
+
+# steps that observe a guest rule (spec.guest) rather than an operation
+GUEST_STEPS = (StepKind.GET_ONE_REG, StepKind.SET_ONE_REG, StepKind.REG_LIST,
+               StepKind.GUEST)
 
 
 class StepRole(enum.Enum):
@@ -137,6 +148,13 @@ class Step:
     arg: ArgPointer = ArgPointer.VALID
     buffer: Optional[Buffer] = None
     note: str = ""
+    reg: str = ""                    # system register name (guest vocabulary)
+    regs: tuple = ()                 # REG_LIST: register names looked for
+    shift: int = 0                   # field of the value reported ...
+    width: int = 0                   # ... (width 0: the whole result)
+    guest_op: str = ""               # GUEST: "mrs", "stg", "ldg"
+    gargs: tuple = ()                # GUEST: Val arguments (ipa, bytes, seed)
+    report: str = ""                 # GUEST: field, access, tco, tags, count
 
     def value(self, path: str) -> Val:
         return dict(self.fields).get(path, Val())
@@ -592,6 +610,8 @@ def plan(spec: Spec, vocab: Optional[Vocabulary] = None) -> list[Case]:
         p = _OpPlanner(spec, op, vocab)
         cases += p.violation_cases() + p.pair_cases() + p.buffer_cases() + p.cap_cases()
     cases += plan_capability_numbers(spec)
+    from generator.guest_cases import plan_guest   # guest rules (spec.guest)
+    cases += plan_guest(spec, vocab)
     seen: set[str] = set()
     for c in cases:
         if c.id in seen:

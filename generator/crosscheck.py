@@ -162,8 +162,25 @@ def _matches(e: Outcome, s: StepObs) -> bool:
     return ok and (e.digest is None or e.digest == s.digest)
 
 
+def _why_guest(spec: Spec, out: Outcome) -> tuple[str, Optional[Source]]:
+    """A guest rule's expectation: "<rule>:value" comes from the line that
+    gives the value while its condition holds, ":otherwise" from the line
+    that gives it when not."""
+    rule_id, _, side = out.check.rpartition(":")
+    try:
+        r = spec.guest_rule(rule_id)
+    except KeyError:
+        return "", None
+    src = (r.value_source if side == "value" else r.otherwise_source) or r.source
+    holds = "holds" if side == "value" else "does not hold"
+    return (f"{r.kind.value} {r.id}: `{r.when}` {holds} ({r.source}), so "
+            f"`{src.text}` at {src}", src)
+
+
 def _why(spec: Spec, op_name: str, out: Outcome) -> tuple[str, Optional[Source]]:
     """The patch line the model's expectation comes from."""
+    if ":" in out.check:
+        return _why_guest(spec, out)
     try:
         op = spec.operation(op_name)
     except KeyError:
@@ -230,6 +247,8 @@ def judge(spec: Spec, case: Case, expected: list[Outcome],
         r.reason = (f"step {i} {step.op or step.kind.value}: expected "
                     f"{r.expected}{' — ' + why if why else ''}; observed "
                     f"{r.observed}{_hint(spec, step.op, seen, exp.check)}")
+        if exp.digest is not None and seen.digest == exp.digest:
+            r.reason += "; the buffer read back matches the model"
         later = [j for j in range(i + 1, len(expected))
                  if j in steps and not _matches(expected[j], steps[j])]
         if later:

@@ -36,7 +36,16 @@ _KIND = {StepKind.CREATE_VM: "KC_CREATE_VM",
          StepKind.ENABLE_CAP: "KC_ENABLE_CAP",
          StepKind.CREATE_VCPU: "KC_CREATE_VCPU",
          StepKind.ADD_MEMSLOT: "KC_ADD_MEMSLOT",
-         StepKind.VM_IOCTL: "KC_VM_IOCTL"}
+         StepKind.VM_IOCTL: "KC_VM_IOCTL",
+         StepKind.VCPU_START: "KC_VCPU_START",
+         StepKind.GET_ONE_REG: "KC_GET_ONE_REG",
+         StepKind.SET_ONE_REG: "KC_SET_ONE_REG",
+         StepKind.REG_LIST: "KC_REG_LIST",
+         StepKind.GUEST: "KC_GUEST",
+         StepKind.PAGEOUT: "KC_PAGEOUT"}
+_GUEST_OP = {"mrs": "KC_GOP_MRS", "stg": "KC_GOP_STG", "ldg": "KC_GOP_LDG"}
+_REPORT = {"field": "KC_REPORT_FIELD", "access": "KC_REPORT_ACCESS",
+           "tco": "KC_REPORT_TCO", "tags": "KC_REPORT_TAGS", "count": "KC_REPORT_COUNT"}
 
 
 class CapBinding(enum.Enum):
@@ -199,6 +208,59 @@ def op_defs(spec: Spec) -> list[OpDef]:
     return out
 
 
+# ---------------------------------------------------------------- guest
+def sysreg_macro(name: str) -> str:
+    return f"KC_SYSREG_{name}"
+
+
+def mrs_macro(name: str) -> str:
+    return f"KC_MRS_{name}"
+
+
+def mrs_insn(op0: int, op1: int, crn: int, crm: int, op2: int, rt: int = 0) -> int:
+    """The A64 encoding of `mrs x<rt>, S<op0>_<op1>_C<crn>_C<crm>_<op2>`."""
+    return (0xD5200000 | (op0 << 19) | (op1 << 16) | (crn << 12) | (crm << 8)
+            | (op2 << 5) | rt)
+
+
+def one_reg_id(op0: int, op1: int, crn: int, crm: int, op2: int) -> int:
+    """KVM_{GET,SET}_ONE_REG id of a system register (arm64 uAPI:
+    KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM64_SYSREG | encoding)."""
+    return (0x6000000000000000 | 0x0030000000000000 | (0x0013 << 16)
+            | (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2)
+
+
+def guest_lines(cases: list[Case]) -> list[str]:
+    """Register ids and mrs instructions of the registers the cases name."""
+    from generator.extract.guest import load_guest_vocabulary
+    names = sorted({r for c in cases for s in c.steps for r in (s.reg, *s.regs) if r})
+    if not names:
+        return []
+    gvoc = load_guest_vocabulary()
+    out = []
+    for n in names:
+        try:
+            enc = gvoc.sysregs[n]
+        except KeyError:
+            raise RenderError(f"register {n} has no encoding in the vocabulary's "
+                              f"guest.sysregs; it has {', '.join(gvoc.sysregs)}") from None
+        where = f"{gvoc.path}:{gvoc.lines.get(n, 0)}"
+        out.append(f"#define {sysreg_macro(n)}\t{one_reg_id(*enc):#018x}ULL"
+                   f"\t/* S{enc[0]}_{enc[1]}_C{enc[2]}_C{enc[3]}_{enc[4]}, {where} */")
+        out.append(f"#define {mrs_macro(n)}\t{mrs_insn(*enc):#010x}ULL\t/* mrs x0, {n} */")
+    out.append("#ifdef __aarch64__")
+    for n in names:
+        args = ", ".join(str(x) for x in gvoc.sysregs[n])
+        out.append(f"_Static_assert({sysreg_macro(n)} == ARM64_SYS_REG({args}), "
+                   f"\"{n}: the uAPI's own encoding\");")
+    out.append("#endif")
+    return out
+
+
+def has_guest(cases: list[Case]) -> bool:
+    return any(s.kind is StepKind.VCPU_START for c in cases for s in c.steps)
+
+
 def val_init(v: Val) -> str:
     parts = [f".pages = {v.pages}" if v.pages else "",
              f".bytes = {v.bytes:#x}" if v.bytes else "",
@@ -220,6 +282,20 @@ def step_init(s: Step, ops: dict[str, OpDef]) -> list[str]:
     if s.kind is StepKind.ADD_MEMSLOT:
         lines[0] += f", .slot = {s.slot}"
         lines.append(f".guest_ipa = {val_init(s.guest_ipa)}, .pages = {s.pages}")
+    if s.kind in (StepKind.GET_ONE_REG, StepKind.SET_ONE_REG):
+        lines[0] += f", .reg = {sysreg_macro(s.reg)}"
+    if s.kind is StepKind.REG_LIST:
+        lines.append(".regs = { " + ", ".join(sysreg_macro(r) for r in s.regs) + " }")
+    if s.kind is StepKind.GUEST:
+        lines[0] += f", .gop = {_GUEST_OP[s.guest_op]}"
+        args = [f"{{ .bytes = {mrs_macro(s.reg)} }}"] if s.guest_op == "mrs" else \
+            [val_init(v) for v in s.gargs]
+        lines.append(".gargs = { " + ", ".join(args) + " },")
+        lines.append(f".report = {_REPORT[s.report]}")
+    if s.width:
+        lines[-1] += f", .shift = {s.shift}, .width = {s.width}"
+    if s.kind is StepKind.PAGEOUT:
+        lines[0] += f", .slot = {s.slot}"
     if s.kind is StepKind.VM_IOCTL:
         d = ops[s.op]
         lines[0] += f", .op = {d.index}"
@@ -295,7 +371,7 @@ def render_c(spec: Spec, cases: list[Case],
         spec=spec, binding=binding.value, caps=cap_defs(spec, cases, binding),
         uapi=uapi_lines(spec), asserts=asserts, ops=ops, rows=table,
         reasons=[(name, c_string_lines(text)) for text, name in reasons.items()],
-        c_string=c_string)
+        c_string=c_string, guest=guest_lines(cases), with_guest=has_guest(cases))
 
 
 def write_c(spec: Spec, cases: list[Case], out_dir: Path,
@@ -310,4 +386,7 @@ def write_c(spec: Spec, cases: list[Case], out_dir: Path,
     rt = out_dir / RUNTIME.name
     if not rt.exists() or rt.read_bytes() != RUNTIME.read_bytes():
         shutil.copyfile(RUNTIME, rt)
+    if has_guest(cases):
+        from generator.guest import write_guest_files
+        write_guest_files(out_dir)
     return path

@@ -22,7 +22,8 @@ from pycparser import c_ast
 
 from generator.cases import Vocabulary, load_vocabulary, op_cap, struct_fields
 from generator.cparse import parse_expr, to_c
-from generator.model import Check, Operation, OpKind, Source, Spec
+from generator.model import (Check, GuestRule, GuestRuleKind, Operation, OpKind,
+                             Source, Spec)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STEP_KIND = {OpKind.IOCTL: "vm_ioctl", OpKind.ENABLE_CAP: "enable_cap",
@@ -247,6 +248,96 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary) -> FunctionMode
     return fn
 
 
+# ---------------------------------------------------------------- guest rules
+@dataclass
+class GuestFunction:
+    """One function per guest rule: the value a vCPU or the guest sees."""
+    name: str
+    key: tuple                   # ("guest_rule", rule id)
+    doc: str
+    comments: list[str]          # the patch lines behind it
+    cond: str                    # Python
+    cond_c: str
+    cond_source: str
+    then: str                    # Python return expression
+    then_source: str
+    otherwise: str
+    otherwise_source: str
+
+
+def _guest_cond(spec: Spec, r: GuestRule, vocab: Vocabulary) -> str:
+    """The rule's condition over the model: its vocabulary predicates; the
+    conjuncts no predicate maps (kernel internals such as `pfn_valid(pfn)`
+    on a fault the guest caused) hold on the path the cases take."""
+    op = Operation(name=r.id, kind=OpKind.INTERNAL, handler=r.function, fd="vcpu",
+                   checks=[], success=None, source=r.source)
+    t = PyExpr(spec, op, vocab, r.source, set(), False)
+    mapped = [p for p in r.predicates if p.concept]
+    if not mapped:
+        raise RenderError(r.source, f"guest rule {r.id}: no predicate of `{r.when}` "
+                          "is in the vocabulary")
+    return " and ".join(t.visit(parse_expr(p.spelling)) for p in mapped)
+
+
+def guest_function(spec: Spec, r: GuestRule, vocab: Vocabulary, gvoc) -> GuestFunction:
+    cond = _guest_cond(spec, r, vocab)
+    vs = str(r.value_source) if r.value_source else str(r.source)
+    os_ = str(r.otherwise_source) if r.otherwise_source else str(r.source)
+    comments = [f"{r.kind.value} in {r.function}: `{r.when}` ({r.source})"]
+    then = otherwise = ""
+    if r.kind is GuestRuleKind.ID_FIELD:
+        then = f'vm.rule({_guest_name(r.value)}, "{r.id}:value")'
+        otherwise = f'vm.rule({int(r.otherwise, 0)}, "{r.id}:otherwise")'
+    elif r.kind is GuestRuleKind.REG_VISIBILITY:
+        for v in (r.value, r.otherwise):
+            if v not in gvoc.visibility:
+                raise RenderError(r.source, f"visibility {v} is not in the vocabulary's "
+                                  f"guest.visibility ({', '.join(gvoc.visibility)})")
+        comments.append(f"registers: {', '.join(r.registers)} "
+                        f"({', '.join(str(x) for x in r.register_sources)})")
+        then = f'vm.visibility(call, VISIBILITY[{r.value!r}], "{r.id}:value")'
+        otherwise = f'vm.visibility(call, VISIBILITY[{r.otherwise!r}], "{r.id}:otherwise")'
+    elif r.kind is GuestRuleKind.TRAP_CONTROL:
+        vis = next((v for v in spec.guest if v.kind is GuestRuleKind.REG_VISIBILITY
+                    and v.access), None)
+        if vis is None or gvoc.access.get(vis.access, {}).get("guest") != "undef":
+            raise RenderError(r.source, f"{r.name}: no trapped access handler the "
+                              "vocabulary's guest.access says injects UNDEF")
+        comments.append(f"{r.name} untraps {', '.join(gvoc.hcr[r.name]['untraps'])} "
+                        f"({gvoc.path}:{gvoc.lines.get(r.name, 0)}); trapped, "
+                        f"`.access = {vis.access}` ({vis.access_source}) injects UNDEF")
+        then = f'vm.rule(1, "{r.id}:value")'
+        otherwise = f'vm.rule(0, "{r.id}:otherwise")'
+        os_ = str(vis.access_source)
+    elif r.kind is GuestRuleKind.EXCEPTION_PSTATE:
+        then = f'vm.rule(1, "{r.id}:value")'
+        otherwise = f'vm.rule(0, "{r.id}:otherwise")'
+    elif r.kind is GuestRuleKind.TAG_INIT:
+        then = f'vm.guest_tags(call, "{r.id}:value")'
+        otherwise = f'vm.no_guest_tags(call, "{r.id}:otherwise")'
+    return GuestFunction(
+        name=f"guest_{r.id.replace('.', '_')}", key=("guest_rule", r.id),
+        doc=f"{r.subject} {r.name or r.function} ({r.kind.value}): {r.function}, {r.source}",
+        comments=comments, cond=cond, cond_c=r.when, cond_source=str(r.source),
+        then=then, then_source=vs, otherwise=otherwise, otherwise_source=os_)
+
+
+def _guest_name(name: str) -> str:
+    return name if name.isidentifier() else str(int(name, 0))
+
+
+def guest_constants(spec: Spec, gvoc) -> list[tuple[str, int, str]]:
+    out = []
+    for r in spec.guest:
+        if r.kind is GuestRuleKind.ID_FIELD and r.value.isidentifier():
+            f = gvoc.fields.get(r.value)
+            if f is None:
+                raise RenderError(r.source, f"{r.value} is not in the vocabulary's "
+                                  "guest.fields")
+            out.append((r.value, int(f["value"]), f"{gvoc.path}:{gvoc.lines.get(r.value, 0)}"))
+    return out
+
+
 def module_name(spec: Spec) -> str:
     return spec.name.replace("-", "_")
 
@@ -260,12 +351,18 @@ def render_reference(spec: Spec, vocab: Optional[Vocabulary] = None) -> str:
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     functions = [function_model(spec, op, vocab) for op in spec.operations
                  if op.kind in STEP_KIND]
+    from generator.extract.guest import load_guest_vocabulary
+    gvoc = load_guest_vocabulary(vocab.path)
+    guest = [guest_function(spec, r, vocab, gvoc) for r in spec.guest]
     used = {name for name, e in vocab.constants.items() if e.value is not None}
     return env.get_template("reference.py.j2").render(
         spec=spec, functions=functions,
         vocab_constants=[(n, vocab.constants[n].value) for n in sorted(used)],
         capabilities=[(c.name, c.number, str(c.source)) for c in spec.capabilities],
-        constants=[(c.name, c.value, str(c.source)) for c in spec.constants])
+        constants=[(c.name, c.value, str(c.source)) for c in spec.constants],
+        guest=guest, guest_constants=guest_constants(spec, gvoc),
+        visibility=sorted(gvoc.visibility.items()) if guest else [],
+        vocabulary_name=gvoc.path)
 
 
 def write_reference(spec: Spec, out_dir: Path) -> Path:

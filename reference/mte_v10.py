@@ -20,6 +20,14 @@ KVM_ARM_TAGS_FROM_GUEST = 1  # 002_640e98e582cbc741.txt:694
 KVMIO = 174  # specs/vocabulary.yaml
 MTE_GRANULE_SIZE = 16  # specs/vocabulary.yaml
 
+ID_AA64PFR1_MTE = 2  # vocabulary.yaml:167
+
+# what a register's visibility means to the vCPU ioctls (vocabulary.yaml: guest.visibility)
+VISIBILITY = {
+    "0": {"get_one_reg": "ok", "meaning": "the register is listed and can be read and written", "reg_list": "present", "set_one_reg": "ok"},
+    "REG_HIDDEN": {"get_one_reg": "ENOENT", "meaning": "the register does not exist for userspace", "reg_list": "absent", "set_one_reg": "ENOENT"},
+}
+
 CAPABILITIES = {
     "KVM_CAP_ARM_MTE": 195,  # 002_640e98e582cbc741.txt:280
 }
@@ -92,10 +100,57 @@ def vm_ioctl_kvm_arm_mte_copy_tags(vm: VMState, call: Call) -> Result:
     return vm.ok(0)  # 002_640e98e582cbc741.txt:763
 
 
+def guest_id_aa64pfr1_el1_mte(vm: VMState, call: Call) -> Result:
+    """ID_AA64PFR1_EL1 ID_AA64PFR1_MTE (id_field): read_id_reg, 002_640e98e582cbc741.txt:266"""
+    # id_field in read_id_reg: `kvm_has_mte(vcpu->kvm)` (002_640e98e582cbc741.txt:266)
+    if vm.cap_enabled(call, None, cap='KVM_CAP_ARM_MTE'):
+        return vm.rule(ID_AA64PFR1_MTE, "id_aa64pfr1_el1.mte:value")  # 002_640e98e582cbc741.txt:267
+    return vm.rule(0, "id_aa64pfr1_el1.mte:otherwise")  # 002_640e98e582cbc741.txt:265
+
+
+def guest_mte_visibility(vm: VMState, call: Call) -> Result:
+    """sys_reg_descs mte_visibility (reg_visibility): mte_visibility, 002_640e98e582cbc741.txt:633"""
+    # reg_visibility in mte_visibility: `kvm_has_mte(vcpu->kvm)` (002_640e98e582cbc741.txt:633)
+    # registers: RGSR_EL1, GCR_EL1, TFSR_EL1, TFSRE0_EL1 (002_640e98e582cbc741.txt:553, 002_640e98e582cbc741.txt:554, 002_640e98e582cbc741.txt:564, 002_640e98e582cbc741.txt:565)
+    if vm.cap_enabled(call, None, cap='KVM_CAP_ARM_MTE'):
+        return vm.visibility(call, VISIBILITY['0'], "mte_visibility:value")  # 002_640e98e582cbc741.txt:634
+    return vm.visibility(call, VISIBILITY['REG_HIDDEN'], "mte_visibility:otherwise")  # 002_640e98e582cbc741.txt:636
+
+
+def guest_hcr_ata(vm: VMState, call: Call) -> Result:
+    """HCR_EL2 HCR_ATA (trap_control): vcpu_reset_hcr, 002_640e98e582cbc741.txt:191"""
+    # trap_control in vcpu_reset_hcr: `kvm_has_mte(vcpu->kvm)` (002_640e98e582cbc741.txt:191)
+    # HCR_ATA untraps mte_registers, tag_access (vocabulary.yaml:178); trapped, `.access = undef_access` (002_640e98e582cbc741.txt:538) injects UNDEF
+    if vm.cap_enabled(call, None, cap='KVM_CAP_ARM_MTE'):
+        return vm.rule(1, "hcr.ata:value")  # 002_640e98e582cbc741.txt:192
+    return vm.rule(0, "hcr.ata:otherwise")  # 002_640e98e582cbc741.txt:538
+
+
+def guest_exception_tco(vm: VMState, call: Call) -> Result:
+    """PSTATE PSR_TCO_BIT (exception_pstate): enter_exception64, 002_640e98e582cbc741.txt:226"""
+    # exception_pstate in enter_exception64: `kvm_has_mte(vcpu->kvm)` (002_640e98e582cbc741.txt:226)
+    if vm.cap_enabled(call, None, cap='KVM_CAP_ARM_MTE'):
+        return vm.rule(1, "exception.tco:value")  # 002_640e98e582cbc741.txt:227
+    return vm.rule(0, "exception.tco:otherwise")  # 002_640e98e582cbc741.txt:226
+
+
+def guest_tags_init(vm: VMState, call: Call) -> Result:
+    """stage2 mte_clear_page_tags (tag_init): user_mem_abort, 002_640e98e582cbc741.txt:240"""
+    # tag_init in user_mem_abort: `fault_status != FSC_PERM && kvm_has_mte(kvm) && pfn_valid(pfn)` (002_640e98e582cbc741.txt:240)
+    if vm.cap_enabled(call, None, cap='KVM_CAP_ARM_MTE'):
+        return vm.guest_tags(call, "tags.init:value")  # 002_640e98e582cbc741.txt:251
+    return vm.no_guest_tags(call, "tags.init:otherwise")  # 002_640e98e582cbc741.txt:240
+
+
 OPERATIONS = {
     ("enable_cap", "KVM_CAP_ARM_MTE"): enable_cap_kvm_cap_arm_mte,
     ("check_extension", "KVM_CAP_ARM_MTE"): check_extension_kvm_cap_arm_mte,
     ("vm_ioctl", "KVM_ARM_MTE_COPY_TAGS"): vm_ioctl_kvm_arm_mte_copy_tags,
+    ("guest_rule", "id_aa64pfr1_el1.mte"): guest_id_aa64pfr1_el1_mte,
+    ("guest_rule", "mte_visibility"): guest_mte_visibility,
+    ("guest_rule", "hcr.ata"): guest_hcr_ata,
+    ("guest_rule", "exception.tco"): guest_exception_tco,
+    ("guest_rule", "tags.init"): guest_tags_init,
 }
 
 

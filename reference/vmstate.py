@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
 
-from generator.cases import (ArgPointer, Buffer, Case, Fill, SENTINEL, Step,
-                             StepKind, StepRole)
+from generator.cases import (GUEST_STEPS, ArgPointer, Buffer, Case, Fill,
+                             SENTINEL, Step, StepKind, StepRole)
 from generator.model import Errno
 
 GRANULE = 16                 # bytes covered by one MTE tag
@@ -199,12 +199,69 @@ class VMState:
     def enable_cap(self, cap: str) -> None:
         self.caps_enabled.add(cap)
 
+    # guest rules (spec.guest): what a vCPU's ioctls or the guest see --------
+    @staticmethod
+    def rule(value: int, where: str) -> Result:
+        """A value a guest rule gives; `where` is "<rule>:value|otherwise"."""
+        return Result(int(value), None, where)
+
+    @staticmethod
+    def visibility(call: Call, meaning: dict, where: str) -> Result:
+        """A register's visibility through the ioctl the step makes:
+        KVM_GET/SET_ONE_REG succeed or fail with the vocabulary's errno;
+        KVM_GET_REG_LIST lists every register of the step or none."""
+        path = call.arg.path
+        if path == "reg_list":
+            listed = meaning["reg_list"] == "present"
+            return Result((1 << call.arg.nregs) - 1 if listed else 0, None, where)
+        said = meaning[path]
+        if said == "ok":
+            return Result(0, None, where)
+        return Result(-1, Errno[said], where)
+
+    def _granules(self, call: Call):
+        """(gfn, index in the page) of every granule a guest command covers."""
+        per_page = self.page_size // GRANULE
+        first = call.arg.ipa // GRANULE
+        for g in range(first, first + call.arg.bytes // GRANULE):
+            yield g // per_page, g % per_page
+
+    def guest_tags(self, call: Call, where: str) -> Result:
+        """The guest's stg sets tag pattern(seed) over its range; its ldg
+        reads the range's tags, one per byte, into the step's digest."""
+        if call.arg.guest_op == "stg":
+            n = 0
+            for i, (gfn, k) in enumerate(self._granules(call)):
+                self._page_tags(gfn)[k] = pattern_byte(i, call.arg.seed)
+                n += 1
+            return Result(n, None, where)
+        tags = bytearray(self._page_tags(gfn)[k] for gfn, k in self._granules(call))
+        call.buffer = UserBuffer(tags, len(tags))
+        return Result(len(tags), None, where)
+
+    def no_guest_tags(self, call: Call, where: str) -> Result:
+        """Without tag storage the guest's stg changes nothing, ldg reads 0."""
+        n = call.arg.bytes // GRANULE
+        if call.arg.guest_op == "ldg":
+            call.buffer = UserBuffer(bytearray(n), n)
+        return Result(n, None, where)
+
 
 # ---------------------------------------------------------------- predict
 Operations = Mapping[tuple, Callable[[VMState, Call], Result]]
 
 
+def _guest_call(step: Step, page_size: int) -> Call:
+    values = {"path": step.kind.value, "guest_op": step.guest_op,
+              "report": step.report, "nregs": len(step.regs)}
+    for name, v in zip(("ipa", "bytes", "seed"), step.gargs):
+        values[name] = v.resolve(page_size)
+    return Call(Arg(values))
+
+
 def _call_for(step: Step, page_size: int) -> Call:
+    if step.kind in GUEST_STEPS:
+        return _guest_call(step, page_size)
     values = {p: v.resolve(page_size) for p, v in step.fields}
     if step.kind is StepKind.ENABLE_CAP:
         values = {"flags": step.flags,
@@ -218,9 +275,13 @@ def _call_for(step: Step, page_size: int) -> Call:
 
 
 def _setup(vm: VMState, step: Step) -> Outcome:
-    if step.kind in (StepKind.CREATE_VM, StepKind.CREATE_VCPU):
-        vm.vcpus += step.kind is StepKind.CREATE_VCPU
+    if step.kind in (StepKind.CREATE_VM, StepKind.CREATE_VCPU, StepKind.VCPU_START):
+        vm.vcpus += step.kind is not StepKind.CREATE_VM
         return Outcome(None, None, None, "setup")
+    if step.kind is StepKind.PAGEOUT:
+        # swapping a page out and back changes nothing userspace or the
+        # guest can see: its tags come back with it
+        return Outcome(0, None, None, "setup")
     if step.kind is StepKind.ADD_MEMSLOT:
         vm.memslots[step.slot] = (step.guest_ipa.resolve(vm.page_size)
                                   // vm.page_size, step.pages)
@@ -248,7 +309,8 @@ def predict(ops: Operations, capabilities: Mapping[str, int], case: Case,
         name = step.cap or step.op        # cap operations are keyed by cap
         if step.cap_number is not None:
             name = by_number.get(step.cap_number, "")
-        fn = ops.get((step.kind.value, name))
+        kind = "guest_rule" if step.kind in GUEST_STEPS else step.kind.value
+        fn = ops.get((kind, name))
         if fn is None:
             # a number the spec does not define: the kernel knows no such cap
             out.append(Outcome(0, None, None, "unknown", name))

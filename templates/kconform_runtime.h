@@ -61,6 +61,18 @@ enum kc_step_kind {
 };
 
 enum kc_argp { KC_ARG_VALID, KC_ARG_UNMAPPED };
+
+/* KC_GUEST: the command (enum kg_op of templates/guest/kconform_guest_abi.h) */
+enum kc_guest_op { KC_GOP_MRS = 1, KC_GOP_STG, KC_GOP_LDG };
+
+/* KC_GUEST: what the step reports as its `ret` */
+enum kc_report {
+	KC_REPORT_FIELD = 0,	/* (value >> shift) & mask(width); -1 on fault */
+	KC_REPORT_ACCESS,	/* 1 read completed, 0 UNDEF, -1 other fault */
+	KC_REPORT_TCO,		/* PSTATE.TCO on exception entry; -1 none */
+	KC_REPORT_TAGS,		/* granules read; digest of the tags */
+	KC_REPORT_COUNT,	/* the command's result as is */
+};
 enum kc_fill { KC_FILL_SENTINEL, KC_FILL_PATTERN };
 
 struct kc_buffer {
@@ -342,9 +354,9 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		break;
 #else
 	default:
-		snprintf(env->why, sizeof(env->why), "step kind %d needs the "
-			 "guest runtime (KC_WITH_GUEST)", (int)s->kind);
-		return -1;
+		snprintf(env->why, sizeof(env->why), "the guest runtime is built "
+			 "for arm64 only (step kind %s)", kc_kind_name(s->kind));
+		return 1;
 #endif
 	}
 	if (rc)

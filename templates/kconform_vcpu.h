@@ -26,14 +26,9 @@
 #define MADV_PAGEOUT		21
 #endif
 
-/* what a guest command's step reports as its `ret` */
-enum kc_report {
-	KC_REPORT_FIELD = 0,	/* (value >> shift) & mask(width); -1 on fault */
-	KC_REPORT_ACCESS,	/* 1 read completed, 0 UNDEF, -1 other fault */
-	KC_REPORT_TCO,		/* PSTATE.TCO on exception entry; -1 none */
-	KC_REPORT_TAGS,		/* granules read; digest of the tags */
-	KC_REPORT_COUNT,	/* the command's result as is */
-};
+_Static_assert((int)KC_GOP_MRS == (int)KG_OP_MRS &&
+	       (int)KC_GOP_STG == (int)KG_OP_STG &&
+	       (int)KC_GOP_LDG == (int)KG_OP_LDG, "kc_guest_op follows enum kg_op");
 
 static struct kvm_run *volatile kc_alarm_run;
 

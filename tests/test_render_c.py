@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from generator.guest import write_guest_files
+
 from generator.cases import plan
 from generator.render_c import (RUNTIME, CapBinding, file_name, render_c,
                                 write_c)
@@ -70,6 +72,8 @@ def _compile(tmp_path, text, cc, name="t", extra=()):
     src = tmp_path / f"{name}.c"
     src.write_text(text)
     shutil.copyfile(RUNTIME, tmp_path / RUNTIME.name)
+    if "KC_WITH_GUEST" in text:          # the guest image and VMM side
+        write_guest_files(tmp_path)
     cmd = [cc, "-O2", "-Wall", "-Werror", "-I", str(tmp_path), *extra,
            "-o", str(tmp_path / name), str(src)]
     return subprocess.run(cmd, capture_output=True, text=True)

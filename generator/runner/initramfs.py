@@ -191,7 +191,9 @@ def _base(busybox: Path) -> CpioWriter:
 
 
 def init_script(tests: Sequence[GuestTest], markers: Markers,
-                per_test_timeout: int) -> str:
+                per_test_timeout: int, setup: Sequence[str] = ()) -> str:
+    """/init: mounts, markers, ``setup`` (shell lines run once before the
+    tests, e.g. a swap device), then every test under ``timeout``."""
     m = markers.prefix
     up = "read up _ </proc/uptime"      # a shell builtin: no fork
     lines = [
@@ -207,6 +209,7 @@ def init_script(tests: Sequence[GuestTest], markers: Markers,
         f"echo \"{m} PAGESIZE $(awk '/^KernelPageSize:/ {{print $2 * 1024; "
         "exit}' /proc/self/smaps)\"",
         "cd /tmp",
+        *setup,
         "run() {",
         f"    {up}",
         f"    echo \"{m} BEGIN $1 $up\"",
@@ -231,8 +234,12 @@ def _write(cpio: CpioWriter, out: Path) -> int:
 
 def build_initramfs(tests: Sequence[GuestTest], busybox: Path, out: Path, *,
                     per_test_timeout: float,
-                    markers: Optional[Markers] = None) -> Initramfs:
-    """Pack ``tests`` (run in order) with busybox and /init into ``out``."""
+                    markers: Optional[Markers] = None,
+                    extra_files: Sequence[tuple[str, bytes]] = (),
+                    setup: Sequence[str] = ()) -> Initramfs:
+    """Pack ``tests`` (run in order) with busybox and /init into ``out``;
+    ``extra_files`` (path in the archive, bytes) are added with their
+    directories, and /init runs the ``setup`` lines before the tests."""
     markers = markers or Markers.fresh()
     seen: set[str] = set()
     for t in tests:
@@ -249,8 +256,15 @@ def build_initramfs(tests: Sequence[GuestTest], busybox: Path, out: Path, *,
         except OSError as e:
             raise InitramfsError(f"cannot read test binary {t.binary}: {e}") \
                 from e
+    for name, data in extra_files:
+        parts = name.strip("/").split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in cpio.names:
+                cpio.directory(d)
+        cpio.file(name.strip("/"), data, mode=0o644)
     timeout = max(1, int(round(per_test_timeout)))
-    cpio.file("init", init_script(tests, markers, timeout).encode())
+    cpio.file("init", init_script(tests, markers, timeout, setup).encode())
     return Initramfs(out, _write(cpio, out), markers, tuple(tests))
 
 

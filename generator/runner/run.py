@@ -19,12 +19,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .errors import RunnerError
+from .swap import GuestSetup, zram_swap
 from .initramfs import (TIMEOUT_EXIT, GuestTest, MarkerKind, Markers,
                         build_floor_initramfs, build_initramfs)
 from .kernels import KernelImage, cache_root, resolve_busybox
@@ -46,7 +46,6 @@ class RunStatus(enum.Enum):
     TIMEOUT = "timeout"           # the guest hung or the run took too long
     QEMU_DIED = "qemu died"       # QEMU exited before the tests finished
     BOOT_FAILED = "boot failed"   # the kernel never reached /init
-    INTERRUPTED = "interrupted"   # the caller cancelled the run
 
 
 class EventKind(enum.Enum):
@@ -113,9 +112,6 @@ def _broke(status: RunStatus, watched: WatchResult, current: Optional[str],
     during = f" while running '{current}'" if current else ""
     panic = next((f.line.strip() for f in faults
                   if f.kind is FaultKind.PANIC), "")
-    if status is RunStatus.INTERRUPTED:
-        return (f"the run was interrupted{during} after {watched.elapsed:.0f} s;"
-                f" QEMU was killed. Console tail:\n{_tail(watched.lines)}")
     if status is RunStatus.BOOT_FAILED:
         why = {EndReason.EXITED: f"QEMU exited (status {watched.exit_status})",
                EndReason.PANIC: f"the kernel panicked ({panic})",
@@ -204,8 +200,6 @@ def outcome_from_lines(watched: WatchResult, markers: Markers, *,
 
     if done:
         status = RunStatus.COMPLETED
-    elif watched.reason is EndReason.CANCELLED:
-        status = RunStatus.INTERRUPTED
     elif not started and not runs:
         status = RunStatus.BOOT_FAILED
     elif watched.reason is EndReason.PANIC:
@@ -250,17 +244,19 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
               config: QemuConfig = AARCH64,
               boot_timeout: float = BOOT_TIMEOUT,
               work_dir: Optional[Path] = None,
-              cancel: Optional[threading.Event] = None) -> RunOutcome:
+              setup: Optional[GuestSetup] = None) -> RunOutcome:
     """Boot ``kernel`` once and run ``binaries`` in order (platform check
     first).  Always returns an outcome for a run that started; raises a
     RunnerError subclass only when the run cannot start (no QEMU, no
     compiler, no busybox, unreadable binary).
 
     ``work_dir`` holds the compiled platform check (default: the cache).
+    ``setup`` adds files and /init lines run before the tests; by default
+    the booted kernel gets a zram swap device when its package has the
+    modules (generator.runner.swap), or a note saying why not.
     The guest kills a test after ``per_test_timeout`` seconds; the host
     gives up on a silent guest ``HOST_GRACE`` seconds later, and on the
-    whole run after ``total_timeout``.  Setting ``cancel`` from another
-    thread kills QEMU promptly; the outcome is then ``INTERRUPTED``."""
+    whole run after ``total_timeout``."""
     t0 = time.monotonic()
     emulator = emulator_info(config.binary)
     busybox = resolve_busybox()
@@ -275,9 +271,11 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
     guests = [GuestTest(PLATFORM_TEST, platform)]
     guests += [GuestTest(n, Path(b)) for n, b in zip(names, binaries)]
     with tempfile.TemporaryDirectory(prefix="kconform-run-") as tmp:
+        setup = setup if setup is not None else zram_swap(kernel.modules_dir)
         initrd = build_initramfs(guests, busybox.binary,
                                  Path(tmp) / "initrd.gz",
-                                 per_test_timeout=per_test_timeout)
+                                 per_test_timeout=per_test_timeout,
+                                 extra_files=setup.files, setup=setup.lines)
         markers = initrd.markers
         prepare = time.monotonic() - t0
         proc = QemuProcess(config, kernel.vmlinuz, initrd.path)
@@ -314,7 +312,7 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
                     total_timeout=total_timeout,
                     is_progress=lambda l: markers.parse(l) is not None,
                     is_final=lambda l: _is_done(markers, l),
-                    log=log, on_line=seen, cancel=cancel)
+                    log=log, on_line=seen)
     outcome = outcome_from_lines(
         watched, markers, expected=names, per_test_timeout=per_test_timeout,
         emulator_name=emulator.name, emulator_version=emulator.version,

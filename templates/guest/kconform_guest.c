@@ -144,8 +144,10 @@ static u64 kg_stg(u64 ipa, u64 bytes, u64 seed)
 	for (i = 0; i < n; i++) {
 		u64 p = (ipa + i * 16) | ((u64)kg_pattern(i, seed) << 56);
 
-		__asm__ volatile(".arch_extension memtag\n stg %0, [%0]"
-				 : : "r"(p) : "memory");
+		/* the tag and 16 bytes of data that are not zero, so the
+		 * page's contents are real data to whoever swaps it out */
+		__asm__ volatile(".arch_extension memtag\n stgp %1, %2, [%0]"
+				 : : "r"(p), "r"(p | 1), "r"(~p) : "memory");
 	}
 	__asm__ volatile("dsb ish" ::: "memory");
 	return n;

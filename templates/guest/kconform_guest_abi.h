@@ -29,7 +29,7 @@
 enum kg_op {
 	KG_OP_NONE = 0,
 	KG_OP_MRS,	/* a0 = mrs instruction (Rt = x0): value, or probe */
-	KG_OP_STG,	/* a0 = ipa, a1 = bytes, a2 = seed: set a tag pattern */
+	KG_OP_STG,	/* a0 = ipa, a1 = bytes, a2 = seed: tag pattern (stgp) */
 	KG_OP_LDG,	/* a0 = ipa, a1 = bytes: tags into mailbox.tags */
 };
 

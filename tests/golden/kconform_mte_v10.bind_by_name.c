@@ -26,7 +26,34 @@
  * cap.number case probes the patch's own number with KVM_CHECK_EXTENSION,
  * and the reference expects it to answer as the named capability.
  */
+/* the guest runtime (templates/guest/), built by kconform as a flat binary */
+#ifdef __aarch64__
+#define KC_WITH_GUEST 1
+#include "kconform_guest_blob.h"
+#endif
 #include "kconform_runtime.h"
+
+/* system registers the guest cases name (vocabulary: guest.sysregs) */
+#define KC_SYSREG_GCR_EL1	0x603000000013c086ULL	/* S3_0_C1_C0_6, vocabulary.yaml:160 */
+#define KC_MRS_GCR_EL1	0xd53810c0ULL	/* mrs x0, GCR_EL1 */
+#define KC_SYSREG_ID_AA64PFR1_EL1	0x603000000013c021ULL	/* S3_0_C0_C4_1, vocabulary.yaml:158 */
+#define KC_MRS_ID_AA64PFR1_EL1	0xd5380420ULL	/* mrs x0, ID_AA64PFR1_EL1 */
+#define KC_SYSREG_PMCR_EL0	0x603000000013dce0ULL	/* S3_3_C9_C12_0, vocabulary.yaml:163 */
+#define KC_MRS_PMCR_EL0	0xd53b9c00ULL	/* mrs x0, PMCR_EL0 */
+#define KC_SYSREG_RGSR_EL1	0x603000000013c085ULL	/* S3_0_C1_C0_5, vocabulary.yaml:159 */
+#define KC_MRS_RGSR_EL1	0xd53810a0ULL	/* mrs x0, RGSR_EL1 */
+#define KC_SYSREG_TFSRE0_EL1	0x603000000013c2b1ULL	/* S3_0_C5_C6_1, vocabulary.yaml:162 */
+#define KC_MRS_TFSRE0_EL1	0xd5385620ULL	/* mrs x0, TFSRE0_EL1 */
+#define KC_SYSREG_TFSR_EL1	0x603000000013c2b0ULL	/* S3_0_C5_C6_0, vocabulary.yaml:161 */
+#define KC_MRS_TFSR_EL1	0xd5385600ULL	/* mrs x0, TFSR_EL1 */
+#ifdef __aarch64__
+_Static_assert(KC_SYSREG_GCR_EL1 == ARM64_SYS_REG(3, 0, 1, 0, 6), "GCR_EL1: the uAPI's own encoding");
+_Static_assert(KC_SYSREG_ID_AA64PFR1_EL1 == ARM64_SYS_REG(3, 0, 0, 4, 1), "ID_AA64PFR1_EL1: the uAPI's own encoding");
+_Static_assert(KC_SYSREG_PMCR_EL0 == ARM64_SYS_REG(3, 3, 9, 12, 0), "PMCR_EL0: the uAPI's own encoding");
+_Static_assert(KC_SYSREG_RGSR_EL1 == ARM64_SYS_REG(3, 0, 1, 0, 5), "RGSR_EL1: the uAPI's own encoding");
+_Static_assert(KC_SYSREG_TFSRE0_EL1 == ARM64_SYS_REG(3, 0, 5, 6, 1), "TFSRE0_EL1: the uAPI's own encoding");
+_Static_assert(KC_SYSREG_TFSR_EL1 == ARM64_SYS_REG(3, 0, 5, 6, 0), "TFSR_EL1: the uAPI's own encoding");
+#endif
 
 /* uAPI of mte-v10, prefixed: <linux/kvm.h> has its own versions */
 /* 002_640e98e582cbc741.txt:682 */
@@ -1139,6 +1166,513 @@ static const struct kc_case kc_cases[] = {
 		.steps = {
 			{ .kind = KC_CREATE_VM },
 			{ .kind = KC_CHECK_EXTENSION, .cap = KCONFORM_KVM_CAP_ARM_MTE_PATCH },
+		},
+	},
+	/*
+	 * KVM_GET_ONE_REG(ID_AA64PFR1_EL1).ID_AA64PFR1_MTE, KVM_CAP_ARM_MTE
+	 * enabled: ID_AA64PFR1_MTE when `kvm_has_mte(vcpu->kvm)`, else 0
+	 * [id_aa64pfr1_el1.mte, 002_640e98e582cbc741.txt:266]
+	 */
+	{
+		.id = "guest.id_aa64pfr1_el1.mte.get_one_reg.enabled",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 4,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GET_ONE_REG, .reg = KC_SYSREG_ID_AA64PFR1_EL1, .shift = 8, .width = 4 },
+		},
+	},
+	/*
+	 * the guest's mrs ID_AA64PFR1_EL1: ID_AA64PFR1_MTE, KVM_CAP_ARM_MTE
+	 * enabled: ID_AA64PFR1_MTE when `kvm_has_mte(vcpu->kvm)`, else 0
+	 * [id_aa64pfr1_el1.mte, 002_640e98e582cbc741.txt:266]
+	 */
+	{
+		.id = "guest.id_aa64pfr1_el1.mte.mrs.enabled",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 4,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_ID_AA64PFR1_EL1 } },
+			  .report = KC_REPORT_FIELD, .shift = 8, .width = 4
+			},
+		},
+	},
+	/*
+	 * KVM_GET_ONE_REG(ID_AA64PFR1_EL1).ID_AA64PFR1_MTE, KVM_CAP_ARM_MTE
+	 * disabled: ID_AA64PFR1_MTE when `kvm_has_mte(vcpu->kvm)`, else 0
+	 * [id_aa64pfr1_el1.mte, 002_640e98e582cbc741.txt:266]
+	 */
+	{
+		.id = "guest.id_aa64pfr1_el1.mte.get_one_reg.disabled",
+		.nsteps = 3,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GET_ONE_REG, .reg = KC_SYSREG_ID_AA64PFR1_EL1, .shift = 8, .width = 4 },
+		},
+	},
+	/*
+	 * the guest's mrs ID_AA64PFR1_EL1: ID_AA64PFR1_MTE, KVM_CAP_ARM_MTE
+	 * disabled: ID_AA64PFR1_MTE when `kvm_has_mte(vcpu->kvm)`, else 0
+	 * [id_aa64pfr1_el1.mte, 002_640e98e582cbc741.txt:266]
+	 */
+	{
+		.id = "guest.id_aa64pfr1_el1.mte.mrs.disabled",
+		.nsteps = 3,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_ID_AA64PFR1_EL1 } },
+			  .report = KC_REPORT_FIELD, .shift = 8, .width = 4
+			},
+		},
+	},
+	/*
+	 * KVM_GET_REG_LIST lists RGSR_EL1, GCR_EL1, TFSR_EL1, TFSRE0_EL1
+	 * exactly when `kvm_has_mte(vcpu->kvm)` (KVM_CAP_ARM_MTE enabled)
+	 * [mte_visibility, 002_640e98e582cbc741.txt:633]
+	 */
+	{
+		.id = "guest.mte_visibility.reg_list.enabled",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 4,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_REG_LIST,
+			  .regs = { KC_SYSREG_RGSR_EL1, KC_SYSREG_GCR_EL1, KC_SYSREG_TFSR_EL1, KC_SYSREG_TFSRE0_EL1 }
+			},
+		},
+	},
+	/*
+	 * KVM_GET_ONE_REG and KVM_SET_ONE_REG of RGSR_EL1, KVM_CAP_ARM_MTE
+	 * enabled: 0 when `kvm_has_mte(vcpu->kvm)`, else REG_HIDDEN
+	 * [mte_visibility, 002_640e98e582cbc741.txt:633]
+	 */
+	{
+		.id = "guest.mte_visibility.rgsr_el1.one_reg.enabled",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 5,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GET_ONE_REG, .reg = KC_SYSREG_RGSR_EL1 },
+			{ .kind = KC_SET_ONE_REG, .reg = KC_SYSREG_RGSR_EL1 },
+		},
+	},
+	/*
+	 * KVM_GET_ONE_REG and KVM_SET_ONE_REG of GCR_EL1, KVM_CAP_ARM_MTE
+	 * enabled: 0 when `kvm_has_mte(vcpu->kvm)`, else REG_HIDDEN
+	 * [mte_visibility, 002_640e98e582cbc741.txt:633]
+	 */
+	{
+		.id = "guest.mte_visibility.gcr_el1.one_reg.enabled",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 5,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GET_ONE_REG, .reg = KC_SYSREG_GCR_EL1 },
+			{ .kind = KC_SET_ONE_REG, .reg = KC_SYSREG_GCR_EL1 },
+		},
+	},
+	/*
+	 * KVM_GET_ONE_REG and KVM_SET_ONE_REG of TFSR_EL1, KVM_CAP_ARM_MTE
+	 * enabled: 0 when `kvm_has_mte(vcpu->kvm)`, else REG_HIDDEN
+	 * [mte_visibility, 002_640e98e582cbc741.txt:633]
+	 */
+	{
+		.id = "guest.mte_visibility.tfsr_el1.one_reg.enabled",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 5,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GET_ONE_REG, .reg = KC_SYSREG_TFSR_EL1 },
+			{ .kind = KC_SET_ONE_REG, .reg = KC_SYSREG_TFSR_EL1 },
+		},
+	},
+	/*
+	 * KVM_GET_ONE_REG and KVM_SET_ONE_REG of TFSRE0_EL1, KVM_CAP_ARM_MTE
+	 * enabled: 0 when `kvm_has_mte(vcpu->kvm)`, else REG_HIDDEN
+	 * [mte_visibility, 002_640e98e582cbc741.txt:633]
+	 */
+	{
+		.id = "guest.mte_visibility.tfsre0_el1.one_reg.enabled",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 5,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GET_ONE_REG, .reg = KC_SYSREG_TFSRE0_EL1 },
+			{ .kind = KC_SET_ONE_REG, .reg = KC_SYSREG_TFSRE0_EL1 },
+		},
+	},
+	/*
+	 * KVM_GET_REG_LIST lists RGSR_EL1, GCR_EL1, TFSR_EL1, TFSRE0_EL1
+	 * exactly when `kvm_has_mte(vcpu->kvm)` (KVM_CAP_ARM_MTE disabled)
+	 * [mte_visibility, 002_640e98e582cbc741.txt:633]
+	 */
+	{
+		.id = "guest.mte_visibility.reg_list.disabled",
+		.nsteps = 3,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_REG_LIST,
+			  .regs = { KC_SYSREG_RGSR_EL1, KC_SYSREG_GCR_EL1, KC_SYSREG_TFSR_EL1, KC_SYSREG_TFSRE0_EL1 }
+			},
+		},
+	},
+	/*
+	 * KVM_GET_ONE_REG and KVM_SET_ONE_REG of RGSR_EL1, KVM_CAP_ARM_MTE
+	 * disabled: 0 when `kvm_has_mte(vcpu->kvm)`, else REG_HIDDEN
+	 * [mte_visibility, 002_640e98e582cbc741.txt:633]
+	 */
+	{
+		.id = "guest.mte_visibility.rgsr_el1.one_reg.disabled",
+		.nsteps = 4,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GET_ONE_REG, .reg = KC_SYSREG_RGSR_EL1 },
+			{ .kind = KC_SET_ONE_REG, .reg = KC_SYSREG_RGSR_EL1 },
+		},
+	},
+	/*
+	 * KVM_GET_ONE_REG and KVM_SET_ONE_REG of GCR_EL1, KVM_CAP_ARM_MTE
+	 * disabled: 0 when `kvm_has_mte(vcpu->kvm)`, else REG_HIDDEN
+	 * [mte_visibility, 002_640e98e582cbc741.txt:633]
+	 */
+	{
+		.id = "guest.mte_visibility.gcr_el1.one_reg.disabled",
+		.nsteps = 4,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GET_ONE_REG, .reg = KC_SYSREG_GCR_EL1 },
+			{ .kind = KC_SET_ONE_REG, .reg = KC_SYSREG_GCR_EL1 },
+		},
+	},
+	/*
+	 * KVM_GET_ONE_REG and KVM_SET_ONE_REG of TFSR_EL1, KVM_CAP_ARM_MTE
+	 * disabled: 0 when `kvm_has_mte(vcpu->kvm)`, else REG_HIDDEN
+	 * [mte_visibility, 002_640e98e582cbc741.txt:633]
+	 */
+	{
+		.id = "guest.mte_visibility.tfsr_el1.one_reg.disabled",
+		.nsteps = 4,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GET_ONE_REG, .reg = KC_SYSREG_TFSR_EL1 },
+			{ .kind = KC_SET_ONE_REG, .reg = KC_SYSREG_TFSR_EL1 },
+		},
+	},
+	/*
+	 * KVM_GET_ONE_REG and KVM_SET_ONE_REG of TFSRE0_EL1, KVM_CAP_ARM_MTE
+	 * disabled: 0 when `kvm_has_mte(vcpu->kvm)`, else REG_HIDDEN
+	 * [mte_visibility, 002_640e98e582cbc741.txt:633]
+	 */
+	{
+		.id = "guest.mte_visibility.tfsre0_el1.one_reg.disabled",
+		.nsteps = 4,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GET_ONE_REG, .reg = KC_SYSREG_TFSRE0_EL1 },
+			{ .kind = KC_SET_ONE_REG, .reg = KC_SYSREG_TFSRE0_EL1 },
+		},
+	},
+	/*
+	 * the guest reads RGSR_EL1, GCR_EL1, TFSR_EL1, TFSRE0_EL1: HCR_ATA
+	 * set when `kvm_has_mte(vcpu->kvm)` untraps them, else they trap to
+	 * `undef_access` (KVM_CAP_ARM_MTE enabled) [hcr.ata,
+	 * 002_640e98e582cbc741.txt:191]
+	 */
+	{
+		.id = "guest.hcr.ata.mrs.enabled",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 7,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_RGSR_EL1 } },
+			  .report = KC_REPORT_ACCESS
+			},
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_GCR_EL1 } },
+			  .report = KC_REPORT_ACCESS
+			},
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_TFSR_EL1 } },
+			  .report = KC_REPORT_ACCESS
+			},
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_TFSRE0_EL1 } },
+			  .report = KC_REPORT_ACCESS
+			},
+		},
+	},
+	/*
+	 * the guest reads RGSR_EL1, GCR_EL1, TFSR_EL1, TFSRE0_EL1: HCR_ATA
+	 * set when `kvm_has_mte(vcpu->kvm)` untraps them, else they trap to
+	 * `undef_access` (KVM_CAP_ARM_MTE disabled) [hcr.ata,
+	 * 002_640e98e582cbc741.txt:191]
+	 */
+	{
+		.id = "guest.hcr.ata.mrs.disabled",
+		.nsteps = 6,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_RGSR_EL1 } },
+			  .report = KC_REPORT_ACCESS
+			},
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_GCR_EL1 } },
+			  .report = KC_REPORT_ACCESS
+			},
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_TFSR_EL1 } },
+			  .report = KC_REPORT_ACCESS
+			},
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_TFSRE0_EL1 } },
+			  .report = KC_REPORT_ACCESS
+			},
+		},
+	},
+	/*
+	 * PSR_TCO_BIT in PSTATE on entry to the UNDEF KVM injects for the
+	 * guest's mrs PMCR_EL0: set when `kvm_has_mte(vcpu->kvm)`
+	 * (KVM_CAP_ARM_MTE enabled) [exception.tco,
+	 * 002_640e98e582cbc741.txt:226]
+	 */
+	{
+		.id = "guest.exception.tco.enabled",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 4,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_PMCR_EL0 } },
+			  .report = KC_REPORT_TCO
+			},
+		},
+	},
+	/*
+	 * PSR_TCO_BIT in PSTATE on entry to the UNDEF KVM injects for the
+	 * guest's mrs PMCR_EL0: set when `kvm_has_mte(vcpu->kvm)`
+	 * (KVM_CAP_ARM_MTE disabled) [exception.tco,
+	 * 002_640e98e582cbc741.txt:226]
+	 */
+	{
+		.id = "guest.exception.tco.disabled",
+		.nsteps = 3,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_PMCR_EL0 } },
+			  .report = KC_REPORT_TCO
+			},
+		},
+	},
+	/*
+	 * the guest sets a tag per granule with stg over 4 pages;
+	 * KVM_ARM_MTE_COPY_TAGS reads the same tags back [tags.init,
+	 * 002_640e98e582cbc741.txt:240]
+	 */
+	{
+		.id = "guest.tags.init.guest_stg_vmm_reads",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 6,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_ADD_MEMSLOT, .slot = 0,
+			  .guest_ipa = { .pages = 256 }, .pages = 8
+			},
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GUEST, .gop = KC_GOP_STG,
+			  .gargs = { { .pages = 256 }, { .pages = 4 }, { .bytes = 0x5 } },
+			  .report = KC_REPORT_COUNT
+			},
+			{ .kind = KC_VM_IOCTL, .op = KC_OP_KVM_ARM_MTE_COPY_TAGS,
+			  .v[0] = { .pages = 256 },	/* guest_ipa */
+			  .v[1] = { .pages = 4 },	/* length */
+			  .v[2] = { .bytes = 0x1 },	/* flags */
+			  .buf = { .present = 1,
+			    .length = { .pages = 4, .div = 16 },
+			    .valid = { .pages = 4, .div = 16 },
+			    .fill = KC_FILL_SENTINEL, .seed = 0 }
+			},
+		},
+	},
+	/*
+	 * KVM_ARM_MTE_COPY_TAGS writes a tag per granule over 4 pages; the
+	 * guest's ldg reads the same tags [tags.init,
+	 * 002_640e98e582cbc741.txt:240]
+	 */
+	{
+		.id = "guest.tags.init.vmm_writes_guest_ldg",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 6,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_ADD_MEMSLOT, .slot = 0,
+			  .guest_ipa = { .pages = 256 }, .pages = 8
+			},
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_VM_IOCTL, .op = KC_OP_KVM_ARM_MTE_COPY_TAGS,
+			  .v[0] = { .pages = 256 },	/* guest_ipa */
+			  .v[1] = { .pages = 4 },	/* length */
+			  .buf = { .present = 1,
+			    .length = { .pages = 4, .div = 16 },
+			    .valid = { .pages = 4, .div = 16 },
+			    .fill = KC_FILL_PATTERN, .seed = 6 }
+			},
+			{ .kind = KC_GUEST, .gop = KC_GOP_LDG,
+			  .gargs = { { .pages = 256 }, { .pages = 4 } },
+			  .report = KC_REPORT_TAGS
+			},
+		},
+	},
+	/*
+	 * pages nobody tagged read as tag 0 from the guest
+	 * (`mte_clear_page_tags` when the guest first maps them) [tags.init,
+	 * 002_640e98e582cbc741.txt:240]
+	 */
+	{
+		.id = "guest.tags.init.untouched_guest_ldg",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 5,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_ADD_MEMSLOT, .slot = 0,
+			  .guest_ipa = { .pages = 256 }, .pages = 8
+			},
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GUEST, .gop = KC_GOP_LDG,
+			  .gargs = { { .pages = 256 }, { .pages = 4 } },
+			  .report = KC_REPORT_TAGS
+			},
+		},
+	},
+	/*
+	 * the guest tags 4 pages, the host pushes the VMM's mapping out to
+	 * swap (MADV_PAGEOUT), the guest's ldg and the VMM's tag copy bring
+	 * them back with the same tags [tags.init,
+	 * 002_640e98e582cbc741.txt:240]
+	 */
+	{
+		.id = "guest.tags.init.swap",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 8,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_ADD_MEMSLOT, .slot = 0,
+			  .guest_ipa = { .pages = 256 }, .pages = 8
+			},
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GUEST, .gop = KC_GOP_STG,
+			  .gargs = { { .pages = 256 }, { .pages = 4 }, { .bytes = 0x7 } },
+			  .report = KC_REPORT_COUNT
+			},
+			{ .kind = KC_PAGEOUT, .slot = 0 },
+			{ .kind = KC_GUEST, .gop = KC_GOP_LDG,
+			  .gargs = { { .pages = 256 }, { .pages = 4 } },
+			  .report = KC_REPORT_TAGS
+			},
+			{ .kind = KC_VM_IOCTL, .op = KC_OP_KVM_ARM_MTE_COPY_TAGS,
+			  .v[0] = { .pages = 256 },	/* guest_ipa */
+			  .v[1] = { .pages = 4 },	/* length */
+			  .v[2] = { .bytes = 0x1 },	/* flags */
+			  .buf = { .present = 1,
+			    .length = { .pages = 4, .div = 16 },
+			    .valid = { .pages = 4, .div = 16 },
+			    .fill = KC_FILL_SENTINEL, .seed = 0 }
+			},
+		},
+	},
+	/*
+	 * a vCPU created before KVM_CAP_ARM_MTE is enabled: enabling fails
+	 * and the guest sees ID_AA64PFR1_MTE = 0 [id_aa64pfr1_el1.mte,
+	 * 002_640e98e582cbc741.txt:607]
+	 */
+	{
+		.id = "guest.id_aa64pfr1_el1.mte.vcpu_before_cap",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 5,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_ID_AA64PFR1_EL1 } },
+			  .report = KC_REPORT_FIELD, .shift = 8, .width = 4
+			},
+			{ .kind = KC_REG_LIST,
+			  .regs = { KC_SYSREG_RGSR_EL1, KC_SYSREG_GCR_EL1, KC_SYSREG_TFSR_EL1, KC_SYSREG_TFSRE0_EL1 }
+			},
+		},
+	},
+	/*
+	 * a vCPU created after KVM_CAP_ARM_MTE is enabled: the guest sees
+	 * ID_AA64PFR1_MTE = ID_AA64PFR1_MTE [id_aa64pfr1_el1.mte,
+	 * 002_640e98e582cbc741.txt:266]
+	 */
+	{
+		.id = "guest.id_aa64pfr1_el1.mte.vcpu_after_cap",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 5,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+			{ .kind = KC_VCPU_START },
+			{ .kind = KC_GUEST, .gop = KC_GOP_MRS,
+			  .gargs = { { .bytes = KC_MRS_ID_AA64PFR1_EL1 } },
+			  .report = KC_REPORT_FIELD, .shift = 8, .width = 4
+			},
+			{ .kind = KC_REG_LIST,
+			  .regs = { KC_SYSREG_RGSR_EL1, KC_SYSREG_GCR_EL1, KC_SYSREG_TFSR_EL1, KC_SYSREG_TFSRE0_EL1 }
+			},
 		},
 	},
 };

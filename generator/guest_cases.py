@@ -1,0 +1,246 @@
+"""Case planning for the guest rules of a spec (spec.guest).
+
+Phases:
+  1. find the capability the rules depend on (the vocabulary concept
+     `cap_enabled` of their predicates) and the operation that enables it;
+  2. per rule, cases with the capability enabled and not, each on a fresh
+     VM with one vCPU running the guest runtime (templates/guest/):
+     an ID register field read with KVM_GET_ONE_REG and by the guest with
+     `mrs`; registers a visibility function hides, through
+     KVM_GET_REG_LIST, KVM_GET_ONE_REG and KVM_SET_ONE_REG; the guest's own
+     access to them (trap control); PSTATE.TCO on entry to an exception
+     KVM injects;
+  3. the capability enabled before and after the vCPU exists;
+  4. tags: the guest's `stg` read by the VMM's tag-copy ioctl, the VMM's
+     tags read by the guest's `ldg`, untouched pages, and tags across a
+     host page-out to swap.
+Register encodings and field positions come from the vocabulary's `guest`
+section; every case points at the patch line of its rule.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from generator.cases import (SLOT, SLOT_BASE_PAGES, SLOT_PAGES, Case, PlanError,
+                             Step, StepKind, StepRole, Val, Vocabulary, _OpPlanner,
+                             load_vocabulary, op_cap)
+from generator.extract.guest import GuestVocabulary, load_guest_vocabulary
+from generator.model import GuestRule, GuestRuleKind, OpKind, Operation, Spec
+
+STATES = (("enabled", True), ("disabled", False))
+TAG_PAGES = 4
+
+
+class _GuestPlanner:
+    def __init__(self, spec: Spec, vocab: Vocabulary, gvoc: GuestVocabulary):
+        self.spec, self.vocab, self.gvoc = spec, vocab, gvoc
+        self.cap = self._cap()
+        self.enable = next((o for o in spec.operations if o.kind is OpKind.ENABLE_CAP
+                            and op_cap(o) == self.cap), None)
+        self.skip_reason = (_OpPlanner(spec, self.enable, vocab).skip_reason()
+                            if self.enable else
+                            f"{self.cap} is not reported by KVM_CHECK_EXTENSION")
+
+    def _cap(self) -> str:
+        for r in self.spec.guest:
+            for p in r.predicates:
+                e = self.vocab.lookup(p.spelling.split("(")[0].strip())
+                if e is not None and e.concept == "cap_enabled":
+                    return dict(e.args).get("cap", "")
+        return ""
+
+    # -- steps
+    def setup(self, enabled: bool, slot: bool = False) -> list[Step]:
+        steps = [Step(StepKind.CREATE_VM)]
+        if enabled:
+            steps.append(self.enable_step())
+        if slot:
+            steps.append(Step(StepKind.ADD_MEMSLOT, slot=SLOT,
+                              guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
+        steps.append(Step(StepKind.VCPU_START))
+        return steps
+
+    def enable_step(self) -> Step:
+        return Step(StepKind.ENABLE_CAP,
+                    role=StepRole.SUBJECT if self.enable else StepRole.SETUP,
+                    op=self.enable.name if self.enable else "", cap=self.cap)
+
+    def sysreg(self, name: str, rule: GuestRule) -> str:
+        if name not in self.gvoc.sysregs:
+            raise PlanError(rule.source, f"register {name} has no encoding in the "
+                            f"vocabulary's guest.sysregs; it has "
+                            f"{', '.join(self.gvoc.sysregs)}")
+        return name
+
+    def field(self, rule: GuestRule) -> dict:
+        f = self.gvoc.fields.get(rule.name)
+        if f is None:
+            raise PlanError(rule.source, f"field {rule.name} is not in the "
+                            "vocabulary's guest.fields")
+        return f
+
+    def case(self, rule: GuestRule, name: str, description: str, steps: list[Step],
+             enabled: bool, source=None) -> Case:
+        return Case(id=f"guest.{rule.id}.{name}", spec=self.spec.name, clause=rule.id,
+                    source=source or rule.source, description=description, steps=steps,
+                    requires_cap=self.cap if enabled else "",
+                    skip_reason=self.skip_reason if enabled else "")
+
+    # -- rules
+    def id_field(self, r: GuestRule) -> list[Case]:
+        f = self.field(r)
+        reg = self.sysreg(r.subject, r)
+        out = []
+        for state, on in STATES:
+            get = Step(StepKind.GET_ONE_REG, StepRole.SUBJECT, op=r.id, reg=reg,
+                       shift=f["shift"], width=f["width"])
+            mrs = Step(StepKind.GUEST, StepRole.SUBJECT, op=r.id, reg=reg, guest_op="mrs",
+                       report="field", shift=f["shift"], width=f["width"])
+            what = f"{r.value} when `{r.when}`, else {r.otherwise}"
+            out += [self.case(r, f"get_one_reg.{state}",
+                              f"KVM_GET_ONE_REG({reg}).{r.name}, {self.cap} {state}: {what}",
+                              self.setup(on) + [get], on),
+                    self.case(r, f"mrs.{state}",
+                              f"the guest's mrs {reg}: {r.name}, {self.cap} {state}: {what}",
+                              self.setup(on) + [mrs], on)]
+        return out
+
+    def visibility(self, r: GuestRule) -> list[Case]:
+        regs = tuple(self.sysreg(n, r) for n in r.registers)
+        out = []
+        for state, on in STATES:
+            out.append(self.case(
+                r, f"reg_list.{state}",
+                f"KVM_GET_REG_LIST lists {', '.join(regs)} exactly when `{r.when}` "
+                f"({self.cap} {state})",
+                self.setup(on) + [Step(StepKind.REG_LIST, StepRole.SUBJECT, op=r.id,
+                                       regs=regs)], on))
+            for reg, src in zip(regs, r.register_sources):
+                out.append(self.case(
+                    r, f"{reg.lower()}.one_reg.{state}",
+                    f"KVM_GET_ONE_REG and KVM_SET_ONE_REG of {reg}, {self.cap} {state}: "
+                    f"{r.value} when `{r.when}`, else {r.otherwise}",
+                    self.setup(on) + [
+                        Step(StepKind.GET_ONE_REG, StepRole.SUBJECT, op=r.id, reg=reg),
+                        Step(StepKind.SET_ONE_REG, StepRole.SUBJECT, op=r.id, reg=reg)],
+                    on))
+        return out
+
+    def trap_control(self, r: GuestRule) -> list[Case]:
+        untraps = self.gvoc.hcr.get(r.name, {}).get("untraps", [])
+        vis = next((v for v in self.spec.guest if v.kind is GuestRuleKind.REG_VISIBILITY
+                    and v.access), None)
+        if "mte_registers" not in untraps or vis is None:
+            return []
+        regs = [self.sysreg(n, r) for n in vis.registers]
+        out = []
+        for state, on in STATES:
+            steps = self.setup(on) + [
+                Step(StepKind.GUEST, StepRole.SUBJECT, op=r.id, reg=reg, guest_op="mrs",
+                     report="access") for reg in regs]
+            out.append(self.case(
+                r, f"mrs.{state}",
+                f"the guest reads {', '.join(regs)}: {r.name} set when `{r.when}` "
+                f"untraps them, else they trap to `{vis.access}` ({self.cap} {state})",
+                steps, on))
+        return out
+
+    def exception(self, r: GuestRule) -> list[Case]:
+        probe = self.gvoc.injected_exception.get("register")
+        if not probe:
+            raise PlanError(r.source, "the vocabulary's guest.injected_exception names "
+                            "no register whose access KVM answers with an exception")
+        reg = self.sysreg(probe, r)
+        return [self.case(
+            r, state,
+            f"{r.name} in PSTATE on entry to the UNDEF KVM injects for "
+            f"the guest's mrs {reg}: set when `{r.when}` ({self.cap} {state})",
+            self.setup(on) + [Step(StepKind.GUEST, StepRole.SUBJECT, op=r.id, reg=reg,
+                                   guest_op="mrs", report="tco")], on)
+            for state, on in STATES]
+
+    def before_after(self) -> list[Case]:
+        fld = next((r for r in self.spec.guest if r.kind is GuestRuleKind.ID_FIELD), None)
+        vis = next((r for r in self.spec.guest if r.kind is GuestRuleKind.REG_VISIBILITY),
+                   None)
+        if fld is None or self.enable is None:
+            return []
+        f = self.field(fld)
+        observe = [Step(StepKind.GUEST, StepRole.SUBJECT, op=fld.id, reg=fld.subject,
+                        guest_op="mrs", report="field", shift=f["shift"], width=f["width"])]
+        if vis is not None:
+            observe.append(Step(StepKind.REG_LIST, StepRole.SUBJECT, op=vis.id,
+                                regs=tuple(vis.registers)))
+        en = self.enable_step()
+        before = [Step(StepKind.CREATE_VM), Step(StepKind.VCPU_START), en] + observe
+        after = [Step(StepKind.CREATE_VM), en, Step(StepKind.VCPU_START)] + observe
+        vc = next((c for c in self.enable.checks
+                   if any(p.concept == "vcpus_created" for p in c.predicates)), None)
+        return [
+            self.case(fld, "vcpu_before_cap",
+                      f"a vCPU created before {self.cap} is enabled: enabling fails "
+                      f"and the guest sees {fld.name} = {fld.otherwise}",
+                      before, True, source=vc.source if vc else None),
+            self.case(fld, "vcpu_after_cap",
+                      f"a vCPU created after {self.cap} is enabled: the guest sees "
+                      f"{fld.name} = {fld.value}", after, True)]
+
+    def tags(self, r: GuestRule) -> list[Case]:
+        copy = next((o for o in self.spec.operations if o.kind is OpKind.IOCTL
+                     and o.buffer is not None and o.loop), None)
+        if copy is None:
+            return []
+        p = _OpPlanner(self.spec, copy, self.vocab)
+        if not p.addr_field:
+            return []
+
+        def ioctl(to_guest: bool, seed: int, note: str) -> Step:
+            d = p.base(to_guest, TAG_PAGES)
+            d.fields[p.addr_field] = Val(pages=SLOT_BASE_PAGES)
+            return p.call(d, seed, note)
+
+        def guest(op: str, seed: int = 0) -> Step:
+            args = (Val(pages=SLOT_BASE_PAGES), Val(pages=TAG_PAGES), Val(bytes=seed))
+            return Step(StepKind.GUEST, StepRole.SUBJECT, op=r.id, guest_op=op,
+                        gargs=args if op == "stg" else args[:2],
+                        report="count" if op == "stg" else "tags")
+        base = self.setup(True, slot=True)
+        return [
+            self.case(r, "guest_stg_vmm_reads",
+                      f"the guest sets a tag per granule with stg over {TAG_PAGES} pages; "
+                      f"{copy.name} reads the same tags back",
+                      base + [guest("stg", 5), ioctl(False, 0, "read")], True),
+            self.case(r, "vmm_writes_guest_ldg",
+                      f"{copy.name} writes a tag per granule over {TAG_PAGES} pages; the "
+                      "guest's ldg reads the same tags",
+                      base + [ioctl(True, 6, "write"), guest("ldg")], True),
+            self.case(r, "untouched_guest_ldg",
+                      f"pages nobody tagged read as tag 0 from the guest (`{r.name}` "
+                      "when the guest first maps them)", base + [guest("ldg")], True),
+            self.case(r, "swap",
+                      "the guest tags 4 pages, the host pushes the VMM's mapping out to "
+                      "swap (MADV_PAGEOUT), the guest's ldg and the VMM's tag copy "
+                      "bring them back with the same tags",
+                      base + [guest("stg", 7), Step(StepKind.PAGEOUT, slot=SLOT),
+                              guest("ldg"), ioctl(False, 0, "read")], True),
+        ]
+
+
+def plan_guest(spec: Spec, vocab: Optional[Vocabulary] = None,
+               gvoc: Optional[GuestVocabulary] = None) -> list[Case]:
+    """The guest cases of a spec; none when it has no guest rule."""
+    if not spec.guest:
+        return []
+    vocab = vocab or load_vocabulary()
+    gp = _GuestPlanner(spec, vocab, gvoc or load_guest_vocabulary(vocab.path))
+    if not gp.cap:
+        return []
+    by_kind = {GuestRuleKind.ID_FIELD: gp.id_field,
+               GuestRuleKind.REG_VISIBILITY: gp.visibility,
+               GuestRuleKind.TRAP_CONTROL: gp.trap_control,
+               GuestRuleKind.EXCEPTION_PSTATE: gp.exception,
+               GuestRuleKind.TAG_INIT: gp.tags}
+    out: list[Case] = []
+    for r in spec.guest:
+        out += by_kind[r.kind](r)
+    return out + gp.before_after()
