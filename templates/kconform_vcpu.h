@@ -21,7 +21,9 @@
 #include <sys/time.h>
 #include "kconform_guest_abi.h"
 
-#define KC_GUEST_TIMEOUT_S	20
+#ifndef KC_GUEST_TIMEOUT_S
+#define KC_GUEST_TIMEOUT_S	20	/* seconds a guest command may take */
+#endif
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT		21
 #endif
