@@ -145,6 +145,7 @@ def _plan(args, baseline=None):
         if kernels:
             raise KconformError(f"--kernel/--matrix choose what QEMU boots; with --target "
                                 f"{args.target} the tests run on that machine's own kernel")
+        target.resolve()          # refuse a host or client that cannot work, before building
         targets = [target]
     else:
         kernels = kernels or (list(baseline.kernels) if baseline else [DEFAULT_KERNEL])
