@@ -9,14 +9,20 @@ Measured in one invocation, on the same kernel, emulator and flags:
   * the boot-and-execute phase of a run (QEMU start to QEMU gone, tests in);
   * the whole warm-cache `kconform run` (a fresh process, as a user runs it);
   * both as ratios to the floor; the number of cases; the marginal cost per
-    case ((boot-and-execute - floor) / cases).
+    case ((boot-and-execute - floor) / cases);
+  * the kernel matrix: `kconform run` alone on each of debian-6.1,
+    debian-6.12 and debian-6.12-16k (fresh processes), then `kconform run
+    --matrix` on the same three with the default jobs (the machine's cores)
+    and with one QEMU per kernel at once; the matrix wall time against the
+    sum and the maximum of the single-kernel runs.
 
-Usage: python3 bench/bench.py [--kernel debian-6.12] [--repeat 3]
+Usage: python3 bench/bench.py [--kernel debian-6.12] [--repeat 3] [--no-matrix]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -41,6 +47,7 @@ def main(argv=None) -> int:
     ap.add_argument("--kernel", default="debian-6.12")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--no-matrix", action="store_true", help="skip the kernel-matrix figures")
     args = ap.parse_args(argv)
 
     from generator import paths
@@ -80,13 +87,17 @@ def main(argv=None) -> int:
                         work_dir=work / "runner")
     boot_exec = outcome.timings.total
 
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "generator.cli", "run", "--quiet",
-                           "--kernel", args.kernel, "--results", str(work / "r.json")],
-                          cwd=ROOT, capture_output=True, text=True)
-    t_run = time.perf_counter() - t0
-    if proc.returncode not in (0, 1):
-        print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+    def kconform_run(*extra: str) -> tuple[float, subprocess.CompletedProcess]:
+        """A warm-cache `kconform run` in a fresh process, as a user runs it."""
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "generator.cli", "run", "--quiet",
+                               "--work-dir", str(work / "cli"), *extra],
+                              cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode not in (0, 1):
+            print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+        return time.perf_counter() - t0, proc
+
+    t_run, proc = kconform_run("--kernel", args.kernel, "--results", str(work / "r.json"))
 
     figures = {
         "cases": len(cases),
@@ -103,12 +114,44 @@ def main(argv=None) -> int:
         "run_status": outcome.status.value,
         "kconform_run_exit": proc.returncode,
     }
+    if not args.no_matrix:
+        figures.update(matrix_figures(kconform_run, work))
     width = max(len(k) for k in figures)
     for k, v in figures.items():
         print(f"{k:<{width}}  {v}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
+
+
+MATRIX = ("debian-6.1", "debian-6.12", "debian-6.12-16k")
+
+
+def matrix_figures(kconform_run, work: Path) -> dict:
+    """The three-kernel matrix against the same kernels run one by one."""
+    singles = {}
+    for k in MATRIX:
+        singles[k], _ = kconform_run("--kernel", k)
+    cores = os.cpu_count() or 1
+    t_matrix, proc = kconform_run("--matrix", "--results", str(work / "matrix.json"))
+    t_all, proc_all = kconform_run("--matrix", "--jobs", str(len(MATRIX)))
+    data = json.loads((work / "matrix.json").read_text())
+    total, longest = sum(singles.values()), max(singles.values())
+    out = {f"single_run_s_{k}": round(t, 2) for k, t in singles.items()}
+    out.update({
+        "cores": cores,
+        "matrix_s_jobs_cores": round(t_matrix, 2),
+        "matrix_over_sum_of_singles": round(t_matrix / total, 3),
+        "matrix_over_max_single": round(t_matrix / longest, 3),
+        f"matrix_s_jobs_{len(MATRIX)}": round(t_all, 2),
+        f"matrix_jobs_{len(MATRIX)}_over_sum_of_singles": round(t_all / total, 3),
+        "sum_of_singles_s": round(total, 2),
+        "max_single_s": round(longest, 2),
+        "matrix_columns": " ".join(f"{c['kernel']}:{c['state']}" for c in data["columns"]),
+        "matrix_exit": proc.returncode,
+        f"matrix_jobs_{len(MATRIX)}_exit": proc_all.returncode,
+    })
+    return out
 
 
 if __name__ == "__main__":

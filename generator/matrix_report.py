@@ -145,7 +145,8 @@ def render_matrix(m: MatrixReport, console=None, width: int = 200) -> None:
         for more in line.splitlines()[1:]:
             console.print(more, highlight=False, markup=False)
     for c in m.columns:
-        console.print(column_summary(c), highlight=False, markup=False)
+        if c.report is not None:
+            console.print(column_summary(c), highlight=False, markup=False)
     if m.interrupted:
         console.print(f"interrupted: kept {len(m.completed)} finished column(s) of "
                       f"{len(m.columns)}", highlight=False)
