@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -46,6 +47,7 @@ class RunStatus(enum.Enum):
     TIMEOUT = "timeout"           # the guest hung or the run took too long
     QEMU_DIED = "qemu died"       # QEMU exited before the tests finished
     BOOT_FAILED = "boot failed"   # the kernel never reached /init
+    INTERRUPTED = "interrupted"   # the caller cancelled the run
 
 
 class EventKind(enum.Enum):
@@ -112,6 +114,9 @@ def _broke(status: RunStatus, watched: WatchResult, current: Optional[str],
     during = f" while running '{current}'" if current else ""
     panic = next((f.line.strip() for f in faults
                   if f.kind is FaultKind.PANIC), "")
+    if status is RunStatus.INTERRUPTED:
+        return (f"the run was interrupted{during} after {watched.elapsed:.0f} s;"
+                f" QEMU was killed. Console tail:\n{_tail(watched.lines)}")
     if status is RunStatus.BOOT_FAILED:
         why = {EndReason.EXITED: f"QEMU exited (status {watched.exit_status})",
                EndReason.PANIC: f"the kernel panicked ({panic})",
@@ -200,6 +205,8 @@ def outcome_from_lines(watched: WatchResult, markers: Markers, *,
 
     if done:
         status = RunStatus.COMPLETED
+    elif watched.reason is EndReason.CANCELLED:
+        status = RunStatus.INTERRUPTED
     elif not started and not runs:
         status = RunStatus.BOOT_FAILED
     elif watched.reason is EndReason.PANIC:
@@ -244,7 +251,8 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
               config: QemuConfig = AARCH64,
               boot_timeout: float = BOOT_TIMEOUT,
               work_dir: Optional[Path] = None,
-              setup: Optional[GuestSetup] = None) -> RunOutcome:
+              setup: Optional[GuestSetup] = None,
+              cancel: Optional[threading.Event] = None) -> RunOutcome:
     """Boot ``kernel`` once and run ``binaries`` in order (platform check
     first).  Always returns an outcome for a run that started; raises a
     RunnerError subclass only when the run cannot start (no QEMU, no
@@ -256,7 +264,8 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
     modules (generator.runner.swap), or a note saying why not.
     The guest kills a test after ``per_test_timeout`` seconds; the host
     gives up on a silent guest ``HOST_GRACE`` seconds later, and on the
-    whole run after ``total_timeout``."""
+    whole run after ``total_timeout``.  Setting ``cancel`` from another
+    thread kills QEMU promptly; the outcome is then ``INTERRUPTED``."""
     t0 = time.monotonic()
     emulator = emulator_info(config.binary)
     busybox = resolve_busybox()
@@ -312,7 +321,7 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
                     total_timeout=total_timeout,
                     is_progress=lambda l: markers.parse(l) is not None,
                     is_final=lambda l: _is_done(markers, l),
-                    log=log, on_line=seen)
+                    log=log, on_line=seen, cancel=cancel)
     outcome = outcome_from_lines(
         watched, markers, expected=names, per_test_timeout=per_test_timeout,
         emulator_name=emulator.name, emulator_version=emulator.version,
