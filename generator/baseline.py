@@ -14,7 +14,8 @@ Every case of the spec on a listed kernel that has no line is accepted only
 as `conforms`, so any change of any verdict is detected: a new divergence,
 a divergence that went away, a case that now skips or errors, a kernel
 that no longer boots.  Verdict words: conforms, diverges, skipped, error,
-not-reachable.
+not-reachable; a case known to vary between runs lists each verdict it is
+accepted with, `diverges|skipped`, and its reason says why.
 
 Phases: `load` (parse, every problem named by file:line), `record` (the
 text for a matrix run, keeping reviewed reasons of an older baseline),
@@ -42,7 +43,7 @@ _ENTRY = re.compile(r"(?P<kernel>\S+)\s+(?P<case>\S+)\s+(?P<verdict>\S+)\s*(?:#\
 class Entry:
     kernel: str
     case: str
-    verdict: Verdict
+    verdicts: tuple[Verdict, ...]   # more than one: a case known to vary
     reason: str
     line: int
 
@@ -55,13 +56,16 @@ class Baseline:
     kernels: list[str]
     entries: dict[tuple[str, str], Entry] = field(default_factory=dict)
 
-    def accepted(self, kernel: str, case: str) -> Verdict:
+    def accepted(self, kernel: str, case: str) -> tuple[Verdict, ...]:
         e = self.entries.get((kernel, case))
-        return e.verdict if e else Verdict.CONFORMS
+        return e.verdicts if e else (Verdict.CONFORMS,)
 
 
-def word(v: Verdict) -> str:
-    return _WORDS[v]
+def word(v) -> str:
+    """`diverges`, or `diverges|skipped` for several accepted verdicts."""
+    if isinstance(v, Verdict):
+        return _WORDS[v]
+    return "|".join(_WORDS[x] for x in v)
 
 
 def load(path: Path) -> Baseline:
@@ -105,17 +109,20 @@ def parse(text: str, name: str = "<baseline>") -> Baseline:
         if m["kernel"] not in kernels:
             raise InputError(name, n, f"kernel {m['kernel']!r} is not in the `kernels` line",
                              " or ".join(kernels))
-        verdict = _VERDICT.get(m["verdict"])
-        if verdict is None:
-            raise InputError(name, n, f"unknown verdict {m['verdict']!r}", ", ".join(_VERDICT))
-        if verdict is Verdict.CONFORMS:
+        words = m["verdict"].split("|")
+        bad = [w for w in words if w not in _VERDICT]
+        if bad:
+            raise InputError(name, n, f"unknown verdict {bad[0]!r}",
+                             ", ".join(_VERDICT) + ", or several joined by |")
+        verdicts = tuple(dict.fromkeys(_VERDICT[w] for w in words))
+        if verdicts == (Verdict.CONFORMS,):
             raise InputError(name, n, "a `conforms` line says nothing (conforming is the "
                              "default); delete it", "diverges, skipped, error or not-reachable")
         key = (m["kernel"], m["case"])
         if key in entries:
             raise InputError(name, n, f"{m['kernel']} {m['case']} is listed twice "
                              f"(first at line {entries[key].line})")
-        entries[key] = Entry(m["kernel"], m["case"], verdict, (m["reason"] or "").strip(), n)
+        entries[key] = Entry(m["kernel"], m["case"], verdicts, (m["reason"] or "").strip(), n)
     if spec is None or kernels is None:
         raise InputError(name, 0, "no `spec` or no `kernels` line; not a kconform baseline",
                          "spec NAME, kernels NAME ...")
@@ -137,9 +144,9 @@ def default_reason(r: CaseResult) -> str:
 
 def record(m: MatrixReport, previous: Optional[Baseline] = None,
            command: str = "") -> str:
-    """The baseline text for a completed matrix run.  Reasons reviewed in
-    `previous` are kept where the same kernel and case still has the same
-    verdict."""
+    """The baseline text for a completed matrix run.  Lines reviewed in
+    `previous` are kept (verdicts and reason) where the same kernel and case
+    got a verdict the line accepts."""
     broken = [c for c in m.columns if c.state is not ColumnState.COMPLETED]
     if broken:
         raise KconformError("cannot record a baseline from a run that did not complete: "
@@ -167,15 +174,15 @@ def record(m: MatrixReport, previous: Optional[Baseline] = None,
     for c in m.columns:
         lines = []
         for r in c.results:
-            if r.verdict is Verdict.CONFORMS:
+            old = previous.entries.get((c.name, r.id)) if previous is not None else None
+            if old is not None and r.verdict in old.verdicts:
+                verdicts, reason = old.verdicts, old.reason or default_reason(r)
+            elif r.verdict is Verdict.CONFORMS:
                 continue
-            reason = default_reason(r)
-            if previous is not None:
-                old = previous.entries.get((c.name, r.id))
-                if old is not None and old.verdict is r.verdict and old.reason:
-                    reason = old.reason
+            else:
+                verdicts, reason = (r.verdict,), default_reason(r)
             lines.append(f"{c.name:<{width_k}}  {r.id:<{width_c}}  "
-                         f"{word(r.verdict):<8}  # {reason}")
+                         f"{word(verdicts):<8}  # {reason}")
         out += [""] + lines if lines else ["", f"# {c.name}: every case conforms"]
     return "\n".join(out) + "\n"
 
@@ -226,7 +233,7 @@ def compare(baseline: Baseline, m: MatrixReport) -> list[Change]:
             if r is None:
                 continue
             was = baseline.accepted(col.name, case)
-            if r.verdict is was:
+            if r.verdict in was:
                 continue
             entry = baseline.entries.get((col.name, case))
             text = f"baseline {word(was)}, now {word(r.verdict)}{_observed(r)}"
@@ -236,6 +243,6 @@ def compare(baseline: Baseline, m: MatrixReport) -> list[Change]:
         for (kernel, case), e in baseline.entries.items():
             if kernel == col.name and case not in got:
                 changes.append(Change(kernel, case, f"baseline line {e.line} lists it as "
-                                      f"{word(e.verdict)}, but {m.spec.name} has no such case "
+                                      f"{word(e.verdicts)}, but {m.spec.name} has no such case "
                                       "now; delete the line or re-record", fails=False))
     return changes

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 from . import paths
@@ -167,7 +168,7 @@ def _execute(args, req, targets):
     console = Console(stderr=True)
     status = None if args.quiet or not console.is_terminal else console.status("building")
     latest: dict[str, str] = {}
-    lock = __import__("threading").Lock()
+    lock = threading.Lock()
 
     def on_event(column, ev):
         text = ev if isinstance(ev, str) else ev.message

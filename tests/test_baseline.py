@@ -28,16 +28,17 @@ def test_parse_reads_entries_and_reasons():
     assert (b.spec, b.binding, b.kernels) == ("mte-v10", "header",
                                               ["debian-6.1", "debian-6.12", "debian-6.12-16k"])
     e = b.entries[("debian-6.12", VALID)]
-    assert e.verdict is Verdict.DIVERGES and e.reason == f"known: {VALID}" and e.line == 8
-    assert b.accepted("debian-6.12", FLAGS) is Verdict.CONFORMS
-    assert parse(HEAD + "debian-6.1 x not-reachable\n").entries[("debian-6.1", "x")].verdict \
-        is Verdict.UNREACHABLE
+    assert e.verdicts == (Verdict.DIVERGES,) and e.reason == f"known: {VALID}" and e.line == 8
+    assert b.accepted("debian-6.12", FLAGS) == (Verdict.CONFORMS,)
+    assert parse(HEAD + "debian-6.1 x not-reachable\n").entries[("debian-6.1", "x")].verdicts \
+        == (Verdict.UNREACHABLE,)
 
 
 @pytest.mark.parametrize("text, line, message", [
     (HEAD + "debian-6.1 x divergent  # typo\n", 4, "unknown verdict 'divergent'"),
     (HEAD + "debian-6.2 x diverges\n", 4, "kernel 'debian-6.2' is not in the `kernels` line"),
     (HEAD + "debian-6.1 x conforms\n", 4, "a `conforms` line says nothing"),
+    (HEAD + "debian-6.1 x diverges|skiped\n", 4, "unknown verdict 'skiped'"),
     (HEAD + "debian-6.1 x diverges\ndebian-6.1 x skipped\n", 5, "listed twice (first at line 4)"),
     (HEAD + "debian-6.1 x\n", 4, "cannot read 'debian-6.1 x'"),
     ("debian-6.1 x diverges\n", 1, "an entry before the `spec` and `kernels` lines"),
@@ -132,3 +133,22 @@ def test_committed_baseline_loads_and_every_entry_has_a_reviewed_reason():
     assert b.entries
     for e in b.entries.values():
         assert e.reason and not e.reason.startswith("observed "), e
+
+
+def test_a_case_known_to_vary_accepts_each_listed_verdict():
+    """`diverges|skipped`: either passes, anything else is a change, and
+    re-recording keeps the reviewed line whichever of them it got."""
+    text = accepted_all().replace(f"debian-6.12-16k {ORDER} diverges  # known: {ORDER}",
+                                  f"debian-6.12-16k {ORDER} diverges|skipped  # flaky: why")
+    b = parse(text)
+    assert b.accepted("debian-6.12-16k", ORDER) == (Verdict.DIVERGES, Verdict.SKIPPED)
+    assert compare(b, matrix(three_kernels())) == []
+    [c] = compare(b, matrix(three_kernels(order_16k=Verdict.CONFORMS)))
+    assert c.line().startswith(f"debian-6.12-16k {ORDER}: baseline diverges|skipped, now conforms")
+    kept = parse(record(matrix(three_kernels()), b)).entries[("debian-6.12-16k", ORDER)]
+    assert kept.verdicts == (Verdict.DIVERGES, Verdict.SKIPPED) and kept.reason == "flaky: why"
+    # conforms can be one of them, and then a conforming run keeps the line
+    b2 = parse(text.replace("diverges|skipped", "conforms|diverges"))
+    m = matrix(three_kernels(order_16k=Verdict.CONFORMS))
+    assert compare(b2, m) == []
+    assert ("debian-6.12-16k", ORDER) in parse(record(m, b2)).entries
