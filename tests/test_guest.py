@@ -258,3 +258,22 @@ def test_boot_stuck_guest_times_out_and_the_next_case_runs(tmp_path):
     text = "\n".join(test.lines)
     assert re.search(r"case=stuck harness failed at step 2: guest timeout", text), text
     assert "not ok 1 stuck" in text and "ok 2 after" in text
+
+
+@pytest.mark.skipif(CROSS is None or shutil.which("qemu-system-aarch64") is None,
+                    reason="needs the cross compiler and qemu-system-aarch64")
+def test_boot_without_mte_skips_the_enabled_guest_cases(tmp_path):
+    import dataclasses
+
+    from generator.pipeline import RunRequest, run
+    from generator.runner.qemu import AARCH64
+    _kernel()
+    cfg = dataclasses.replace(AARCH64, machine="virt,virtualization=on,mte=off,gic-version=3")
+    r = run(RunRequest(qemu_config=cfg, work_dir=tmp_path))
+    guest = {x.id: x for x in r.results if x.id.startswith("guest.")}
+    assert len(guest) == 24
+    for x in guest.values():
+        if x.id.endswith(".disabled"):
+            assert x.verdict is Verdict.CONFORMS, (x.id, x.reason)
+        else:
+            assert x.verdict is Verdict.SKIPPED and "not_host_has_mte" in x.reason, x.id
