@@ -185,8 +185,10 @@ def run_matrix(req: RunRequest, targets: Sequence, *, jobs: Optional[int] = None
 
     interrupted = False
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="kconform-column")
-    futures: list[Future] = [pool.submit(one, c, t) for c, t in zip(columns, targets)]
+    futures: list[Future] = []
     try:
+        for c, t in zip(columns, targets):
+            futures.append(pool.submit(one, c, t))
         pending = set(futures)
         while pending:
             _, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
