@@ -8,9 +8,17 @@ Phases:
      vocabulary lever of its predicate; host-only checks get none and become
      the skip reason of the cases that depend on them;
   3. build cases: each reachable check violated alone with every earlier
-     check satisfied; pairs of checks with different errnos violated
-     together (the earlier must win); the valid paths and the partial and
-     boundary behaviours of a page loop with a user buffer.
+     check satisfied (inside its branch, when it sits in one: `when`);
+     pairs of checks with different errnos violated together (the earlier
+     must win); the valid paths and the partial and boundary behaviours of
+     a page loop with a user buffer.  A check the patch's own code makes
+     fail on every call (`Check.value` True: a helper that returns a
+     constant) ends the plan of its operation there: one case per branch
+     of the operation, each expecting that check's errno, and nothing after
+     it (those checks are `not reachable` rows, generator.unreachable).
+
+A spec with no user-reachable operation and no guest rule plans no case;
+`nothing_to_run` says why (the caller prints it instead of generating).
 
 Sizes are never byte literals of a page: a `Val` is `pages * PAGE_SIZE +
 bytes` (optionally divided, for buffers of one byte per granule), resolved
@@ -29,6 +37,7 @@ from typing import Optional
 from pycparser import c_ast
 
 from generator.cparse import parse_expr, to_c
+from generator.errors import KconformError
 from generator.extract.vocab import Vocabulary
 from generator.extract.vocab import load_vocabulary as _load_vocabulary
 from generator.model import Check, Errno, Operation, OpKind, Reach, Source, Spec
@@ -42,7 +51,7 @@ OUTSIDE_PAGES = SLOT_BASE_PAGES + 4 * SLOT_PAGES   # an IPA no slot covers
 SENTINEL = 0xA5          # prefill of buffers the kernel may write
 
 
-class PlanError(Exception):
+class PlanError(KconformError):
     """A check whose violation cannot be derived; names the patch line."""
 
     def __init__(self, source: Source, message: str):
@@ -226,8 +235,8 @@ def struct_fields(spec: Spec, arg_type: str) -> list[str]:
 def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[str]:
     bases = {f.split("[")[0] for f in fields} | {"flags", "args"}
     if isinstance(node, c_ast.ID):
-        name = op.aliases.get(node.name, node.name)
-        return name if name in bases else None
+        name = op.aliases.get(node.name, node.name)    # a local may alias args[1]
+        return name if name.split("[")[0] in bases else None
     if isinstance(node, c_ast.StructRef):
         return node.field.name if node.field.name in bases else None
     if isinstance(node, c_ast.ArrayRef) and isinstance(node.subscript, c_ast.Constant):
@@ -246,8 +255,10 @@ def _head(node: c_ast.Node) -> Optional[str]:
 
 def derive_violation(spec: Spec, op: Operation, check: Check,
                      vocab: Vocabulary) -> Optional[Violation]:
-    """How to make `check` fail; None when only the host decides it."""
-    if check.reach is not Reach.REACHABLE:
+    """How to make `check` fail; None when only the host decides it, or
+    when the patch's own code fixes its outcome (`check.value`: it fails on
+    every call, or on none) so that no input changes it."""
+    if check.reach is not Reach.REACHABLE or check.value is not None:
         return None
     fields = struct_fields(spec, op.arg_type)
     node = parse_expr(check.condition)
@@ -317,7 +328,21 @@ def op_prefix(spec: Spec, op: Operation, gating_cap: str = "") -> str:
 
 
 def cap_short(cap: str) -> str:
-    return cap.split("_")[-1].lower()
+    """A capability's name without the KVM_/CAP_/ARM_ words, for case ids:
+    KVM_CAP_ARM_MTE -> "mte", KVM_CAP_ARM_LOCK_USER_MEMORY_REGION ->
+    "lock_user_memory_region"."""
+    words = cap.split("_")
+    while len(words) > 1 and words[0] in ("KVM", "CAP", "ARM"):
+        words.pop(0)
+    return "_".join(words).lower()
+
+
+def _common_prefix_words(names: list[str]) -> int:
+    split = [n.split("_") for n in names]
+    n = 0
+    while all(len(w) > n + 1 and w[n] == split[0][n] for w in split):
+        n += 1
+    return n
 
 
 @dataclass
@@ -336,8 +361,10 @@ class _OpPlanner:
     def __init__(self, spec: Spec, op: Operation, vocab: Vocabulary):
         self.spec, self.op, self.vocab = spec, op, vocab
         self.fields = struct_fields(spec, op.arg_type)
+        self.fatal = always_failing(op)
         self.violations = [(c, derive_violation(spec, op, c, vocab))
-                           for c in sorted(op.checks, key=lambda c: c.order)]
+                           for c in sorted(op.checks, key=lambda c: c.order)
+                           if self.fatal is None or c.order < self.fatal.order]
         self.cap = self._gating_cap()
         self.prefix = op_prefix(spec, op, self.cap)
         self.host_checks = [c for c in self._cap_op_checks()
@@ -367,6 +394,26 @@ class _OpPlanner:
     def _cap_op_checks(self) -> list[Check]:
         op = self._enable_op()
         return op.checks if op else []
+
+    def cap_can_be_reported(self) -> bool:
+        """Whether a kernel that follows the spec can report the capability.
+
+        The probe before a gated case (KVM_CHECK_EXTENSION of the case's
+        capability) skips it when the kernel does not report the
+        capability: what the case predicts needs the feature.  When the
+        spec's own KVM_CHECK_EXTENSION returns the constant 0 (the
+        lock-memslot RFC: `r = kvm_arm_lock_memslot_supported();`, whose
+        body is `return 0;`), the patch describes a kernel that never
+        reports it.  A kernel lacking the feature is then the very kernel
+        the spec predicts for: the probe's 0 agrees with the spec (the
+        check_extension and cap.number cases cross-check exactly that), and
+        skipping would hide what is observable -- every KVM_ENABLE_CAP of it
+        failing with the errno of the check that always fails.  So those
+        cases are not gated: they run and are cross-checked."""
+        probe = next((o for o in self.spec.operations if o.kind is OpKind.CHECK_EXTENSION
+                      and op_cap(o) == self.cap), None)
+        return not (probe is not None and probe.success is not None
+                    and probe.success.ret_value == 0)
 
     def skip_reason(self) -> str:
         why = f"{self.cap} is not reported by KVM_CHECK_EXTENSION"
@@ -455,20 +502,128 @@ class _OpPlanner:
 
     def case(self, name: str, clause: str, source: Source, description: str,
              steps: list[Step], violates=()) -> Case:
-        gated = self.cap and self.op.kind is not OpKind.CHECK_EXTENSION
+        gated = (self.cap and self.op.kind is not OpKind.CHECK_EXTENSION
+                 and self.cap_can_be_reported())
         return Case(id=f"{self.prefix}.{name}", spec=self.spec.name,
                     clause=clause, source=source, description=description,
                     steps=steps, violates=list(violates),
                     requires_cap=self.cap if gated else "",
                     skip_reason=self.skip_reason() if gated else "")
 
+    # -- branches (`Check.when`)
+    def branch_values(self, when: str, source: Source) -> dict[str, int]:
+        """The field values that make a branch condition hold: `local ==
+        CONST` (either way round) and conjunctions of them."""
+        fields = self.fields + ["flags"] + [f"args[{i}]" for i in range(4)]
+
+        def walk(n) -> dict[str, int]:
+            if isinstance(n, c_ast.BinaryOp) and n.op == "&&":
+                return {**walk(n.left), **walk(n.right)}
+            if isinstance(n, c_ast.BinaryOp) and n.op == "==":
+                for a, b in ((n.left, n.right), (n.right, n.left)):
+                    path = _field_path(a, self.op, fields)
+                    value = self._constant(b)
+                    if path is not None and value is not None:
+                        return {path: value}
+            raise PlanError(source, f"cannot derive the branch `{when}`: not "
+                            "`field == CONSTANT` or a conjunction of them")
+        return walk(parse_expr(when))
+
+    def _constant(self, node) -> Optional[int]:
+        if isinstance(node, c_ast.Constant) and node.type.startswith(("int", "unsigned", "long")):
+            return int(node.value.rstrip("uUlL"), 0)
+        if isinstance(node, c_ast.ID):
+            try:
+                return self.spec.constant(node.name).value
+            except KeyError:
+                return self.vocab.constant_value(node.name)
+        return None
+
+    def _required_bits(self, check: Check) -> Optional[tuple[str, int]]:
+        """A check `!(field & CONST)` is satisfied by setting CONST's bits."""
+        node = parse_expr(check.condition)
+        if (isinstance(node, c_ast.UnaryOp) and node.op == "!"
+                and isinstance(node.expr, c_ast.BinaryOp) and node.expr.op == "&"):
+            path = _field_path(node.expr.left, self.op,
+                               self.fields + ["flags"] + [f"args[{i}]" for i in range(4)])
+            value = self._constant(node.expr.right)
+            if path is not None and value is not None:
+                return path, value
+        return None
+
+    def enter_branch(self, d: _Draft, check: Check) -> None:
+        """Make the check's branch condition hold, with the field bits the
+        branch's own `!(field & CONST)` checks require."""
+        if not check.when:
+            return
+        for path, value in self.branch_values(check.when, check.source).items():
+            d.fields[path] = Val(bytes=value)
+        for c in self.op.checks:
+            bits = self._required_bits(c) if c.when == check.when else None
+            if bits is not None and c is not check:
+                path, value = bits
+                d.fields[path] = Val(bytes=d.fields.get(path, Val()).bytes | value)
+
+    def branches(self) -> list[tuple[str, Check]]:
+        """(name, first check) per distinct `when` of the operation, in order."""
+        firsts: dict[str, Check] = {}
+        for c in sorted(self.op.checks, key=lambda c: c.order):
+            if c.when and c.when not in firsts:
+                firsts[c.when] = c
+        consts = [_condition_constant(w) for w in firsts]
+        if all(consts):
+            cut = _common_prefix_words(consts) if len(consts) > 1 else len(consts[0].split("_")) - 1
+            names = ["_".join(n.split("_")[cut:]).lower() for n in consts]
+        else:
+            names = [f"branch_{i}" for i in range(1, len(firsts) + 1)]
+        return list(zip(names, firsts.values()))
+
     # -- the cases
+    def fatal_cases(self) -> list[Case]:
+        """The check that fails on every call (its outcome fixed by the
+        patch's own code): one call per branch of the operation, with the
+        arguments that branch accepts, and one that takes no branch; each
+        expects that check's errno.  Nothing after it is reachable."""
+        c = self.fatal
+        if c is None:
+            return []
+        fixed = [f"{p.spelling}() returns {p.value}" for p in c.predicates
+                 if p.value is not None]
+        why = f" ({'; '.join(fixed)} in the patch)" if fixed else ""
+        expect = c.errno.name if c.errno else f"`return {c.result}`"
+        calls: list[tuple[str, _Draft, str]] = []
+        branch_fields: dict[str, set] = {}
+        for name, first in self.branches():
+            d = self.base()
+            self.enter_branch(d, first)
+            for path, value in self.branch_values(first.when, first.source).items():
+                branch_fields.setdefault(path, set()).add(value)
+            calls.append((name, d, f"branch `{first.when}` (its first check at {first.source})"))
+        if len(branch_fields) == 1:          # a value no branch takes
+            path, taken = next(iter(branch_fields.items()))
+            other = next(v for v in range(len(taken) + 1) if v not in taken)
+            d = self.base()
+            d.fields[path] = Val(bytes=other)
+            calls.append(("other", d, f"{path} = {other}, which no branch takes"))
+        if not calls:
+            calls.append(("", self.base(), "valid arguments"))
+        out = []
+        for name, d, what in calls:
+            args = _describe_call(d)
+            out.append(self.case(
+                f"{c.id}.{name}" if name else c.id, c.id, c.source,
+                f"`{c.condition}` fails on every call{why}: {what}"
+                f"{', ' + args if args else ''}: expect {expect}",
+                self.setup(d) + [self.call(d)], [c.id]))
+        return out
+
     def violation_cases(self) -> list[Case]:
         out = []
         for check, v in self.violations:
             if v is None or check.errno is None:   # no errno: not observable alone
                 continue
             d = self.base()
+            self.enter_branch(d, check)
             self.apply(d, v)
             desc = (f"{check.condition} fails alone ({_how(v)}): expect "
                     f"{check.errno.name}, every earlier check satisfied")
@@ -484,7 +639,11 @@ class _OpPlanner:
             for b, vb in vs[i + 1:]:
                 if a.errno is b.errno or not va.composable_with(vb):
                     continue
+                if a.when != b.when and a.when and b.when:   # exclusive branches
+                    continue
                 d = self.base()
+                self.enter_branch(d, a)
+                self.enter_branch(d, b)
                 self.apply(d, va)
                 self.apply(d, vb)
                 desc = (f"{a.id} and {b.id} both fail: {a.id} comes first "
@@ -498,7 +657,7 @@ class _OpPlanner:
     def buffer_cases(self) -> list[Case]:
         """Valid, boundary and partial behaviour of a page loop over a buffer."""
         op = self.op
-        if op.buffer is None or not op.loop or not self.addr_field:
+        if op.buffer is None or not op.loop or not self.addr_field or self.fatal:
             return []
         ok = op.success.source if op.success else op.source
         lev = {v.lever: c for c, v in self.violations if v and v.lever}
@@ -552,7 +711,7 @@ class _OpPlanner:
     def cap_cases(self) -> list[Case]:
         op = self.op
         src = op.success.source if op.success else op.source
-        if op.kind is OpKind.ENABLE_CAP:
+        if op.kind is OpKind.ENABLE_CAP and self.fatal is None:
             d = self.base()
             return [self.case("valid", "success", src, f"enable {self.cap}",
                               self.setup(d) + [self.call(d)]),
@@ -566,6 +725,29 @@ class _OpPlanner:
                               f"`{op.success.ret if op.success else '?'}`",
                               self.setup(d) + [self.call(d)])]
         return []
+
+
+def always_failing(op: Operation) -> Optional[Check]:
+    """The first reachable check the patch's own code makes fail on every
+    call (`value` True, outside any branch), if any: the operation ends
+    there."""
+    return next((c for c in sorted(op.checks, key=lambda c: c.order)
+                 if c.value is True and not c.when and c.reach is not Reach.UNREACHABLE),
+                None)
+
+
+def _condition_constant(when: str) -> str:
+    """The constant a `x == CONST` branch condition names, "" if none."""
+    node = parse_expr(when)
+    if isinstance(node, c_ast.BinaryOp) and node.op == "==":
+        for side in (node.right, node.left):
+            if isinstance(side, c_ast.ID) and side.name.isupper():
+                return side.name
+    return ""
+
+
+def _describe_call(d: _Draft) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in d.fields.items() if v != Val())
 
 
 def _how(v: Violation) -> str:
@@ -608,7 +790,8 @@ def plan(spec: Spec, vocab: Optional[Vocabulary] = None) -> list[Case]:
         if op.kind not in _PLANNED:        # internal helpers have no entry point
             continue
         p = _OpPlanner(spec, op, vocab)
-        cases += p.violation_cases() + p.pair_cases() + p.buffer_cases() + p.cap_cases()
+        cases += (p.violation_cases() + p.fatal_cases() + p.pair_cases()
+                  + p.buffer_cases() + p.cap_cases())
     cases += plan_capability_numbers(spec)
     from generator.guest_cases import plan_guest   # guest rules (spec.guest)
     cases += plan_guest(spec, vocab)
@@ -618,3 +801,28 @@ def plan(spec: Spec, vocab: Optional[Vocabulary] = None) -> list[Case]:
             raise PlanError(c.source, f"duplicate case id {c.id}")
         seen.add(c.id)
     return cases
+
+
+def nothing_to_run(spec: Spec, cases: Optional[list[Case]] = None) -> str:
+    """Why a spec gives no test to run ("" when it gives one): no operation
+    userspace can call and no guest rule.  Such a spec gets no C test and
+    no reference module; its rules are report rows of their own
+    (generator.unreachable)."""
+    if cases is None:
+        cases = plan(spec)
+    if cases:
+        return ""
+    internal = [o.name for o in spec.operations if o.kind is OpKind.INTERNAL]
+    if internal:
+        rules = sum(len(o.checks) for o in spec.operations)
+        return (f"its {len(internal)} operation(s) ({', '.join(internal)}) are internal "
+                f"functions no ioctl in the supplied material reaches; their {rules} "
+                "rule(s) are listed as not reachable")
+    if not spec.operations and not spec.guest:
+        testable = [c for c in spec.claims if c.testable]
+        mapped = [c.case for c in testable if c.case]
+        text = (f"the seed is prose only: {len(spec.claims)} claim(s), no uAPI or code")
+        if mapped:
+            text += f"; its testable claims map to {', '.join(sorted(set(mapped)))}"
+        return text
+    return "no case could be planned from its operations"

@@ -34,8 +34,15 @@ def _spec_names(args) -> list[str]:
     return [paths.resolve_spec_name(n) for n in args.spec] if args.spec else list(index)
 
 
+GENERATED_BANNER = "# do not edit, generated from "
+
+
 def cmd_generate(args) -> int:
-    from .cases import plan
+    """Every spec: its C test and reference module, or "nothing to run" with
+    the reason when it has no operation userspace can call (then a stale
+    generated reference module is removed, and `--check` counts one as
+    drift)."""
+    from .cases import nothing_to_run, plan
     from .render_c import CapBinding, write_c
     from .render_ref import module_name, render_reference
     from .specio import load_spec
@@ -44,20 +51,35 @@ def cmd_generate(args) -> int:
     drift = 0
     for name in _spec_names(args):
         spec = load_spec(paths.spec_path(name))
-        ref_text = render_reference(spec)
+        cases = plan(spec)
         ref_path = paths.REFERENCE / f"{module_name(spec)}.py"
+        shown = ref_path.relative_to(paths.ROOT) if ref_path.is_relative_to(paths.ROOT) else ref_path
+        why = nothing_to_run(spec, cases)
+        stale = (why and ref_path.exists()
+                 and ref_path.read_text().startswith(GENERATED_BANNER))
+        if why:
+            if args.check and stale:
+                drift += 1
+                print(f"drift: {shown} exists, but specs/{name}.yaml has nothing to run "
+                      f"({why}); run `kconform generate` to remove it")
+            else:
+                if stale:
+                    ref_path.unlink()
+                    print(f"{name}: removed {shown}")
+                print(f"{name}: nothing to run: {why}")
+            continue
+        ref_text = render_reference(spec)
         if args.check:
             if not ref_path.exists() or ref_path.read_text() != ref_text:
                 drift += 1
-                print(f"drift: {ref_path.relative_to(paths.ROOT)} differs from what "
+                print(f"drift: {shown} differs from what "
                       f"specs/{name}.yaml generates; run `kconform generate`")
             else:
-                print(f"ok: {ref_path.relative_to(paths.ROOT)}")
+                print(f"ok: {shown}")
             continue
         ref_path.write_text(ref_text)
-        cases = plan(spec)
         c_path = write_c(spec, cases, out / name, binding)
-        print(f"{name}: {len(cases)} cases -> {c_path}, {ref_path.relative_to(paths.ROOT)}")
+        print(f"{name}: {len(cases)} cases -> {c_path}, {shown}")
     return 1 if drift else 0
 
 

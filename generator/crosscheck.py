@@ -204,7 +204,8 @@ def _hint(spec: Spec, op_name: str, s: StepObs, expected: str) -> str:
     except KeyError:
         return ""
     same = [c for c in sorted(op.checks, key=lambda c: c.order)
-            if s.errno and c.errno.name == s.errno and c.id != expected]
+            if s.errno and c.errno is not None and c.errno.name == s.errno
+            and c.id != expected and c.reach.value != "unreachable"]
     if not same:
         return ""
     return f"; the patch gives {s.errno} for {same[0].id} ({same[0].source})"

@@ -8,7 +8,8 @@ Phases:
      checker's asserts (hook: generator.abi.static_asserts);
   2. capability binding: the patch's number (default) or the number the
      toolchain's uAPI header gives the same name (CapBinding.HEADER,
-     `--bind-by-name`);
+     `--cap-binding header`), falling back on the patch's number where the
+     header lacks the name;
   3. one fill function per ioctl argument struct, one table row per case
      (designated initialisers), laid out by templates/kconform_test.c.j2;
      the hand-written templates/kconform_runtime.h drives the table.
@@ -26,6 +27,7 @@ from typing import Optional
 
 from generator.cases import (ArgPointer, Case, Fill, Step, StepKind, Val,
                              struct_fields)
+from generator.errors import KconformError
 from generator.model import Member, OpKind, Spec, StructDef
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -53,8 +55,8 @@ class CapBinding(enum.Enum):
     HEADER = "header"    # ... the number <linux/kvm.h> gives the same name
 
 
-class RenderError(Exception):
-    pass
+class RenderError(KconformError):
+    """A spec or plan the C runtime cannot hold; says what and where."""
 
 
 def c_string(text: str) -> str:
@@ -167,11 +169,12 @@ def cap_defs(spec: Spec, cases: list[Case], binding: CapBinding) -> list[CapDef]
             out.append(CapDef(name, cap_macro(name), str(num), "patch",
                               f"the patch's number ({src})", num))
         else:
-            why = ("bound by name (--bind-by-name)" if num is not None else
+            why = ("bound by name (--cap-binding header)" if num is not None else
                    f"spec {spec.name} defines no number: bound by name")
             out.append(CapDef(name, cap_macro(name), name, "header",
-                              f"{why}; the patch says {num} ({src})" if num is not None
-                              else why, num))
+                              f"{why}; the patch says {num} ({src}), which is used "
+                              "when <linux/kvm.h> has no such name"
+                              if num is not None else why, num))
     return out
 
 

@@ -10,20 +10,32 @@ Phases:
      then the success value;
   3. fill templates/reference.py.j2.
 
+A check no call reaches (`reach: unreachable`: dead after a check that
+always fails, or an internal helper's) is laid out as a comment naming its
+condition, errno and line, never evaluated.  A helper the patch defines
+with a constant body (`Predicate.value`, e.g. `return 0;`) becomes a
+function of the module returning that constant, so a condition that calls
+it evaluates to what the patch's code gives.  A spec with no operation
+userspace can call and no guest rule has no reference module.
+
 Changing an errno, an order or a condition in the seed changes the output.
 """
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from pycparser import c_ast
 
-from generator.cases import Vocabulary, load_vocabulary, op_cap, struct_fields
+from generator.cases import (Vocabulary, always_failing, load_vocabulary, op_cap,
+                             struct_fields)
 from generator.cparse import parse_expr, to_c
+from generator.errors import KconformError
 from generator.model import (Check, GuestRule, GuestRuleKind, Operation, OpKind,
-                             Source, Spec)
+                             Reach, Source, Spec, errno_from_number)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STEP_KIND = {OpKind.IOCTL: "vm_ioctl", OpKind.ENABLE_CAP: "enable_cap",
@@ -32,7 +44,7 @@ _BINOPS = {"/": "//", "&&": "and", "||": "or"}
 _RUNTIME_CONSTANTS = {"page_size": "vm.page_size", "page_mask": "vm.page_mask"}
 
 
-class RenderError(Exception):
+class RenderError(KconformError):
     """A condition the reference cannot express; names the patch line."""
 
     def __init__(self, source: Source, message: str):
@@ -44,8 +56,10 @@ class PyExpr(c_ast.NodeVisitor):
     """C condition -> Python expression over `vm`, `call`, `arg`, `it`."""
 
     def __init__(self, spec: Spec, op: Operation, vocab: Vocabulary,
-                 source: Source, locals_: set[str], in_loop: bool):
+                 source: Source, locals_: set[str], in_loop: bool,
+                 helpers: Optional[dict[str, int]] = None):
         self.spec, self.op, self.vocab, self.source = spec, op, vocab, source
+        self.helpers = helpers or {}     # the patch's constant helpers
         self.fields = {f.split("[")[0] for f in struct_fields(spec, op.arg_type)}
         if op.kind is OpKind.ENABLE_CAP:
             self.fields |= {"flags", "args"}
@@ -96,6 +110,8 @@ class PyExpr(c_ast.NodeVisitor):
 
     def visit_FuncCall(self, n):
         head = n.name.name if isinstance(n.name, c_ast.ID) else to_c(n.name)
+        if head in self.helpers:            # defined by the patch: its constant
+            return f"{head}()"
         entry = self.vocab.lookup(head)
         if entry is None:
             self.fail(n, f"{head} is not in specs/vocabulary.yaml")
@@ -145,9 +161,20 @@ class CheckRow:
     order: int
     id: str
     condition: str               # C text
-    expr: str                    # Python
-    errno: str
+    expr: str                    # Python ("" when not reachable)
+    errno: str                   # "" when the failing side returns no errno
     source: str
+    fails: str = ""              # Python result of the failing side
+    dead: str = ""               # why no call reaches it (a comment, not code)
+    when: str = ""               # C text of its branch condition
+
+
+@dataclass
+class Helper:
+    """A helper the patch defines with a constant body."""
+    name: str
+    value: int
+    used_at: str                 # the check line that calls it
 
 
 @dataclass
@@ -172,8 +199,9 @@ class FunctionModel:
     checks: list[CheckRow] = field(default_factory=list)
     loop: Optional[LoopModel] = None
     effects: list[str] = field(default_factory=list)
-    ret: str = "0"
+    ret: str = "vm.ok(0)"        # Python result of a call that passes every check
     ret_source: str = ""
+    dead_tail: str = ""          # why the code after the checks is not reachable
 
 
 def _effect_concepts(op: Operation, vocab: Vocabulary) -> tuple[str, str]:
@@ -189,7 +217,38 @@ def _effect_concepts(op: Operation, vocab: Vocabulary) -> tuple[str, str]:
                           "writes_guest_tags / reads_guest_tags for this loop") from None
 
 
-def function_model(spec: Spec, op: Operation, vocab: Vocabulary) -> FunctionModel:
+def patch_helpers(spec: Spec) -> dict[str, Helper]:
+    """Helpers the patch's own code fixes to a constant (`Predicate.value`)."""
+    out: dict[str, Helper] = {}
+    for op in spec.operations:
+        for c in op.checks:
+            for p in c.predicates:
+                name = p.spelling.split("(")[0].strip()
+                if p.value is not None and name.isidentifier():
+                    out.setdefault(name, Helper(name, p.value, str(c.source)))
+    return out
+
+
+def _fails(c: Check) -> str:
+    """What the model returns when check `c` fails."""
+    if c.errno is not None:
+        return f"vm.fail(Errno.{c.errno.name}, {json.dumps(c.id)})"
+    value = {"false": 0, "true": 1}.get(c.result)
+    if value is None:
+        raise RenderError(c.source, f"check {c.id} fails with no errno and no known result "
+                          f"(result {c.result!r}); expected an errno or `false`/`true`")
+    return f"vm.ok({value})"
+
+
+def _dead_reason(spec: Spec, op: Operation, c: Check) -> str:
+    fatal = always_failing(op)
+    if fatal is not None and c.order > fatal.order:
+        return f"not reachable: check {fatal.order} ({fatal.id}) fails on every call"
+    return "not reachable from userspace with this input"
+
+
+def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
+                   helpers: Optional[dict[str, int]] = None) -> FunctionModel:
     subject = op_cap(op) or op.name
     fn = FunctionModel(name=f"{STEP_KIND[op.kind]}_{subject.lower()}",
                        key=(STEP_KIND[op.kind], subject),
@@ -210,9 +269,16 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary) -> FunctionMode
     result = next(iter(post.values()), "copied")
 
     def row(c: Check) -> CheckRow:
-        t = PyExpr(spec, op, vocab, c.source, locals_ | {result}, c.in_loop)
-        return CheckRow(c.order, c.id, c.condition, t.visit(parse_expr(c.condition)),
-                        c.errno.name, str(c.source))
+        errno = c.errno.name if c.errno else ""
+        if c.reach is Reach.UNREACHABLE:
+            return CheckRow(c.order, c.id, c.condition, "", errno or "no errno",
+                            str(c.source), dead=_dead_reason(spec, op, c), when=c.when)
+        t = PyExpr(spec, op, vocab, c.source, locals_ | {result}, c.in_loop, helpers)
+        expr = t.visit(parse_expr(c.condition))
+        if c.when:
+            expr = f"{t.visit(parse_expr(c.when))} and {expr}"
+        return CheckRow(c.order, c.id, c.condition, expr, errno, str(c.source),
+                        fails=_fails(c), when=c.when)
     fn.checks = [row(c) for c in checks if not c.in_loop]
     if op.loop:
         if buf is None:
@@ -235,16 +301,31 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary) -> FunctionMode
             result=result, copy_in=copy_in, copy_out=copy_out,
             after=[row(c) for c in checks if c.in_loop and c.id in post],
             step=f"{length_local} -= vm.page_size")
-    if op.kind is OpKind.ENABLE_CAP:
-        fn.effects.append(f"vm.enable_cap({subject!r})")
     if op.success is None:
         raise RenderError(op.source, f"{op.name} has no success value")
+    fatal = always_failing(op)
+    if fatal is not None:
+        fn.dead_tail = (f"not reachable in this version: check {fatal.order} "
+                        f"({fatal.id}) fails on every call")
     fn.ret_source = str(op.success.source)
-    if op.success.ret_value is not None:
-        fn.ret = str(op.success.ret_value)
-    else:
-        t = PyExpr(spec, op, vocab, op.success.source, locals_, False)
-        fn.ret = f"int({t.visit(parse_expr(op.success.ret))})"
+    value = op.success.ret_value
+    if value is not None and value < 0:
+        # the patch's code ends in `ret = -EINVAL` even when every check
+        # passes (an early RFC): the call fails with that errno
+        e = errno_from_number(-value)
+        if e is None:
+            raise RenderError(op.success.source, f"{op.name} returns {value}, which is "
+                              "no errno the model knows")
+        fn.ret = f"vm.fail(Errno.{e.name}, \"success\")"
+        return fn
+    if op.kind is OpKind.ENABLE_CAP:
+        fn.effects.append(f"vm.enable_cap({subject!r})")
+    calls = set(re.findall(r"(\w+)\s*\(", op.success.ret))
+    if value is not None and not (calls and calls <= set(helpers or {})):
+        fn.ret = f"vm.ok({value})"
+    else:                               # an expression, or the patch's own helper
+        t = PyExpr(spec, op, vocab, op.success.source, locals_, False, helpers)
+        fn.ret = f"vm.ok(int({t.visit(parse_expr(op.success.ret))}))"
     return fn
 
 
@@ -349,14 +430,19 @@ def render_reference(spec: Spec, vocab: Optional[Vocabulary] = None) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    functions = [function_model(spec, op, vocab) for op in spec.operations
-                 if op.kind in STEP_KIND]
+    helpers = patch_helpers(spec)
+    functions = [function_model(spec, op, vocab, {h.name: h.value for h in helpers.values()})
+                 for op in spec.operations if op.kind in STEP_KIND]
+    if not functions and not spec.guest:
+        raise RenderError(Source(spec.seed, 0), f"spec {spec.name} has no operation "
+                          "userspace can call and no guest rule: nothing to model "
+                          "(check generator.cases.nothing_to_run first)")
     from generator.extract.guest import load_guest_vocabulary
     gvoc = load_guest_vocabulary(vocab.path)
     guest = [guest_function(spec, r, vocab, gvoc) for r in spec.guest]
     used = {name for name, e in vocab.constants.items() if e.value is not None}
     return env.get_template("reference.py.j2").render(
-        spec=spec, functions=functions,
+        spec=spec, functions=functions, helpers=list(helpers.values()),
         vocab_constants=[(n, vocab.constants[n].value) for n in sorted(used)],
         capabilities=[(c.name, c.number, str(c.source)) for c in spec.capabilities],
         constants=[(c.name, c.value, str(c.source)) for c in spec.constants],

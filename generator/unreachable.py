@@ -9,6 +9,7 @@ neither counted as passes nor silently dropped.
 """
 from __future__ import annotations
 
+from .cases import always_failing
 from .crosscheck import CaseResult
 from .model import FindingKind, OpKind, Reach, Spec, Verdict
 
@@ -28,16 +29,27 @@ def _why(spec: Spec, op) -> str:
     return ""
 
 
+def _after_fatal(fatal) -> str:
+    fixed = "; ".join(f"{p.spelling}() returns {p.value}" for p in fatal.predicates
+                      if p.value is not None)
+    return (f"check {fatal.order} ({fatal.id}, `{fatal.condition}`) always fails"
+            f"{' (' + fixed + ')' if fixed else ''} at {fatal.source}, so no call "
+            "from userspace gets here in this version")
+
+
 def unreachable_results(spec: Spec) -> list[CaseResult]:
     """One `not reachable` row per rule no case can exercise."""
     out: list[CaseResult] = []
     for op in spec.operations:
         why_op = _why(spec, op)
+        fatal = always_failing(op)
         for c in op.checks:
             if c.reach is not Reach.UNREACHABLE:
                 continue
             if op.kind is OpKind.INTERNAL:
                 reason = why_op or "internal function with no user entry point in this input"
+            elif fatal is not None and c.order > fatal.order:
+                reason = _after_fatal(fatal)
             else:
                 dead = next((f.message for f in spec.findings if f.kind is FindingKind.DEAD_CODE
                              and (c.id in f.message or f.source.line == c.source.line)), "")
@@ -48,4 +60,13 @@ def unreachable_results(spec: Spec) -> list[CaseResult]:
                 id=f"{op_slug(op.name)}.{c.id}", spec=spec.name, clause=c.id, source=c.source,
                 expected=None, observed=None, verdict=Verdict.UNREACHABLE,
                 reason=f"`{c.condition}` -> {errno}: {reason}"))
+        dead_success = next((f for f in spec.findings if f.kind is FindingKind.DEAD_CODE
+                             and op.success is not None and f.source == op.success.source), None)
+        if dead_success is not None:
+            out.append(CaseResult(
+                id=f"{op_slug(op.name)}.success", spec=spec.name, clause="success",
+                source=op.success.source, expected=None, observed=None,
+                verdict=Verdict.UNREACHABLE,
+                reason=f"`return {op.success.ret}`: " + (
+                    _after_fatal(fatal) if fatal is not None else dead_success.message)))
     return out

@@ -133,6 +133,75 @@ def test_lock_restoring_the_flags_check_brings_back_the_context_check(tmp_path):
     assert checks[0].context and checks[0].id == "flags_nonzero"
 
 
+# ------------------------------------------------------------ 004: spec, C and reference
+CHECK1 = ("> > > +               if (!kvm_arm_lock_memslot_supported())\n"
+          "> > > +                       return -EINVAL;")
+
+
+@pytest.fixture(scope="module")
+def lock_generated(lock):
+    return _generated(lock)
+
+
+def _lock_predictions(spec):
+    import types
+
+    from reference.vmstate import Host
+    mod = types.ModuleType("reference.mutated_lock")
+    exec(compile(render_reference(spec), mod.__name__, "exec"), mod.__dict__)
+    return {c.id: mod.predict(c, 4096, Host())[-1] for c in plan(spec)}
+
+
+def test_lock_errno_of_the_failing_check_changes_spec_c_and_reference(tmp_path, lock_generated):
+    f = _mutated(tmp_path, LOCK, (CHECK1, CHECK1.replace("-EINVAL", "-ENODEV")))
+    spec = extract_spec(f, "lock-memslot-rfc-v5")
+    assert _checks(spec)[0].errno is Errno.ENODEV
+    c_text, ref = _generated(spec)
+    assert "expect ENODEV" in c_text and "ENODEV" not in lock_generated[0]
+    assert "Errno.ENODEV" in ref and "Errno.ENODEV" not in lock_generated[1]
+    out = _lock_predictions(spec)
+    enable = [o for k, o in out.items() if k.startswith("enable_cap.")]
+    assert len(enable) == 3 and all(o.errno is Errno.ENODEV for o in enable)
+
+
+def test_lock_capability_number_changes_c_and_reference(tmp_path, lock_generated):
+    f = _mutated(tmp_path, LOCK, ("#define KVM_CAP_ARM_LOCK_USER_MEMORY_REGION 207",
+                                  "#define KVM_CAP_ARM_LOCK_USER_MEMORY_REGION 210"))
+    c_text, ref = _generated(extract_spec(f, "lock-memslot-rfc-v5"))
+    assert "#define KCONFORM_KVM_CAP_ARM_LOCK_USER_MEMORY_REGION_PATCH\t210" in c_text
+    assert '"KVM_CAP_ARM_LOCK_USER_MEMORY_REGION": 210' in ref
+    assert "210" not in lock_generated[1]
+
+
+def test_lock_helper_returning_1_changes_the_plan_or_is_refused_by_line(tmp_path, lock_generated):
+    """With the helper returning 1 the eleven later checks come alive; the
+    planner cannot yet derive a call that breaks `(action != LOCK) &&
+    (action != UNLOCK)` alone, and says so naming the line instead of
+    guessing; the reference of check 1 and of KVM_CHECK_EXTENSION follow
+    the helper."""
+    from generator.cases import PlanError
+    from generator.errors import KconformError
+    body = ("> > > +static int kvm_arm_lock_memslot_supported(void)\n"
+            "> > > +{\n> > > +       return 0;\n")
+    f = _mutated(tmp_path, LOCK, (body, body.replace("return 0;", "return 1;")))
+    spec = extract_spec(f, "lock-memslot-rfc-v5")
+    with pytest.raises(PlanError, match=r"^004_baa2838cf23bbaa8.txt:246 .*flags_not_a_case") as e:
+        plan(spec)
+    assert isinstance(e.value, KconformError) and "\n" not in str(e.value)
+
+
+def test_lock_helper_value_flows_into_the_reference(tmp_path, lock_generated):
+    """The reference does not special-case the helper's name: the spec's
+    recorded value is what the generated helper returns."""
+    spec = extract_spec(ROOT / "seeds" / LOCK, "lock-memslot-rfc-v5")
+    for c in _checks(spec):
+        for p in c.predicates:
+            if p.value is not None:
+                p.value = 7
+    ref = render_reference(spec)
+    assert "    return 7\n" in ref and ref != lock_generated[1]
+
+
 # ------------------------------------------------------------ v10: spec, C and reference
 def test_v10_errno_changes_spec_c_and_reference(tmp_path, v10_generated):
     f = _mutated(tmp_path, V10, ("+\t\tif (is_error_noslot_pfn(pfn)) {\n+\t\t\tret = -EFAULT;",

@@ -23,7 +23,7 @@ def _module(spec) -> types.ModuleType:
     return mod
 
 
-@pytest.mark.parametrize("name", ["mte-v10", "mte-v8"])
+@pytest.mark.parametrize("name", ["mte-v10", "mte-v8", "lock-memslot-rfc-v5"])
 def test_committed_reference_has_not_drifted(name):
     spec = load_spec(ROOT / "specs" / f"{name}.yaml")
     path = ROOT / "reference" / f"{module_name(spec)}.py"

@@ -24,7 +24,8 @@ CROSS = shutil.which("aarch64-linux-gnu-gcc")
 NATIVE = shutil.which("gcc")
 GOLDENS = [("mte-v10", CapBinding.PATCH, "kconform_mte_v10.c"),
            ("mte-v8", CapBinding.PATCH, "kconform_mte_v8.c"),
-           ("mte-v10", CapBinding.HEADER, "kconform_mte_v10.bind_by_name.c")]
+           ("mte-v10", CapBinding.HEADER, "kconform_mte_v10.bind_by_name.c"),
+           ("lock-memslot-rfc-v5", CapBinding.HEADER, "kconform_lock_memslot_rfc_v5.c")]
 
 
 def _spec(name):

@@ -21,9 +21,20 @@ def test_lock_memslot_dead_checks_say_why():
     spec = load_spec(paths.spec_path("lock-memslot-rfc-v5"))
     rows = unreachable_results(spec)
     dead = [c for op in spec.operations for c in op.checks if c.reach is Reach.UNREACHABLE]
-    assert len(rows) == len(dead) > 0
-    assert all("always fails" in r.reason for r in rows)
+    # every dead check, then the success path the patch's code never gets to
+    assert [r.clause for r in rows] == [c.id for c in dead] + ["success"]
+    assert all("always fails" in r.reason and "004_baa2838cf23bbaa8.txt:276" in r.reason
+               for r in rows)
     assert any("EBUSY" in r.reason for r in rows) and any("EPERM" in r.reason for r in rows)
+    assert rows[-1].source.line == 279 and "kvm_lock_user_memory_region_ioctl" in rows[-1].reason
+
+
+def test_unreachable_rows_do_not_collide_with_planned_cases():
+    from generator.cases import plan
+    spec = load_spec(paths.spec_path("lock-memslot-rfc-v5"))
+    planned = {c.id for c in plan(spec)}
+    rows = {r.id for r in unreachable_results(spec)}
+    assert planned and rows and not planned & rows
 
 
 def test_reachable_spec_has_none():

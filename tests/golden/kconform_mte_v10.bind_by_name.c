@@ -17,12 +17,14 @@
  * spec.  "ok" means all observations of a case were made.
  *
  * Capability numbers (binding=header):
- *   KVM_CAP_ARM_MTE: header -- bound by name (--bind-by-name); the patch says 195 (002_640e98e582cbc741.txt:280)
+ *   KVM_CAP_ARM_MTE: header -- bound by name (--cap-binding header); the patch says 195 (002_640e98e582cbc741.txt:280), which is used when <linux/kvm.h> has no such name
  * With binding=patch the functional cases use the number the patch
  * defines; a kernel that merged the capability under another number then
  * answers for whatever capability holds the patch's number there.  With
- * binding=header (kconform --bind-by-name) they use the number the
- * toolchain's <linux/kvm.h> gives the same name.  Either way the
+ * binding=header (kconform --cap-binding header) they use the number the
+ * toolchain's <linux/kvm.h> gives the same name, or the patch's number
+ * when the header has no such name (the binding line printed at start
+ * says `how=patch(not-in-header)`).  Either way the
  * cap.number case probes the patch's own number with KVM_CHECK_EXTENSION,
  * and the reference expects it to answer as the named capability.
  */
@@ -99,14 +101,17 @@ _Static_assert(offsetof(struct kconform_kvm_arm_copy_mte_tags, reserved) == 32,
 _Static_assert(_IOC_SIZE(KCONFORM_KVM_ARM_MTE_COPY_TAGS) == sizeof(struct kconform_kvm_arm_copy_mte_tags),
 	       "_IOC_SIZE(KVM_ARM_MTE_COPY_TAGS) is sizeof(struct kvm_arm_copy_mte_tags) (002_640e98e582cbc741.txt:794)");
 
-#ifndef KVM_CAP_ARM_MTE
-#error "KVM_CAP_ARM_MTE is not in <linux/kvm.h>: cannot bind it by name"
-#endif
+#ifdef KVM_CAP_ARM_MTE
 #define KCONFORM_KVM_CAP_ARM_MTE	KVM_CAP_ARM_MTE
+#define KCONFORM_KVM_CAP_ARM_MTE_HOW	"header"
+#else	/* not in <linux/kvm.h>: the patch's number, and the report says so */
+#define KCONFORM_KVM_CAP_ARM_MTE	195
+#define KCONFORM_KVM_CAP_ARM_MTE_HOW	"patch(not-in-header)"
+#endif
 #define KCONFORM_KVM_CAP_ARM_MTE_PATCH	195
 
 static const struct kc_binding kc_bindings[] = {
-	{ "KVM_CAP_ARM_MTE", KCONFORM_KVM_CAP_ARM_MTE, "header" },
+	{ "KVM_CAP_ARM_MTE", KCONFORM_KVM_CAP_ARM_MTE, KCONFORM_KVM_CAP_ARM_MTE_HOW },
 };
 
 enum {

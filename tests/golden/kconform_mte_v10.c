@@ -21,8 +21,10 @@
  * With binding=patch the functional cases use the number the patch
  * defines; a kernel that merged the capability under another number then
  * answers for whatever capability holds the patch's number there.  With
- * binding=header (kconform --bind-by-name) they use the number the
- * toolchain's <linux/kvm.h> gives the same name.  Either way the
+ * binding=header (kconform --cap-binding header) they use the number the
+ * toolchain's <linux/kvm.h> gives the same name, or the patch's number
+ * when the header has no such name (the binding line printed at start
+ * says `how=patch(not-in-header)`).  Either way the
  * cap.number case probes the patch's own number with KVM_CHECK_EXTENSION,
  * and the reference expects it to answer as the named capability.
  */
@@ -100,10 +102,11 @@ _Static_assert(_IOC_SIZE(KCONFORM_KVM_ARM_MTE_COPY_TAGS) == sizeof(struct kconfo
 	       "_IOC_SIZE(KVM_ARM_MTE_COPY_TAGS) is sizeof(struct kvm_arm_copy_mte_tags) (002_640e98e582cbc741.txt:794)");
 
 #define KCONFORM_KVM_CAP_ARM_MTE	195
+#define KCONFORM_KVM_CAP_ARM_MTE_HOW	"patch"
 #define KCONFORM_KVM_CAP_ARM_MTE_PATCH	195
 
 static const struct kc_binding kc_bindings[] = {
-	{ "KVM_CAP_ARM_MTE", KCONFORM_KVM_CAP_ARM_MTE, "patch" },
+	{ "KVM_CAP_ARM_MTE", KCONFORM_KVM_CAP_ARM_MTE, KCONFORM_KVM_CAP_ARM_MTE_HOW },
 };
 
 enum {

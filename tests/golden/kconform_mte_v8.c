@@ -16,8 +16,10 @@
  * With binding=patch the functional cases use the number the patch
  * defines; a kernel that merged the capability under another number then
  * answers for whatever capability holds the patch's number there.  With
- * binding=header (kconform --bind-by-name) they use the number the
- * toolchain's <linux/kvm.h> gives the same name.  Either way the
+ * binding=header (kconform --cap-binding header) they use the number the
+ * toolchain's <linux/kvm.h> gives the same name, or the patch's number
+ * when the header has no such name (the binding line printed at start
+ * says `how=patch(not-in-header)`).  Either way the
  * cap.number case probes the patch's own number with KVM_CHECK_EXTENSION,
  * and the reference expects it to answer as the named capability.
  */
@@ -65,12 +67,13 @@ _Static_assert(_IOC_SIZE(KCONFORM_KVM_ARM_MTE_COPY_TAGS) == sizeof(struct kconfo
 	       "_IOC_SIZE(KVM_ARM_MTE_COPY_TAGS) is sizeof(struct kvm_arm_copy_mte_tags) (000_87786364e6aad26e.txt:131)");
 
 #ifndef KVM_CAP_ARM_MTE
-#error "KVM_CAP_ARM_MTE is not in <linux/kvm.h>: cannot bind it by name"
+#error "KVM_CAP_ARM_MTE is not in <linux/kvm.h> and the spec gives no number"
 #endif
 #define KCONFORM_KVM_CAP_ARM_MTE	KVM_CAP_ARM_MTE
+#define KCONFORM_KVM_CAP_ARM_MTE_HOW	"header"
 
 static const struct kc_binding kc_bindings[] = {
-	{ "KVM_CAP_ARM_MTE", KCONFORM_KVM_CAP_ARM_MTE, "header" },
+	{ "KVM_CAP_ARM_MTE", KCONFORM_KVM_CAP_ARM_MTE, KCONFORM_KVM_CAP_ARM_MTE_HOW },
 };
 
 enum {
