@@ -5,13 +5,15 @@ does not conform on a kernel, with the reason it is accepted (like
 syzkaller's lists of known warnings):
 
     # comments
-    spec mte-v10
+    spec mte-v10 lock-memslot-rfc-v5 mmio-guard-v2
     binding header
     kernels debian-6.1 debian-6.12 debian-6.12-16k
     debian-6.12  copy_tags.valid.roundtrip_4pages  diverges  # returns the byte count, not 0
 
-Every case of the spec on a listed kernel that has no line is accepted only
-as `conforms`, so any change of any verdict is detected: a new divergence,
+The `spec` line names the specs of the run, the primary first (one name: a
+run of that spec alone).  Every case on a listed kernel that has no line is
+accepted only as `conforms` -- and a rule the spec says no call reaches
+only as `not reachable` -- so any change of any verdict is detected: a new divergence,
 a divergence that went away, a case that now skips or errors, a kernel
 that no longer boots.  Verdict words: conforms, diverges, skipped, error,
 not-reachable; a case known to vary between runs lists each verdict it is
@@ -51,14 +53,19 @@ class Entry:
 @dataclass
 class Baseline:
     path: str
-    spec: str
+    spec: str                    # the primary spec
     binding: Optional[str]
     kernels: list[str]
     entries: dict[tuple[str, str], Entry] = field(default_factory=dict)
+    specs: list[str] = field(default_factory=list)   # every spec, primary first
 
-    def accepted(self, kernel: str, case: str) -> tuple[Verdict, ...]:
+    def __post_init__(self):
+        self.specs = self.specs or [self.spec]
+
+    def accepted(self, kernel: str, case: str,
+                 default: Verdict = Verdict.CONFORMS) -> tuple[Verdict, ...]:
         e = self.entries.get((kernel, case))
-        return e.verdicts if e else (Verdict.CONFORMS,)
+        return e.verdicts if e else (default,)
 
 
 def word(v) -> str:
@@ -80,6 +87,7 @@ def load(path: Path) -> Baseline:
 
 def parse(text: str, name: str = "<baseline>") -> Baseline:
     spec = binding = None
+    specs: list[str] = []
     kernels: Optional[list[str]] = None
     entries: dict[tuple[str, str], Entry] = {}
     for n, raw in enumerate(text.splitlines(), 1):
@@ -89,7 +97,10 @@ def parse(text: str, name: str = "<baseline>") -> Baseline:
         head, _, rest = line.partition(" ")
         rest = rest.split("#", 1)[0].strip()
         if head == "spec":
-            spec = rest
+            specs = rest.split()
+            if not specs:
+                raise InputError(name, n, "`spec` names no spec", "spec NAME ...")
+            spec = specs[0]
             continue
         if head == "binding":
             binding = rest
@@ -126,7 +137,7 @@ def parse(text: str, name: str = "<baseline>") -> Baseline:
     if spec is None or kernels is None:
         raise InputError(name, 0, "no `spec` or no `kernels` line; not a kconform baseline",
                          "spec NAME, kernels NAME ...")
-    return Baseline(name, spec, binding, kernels, entries)
+    return Baseline(name, spec, binding, kernels, entries, specs)
 
 
 # ------------------------------------------------------------------ recording
@@ -152,11 +163,12 @@ def record(m: MatrixReport, previous: Optional[Baseline] = None,
         raise KconformError("cannot record a baseline from a run that did not complete: "
                             + "; ".join(f"{c.name} {c.state.value}" for c in broken))
     binding = next((c.report.facts.binding for c in m.columns), "")
-    out = [f"# kconform baseline: the accepted verdicts of {m.spec.name}.",
+    out = [f"# kconform baseline: the accepted verdicts of {m.title}.",
            "# `kconform run --baseline FILE` fails only on a verdict that differs from it.",
            "# One line per case that does not conform on a kernel, with the reviewed",
            "# reason it is accepted:  KERNEL  CASE  VERDICT  # reason",
-           "# Every other case on a listed kernel is accepted only as `conforms`.",
+           "# Every other case on a listed kernel is accepted only as `conforms`, and a",
+           "# rule the spec says no call reaches only as `not reachable`.",
            ]
     if command:
         out.append(f"# Recorded with: {command}")
@@ -164,20 +176,20 @@ def record(m: MatrixReport, previous: Optional[Baseline] = None,
         f = c.report.facts
         out.append(f"#   {column_title(c)}: {f.extra.get('kernel_package') or f.extra.get('target', '')}"
                    f"; {f.emulator_name} {f.emulator_version}")
-    out += ["", f"spec {m.spec.name}", f"binding {binding}",
+    out += ["", f"spec {' '.join(m.spec_names)}", f"binding {binding}",
             "kernels " + " ".join(c.name for c in m.columns)]
     if any(" " in c.name or "#" in c.name for c in m.columns):
         raise KconformError("a kernel name with a space or '#' cannot go in a baseline; "
                             "use an alias or a path without spaces")
     width_k = max(len(c.name) for c in m.columns)
-    width_c = max((len(case.id) for case in m.cases), default=10)
+    width_c = max((len(key[0]) for key in m.row_keys()), default=10)
     for c in m.columns:
         lines = []
         for r in c.results:
             old = previous.entries.get((c.name, r.id)) if previous is not None else None
             if old is not None and r.verdict in old.verdicts:
                 verdicts, reason = old.verdicts, old.reason or default_reason(r)
-            elif r.verdict is Verdict.CONFORMS:
+            elif r.verdict is m.default_verdict(r.id):
                 continue
             else:
                 verdicts, reason = (r.verdict,), default_reason(r)
@@ -211,11 +223,13 @@ def compare(baseline: Baseline, m: MatrixReport) -> list[Change]:
     """Every verdict of `m` that differs from `baseline`, one Change each;
     a kernel that gave no verdicts is one Change.  A line for a case the
     spec no longer has is a note (`fails` False): no verdict changed."""
-    if baseline.spec != m.spec.name:
-        raise KconformError(f"{baseline.path}: the baseline is for spec {baseline.spec}, "
-                            f"the run is {m.spec.name}; pass --spec {baseline.spec}")
+    if baseline.specs != m.spec_names:
+        raise KconformError(f"{baseline.path}: the baseline is for spec "
+                            f"{' '.join(baseline.specs)}, the run is {' '.join(m.spec_names)}; "
+                            + " ".join(f"pass --spec {s}" for s in baseline.specs)
+                            + " (or no --spec)")
     changes: list[Change] = []
-    ids = [c.id for c in m.cases]
+    ids = [key[0] for key in m.row_keys()]
     for col in m.columns:
         if col.name not in baseline.kernels:
             changes.append(Change(col.name, None, f"not in the baseline (it lists "
@@ -232,7 +246,7 @@ def compare(baseline: Baseline, m: MatrixReport) -> list[Change]:
             r = got.get(case)
             if r is None:
                 continue
-            was = baseline.accepted(col.name, case)
+            was = baseline.accepted(col.name, case, m.default_verdict(case))
             if r.verdict in was:
                 continue
             entry = baseline.entries.get((col.name, case))
@@ -243,6 +257,6 @@ def compare(baseline: Baseline, m: MatrixReport) -> list[Change]:
         for (kernel, case), e in baseline.entries.items():
             if kernel == col.name and case not in got:
                 changes.append(Change(kernel, case, f"baseline line {e.line} lists it as "
-                                      f"{word(e.verdicts)}, but {m.spec.name} has no such case "
+                                      f"{word(e.verdicts)}, but {m.title} has no such case "
                                       "now; delete the line or re-record", fails=False))
     return changes

@@ -28,9 +28,9 @@ def write_junit(path: Path, m: MatrixReport, baseline=None) -> Path:
 
     from .baseline import word
 
-    xml = JUnitXml(name=f"kconform {m.spec.name}")
+    xml = JUnitXml(name=f"kconform {m.title}")
     for col in m.columns:
-        suite = TestSuite(f"{m.spec.name} on {column_title(col)}")
+        suite = TestSuite(f"{m.title} on {column_title(col)}")
         suite.add_property("kernel", col.name)
         suite.add_property("state", col.state.value)
         if col.report is not None:
@@ -46,12 +46,15 @@ def write_junit(path: Path, m: MatrixReport, baseline=None) -> Path:
             suite.add_testcase(case)
         for r in col.results:
             # No per-case time: the cases share one boot and KTAP has none.
-            case = TestCase(r.id, classname=f"{m.spec.name}.{r.clause}")
+            case = TestCase(r.id, classname=f"{r.spec}.{r.clause}")
             accepted = None
+            default = m.default_verdict(r.id)
             if baseline is not None and col.name in baseline.kernels:
-                accepted = baseline.accepted(col.name, r.id)
-            if accepted is not None and r.verdict in accepted:
-                if accepted != (Verdict.CONFORMS,):
+                accepted = baseline.accepted(col.name, r.id, default)
+            if r.verdict is Verdict.UNREACHABLE and (accepted is None or r.verdict in accepted):
+                case.result = [Skipped(r.reason or r.verdict.value)]
+            elif accepted is not None and r.verdict in accepted:
+                if accepted != (default,):
                     entry = baseline.entries.get((col.name, r.id))
                     case.system_out = (f"accepted by the baseline as {word(accepted)}: "
                                        f"{entry.reason if entry else ''}\n{r.reason}")
@@ -65,9 +68,9 @@ def write_junit(path: Path, m: MatrixReport, baseline=None) -> Path:
                 case.result = [err]
             elif r.verdict in (Verdict.SKIPPED, Verdict.UNREACHABLE):
                 case.result = [Skipped(r.reason or r.verdict.value)]
-            elif accepted is not None:     # conforms, but the baseline expected otherwise
-                fail = Failure(f"baseline {word(accepted)}, now conforms; update the baseline",
-                               "baseline")
+            elif accepted is not None:     # the default, but the baseline expected otherwise
+                fail = Failure(f"baseline {word(accepted)}, now {word(r.verdict)}; update the "
+                               "baseline", "baseline")
                 case.result = [fail]
             suite.add_testcase(case)
         suite.update_statistics()
@@ -122,7 +125,7 @@ def _column_ktap(col: Column) -> tuple[list[str], bool]:
 
 def ktap(m: MatrixReport) -> str:
     """One KTAP document: a subtest per kernel, the binaries' raw KTAP below."""
-    out = ["KTAP version 1", f"# kconform: {m.spec.name} on {len(m.columns)} kernel(s)",
+    out = ["KTAP version 1", f"# kconform: {m.title} on {len(m.columns)} kernel(s)",
            f"1..{len(m.columns)}"]
     for i, col in enumerate(m.columns, 1):
         body, ok = _column_ktap(col)

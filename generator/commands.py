@@ -89,8 +89,10 @@ EXIT_BASELINE = 1      # --baseline: a verdict differs from the baseline
 
 def _add_run_options(r, *, ci: bool) -> None:
     """Options `run` and `baseline` share; `ci` adds the report outputs."""
-    r.add_argument("--spec", default=None,
-                   help="spec to check against: v10 (the default, or the baseline's) or v8")
+    r.add_argument("--spec", action="append", default=None, metavar="SPEC",
+                   help="spec to check against (repeatable, the first is the primary): "
+                        "default mte-v10 with lock-memslot-rfc-v5 and mmio-guard-v2 in the "
+                        "same boot (or the baseline's specs); `--spec v8` alone runs only v8")
     r.add_argument("--kernel", action="append", metavar="K[,K...]",
                    help="kernels to boot, comma-separated and/or repeated: debian-6.12 "
                         "(default), debian-6.1, debian-6.12-16k, a Debian package name "
@@ -140,9 +142,10 @@ def _add_run(sub) -> None:
     b.set_defaults(func=cmd_baseline)
 
 
-def _plan(args, baseline=None):
+def _plan(args, baseline=None, recording=False):
     """(RunRequest, targets) from the options, falling back on the baseline's
-    spec, binding and kernels.  Raises KconformError on bad usage."""
+    specs, binding and kernels (`recording` a new baseline over an old one,
+    --spec may name other specs).  Raises KconformError on bad usage."""
     from .errors import KconformError
     from .matrix import parse_kernels
     from .pipeline import RunRequest
@@ -150,12 +153,15 @@ def _plan(args, baseline=None):
     from .runner.kernels import DEFAULT_KERNEL
     from .targets import QemuTarget, parse_target
 
-    spec = args.spec or (baseline.spec if baseline else "v10")
-    if baseline is not None and args.spec:
-        name = paths.resolve_spec_name(args.spec) if not args.spec.endswith((".yaml", ".yml")) else args.spec
-        if name != baseline.spec:
-            raise KconformError(f"--spec {args.spec} but the baseline {baseline.path} is for "
-                                f"{baseline.spec}; drop --spec or use that baseline's spec")
+    from .pipeline import DEFAULT_SPECS
+    specs = [n if n.endswith((".yaml", ".yml")) else paths.resolve_spec_name(n)
+             for n in (args.spec or (baseline.specs if baseline else DEFAULT_SPECS))]
+    if len(set(specs)) != len(specs):
+        raise KconformError(f"--spec names a spec twice ({', '.join(specs)}); give each once")
+    if baseline is not None and args.spec and specs != baseline.specs and not recording:
+        raise KconformError(f"--spec {' '.join(args.spec)} but the baseline {baseline.path} is "
+                            f"for {' '.join(baseline.specs)}; drop --spec or use that "
+                            "baseline's specs")
     binding = args.cap_binding or (baseline.binding if baseline and baseline.binding else "header")
     if baseline is not None and baseline.binding and binding != baseline.binding:
         raise KconformError(f"--cap-binding {binding} but the baseline {baseline.path} was "
@@ -173,7 +179,7 @@ def _plan(args, baseline=None):
     else:
         kernels = kernels or (list(baseline.kernels) if baseline else [DEFAULT_KERNEL])
         targets = [QemuTarget(k) for k in kernels]
-    req = RunRequest(spec=spec, kernel=targets[0].label,
+    req = RunRequest(spec=specs[0], companions=tuple(specs[1:]), kernel=targets[0].label,
                      per_test_timeout=args.per_test_timeout, total_timeout=args.timeout,
                      binding=CapBinding(binding),
                      work_dir=Path(args.work_dir) if args.work_dir else None,
@@ -237,11 +243,11 @@ def _exit_status(m, *, strict: bool, changes) -> int:
 
 
 def _print_single(m, console) -> None:
-    """One kernel: the table, BTF notes and timings, as a single run prints."""
-    from .report import render_table
+    """One kernel: a table per spec, BTF notes and timings."""
+    from .report import render_report
     col = m.columns[0]
     report = col.report
-    render_table(report.spec.name, report.results, report.facts, console=console)
+    render_report(report.spec.name, report.results, report.facts, console=console)
     btf = report.facts.extra.get("btf")
     if btf and btf.get("state") == "compared":
         for name, diffs in btf["structs"].items():
@@ -322,7 +328,7 @@ def cmd_baseline(args) -> int:
 
     out = Path(args.output)
     previous = bl.load(out) if out.exists() else None
-    req, targets = _plan(args, previous)
+    req, targets = _plan(args, previous, recording=True)
     m = _execute(args, req, targets)
     for c in m.columns:
         print(column_summary(c))
@@ -333,7 +339,8 @@ def cmd_baseline(args) -> int:
         print(f"kconform: no baseline written: not every kernel completed", file=sys.stderr)
         return status
     kernels = " ".join(f"--kernel {c.name}" for c in m.columns)
-    text = bl.record(m, previous, command=f"kconform baseline --spec {m.spec.name} {kernels} "
+    specs = " ".join(f"--spec {name}" for name in m.spec_names)
+    text = bl.record(m, previous, command=f"kconform baseline {specs} {kernels} "
                                           f"--cap-binding {req.binding.value} -o {out.name}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)

@@ -31,7 +31,7 @@ from typing import Callable, Optional, Sequence
 from .cases import Case
 from .crosscheck import CaseResult, Expect
 from .errors import KconformError
-from .model import Spec, Verdict
+from .model import Source, Spec, Verdict
 from .pipeline import Prepared, RunReport, RunRequest, check_failed, prepare, run_target
 
 DEFAULT_MATRIX = ("debian-6.1", "debian-6.12", "debian-6.12-16k")
@@ -94,12 +94,38 @@ class Comparison:
 
 @dataclass
 class MatrixReport:
-    spec: Spec
-    cases: list[Case]
+    spec: Spec                    # the primary spec
+    cases: list[Case]             # every runnable case of every spec (report ids)
     columns: list[Column]
     comparison: Comparison
     interrupted: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    listed: list[CaseResult] = field(default_factory=list)   # `not reachable` rows
+    specs: list[Spec] = field(default_factory=list)          # primary first
+
+    @property
+    def spec_names(self) -> list[str]:
+        return [s.name for s in self.specs] or [self.spec.name]
+
+    @property
+    def title(self) -> str:
+        """The specs of the run, for headings: "mte-v10 + lock-memslot-rfc-v5"."""
+        return " + ".join(self.spec_names)
+
+    def row_keys(self) -> list[tuple[str, Source, str]]:
+        """(id, patch line, spec) of every report row, runnable cases then
+        the rules no call reaches, each spec's together."""
+        rows = [(c.id, c.source, c.spec) for c in self.cases]
+        rows += [(r.id, r.source, r.spec) for r in self.listed]
+        order = {name: i for i, name in enumerate(self.spec_names)}
+        return sorted(rows, key=lambda row: order.get(row[2], len(order)))
+
+    def default_verdict(self, case_id: str) -> Verdict:
+        """What a row is unless a baseline says otherwise: a rule no call
+        reaches is `not reachable` on every kernel (the spec decides it, not
+        the kernel); a case is expected to conform."""
+        listed = {r.id for r in self.listed}
+        return Verdict.UNREACHABLE if case_id in listed else Verdict.CONFORMS
 
     @property
     def completed(self) -> list[Column]:
@@ -206,7 +232,8 @@ def run_matrix(req: RunRequest, targets: Sequence, *, jobs: Optional[int] = None
     for f in futures:
         if not f.cancelled() and f.exception() is not None:
             raise f.exception()
-    m = MatrixReport(prep.spec, prep.cases, columns, compare(columns), interrupted)
+    m = MatrixReport(prep.spec, prep.all_cases, columns, compare(columns), interrupted,
+                     listed=prep.listed, specs=prep.specs)
     m.timings = {**prep.timings, "wall": time.monotonic() - t0}
     return m
 

@@ -2,7 +2,7 @@
 for tools, markdown for a mailing-list reply or a CI summary.
 
 JSON layout:
-  spec, binding, interrupted,
+  spec (the primary spec), specs [names], binding, interrupted,
   kernels [names, in column order],
   columns [{kernel, state, error, seconds, results}] where `results` is the
     single-kernel document of generator.report.to_json (null when the
@@ -72,11 +72,11 @@ def _rows(m: MatrixReport) -> list[tuple[str, str, str, list[Optional[CaseResult
     """(case, patch line, expected, per-column result) in plan order."""
     by_col = [{r.id: r for r in c.results} for c in m.columns]
     rows = []
-    for case in m.cases:
-        cells = [b.get(case.id) for b in by_col]
+    for case_id, source, _ in m.row_keys():
+        cells = [b.get(case_id) for b in by_col]
         first = next((r for r in cells if r is not None and r.expected is not None), None)
-        line = str((first.decided_by or first.source) if first else case.source)
-        rows.append((case.id, line, _expected(m, cells), cells))
+        line = str((first.decided_by or first.source) if first else source)
+        rows.append((case_id, line, _expected(m, cells), cells))
     return rows
 
 
@@ -124,7 +124,7 @@ def render_matrix(m: MatrixReport, console=None, width: int = 200) -> None:
     from rich.table import Table
 
     console = console or Console(width=width)
-    t = Table(title=f"{m.spec.name} on {len(m.columns)} kernels", show_lines=False)
+    t = Table(title=f"{m.title} on {len(m.columns)} kernels", show_lines=False)
     t.add_column("case", no_wrap=True)
     t.add_column("patch line", no_wrap=True)
     t.add_column("expected", no_wrap=True)
@@ -159,6 +159,7 @@ def to_json(m: MatrixReport, baseline: Optional[dict] = None) -> dict:
     pages = {c.name: c.page_size for c in m.columns}
     doc = {
         "spec": m.spec.name,
+        "specs": m.spec_names,
         "binding": next((c.report.facts.binding for c in m.columns if c.report), ""),
         "interrupted": m.interrupted,
         "kernels": [c.name for c in m.columns],
@@ -205,18 +206,19 @@ def to_markdown(m: MatrixReport, changes: Optional[Sequence[str]] = None,
     kernels, where they differ from each other, the cases that do not
     conform, then the whole matrix."""
     names = [c.name for c in m.columns]
-    out = [f"## kconform: {m.spec.name} on {len(m.columns)} kernel(s)", ""]
+    out = [f"## kconform: {m.title} on {len(m.columns)} kernel(s)", ""]
     facts_rows = []
     for c in m.columns:
         if c.report is None:
-            facts_rows.append([c.name, "-", "-", "-", c.state.value, "-"])
+            facts_rows.append([c.name, "-", "-", "-", c.state.value, "-", "-"])
             continue
         s = summary(c.results)
         facts_rows.append([c.name, c.release or "?", str(c.page_size or "?"),
                            c.report.facts.platform_state, c.state.value,
-                           f"{s['conforms']} / {s['diverges']} / {s['skipped']} / {s['error']}"])
+                           f"{s['conforms']} / {s['diverges']} / {s['skipped']} / {s['error']}",
+                           str(s["not_reachable"])])
     out += _md_table(["kernel", "release", "page size", "platform", "run",
-                      "conform / diverge / skipped / error"], facts_rows)
+                      "conform / diverge / skipped / error", "not reachable"], facts_rows)
     emu = next((c.report.facts for c in m.columns if c.report), None)
     if emu is not None:
         out += ["", f"Emulator: {emu.emulator_name} {emu.emulator_version}; "
@@ -242,8 +244,8 @@ def to_markdown(m: MatrixReport, changes: Optional[Sequence[str]] = None,
                     f"{', '.join('`' + s + '`' for s in cmp.scaled)}."]
     out += [f"- {_md(f)}" for f in cmp.facts]
     rows = _rows(m)
-    bad = [r for r in rows if any(x is not None and x.verdict is not Verdict.CONFORMS
-                                  for x in r[3])]
+    bad = [r for r in rows if any(x is not None and x.verdict not in (
+        Verdict.CONFORMS, Verdict.UNREACHABLE) for x in r[3])]
     out += ["", "### Cases that do not conform", ""]
     if bad:
         out += _md_table(["case", "patch line", "expected"] + names,
@@ -258,6 +260,11 @@ def to_markdown(m: MatrixReport, changes: Optional[Sequence[str]] = None,
         out += [f"- `{k}`: {_md(v)}" for k, v in reasons.items()]
     else:
         out.append("Every case conforms on every kernel.")
+    if m.listed:
+        out += ["", "### Rules no call from userspace reaches", "",
+                f"{len(m.listed)} rule(s), the same on every kernel (the spec decides it):", ""]
+        out += _md_table(["rule", "patch line", "why"],
+                         [[r.id, str(r.source), r.reason] for r in m.listed])
     probs = problems(m)
     if probs:
         out += ["", "### Kernels that did not complete", ""]

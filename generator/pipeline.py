@@ -1,17 +1,29 @@
 """The `kconform run` pipeline.
 
+A run checks one or more specs in one boot: the primary spec (mte-v10 by
+default) and its companions (lock-memslot-rfc-v5, mmio-guard-v2 in the
+default run).  Every spec with runnable cases gets its own test binary;
+every spec contributes a `not reachable` row per rule no call reaches
+(generator.unreachable), so a spec with nothing to run is still reported.
+Case ids of companion specs are qualified `<spec>:<case>` in the combined
+results (a spec's own binary and reference keep the plain ids), so the
+primary spec's ids, baselines and reports read as before.
+
 Phases (each one's result feeds the next; a phase that cannot start stops
 the run with a clear error, a run that breaks part-way still reports):
-  1. load the spec (specs/<name>.yaml) and plan its cases (cases.plan);
-  2. render the C kselftest (render_c) and cross-compile it (runner.build);
+  1. load each spec (specs/<name>.yaml) and plan its cases (cases.plan), or
+     note why it has nothing to run (cases.nothing_to_run);
+  2. render each C kselftest (render_c) and cross-compile them together
+     (runner.build);
   3. resolve the target: cache the kernel and busybox (runner.kernels) for
      QEMU, or check the host / ssh client (targets);
   4. run the platform check, then the tests: boot under QEMU (runner.run),
      or stage them on an arm64 machine (targets);
-  5. cross-check every case against the reference model (crosscheck);
-  6. report: terminal table and summary, JSON (report).
+  5. cross-check every case against its spec's reference model
+     (crosscheck), then add the spec's `not reachable` rows;
+  6. report: terminal tables and summaries, JSON (report).
 
-Phases 1-2 are `prepare` (once per spec, whatever the number of kernels);
+Phases 1-2 are `prepare` (once per run, whatever the number of kernels);
 3-5 are `run_target` (once per kernel; generator.matrix runs several in
 parallel); `run` is both for one kernel.
 """
@@ -19,23 +31,31 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
 from . import paths
-from .cases import Case, plan
+from .cases import Case, nothing_to_run, plan
 from .crosscheck import CaseResult, Observations, crosscheck, from_ktap
 from .errors import KconformError
 from .model import Spec, Verdict
 from .render_c import CapBinding, write_c
 from .report import RunFacts
 from .specio import load_spec
+from .unreachable import unreachable_results
+
+# what `kconform run` checks without --spec: MTE v10, and the companion
+# series whose rules the report must list too (lock-memslot's capability is
+# probed and its always-failing KVM_ENABLE_CAP cross-checked; every MMIO
+# guard rule is a `not reachable` row)
+DEFAULT_SPECS = ("mte-v10", "lock-memslot-rfc-v5", "mmio-guard-v2")
 
 
 @dataclass
 class RunRequest:
-    spec: str = "mte-v10"
+    spec: str = "mte-v10"             # the primary spec
+    companions: tuple = ()            # further specs checked in the same boot
     kernel: str = "debian-6.12"
     per_test_timeout: float = 120.0
     total_timeout: float = 900.0
@@ -44,32 +64,75 @@ class RunRequest:
     qemu_config: object = None        # runner.qemu.QemuConfig; None: the arm64 default
     target: object = None             # targets.LocalTarget/SshTarget; None: QEMU booting `kernel`
 
+    @property
+    def specs(self) -> tuple:
+        return (self.spec, *self.companions)
+
+
+@dataclass
+class SpecPart:
+    """One spec of a run: its cases and test binary, or why it has none, and
+    the rows of rules no call reaches (ids qualified for the report)."""
+    spec: Spec
+    cases: list[Case]                 # as planned: the binary's own ids
+    binary: Optional[Path]
+    nothing: str = ""                 # why there is nothing to run ("" if there is)
+    unreachable: list[CaseResult] = field(default_factory=list)
+    prefix: str = ""                  # "" for the primary, "<spec>:" for a companion
+
+    def qualify(self, case_id: str) -> str:
+        return self.prefix + case_id
+
 
 @dataclass
 class Prepared:
-    """Phases 1-2: what every kernel of a run shares."""
+    """Phases 1-2: what every kernel of a run shares.  `spec`, `cases` and
+    `binary` are the primary spec's; `parts` has one entry per spec (built
+    from those three when empty, as a caller with one spec may leave it)."""
     spec: Spec
     cases: list[Case]
-    binary: Path
+    binary: Optional[Path]
     probe: Optional[Path]
     work: Path                        # the run's work directory
-    out: Path                         # work/<spec>
+    out: Path                         # work/<primary spec>
     timings: dict[str, float] = field(default_factory=dict)
+    parts: list[SpecPart] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.parts:
+            self.parts = [SpecPart(self.spec, self.cases, self.binary)]
 
     @property
     def binaries(self) -> list[Path]:
-        return [self.binary] + ([self.probe] if self.probe else [])
+        return ([p.binary for p in self.parts if p.binary is not None]
+                + ([self.probe] if self.probe else []))
+
+    @property
+    def specs(self) -> list[Spec]:
+        return [p.spec for p in self.parts]
+
+    @property
+    def all_cases(self) -> list[Case]:
+        """Every runnable case of every spec, with report ids."""
+        return [replace(c, id=p.qualify(c.id)) if p.prefix else c
+                for p in self.parts for c in p.cases]
+
+    @property
+    def listed(self) -> list[CaseResult]:
+        """Every `not reachable` row of every spec, with report ids."""
+        return [r for p in self.parts for r in p.unreachable]
 
 
 @dataclass
 class RunReport:
-    spec: Spec
-    cases: list[Case]
-    results: list[CaseResult]
+    spec: Spec                        # the primary spec
+    cases: list[Case]                 # every runnable case, report ids
+    results: list[CaseResult]         # one per case and per listed rule
     facts: RunFacts
     outcome: object = None            # runner.run.RunOutcome
     broke: Optional[str] = None
     timings: dict[str, float] = field(default_factory=dict)
+    specs: list[Spec] = field(default_factory=list)
 
     @property
     def diverges(self) -> bool:
@@ -96,17 +159,37 @@ def build(spec: Spec, out: Path, binding: CapBinding) -> tuple[list[Case], Path,
 
 
 def prepare(req: RunRequest) -> Prepared:
-    """Phases 1-2: load the spec, plan, render and build (and the platform
-    check, so parallel kernels find it built)."""
+    """Phases 1-2: load every spec, plan, render and build their tests in
+    one parallel compile (and the platform check, so parallel kernels find
+    it built)."""
+    from .runner.build import cross_compile
     from .runner.platform import platform_binary
-    spec = load_named_spec(req.spec)
+    t0 = time.monotonic()
+    specs = [load_named_spec(n) for n in req.specs]
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise KconformError(f"a spec is named twice: {', '.join(names)}; give each once")
     work = Path(req.work_dir) if req.work_dir else paths.cache_dir() / "work"
-    out = work / spec.name
-    cases, binary, t_gen, t_cc = build(spec, out, req.binding)
-    probe = _btf_probe(spec, out / "bin")
+    parts, sources = [], []
+    for i, spec in enumerate(specs):
+        cases = plan(spec)
+        part = SpecPart(spec, cases, None, nothing_to_run(spec, cases),
+                        prefix="" if i == 0 else f"{spec.name}:")
+        part.unreachable = [replace(r, id=part.qualify(r.id)) for r in unreachable_results(spec)]
+        if cases:
+            sources.append(write_c(spec, cases, work / spec.name, req.binding))
+        parts.append(part)
+    t1 = time.monotonic()
+    if sources:
+        built = cross_compile(sources, work / "bin", include_dirs=[s.parent for s in sources])
+        for part, b in zip([p for p in parts if p.cases], built.binaries):
+            part.binary = b.binary
+    t2 = time.monotonic()
+    probe = _btf_probe(specs, work / "bin")
     platform_binary(work / "runner")
-    return Prepared(spec, cases, binary, probe, work, out,
-                    {"generate": t_gen, "compile": t_cc})
+    first = parts[0]
+    return Prepared(first.spec, first.cases, first.binary, probe, work, work / first.spec.name,
+                    {"generate": t1 - t0, "compile": t2 - t1}, parts)
 
 
 def target_for(req: RunRequest, kernel: Optional[str] = None):
@@ -134,7 +217,7 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
     RunnerError/TargetError when the target cannot be resolved or started."""
     from reference.vmstate import Host
 
-    spec, cases, binary, probe = prep.spec, prep.cases, prep.binary, prep.probe
+    probe = prep.probe
     t0 = time.monotonic()
     target.resolve()
     t_fetch = time.monotonic()
@@ -143,23 +226,42 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                          log_path=Path(out) / "console.log", on_event=on_event,
                          work_dir=prep.work / "runner", cancel=cancel)
     t_run = time.monotonic()
-    test = next((t for t in outcome.tests if t.name == binary.name), None)
-    obs = from_ktap(test.ktap) if test is not None else Observations()
-    if test is not None and test.timed_out:
-        why = f"the test binary was killed after {req.per_test_timeout:.0f} s"
-        broke = outcome.broke or why
-    else:
-        broke = outcome.broke
     host = Host(mte=_host_mte(outcome))
     platform_fault = outcome.platform.sentence if outcome.platform.state.value == "faulty" else None
-    results = crosscheck(spec, cases, obs, page_size=obs.page_size or outcome.page_size,
-                         host=host, broke=broke, platform_fault=platform_fault)
+    broke = outcome.broke
+    for part in prep.parts:           # a binary killed by its timeout breaks the run
+        test = _test_of(outcome, part)
+        if test is not None and test.timed_out and not broke:
+            broke = (f"the test binary {part.binary.name} was killed after "
+                     f"{req.per_test_timeout:.0f} s")
+    results: list[CaseResult] = []
+    bindings: dict[str, dict] = {}
+    for part in prep.parts:
+        if part.binary is not None:
+            test = _test_of(outcome, part)
+            obs = from_ktap(test.ktap) if test is not None else Observations()
+            for r in crosscheck(part.spec, part.cases, obs,
+                                page_size=obs.page_size or outcome.page_size,
+                                host=host, broke=broke, platform_fault=platform_fault):
+                r.id = part.qualify(r.id)
+                results.append(r)
+            for name, (number, how) in obs.bindings.items():
+                bindings[name] = {"number": number, "how": how, "spec": part.spec.name}
+        results += [replace(r) for r in part.unreachable]
     facts = RunFacts.from_outcome(outcome, req.binding.value)
     facts.extra["log"] = str(outcome.log_path) if outcome.log_path else None
     facts.extra.update(target.facts())
+    facts.specs = [{"name": p.spec.name, "seed": p.spec.seed, "cases": len(p.cases),
+                    "not_reachable": len(p.unreachable), "nothing_to_run": p.nothing or None}
+                   for p in prep.parts]
+    facts.bindings = bindings
     if probe is not None:
-        facts.extra["btf"] = _btf_compare(spec, outcome, probe.name)
-    report = RunReport(spec, cases, results, facts, outcome, broke)
+        btf = {s.name: _btf_compare(s, outcome, probe.name) for s in prep.specs if s.structs}
+        facts.extra["btf"] = btf.get(prep.spec.name) or next(iter(btf.values()), None)
+        if len(btf) > 1:
+            facts.extra["btf_by_spec"] = btf
+    report = RunReport(prep.spec, prep.all_cases, results, facts, outcome, broke,
+                       specs=prep.specs)
     report.timings = {**prep.timings,
                       "kernel": t_fetch - t0,
                       "boot": outcome.timings.boot or 0.0,
@@ -170,14 +272,21 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
     return report
 
 
-def _btf_probe(spec: Spec, out: Path) -> Optional[Path]:
-    """The in-guest BTF probe for the spec's structs (generator.abi)."""
-    if not spec.structs:
+def _test_of(outcome, part: SpecPart):
+    """The runner's record of a part's test binary, if it ran."""
+    if part.binary is None:
+        return None
+    return next((t for t in outcome.tests if t.name == part.binary.name), None)
+
+
+def _btf_probe(specs: list[Spec], out: Path) -> Optional[Path]:
+    """One in-guest BTF probe for every struct of the specs (generator.abi)."""
+    structs = list(dict.fromkeys(f"{s.kind} {s.name}" for spec in specs for s in spec.structs))
+    if not structs:
         return None
     from .abi.btf import build_probe
     out.mkdir(parents=True, exist_ok=True)
-    return Path(build_probe(str(out / "btf_probe"),
-                            structs=[f"{s.kind} {s.name}" for s in spec.structs]))
+    return Path(build_probe(str(out / "btf_probe"), structs=structs))
 
 
 def _btf_compare(spec: Spec, outcome, probe_name: str) -> dict:
@@ -220,5 +329,6 @@ def check_failed(report: RunReport) -> bool:
     return any(t.timed_out or t.exit_status is None for t in o.tests)
 
 
-__all__ = ["RunRequest", "RunReport", "Prepared", "prepare", "run", "run_target",
+__all__ = ["RunRequest", "RunReport", "Prepared", "SpecPart", "DEFAULT_SPECS", "prepare",
+           "run", "run_target",
            "target_for", "build", "load_named_spec", "check_failed", "KconformError"]

@@ -1,11 +1,17 @@
 """Report cross-check results: a rich table for the terminal, JSON for tools.
 
-JSON layout (one document per spec run):
+JSON layout (one document per run on one kernel):
   kernel {release, page_size}, emulator {name, version},
-  platform {state, sentence}, spec, binding,
+  platform {state, sentence}, spec (the primary spec), specs [names, the
+  primary first], binding, bindings {capability: {number, how, spec}},
+  nothing_to_run {spec: reason} (specs with no test of their own),
   cases [{id, spec, clause, source {seed, line, patch}, expected {ret,
   errno, digest}, observed {...}, verdict, reason, decided_by}],
-  summary {conforms, diverges, skipped, error, total}.
+  summary {conforms, diverges, skipped, error, not_reachable, total},
+  summary_by_spec {spec: the same counts}.
+
+A companion spec's case ids are `<spec>:<case>`; the terminal report has
+one table per spec and shows them without the prefix.
 """
 from __future__ import annotations
 
@@ -33,6 +39,12 @@ class RunFacts:
     platform_sentence: str = ""
     binding: str = ""
     extra: dict = field(default_factory=dict)
+    specs: list = field(default_factory=list)     # [{name, seed, cases, not_reachable,
+                                                  #   nothing_to_run}], primary first
+    bindings: dict = field(default_factory=dict)  # capability -> {number, how, spec}
+
+    def spec_names(self, fallback: str = "") -> list[str]:
+        return [s["name"] for s in self.specs] or ([fallback] if fallback else [])
 
     @classmethod
     def from_outcome(cls, outcome, binding: str = "") -> "RunFacts":
@@ -56,24 +68,46 @@ def _expect(e: Optional[Expect]) -> Optional[dict]:
     return {"ret": e.ret, "errno": e.errno, "digest": e.digest}
 
 
+_KEYS = {Verdict.CONFORMS: "conforms", Verdict.DIVERGES: "diverges",
+         Verdict.SKIPPED: "skipped", Verdict.ERROR: "error",
+         Verdict.UNREACHABLE: "not_reachable"}
+
+
 def summary(results: list[CaseResult]) -> dict:
-    counts = {v.name.lower(): 0 for v in
-              (Verdict.CONFORMS, Verdict.DIVERGES, Verdict.SKIPPED, Verdict.ERROR)}
+    counts = {k: 0 for k in _KEYS.values()}
     for r in results:
-        key = r.verdict.name.lower()
-        counts[key] = counts.get(key, 0) + 1
+        counts[_KEYS[r.verdict]] += 1
     counts["total"] = len(results)
     return counts
 
 
+def by_spec(results: list[CaseResult], order: list[str] = ()) -> dict[str, list[CaseResult]]:
+    """Results grouped by spec, in `order` then first appearance."""
+    out: dict[str, list[CaseResult]] = {name: [] for name in order}
+    for r in results:
+        out.setdefault(r.spec, []).append(r)
+    return out
+
+
+def display_id(r: CaseResult) -> str:
+    """A case id without its `<spec>:` qualifier, for a table of that spec."""
+    prefix = f"{r.spec}:"
+    return r.id[len(prefix):] if r.id.startswith(prefix) else r.id
+
+
 def to_json(spec: str, results: list[CaseResult], facts: RunFacts) -> dict:
+    names = facts.spec_names(spec)
     return {
         "kernel": {"release": facts.kernel_release, "page_size": facts.page_size},
         "emulator": {"name": facts.emulator_name, "version": facts.emulator_version},
         "platform": {"state": facts.platform_state,
                      "sentence": facts.platform_sentence},
         "spec": spec,
+        "specs": names,
         "binding": facts.binding,
+        "bindings": facts.bindings,
+        "nothing_to_run": {s["name"]: s["nothing_to_run"] for s in facts.specs
+                           if s.get("nothing_to_run")},
         "run": facts.extra,
         "cases": [{
             "id": r.id, "spec": r.spec, "clause": r.clause,
@@ -83,6 +117,7 @@ def to_json(spec: str, results: list[CaseResult], facts: RunFacts) -> dict:
             "decided_by": _source(r.decided_by), "step": r.step,
         } for r in results],
         "summary": summary(results),
+        "summary_by_spec": {name: summary(rs) for name, rs in by_spec(results, names).items()},
     }
 
 
@@ -96,13 +131,57 @@ def write_json(path: Path, spec: str, results: list[CaseResult],
 
 def summary_line(results: list[CaseResult]) -> str:
     c = summary(results)
-    return (f"{c['total']} cases: {c['conforms']} conform, {c['diverges']} "
+    run = c["total"] - c["not_reachable"]
+    text = (f"{run} cases: {c['conforms']} conform, {c['diverges']} "
             f"diverge, {c['skipped']} skipped, {c['error']} error")
+    if c["not_reachable"]:
+        text += f"; {c['not_reachable']} rule(s) not reachable"
+    return text
+
+
+def binding_notes(facts: RunFacts) -> list[str]:
+    """Capabilities a run bound other than the way it asked (by name, but
+    the header lacks the name)."""
+    out = []
+    for name, b in facts.bindings.items():
+        how = str(b.get("how", ""))
+        if facts.binding == "header" and how.startswith("patch"):
+            out.append(f"binding: {name} is not in <linux/kvm.h>; {b.get('spec', '')} "
+                       f"uses the patch's number {b.get('number')} for it")
+    return out
+
+
+def render_report(primary: str, results: list[CaseResult], facts: RunFacts,
+                  console=None, width: int = 160) -> None:
+    """One table per spec (a spec with nothing to run says why and lists its
+    rules), the platform sentence, a summary line per spec and overall."""
+    from rich.console import Console
+    console = console or Console(width=width)
+    names = facts.spec_names(primary)
+    groups = by_spec(results, names)
+    if len(groups) <= 1:
+        render_table(primary, results, facts, console=console, width=width)
+        for line in binding_notes(facts):
+            console.print(line, highlight=False, markup=False)
+        return
+    notes = {s["name"]: s.get("nothing_to_run") for s in facts.specs}
+    for name, rows in groups.items():
+        render_table(name, rows, facts, console=console, width=width, footer=False,
+                     nothing=notes.get(name))
+    if facts.platform_sentence:
+        console.print(f"platform: {facts.platform_sentence}")
+    for line in binding_notes(facts):
+        console.print(line, highlight=False, markup=False)
+    for name, rows in groups.items():
+        console.print(f"{name}: {summary_line(rows)}", highlight=False)
+    console.print(f"all {len(groups)} specs: {summary_line(results)}", highlight=False)
 
 
 def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
-                 console=None, width: int = 160) -> None:
-    """Print the results as a rich table followed by a summary line."""
+                 console=None, width: int = 160, footer: bool = True,
+                 nothing: str = "") -> None:
+    """Print the results as a rich table followed by a summary line (with
+    `footer`)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -111,8 +190,10 @@ def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
              f"(page size {facts.page_size or '?'}; "
              f"{facts.emulator_name} {facts.emulator_version}; "
              f"platform {facts.platform_state})")
+    if nothing:
+        title = f"{spec}: nothing to run ({nothing})"
     t = Table(title=title, show_lines=False)
-    t.add_column("case", no_wrap=True)
+    t.add_column("case", overflow="fold", max_width=56)
     t.add_column("patch line", no_wrap=True)
     t.add_column("expected", overflow="fold", max_width=22)
     t.add_column("observed", overflow="fold", max_width=22)
@@ -121,11 +202,13 @@ def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
     for r in results:
         # Digests only matter where they differ; the JSON keeps them all.
         show_digest = bool(r.expected and r.observed and r.expected.digest != r.observed.digest)
-        t.add_row(r.id, str(r.decided_by or r.source),
+        t.add_row(display_id(r), str(r.decided_by or r.source),
                   _brief(r.expected, show_digest), _brief(r.observed, show_digest),
                   f"[{_STYLE[r.verdict]}]{r.verdict.value}[/]",
                   _short_reason(r) if r.verdict is not Verdict.CONFORMS else "")
     console.print(t)
+    if not footer:
+        return
     if facts.platform_sentence:
         console.print(f"platform: {facts.platform_sentence}")
     console.print(summary_line(results))

@@ -9,14 +9,18 @@ neither counted as passes nor silently dropped.
 """
 from __future__ import annotations
 
-from .cases import always_failing
+from .cases import always_failing, op_prefix
 from .crosscheck import CaseResult
 from .model import FindingKind, OpKind, Reach, Spec, Verdict
 
 
-def op_slug(name: str) -> str:
-    return (name.replace("KVM_ENABLE_CAP(", "enable_cap.").replace("KVM_CHECK_EXTENSION(", "check_extension.")
-            .rstrip(")").lower())
+def op_slug(spec: Spec, op) -> str:
+    """The id prefix of an operation's rows: the planner's (`enable_cap`,
+    `copy_tags`, ...), so a listed rule reads like the case a reachable one
+    would get; an internal function's own name."""
+    if op.kind is OpKind.INTERNAL:
+        return op.name.lower()
+    return op_prefix(spec, op)
 
 
 def _why(spec: Spec, op) -> str:
@@ -32,9 +36,8 @@ def _why(spec: Spec, op) -> str:
 def _after_fatal(fatal) -> str:
     fixed = "; ".join(f"{p.spelling}() returns {p.value}" for p in fatal.predicates
                       if p.value is not None)
-    return (f"check {fatal.order} ({fatal.id}, `{fatal.condition}`) always fails"
-            f"{' (' + fixed + ')' if fixed else ''} at {fatal.source}, so no call "
-            "from userspace gets here in this version")
+    return (f"check {fatal.order} `{fatal.condition}` ({fatal.source}) always fails"
+            f"{': ' + fixed if fixed else ''}; no call gets here in this version")
 
 
 def unreachable_results(spec: Spec) -> list[CaseResult]:
@@ -57,14 +60,14 @@ def unreachable_results(spec: Spec) -> list[CaseResult]:
                                   "so no call from userspace reaches it")
             errno = c.errno.name if c.errno else "no errno"
             out.append(CaseResult(
-                id=f"{op_slug(op.name)}.{c.id}", spec=spec.name, clause=c.id, source=c.source,
+                id=f"{op_slug(spec, op)}.{c.id}", spec=spec.name, clause=c.id, source=c.source,
                 expected=None, observed=None, verdict=Verdict.UNREACHABLE,
                 reason=f"`{c.condition}` -> {errno}: {reason}"))
         dead_success = next((f for f in spec.findings if f.kind is FindingKind.DEAD_CODE
                              and op.success is not None and f.source == op.success.source), None)
         if dead_success is not None:
             out.append(CaseResult(
-                id=f"{op_slug(op.name)}.success", spec=spec.name, clause="success",
+                id=f"{op_slug(spec, op)}.success", spec=spec.name, clause="success",
                 source=op.success.source, expected=None, observed=None,
                 verdict=Verdict.UNREACHABLE,
                 reason=f"`return {op.success.ret}`: " + (
