@@ -182,19 +182,19 @@ def record(m: MatrixReport, previous: Optional[Baseline] = None,
         raise KconformError("a kernel name with a space or '#' cannot go in a baseline; "
                             "use an alias or a path without spaces")
     width_k = max(len(c.name) for c in m.columns)
-    width_c = max((len(key[0]) for key in m.row_keys()), default=10)
+    kept: dict[str, list] = {}
     for c in m.columns:
-        lines = []
+        rows = kept.setdefault(c.name, [])
         for r in c.results:
             old = previous.entries.get((c.name, r.id)) if previous is not None else None
             if old is not None and r.verdict in old.verdicts:
-                verdicts, reason = old.verdicts, old.reason or default_reason(r)
-            elif r.verdict is m.default_verdict(r.id):
-                continue
-            else:
-                verdicts, reason = (r.verdict,), default_reason(r)
-            lines.append(f"{c.name:<{width_k}}  {r.id:<{width_c}}  "
-                         f"{word(verdicts):<8}  # {reason}")
+                rows.append((r.id, old.verdicts, old.reason or default_reason(r)))
+            elif r.verdict is not m.default_verdict(r.id):
+                rows.append((r.id, (r.verdict,), default_reason(r)))
+    width_c = max((len(case) for rows in kept.values() for case, _, _ in rows), default=10)
+    for c in m.columns:
+        lines = [f"{c.name:<{width_k}}  {case:<{width_c}}  {word(verdicts):<8}  # {reason}"
+                 for case, verdicts, reason in kept[c.name]]
         out += [""] + lines if lines else ["", f"# {c.name}: every case conforms"]
     return "\n".join(out) + "\n"
 
