@@ -57,9 +57,14 @@ def test_every_cell_comes_from_a_real_boot(ci_run):
         assert r["platform"]["state"] == "ok", r["platform"]["sentence"]
         releases[name] = r["kernel"]["release"]
         for case in r["cases"]:
-            assert case["verdict"] in ("conforms", "diverges", "skipped"), case
+            assert case["verdict"] in ("conforms", "diverges", "skipped", "not reachable"), case
             if case["verdict"] in ("conforms", "diverges"):
                 assert case["observed"] is not None and "ret" in case["observed"]
+        # the default run: MTE v10, the lock-memslot RFC and the MMIO guard
+        assert r["specs"] == ["mte-v10", "lock-memslot-rfc-v5", "mmio-guard-v2"]
+        assert {case["spec"] for case in r["cases"]} == set(r["specs"])
+        assert all(case["verdict"] == "not reachable" for case in r["cases"]
+                   if case["spec"] == "mmio-guard-v2")
         # Each kernel has its own console log, and it is that kernel's.
         log = Path(r["run"]["log"])
         assert log.parent.name == name and log.is_file()
@@ -118,7 +123,9 @@ def test_markdown_junit_and_ktap_outputs(ci_run):
     from junitparser import JUnitXml
     _, data, out = ci_run
     md = (out / "r.md").read_text()
-    assert md.startswith("## kconform: mte-v10 on 3 kernel(s)")
+    assert md.startswith("## kconform: mte-v10 + lock-memslot-rfc-v5 + mmio-guard-v2 "
+                         "on 3 kernel(s)")
+    assert "### Rules no call from userspace reaches" in md
     assert "### Against the baseline" in md and "No verdict differs from the baseline." in md
     assert "### Where the kernels differ from each other" in md
     for name in KERNELS:
@@ -130,12 +137,15 @@ def test_markdown_junit_and_ktap_outputs(ci_run):
         kernel = next(p.value for p in s.properties() if p.name == "kernel")
         assert s.tests == len(cols[kernel]["results"]["cases"])
         assert s.failures == 0          # every divergence is accepted by the baseline
+        assert s.skipped >= 20          # the rules no call reaches, at least
     ktap = (out / "r.ktap").read_text().splitlines()
-    assert ktap[:3] == ["KTAP version 1", "# kconform: mte-v10 on 3 kernel(s)", "1..3"]
+    assert ktap[:3] == ["KTAP version 1", "# kconform: mte-v10 + lock-memslot-rfc-v5 + "
+                        "mmio-guard-v2 on 3 kernel(s)", "1..3"]
     assert [l for l in ktap if re.match(r"(not )?ok \d", l)] == \
         [f"ok {i} {k}" for i, k in enumerate(KERNELS, 1)]
     # the test binary's own KTAP, two levels down, verbatim
     assert "        ok 1 enable_cap.flags_nonzero" in ktap
+    assert "        ok 1 enable_cap.not_kvm_arm_lock_memslot_supported.lock" in ktap
 
 
 def test_a_changed_verdict_fails_with_one_line(tmp_path, capsys):

@@ -108,3 +108,36 @@ def test_spec_struct_compared_with_the_kernels_btf(v10_run):
     assert "kvm_arm_copy_mte_tags" in btf["structs"]
     # Mainline merged the struct without the union's `padding` member.
     assert any("padding" in d for d in btf["structs"]["kvm_arm_copy_mte_tags"])
+
+
+def test_default_run_lists_the_lock_memslot_and_mmio_guard_clauses(v10_run):
+    """The default run checks the companion series in the same boot: what is
+    observable of the lock-memslot RFC is cross-checked (KVM_CHECK_EXTENSION
+    of 207, the patch's number since <linux/kvm.h> has no such name, and
+    KVM_ENABLE_CAP failing at the RFC's first check); its dead checks and
+    every MMIO guard rule are `not reachable`, each with its reason."""
+    from generator import paths
+    from generator.specio import load_spec
+    _, data, _ = v10_run
+    assert data["specs"] == ["mte-v10", "lock-memslot-rfc-v5", "mmio-guard-v2"]
+    lock = {c["id"].split(":", 1)[1]: c for c in data["cases"]
+            if c["spec"] == "lock-memslot-rfc-v5"}
+    assert data["bindings"]["KVM_CAP_ARM_LOCK_USER_MEMORY_REGION"] == {
+        "number": 207, "how": "patch(not-in-header)", "spec": "lock-memslot-rfc-v5"}
+    for name in ("check_extension.reports_lock_user_memory_region", "cap.number"):
+        assert lock[name]["observed"]["ret"] == lock[name]["expected"]["ret"] == 0
+    enable = [c for k, c in lock.items() if k.startswith("enable_cap.not_kvm_arm")]
+    assert len(enable) == 3
+    for c in enable:
+        assert c["expected"]["errno"] == "EINVAL" and c["verdict"] in ("conforms", "diverges")
+        assert c["observed"] is not None     # run and cross-checked, not skipped
+    spec = load_spec(paths.spec_path("lock-memslot-rfc-v5"))
+    dead = [c.id for op in spec.operations for c in op.checks if c.reach.value == "unreachable"]
+    for check in dead:
+        row = lock[f"enable_cap.{check}"]
+        assert row["verdict"] == "not reachable" and "always fails" in row["reason"]
+    mmio = [c for c in data["cases"] if c["spec"] == "mmio-guard-v2"]
+    rules = load_spec(paths.spec_path("mmio-guard-v2")).operations
+    assert len(mmio) == sum(len(op.checks) for op in rules)
+    assert all(c["verdict"] == "not reachable" for c in mmio)
+    assert "mmio-guard-v2" in data["nothing_to_run"]
