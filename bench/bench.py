@@ -4,11 +4,15 @@
 Measured in one invocation, on the same kernel, emulator and flags:
   * extract + generate (both MTE specs: extraction, case planning, C and
     reference rendering), best of N;
-  * cross-compile time of the generated C;
+  * prepare for the default run (mte-v10, lock-memslot-rfc-v5 and
+    mmio-guard-v2: plan, render, cross-compile the test binaries and the
+    BTF probe), of which the cross-compile;
   * the boot floor: an initramfs whose /init only powers off;
-  * the boot-and-execute phase of a run (QEMU start to QEMU gone, tests in);
+  * the boot-and-execute phase of a run (QEMU start to QEMU gone, the
+    default run's binaries in);
   * the whole warm-cache `kconform run` (a fresh process, as a user runs it);
-  * both as ratios to the floor; the number of cases; the marginal cost per
+  * both as ratios to the floor; the number of cases (all specs of the
+    default run) and of rules listed as not reachable; the marginal cost per
     case ((boot-and-execute - floor) / cases);
   * the kernel matrix: `kconform run` alone on each of debian-6.1,
     debian-6.12 and debian-6.12-16k (fresh processes), then `kconform run
@@ -53,9 +57,8 @@ def main(argv=None) -> int:
     from generator import paths
     from generator.cases import plan
     from generator.extract import extract_spec
-    from generator.render_c import CapBinding, render_c, write_c
+    from generator.render_c import CapBinding, render_c
     from generator.render_ref import render_reference
-    from generator.runner.build import cross_compile
     from generator.runner.kernels import resolve_kernel
     from generator.runner.run import boot_floor, run_tests
 
@@ -72,17 +75,17 @@ def main(argv=None) -> int:
     t_gen = best(extract_generate, args.repeat)
 
     work = Path(tempfile.mkdtemp(prefix="kconform-bench-"))
-    from generator.specio import load_spec
-    spec = load_spec(paths.spec_path("mte-v10"))
-    cases = plan(spec)
-    c_file = write_c(spec, cases, work / "src", CapBinding.HEADER)
+    from generator.pipeline import DEFAULT_SPECS, RunRequest, prepare
     t0 = time.perf_counter()
-    built = cross_compile([c_file], work / "bin", include_dirs=[work / "src"])
-    t_cc = time.perf_counter() - t0
+    prep = prepare(RunRequest(spec=DEFAULT_SPECS[0], companions=DEFAULT_SPECS[1:],
+                              binding=CapBinding.HEADER, work_dir=work / "prep"))
+    t_prep = time.perf_counter() - t0
+    t_cc = prep.timings["compile"]
+    cases = prep.all_cases
 
     kernel = resolve_kernel(args.kernel)
     floor = min(boot_floor(kernel) for _ in range(2))
-    outcome = run_tests([built.binaries[0].binary], kernel, per_test_timeout=300,
+    outcome = run_tests(prep.binaries, kernel, per_test_timeout=300,
                         total_timeout=900, log_path=work / "console.log",
                         work_dir=work / "runner")
     boot_exec = outcome.timings.total
@@ -100,8 +103,11 @@ def main(argv=None) -> int:
     t_run, proc = kconform_run("--kernel", args.kernel, "--results", str(work / "r.json"))
 
     figures = {
+        "specs": " ".join(DEFAULT_SPECS),
         "cases": len(cases),
+        "rules_not_reachable": len(prep.listed),
         "extract_generate_s_both_specs": round(t_gen, 3),
+        "prepare_s_default_run": round(t_prep, 3),
         "compile_s": round(t_cc, 3),
         "boot_floor_s": round(floor, 2),
         "boot_and_execute_s": round(boot_exec, 2),

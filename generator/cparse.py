@@ -12,6 +12,8 @@ and retries, and records each learned name so callers can report it.
 """
 from __future__ import annotations
 
+import copy
+import functools
 import re
 import shutil
 import subprocess
@@ -189,9 +191,36 @@ def join_lines(lines: list[tuple[int, str]], origin: str) -> tuple[str, int]:
 
 
 def parse_expr(expr: str) -> c_ast.Node:
-    """Parse one C expression (used to re-read conditions stored in specs)."""
+    """Parse one C expression (used to re-read conditions stored in specs).
+    Each text goes through the preprocessor once per process: planning and
+    rendering re-read the same conditions many times.  The caller gets its
+    own copy of the tree."""
+    return copy.deepcopy(_parse_expr(expr))
+
+
+_PRELUDE_MACROS = frozenset(re.findall(r"^#define\s+(\w+)", PRELUDE, re.M))
+
+
+@functools.lru_cache(maxsize=1)
+def _preprocessed_prelude() -> str:
+    return preprocess("", "<prelude>")
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse_expr(expr: str) -> c_ast.Node:
     wrapped = f"void __kc_expr(void) {{ (void)({expr}); }}"
-    ast = parse(wrapped, "<expr>").ast
+    plain = (not set(re.findall(r"[A-Za-z_]\w*", expr)) & _PRELUDE_MACROS
+             and not any(t in expr for t in ("#", "/*", "//", "\\", "'", '"')))
+    if plain:
+        # nothing for the preprocessor to do: the prelude it already expanded
+        # once, then the expression as written
+        try:
+            ast = c_parser.CParser().parse(_preprocessed_prelude()
+                                           + f'# 1 "<expr>"\n{wrapped}\n', filename="<expr>")
+        except c_parser.ParseError:
+            ast = parse(wrapped, "<expr>").ast     # learns typedef names, says where
+    else:
+        ast = parse(wrapped, "<expr>").ast
     body = ast.ext[-1].body.block_items[0]
     return body.expr
 

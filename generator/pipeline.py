@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
@@ -180,12 +181,14 @@ def prepare(req: RunRequest) -> Prepared:
             sources.append(write_c(spec, cases, work / spec.name, req.binding))
         parts.append(part)
     t1 = time.monotonic()
-    if sources:
-        built = cross_compile(sources, work / "bin", include_dirs=[s.parent for s in sources])
-        for part, b in zip([p for p in parts if p.cases], built.binaries):
-            part.binary = b.binary
+    with ThreadPoolExecutor(max_workers=1) as side:     # the probe builds meanwhile
+        probe_job = side.submit(_btf_probe, specs, work / "bin")
+        if sources:
+            built = cross_compile(sources, work / "bin", include_dirs=[s.parent for s in sources])
+            for part, b in zip([p for p in parts if p.cases], built.binaries):
+                part.binary = b.binary
+        probe = probe_job.result()
     t2 = time.monotonic()
-    probe = _btf_probe(specs, work / "bin")
     platform_binary(work / "runner")
     first = parts[0]
     return Prepared(first.spec, first.cases, first.binary, probe, work, work / first.spec.name,

@@ -28,6 +28,7 @@ import yaml
 from ..ingest import Patch
 from ..ingest.diff import HunkLine
 from ..model import GuestRule, GuestRuleKind, Predicate, Source
+from ..paths import SAFE_LOADER
 from .vocab import DEFAULT_PATH, Vocabulary
 
 
@@ -270,7 +271,7 @@ class GuestVocabulary:
 
 def load_guest_vocabulary(path: Path = DEFAULT_PATH) -> GuestVocabulary:
     text = Path(path).read_text()
-    g = (yaml.safe_load(text) or {}).get("guest") or {}
+    g = (yaml.load(text, Loader=SAFE_LOADER) or {}).get("guest") or {}
     lines: dict[str, int] = {}
     in_guest = False
     for no, line in enumerate(text.splitlines(), 1):

@@ -8,6 +8,7 @@ import yaml
 
 from ..errors import SpecError
 from ..model import OpKind, Reach
+from ..paths import SAFE_LOADER
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "specs" / "vocabulary.yaml"
 
@@ -65,7 +66,7 @@ def _line_of(text: str, key: str) -> int:
 def _read(path: Path) -> tuple[str, dict]:
     try:
         text = Path(path).read_text()
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=SAFE_LOADER) or {}
     except OSError as e:
         raise SpecError(f"{path}: cannot read vocabulary: {e.strerror}") from None
     except yaml.YAMLError as e:
