@@ -125,7 +125,7 @@ def render_matrix(m: MatrixReport, console=None, width: int = 200) -> None:
 
     console = console or Console(width=width)
     t = Table(title=f"{m.title} on {len(m.columns)} kernels", show_lines=False)
-    t.add_column("case", no_wrap=True)
+    t.add_column("case", overflow="fold", max_width=56)
     t.add_column("patch line", no_wrap=True)
     t.add_column("expected", no_wrap=True)
     for c in m.columns:
