@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from pycparser import c_ast, c_parser
 
+from .errors import KconformError
+
 PRELUDE = r"""
 #define __user
 #define __iomem
@@ -70,7 +72,7 @@ typedef int spinlock_t;
 _LINE = re.compile(r'^#\s*(?:line\s+)?(\d+)\s+"([^"]*)"')
 
 
-class CParseError(Exception):
+class CParseError(KconformError):
     """A fragment that does not parse; names the seed file and line."""
 
     def __init__(self, origin: str, line: int, message: str):

@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Iterable, Optional
 
 from generator.cases import Case, StepRole
+from generator.errors import KconformError
 from generator.model import Source, Spec, Verdict, errno_from_name
 from reference.vmstate import Host, Outcome
 
@@ -141,13 +142,20 @@ class CaseResult:
     decided_by: Optional[Source] = None  # patch line behind the expectation
 
 
+class ReferenceMissing(KconformError):
+    """A spec whose reference module was never generated."""
+
+
 def reference_module(spec: Spec) -> ModuleType:
     name = f"reference.{spec.name.replace('-', '_')}"
     try:
         return importlib.import_module(name)
-    except ImportError as e:
-        raise ImportError(f"no reference module {name} for spec {spec.name}: "
-                          f"generate it with generator.render_ref") from e
+    except ModuleNotFoundError as e:
+        if e.name != name:
+            raise
+        raise ReferenceMissing(f"reference/{spec.name.replace('-', '_')}.py: no reference "
+                               f"module for spec {spec.name}; run `kconform generate "
+                               f"--spec {spec.name}`") from None
 
 
 def _expect(o: Outcome) -> Expect:

@@ -159,15 +159,16 @@ def render_report(primary: str, results: list[CaseResult], facts: RunFacts,
     console = console or Console(width=width)
     names = facts.spec_names(primary)
     groups = by_spec(results, names)
+    notes = {s["name"]: s.get("nothing_to_run") for s in facts.specs}
     if len(groups) <= 1:
-        render_table(primary, results, facts, console=console, width=width)
+        render_table(primary, results, facts, console=console, width=width,
+                     nothing=notes.get(primary) or "")
         for line in binding_notes(facts):
             console.print(line, highlight=False, markup=False)
         return
-    notes = {s["name"]: s.get("nothing_to_run") for s in facts.specs}
     for name, rows in groups.items():
         render_table(name, rows, facts, console=console, width=width, footer=False,
-                     nothing=notes.get(name))
+                     nothing=notes.get(name) or "")
     if facts.platform_sentence:
         console.print(f"platform: {facts.platform_sentence}")
     for line in binding_notes(facts):

@@ -190,6 +190,24 @@ def test_lock_helper_returning_1_changes_the_plan_or_is_refused_by_line(tmp_path
     assert isinstance(e.value, KconformError) and "\n" not in str(e.value)
 
 
+def test_generate_on_that_spec_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    from generator import paths
+    from generator.cli import main
+    from generator.specio import dump_spec
+    body = ("> > > +static int kvm_arm_lock_memslot_supported(void)\n"
+            "> > > +{\n> > > +       return 0;\n")
+    f = _mutated(tmp_path, LOCK, (body, body.replace("return 0;", "return 1;")))
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "lock-memslot-rfc-v5.yaml").write_text(
+        dump_spec(extract_spec(f, "lock-memslot-rfc-v5")))
+    monkeypatch.setattr(paths, "SPECS", specs)
+    assert main(["generate", "--spec", "v5", "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("kconform: error: 004_baa2838cf23bbaa8.txt:246")
+    assert "flags_not_a_case" in err[0] and "Traceback" not in err[0]
+
+
 def test_lock_helper_value_flows_into_the_reference(tmp_path, lock_generated):
     """The reference does not special-case the helper's name: the spec's
     recorded value is what the generated helper returns."""
