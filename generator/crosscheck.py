@@ -193,13 +193,13 @@ def _why(spec: Spec, op_name: str, out: Outcome) -> tuple[str, Optional[Source]]
         op = spec.operation(op_name)
     except KeyError:
         return "", None
-    if out.errno is not None:
-        for c in op.checks:
-            if c.id == out.check:
-                ctx = (" [generic KVM code around the patch, not the patch]"
-                       if getattr(c, "context", False) else "")
-                return (f"{out.errno.name} from {c.id} at {c.source} "
-                        f"(`{c.condition}`){ctx}", c.source)
+    for c in op.checks:
+        if c.id == out.check:
+            ctx = (" [generic KVM code around the patch, not the patch]"
+                   if getattr(c, "context", False) else "")
+            what = out.errno.name if out.errno is not None else f"`return {c.result}`"
+            return (f"{what} from {c.id} at {c.source} "
+                    f"(`{c.condition}`){ctx}", c.source)
     if op.success is not None and out.check == "success":
         return f"success at {op.success.source}", op.success.source
     return "", None

@@ -237,7 +237,7 @@ def _fails(c: Check) -> str:
     if value is None:
         raise RenderError(c.source, f"check {c.id} fails with no errno and no known result "
                           f"(result {c.result!r}); expected an errno or `false`/`true`")
-    return f"vm.ok({value})"
+    return f"vm.returns({value}, {json.dumps(c.id)})"
 
 
 def _dead_reason(spec: Spec, op: Operation, c: Check) -> str:

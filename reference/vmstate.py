@@ -144,6 +144,11 @@ class VMState:
     def ok(value: int) -> Result:
         return Result(int(value), None, "success")
 
+    @staticmethod
+    def returns(value: int, check: str) -> Result:
+        """A check whose failing side returns a value, not -errno."""
+        return Result(int(value), None, check)
+
     def cursor(self, guest_ipa: int) -> Cursor:
         return Cursor(gfn=guest_ipa // self.page_size)
 

@@ -189,3 +189,19 @@ def test_stale_module_of_a_spec_with_nothing_to_run_is_drift(capsys, monkeypatch
     assert "drift: " in capsys.readouterr().out and stale.exists()
     assert main(["generate", "--spec", "mmio-guard-v2", "-o", str(tmp_path / "c")]) == 0
     assert not stale.exists()
+
+
+def test_a_check_that_fails_without_an_errno(spec):
+    """`errno: null`: the failing side returns a value, not -errno (a bool
+    helper's `return false`); the model returns it, the plan says so, and a
+    check with neither is refused naming its line."""
+    first = spec.operation(ENABLE).checks[0]
+    first.errno, first.result = None, "false"
+    cases = [c for c in plan(spec) if c.id.startswith("enable_cap.")]
+    assert cases and all("expect `return false`" in c.description for c in cases)
+    out = _module(spec).predict(cases[0], 4096, Host())[-1]
+    assert (out.ret, out.errno, out.check) == (0, None, FATAL)
+    assert f'return vm.returns(0, "{FATAL}")' in render_reference(spec)
+    first.result = ""
+    with pytest.raises(RenderError, match=r"004_baa2838cf23bbaa8.txt:276.*no errno"):
+        render_reference(spec)
