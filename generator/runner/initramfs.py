@@ -209,7 +209,12 @@ def init_script(tests: Sequence[GuestTest], markers: Markers,
         f"echo \"{m} PAGESIZE $(awk '/^KernelPageSize:/ {{print $2 * 1024; "
         "exit}' /proc/self/smaps)\"",
         "cd /tmp",
-        *setup,
+    ]
+    if setup:
+        # The set-up (e.g. a swap device) runs beside the first test (the
+        # platform check), which does not need it; the rest wait for it.
+        lines += ["(", *[f"    {l}" for l in setup], ") &", "setup_pid=$!"]
+    lines += [
         "run() {",
         f"    {up}",
         f"    echo \"{m} BEGIN $1 $up\"",
@@ -220,7 +225,12 @@ def init_script(tests: Sequence[GuestTest], markers: Markers,
         f"    echo \"{m} END $1 $rc $up\"",
         "}",
     ]
-    lines += [f"run {t.name} /tests/{t.name}" for t in tests]
+    for i, t in enumerate(tests):
+        if setup and i == min(1, len(tests) - 1) and i > 0:
+            lines.append("wait $setup_pid")
+        lines.append(f"run {t.name} /tests/{t.name}")
+    if setup and len(tests) <= 1:
+        lines.append("wait $setup_pid")
     lines += [up, f"echo \"{m} DONE $up\"", "poweroff -f", ""]
     return "\n".join(lines)
 
