@@ -38,11 +38,11 @@ from pycparser import c_ast
 
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
+from generator.extract.vocab import DEFAULT_PATH as VOCABULARY
 from generator.extract.vocab import Vocabulary
 from generator.extract.vocab import load_vocabulary as _load_vocabulary
-from generator.model import Check, Errno, Operation, OpKind, Reach, Source, Spec
+from generator.model import Check, Operation, OpKind, Reach, Source, Spec
 
-VOCABULARY = Path(__file__).resolve().parent.parent / "specs" / "vocabulary.yaml"
 
 SLOT = 0                 # memslot used by every case
 SLOT_BASE_PAGES = 256    # guest IPA of the slot, in pages

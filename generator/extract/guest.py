@@ -23,13 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import yaml
-
 from ..ingest import Patch
-from ..ingest.diff import HunkLine
 from ..model import GuestRule, GuestRuleKind, Predicate, Source
-from ..paths import SAFE_LOADER
-from .vocab import DEFAULT_PATH, Vocabulary
+from .vocab import DEFAULT_PATH, Vocabulary, read_vocabulary_file
 
 
 @dataclass
@@ -270,8 +266,8 @@ class GuestVocabulary:
 
 
 def load_guest_vocabulary(path: Path = DEFAULT_PATH) -> GuestVocabulary:
-    text = Path(path).read_text()
-    g = (yaml.load(text, Loader=SAFE_LOADER) or {}).get("guest") or {}
+    text, data = read_vocabulary_file(Path(path))
+    g = data.get("guest") or {}
     lines: dict[str, int] = {}
     in_guest = False
     for no, line in enumerate(text.splitlines(), 1):

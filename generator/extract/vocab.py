@@ -63,7 +63,8 @@ def _line_of(text: str, key: str) -> int:
     return 0
 
 
-def _read(path: Path) -> tuple[str, dict]:
+def read_vocabulary_file(path: Path) -> tuple[str, dict]:
+    """Text and data of one vocabulary file; bad YAML is a SpecError with its line."""
     try:
         text = Path(path).read_text()
         data = yaml.load(text, Loader=SAFE_LOADER) or {}
@@ -92,7 +93,7 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
                stack: list[Path]) -> None:
     if path.resolve() in stack:
         raise SpecError(f"{path}: included twice ({' -> '.join(str(p) for p in stack)})")
-    text, data = _read(path)
+    text, data = read_vocabulary_file(path)
 
     def term(key: str, d: dict, section: str) -> Term:
         if not isinstance(d, dict) or "concept" not in d:
