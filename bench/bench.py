@@ -55,10 +55,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from generator import paths
-    from generator.cases import plan
+    from generator.plan import plan
     from generator.extract import extract_spec
-    from generator.render_c import CapBinding, render_c
-    from generator.render_ref import render_reference
+    from generator.render.c import CapBinding, render_c
+    from generator.render.reference import render_reference
     from generator.runner.kernels import resolve_kernel
     from generator.runner.run import boot_floor, run_tests
 
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     t_gen = best(extract_generate, args.repeat)
 
     work = Path(tempfile.mkdtemp(prefix="kconform-bench-"))
-    from generator.pipeline import DEFAULT_SPECS, RunRequest, prepare
+    from generator.run.pipeline import DEFAULT_SPECS, RunRequest, prepare
     t0 = time.perf_counter()
     prep = prepare(RunRequest(spec=DEFAULT_SPECS[0], companions=DEFAULT_SPECS[1:],
                               binding=CapBinding.HEADER, work_dir=work / "prep"))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from pycparser import c_ast, c_parser
 
-from .errors import KconformError
+from generator.errors import KconformError
 
 PRELUDE = r"""
 #define __user

@@ -3,6 +3,13 @@ was expected.  The CLI prints them as one line each and exits non-zero; they
 never surface as tracebacks."""
 from __future__ import annotations
 
+# Exit codes of every command (the README's table).
+EXIT_OK = 0
+EXIT_DIVERGES = 1      # --strict and something diverges; --baseline: a verdict changed
+EXIT_BASELINE = 1
+EXIT_USAGE = 2         # bad input or usage
+EXIT_BROKEN = 3        # the run itself broke (panic, QEMU died, build failed)
+
 
 class KconformError(Exception):
     """Base of every expected failure."""

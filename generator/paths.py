@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import KconformError
+from generator.errors import KconformError
 
 # libyaml's loader where PyYAML has it (the same documents, several times
 # faster: every run loads the specs and the vocabulary), else the Python one

@@ -4,8 +4,8 @@
  * one-reg and reg-list steps, guest commands and host page-out.
  *
  * Included by kconform_runtime.h when the generated test defines
- * KC_WITH_GUEST and provides kc_guest_image[] (the flat guest binary,
- * generated at build time by generator/guest.py).  A guest command runs
+ * KC_WITH_GUEST; kc_guest_image[] comes from kconform_guest_blob.h (the flat guest binary,
+ * generated at build time by generator/render/guest.py).  A guest command runs
  * the vCPU until the guest stores to KG_MMIO_DONE; an unexpected guest
  * exception (KG_MMIO_FAULT), any other exit, or a vCPU that does not
  * answer within KC_GUEST_TIMEOUT_S seconds (SIGALRM + immediate_exit)
@@ -16,10 +16,13 @@
 #define KCONFORM_VCPU_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/time.h>
 #include "kconform_guest_abi.h"
+#include "kconform_guest_blob.h"
+#include "kconform_types.h"
 
 #ifndef KC_GUEST_TIMEOUT_S
 #define KC_GUEST_TIMEOUT_S	20	/* seconds a guest command may take */

@@ -174,7 +174,7 @@ def test_spec_yaml_from_the_repository_when_present():
     path = os.path.join(os.path.dirname(__file__), "..", "specs", "mte-v10.yaml")
     if not os.path.isfile(path):
         pytest.skip("specs/mte-v10.yaml not generated in this checkout")
-    from generator.specio import load_spec
+    from generator.model.specio import load_spec
     rep = check_spec(load_spec(path), ARM64)
     assert rep.layouts["kvm_arm_copy_mte_tags"]["arm64"].size == 48
     assert rep.of(FindingKind.POINTER_FIXED)

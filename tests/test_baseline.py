@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.baseline import Baseline, compare, load, parse, record
+from generator.report.baseline import Baseline, compare, load, parse, record
 from generator.errors import InputError, KconformError
-from generator.matrix import Column, ColumnState
+from generator.run.matrix import Column, ColumnState
 from generator.model import Verdict
 
 from test_matrix import FLAGS, ORDER, VALID, matrix, three_kernels

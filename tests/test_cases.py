@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from generator.cases import (ArgPointer, How, Lever, PlanError, StepKind,
-                             StepRole, derive_violation, load_vocabulary, plan)
+from generator.model.case import ArgPointer, StepKind, StepRole
+
+from generator.plan import plan
+
+from generator.plan.ops import How, Lever, PlanError, derive_violation, load_vocabulary
 from generator.model import Check, CheckKind, Errno, Reach
-from generator.specio import load_spec
+from generator.model.specio import load_spec
 from reference.tests.spec_fixtures import (fixture_spec_mte_v10,
                                            fixture_spec_mte_v8, with_changes)
 from reference.vmstate import Host
@@ -44,7 +47,7 @@ def test_required_cases_present():
 
 
 def test_counts_are_stable():
-    # 39 from the operations, 24 from the guest rules (generator.guest_cases)
+    # 39 from the operations, 24 from the guest rules (generator.plan.guest)
     assert len(plan(load_spec("specs/mte-v10.yaml"))) == 63
     assert len(plan(load_spec("specs/mte-v8.yaml"))) == 27
 
@@ -63,7 +66,7 @@ def test_single_violations_hit_their_own_check(spec_cases):
     singles = [c for c in cases if c.clause in checks and len(c.violates) == 1]
     assert singles
     for case in singles:
-        outcome = module.predict(case, 4096, Host(mte=True))[-1]
+        outcome = module.predict(case, 4096, Host.of(mte=True))[-1]
         assert outcome.check == case.clause, case.id
 
 
@@ -90,10 +93,7 @@ def test_sizes_are_in_pages_never_byte_pages(spec_cases):
     _, cases, _ = spec_cases
     for case in cases:
         for step in case.steps:
-            vals = [v for _, v in step.fields] + [step.guest_ipa]
-            if step.buffer:
-                vals += [step.buffer.length, step.buffer.valid]
-            for v in vals:
+            for v in step.sizes():
                 assert abs(v.bytes) < 1024, (case.id, v)
 
 

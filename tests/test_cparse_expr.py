@@ -4,7 +4,7 @@ from pycparser import c_ast
 
 from generator import paths
 from generator.cparse import parse, parse_expr, to_c
-from generator.specio import load_spec
+from generator.model.specio import load_spec
 
 
 def _through_cpp(expr: str) -> str:

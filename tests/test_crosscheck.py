@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from generator.cases import plan
-from generator.crosscheck import (KtapLike, ObsStatus, crosscheck, from_ktap,
+from generator.plan import plan
+from generator.verdict.crosscheck import (KtapLike, ObsStatus, crosscheck, from_ktap,
                                   parse_observations)
 from generator.model import Verdict
-from generator.render_c import RUNTIME, render_c
-from generator.render_ref import render_reference
-from generator.report import RunFacts, render_table, summary, to_json
+from generator.render.c import RUNTIME, copy_runtime, render_c
+from generator.render.reference import render_reference
+from generator.report.table import RunFacts, render_table, summary, to_json
 from generator.runner.ktap import parse_ktap
-from generator.specio import load_spec
+from generator.model.specio import load_spec
 from reference.vmstate import Host
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,7 +180,7 @@ def test_native_kvm_smoke(tmp_path):
     """Compile the generated test for this host and run it on its KVM: the
     runtime makes every observation (any architecture: no MTE needed)."""
     (tmp_path / "t.c").write_text(render_c(SPEC, CASES))
-    shutil.copyfile(RUNTIME, tmp_path / RUNTIME.name)
+    copy_runtime(tmp_path)
     subprocess.run(["gcc", "-O2", "-Wall", "-Werror", "-I", str(tmp_path), "-o",
                     str(tmp_path / "t"), str(tmp_path / "t.c")], check=True)
     run = subprocess.run([str(tmp_path / "t")], capture_output=True, text=True,

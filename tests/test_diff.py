@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
-from generator.diff import ChangeKind, diff_specs, layout, render_text
+from generator.diff.semantic import ChangeKind, diff_specs, layout, render_text
 from generator.extract import extract_spec
 from generator.model import Errno
-from generator.specio import load_spec, write_spec
+from generator.model.specio import load_spec, write_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from generator.cases import plan
+from generator.plan import plan
 from generator.extract import extract_spec
 from generator.model import Errno, FindingKind, Reach
-from generator.render_c import render_c
-from generator.render_ref import render_reference
+from generator.render.c import render_c
+from generator.render.reference import render_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 V10 = "002_640e98e582cbc741.txt"
@@ -179,7 +179,7 @@ def test_lock_helper_returning_1_changes_the_plan_or_is_refused_by_line(tmp_path
     (action != UNLOCK)` alone, and says so naming the line instead of
     guessing; the reference of check 1 and of KVM_CHECK_EXTENSION follow
     the helper."""
-    from generator.cases import PlanError
+    from generator.plan.ops import PlanError
     from generator.errors import KconformError
     body = ("> > > +static int kvm_arm_lock_memslot_supported(void)\n"
             "> > > +{\n> > > +       return 0;\n")
@@ -193,7 +193,7 @@ def test_lock_helper_returning_1_changes_the_plan_or_is_refused_by_line(tmp_path
 def test_generate_on_that_spec_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
     from generator import paths
     from generator.cli import main
-    from generator.specio import dump_spec
+    from generator.model.specio import dump_spec
     body = ("> > > +static int kvm_arm_lock_memslot_supported(void)\n"
             "> > > +{\n> > > +       return 0;\n")
     f = _mutated(tmp_path, LOCK, (body, body.replace("return 0;", "return 1;")))

@@ -12,20 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from generator.cases import StepKind, plan
-from generator.crosscheck import crosscheck, from_ktap
+from generator.model.case import StepKind
+
+from generator.plan import plan
+from generator.verdict.crosscheck import crosscheck, from_ktap
 from generator.extract import load_vocabulary, select_patches
 from generator.extract.guest import extract_guest_rules, load_guest_vocabulary
-from generator.guest import MAX_IMAGE, blob_header, build_image
-from generator.guest_cases import plan_guest
+from generator.render.guest import MAX_IMAGE, blob_header, build_image
+from generator.plan.guest import plan_guest
 from generator.ingest import load_series
 from generator.model import GuestRuleKind, Verdict
-from generator.render_c import mrs_insn, one_reg_id
-from generator.render_ref import render_reference
+from generator.render.c import mrs_insn, one_reg_id
+from generator.render.reference import render_reference
 from generator.runner.initramfs import Markers, build_initramfs, init_script
 from generator.runner.ktap import parse_ktap
 from generator.runner.swap import SWAP_LOG, module_closure, zram_swap
-from generator.specio import load_spec
+from generator.model.specio import load_spec
 from reference.mte_v10 import predict
 from reference.vmstate import Host, fnv1a64, pattern_byte
 
@@ -128,7 +130,7 @@ def test_reference_follows_the_rules():
     untouched = last("guest.tags.init.untouched_guest_ldg")
     assert untouched.digest == fnv1a64(bytes(1024))
     # without MTE on the host, the enabled path is not what the model expects
-    assert last("guest.id_aa64pfr1_el1.mte.vcpu_after_cap", Host(mte=False)).ret == 0
+    assert last("guest.id_aa64pfr1_el1.mte.vcpu_after_cap", Host.of(mte=False)).ret == 0
 
 
 def test_reference_module_is_what_the_spec_renders():
@@ -243,12 +245,12 @@ def _kernel():
 @pytest.mark.skipif(CROSS is None or shutil.which("qemu-system-aarch64") is None,
                     reason="needs the cross compiler and qemu-system-aarch64")
 def test_boot_stuck_guest_times_out_and_the_next_case_runs(tmp_path):
-    from generator.guest import write_guest_files
-    from generator.render_c import RUNTIME
+    from generator.render.guest import write_guest_files
+    from generator.render.c import RUNTIME, copy_runtime  # noqa: F401
     from generator.runner.build import compile_one
     from generator.runner.run import run_tests
     write_guest_files(tmp_path)
-    shutil.copyfile(RUNTIME, tmp_path / RUNTIME.name)
+    copy_runtime(tmp_path)
     src = tmp_path / "stuck_guest.c"
     shutil.copyfile(ROOT / "tests" / "data" / "guest" / "stuck_guest.c", src)
     binary = compile_one(src, tmp_path / "bin", include_dirs=[tmp_path]).binary
@@ -265,7 +267,7 @@ def test_boot_stuck_guest_times_out_and_the_next_case_runs(tmp_path):
 def test_boot_without_mte_skips_the_enabled_guest_cases(tmp_path):
     import dataclasses
 
-    from generator.pipeline import RunRequest, run
+    from generator.run.pipeline import RunRequest, run
     from generator.runner.qemu import AARCH64
     _kernel()
     cfg = dataclasses.replace(AARCH64, machine="virt,virtualization=on,mte=off,gic-version=3")

@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 
 from generator import paths
-from generator.cases import (PlanError, StepKind, always_failing, nothing_to_run,
-                             plan)
+from generator.model.case import StepKind
+from generator.plan import nothing_to_run, plan
+from generator.plan.ops import PlanError, always_failing
 from generator.errors import KconformError
 from generator.model import Check, CheckKind, Errno, Reach
-from generator.render_c import CapBinding, render_c, write_c
-from generator.render_ref import RenderError, render_reference
-from generator.specio import load_spec
+from generator.render.c import CapBinding, render_c, write_c
+from generator.render.reference import RenderError, render_reference
+from generator.model.specio import load_spec
 from reference.vmstate import Host
 
 import reference.lock_memslot_rfc_v5 as ref_lock

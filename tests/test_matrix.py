@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from generator.cases import plan
-from generator.crosscheck import CaseResult, Expect
+from generator.plan import plan
+from generator.verdict.crosscheck import CaseResult, Expect
 from generator.errors import KconformError
-from generator.matrix import (DEFAULT_MATRIX, Column, ColumnState, MatrixReport,
+from generator.run.matrix import (DEFAULT_MATRIX, Column, ColumnState, MatrixReport,
                               behaviour, compare, parse_kernels, run_matrix, slug)
 from generator.model import Verdict
-from generator.pipeline import Prepared, RunReport, RunRequest
-from generator.report import RunFacts
+from generator.run.pipeline import Prepared, RunReport, RunRequest
+from generator.report.table import RunFacts
 from generator.runner.errors import UnknownKernelError
 from generator.runner.initramfs import Markers
 from generator.runner.qemu import ReplayConsole, watch
 from generator.runner.run import HOST_GRACE, RunStatus, outcome_from_lines
-from generator.specio import load_spec
+from generator.model.specio import load_spec
 
 DATA = Path(__file__).parent / "data" / "runner"
 SPEC = load_spec(Path(__file__).parents[1] / "specs" / "mte-v10.yaml")
@@ -146,8 +146,8 @@ def test_kernel_facts_that_differ():
 
 # ------------------------------------------------------------------ reports
 def test_json_keeps_one_single_kernel_document_per_column():
-    from generator.matrix_report import to_json
-    from generator.report import to_json as single
+    from generator.report.matrix import to_json
+    from generator.report.table import to_json as single
     cols = three_kernels(ret_16k=16384)
     cols.append(Column("debian-7", ColumnState.UNRESOLVED, error="unknown kernel 'debian-7'"))
     doc = to_json(matrix(cols))
@@ -163,7 +163,7 @@ def test_json_keeps_one_single_kernel_document_per_column():
 
 
 def test_markdown_lists_differences_divergences_and_failed_kernels():
-    from generator.matrix_report import to_markdown
+    from generator.report.matrix import to_markdown
     cols = three_kernels(order_16k=Verdict.CONFORMS)
     cols.append(Column("debian-7", ColumnState.UNRESOLVED,
                        error="unknown kernel 'debian-7'. Names that resolve:\n  debian-6.12 -> x"))
@@ -180,7 +180,7 @@ def test_markdown_lists_differences_divergences_and_failed_kernels():
 
 
 def test_expected_column_shows_page_size_dependent_predictions():
-    from generator.matrix_report import _rows
+    from generator.report.matrix import _rows
     cols = three_kernels()
     for c in cols:
         r = next(x for x in c.results if x.id == VALID)
@@ -192,7 +192,7 @@ def test_expected_column_shows_page_size_dependent_predictions():
 def test_terminal_table_renders_every_column(capsys):
     from rich.console import Console
 
-    from generator.matrix_report import render_matrix
+    from generator.report.matrix import render_matrix
     cols = three_kernels(ret_16k=16384)
     cols.append(Column("debian-7", ColumnState.UNRESOLVED, error="unknown kernel 'debian-7'"))
     console = Console(width=250, force_terminal=False, color_system=None)
@@ -206,8 +206,8 @@ def test_terminal_table_renders_every_column(capsys):
 def test_junit_verdicts_and_baseline(tmp_path):
     from junitparser import JUnitXml
 
-    from generator.baseline import parse
-    from generator.ci import write_junit
+    from generator.report.baseline import parse
+    from generator.report.ci import write_junit
     m = matrix(three_kernels())
     write_junit(tmp_path / "j.xml", m)
     xml = JUnitXml.fromfile(str(tmp_path / "j.xml"))

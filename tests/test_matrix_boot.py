@@ -98,7 +98,7 @@ def test_the_16k_kernel_makes_sense_on_its_own_terms(ci_run):
 def test_cross_kernel_differences_are_real(ci_run):
     """Every listed difference has kernels that did different things, and
     every case not listed has all kernels agreeing (read in pages)."""
-    from generator.matrix import _ret
+    from generator.run.matrix import _ret
     _, data, _ = ci_run
     cmp = data["comparison"]
     assert cmp["compared"] == KERNELS

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from generator.cases import plan
-from generator.matrix import ColumnState, run_matrix
+from generator.plan import plan
+from generator.run.matrix import ColumnState, run_matrix
 from generator.model import Verdict
-from generator.pipeline import DEFAULT_SPECS, RunRequest, prepare
+from generator.run.pipeline import DEFAULT_SPECS, RunRequest, prepare
 from generator.runner.initramfs import Markers
 from generator.runner.qemu import ReplayConsole, watch
 from generator.runner.run import HOST_GRACE, outcome_from_lines
-from generator.specio import load_spec
+from generator.model.specio import load_spec
 from generator import paths
 
 from test_crosscheck import fake_kernel_output
@@ -120,7 +120,7 @@ def test_every_clause_of_every_spec_has_a_verdict(matrix, prepared):
 
 
 def test_json_keeps_spec_and_adds_specs(matrix):
-    from generator.report import to_json
+    from generator.report.table import to_json
     col = matrix.columns[0]
     doc = to_json(matrix.spec.name, col.results, col.report.facts)
     assert doc["spec"] == "mte-v10" and doc["specs"] == list(DEFAULT_SPECS)
@@ -137,7 +137,7 @@ def test_json_keeps_spec_and_adds_specs(matrix):
 def test_terminal_report_has_a_table_per_spec(matrix, capsys):
     from rich.console import Console
 
-    from generator.report import render_report
+    from generator.report.table import render_report
     col = matrix.columns[0]
     render_report("mte-v10", col.results, col.report.facts,
                   console=Console(width=200, force_terminal=False, color_system=None))
@@ -150,7 +150,7 @@ def test_terminal_report_has_a_table_per_spec(matrix, capsys):
 
 
 def test_baseline_accepts_not_reachable_by_default_and_round_trips(matrix):
-    from generator.baseline import compare, parse, record
+    from generator.report.baseline import compare, parse, record
     text = record(matrix)
     assert f"spec mte-v10 {LOCK} {MMIO}\n" in text
     assert "not-reachable" not in text            # the default for listed rules
@@ -165,7 +165,7 @@ def test_baseline_accepts_not_reachable_by_default_and_round_trips(matrix):
 
 
 def test_baseline_for_other_specs_is_refused(matrix):
-    from generator.baseline import compare, parse
+    from generator.report.baseline import compare, parse
     from generator.errors import KconformError
     with pytest.raises(KconformError, match=f"baseline is for spec mte-v10, the run is "
                        f"mte-v10 {LOCK} {MMIO}; pass --spec mte-v10"):
@@ -175,8 +175,8 @@ def test_baseline_for_other_specs_is_refused(matrix):
 def test_junit_ktap_and_markdown(matrix, tmp_path):
     from junitparser import JUnitXml
 
-    from generator.ci import ktap, write_junit
-    from generator.matrix_report import to_markdown
+    from generator.report.ci import ktap, write_junit
+    from generator.report.matrix import to_markdown
     write_junit(tmp_path / "j.xml", matrix)
     [suite] = list(JUnitXml.fromfile(str(tmp_path / "j.xml")))
     skipped = [c for c in suite if c.result and c.result[0]._tag == "skipped"]
@@ -193,7 +193,7 @@ def test_junit_ktap_and_markdown(matrix, tmp_path):
 
 
 def test_cli_default_is_the_three_specs_and_spec_v8_alone(monkeypatch):
-    from generator import commands
+    from generator.cli import run as commands
     from generator.cli import build_parser
     args = build_parser().parse_args(["run"])
     req, _ = commands._plan(args)

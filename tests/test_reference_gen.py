@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from generator.cases import plan
+from generator.plan import plan
 from generator.model import Errno
-from generator.render_ref import RenderError, module_name, render_reference
-from generator.specio import load_spec
+from generator.render.reference import RenderError, module_name, render_reference
+from generator.model.specio import load_spec
 from reference.tests.spec_fixtures import fixture_spec_mte_v10
 from reference.vmstate import Host
 
@@ -88,8 +88,8 @@ def test_partial_copy_keeps_earlier_pages():
 
 def test_host_without_mte():
     spec = load_spec(ROOT / "specs" / "mte-v10.yaml")
-    assert _predict(spec, "check_extension.reports_mte", Host(mte=False))[-1].ret == 0
-    out = _predict(spec, "enable_cap.valid", Host(mte=False))[-1]
+    assert _predict(spec, "check_extension.reports_mte", Host.of(mte=False))[-1].ret == 0
+    out = _predict(spec, "enable_cap.valid", Host.of(mte=False))[-1]
     assert out.check == "not_host_has_mte"
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from generator.guest import write_guest_files
+from generator.render.guest import write_guest_files
 
-from generator.cases import plan
-from generator.render_c import (RUNTIME, CapBinding, file_name, render_c,
+from generator.plan import plan
+from generator.render.c import (RUNTIME, CapBinding, copy_runtime, file_name, render_c,
                                 write_c)
-from generator.specio import load_spec
+from generator.model.specio import load_spec
 from reference.tests.spec_fixtures import fixture_spec_mte_v10
 from reference.vmstate import fnv1a64, pattern_byte
 
@@ -72,7 +72,7 @@ def test_binding_is_explicit():
 def _compile(tmp_path, text, cc, name="t", extra=()):
     src = tmp_path / f"{name}.c"
     src.write_text(text)
-    shutil.copyfile(RUNTIME, tmp_path / RUNTIME.name)
+    copy_runtime(tmp_path)
     if "KC_WITH_GUEST" in text:          # the guest image and VMM side
         write_guest_files(tmp_path)
     cmd = [cc, "-O2", "-Wall", "-Werror", "-I", str(tmp_path), *extra,

@@ -74,7 +74,7 @@ def test_v8_runs_against_its_own_spec(tmp_path):
 def _run_on(machine: str, tmp_path):
     import dataclasses
 
-    from generator.pipeline import RunRequest, run
+    from generator.run.pipeline import RunRequest, run
     from generator.runner.qemu import AARCH64
     cfg = dataclasses.replace(AARCH64, machine=machine)
     return run(RunRequest(qemu_config=cfg, work_dir=tmp_path))
@@ -117,7 +117,7 @@ def test_default_run_lists_the_lock_memslot_and_mmio_guard_clauses(v10_run):
     KVM_ENABLE_CAP failing at the RFC's first check); its dead checks and
     every MMIO guard rule are `not reachable`, each with its reason."""
     from generator import paths
-    from generator.specio import load_spec
+    from generator.model.specio import load_spec
     _, data, _ = v10_run
     assert data["specs"] == ["mte-v10", "lock-memslot-rfc-v5", "mmio-guard-v2"]
     lock = {c["id"].split(":", 1)[1]: c for c in data["cases"]

@@ -12,7 +12,7 @@ import pytest
 
 from generator.cli import main
 from generator.runner.run import RunStatus
-from generator.targets import (LocalTarget, SshTarget, TargetError, parse_target,
+from generator.run.targets import (LocalTarget, SshTarget, TargetError, parse_target,
                                run_script)
 from generator.runner.initramfs import Markers
 

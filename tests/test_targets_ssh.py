@@ -154,13 +154,13 @@ def test_ssh_target_runs_the_tests_on_the_remote_machine(ssh_guest, tmp_path):
     assert data["run"]["target"] == f"ssh://root@127.0.0.1:{port}"
     assert data["platform"]["state"] == "ok", data["platform"]["sentence"]
     # The same verdicts as booting the tests on that kernel directly.
-    from generator.baseline import load
+    from generator.report.baseline import load
     base = load(ROOT / "baselines" / "mte-v10.baseline")
     verdicts = {c["id"]: c["verdict"] for c in data["cases"]}
     assert verdicts and "error" not in verdicts.values()
-    # a rule no call reaches is accepted as `not reachable` (generator.matrix)
-    from generator.pipeline import RunRequest, prepare
-    from generator.matrix import MatrixReport
+    # a rule no call reaches is accepted as `not reachable` (generator.run.matrix)
+    from generator.run.pipeline import RunRequest, prepare
+    from generator.run.matrix import MatrixReport
     prep = prepare(RunRequest(spec=data["specs"][0], companions=tuple(data["specs"][1:]),
                               work_dir=tmp_path / "again"))
     m = MatrixReport(prep.spec, prep.all_cases, [], None, listed=prep.listed, specs=prep.specs)

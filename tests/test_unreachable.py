@@ -2,8 +2,8 @@
 its reason and patch line, never as a pass and never dropped."""
 from generator import paths
 from generator.model import Reach, Verdict
-from generator.specio import load_spec
-from generator.unreachable import unreachable_results
+from generator.model.specio import load_spec
+from generator.verdict.unreachable import unreachable_results
 
 
 def test_mmio_guard_rules_are_all_listed_not_reachable():
@@ -30,7 +30,7 @@ def test_lock_memslot_dead_checks_say_why():
 
 
 def test_unreachable_rows_do_not_collide_with_planned_cases():
-    from generator.cases import plan
+    from generator.plan import plan
     spec = load_spec(paths.spec_path("lock-memslot-rfc-v5"))
     planned = {c.id for c in plan(spec)}
     rows = {r.id for r in unreachable_results(spec)}

@@ -8,12 +8,12 @@ table) · unit (preprocess + parse) · cexpr (constant expressions) · layout
 mode) · defines (#define values) · spec (spec mode, static asserts) · btf
 (btf_probe.c and its output) · cli (`kconform abi`).
 """
-from .abis import ABIS, Abi, get_abi
-from .btf import build_probe, compare_btf, compare_spec_btf, parse_probe_output
-from .errors import AbiError, HeaderError, LayoutError
-from .headers import HeaderReport, Status, StructResult, check_headers
-from .layout import Hole, Layouter, MemberLayout, StructLayout, TypeEnv
-from .spec import AbiFinding, AbiReport, FindingKind, Severity, check_spec, static_asserts
+from generator.abi.abis import ABIS, Abi, get_abi
+from generator.abi.btf import build_probe, compare_btf, compare_spec_btf, parse_probe_output
+from generator.abi.errors import AbiError, HeaderError, LayoutError
+from generator.abi.headers import HeaderReport, Status, StructResult, check_headers
+from generator.abi.layout import Hole, Layouter, MemberLayout, StructLayout, TypeEnv
+from generator.abi.spec import AbiFinding, AbiReport, FindingKind, Severity, check_spec, static_asserts
 
 __all__ = ["ABIS", "Abi", "get_abi", "build_probe", "compare_btf", "compare_spec_btf",
            "parse_probe_output", "AbiError", "HeaderError", "LayoutError", "HeaderReport",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import UnknownAbiError
+from generator.abi.errors import UnknownAbiError
 
 
 @dataclass(frozen=True)

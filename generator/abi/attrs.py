@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from pycparser import c_ast
 
-from .errors import HeaderError
+from generator.abi.errors import HeaderError
 
 BUILTIN_FILE = "<kconform-builtin>"
 # Type names GCC knows without a declaration; `layout` maps them to scalars.

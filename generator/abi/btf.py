@@ -14,9 +14,9 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from .compare import Mismatch
-from .errors import BtfError, ToolchainError
-from .layout import StructLayout
+from generator.abi.compare import Mismatch
+from generator.abi.errors import BtfError, ToolchainError
+from generator.abi.layout import StructLayout
 
 PROBE_C = os.path.join(os.path.dirname(__file__), "btf_probe.c")
 EXIT_OK, EXIT_ERROR, EXIT_MISSING, EXIT_SKIP = 0, 1, 2, 4

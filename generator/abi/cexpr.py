@@ -15,8 +15,8 @@ from typing import Callable
 
 from pycparser import c_ast
 
-from .abis import Abi
-from .errors import LayoutError
+from generator.abi.abis import Abi
+from generator.abi.errors import LayoutError
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ import json
 import os
 import sys
 
-from .abis import ABIS, get_abi
-from .errors import AbiError
-from .headers import DEFAULT_HEADERS, HeaderReport, Status, check_headers
-from .spec import AbiReport, Severity, check_spec
+from generator.abi.abis import ABIS, get_abi
+from generator.abi.errors import AbiError
+from generator.abi.headers import DEFAULT_HEADERS, HeaderReport, Status, check_headers
+from generator.abi.spec import AbiReport, Severity, check_spec
 
 
 def add_abi_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,9 +86,9 @@ def _load_specs(paths: list[str]):
     if not paths:
         return []
     try:
-        from ..specio import load_spec
+        from generator.model.specio import load_spec
     except ImportError:
-        raise AbiError(paths[0], 0, "cannot load spec files: generator.specio is "
+        raise AbiError(paths[0], 0, "cannot load spec files: generator.model.specio is "
                        "not available", "generator/specio.py providing load_spec") from None
     return [load_spec(p) for p in paths]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .layout import StructLayout
+from generator.abi.layout import StructLayout
 
 
 @dataclass(frozen=True)

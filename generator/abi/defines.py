@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from pycparser import c_parser
 
-from .abis import Abi
-from .errors import AbiError
-from .layout import Layouter, TypeEnv
-from .unit import Unit, include_dirs, parse_unit, preprocess_headers
+from generator.abi.abis import Abi
+from generator.abi.errors import AbiError
+from generator.abi.layout import Layouter, TypeEnv
+from generator.abi.unit import Unit, include_dirs, parse_unit, preprocess_headers
 
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)(?![\w(])[ \t]*(.*?)\s*$", re.M)
 _IOC_MACRO = re.compile(r"\b_IO(?:R|W|WR)?\s*\(")

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from elftools.elf.elffile import ELFFile
 
-from .abis import Abi
-from .errors import DwarfError, ToolchainError
-from .layout import MemberLayout, StructLayout
-from .unit import compiler
+from generator.abi.abis import Abi
+from generator.abi.errors import DwarfError, ToolchainError
+from generator.abi.layout import MemberLayout, StructLayout
+from generator.abi.unit import compiler
 
 PROBE_FILE = "<kconform-probe>"
 

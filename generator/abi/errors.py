@@ -2,7 +2,7 @@
 expected, so a report line or the CLI can print it as it is."""
 from __future__ import annotations
 
-from ..errors import InputError
+from generator.errors import InputError
 
 
 class AbiError(InputError):

@@ -19,12 +19,12 @@ import enum
 import time
 from dataclasses import dataclass, field
 
-from .abis import Abi, get_abi
-from .compare import Mismatch, compare_layouts
-from .dwarf import PROBE_FILE, CompileFailed, compile_probe, probe_source, read_layouts
-from .errors import AbiError, HeaderError
-from .layout import Layouter, StructLayout, TypeEnv
-from .unit import Unit, parse_unit, preprocess_headers
+from generator.abi.abis import Abi, get_abi
+from generator.abi.compare import Mismatch, compare_layouts
+from generator.abi.dwarf import PROBE_FILE, CompileFailed, compile_probe, probe_source, read_layouts
+from generator.abi.errors import AbiError, HeaderError
+from generator.abi.layout import Layouter, StructLayout, TypeEnv
+from generator.abi.unit import Unit, parse_unit, preprocess_headers
 
 DEFAULT_HEADERS = ("linux/kvm.h", "asm/kvm.h")
 

@@ -23,11 +23,11 @@ from typing import Iterator
 
 from pycparser import c_ast
 
-from .abis import Abi, canonical_scalar
-from .attrs import BUILTIN_FILE, BUILTIN_TYPEDEFS, UNKNOWN_FILE, UNSUPPORTED_ATTRS, Attr
-from .cexpr import Evaluator
-from .errors import LayoutError
-from .unit import Unit
+from generator.abi.abis import Abi, canonical_scalar
+from generator.abi.attrs import BUILTIN_FILE, BUILTIN_TYPEDEFS, UNKNOWN_FILE, UNSUPPORTED_ATTRS, Attr
+from generator.abi.cexpr import Evaluator
+from generator.abi.errors import LayoutError
+from generator.abi.unit import Unit
 
 
 # ---------------------------------------------------------------- results
@@ -253,7 +253,7 @@ class Layouter:
     def _align_arg(self, attr: Attr, unit: Unit, node) -> int:
         if attr.arg is None:
             return self.abi.biggest_align
-        from .unit import parse_expression
+        from generator.abi.unit import parse_expression
         return self._eval(parse_expression(attr.arg, attr.file, attr.line), unit)
 
     def _attr_aligns(self, attrs, unit, node, align_nodes=()) -> tuple[bool, int | None]:

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 
 from pycparser import c_ast
 
-from ..model import Source, Spec, StructDef
-from .abis import ABIS, Abi
-from .defines import Define, decode_ioctl, encode_ioctl, header_defines
-from .errors import AbiError
-from .layout import Layouter, StructLayout, TypeEnv
-from .unit import Unit, parse_unit, preprocess_fragment, preprocess_headers
+from generator.model import Source, Spec, StructDef
+from generator.abi.abis import ABIS, Abi
+from generator.abi.defines import Define, decode_ioctl, encode_ioctl, header_defines
+from generator.abi.errors import AbiError
+from generator.abi.layout import Layouter, StructLayout, TypeEnv
+from generator.abi.unit import Unit, parse_unit, preprocess_fragment, preprocess_headers
 
 HEADERS = ("linux/kvm.h", "asm/kvm.h")
 PAIRS = (("arm64", "arm"), ("x86_64", "i386"))

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 from pycparser import c_ast, c_parser
 
-from .. import cparse
-from .abis import Abi
-from .attrs import BUILTIN_PRELUDE, Sanitized, sanitize, unknown_type_prelude
-from .errors import HeaderError, ToolchainError
+from generator import cparse
+from generator.abi.abis import Abi
+from generator.abi.attrs import BUILTIN_PRELUDE, Sanitized, sanitize, unknown_type_prelude
+from generator.abi.errors import HeaderError, ToolchainError
 
 ATTR_PRELUDE = r"""
 #undef __aligned

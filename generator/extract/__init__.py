@@ -19,19 +19,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .. import paths
-from ..errors import InputError
-from ..ingest import Patch, Series, load_series
-from ..model import (AlignmentRule, CheckKind, Finding, FindingKind, Precondition,
+from generator import paths
+from generator.errors import InputError
+from generator.ingest import Patch, Series, load_series
+from generator.model import (AlignmentRule, CheckKind, Finding, FindingKind, Precondition,
                      PreKind, Reach, Source, Spec)
-from . import consistency
-from .docs import buffer_rule, claims_of, doc_sections
-from .guest import extract_guest_rules
-from .handlers import extract_operations
-from .notes import ElementIndex, notes_and_findings
-from .prose import ProseLexicon, classify, is_prose, prose_text, sentences
-from .uapi import extract_uapi
-from .vocab import Vocabulary, load_vocabulary
+from generator.extract import consistency
+from generator.extract.docs import buffer_rule, claims_of, doc_sections
+from generator.extract.guest import extract_guest_rules
+from generator.extract.handlers import extract_operations
+from generator.extract.notes import ElementIndex, notes_and_findings
+from generator.extract.prose import ProseLexicon, classify, is_prose, prose_text, sentences
+from generator.extract.uapi import extract_uapi
+from generator.model.vocab import Vocabulary, load_vocabulary
 
 
 def select_patches(series: Series, quoted: bool = False) -> list[Patch]:

@@ -9,16 +9,13 @@ patch's own helpers fix it, its value.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pycparser import c_ast
 
-from .. import cparse
-from ..model import Check, CheckKind, Errno, Finding, FindingKind, Predicate, Reach, errno_from_name
-from .slugs import classify, disjuncts, ident, slug
+from generator import cparse
+from generator.model import Check, CheckKind, Errno, Finding, FindingKind, Predicate, Reach, errno_from_name
+from generator.extract.slugs import classify, disjuncts, ident, slug
 
-if TYPE_CHECKING:
-    from .walker import Outcome, State
+from generator.extract.state import Outcome, State
 
 
 class ConditionReader:

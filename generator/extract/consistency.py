@@ -20,9 +20,9 @@ import difflib
 import re
 from collections import Counter
 
-from ..ingest import Patch
-from ..model import Finding, FindingKind, Source, Spec
-from .docs import CONFLICT, DocSection
+from generator.ingest import Patch
+from generator.model import Finding, FindingKind, Source, Spec
+from generator.extract.docs import CONFLICT, DocSection
 
 _NAME = re.compile(r'\bKVM_[A-Z0-9_]*[A-Z0-9]\b')
 _WORD = re.compile(r"[A-Za-z]+")

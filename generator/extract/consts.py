@@ -7,7 +7,7 @@ import operator
 
 from pycparser import c_ast
 
-from .. import cparse
+from generator import cparse
 
 _BIN = {"+": operator.add, "-": operator.sub, "*": operator.mul, "<<": operator.lshift,
         ">>": operator.rshift, "&": operator.and_, "|": operator.or_, "^": operator.xor,

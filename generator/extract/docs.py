@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..ingest import LineKind, Patch
-from ..model import BufferRule, Claim, Source
+from generator.ingest import LineKind, Patch
+from generator.model import BufferRule, Claim, Source
 
 _HEAD = re.compile(r'^(\d+(?:\.\d+)+)\s+([A-Z][A-Z0-9_]+)\s*$')
 _FIELD = re.compile(r'^:([A-Za-z ]+):\s*(.*)$')

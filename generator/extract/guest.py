@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..ingest import Patch
-from ..model import GuestRule, GuestRuleKind, Predicate, Source
-from .vocab import DEFAULT_PATH, Vocabulary, read_vocabulary_file
+from generator.ingest import Patch
+from generator.model import GuestRule, GuestRuleKind, Predicate, Source
+from generator.model.vocab import DEFAULT_PATH, Vocabulary, read_vocabulary_file
 
 
 @dataclass

@@ -24,15 +24,15 @@ import re
 
 from pycparser import c_ast
 
-from .. import cparse
-from ..ingest import Patch
-from ..model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind,
+from generator import cparse
+from generator.ingest import Patch
+from generator.model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind,
                      Reach, Source, Success, errno_from_name)
-from .slugs import ident
-from .units import (Deletion, Unit, UnitKind, collect_units, declared_functions, deletions,
+from generator.extract.slugs import ident
+from generator.extract.units import (Deletion, Unit, UnitKind, collect_units, declared_functions, deletions,
                     parse_unit)
-from .vocab import ContextCheck, Vocabulary
-from .walker import HandlerWalker, Result, State
+from generator.model.vocab import ContextCheck, Vocabulary
+from generator.extract.walker import HandlerWalker, Result, State
 
 
 def _parsed_units(patches: list[Patch], seed: str, voc: Vocabulary,
@@ -240,7 +240,7 @@ def _code_buffer_rule(op: Operation, units: list[Unit], seed: str, voc: Vocabula
     """The user buffer as the code lays it out: a pointer local that the page
     loop advances by `PAGE_SIZE / UNIT` per page is one byte per UNIT bytes
     of guest memory.  api.rst, when the patch has it, overrides this."""
-    from ..model import BufferRule
+    from generator.model import BufferRule
     ptr_local = unit = None
     src = None
     direction = (None, None)

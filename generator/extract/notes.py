@@ -23,9 +23,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..ingest import Patch, Remark, Series
-from ..model import Finding, FindingKind, Note, Source, Spec
-from .docs import DocSection
+from generator.ingest import Patch, Remark, Series
+from generator.model import Finding, FindingKind, Note, Source, Spec
+from generator.extract.docs import DocSection
 
 _WRONG = re.compile(r"\b(?:do(?:es)?n['’]?t|do(?:es)? not) match\b|\bis wrong\b|\bincorrect\b|"
                     r"\btypo\b|\bunnecessary\b|\bproblematic\b|\bbroken\b|\bbogus\b|"

@@ -25,8 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..ingest import Line
-from ..model import Claim, Source
+from generator.ingest import Line
+from generator.model import Claim, Source
 
 _TRAILER = re.compile(r"(?:\b[A-Z][\w'-]+(?: [A-Z][\w'-]+)+ \(\d+\):)|(?:\s--\s+\d+\.\d+)|"
                       r"(?:_{5,})|(?:\S+\s+\|\s+\d+ [+-]+)")

@@ -12,8 +12,8 @@ import re
 
 from pycparser import c_ast
 
-from .. import cparse
-from ..model import CheckKind, Predicate, Reach
+from generator import cparse
+from generator.model import CheckKind, Predicate, Reach
 
 _STATE_CONCEPTS = {"cap_enabled", "vcpus_created", "memslot_visible", "memslot_exists",
                    "memslot_at_gfn", "memslot_flags", "memslot_dirty_logging",

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from pycparser import c_ast
 
-from .. import cparse
-from ..ingest import LineKind, Patch
-from ..model import (Capability, Constant, Finding, FindingKind, IocDir,
+from generator import cparse
+from generator.ingest import LineKind, Patch
+from generator.model import (Capability, Constant, Finding, FindingKind, IocDir,
                      Ioctl, Member, Source, StructDef)
-from .consts import evaluate
-from .vocab import Vocabulary
+from generator.extract.consts import evaluate
+from generator.model.vocab import Vocabulary
 
 _DEFINE = re.compile(r'^\s*#\s*define\s+([A-Za-z_]\w*)\s+(.+?)\s*(?:/\*.*)?$')
 _IOC = re.compile(r'^(_IO|_IOR|_IOW|_IOWR)\s*\(\s*([A-Za-z_]\w*|0x[0-9a-fA-F]+)\s*,'

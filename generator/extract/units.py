@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from pycparser import c_ast
 
-from .. import cparse
-from ..ingest import LineKind, Patch
-from .vocab import Vocabulary
+from generator import cparse
+from generator.ingest import LineKind, Patch
+from generator.model.vocab import Vocabulary
 
 _FUNC_START = re.compile(
     r'^\s*(?:static\s+|inline\s+|__always_inline\s+|extern\s+)*(?:const\s+)?'

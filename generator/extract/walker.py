@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 
 from pycparser import c_ast
 
-from .. import cparse
-from ..model import Finding, Operation, OpKind, Source, errno_from_name
-from .conditions import ConditionReader, root
-from .units import Unit, UnitKind, returns_bool
-from .vocab import Vocabulary
+from generator import cparse
+from generator.model import Finding, Operation, OpKind, Source, errno_from_name
+from generator.extract.conditions import ConditionReader, root
+from generator.extract.state import Outcome, Result, State  # noqa: F401
+from generator.extract.units import Unit, UnitKind, returns_bool
+from generator.model.vocab import Vocabulary
 
 _LOCKS = ("mutex_lock", "spin_lock", "srcu_read_lock", "down_read", "down_write",
           "read_lock", "write_lock")
@@ -42,40 +43,6 @@ def errno_of(node) -> str | None:
             and re.match(r'^E[A-Z0-9]+$', node.expr.name):
         return node.expr.name
     return None
-
-
-@dataclass
-class State:
-    argvars: set[str]
-    locals: dict[str, list] = field(default_factory=dict)   # name -> init/assigned exprs
-    in_loop: bool = False
-    params: set[str] = field(default_factory=set)   # scalar inputs of an internal operation
-    renames: dict[str, str] = field(default_factory=dict)   # callee param -> caller name
-    when: str = ""
-    guard: str = ""          # condition of the `if` branch being walked (for effects)
-
-    def derive(self, **kw) -> "State":
-        s = State(self.argvars, self.locals, self.in_loop, self.params, self.renames,
-                  self.when, self.guard)
-        for k, v in kw.items():
-            setattr(s, k, v)
-        return s
-
-
-@dataclass
-class Result:
-    """What a function returns on the path where no check fails."""
-    text: str
-    value: int | None
-    source: Source
-
-
-@dataclass
-class Outcome:
-    """What the true side of an `if` does when it leaves early."""
-    errno: str | None
-    result: str = ""
-    effect: str = ""
 
 
 @dataclass

@@ -18,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
-from .diff import FileDiff, Hunk, HunkLine, LineKind, parse_diffs
-from .mail import Line, Message, Thread, diff_depths, read_thread, unquote
-from .repair import Repair, RepairKind
-from .subject import PatchSubject, parse_subject
-from .thread import authors_by_depth, clean_remark
+from generator.errors import InputError
+from generator.ingest.diff import FileDiff, Hunk, HunkLine, LineKind, parse_diffs
+from generator.ingest.mail import Line, Message, Thread, diff_depths, read_thread, unquote
+from generator.ingest.repair import Repair, RepairKind
+from generator.ingest.subject import PatchSubject, parse_subject
+from generator.ingest.thread import authors_by_depth, clean_remark
 
 __all__ = ["Series", "Patch", "Remark", "load_series", "InputError", "FileDiff", "Hunk",
            "HunkLine", "LineKind", "Line", "Message", "PatchSubject",

@@ -17,9 +17,9 @@ import enum
 import re
 from dataclasses import dataclass, field
 
-from ..errors import InputError
-from .mail import Line
-from .repair import Repair, RepairKind, is_code_path, repair_entities
+from generator.errors import InputError
+from generator.ingest.mail import Line
+from generator.ingest.repair import Repair, RepairKind, is_code_path, repair_entities
 
 
 class LineKind(enum.Enum):

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
-from .subject import PatchSubject, parse_subject
+from generator.errors import InputError
+from generator.ingest.subject import PatchSubject, parse_subject
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from .mail import Line, Message, quote_depth
+from generator.ingest.mail import Line, Message, quote_depth
 
 _ATTR_END = re.compile(r'\bwrote:\s*$')
 _ATTR_START = re.compile(r'^On\s+\S')

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from .errors import BuildError
+from generator.runner.errors import BuildError
 
 CROSS_CC = "aarch64-linux-gnu-gcc"
 BASE_CFLAGS = ("-static", "-O2", "-Wall")

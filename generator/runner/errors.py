@@ -6,7 +6,7 @@ how to fix the problem.  A broken *test run* (panic, hang) is not an
 exception: it is a :class:`generator.runner.run.RunOutcome` with a status.
 """
 
-from ..errors import KconformError
+from generator.errors import KconformError
 
 
 class RunnerError(KconformError):

@@ -31,7 +31,7 @@ import stat
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .errors import InitramfsError
+from generator.runner.errors import InitramfsError
 
 TIMEOUT_SIGNAL = "KILL"          # busybox timeout kills hung tests with this
 TIMEOUT_EXIT = 128 + 9           # ... so the shell sees this exit status

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from .errors import KernelError, UnknownKernelError
+from generator.runner.errors import KernelError, UnknownKernelError
 
 DEFAULT_KERNEL = "debian-6.12"
 LISTS_MAX_AGE = 6 * 3600.0   # refresh the private package lists after this

@@ -13,8 +13,8 @@ import hashlib
 from pathlib import Path
 from typing import Mapping, Optional
 
-from .build import CROSS_CC, compile_one
-from .ktap import KtapDocument, KtapStatus
+from generator.runner.build import CROSS_CC, compile_one
+from generator.runner.ktap import KtapDocument, KtapStatus
 
 PLATFORM_SOURCE = Path(__file__).with_name("platform_mte.c")
 PLATFORM_TEST = "platform_mte"

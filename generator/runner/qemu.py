@@ -29,7 +29,7 @@ from typing import Callable, Optional, Protocol, Sequence, TextIO
 
 import pexpect
 
-from .errors import QemuError
+from generator.runner.errors import QemuError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,15 +24,15 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from .errors import RunnerError
-from .swap import GuestSetup, zram_swap
-from .initramfs import (TIMEOUT_EXIT, GuestTest, MarkerKind, Markers,
+from generator.runner.errors import RunnerError
+from generator.runner.swap import GuestSetup, zram_swap
+from generator.runner.initramfs import (TIMEOUT_EXIT, GuestTest, MarkerKind, Markers,
                         build_floor_initramfs, build_initramfs)
-from .kernels import KernelImage, cache_root, resolve_busybox
-from .ktap import KtapDocument, parse_ktap
-from .platform import (PLATFORM_TEST, PlatformStatus, interpret_platform,
+from generator.runner.kernels import KernelImage, cache_root, resolve_busybox
+from generator.runner.ktap import KtapDocument, parse_ktap
+from generator.runner.platform import (PLATFORM_TEST, PlatformStatus, interpret_platform,
                        platform_binary)
-from .qemu import (AARCH64, LOG_HEADER, EndReason, Fault, FaultKind,
+from generator.runner.qemu import (AARCH64, LOG_HEADER, EndReason, Fault, FaultKind,
                    QemuConfig, QemuProcess, WatchResult, console_fault,
                    emulator_info, watch)
 

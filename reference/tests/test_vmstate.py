@@ -1,7 +1,7 @@
 """The hand-written runtime of the reference model (no QEMU, no KVM)."""
 from __future__ import annotations
 
-from generator.cases import Buffer, Fill, Val
+from generator.model.case import Buffer, Fill, Val
 from generator.model import Errno
 from reference.vmstate import (Arg, Call, Cursor, Host, UserBuffer, VMState,
                                fnv1a64, initial_bytes, pattern_byte)
@@ -39,7 +39,7 @@ def test_arg_arrays_and_errors():
 
 
 def _vm(ps=4096):
-    vm = VMState(ps, Host(mte=True))
+    vm = VMState(ps, Host.of(mte=True))
     vm.memslots[0] = (256, 4)
     return vm
 
@@ -70,10 +70,17 @@ def test_copy_out_partial_write():
     assert buf.data[10] == 0xA5 and buf.digest() == fnv1a64(bytes(10))
 
 
-def test_cap_enabled_needs_the_host():
-    vm = VMState(4096, Host(mte=False))
-    vm.enable_cap("KVM_CAP_ARM_MTE")
+def test_enabling_a_cap_needs_its_host_feature():
+    """The generic core knows no feature: the MTE family says
+    KVM_CAP_ARM_MTE needs "mte"; a capability of no family needs nothing."""
+    vm = VMState(4096, Host.of(mte=False))
+    assert vm.setup_enable_cap("KVM_CAP_ARM_MTE").errno is Errno.EINVAL
     assert not vm.cap_enabled(None, None, cap="KVM_CAP_ARM_MTE")
+    assert vm.setup_enable_cap("KVM_CAP_OTHER").ret == 0
+    assert vm.cap_enabled(None, None, cap="KVM_CAP_OTHER")
+    with_mte = VMState(4096, Host())
+    assert with_mte.setup_enable_cap("KVM_CAP_ARM_MTE").ret == 0
+    assert with_mte.cap_enabled(None, None, cap="KVM_CAP_ARM_MTE")
     assert vm.page_mask == ~4095
 
 

@@ -9,9 +9,9 @@ neither counted as passes nor silently dropped.
 """
 from __future__ import annotations
 
-from .cases import always_failing, op_prefix
-from .crosscheck import CaseResult
-from .model import FindingKind, OpKind, Reach, Spec, Verdict
+from generator.plan.ops import always_failing, op_prefix
+from generator.verdict.crosscheck import CaseResult
+from generator.model import FindingKind, OpKind, Reach, Spec, Verdict
 
 
 def op_slug(spec: Spec, op) -> str:

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from typing import Optional
 
-from generator.cases import (SLOT, SLOT_BASE_PAGES, SLOT_PAGES, Case, PlanError,
-                             Step, StepKind, StepRole, Val, Vocabulary, _OpPlanner,
-                             load_vocabulary, op_cap)
+from generator.model.case import (SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot, Case, CreateVm,
+                                  EnableCap, GetOneReg, Guest, GuestOp, Pageout, RegList, Report,
+                                  SetOneReg, Step, StepRole, Val, VcpuStart)
+
+from generator.plan.ops import PlanError, Vocabulary, _OpPlanner, load_vocabulary, op_cap
 from generator.extract.guest import GuestVocabulary, load_guest_vocabulary
 from generator.model import GuestRule, GuestRuleKind, OpKind, Operation, Spec
 
@@ -51,18 +53,17 @@ class _GuestPlanner:
 
     # -- steps
     def setup(self, enabled: bool, slot: bool = False) -> list[Step]:
-        steps = [Step(StepKind.CREATE_VM)]
+        steps = [CreateVm()]
         if enabled:
             steps.append(self.enable_step())
         if slot:
-            steps.append(Step(StepKind.ADD_MEMSLOT, slot=SLOT,
+            steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
-        steps.append(Step(StepKind.VCPU_START))
+        steps.append(VcpuStart())
         return steps
 
     def enable_step(self) -> Step:
-        return Step(StepKind.ENABLE_CAP,
-                    role=StepRole.SUBJECT if self.enable else StepRole.SETUP,
+        return EnableCap(role=StepRole.SUBJECT if self.enable else StepRole.SETUP,
                     op=self.enable.name if self.enable else "", cap=self.cap)
 
     def sysreg(self, name: str, rule: GuestRule) -> str:
@@ -92,10 +93,10 @@ class _GuestPlanner:
         reg = self.sysreg(r.subject, r)
         out = []
         for state, on in STATES:
-            get = Step(StepKind.GET_ONE_REG, StepRole.SUBJECT, op=r.id, reg=reg,
+            get = GetOneReg(StepRole.SUBJECT, op=r.id, reg=reg,
                        shift=f["shift"], width=f["width"])
-            mrs = Step(StepKind.GUEST, StepRole.SUBJECT, op=r.id, reg=reg, guest_op="mrs",
-                       report="field", shift=f["shift"], width=f["width"])
+            mrs = Guest(StepRole.SUBJECT, op=r.id, reg=reg, guest_op=GuestOp.MRS,
+                       report=Report.FIELD, shift=f["shift"], width=f["width"])
             what = f"{r.value} when `{r.when}`, else {r.otherwise}"
             out += [self.case(r, f"get_one_reg.{state}",
                               f"KVM_GET_ONE_REG({reg}).{r.name}, {self.cap} {state}: {what}",
@@ -113,7 +114,7 @@ class _GuestPlanner:
                 r, f"reg_list.{state}",
                 f"KVM_GET_REG_LIST lists {', '.join(regs)} exactly when `{r.when}` "
                 f"({self.cap} {state})",
-                self.setup(on) + [Step(StepKind.REG_LIST, StepRole.SUBJECT, op=r.id,
+                self.setup(on) + [RegList(StepRole.SUBJECT, op=r.id,
                                        regs=regs)], on))
             for reg, src in zip(regs, r.register_sources):
                 out.append(self.case(
@@ -121,8 +122,8 @@ class _GuestPlanner:
                     f"KVM_GET_ONE_REG and KVM_SET_ONE_REG of {reg}, {self.cap} {state}: "
                     f"{r.value} when `{r.when}`, else {r.otherwise}",
                     self.setup(on) + [
-                        Step(StepKind.GET_ONE_REG, StepRole.SUBJECT, op=r.id, reg=reg),
-                        Step(StepKind.SET_ONE_REG, StepRole.SUBJECT, op=r.id, reg=reg)],
+                        GetOneReg(StepRole.SUBJECT, op=r.id, reg=reg),
+                        SetOneReg(StepRole.SUBJECT, op=r.id, reg=reg)],
                     on))
         return out
 
@@ -136,8 +137,8 @@ class _GuestPlanner:
         out = []
         for state, on in STATES:
             steps = self.setup(on) + [
-                Step(StepKind.GUEST, StepRole.SUBJECT, op=r.id, reg=reg, guest_op="mrs",
-                     report="access") for reg in regs]
+                Guest(StepRole.SUBJECT, op=r.id, reg=reg, guest_op=GuestOp.MRS,
+                     report=Report.ACCESS) for reg in regs]
             out.append(self.case(
                 r, f"mrs.{state}",
                 f"the guest reads {', '.join(regs)}: {r.name} set when `{r.when}` "
@@ -155,8 +156,8 @@ class _GuestPlanner:
             r, state,
             f"{r.name} in PSTATE on entry to the UNDEF KVM injects for "
             f"the guest's mrs {reg}: set when `{r.when}` ({self.cap} {state})",
-            self.setup(on) + [Step(StepKind.GUEST, StepRole.SUBJECT, op=r.id, reg=reg,
-                                   guest_op="mrs", report="tco")], on)
+            self.setup(on) + [Guest(StepRole.SUBJECT, op=r.id, reg=reg,
+                                   guest_op=GuestOp.MRS, report=Report.TCO)], on)
             for state, on in STATES]
 
     def before_after(self) -> list[Case]:
@@ -166,14 +167,14 @@ class _GuestPlanner:
         if fld is None or self.enable is None:
             return []
         f = self.field(fld)
-        observe = [Step(StepKind.GUEST, StepRole.SUBJECT, op=fld.id, reg=fld.subject,
-                        guest_op="mrs", report="field", shift=f["shift"], width=f["width"])]
+        observe = [Guest(StepRole.SUBJECT, op=fld.id, reg=fld.subject,
+                        guest_op=GuestOp.MRS, report=Report.FIELD, shift=f["shift"], width=f["width"])]
         if vis is not None:
-            observe.append(Step(StepKind.REG_LIST, StepRole.SUBJECT, op=vis.id,
+            observe.append(RegList(StepRole.SUBJECT, op=vis.id,
                                 regs=tuple(vis.registers)))
         en = self.enable_step()
-        before = [Step(StepKind.CREATE_VM), Step(StepKind.VCPU_START), en] + observe
-        after = [Step(StepKind.CREATE_VM), en, Step(StepKind.VCPU_START)] + observe
+        before = [CreateVm(), VcpuStart(), en] + observe
+        after = [CreateVm(), en, VcpuStart()] + observe
         vc = next((c for c in self.enable.checks
                    if any(p.concept == "vcpus_created" for p in c.predicates)), None)
         return [
@@ -199,30 +200,30 @@ class _GuestPlanner:
             d.fields[p.addr_field] = Val(pages=SLOT_BASE_PAGES)
             return p.call(d, seed, note)
 
-        def guest(op: str, seed: int = 0) -> Step:
+        def guest(op: GuestOp, seed: int = 0) -> Step:
             args = (Val(pages=SLOT_BASE_PAGES), Val(pages=TAG_PAGES), Val(bytes=seed))
-            return Step(StepKind.GUEST, StepRole.SUBJECT, op=r.id, guest_op=op,
-                        gargs=args if op == "stg" else args[:2],
-                        report="count" if op == "stg" else "tags")
+            return Guest(StepRole.SUBJECT, op=r.id, guest_op=op,
+                        gargs=args if op is GuestOp.STG else args[:2],
+                        report=Report.COUNT if op is GuestOp.STG else Report.TAGS)
         base = self.setup(True, slot=True)
         return [
             self.case(r, "guest_stg_vmm_reads",
                       f"the guest sets a tag per granule with stg over {TAG_PAGES} pages; "
                       f"{copy.name} reads the same tags back",
-                      base + [guest("stg", 5), ioctl(False, 0, "read")], True),
+                      base + [guest(GuestOp.STG, 5), ioctl(False, 0, "read")], True),
             self.case(r, "vmm_writes_guest_ldg",
                       f"{copy.name} writes a tag per granule over {TAG_PAGES} pages; the "
                       "guest's ldg reads the same tags",
-                      base + [ioctl(True, 6, "write"), guest("ldg")], True),
+                      base + [ioctl(True, 6, "write"), guest(GuestOp.LDG)], True),
             self.case(r, "untouched_guest_ldg",
                       f"pages nobody tagged read as tag 0 from the guest (`{r.name}` "
-                      "when the guest first maps them)", base + [guest("ldg")], True),
+                      "when the guest first maps them)", base + [guest(GuestOp.LDG)], True),
             self.case(r, "swap",
                       "the guest tags 4 pages, the host pushes the VMM's mapping out to "
                       "swap (MADV_PAGEOUT), the guest's ldg and the VMM's tag copy "
                       "bring them back with the same tags",
-                      base + [guest("stg", 7), Step(StepKind.PAGEOUT, slot=SLOT),
-                              guest("ldg"), ioctl(False, 0, "read")], True),
+                      base + [guest(GuestOp.STG, 7), Pageout(slot=SLOT),
+                              guest(GuestOp.LDG), ioctl(False, 0, "read")], True),
         ]
 
 

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from .cases import Case
-from .crosscheck import CaseResult, Expect
-from .errors import KconformError
-from .model import Source, Spec, Verdict
-from .pipeline import Prepared, RunReport, RunRequest, check_failed, prepare, run_target
+from generator.model.case import Case
+from generator.verdict.crosscheck import CaseResult, Expect
+from generator.errors import KconformError
+from generator.model import Source, Spec, Verdict
+from generator.run.pipeline import Prepared, RunReport, RunRequest, check_failed, prepare, run_target
 
 DEFAULT_MATRIX = ("debian-6.1", "debian-6.12", "debian-6.12-16k")
 
@@ -191,7 +191,7 @@ def run_matrix(req: RunRequest, targets: Sequence, *, jobs: Optional[int] = None
             report = run_target(prep, target, req, out=out, cancel=cancel,
                                 on_event=(lambda ev: on_event(col.name, ev)) if on_event else None)
         except KconformError as e:
-            from .runner.errors import UnknownKernelError
+            from generator.runner.errors import UnknownKernelError
             col.state = (ColumnState.UNRESOLVED if isinstance(e, UnknownKernelError)
                          else ColumnState.FAILED)
             col.error = str(e)

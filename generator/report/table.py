@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from generator.crosscheck import CaseResult, Expect
+from generator.verdict.crosscheck import CaseResult, Expect
 from generator.model import Source, Verdict
 
 _STYLE = {Verdict.CONFORMS: "green", Verdict.DIVERGES: "bold red",

@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .crosscheck import CaseResult, Expect
-from .matrix import Column, ColumnState, MatrixReport, behaviour
-from .model import Verdict
-from .report import _STYLE, summary, summary_line, to_json as column_json
+from generator.verdict.crosscheck import CaseResult, Expect
+from generator.run.matrix import Column, ColumnState, MatrixReport, behaviour
+from generator.model import Verdict
+from generator.report.table import _STYLE, summary, summary_line, to_json as column_json
 
 
 def _page(ps: Optional[int]) -> str:

@@ -15,7 +15,7 @@ Phases:
      fail on every call (`Check.value` True: a helper that returns a
      constant) ends the plan of its operation there: one case per branch
      of the operation, each expecting that check's errno, and nothing after
-     it (those checks are `not reachable` rows, generator.unreachable).
+     it (those checks are `not reachable` rows, generator.verdict.unreachable).
 
 A spec with no user-reachable operation and no guest rule plans no case;
 `nothing_to_run` says why (the caller prints it instead of generating).
@@ -38,17 +38,14 @@ from pycparser import c_ast
 
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
-from generator.extract.vocab import DEFAULT_PATH as VOCABULARY
-from generator.extract.vocab import Vocabulary
-from generator.extract.vocab import load_vocabulary as _load_vocabulary
+from generator.model.vocab import DEFAULT_PATH as VOCABULARY
+from generator.model.vocab import Vocabulary
+from generator.model.vocab import load_vocabulary as _load_vocabulary
 from generator.model import Check, Operation, OpKind, Reach, Source, Spec
-
-
-SLOT = 0                 # memslot used by every case
-SLOT_BASE_PAGES = 256    # guest IPA of the slot, in pages
-SLOT_PAGES = 8           # size of the slot, in pages
-OUTSIDE_PAGES = SLOT_BASE_PAGES + 4 * SLOT_PAGES   # an IPA no slot covers
-SENTINEL = 0xA5          # prefill of buffers the kernel may write
+from generator.model.concepts import Lever
+from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
+                                  ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
+                                  EnableCap, Fill, Step, StepRole, Val, VmIoctl)
 
 
 class PlanError(KconformError):
@@ -60,126 +57,10 @@ class PlanError(KconformError):
 
 
 # ---------------------------------------------------------------- vocabulary
-class Lever(enum.Enum):
-    OMIT_CAP_ENABLE = "omit_cap_enable"
-    ADD_VCPU_FIRST = "add_vcpu_first"
-    BAD_ARG_POINTER = "bad_arg_pointer"
-    BAD_BUFFER_POINTER = "bad_buffer_pointer"
-    IPA_OUTSIDE_MEMSLOT = "ipa_outside_memslot"
-    NONE = "none"
-
-
 @functools.lru_cache(maxsize=4)
 def load_vocabulary(path: Path = VOCABULARY) -> Vocabulary:
-    """The reviewed vocabulary, parsed once (generator.extract.vocab)."""
+    """The reviewed vocabulary, parsed once (generator.model.vocab)."""
     return _load_vocabulary(Path(path))
-
-
-# ---------------------------------------------------------------- values
-@dataclass(frozen=True)
-class Val:
-    """pages * PAGE_SIZE + bytes, divided by div (1 unless a buffer size)."""
-    pages: int = 0
-    bytes: int = 0
-    div: int = 1
-
-    def resolve(self, page_size: int) -> int:
-        return (self.pages * page_size + self.bytes) // self.div
-
-    def plus(self, nbytes: int) -> "Val":
-        return replace(self, bytes=self.bytes + nbytes)
-
-    def __str__(self) -> str:
-        parts = [f"{self.pages}p"] if self.pages else []
-        if self.bytes or not parts:
-            parts.append(hex(self.bytes) if self.bytes > 9 else str(self.bytes))
-        s = "+".join(parts)
-        return f"({s})/{self.div}" if self.div != 1 else s
-
-
-# ---------------------------------------------------------------- steps
-class StepKind(enum.Enum):
-    CREATE_VM = "create_vm"
-    CHECK_EXTENSION = "check_extension"
-    ENABLE_CAP = "enable_cap"
-    CREATE_VCPU = "create_vcpu"
-    ADD_MEMSLOT = "add_memslot"
-    VM_IOCTL = "vm_ioctl"            # a spec ioctl taking a struct argument
-    VCPU_START = "vcpu_start"        # a vCPU running the guest runtime
-    GET_ONE_REG = "get_one_reg"      # KVM_GET_ONE_REG of a system register
-    SET_ONE_REG = "set_one_reg"      # KVM_SET_ONE_REG of the value it holds
-    REG_LIST = "reg_list"            # which registers KVM_GET_REG_LIST lists
-    GUEST = "guest"                  # one command run by the guest
-    PAGEOUT = "pageout"              # MADV_PAGEOUT of a memslot's mapping
-
-
-# steps that observe a guest rule (spec.guest) rather than an operation
-GUEST_STEPS = (StepKind.GET_ONE_REG, StepKind.SET_ONE_REG, StepKind.REG_LIST,
-               StepKind.GUEST)
-
-
-class StepRole(enum.Enum):
-    SETUP = "setup"                  # not defined by the spec under test
-    SUBJECT = "subject"              # an operation of the spec
-
-
-class ArgPointer(enum.Enum):
-    VALID = "valid"
-    UNMAPPED = "unmapped"            # points at a PROT_NONE page
-
-
-class Fill(enum.Enum):
-    SENTINEL = "sentinel"            # every byte SENTINEL: kernel writes it
-    PATTERN = "pattern"              # a distinct tag per granule, by seed
-
-
-@dataclass(frozen=True)
-class Buffer:
-    length: Val                      # bytes the operation may touch
-    valid: Val                       # bytes mapped before a guard page
-    fill: Fill = Fill.SENTINEL
-    seed: int = 0
-
-
-@dataclass(frozen=True)
-class Step:
-    kind: StepKind
-    role: StepRole = StepRole.SETUP
-    op: str = ""                     # spec operation name
-    cap: str = ""                    # capability name
-    cap_number: Optional[int] = None  # probe this number, not the bound one
-    flags: int = 0                   # ENABLE_CAP flags
-    args: tuple = (0, 0, 0, 0)       # ENABLE_CAP args[]
-    slot: int = SLOT
-    guest_ipa: Val = Val()
-    pages: int = 0                   # ADD_MEMSLOT size
-    fields: tuple = ()               # VM_IOCTL: ((field path, Val), ...)
-    arg: ArgPointer = ArgPointer.VALID
-    buffer: Optional[Buffer] = None
-    note: str = ""
-    reg: str = ""                    # system register name (guest vocabulary)
-    regs: tuple = ()                 # REG_LIST: register names looked for
-    shift: int = 0                   # field of the value reported ...
-    width: int = 0                   # ... (width 0: the whole result)
-    guest_op: str = ""               # GUEST: "mrs", "stg", "ldg"
-    gargs: tuple = ()                # GUEST: Val arguments (ipa, bytes, seed)
-    report: str = ""                 # GUEST: field, access, tco, tags, count
-
-    def value(self, path: str) -> Val:
-        return dict(self.fields).get(path, Val())
-
-
-@dataclass
-class Case:
-    id: str
-    spec: str
-    clause: str                      # check id or semantic clause
-    source: Source                   # the patch line the case tests
-    description: str
-    steps: list[Step]
-    violates: list[str] = field(default_factory=list)
-    requires_cap: str = ""           # skip unless the host reports it
-    skip_reason: str = ""            # why, naming the host-only check
 
 
 # ---------------------------------------------------------------- violations
@@ -465,16 +346,16 @@ class _OpPlanner:
             d.fields[self.addr_field] = Val(pages=OUTSIDE_PAGES, bytes=old.bytes)
 
     def setup(self, d: _Draft) -> list[Step]:
-        steps = [Step(StepKind.CREATE_VM)]
+        steps = [CreateVm()]
         if d.vcpu_first:
-            steps.append(Step(StepKind.CREATE_VCPU))
+            steps.append(CreateVcpu())
         if self.cap and d.enable and self.op.kind is OpKind.IOCTL:
             en = self._enable_op()
             role = StepRole.SUBJECT if en else StepRole.SETUP
-            steps.append(Step(StepKind.ENABLE_CAP, role=role,
+            steps.append(EnableCap(role=role,
                               op=en.name if en else "", cap=self.cap))
         if self.op.buffer is not None:
-            steps.append(Step(StepKind.ADD_MEMSLOT, slot=SLOT,
+            steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
         return steps
 
@@ -482,11 +363,11 @@ class _OpPlanner:
         op = self.op
         if op.kind is OpKind.ENABLE_CAP:
             args = tuple(d.fields.get(f"args[{i}]", Val()).bytes for i in range(4))
-            return Step(StepKind.ENABLE_CAP, StepRole.SUBJECT, op=op.name,
+            return EnableCap(StepRole.SUBJECT, op=op.name,
                         cap=self.cap, flags=d.fields.get("flags", Val()).bytes,
                         args=args, note=note)
         if op.kind is OpKind.CHECK_EXTENSION:
-            return Step(StepKind.CHECK_EXTENSION, StepRole.SUBJECT, op=op.name,
+            return CheckExtension(StepRole.SUBJECT, op=op.name,
                         cap=self.cap, note=note)
         buf = None
         if op.buffer is not None:
@@ -497,7 +378,7 @@ class _OpPlanner:
                          valid=length if d.buffer_valid is None else d.buffer_valid,
                          fill=Fill.PATTERN if to_kernel else Fill.SENTINEL,
                          seed=seed if to_kernel else 0)
-        return Step(StepKind.VM_IOCTL, StepRole.SUBJECT, op=op.name,
+        return VmIoctl(StepRole.SUBJECT, op=op.name,
                     fields=tuple(d.fields.items()), arg=d.arg, buffer=buf, note=note)
 
     def case(self, name: str, clause: str, source: Source, description: str,
@@ -773,56 +654,7 @@ def plan_capability_numbers(spec: Spec) -> list[Case]:
             source=cap.source,
             description=(f"KVM_CHECK_EXTENSION({cap.number}), the patch's "
                          f"number for {cap.name}, answers as {cap.name} does"),
-            steps=[Step(StepKind.CREATE_VM),
-                   Step(StepKind.CHECK_EXTENSION, StepRole.SUBJECT, op=probe.name,
+            steps=[CreateVm(),
+                   CheckExtension(StepRole.SUBJECT, op=probe.name,
                         cap=cap.name, cap_number=cap.number)]))
     return out
-
-
-_PLANNED = (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION)
-
-
-def plan(spec: Spec, vocab: Optional[Vocabulary] = None) -> list[Case]:
-    """Every case for a spec, in a stable order."""
-    vocab = vocab or load_vocabulary()
-    cases: list[Case] = []
-    for op in spec.operations:
-        if op.kind not in _PLANNED:        # internal helpers have no entry point
-            continue
-        p = _OpPlanner(spec, op, vocab)
-        cases += (p.violation_cases() + p.fatal_cases() + p.pair_cases()
-                  + p.buffer_cases() + p.cap_cases())
-    cases += plan_capability_numbers(spec)
-    from generator.guest_cases import plan_guest   # guest rules (spec.guest)
-    cases += plan_guest(spec, vocab)
-    seen: set[str] = set()
-    for c in cases:
-        if c.id in seen:
-            raise PlanError(c.source, f"duplicate case id {c.id}")
-        seen.add(c.id)
-    return cases
-
-
-def nothing_to_run(spec: Spec, cases: Optional[list[Case]] = None) -> str:
-    """Why a spec gives no test to run ("" when it gives one): no operation
-    userspace can call and no guest rule.  Such a spec gets no C test and
-    no reference module; its rules are report rows of their own
-    (generator.unreachable)."""
-    if cases is None:
-        cases = plan(spec)
-    if cases:
-        return ""
-    internal = [o.name for o in spec.operations if o.kind is OpKind.INTERNAL]
-    if internal:
-        rules = sum(len(o.checks) for o in spec.operations)
-        return (f"its {len(internal)} operation(s) ({', '.join(internal)}) are internal "
-                f"functions no ioctl in the supplied material reaches; their {rules} "
-                "rule(s) are listed as not reachable")
-    if not spec.operations and not spec.guest:
-        testable = [c for c in spec.claims if c.testable]
-        mapped = [c.case for c in testable if c.case]
-        text = (f"the seed is prose only: {len(spec.claims)} claim(s), no uAPI or code")
-        if mapped:
-            text += f"; its testable claims map to {', '.join(sorted(set(mapped)))}"
-        return text
-    return "no case could be planned from its operations"

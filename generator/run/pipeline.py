@@ -4,7 +4,7 @@ A run checks one or more specs in one boot: the primary spec (mte-v10 by
 default) and its companions (lock-memslot-rfc-v5, mmio-guard-v2 in the
 default run).  Every spec with runnable cases gets its own test binary;
 every spec contributes a `not reachable` row per rule no call reaches
-(generator.unreachable), so a spec with nothing to run is still reported.
+(generator.verdict.unreachable), so a spec with nothing to run is still reported.
 Case ids of companion specs are qualified `<spec>:<case>` in the combined
 results (a spec's own binary and reference keep the plain ids), so the
 primary spec's ids, baselines and reports read as before.
@@ -24,7 +24,7 @@ the run with a clear error, a run that breaks part-way still reports):
   6. report: terminal tables and summaries, JSON (report).
 
 Phases 1-2 are `prepare` (once per run, whatever the number of kernels);
-3-5 are `run_target` (once per kernel; generator.matrix runs several in
+3-5 are `run_target` (once per kernel; generator.run.matrix runs several in
 parallel); `run` is both for one kernel.
 """
 from __future__ import annotations
@@ -36,15 +36,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import paths
-from .cases import Case, nothing_to_run, plan
-from .crosscheck import CaseResult, Observations, crosscheck, from_ktap
-from .errors import KconformError
-from .model import Spec, Verdict
-from .render_c import CapBinding, write_c
-from .report import RunFacts
-from .specio import load_spec
-from .unreachable import unreachable_results
+from generator import paths
+from generator.model.case import Case
+from generator.plan import nothing_to_run, plan
+from generator.verdict.crosscheck import CaseResult, Observations, crosscheck, from_ktap
+from generator.errors import KconformError
+from generator.model import Spec, Verdict
+from generator.render.c import CapBinding, write_c
+from generator.report.table import RunFacts
+from generator.model.specio import load_spec
+from generator.verdict.unreachable import unreachable_results
 
 # what `kconform run` checks without --spec: MTE v10, and the companion
 # series whose rules the report must list too (lock-memslot's capability is
@@ -149,7 +150,7 @@ def load_named_spec(name: str) -> Spec:
 
 def build(spec: Spec, out: Path, binding: CapBinding) -> tuple[list[Case], Path, float, float]:
     """Plan, render and cross-compile; returns cases, binary, and the two times."""
-    from .runner.build import cross_compile
+    from generator.runner.build import cross_compile
     t0 = time.monotonic()
     cases = plan(spec)
     c_file = write_c(spec, cases, out, binding)
@@ -163,8 +164,8 @@ def prepare(req: RunRequest) -> Prepared:
     """Phases 1-2: load every spec, plan, render and build their tests in
     one parallel compile (and the platform check, so parallel kernels find
     it built)."""
-    from .runner.build import cross_compile
-    from .runner.platform import platform_binary
+    from generator.runner.build import cross_compile
+    from generator.runner.platform import platform_binary
     t0 = time.monotonic()
     specs = [load_named_spec(n) for n in req.specs]
     names = [s.name for s in specs]
@@ -199,8 +200,8 @@ def target_for(req: RunRequest, kernel: Optional[str] = None):
     """The target one kernel (or the request's own target) runs on."""
     if req.target is not None:
         return req.target
-    from .targets import QemuTarget
-    from .runner.qemu import AARCH64
+    from generator.run.targets import QemuTarget
+    from generator.runner.qemu import AARCH64
     return QemuTarget(kernel or req.kernel, req.qemu_config or AARCH64)
 
 
@@ -229,7 +230,7 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                          log_path=Path(out) / "console.log", on_event=on_event,
                          work_dir=prep.work / "runner", cancel=cancel)
     t_run = time.monotonic()
-    host = Host(mte=_host_mte(outcome))
+    host = Host.of(mte=_host_mte(outcome))
     platform_fault = outcome.platform.sentence if outcome.platform.state.value == "faulty" else None
     broke = outcome.broke
     for part in prep.parts:           # a binary killed by its timeout breaks the run
@@ -287,15 +288,15 @@ def _btf_probe(specs: list[Spec], out: Path) -> Optional[Path]:
     structs = list(dict.fromkeys(f"{s.kind} {s.name}" for spec in specs for s in spec.structs))
     if not structs:
         return None
-    from .abi.btf import build_probe
+    from generator.abi.btf import build_probe
     out.mkdir(parents=True, exist_ok=True)
     return Path(build_probe(str(out / "btf_probe"), structs=structs))
 
 
 def _btf_compare(spec: Spec, outcome, probe_name: str) -> dict:
     """The spec's arm64 layouts against the booted kernel's own BTF."""
-    from .abi import check_spec
-    from .abi.btf import compare_spec_btf, parse_probe_output
+    from generator.abi import check_spec
+    from generator.abi.btf import compare_spec_btf, parse_probe_output
     test = next((t for t in outcome.tests if t.name == probe_name), None)
     if test is None:
         return {"state": "not run"}

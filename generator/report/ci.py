@@ -14,9 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from .matrix import Column, ColumnState, MatrixReport
-from .matrix_report import column_title
-from .model import Verdict
+from generator.run.matrix import Column, ColumnState, MatrixReport
+from generator.report.matrix import column_title
+from generator.model import Verdict
 
 KSFT_SKIP = 4
 
@@ -26,7 +26,7 @@ def write_junit(path: Path, m: MatrixReport, baseline=None) -> Path:
     accepted verdicts pass."""
     from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-    from .baseline import word
+    from generator.report.baseline import word
 
     xml = JUnitXml(name=f"kconform {m.title}")
     for col in m.columns:

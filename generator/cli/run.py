@@ -1,4 +1,4 @@
-"""Subcommands beyond `extract`: each registers its own arguments."""
+"""`kconform run` and `kconform baseline`: build, boot and cross-check."""
 from __future__ import annotations
 
 import os
@@ -6,85 +6,8 @@ import sys
 import threading
 from pathlib import Path
 
-from . import paths
-
-
-def register(sub) -> None:
-    _add_generate(sub)
-    _add_run(sub)
-    _add_abi(sub)
-    from .diff import add_diff_command; add_diff_command(sub)
-
-
-# ------------------------------------------------------------------ generate
-def _add_generate(sub) -> None:
-    g = sub.add_parser("generate", help="write the C kselftests and the Python reference")
-    g.add_argument("--spec", action="append", help="spec name (repeatable; default: every spec)")
-    g.add_argument("-o", "--output", default=None,
-                   help="directory for the C tests (default: .cache/generated)")
-    g.add_argument("--check", action="store_true",
-                   help="fail when the committed reference/ modules drift from the specs")
-    g.add_argument("--cap-binding", choices=["header", "patch"], default="header",
-                   help="capability numbers for functional cases: the headers' (default) or the patch's")
-    g.set_defaults(func=cmd_generate)
-
-
-def _spec_names(args) -> list[str]:
-    index = paths.series_index()
-    return [paths.resolve_spec_name(n) for n in args.spec] if args.spec else list(index)
-
-
-GENERATED_BANNER = "# do not edit, generated from "
-
-
-def cmd_generate(args) -> int:
-    """Every spec: its C test and reference module, or "nothing to run" with
-    the reason when it has no operation userspace can call (then a stale
-    generated reference module is removed, and `--check` counts one as
-    drift)."""
-    from .cases import nothing_to_run, plan
-    from .render_c import CapBinding, write_c
-    from .render_ref import module_name, render_reference
-    from .specio import load_spec
-    binding = CapBinding(args.cap_binding)
-    out = Path(args.output) if args.output else paths.cache_dir() / "generated"
-    drift = 0
-    for name in _spec_names(args):
-        spec = load_spec(paths.spec_path(name))
-        cases = plan(spec)
-        ref_path = paths.REFERENCE / f"{module_name(spec)}.py"
-        shown = ref_path.relative_to(paths.ROOT) if ref_path.is_relative_to(paths.ROOT) else ref_path
-        why = nothing_to_run(spec, cases)
-        stale = (why and ref_path.exists()
-                 and ref_path.read_text().startswith(GENERATED_BANNER))
-        if why:
-            if args.check and stale:
-                drift += 1
-                print(f"drift: {shown} exists, but specs/{name}.yaml has nothing to run "
-                      f"({why}); run `kconform generate` to remove it")
-            else:
-                if stale:
-                    ref_path.unlink()
-                    print(f"{name}: removed {shown}")
-                print(f"{name}: nothing to run: {why}")
-            continue
-        ref_text = render_reference(spec)
-        if args.check:
-            if not ref_path.exists() or ref_path.read_text() != ref_text:
-                drift += 1
-                print(f"drift: {shown} differs from what "
-                      f"specs/{name}.yaml generates; run `kconform generate`")
-            else:
-                print(f"ok: {shown}")
-            continue
-        ref_path.write_text(ref_text)
-        c_path = write_c(spec, cases, out / name, binding)
-        print(f"{name}: {len(cases)} cases -> {c_path}, {shown}")
-    return 1 if drift else 0
-
-
-# ------------------------------------------------------------------ run
-EXIT_BASELINE = 1      # --baseline: a verdict differs from the baseline
+from generator import paths
+from generator.errors import EXIT_BASELINE, EXIT_BROKEN, EXIT_DIVERGES, EXIT_OK, EXIT_USAGE
 
 
 def _add_run_options(r, *, ci: bool) -> None:
@@ -130,7 +53,7 @@ def _add_run_options(r, *, ci: bool) -> None:
         r.add_argument("--strict", action="store_true", help="exit 1 when any case diverges")
 
 
-def _add_run(sub) -> None:
+def register(sub) -> None:
     r = sub.add_parser("run", help="build, boot and cross-check a spec's tests on one or more kernels")
     _add_run_options(r, ci=True)
     r.set_defaults(func=cmd_run)
@@ -146,14 +69,14 @@ def _plan(args, baseline=None, recording=False):
     """(RunRequest, targets) from the options, falling back on the baseline's
     specs, binding and kernels (`recording` a new baseline over an old one,
     --spec may name other specs).  Raises KconformError on bad usage."""
-    from .errors import KconformError
-    from .matrix import parse_kernels
-    from .pipeline import RunRequest
-    from .render_c import CapBinding
-    from .runner.kernels import DEFAULT_KERNEL
-    from .targets import QemuTarget, parse_target
+    from generator.errors import KconformError
+    from generator.run.matrix import parse_kernels
+    from generator.run.pipeline import RunRequest
+    from generator.render.c import CapBinding
+    from generator.runner.kernels import DEFAULT_KERNEL
+    from generator.run.targets import QemuTarget, parse_target
 
-    from .pipeline import DEFAULT_SPECS
+    from generator.run.pipeline import DEFAULT_SPECS
     specs = [n if n.endswith((".yaml", ".yml")) else paths.resolve_spec_name(n)
              for n in (args.spec or (baseline.specs if baseline else DEFAULT_SPECS))]
     if len(set(specs)) != len(specs):
@@ -191,7 +114,7 @@ def _execute(args, req, targets):
     """Run the matrix with a progress display; returns the MatrixReport."""
     from rich.console import Console
 
-    from .matrix import run_matrix
+    from generator.run.matrix import run_matrix
 
     console = Console(stderr=True)
     status = None if args.quiet or not console.is_terminal else console.status("building")
@@ -227,8 +150,7 @@ def _out_console():
 
 
 def _exit_status(m, *, strict: bool, changes) -> int:
-    from .cli import EXIT_BROKEN, EXIT_DIVERGES, EXIT_OK, EXIT_USAGE
-    from .matrix import ColumnState
+    from generator.run.matrix import ColumnState
     if m.interrupted or any(c.state in (ColumnState.BROKE, ColumnState.FAILED,
                                         ColumnState.INTERRUPTED, ColumnState.NOT_RUN)
                             for c in m.columns):
@@ -244,7 +166,7 @@ def _exit_status(m, *, strict: bool, changes) -> int:
 
 def _print_single(m, console) -> None:
     """One kernel: a table per spec, BTF notes and timings."""
-    from .report import render_report
+    from generator.report.table import render_report
     col = m.columns[0]
     report = col.report
     render_report(report.spec.name, report.results, report.facts, console=console)
@@ -264,9 +186,10 @@ def _print_single(m, console) -> None:
 
 
 def cmd_run(args) -> int:
-    from . import baseline as bl
-    from . import ci, matrix_report
-    from .report import write_json
+    from generator.report import baseline as bl
+    from generator.report import ci
+    from generator.report import matrix as matrix_report
+    from generator.report.table import write_json
 
     base = bl.load(Path(args.baseline)) if args.baseline else None
     req, targets = _plan(args, base)
@@ -322,9 +245,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_baseline(args) -> int:
-    from . import baseline as bl
-    from .cli import EXIT_OK
-    from .matrix_report import column_summary, problems
+    from generator.report import baseline as bl
+    from generator.report.matrix import column_summary, problems
 
     out = Path(args.output)
     previous = bl.load(out) if out.exists() else None
@@ -348,14 +270,3 @@ def cmd_baseline(args) -> int:
     print(f"baseline: {out}: {n} accepted non-conforming verdict(s) on {len(m.columns)} "
           f"kernel(s); review the reasons before committing")
     return EXIT_OK
-
-
-# ------------------------------------------------------------------ abi
-def _add_abi(sub) -> None:
-    try:
-        from .abi.cli import add_abi_arguments, main_abi
-    except ImportError:
-        return
-    a = sub.add_parser("abi", help="check uAPI struct layouts against real compilers and headers")
-    add_abi_arguments(a)
-    a.set_defaults(func=main_abi)

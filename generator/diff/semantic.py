@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .errors import KconformError
-from .model import Check, Operation, Source, Spec, StructDef
+from generator.errors import KconformError
+from generator.model import Check, Operation, Source, Spec, StructDef
 
 ABI = "arm64"
 
@@ -80,9 +80,9 @@ class FieldLayout:
 def layout(spec: Spec, sd: StructDef) -> tuple[int, dict[str, FieldLayout], str]:
     """(size, fields by path, engine name) of a struct on arm64."""
     try:
-        from .abi.abis import get_abi
-        from .abi.layout import Layouter, TypeEnv
-        from .abi.unit import parse_unit, preprocess_fragment
+        from generator.abi.abis import get_abi
+        from generator.abi.layout import Layouter, TypeEnv
+        from generator.abi.unit import parse_unit, preprocess_fragment
         texts = "\n".join(s.text for s in spec.structs if s.text)
         unit = parse_unit(preprocess_fragment(texts, spec.seed, 1), spec.seed)
         lay = Layouter(TypeEnv([unit]), get_abi(ABI)).layout(f"{sd.kind} {sd.name}")
@@ -293,7 +293,7 @@ def _meaning(spec: Spec, element: str) -> str:
         c = next(c for c in spec.operation(op).checks if c.id == cid)
     except (KeyError, StopIteration):
         return ""
-    from .extract.vocab import load_vocabulary
+    from generator.model.vocab import load_vocabulary
     voc = load_vocabulary()
     for p in c.predicates:
         term = voc.lookup(p.spelling)
@@ -363,33 +363,3 @@ def _phrase(c: Change, subject: str, spec: Spec) -> str:
              ChangeKind.CAPABILITY_REMOVED, ChangeKind.IOCTL_REMOVED):
         return f"- removed (was {c.before})"
     return f"{what}{k.value} {c.before} -> {c.after}" + (f" ({c.why})" if c.why else "")
-
-
-# ---------------------------------------------------------------- command
-def load_named(arg: str) -> Spec:
-    """A spec by registered name (`mte-v10`, `v10`) or by YAML path."""
-    from . import paths
-    from .specio import load_spec
-    p = Path(arg)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        if not p.exists():
-            raise KconformError(f"{arg}: no such spec file (expected a spec YAML written by "
-                                "`kconform extract`, or a registered spec name)")
-        return load_spec(p)
-    return load_spec(paths.spec_path(paths.resolve_spec_name(arg)))
-
-
-def cmd_diff(args) -> int:
-    a, b = load_named(args.spec_a), load_named(args.spec_b)
-    changes = diff_specs(a, b)
-    print(render_text(a, b, changes), end="")
-    return 1 if args.exit_code and changes else 0
-
-
-def add_diff_command(sub) -> None:
-    d = sub.add_parser("diff", help="what changed between two specs, in the user's terms")
-    d.add_argument("spec_a", help="the earlier spec: a name (mte-v8, v8) or a YAML path")
-    d.add_argument("spec_b", help="the later spec: a name (mte-v10, v10) or a YAML path")
-    d.add_argument("--exit-code", action="store_true",
-                   help="exit 1 when the specs differ (like `git diff --exit-code`)")
-    d.set_defaults(func=cmd_diff)

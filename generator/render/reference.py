@@ -30,14 +30,13 @@ from typing import Optional
 
 from pycparser import c_ast
 
-from generator.cases import (Vocabulary, always_failing, load_vocabulary, op_cap,
-                             struct_fields)
+from generator.plan.ops import Vocabulary, always_failing, load_vocabulary, op_cap, struct_fields
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
 from generator.model import (Check, GuestRule, GuestRuleKind, Operation, OpKind,
                              Reach, Source, Spec, errno_from_number)
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STEP_KIND = {OpKind.IOCTL: "vm_ioctl", OpKind.ENABLE_CAP: "enable_cap",
              OpKind.CHECK_EXTENSION: "check_extension"}
 _BINOPS = {"/": "//", "&&": "and", "||": "or"}

@@ -38,11 +38,11 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from .errors import KconformError
-from .runner.initramfs import TIMEOUT_SIGNAL, MarkerKind, Markers
-from .runner.platform import PLATFORM_TEST, platform_binary
-from .runner.qemu import AARCH64, LOG_HEADER, QemuConfig, watch
-from .runner.run import (BOOT_TIMEOUT, HOST_GRACE, EventKind, RunEvent,
+from generator.errors import KconformError
+from generator.runner.initramfs import TIMEOUT_SIGNAL, MarkerKind, Markers
+from generator.runner.platform import PLATFORM_TEST, platform_binary
+from generator.runner.qemu import AARCH64, LOG_HEADER, QemuConfig, watch
+from generator.runner.run import (BOOT_TIMEOUT, HOST_GRACE, EventKind, RunEvent,
                          RunOutcome, RunStatus, outcome_from_lines)
 
 ARM64_MACHINES = ("aarch64", "arm64")
@@ -76,7 +76,7 @@ class QemuTarget:
         return self.kernel
 
     def resolve(self, log: Optional[Callable[[str], None]] = None) -> None:
-        from .runner.kernels import resolve_kernel
+        from generator.runner.kernels import resolve_kernel
         if self.image is None:
             self.image = resolve_kernel(self.kernel, log=log)
 
@@ -90,7 +90,7 @@ class QemuTarget:
     def run(self, binaries: Sequence[Path], *, per_test_timeout: float,
             total_timeout: float, log_path: Path, work_dir: Path,
             on_event=None, cancel: Optional[threading.Event] = None) -> RunOutcome:
-        from .runner.run import run_tests
+        from generator.runner.run import run_tests
         if self.image is None:
             self.resolve()
         return run_tests(list(binaries), self.image,

@@ -25,29 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from generator.cases import (ArgPointer, Case, Fill, Step, StepKind, Val,
-                             struct_fields)
+from generator.model.case import C_ENUMS, Case, Step, StepKind, Val
+
+from generator.plan.ops import struct_fields
 from generator.errors import KconformError
 from generator.model import Member, OpKind, Spec, StructDef
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 RUNTIME = TEMPLATES / "kconform_runtime.h"
+# what a generated test includes: the runtime and the headers it includes
+RUNTIME_HEADERS = (RUNTIME, TEMPLATES / "kconform_types.h", TEMPLATES / "kconform_steps.h")
 PREFIX = "kconform_"
-_KIND = {StepKind.CREATE_VM: "KC_CREATE_VM",
-         StepKind.CHECK_EXTENSION: "KC_CHECK_EXTENSION",
-         StepKind.ENABLE_CAP: "KC_ENABLE_CAP",
-         StepKind.CREATE_VCPU: "KC_CREATE_VCPU",
-         StepKind.ADD_MEMSLOT: "KC_ADD_MEMSLOT",
-         StepKind.VM_IOCTL: "KC_VM_IOCTL",
-         StepKind.VCPU_START: "KC_VCPU_START",
-         StepKind.GET_ONE_REG: "KC_GET_ONE_REG",
-         StepKind.SET_ONE_REG: "KC_SET_ONE_REG",
-         StepKind.REG_LIST: "KC_REG_LIST",
-         StepKind.GUEST: "KC_GUEST",
-         StepKind.PAGEOUT: "KC_PAGEOUT"}
-_GUEST_OP = {"mrs": "KC_GOP_MRS", "stg": "KC_GOP_STG", "ldg": "KC_GOP_LDG"}
-_REPORT = {"field": "KC_REPORT_FIELD", "access": "KC_REPORT_ACCESS",
-           "tco": "KC_REPORT_TCO", "tags": "KC_REPORT_TAGS", "count": "KC_REPORT_COUNT"}
 
 
 class CapBinding(enum.Enum):
@@ -272,52 +260,51 @@ def val_init(v: Val) -> str:
     return "{ " + ", ".join(parts) + " }" if parts else "{ 0 }"
 
 
+class StepRenderer:
+    """What a step's `c_init` (generator.model.case) needs from this file."""
+
+    def __init__(self, ops: dict[str, OpDef]):
+        self.ops = ops
+
+    cap_macro = staticmethod(cap_macro)
+    sysreg_macro = staticmethod(sysreg_macro)
+    mrs_macro = staticmethod(mrs_macro)
+    val_init = staticmethod(val_init)
+
+
 def step_init(s: Step, ops: dict[str, OpDef]) -> list[str]:
-    """Designated initialiser of one step, as lines of at most ~64 columns."""
-    m = [f".kind = {_KIND[s.kind]}"]
-    if s.cap:
-        m.append(f".cap = {cap_macro(s.cap, s.cap_number is not None)}")
-    if s.flags:
-        m.append(f".flags = {s.flags:#x}")
-    if any(s.args):
-        m.append(".args = { " + ", ".join(f"{a:#x}" for a in s.args) + " }")
-    lines = [", ".join(m)]
-    if s.kind is StepKind.ADD_MEMSLOT:
-        lines[0] += f", .slot = {s.slot}"
-        lines.append(f".guest_ipa = {val_init(s.guest_ipa)}, .pages = {s.pages}")
-    if s.kind in (StepKind.GET_ONE_REG, StepKind.SET_ONE_REG):
-        lines[0] += f", .reg = {sysreg_macro(s.reg)}"
-    if s.kind is StepKind.REG_LIST:
-        lines.append(".regs = { " + ", ".join(sysreg_macro(r) for r in s.regs) + " }")
-    if s.kind is StepKind.GUEST:
-        lines[0] += f", .gop = {_GUEST_OP[s.guest_op]}"
-        args = [f"{{ .bytes = {mrs_macro(s.reg)} }}"] if s.guest_op == "mrs" else \
-            [val_init(v) for v in s.gargs]
-        lines.append(".gargs = { " + ", ".join(args) + " },")
-        lines.append(f".report = {_REPORT[s.report]}")
-    if s.width:
-        lines[-1] += f", .shift = {s.shift}, .width = {s.width}"
-    if s.kind is StepKind.PAGEOUT:
-        lines[0] += f", .slot = {s.slot}"
-    if s.kind is StepKind.VM_IOCTL:
-        d = ops[s.op]
-        lines[0] += f", .op = {d.index}"
-        for i, f in enumerate(d.fields):
-            if s.value(f) != Val():
-                lines.append(f".v[{i}] = {val_init(s.value(f))},\t/* {f} */")
-        if s.arg is not ArgPointer.VALID:
-            lines.append(".argp = KC_ARG_UNMAPPED,")
-        if s.buffer is not None:
-            b = s.buffer
-            fill = "KC_FILL_PATTERN" if b.fill is Fill.PATTERN else "KC_FILL_SENTINEL"
-            lines += [".buf = { .present = 1,",
-                      f"  .length = {val_init(b.length)},",
-                      f"  .valid = {val_init(b.valid)},",
-                      f"  .fill = {fill}, .seed = {b.seed} }},"]
+    """Designated initialiser of one step, as lines of at most ~64 columns:
+    the step's own `c_init`, joined by commas."""
+    lines = s.c_init(StepRenderer(ops))
     if len(lines) > 1:
         lines[0] += ","
     lines[-1] = lines[-1].rstrip(",") if not lines[-1].endswith("*/") else lines[-1]
     return lines
+
+
+# ---------------------------------------------------------------- C enums
+STEPS_HEADER = TEMPLATES / "kconform_steps.h"
+
+
+def steps_header() -> str:
+    """templates/kconform_steps.h: the C enums of the case IR and the step
+    kinds' names, generated from generator.model.case (never by hand)."""
+    out = ["/* SPDX-License-Identifier: GPL-2.0 */",
+           "/* do not edit, generated from generator/model/case.py by kconform",
+           " * (generator.render.c.steps_header); `kconform generate --check` and",
+           " * tests/test_steps.py fail when it drifts. */",
+           "#ifndef KCONFORM_STEPS_H", "#define KCONFORM_STEPS_H", ""]
+    for cname, enum_type, first in C_ENUMS:
+        out.append(f"enum {cname} {{")
+        for i, member in enumerate(enum_type):
+            value = f" = {first}" if i == 0 else ""
+            out.append(f"\t{member.c_name}{value},\t/* {member.value} */")
+        out += ["};", ""]
+    out += ["static inline const char *kc_kind_name(enum kc_step_kind k)", "{",
+            "\tswitch (k) {"]
+    out += [f"\tcase {k.c_name}: return \"{k.value}\";" for k in StepKind]
+    out += ["\t}", "\treturn \"unknown\";", "}", "", "#endif", ""]
+    return "\n".join(out)
 
 
 @dataclass
@@ -377,6 +364,15 @@ def render_c(spec: Spec, cases: list[Case],
         c_string=c_string, guest=guest_lines(cases), with_guest=has_guest(cases))
 
 
+def copy_runtime(out_dir: Path) -> None:
+    """The runtime headers a generated test includes, beside it (files
+    already equal are left alone, so a build cache sees no change)."""
+    for header in RUNTIME_HEADERS:
+        rt = Path(out_dir) / header.name
+        if not rt.exists() or rt.read_bytes() != header.read_bytes():
+            shutil.copyfile(header, rt)
+
+
 def write_c(spec: Spec, cases: list[Case], out_dir: Path,
             binding: CapBinding = CapBinding.PATCH) -> Path:
     """Write kconform_<spec>.c and the runtime header beside it."""
@@ -386,10 +382,8 @@ def write_c(spec: Spec, cases: list[Case], out_dir: Path,
     text = render_c(spec, cases, binding)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
-    rt = out_dir / RUNTIME.name
-    if not rt.exists() or rt.read_bytes() != RUNTIME.read_bytes():
-        shutil.copyfile(RUNTIME, rt)
+    copy_runtime(out_dir)
     if has_guest(cases):
-        from generator.guest import write_guest_files
+        from generator.render.guest import write_guest_files
         write_guest_files(out_dir)
     return path

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Iterable, Optional
 
-from generator.cases import Case, StepRole
+from generator.model.case import Case, StepRole
 from generator.errors import KconformError
 from generator.model import Source, Spec, Verdict, errno_from_name
 from reference.vmstate import Host, Outcome

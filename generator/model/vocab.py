@@ -6,9 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import SpecError
-from ..model import OpKind, Reach
-from ..paths import SAFE_LOADER
+from generator.errors import SpecError
+from generator.model import OpKind, Reach
+from generator.model.concepts import CONCEPTS, KIND_OF_SECTION, concept_names, lever_names
+from generator.paths import SAFE_LOADER
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "specs" / "vocabulary.yaml"
 
@@ -103,8 +104,18 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
         except ValueError:
             raise SpecError(f"{path}:{_line_of(text, key)}: {section}.{key}: reach must be one of "
                             f"{', '.join(r.value for r in Reach)}") from None
+        where = f"{path}:{_line_of(text, key)}: {section}.{key}"
+        concept = CONCEPTS.get(d["concept"])
+        if concept is None or concept.kind not in KIND_OF_SECTION[section]:
+            raise SpecError(f"{where}: concept {d['concept']!r} is not a "
+                            f"{'/'.join(k.value for k in KIND_OF_SECTION[section])} concept of "
+                            f"generator/model/concepts.py; valid ones are "
+                            f"{', '.join(concept_names(KIND_OF_SECTION[section]))}")
+        lever = d.get("lever", "none")
+        if lever not in lever_names():
+            raise SpecError(f"{where}: lever {lever!r} is not one of {', '.join(lever_names())}")
         return Term(key, d["concept"], d.get("meaning", ""), reach,
-                    d.get("lever", "none"),
+                    lever,
                     tuple(sorted((str(k), str(v)) for k, v in (d.get("args") or {}).items())),
                     d.get("effect", ""), d.get("value"), bool(d.get("failure", False)))
 

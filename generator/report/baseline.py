@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .crosscheck import CaseResult
-from .errors import InputError, KconformError
-from .matrix import ColumnState, MatrixReport
-from .matrix_report import column_title
-from .model import Verdict
+from generator.verdict.crosscheck import CaseResult
+from generator.errors import InputError, KconformError
+from generator.run.matrix import ColumnState, MatrixReport
+from generator.report.matrix import column_title
+from generator.model import Verdict
 
 _WORDS = {v: v.value.replace(" ", "-") for v in Verdict}
 _VERDICT = {w: v for v, w in _WORDS.items()}

@@ -1,0 +1,442 @@
+"""The case IR: what a planned test case is, independent of who built it.
+
+The planner (generator.plan) builds `Case`s; the C renderer, the reference
+runtime, the cross-check and the pipeline read them.  A case is a list of
+`Step`s; sizes are `Val`s (pages * PAGE_SIZE + bytes, optionally divided)
+resolved with the running kernel's page size on both sides.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field, replace
+from typing import ClassVar, Optional
+
+from generator.model.spec import Source
+
+
+SLOT = 0                 # memslot used by every case
+SLOT_BASE_PAGES = 256    # guest IPA of the slot, in pages
+SLOT_PAGES = 8           # size of the slot, in pages
+OUTSIDE_PAGES = SLOT_BASE_PAGES + 4 * SLOT_PAGES   # an IPA no slot covers
+SENTINEL = 0xA5          # prefill of buffers the kernel may write
+
+
+# ---------------------------------------------------------------- values
+@dataclass(frozen=True)
+class Val:
+    """pages * PAGE_SIZE + bytes, divided by div (1 unless a buffer size)."""
+    pages: int = 0
+    bytes: int = 0
+    div: int = 1
+
+    def resolve(self, page_size: int) -> int:
+        return (self.pages * page_size + self.bytes) // self.div
+
+    def plus(self, nbytes: int) -> "Val":
+        return replace(self, bytes=self.bytes + nbytes)
+
+    def __str__(self) -> str:
+        parts = [f"{self.pages}p"] if self.pages else []
+        if self.bytes or not parts:
+            parts.append(hex(self.bytes) if self.bytes > 9 else str(self.bytes))
+        s = "+".join(parts)
+        return f"({s})/{self.div}" if self.div != 1 else s
+
+
+# ---------------------------------------------------------------- steps
+class StepKind(enum.Enum):
+    """What a step does.  Each kind is declared once, by the `Step` subclass
+    that names it as its KIND: that class holds the kind's fields, its C
+    initialiser (`c_init`) and its effect in the reference (`ref_setup` as
+    a set-up step; `ref_key`/`ref_values` as the subject of a case).  The C
+    enum (templates/kconform_steps.h) is generated from this one."""
+    CREATE_VM = "create_vm"
+    CHECK_EXTENSION = "check_extension"
+    ENABLE_CAP = "enable_cap"
+    CREATE_VCPU = "create_vcpu"
+    ADD_MEMSLOT = "add_memslot"
+    VM_IOCTL = "vm_ioctl"            # a spec ioctl taking a struct argument
+    VCPU_START = "vcpu_start"        # a vCPU running the guest runtime
+    GET_ONE_REG = "get_one_reg"      # KVM_GET_ONE_REG of a system register
+    SET_ONE_REG = "set_one_reg"      # KVM_SET_ONE_REG of the value it holds
+    REG_LIST = "reg_list"            # which registers KVM_GET_REG_LIST lists
+    GUEST = "guest"                  # one command run by the guest
+    PAGEOUT = "pageout"              # MADV_PAGEOUT of a memslot's mapping
+
+    @property
+    def c_name(self) -> str:
+        return f"KC_{self.name}"
+
+    @property
+    def step_class(self) -> type["Step"]:
+        return STEP_CLASSES[self]
+
+
+class StepRole(enum.Enum):
+    SETUP = "setup"                  # not defined by the spec under test
+    SUBJECT = "subject"              # an operation of the spec
+
+
+class ArgPointer(enum.Enum):
+    VALID = "valid"
+    UNMAPPED = "unmapped"            # points at a PROT_NONE page
+
+    @property
+    def c_name(self) -> str:
+        return f"KC_ARG_{self.name}"
+
+
+class Fill(enum.Enum):
+    SENTINEL = "sentinel"            # every byte SENTINEL: kernel writes it
+    PATTERN = "pattern"              # a distinct tag per granule, by seed
+
+    @property
+    def c_name(self) -> str:
+        return f"KC_FILL_{self.name}"
+
+
+class GuestOp(enum.Enum):
+    """A command the guest runtime runs (enum kg_op of kconform_guest_abi.h)."""
+    MRS = "mrs"                      # read a system register
+    STG = "stg"                      # set a tag per granule over a range
+    LDG = "ldg"                      # read the tags of a range
+
+    @property
+    def c_name(self) -> str:
+        return f"KC_GOP_{self.name}"
+
+
+class Report(enum.Enum):
+    """What a guest step reports as its `ret`."""
+    FIELD = "field"                  # (value >> shift) & mask(width); -1 on fault
+    ACCESS = "access"                # 1 read completed, 0 UNDEF, -1 other fault
+    TCO = "tco"                      # PSTATE.TCO on exception entry; -1 none
+    TAGS = "tags"                    # granules read; digest of the tags
+    COUNT = "count"                  # the command's result as is
+
+    @property
+    def c_name(self) -> str:
+        return f"KC_REPORT_{self.name}"
+
+
+# C enums generated from the Python ones: (C enum, Python enum, first value)
+C_ENUMS = (("kc_step_kind", StepKind, 1), ("kc_argp", ArgPointer, 0),
+           ("kc_fill", Fill, 0), ("kc_guest_op", GuestOp, 1), ("kc_report", Report, 0))
+
+
+@dataclass(frozen=True)
+class Buffer:
+    length: Val                      # bytes the operation may touch
+    valid: Val                       # bytes mapped before a guard page
+    fill: Fill = Fill.SENTINEL
+    seed: int = 0
+
+
+STEP_CLASSES: dict[StepKind, type["Step"]] = {}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One call a case makes.  Subclasses declare KIND and their fields; the
+    attributes below are what a kind without such a field answers, so code
+    that walks every step of a case may ask any step for them."""
+    KIND: ClassVar[StepKind]
+    GUEST_RULE: ClassVar[bool] = False   # observes a guest rule (spec.guest)
+
+    role: StepRole = StepRole.SETUP
+    op: str = ""                     # spec operation (or guest rule) name
+    note: str = ""
+
+    cap = ""
+    cap_number = None
+    reg = ""
+    regs = ()
+    buffer = None
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        kind = cls.__dict__.get("KIND")
+        if kind is not None:
+            if kind in STEP_CLASSES:
+                raise TypeError(f"step kind {kind.value} declared twice: "
+                                f"{STEP_CLASSES[kind].__name__} and {cls.__name__}")
+            STEP_CLASSES[kind] = cls
+
+    @property
+    def kind(self) -> StepKind:
+        return self.KIND
+
+    def sizes(self) -> list[Val]:
+        """Every size the step holds (fields, addresses, buffer, guest args)."""
+        out: list[Val] = []
+
+        def walk(x):
+            if isinstance(x, Val):
+                out.append(x)
+            elif isinstance(x, Buffer):
+                out.extend((x.length, x.valid))
+            elif isinstance(x, tuple):
+                for y in x:
+                    walk(y)
+        for f in dataclasses.fields(self):
+            walk(getattr(self, f.name))
+        return out
+
+    # -- C: the step's designated initialiser (generator.render.c joins the lines)
+    def c_init(self, r) -> list[str]:
+        """`r` is the renderer (cap_macro, sysreg_macro, mrs_macro, val_init, ops)."""
+        return [f".kind = {self.KIND.c_name}"]
+
+    # -- reference (reference.vmstate): as a set-up step ...
+    def ref_setup(self, vm):
+        raise ValueError(f"{self.KIND.value} is not a setup step")
+
+    # ... and as the subject of a case: which function of the generated
+    # module models it, and the argument values that function reads
+    def ref_key(self, by_number: dict) -> tuple[str, str]:
+        return ("guest_rule" if self.GUEST_RULE else self.KIND.value, self.cap or self.op)
+
+    def ref_values(self, page_size: int) -> dict:
+        return {}
+
+    def ref_buffer(self, page_size: int):
+        """(initial bytes length, mapped bytes) of the user buffer, or None."""
+        return None
+
+
+@dataclass(frozen=True)
+class CreateVm(Step):
+    KIND = StepKind.CREATE_VM
+
+    def ref_setup(self, vm):
+        return vm.setup_fd()
+
+
+@dataclass(frozen=True)
+class CheckExtension(Step):
+    KIND = StepKind.CHECK_EXTENSION
+    cap: str = ""
+    cap_number: Optional[int] = None  # probe this number, not the bound one
+
+    def c_init(self, r) -> list[str]:
+        line = f".kind = {self.KIND.c_name}"
+        if self.cap:
+            line += f", .cap = {r.cap_macro(self.cap, self.cap_number is not None)}"
+        return [line]
+
+    def ref_key(self, by_number: dict) -> tuple[str, str]:
+        name = self.cap if self.cap_number is None else by_number.get(self.cap_number, "")
+        return (self.KIND.value, name)
+
+
+@dataclass(frozen=True)
+class EnableCap(Step):
+    KIND = StepKind.ENABLE_CAP
+    cap: str = ""
+    flags: int = 0                   # KVM_ENABLE_CAP flags
+    args: tuple = (0, 0, 0, 0)       # ... args[]
+
+    def c_init(self, r) -> list[str]:
+        m = [f".kind = {self.KIND.c_name}"]
+        if self.cap:
+            m.append(f".cap = {r.cap_macro(self.cap)}")
+        if self.flags:
+            m.append(f".flags = {self.flags:#x}")
+        if any(self.args):
+            m.append(".args = { " + ", ".join(f"{a:#x}" for a in self.args) + " }")
+        return [", ".join(m)]
+
+    def ref_setup(self, vm):
+        return vm.setup_enable_cap(self.cap)
+
+    def ref_values(self, page_size: int) -> dict:
+        return {"flags": self.flags, **{f"args[{i}]": a for i, a in enumerate(self.args)}}
+
+
+@dataclass(frozen=True)
+class CreateVcpu(Step):
+    KIND = StepKind.CREATE_VCPU
+
+    def ref_setup(self, vm):
+        return vm.setup_vcpu()
+
+
+@dataclass(frozen=True)
+class AddMemslot(Step):
+    KIND = StepKind.ADD_MEMSLOT
+    slot: int = SLOT
+    guest_ipa: Val = Val()
+    pages: int = 0
+
+    def c_init(self, r) -> list[str]:
+        return [f".kind = {self.KIND.c_name}, .slot = {self.slot}",
+                f".guest_ipa = {r.val_init(self.guest_ipa)}, .pages = {self.pages}"]
+
+    def ref_setup(self, vm):
+        return vm.setup_memslot(self.slot, self.guest_ipa.resolve(vm.page_size)
+                                // vm.page_size, self.pages)
+
+
+@dataclass(frozen=True)
+class VmIoctl(Step):
+    KIND = StepKind.VM_IOCTL
+    fields: tuple = ()               # ((field path, Val), ...)
+    arg: ArgPointer = ArgPointer.VALID
+    buffer: Optional[Buffer] = None
+
+    def value(self, path: str) -> Val:
+        return dict(self.fields).get(path, Val())
+
+    def c_init(self, r) -> list[str]:
+        d = r.ops[self.op]
+        lines = [f".kind = {self.KIND.c_name}, .op = {d.index}"]
+        for i, f in enumerate(d.fields):
+            if self.value(f) != Val():
+                lines.append(f".v[{i}] = {r.val_init(self.value(f))},\t/* {f} */")
+        if self.arg is not ArgPointer.VALID:
+            lines.append(f".argp = {self.arg.c_name},")
+        if self.buffer is not None:
+            b = self.buffer
+            lines += [".buf = { .present = 1,",
+                      f"  .length = {r.val_init(b.length)},",
+                      f"  .valid = {r.val_init(b.valid)},",
+                      f"  .fill = {b.fill.c_name}, .seed = {b.seed} }},"]
+        return lines
+
+    def ref_values(self, page_size: int) -> dict:
+        return {p: v.resolve(page_size) for p, v in self.fields}
+
+    def ref_buffer(self, page_size: int):
+        if self.buffer is None:
+            return None
+        return (self.buffer.length.resolve(page_size), self.buffer.valid.resolve(page_size))
+
+
+@dataclass(frozen=True)
+class VcpuStart(Step):
+    KIND = StepKind.VCPU_START
+
+    def ref_setup(self, vm):
+        return vm.setup_vcpu()
+
+
+def _guest_values(step: "Step", page_size: int) -> dict:
+    values = {"path": step.KIND.value, "guest_op": getattr(step, "guest_op", None),
+              "report": getattr(step, "report", None), "nregs": len(step.regs)}
+    values = {k: (v.value if isinstance(v, enum.Enum) else v if v is not None else "")
+              for k, v in values.items()}
+    for name, v in zip(("ipa", "bytes", "seed"), getattr(step, "gargs", ())):
+        values[name] = v.resolve(page_size)
+    return values
+
+
+@dataclass(frozen=True)
+class GetOneReg(Step):
+    KIND = StepKind.GET_ONE_REG
+    GUEST_RULE = True
+    reg: str = ""                    # system register name (guest vocabulary)
+    shift: int = 0                   # field of the value reported ...
+    width: int = 0                   # ... (width 0: the whole register)
+
+    def c_init(self, r) -> list[str]:
+        line = f".kind = {self.KIND.c_name}, .reg = {r.sysreg_macro(self.reg)}"
+        if self.width:
+            line += f", .shift = {self.shift}, .width = {self.width}"
+        return [line]
+
+    def ref_values(self, page_size: int) -> dict:
+        return _guest_values(self, page_size)
+
+
+@dataclass(frozen=True)
+class SetOneReg(Step):
+    KIND = StepKind.SET_ONE_REG
+    GUEST_RULE = True
+    reg: str = ""
+
+    def c_init(self, r) -> list[str]:
+        return [f".kind = {self.KIND.c_name}, .reg = {r.sysreg_macro(self.reg)}"]
+
+    def ref_values(self, page_size: int) -> dict:
+        return _guest_values(self, page_size)
+
+
+@dataclass(frozen=True)
+class RegList(Step):
+    KIND = StepKind.REG_LIST
+    GUEST_RULE = True
+    regs: tuple = ()                 # register names looked for
+
+    def c_init(self, r) -> list[str]:
+        return [f".kind = {self.KIND.c_name}",
+                ".regs = { " + ", ".join(r.sysreg_macro(x) for x in self.regs) + " }"]
+
+    def ref_values(self, page_size: int) -> dict:
+        return _guest_values(self, page_size)
+
+
+@dataclass(frozen=True)
+class Guest(Step):
+    KIND = StepKind.GUEST
+    GUEST_RULE = True
+    reg: str = ""                    # MRS: the register
+    guest_op: GuestOp = GuestOp.MRS
+    gargs: tuple = ()                # STG/LDG: Val arguments (ipa, bytes, seed)
+    report: Report = Report.COUNT
+    shift: int = 0
+    width: int = 0
+
+    def c_init(self, r) -> list[str]:
+        args = ([f"{{ .bytes = {r.mrs_macro(self.reg)} }}"] if self.guest_op is GuestOp.MRS
+                else [r.val_init(v) for v in self.gargs])
+        last = f".report = {self.report.c_name}"
+        if self.width:
+            last += f", .shift = {self.shift}, .width = {self.width}"
+        return [f".kind = {self.KIND.c_name}, .gop = {self.guest_op.c_name}",
+                ".gargs = { " + ", ".join(args) + " },", last]
+
+    def ref_values(self, page_size: int) -> dict:
+        return _guest_values(self, page_size)
+
+
+@dataclass(frozen=True)
+class Pageout(Step):
+    KIND = StepKind.PAGEOUT
+    slot: int = SLOT
+
+    def c_init(self, r) -> list[str]:
+        return [f".kind = {self.KIND.c_name}, .slot = {self.slot}"]
+
+    def ref_setup(self, vm):
+        # swapping a page out and back changes nothing userspace or the
+        # guest can see: its tags come back with it
+        return vm.setup_ok()
+
+
+# steps that observe a guest rule (spec.guest) rather than an operation
+GUEST_STEPS = tuple(k for k, c in STEP_CLASSES.items() if c.GUEST_RULE)
+
+
+def check_step_kinds() -> None:
+    """Every StepKind has its class (run on import: a kind without one is
+    a programming error, caught before any spec is read)."""
+    missing = [k.value for k in StepKind if k not in STEP_CLASSES]
+    if missing:
+        raise TypeError(f"step kind(s) with no Step class: {', '.join(missing)}")
+
+
+check_step_kinds()
+
+
+@dataclass
+class Case:
+    id: str
+    spec: str
+    clause: str                      # check id or semantic clause
+    source: Source                   # the patch line the case tests
+    description: str
+    steps: list[Step]
+    violates: list[str] = field(default_factory=list)
+    requires_cap: str = ""           # skip unless the host reports it
+    skip_reason: str = ""            # why, naming the host-only check

@@ -1,0 +1,108 @@
+"""The registry of concepts and levers.
+
+A *concept* is the model's name for what a kernel predicate, helper or
+constant means to userspace (the vocabulary maps kernel spellings onto
+them).  Every concept is declared here once, with its kind and the family
+it belongs to; the reference runtime (reference/) implements each one
+under the same name, and loading a vocabulary rejects a concept or a lever
+that is not declared here, naming the file, the line and the valid names.
+
+A *lever* is how a generated case makes the failing side of a check true.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class ConceptKind(enum.Enum):
+    PREDICATE = "predicate"      # a truth about VM state a check tests
+    HELPER = "helper"            # a function that acts (copies, locks) or maps
+    CONSTANT = "constant"        # a number: the running page size, an ioctl type
+
+
+class Lever(enum.Enum):
+    """How a case makes a check's failing side true (generator.plan)."""
+    OMIT_CAP_ENABLE = "omit_cap_enable"          # do not enable the capability
+    ADD_VCPU_FIRST = "add_vcpu_first"            # create a vCPU before the call
+    BAD_ARG_POINTER = "bad_arg_pointer"          # the argument points at a PROT_NONE page
+    BAD_BUFFER_POINTER = "bad_buffer_pointer"    # the user buffer is not mapped
+    IPA_OUTSIDE_MEMSLOT = "ipa_outside_memslot"  # a guest address no memslot covers
+    NONE = "none"                                # no input makes it fail
+
+
+@dataclass(frozen=True)
+class Concept:
+    name: str
+    kind: ConceptKind
+    family: str                  # "generic", "mte", "memslots", "mmio-guard", "vgic"
+    meaning: str
+
+
+def _c(kind: ConceptKind, family: str, **names: str) -> list[Concept]:
+    return [Concept(n, kind, family, m) for n, m in names.items()]
+
+
+P, H, K = ConceptKind.PREDICATE, ConceptKind.HELPER, ConceptKind.CONSTANT
+CONCEPTS: dict[str, Concept] = {c.name: c for c in (
+    _c(P, "generic",
+       cap_enabled="the VM has the capability (args: cap) enabled",
+       vcpus_created="at least one vCPU exists in the VM",
+       vcpus_lockable="every vCPU can be locked (none is inside KVM_RUN)",
+       user_read_faults="the user pointer argument cannot be read in full",
+       user_write_faults="the user pointer argument cannot be written in full",
+       host_memory_exhausted="the host cannot allocate (not driven from userspace)")
+    + _c(P, "memslots",
+         no_memslot="no memslot backs the guest frame of the loop cursor",
+         memslot_visible="a user-visible memslot backs the guest frame",
+         memslot_exists="the memslot the call names exists",
+         memslot_at_gfn="a memslot covers the guest frame the call names",
+         memslot_flags="the flags the memslot was created with",
+         memslot_dirty_logging="the memslot has dirty logging enabled")
+    + _c(P, "mte", host_has_mte="the host CPU and kernel support MTE")
+    + _c(P, "mmio-guard",
+         mmio_guard_enrolled="the guest has enrolled in MMIO guard",
+         mmio_guard_page_at="an MMIO guard page is registered at the address")
+    + _c(P, "vgic",
+         vgic_in_kernel="an in-kernel vGIC exists",
+         vgic_model="the model of the in-kernel vGIC",
+         vgic_cpu_base="the vGIC CPU interface base address")
+    + _c(H, "generic",
+         lock="serialise (no single-threaded effect)",
+         unlock="end of serialisation",
+         release="drop a page reference (no userspace effect)")
+    + _c(H, "memslots",
+         gfn_of="guest frame number of a guest physical address",
+         resolve_gfn="the page backing a guest frame",
+         page_of="the page of a frame",
+         memslots_of="the VM's memslots")
+    + _c(H, "mte",
+         copy_tags_in="set one tag per granule of a page from the user buffer",
+         copy_tags_out="copy one tag per granule of a page to the user buffer")
+    + _c(H, "mmio-guard",
+         fault_address="the address of the guest's faulting access",
+         inject_data_abort="inject a data abort into the guest",
+         stage2_annotate="annotate a stage-2 entry",
+         stage2_cache_pages="top up the stage-2 page cache",
+         stage2_leaf="the stage-2 leaf entry of an address",
+         stage2_unmap="unmap a stage-2 range")
+    + _c(K, "generic",
+         page_size="the running kernel's page size",
+         page_mask="~(page size - 1) of the running kernel",
+         page_shift="log2 of the running kernel's page size",
+         kvmio="the ioctl type of every KVM ioctl")
+    + _c(K, "memslots",
+         mem_readonly="the KVM_MEM_READONLY memslot flag",
+         memslots_num="the number of memslots per address space")
+    + _c(K, "mte", mte_granule="bytes covered by one MTE tag")
+)}
+
+KIND_OF_SECTION = {"predicates": (P,), "helpers": (H, P), "constants": (K,)}
+
+
+def concept_names(kinds=tuple(ConceptKind)) -> list[str]:
+    return sorted(n for n, c in CONCEPTS.items() if c.kind in kinds)
+
+
+def lever_names() -> list[str]:
+    return [lv.value for lv in Lever]

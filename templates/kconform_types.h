@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kconform runtime types: the case table's structs (struct kc_case,
+ * kc_step, kc_env, ...) and the small helpers every part of the runtime
+ * uses.  The enums of the case IR come from kconform_steps.h, generated
+ * from generator/model/case.py.  Hand-written; self-contained.
+ */
+#ifndef KCONFORM_TYPES_H
+#define KCONFORM_TYPES_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+#include "kconform_steps.h"
+
+#define KC_MAX_STEPS	8
+#define KC_MAX_FIELDS	8
+#define KC_MAX_SLOTS	4
+#define KC_MAX_REGS	4
+#define KC_SENTINEL	0xa5
+#define KC_EXIT_PASS	0
+#define KC_EXIT_FAIL	1
+#define KC_EXIT_SKIP	4
+
+/* pages * page_size + bytes, divided by div (0 means 1) */
+struct kc_val {
+	int64_t pages;
+	int64_t bytes;
+	uint32_t div;
+};
+
+
+
+struct kc_buffer {
+	int present;
+	struct kc_val length;	/* bytes the operation may touch */
+	struct kc_val valid;	/* bytes mapped before a guard page */
+	enum kc_fill fill;
+	unsigned int seed;
+};
+
+struct kc_step {
+	enum kc_step_kind kind;
+	int op;				/* index in the ops table */
+	uint64_t cap;
+	uint64_t flags;
+	uint64_t args[4];
+	uint32_t slot;
+	struct kc_val guest_ipa;
+	uint64_t pages;
+	struct kc_val v[KC_MAX_FIELDS];	/* argument fields, op's order */
+	enum kc_argp argp;
+	struct kc_buffer buf;
+	uint64_t reg;			/* KVM_{GET,SET}_ONE_REG id */
+	uint32_t shift, width;		/* field of the value reported */
+	uint64_t regs[KC_MAX_REGS];	/* KC_REG_LIST: ids looked for */
+	uint32_t gop;			/* KC_GUEST: enum kg_op */
+	struct kc_val gargs[3];		/* ... its arguments */
+	uint32_t report;		/* ... what ret is (enum kc_report) */
+};
+
+struct kc_case {
+	const char *id;
+	int requires;			/* needs requires_cap reported */
+	uint64_t requires_cap;
+	const char *skip_reason;
+	int nsteps;
+	struct kc_step steps[KC_MAX_STEPS];
+};
+
+struct kc_op {
+	const char *name;
+	unsigned long request;
+	size_t arg_size;
+	void (*fill)(void *arg, const uint64_t *v, void *buf);
+};
+
+struct kc_binding {
+	const char *name;
+	uint64_t number;
+	const char *how;		/* "patch" or "header" */
+};
+
+struct kc_env {
+	long page_size;
+	int kvm_fd;
+	int vm_fd;
+	int vcpus[KC_MAX_STEPS];
+	int nvcpus;
+	void *slot_mem[KC_MAX_SLOTS];
+	size_t slot_len[KC_MAX_SLOTS];
+	int guest_fd;			/* vCPU started by KC_VCPU_START */
+	struct kvm_run *run;
+	size_t run_size;
+	const char *case_id;
+	char why[256];			/* why a step failed or skipped */
+};
+
+static inline uint64_t kc_resolve(const struct kc_env *env, struct kc_val v)
+{
+	int64_t n = v.pages * env->page_size + v.bytes;
+
+	return (uint64_t)n / (v.div ? v.div : 1);
+}
+
+/* the tag of granule i in a PATTERN fill (reference: vmstate.pattern_byte) */
+static inline unsigned char kc_pattern(uint64_t i, unsigned int seed)
+{
+	return (unsigned char)((i * 7 + (i >> 4) + seed * 5) & 0xf);
+}
+
+static inline uint64_t kc_fnv1a64(const unsigned char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static inline const char *kc_errno_name(int e)
+{
+	static const struct { int e; const char *name; } names[] = {
+		{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { EINTR, "EINTR" },
+		{ EIO, "EIO" }, { ENXIO, "ENXIO" }, { E2BIG, "E2BIG" },
+		{ EBADF, "EBADF" }, { EAGAIN, "EAGAIN" }, { ENOMEM, "ENOMEM" },
+		{ EACCES, "EACCES" }, { EFAULT, "EFAULT" }, { EBUSY, "EBUSY" },
+		{ EEXIST, "EEXIST" }, { ENODEV, "ENODEV" }, { EINVAL, "EINVAL" },
+		{ ENOSPC, "ENOSPC" }, { ERANGE, "ERANGE" }, { ENOTTY, "ENOTTY" },
+		{ ENOSYS, "ENOSYS" }, { EOPNOTSUPP, "EOPNOTSUPP" },
+		{ EOVERFLOW, "EOVERFLOW" },
+	};
+	static char other[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].e == e)
+			return names[i].name;
+	snprintf(other, sizeof(other), "E%d", e);
+	return other;
+}
+
+
+/* `len` bytes that end exactly where a PROT_NONE guard page begins */
+struct kc_map {
+	unsigned char *p;
+	void *base;
+	size_t total;
+};
+
+static inline int kc_map_guarded(const struct kc_env *env, size_t len,
+			  struct kc_map *m)
+{
+	size_t ps = (size_t)env->page_size;
+	size_t body = (len + ps - 1) / ps * ps;
+
+	m->total = body + ps;
+	m->base = mmap(NULL, m->total, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m->base == MAP_FAILED)
+		return -1;
+	if (mprotect((unsigned char *)m->base + body, ps, PROT_NONE)) {
+		munmap(m->base, m->total);
+		return -1;
+	}
+	m->p = (unsigned char *)m->base + body - len;
+	return 0;
+}
+
+#endif
