@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* do not edit, generated from generator/model/case.py by kconform
  * (generator.render.c.steps_header); `kconform generate --check` and
- * tests/test_steps.py fail when it drifts. */
+ * tests/render/test_steps.py fail when it drifts. */
 #ifndef KCONFORM_STEPS_H
 #define KCONFORM_STEPS_H
 

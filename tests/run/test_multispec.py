@@ -21,9 +21,9 @@ from generator.runner.run import HOST_GRACE, outcome_from_lines
 from generator.model.specio import load_spec
 from generator import paths
 
-from test_crosscheck import fake_kernel_output
+from tests.verdict.test_crosscheck import fake_kernel_output
 
-DATA = Path(__file__).parent / "data" / "runner"
+DATA = Path(__file__).parents[1] / "data" / "runner"
 LOCK, MMIO = "lock-memslot-rfc-v5", "mmio-guard-v2"
 
 

@@ -9,7 +9,7 @@ from generator.runner.platform import PlatformState
 from generator.runner.qemu import ReplayConsole, watch
 from generator.runner.run import (HOST_GRACE, RunStatus, outcome_from_lines)
 
-DATA = Path(__file__).parent / "data" / "runner"
+DATA = Path(__file__).parents[1] / "data" / "runner"
 
 
 def outcome(text: str, expected, *, then="exit", per_test_timeout=8.0,

@@ -10,7 +10,7 @@ from generator.plan import plan
 from generator.plan.ops import How, Lever, PlanError, derive_violation, load_vocabulary
 from generator.model import Check, CheckKind, Errno, Reach
 from generator.model.specio import load_spec
-from reference.tests.spec_fixtures import (fixture_spec_mte_v10,
+from tests.data.spec_fixtures import (fixture_spec_mte_v10,
                                            fixture_spec_mte_v8, with_changes)
 from reference.vmstate import Host
 

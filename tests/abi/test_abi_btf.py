@@ -28,7 +28,7 @@ from generator.abi.headers import aggregate_names
 from generator.abi.layout import Layouter, TypeEnv
 from generator.abi.unit import parse_unit, preprocess_fragment, preprocess_headers
 
-DATA = os.path.join(os.path.dirname(__file__), "data", "abi")
+DATA = os.path.join(os.path.dirname(__file__), "..", "data", "abi")
 V10 = """struct kvm_arm_copy_mte_tags {
 	__u64 guest_ipa; __u64 length;
 	union { void __user *addr; __u64 padding; };

@@ -9,7 +9,7 @@ from generator.errors import InputError
 from generator.extract import extract_spec
 from generator.model import FindingKind, Reach
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 V8, V10, MMIO = "000_87786364e6aad26e.txt", "002_640e98e582cbc741.txt", "003_2f257d4ea7dae093.txt"
 
 

@@ -9,9 +9,9 @@ from generator.errors import InputError, KconformError
 from generator.run.matrix import Column, ColumnState
 from generator.model import Verdict
 
-from test_matrix import FLAGS, ORDER, VALID, matrix, three_kernels
+from tests.run.test_matrix import FLAGS, ORDER, VALID, matrix, three_kernels
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 HEAD = "spec mte-v10\nbinding header\nkernels debian-6.1 debian-6.12 debian-6.12-16k\n"
 

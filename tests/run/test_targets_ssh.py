@@ -21,7 +21,7 @@ from generator.runner.qemu import AARCH64, QemuProcess
 
 pytestmark = pytest.mark.boot
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 READY = "KCONFORM-SSH-GUEST-READY"
 # dropbear and the shared libraries it loads, all Debian arm64 packages
 PACKAGES = ("dropbear-bin", "libtomcrypt1", "libtommath1", "zlib1g", "libcrypt1",

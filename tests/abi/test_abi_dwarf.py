@@ -21,7 +21,7 @@ from generator.abi.headers import Status, check_headers, verify_unit
 from generator.abi.layout import TypeEnv
 from generator.abi.unit import parse_unit, preprocess_headers
 
-DATA = os.path.join(os.path.dirname(__file__), "data", "abi")
+DATA = os.path.join(os.path.dirname(__file__), "..", "data", "abi")
 KVM = ("linux/kvm.h", "asm/kvm.h")
 CASES = ("layout_cases.h",)
 

@@ -15,7 +15,7 @@ from generator.runner.qemu import (AARCH64, EndReason, FaultKind, QemuConfig,
                                    QemuProcess, ReplayConsole, console_fault,
                                    emulator_info, qemu_command, watch)
 
-DATA = Path(__file__).parent / "data" / "runner"
+DATA = Path(__file__).parents[1] / "data" / "runner"
 
 
 def replay(name: str, **kw) -> tuple[ReplayConsole, Markers]:

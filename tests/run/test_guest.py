@@ -31,7 +31,7 @@ from generator.model.specio import load_spec
 from reference.mte_v10 import predict
 from reference.vmstate import Host, fnv1a64, pattern_byte
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "seeds" / "002_640e98e582cbc741.txt"
 SPEC = load_spec(ROOT / "specs" / "mte-v10.yaml")
 CROSS = shutil.which("aarch64-linux-gnu-gcc")

@@ -10,7 +10,7 @@ from generator.model import Errno, FindingKind, Reach
 from generator.render.c import render_c
 from generator.render.reference import render_reference
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 V10 = "002_640e98e582cbc741.txt"
 LOCK = "004_baa2838cf23bbaa8.txt"
 ENABLE = "KVM_ENABLE_CAP(KVM_CAP_ARM_LOCK_USER_MEMORY_REGION)"

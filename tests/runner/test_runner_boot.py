@@ -13,7 +13,7 @@ from generator.runner.ktap import KtapStatus
 from generator.runner.platform import PlatformState
 from generator.runner.run import EventKind, RunStatus, boot_floor, run_tests
 
-SRC = Path(__file__).parent / "data" / "runner" / "src"
+SRC = Path(__file__).parents[1] / "data" / "runner" / "src"
 
 pytestmark = [
     pytest.mark.boot,

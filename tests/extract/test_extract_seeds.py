@@ -9,7 +9,7 @@ from generator.extract import extract_spec
 from generator.model import CheckKind, Errno, FindingKind, OpKind, Reach
 from generator.model.specio import load_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RFC1, MMIO, LOCK = "001_20eb00735069180b.txt", "003_2f257d4ea7dae093.txt", "004_baa2838cf23bbaa8.txt"
 
 

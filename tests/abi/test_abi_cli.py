@@ -12,7 +12,7 @@ import pytest
 from generator.abi.cli import add_abi_arguments, main_abi
 
 ARM64 = "/usr/aarch64-linux-gnu/include"
-SPEC = os.path.join(os.path.dirname(__file__), "..", "specs", "mte-v10.yaml")
+SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "specs", "mte-v10.yaml")
 
 
 def parse(argv):

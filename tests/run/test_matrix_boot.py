@@ -18,7 +18,7 @@ from generator.cli import main
 
 pytestmark = pytest.mark.boot
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 BASELINE = ROOT / "baselines" / "mte-v10.baseline"
 KERNELS = ["debian-6.1", "debian-6.12", "debian-6.12-16k"]
 

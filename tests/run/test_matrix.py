@@ -24,8 +24,8 @@ from generator.runner.qemu import ReplayConsole, watch
 from generator.runner.run import HOST_GRACE, RunStatus, outcome_from_lines
 from generator.model.specio import load_spec
 
-DATA = Path(__file__).parent / "data" / "runner"
-SPEC = load_spec(Path(__file__).parents[1] / "specs" / "mte-v10.yaml")
+DATA = Path(__file__).parents[1] / "data" / "runner"
+SPEC = load_spec(Path(__file__).parents[2] / "specs" / "mte-v10.yaml")
 CASES = plan(SPEC)
 
 

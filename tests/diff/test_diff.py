@@ -10,7 +10,7 @@ from generator.extract import extract_spec
 from generator.model import Errno
 from generator.model.specio import load_spec, write_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from generator.plan import plan
 from generator.model import Errno
 from generator.render.reference import RenderError, module_name, render_reference
 from generator.model.specio import load_spec
-from reference.tests.spec_fixtures import fixture_spec_mte_v10
+from tests.data.spec_fixtures import fixture_spec_mte_v10
 from reference.vmstate import Host
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _module(spec) -> types.ModuleType:

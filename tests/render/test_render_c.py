@@ -15,11 +15,11 @@ from generator.plan import plan
 from generator.render.c import (RUNTIME, CapBinding, copy_runtime, file_name, render_c,
                                 write_c)
 from generator.model.specio import load_spec
-from reference.tests.spec_fixtures import fixture_spec_mte_v10
+from tests.data.spec_fixtures import fixture_spec_mte_v10
 from reference.vmstate import fnv1a64, pattern_byte
 
-ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = ROOT / "tests" / "golden"
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "data" / "golden"
 CROSS = shutil.which("aarch64-linux-gnu-gcc")
 NATIVE = shutil.which("gcc")
 GOLDENS = [("mte-v10", CapBinding.PATCH, "kconform_mte_v10.c"),

@@ -15,12 +15,12 @@ V8 = "000_87786364e6aad26e.txt"
 
 @pytest.fixture(scope="module")
 def v10():
-    return extract_spec(Path(__file__).resolve().parents[1] / "seeds" / V10, "mte-v10")
+    return extract_spec(Path(__file__).resolve().parents[2] / "seeds" / V10, "mte-v10")
 
 
 @pytest.fixture(scope="module")
 def v8():
-    return extract_spec(Path(__file__).resolve().parents[1] / "seeds" / V8, "mte-v8")
+    return extract_spec(Path(__file__).resolve().parents[2] / "seeds" / V8, "mte-v8")
 
 
 def test_struct_layout_and_ioctl_numbers(v10, v8):
@@ -82,7 +82,7 @@ def test_preconditions_and_alignment(v10):
 
 # ------------------------------------------------------------ mutations
 def _mutate(tmp_path, seed, old, new, count=1):
-    text = (Path(__file__).resolve().parents[1] / "seeds" / seed).read_text()
+    text = (Path(__file__).resolve().parents[2] / "seeds" / seed).read_text()
     assert text.count(old) >= count, f"mutation anchor {old!r} not in {seed}"
     f = tmp_path / seed
     f.write_text(text.replace(old, new))
@@ -97,7 +97,7 @@ def test_mutation_errno(tmp_path):
 
 
 def test_mutation_reorder(tmp_path):
-    text = (Path(__file__).resolve().parents[1] / "seeds" / V10).read_text()
+    text = (Path(__file__).resolve().parents[2] / "seeds" / V10).read_text()
     a = "+\tif (copy_tags->reserved[0] || copy_tags->reserved[1])\n+\t\treturn -EINVAL;\n"
     b = "+\tif (copy_tags->flags & ~KVM_ARM_TAGS_FROM_GUEST)\n+\t\treturn -EINVAL;\n"
     assert a in text and b in text
@@ -114,7 +114,7 @@ def test_mutation_capability_number(tmp_path):
 
 
 def test_mutation_field_rename(tmp_path):
-    text = (Path(__file__).resolve().parents[1] / "seeds" / V10).read_text()
+    text = (Path(__file__).resolve().parents[2] / "seeds" / V10).read_text()
     f = tmp_path / V10
     f.write_text(text.replace("__u64 guest_ipa;", "__u64 ipa;")
                  .replace("copy_tags->guest_ipa", "copy_tags->ipa"))

@@ -8,7 +8,7 @@ import pytest
 from generator.runner.initramfs import MarkerKind, Markers
 from generator.runner.ktap import KtapStatus, parse_ktap, split_kernel_noise
 
-DATA = Path(__file__).parent / "data" / "runner"
+DATA = Path(__file__).parents[1] / "data" / "runner"
 
 
 def segment(log: str, test: str) -> list[str]:

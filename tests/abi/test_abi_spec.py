@@ -171,7 +171,7 @@ def test_v8_ioctl_number_differs_from_the_headers():
 
 @needs_headers
 def test_spec_yaml_from_the_repository_when_present():
-    path = os.path.join(os.path.dirname(__file__), "..", "specs", "mte-v10.yaml")
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "specs", "mte-v10.yaml")
     if not os.path.isfile(path):
         pytest.skip("specs/mte-v10.yaml not generated in this checkout")
     from generator.model.specio import load_spec

@@ -21,7 +21,7 @@ from generator.runner.ktap import parse_ktap
 from generator.model.specio import load_spec
 from reference.vmstate import Host
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPEC = load_spec(ROOT / "specs" / "mte-v10.yaml")
 CASES = plan(SPEC)
 
@@ -142,7 +142,7 @@ def test_parse_plain_results():
 def test_captured_x86_kvm_run():
     """Real output of the generated test on an x86-64 KVM host: the runtime
     ran every step; no MTE ioctl there, so the copy cases diverge."""
-    text = (ROOT / "tests" / "golden" / "captured_x86_kvm_mte_v10.txt").read_text()
+    text = (ROOT / "tests" / "data" / "golden" / "captured_x86_kvm_mte_v10.txt").read_text()
     obs = from_ktap(parse_ktap(text.splitlines()))
     assert obs.page_size == 4096
     assert obs.bindings == {"KVM_CAP_ARM_MTE": (195, "patch")}
@@ -194,7 +194,7 @@ def test_native_kvm_smoke(tmp_path):
 
 
 def _captured(name):
-    text = (ROOT / "tests" / "golden" / f"captured_debian612_16k_{name}.txt").read_text()
+    text = (ROOT / "tests" / "data" / "golden" / f"captured_debian612_16k_{name}.txt").read_text()
     return from_ktap(parse_ktap(text.splitlines()))
 
 
