@@ -126,10 +126,27 @@ def _render(sd: StructDef, indent: str = "") -> str:
     return "\n".join(lines)
 
 
-def spec_unit(spec: Spec) -> Unit:
+def structs_unit(structs: list[StructDef], name: str) -> Unit:
+    """The structs as one parsed unit, each at its own seed line."""
     parts = [f'#line {sd.source.line} "{sd.source.seed}"\n{struct_text(sd)}\n'
-             for sd in spec.structs]
-    return parse_unit(preprocess_fragment("".join(parts), spec.seed or spec.name), spec.name)
+             for sd in structs]
+    return parse_unit(preprocess_fragment("".join(parts), name), name)
+
+
+def spec_unit(spec: Spec) -> Unit:
+    return structs_unit(spec.structs, spec.seed or spec.name)
+
+
+def arm64_layouts(structs: list[StructDef], name: str) -> dict[str, StructLayout]:
+    """`struct X` -> its layout on arm64, by the proven engine (the one
+    layout engine every stage uses: extraction for ioctl sizes, the diff
+    for field offsets, the ABI check).  Raises AbiError (with the seed
+    line) when a struct cannot be laid out."""
+    if not structs:
+        return {}
+    engine = Layouter(TypeEnv([structs_unit(structs, name)]), ABIS["arm64"])
+    return {f"{sd.kind} {sd.name}": engine.layout(f"{sd.kind} {sd.name}")
+            for sd in structs if sd.name}
 
 
 class _Engines:

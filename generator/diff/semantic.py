@@ -3,9 +3,8 @@ series, in the terms a VMM author uses.
 
 Phases:
   1. uAPI: structs matched by name, fields by their C path; sizes and
-     offsets from the ABI checker's layout engine on arm64 (generator.abi),
-     or, when it cannot lay a struct out, from the LP64 sizes extraction
-     uses; constants, capabilities and ioctls matched by name -- an ioctl
+     offsets from the one layout engine, the ABI checker's, on arm64
+     (generator.abi; a struct it cannot lay out is an error); constants, capabilities and ioctls matched by name -- an ioctl
      whose request number changed says whether its argument's size is why;
   2. behaviour: operations matched by name, checks by id; a check added,
      removed, moved, or failing with another errno; locking taken or
@@ -78,48 +77,19 @@ class FieldLayout:
 
 
 def layout(spec: Spec, sd: StructDef) -> tuple[int, dict[str, FieldLayout], str]:
-    """(size, fields by path, engine name) of a struct on arm64."""
+    """(size, fields by path, engine name) of a struct on arm64, by the one
+    layout engine (generator.abi); a struct it cannot lay out is a
+    KconformError naming the spec and the struct."""
+    from generator.abi.errors import AbiError
+    from generator.abi.spec import arm64_layouts
     try:
-        from generator.abi.abis import get_abi
-        from generator.abi.layout import Layouter, TypeEnv
-        from generator.abi.unit import parse_unit, preprocess_fragment
-        texts = "\n".join(s.text for s in spec.structs if s.text)
-        unit = parse_unit(preprocess_fragment(texts, spec.seed, 1), spec.seed)
-        lay = Layouter(TypeEnv([unit]), get_abi(ABI)).layout(f"{sd.kind} {sd.name}")
-        fields = {f.path: FieldLayout(f.path, f.member.type, f.offset, f.member.size)
-                  for f in lay.flatten()}
-        return lay.size, fields, f"generator.abi ({ABI})"
-    except Exception:               # noqa: BLE001 - any failure: fall back, say so
-        return _lp64(sd) + ("LP64 sizes of the extractor",)
-
-
-_LP64 = {"__u8": 1, "__s8": 1, "__u16": 2, "__s16": 2, "__u32": 4, "__s32": 4,
-         "__u64": 8, "__s64": 8, "char": 1, "short": 2, "int": 4, "long": 8,
-         "unsigned int": 4, "unsigned long": 8, "long long": 8, "unsigned long long": 8}
-
-
-def _lp64(sd: StructDef, base: int = 0, prefix: str = "") -> tuple[int, dict[str, FieldLayout]]:
-    out: dict[str, FieldLayout] = {}
-    off, align_all = 0, 1
-    for m in sd.members:
-        count = 1
-        for d in m.array:
-            count *= d
-        if m.nested is not None:
-            size, inner = _lp64(m.nested, 0, f"{prefix}{m.name}." if m.name else prefix)
-            align = 8 if size >= 8 else max(1, size)
-        else:
-            size = 8 if m.ctype.endswith("*") else _LP64.get(m.ctype, 8)
-            align, inner = size, {}
-        align_all = max(align_all, align)
-        at = 0 if sd.kind == "union" else (off + align - 1) // align * align
-        if m.name:
-            dims = "".join(f"[{d}]" for d in m.array)
-            out[prefix + m.name] = FieldLayout(prefix + m.name, m.ctype + dims, base + at, size * count)
-        for k, v in inner.items():
-            out[k] = FieldLayout(k, v.ctype, base + at + v.offset, v.size)
-        off = max(off, size * count) if sd.kind == "union" else at + size * count
-    return (off + align_all - 1) // align_all * align_all, out
+        lay = arm64_layouts(spec.structs, spec.seed or spec.name)[f"{sd.kind} {sd.name}"]
+    except AbiError as e:
+        raise KconformError(f"{spec.name}: cannot lay out {sd.kind} {sd.name} on {ABI}: "
+                            f"{e}") from None
+    fields = {f.path: FieldLayout(f.path, f.member.type, f.offset, f.member.size)
+              for f in lay.flatten()}
+    return lay.size, fields, f"generator.abi ({ABI})"
 
 
 # ---------------------------------------------------------------- diff

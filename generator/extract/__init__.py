@@ -23,7 +23,7 @@ from generator import paths
 from generator.errors import InputError
 from generator.ingest import Patch, Series, load_series
 from generator.model import (AlignmentRule, CheckKind, Finding, FindingKind, Precondition,
-                     PreKind, Reach, Source, Spec)
+                             PreKind, Reach, Source, Spec, StructDef)
 from generator.extract import consistency
 from generator.extract.docs import buffer_rule, claims_of, doc_sections
 from generator.extract.guest import extract_guest_rules
@@ -76,9 +76,9 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
     _check_series_complete(series, patches, spec)
 
     # 2. uAPI
-    sizes: dict[str, int] = {}
+    known_structs: list[StructDef] = []
     for p in patches:
-        u = extract_uapi(p, seed, voc, sizes)
+        u = extract_uapi(p, seed, voc, known_structs)
         spec.structs += u.structs
         spec.constants += u.constants
         spec.capabilities += u.capabilities

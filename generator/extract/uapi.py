@@ -15,6 +15,8 @@ from generator import cparse
 from generator.ingest import LineKind, Patch
 from generator.model import (Capability, Constant, Finding, FindingKind, IocDir,
                      Ioctl, Member, Source, StructDef)
+from generator.abi.errors import AbiError
+from generator.abi.spec import arm64_layouts
 from generator.extract.consts import evaluate
 from generator.model.vocab import Vocabulary
 
@@ -95,7 +97,10 @@ def _struct_blocks(lines: list[tuple[int, str]]):
 
 
 def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
-                 known_sizes: dict[str, int]) -> UapiResult:
+                 known_structs: list[StructDef]) -> UapiResult:
+    """The uAPI a patch adds.  `known_structs` holds the structs of the
+    patches before it (ioctl sizes may name them) and grows by this
+    patch's; sizes come from the one layout engine (generator.abi)."""
     res = UapiResult([], [], [], [], [])
     defines: list[tuple[int, str, str, str]] = []
     for f in patch.files:
@@ -124,8 +129,14 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
                 m = _DEFINE.match(t)
                 if m:
                     defines.append((no, m.group(1), m.group(2).strip(), f.path))
-    for s in res.structs:
-        known_sizes[f"{s.kind} {s.name}"] = lp64_sizeof(s, known_sizes)
+    known_structs.extend(res.structs)
+    known_sizes: dict[str, int] = {}
+    try:
+        known_sizes = {k: lay.size for k, lay in arm64_layouts(known_structs, seed).items()}
+    except AbiError as err:
+        first = res.structs[0].source if res.structs else _src(seed, patch, "", 0, "")
+        res.findings.append(Finding(FindingKind.PARSE_ERROR,
+                                    f"struct layout on arm64 failed: {err}", first))
     consts = {c: t.value for c, t in voc.constants.items() if t.value is not None}
     for no, name, expr, path in defines:
         src = _src(seed, patch, path, no, f"#define {name} {expr}")
@@ -157,41 +168,3 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
         res.constants.append(Constant(name, value, expr, src, path))
         consts[name] = value
     return res
-
-
-_LP64 = {"__u8": 1, "__s8": 1, "__u16": 2, "__s16": 2, "__u32": 4, "__s32": 4,
-         "__u64": 8, "__s64": 8, "char": 1, "unsigned char": 1, "short": 2,
-         "int": 4, "unsigned int": 4, "long": 8, "unsigned long": 8,
-         "long long": 8, "unsigned long long": 8, "__le32": 4, "__le64": 8}
-
-
-def lp64_sizeof(s: StructDef, known: dict[str, int]) -> int:
-    """sizeof on arm64 for the fixed-width members uAPI structs use; the ABI
-    checker (generator.abi) proves these against the real compiler."""
-    size, align = _layout(s, known)
-    return size
-
-
-def _layout(s: StructDef, known: dict[str, int]) -> tuple[int, int]:
-    off = 0
-    max_align = 1
-    for m in s.members:
-        if m.nested is not None:
-            msize, malign = _layout(m.nested, known)
-        elif m.ctype.endswith("*"):
-            msize = malign = 8
-        elif m.ctype in _LP64:
-            msize = malign = _LP64[m.ctype]
-        elif m.ctype in known:
-            msize, malign = known[m.ctype], 8
-        else:
-            raise ValueError(f"{m.source}: member {m.name}: type {m.ctype} has no known size")
-        count = 1
-        for d in m.array:
-            count *= d
-        max_align = max(max_align, malign)
-        if s.kind == "union":
-            off = max(off, msize * count)
-        else:
-            off = (off + malign - 1) // malign * malign + msize * count
-    return (off + max_align - 1) // max_align * max_align, max_align
