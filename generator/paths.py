@@ -20,9 +20,13 @@ REFERENCE = ROOT / "reference"
 SERIES = SPECS / "series.yaml"
 
 
-def cache_dir() -> Path:
-    d = Path(os.environ.get("KCONFORM_CACHE", ROOT / ".cache"))
-    d.mkdir(parents=True, exist_ok=True)
+def cache_dir(create: bool = True) -> Path:
+    """The one cache directory: ``$KCONFORM_CACHE`` or ``<checkout>/.cache``
+    (downloads, builds, work directories)."""
+    env = os.environ.get("KCONFORM_CACHE")
+    d = Path(env).expanduser().resolve() if env else ROOT / ".cache"
+    if create:
+        d.mkdir(parents=True, exist_ok=True)
     return d
 
 

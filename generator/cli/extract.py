@@ -6,6 +6,7 @@ from pathlib import Path
 
 from generator import paths
 from generator.errors import EXIT_OK, KconformError
+from generator.model import FindingKind
 
 
 def register(sub) -> None:
@@ -54,7 +55,7 @@ def cmd_extract(args) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
         n_checks = sum(len(o.checks) for o in spec.operations)
-        unmapped = [f for f in spec.findings if f.kind.value == "unmapped"]
+        unmapped = [f for f in spec.findings if f.kind is FindingKind.UNMAPPED_PREDICATE]
         print(f"{name}: {seed.name} -> {out.relative_to(paths.ROOT) if out.is_relative_to(paths.ROOT) else out}: "
               f"{len(spec.structs)} struct(s), {len(spec.ioctls)} ioctl(s), "
               f"{len(spec.capabilities)} capability(ies), {len(spec.operations)} operation(s), "

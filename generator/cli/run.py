@@ -8,6 +8,7 @@ from pathlib import Path
 
 from generator import paths
 from generator.errors import EXIT_BASELINE, EXIT_BROKEN, EXIT_DIVERGES, EXIT_OK, EXIT_USAGE
+from generator.model import Verdict
 
 
 def _add_run_options(r, *, ci: bool) -> None:
@@ -159,7 +160,7 @@ def _exit_status(m, *, strict: bool, changes) -> int:
         return EXIT_USAGE
     if changes is not None:
         return EXIT_BASELINE if changes else EXIT_OK
-    if strict and any(r.verdict.value == "diverges" for c in m.columns for r in c.results):
+    if strict and any(r.verdict is Verdict.DIVERGES for c in m.columns for r in c.results):
         return EXIT_DIVERGES
     return EXIT_OK
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from generator.ingest import Patch
+from generator.ingest import LineKind, Patch
 from generator.model import GuestRule, GuestRuleKind, Predicate, Source
 from generator.model.vocab import DEFAULT_PATH, Vocabulary, read_vocabulary_file
 
@@ -44,7 +44,7 @@ def _hunks(patches: list[Patch]) -> list[list[_Line]]:
     for p in patches:
         for f in p.files:
             for h in f.hunks:
-                out.append([_Line(l.text, l.seed_line, l.kind.value == "+", f.new_path,
+                out.append([_Line(l.text, l.seed_line, l.kind is LineKind.ADD, f.new_path,
                                   p.label, h.section) for l in h.new_side()])
     return out
 

@@ -34,7 +34,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from generator import paths
 from generator.model.case import Case
@@ -46,6 +46,11 @@ from generator.render.c import CapBinding, write_c
 from generator.report.table import RunFacts
 from generator.model.specio import load_spec
 from generator.verdict.unreachable import unreachable_results
+
+if TYPE_CHECKING:             # annotations only: the runner loads when a run starts
+    from generator.run.targets import LocalTarget, SshTarget
+    from generator.runner.qemu import QemuConfig
+    from generator.runner.run import RunOutcome
 
 # what `kconform run` checks without --spec: MTE v10, and the companion
 # series whose rules the report must list too (lock-memslot's capability is
@@ -63,8 +68,8 @@ class RunRequest:
     total_timeout: float = 900.0
     binding: CapBinding = CapBinding.HEADER
     work_dir: Optional[Path] = None
-    qemu_config: object = None        # runner.qemu.QemuConfig; None: the arm64 default
-    target: object = None             # targets.LocalTarget/SshTarget; None: QEMU booting `kernel`
+    qemu_config: Optional[QemuConfig] = None   # None: the arm64 default
+    target: "Optional[LocalTarget | SshTarget]" = None   # None: QEMU booting `kernel`
 
     @property
     def specs(self) -> tuple:
@@ -131,7 +136,7 @@ class RunReport:
     cases: list[Case]                 # every runnable case, report ids
     results: list[CaseResult]         # one per case and per listed rule
     facts: RunFacts
-    outcome: object = None            # runner.run.RunOutcome
+    outcome: Optional[RunOutcome] = None
     broke: Optional[str] = None
     timings: dict[str, float] = field(default_factory=dict)
     specs: list[Spec] = field(default_factory=list)
@@ -231,7 +236,9 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                          work_dir=prep.work / "runner", cancel=cancel)
     t_run = time.monotonic()
     host = Host.of(mte=_host_mte(outcome))
-    platform_fault = outcome.platform.sentence if outcome.platform.state.value == "faulty" else None
+    from generator.runner.platform import PlatformState
+    platform_fault = (outcome.platform.sentence
+                      if outcome.platform.state is PlatformState.FAULTY else None)
     broke = outcome.broke
     for part in prep.parts:           # a binary killed by its timeout breaks the run
         test = _test_of(outcome, part)
@@ -325,10 +332,11 @@ def check_failed(report: RunReport) -> bool:
     (panic, hang, killed, no boot), a test binary never finished or was
     killed by its timeout.  A kernel warning on a completed run is reported
     but is not a broken run."""
+    from generator.runner.run import RunStatus
     o = report.outcome
     if o is None:
         return True
-    if o.status.value != "completed" or o.not_run:
+    if o.status is not RunStatus.COMPLETED or o.not_run:
         return True
     return any(t.timed_out or t.exit_status is None for t in o.tests)
 

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
+from generator import paths
 from generator.runner.errors import KernelError, UnknownKernelError
 
 DEFAULT_KERNEL = "debian-6.12"
@@ -79,11 +80,8 @@ class Busybox:
 
 
 def cache_root() -> Path:
-    """``$KCONFORM_CACHE`` or ``<repo>/.cache``."""
-    env = os.environ.get("KCONFORM_CACHE")
-    if env:
-        return Path(env).expanduser().resolve()
-    return Path(__file__).resolve().parents[2] / ".cache"
+    """The cache directory (generator.paths.cache_dir, resolved there only)."""
+    return paths.cache_dir(create=False)
 
 
 def _natural_key(text: str) -> list:

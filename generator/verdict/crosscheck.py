@@ -22,7 +22,7 @@ from typing import Iterable, Optional
 
 from generator.model.case import Case, StepRole
 from generator.errors import KconformError
-from generator.model import Source, Spec, Verdict, errno_from_name
+from generator.model import Reach, Source, Spec, Verdict, errno_from_name
 from reference.vmstate import Host, Outcome
 
 _DIAG = re.compile(r"kconform:\s*(.*)$")
@@ -213,7 +213,7 @@ def _hint(spec: Spec, op_name: str, s: StepObs, expected: str) -> str:
         return ""
     same = [c for c in sorted(op.checks, key=lambda c: c.order)
             if s.errno and c.errno is not None and c.errno.name == s.errno
-            and c.id != expected and c.reach.value != "unreachable"]
+            and c.id != expected and c.reach is not Reach.UNREACHABLE]
     if not same:
         return ""
     return f"; the patch gives {s.errno} for {same[0].id} ({same[0].source})"
