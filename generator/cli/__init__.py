@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from generator.errors import EXIT_BROKEN, EXIT_DIVERGES, EXIT_OK, EXIT_USAGE, KconformError  # noqa: F401
+from generator.errors import EXIT_BROKEN, EXIT_USAGE, KconformError
 
 
 from generator.cli import abi, diff, extract, generate, run  # noqa: E402

@@ -223,12 +223,8 @@ def cmd_run(args) -> int:
              if changes is not None else None)
     if args.results and (col.report is not None or not single):
         if single:
-            doc_path = write_json(Path(args.results), m.spec.name, col.results, col.report.facts)
-            if extra is not None:
-                import json
-                doc = json.loads(doc_path.read_text())
-                doc["baseline"] = extra
-                doc_path.write_text(json.dumps(doc, indent=2) + "\n")
+            write_json(Path(args.results), m.spec.name, col.results, col.report.facts,
+                       {"baseline": extra} if extra is not None else None)
         else:
             matrix_report.write_json(Path(args.results), m, extra)
         print(f"results: {args.results}")

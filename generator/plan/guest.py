@@ -27,7 +27,7 @@ from generator.model.case import (SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
 
 from generator.plan.ops import PlanError, Vocabulary, _OpPlanner, load_vocabulary, op_cap
 from generator.extract.guest import GuestVocabulary, load_guest_vocabulary
-from generator.model import GuestRule, GuestRuleKind, OpKind, Operation, Spec
+from generator.model import GuestRule, GuestRuleKind, OpKind, Spec
 
 STATES = (("enabled", True), ("disabled", False))
 TAG_PAGES = 4

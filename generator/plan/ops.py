@@ -30,7 +30,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 

@@ -13,13 +13,14 @@ JSON layout:
 """
 from __future__ import annotations
 
-import json
+
 from pathlib import Path
 from typing import Optional, Sequence
 
 from generator.verdict.crosscheck import CaseResult, Expect
 from generator.run.matrix import Column, ColumnState, MatrixReport, behaviour
 from generator.model import Verdict
+from generator.report.jsondoc import write_document
 from generator.report.table import _STYLE, summary, summary_line, to_json as column_json
 
 
@@ -182,10 +183,7 @@ def to_json(m: MatrixReport, baseline: Optional[dict] = None) -> dict:
 
 
 def write_json(path: Path, m: MatrixReport, baseline: Optional[dict] = None) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(to_json(m, baseline), indent=2) + "\n")
-    return path
+    return write_document(path, to_json(m, baseline))
 
 
 # ------------------------------------------------------------------ markdown

@@ -15,13 +15,14 @@ one table per spec and shows them without the prefix.
 """
 from __future__ import annotations
 
-import json
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from generator.verdict.crosscheck import CaseResult, Expect
 from generator.model import Source, Verdict
+from generator.report.jsondoc import write_document
 
 _STYLE = {Verdict.CONFORMS: "green", Verdict.DIVERGES: "bold red",
           Verdict.SKIPPED: "yellow", Verdict.ERROR: "magenta",
@@ -122,11 +123,12 @@ def to_json(spec: str, results: list[CaseResult], facts: RunFacts) -> dict:
 
 
 def write_json(path: Path, spec: str, results: list[CaseResult],
-               facts: RunFacts) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(to_json(spec, results, facts), indent=2) + "\n")
-    return path
+               facts: RunFacts, extra: Optional[dict] = None) -> Path:
+    """The single-kernel JSON report; `extra` adds top-level keys (the
+    baseline comparison)."""
+    doc = to_json(spec, results, facts)
+    doc.update(extra or {})
+    return write_document(path, doc)
 
 
 def summary_line(results: list[CaseResult]) -> str:

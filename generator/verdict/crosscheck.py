@@ -22,7 +22,7 @@ from typing import Iterable, Optional
 
 from generator.model.case import Case, StepRole
 from generator.errors import KconformError
-from generator.model import Reach, Source, Spec, Verdict, errno_from_name
+from generator.model import Reach, Source, Spec, Verdict
 from reference.vmstate import Host, Outcome
 
 _DIAG = re.compile(r"kconform:\s*(.*)$")
