@@ -259,6 +259,12 @@ class Operation:
     buffer: Optional["BufferRule"] = None
     cap: str = ""                # capability an ENABLE_CAP/CHECK_EXTENSION case is for
 
+    @property
+    def capability(self) -> str:
+        """The capability a KVM_ENABLE_CAP / KVM_CHECK_EXTENSION operation is
+        about (stored by extraction from the `case` label); "" for others."""
+        return self.cap if self.kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) else ""
+
 
 @dataclass
 class BufferRule:
@@ -389,6 +395,30 @@ class Spec:
                 return r
         raise KeyError(f"spec {self.name} has no guest rule {rule_id!r}; it has "
                        f"{', '.join(r.id for r in self.guest) or 'none'}")
+
+    def struct_fields(self, arg_type: str) -> list[str]:
+        """Scalar field paths of an argument struct (`flags`, `reserved[1]`);
+        a union contributes its first member (the others share its storage);
+        [] for no argument or a struct the spec does not define."""
+        if not arg_type:
+            return []
+        try:
+            sd = self.struct(arg_type)
+        except KeyError:
+            return []
+        out: list[str] = []
+
+        def walk(members):
+            for m in members:
+                if m.nested is not None:
+                    walk(m.nested.members[:1] if m.nested.kind == "union"
+                         else m.nested.members)
+                elif m.array:
+                    out.extend(f"{m.name}[{i}]" for i in range(m.array[0]))
+                else:
+                    out.append(m.name)
+        walk(sd.members)
+        return out
 
     def ioctl(self, name: str) -> Ioctl:
         for i in self.ioctls:

@@ -138,6 +138,11 @@ def load_spec(path: Path) -> Spec:
         mark = getattr(e, "problem_mark", None)
         raise SpecError(f"{path}:{mark.line + 1 if mark else 0}: not valid YAML") from None
     try:
-        return _from(Spec, data, path.stem)
+        spec = _from(Spec, data, path.stem)
     except (ValueError, TypeError) as e:
         raise SpecError(f"{path}: {e}") from None
+    for op in spec.operations:
+        if op.kind in (model.OpKind.ENABLE_CAP, model.OpKind.CHECK_EXTENSION) and not op.cap:
+            raise SpecError(f"{path}: operation {op.name} ({op.kind.value}) has no `cap`: "
+                            "expected the capability it is about, e.g. cap: KVM_CAP_ARM_MTE")
+    return spec

@@ -90,27 +90,8 @@ class Violation:
 
 
 def struct_fields(spec: Spec, arg_type: str) -> list[str]:
-    """Scalar field paths of an argument struct; a union contributes its
-    first member (the others share its storage)."""
-    if not arg_type:
-        return []
-    try:
-        sd = spec.struct(arg_type)
-    except KeyError:
-        return []
-    out: list[str] = []
-
-    def walk(members):
-        for m in members:
-            if m.nested is not None:
-                walk(m.nested.members[:1] if m.nested.kind == "union"
-                     else m.nested.members)
-            elif m.array:
-                out.extend(f"{m.name}[{i}]" for i in range(m.array[0]))
-            else:
-                out.append(m.name)
-    walk(sd.members)
-    return out
+    """Spec.struct_fields (the model answers it)."""
+    return spec.struct_fields(arg_type)
 
 
 def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[str]:
@@ -186,12 +167,8 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
 
 # ---------------------------------------------------------------- planning
 def op_cap(op: Operation) -> str:
-    """The capability a KVM_ENABLE_CAP / KVM_CHECK_EXTENSION operation is
-    about: "KVM_ENABLE_CAP(KVM_CAP_ARM_MTE)" -> "KVM_CAP_ARM_MTE"."""
-    if op.kind not in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION):
-        return ""
-    m = re.fullmatch(r"\s*\w+\s*\(\s*(\w+)\s*\)\s*", op.name)
-    return m.group(1) if m else op.name
+    """Operation.capability (stored by extraction, not parsed from the name)."""
+    return op.capability
 
 
 def op_prefix(spec: Spec, op: Operation, gating_cap: str = "") -> str:

@@ -134,13 +134,13 @@ def fixture_spec_mte_v10() -> Spec:
                   [Predicate("kvm->created_vcpus", "vcpus_created")],
                   _src(V10, 607, p4))],
         success=Success(ret="0", ret_value=0, source=_src(V10, 609, p4)),
-        source=_src(V10, 606, p4), arg_type="struct kvm_enable_cap")
+        source=_src(V10, 606, p4), arg_type="struct kvm_enable_cap", cap="KVM_CAP_ARM_MTE")
     check_ext = Operation(
         name="KVM_CHECK_EXTENSION(KVM_CAP_ARM_MTE)", kind=OpKind.CHECK_EXTENSION,
         handler="kvm_vm_ioctl_check_extension", fd="vm", checks=[],
         success=Success(ret="system_supports_mte()", ret_value=None,
                         source=_src(V10, 620, p4)),
-        source=_src(V10, 619, p4))
+        source=_src(V10, 619, p4), cap="KVM_CAP_ARM_MTE")
     spec.operations = [copy_op, enable, check_ext]
     spec.preconditions = [
         Precondition(PreKind.CAP_ENABLED, "KVM_ARM_MTE_COPY_TAGS",
