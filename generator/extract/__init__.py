@@ -19,7 +19,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from generator import paths
+from pycparser import c_ast
+
+from generator import cparse, paths
 from generator.errors import InputError
 from generator.ingest import Patch, Series, load_series
 from generator.model import (AlignmentRule, CheckKind, Finding, FindingKind, Precondition,
@@ -210,13 +212,31 @@ def _derive_rules(spec: Spec, voc: Vocabulary) -> None:
                 spec.preconditions.append(Precondition(PreKind.HOST_FEATURE, op.name,
                                                        ", ".join(host),
                                                        c.errno, c.id, c.source))
-            if c.id.endswith("_invalid_bits"):
+            shape = _zero_shape(c.condition)
+            if shape == "outside_mask":
                 spec.preconditions.append(Precondition(PreKind.FLAGS_ZERO, op.name,
                                                        c.condition, c.errno, c.id, c.source))
-            elif c.id.endswith("_nonzero") and c.reads:
+            elif shape == "nonzero" and c.reads and not any(p.concept for p in c.predicates):
                 kind = PreKind.FLAGS_ZERO if c.reads[0] == "flags" else PreKind.FIELD_ZERO
                 spec.preconditions.append(Precondition(kind, op.name, c.reads[0],
                                                        c.errno, c.id, c.source))
+
+
+def _zero_shape(condition: str) -> str:
+    """What a failing condition says must be zero, read from its C: "outside_mask"
+    for `x & ~MASK` (bits outside a mask set), "nonzero" for a bare member
+    of the argument (`a->b`, `a.r[1]`), "" otherwise."""
+    try:
+        node = cparse.parse_expr(condition)
+    except cparse.CParseError:
+        return ""
+    if isinstance(node, c_ast.BinaryOp) and node.op == "&" and \
+            isinstance(node.right, c_ast.UnaryOp) and node.right.op == "~" and \
+            "PAGE_MASK" not in cparse.to_c(node.right):
+        return "outside_mask"
+    if isinstance(node, (c_ast.StructRef, c_ast.ArrayRef)):   # a member, not a local
+        return "nonzero"
+    return ""
 
 
 def _cap_of(spec: Spec, check, voc: Vocabulary) -> str:

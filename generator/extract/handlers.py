@@ -26,7 +26,7 @@ from pycparser import c_ast
 
 from generator import cparse
 from generator.ingest import Patch
-from generator.model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind,
+from generator.model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind, element_id,
                      Reach, Source, Success, errno_from_name)
 from generator.extract.slugs import ident
 from generator.extract.units import (Deletion, Unit, UnitKind, collect_units, declared_functions, deletions,
@@ -173,7 +173,8 @@ def _internal_operations(patches: list[Patch], functions: dict[str, Unit], reach
             FindingKind.UNREACHABLE,
             f"{name}: not reachable from userspace with this input: no ioctl/hypercall entry "
             f"point in the quoted patch calls it (declared at line {declared[name]}); its "
-            f"{len(op.checks)} rule(s) are listed, none can be tested", src))
+            f"{len(op.checks)} rule(s) are listed, none can be tested", src,
+            about=element_id(op.name)))
         ops.append(op)
     return ops
 
@@ -191,7 +192,7 @@ def _mark_dead(op: Operation, seed: str, findings: list[Finding]) -> None:
             findings.append(Finding(
                 FindingKind.DEAD_CODE,
                 f"{op.name}: check {c.id} `{c.condition}` never fails: the patch's own code "
-                f"fixes it ({_fixed(c)})", c.source))
+                f"fixes it ({_fixed(c)})", c.source, about=element_id(op.name, c.id)))
         if c.value is not True:
             continue
         later = [d for d in op.checks[k + 1:]
@@ -204,7 +205,7 @@ def _mark_dead(op: Operation, seed: str, findings: list[Finding]) -> None:
             f"call returns {('-' + c.errno.name) if c.errno else c.result} there"
             + (f"; the {len(later)} check(s) after it ({', '.join(d.id for d in later)}) "
                "are not reachable in this version" if later else ""),
-            c.source))
+            c.source, about=element_id(op.name, c.id)))
         if c.when:
             continue
         if op.success is not None:
@@ -212,7 +213,8 @@ def _mark_dead(op: Operation, seed: str, findings: list[Finding]) -> None:
                 FindingKind.DEAD_CODE,
                 f"{op.name}: the success path (returns `{op.success.ret}`"
                 + (f" = {op.success.ret_value}" if op.success.ret_value is not None else "")
-                + ") is not reachable in this version", op.success.source))
+                + ") is not reachable in this version", op.success.source,
+                about=element_id(op.name, "success")))
         break
 
 

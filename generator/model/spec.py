@@ -300,6 +300,14 @@ class Finding:
     source: Source
     related: Optional[Source] = None   # the other side: the code a doc line contradicts,
                                        # the quoted line a review remark is about
+    about: str = ""              # the element it is about: element_id(...)
+
+
+def element_id(op: str, check: str = "") -> str:
+    """A reference to an operation (`op:NAME`), one of its checks
+    (`check:NAME/ID`) or its success path (`check:NAME/success`), for
+    findings and report rows to point at instead of matching text."""
+    return f"check:{op}/{check}" if check else f"op:{op}"
 
 
 @dataclass

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from generator.plan.ops import always_failing, op_prefix
 from generator.verdict.crosscheck import CaseResult
-from generator.model import FindingKind, OpKind, Reach, Spec, Verdict
+from generator.model import FindingKind, OpKind, Reach, Spec, Verdict, element_id
 
 
 def op_slug(spec: Spec, op) -> str:
@@ -25,7 +25,7 @@ def op_slug(spec: Spec, op) -> str:
 
 def _why(spec: Spec, op) -> str:
     for f in spec.findings:
-        if f.kind in (FindingKind.UNREACHABLE, FindingKind.DEAD_CODE) and f.message.startswith(op.handler):
+        if f.kind is FindingKind.UNREACHABLE and f.about == element_id(op.name):
             return f.message
     if op.kind is OpKind.INTERNAL:
         return (f"{op.handler}: no ioctl or hypercall in the supplied patch reaches it "
@@ -54,8 +54,13 @@ def unreachable_results(spec: Spec) -> list[CaseResult]:
             elif fatal is not None and c.order > fatal.order:
                 reason = _after_fatal(fatal)
             else:
+                # the check that kills it: itself (never fails) or the nearest
+                # earlier one on its path that always fails
+                killer = next((d for d in sorted(op.checks, key=lambda d: -d.order)
+                               if d.order < c.order and d.value is True
+                               and (not d.when or c.when.startswith(d.when))), c)
                 dead = next((f.message for f in spec.findings if f.kind is FindingKind.DEAD_CODE
-                             and (c.id in f.message or f.source.line == c.source.line)), "")
+                             and f.about == element_id(op.name, killer.id)), "")
                 reason = dead or ("the patch's own code fails every call before this check, "
                                   "so no call from userspace reaches it")
             errno = c.errno.name if c.errno else "no errno"
@@ -64,7 +69,7 @@ def unreachable_results(spec: Spec) -> list[CaseResult]:
                 expected=None, observed=None, verdict=Verdict.UNREACHABLE,
                 reason=f"`{c.condition}` -> {errno}: {reason}"))
         dead_success = next((f for f in spec.findings if f.kind is FindingKind.DEAD_CODE
-                             and op.success is not None and f.source == op.success.source), None)
+                             and f.about == element_id(op.name, "success")), None)
         if dead_success is not None:
             out.append(CaseResult(
                 id=f"{op_slug(spec, op)}.success", spec=spec.name, clause="success",
