@@ -209,11 +209,15 @@ def _text_parts(msg: EmailMessage, seed: str, first: int, block: list[bytes]
     return parts
 
 
+def _cte(part: EmailMessage) -> str:
+    return (part.get("content-transfer-encoding") or "7bit").strip().lower()
+
+
 def _raw_payload(part: EmailMessage) -> bytes:
-    body = part.get_payload(decode=False)
-    if isinstance(body, bytes):
-        return body
-    return str(body).encode("ascii", "surrogateescape")
+    """The part's body as it stands in the file."""
+    if _cte(part) in ("quoted-printable", "base64"):
+        return str(part.get_payload()).encode("ascii", "surrogateescape")
+    return part.get_payload(decode=True) or b""     # 7bit/8bit: the bytes as they are
 
 
 def _locate(part: EmailMessage, msg: EmailMessage, data: bytes, pos: int, first: int,
@@ -258,7 +262,7 @@ def _charset(part: EmailMessage, seed: str, line: int) -> str:
 def _decode_part(part: EmailMessage, seed: str, part_first: int, where: int) -> list[Line]:
     """The part's decoded lines, each numbered with its file line (see the
     module's docstring); `where` is the line of its Content-Type."""
-    cte = (part.get("content-transfer-encoding") or "7bit").strip().lower()
+    cte = _cte(part)
     charset = _charset(part, seed, where)
     raw = _raw_payload(part)
     if cte == "base64":
