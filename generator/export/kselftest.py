@@ -397,10 +397,12 @@ def header(spec: Spec, name: str, exported: list[CaseExport],
 
 
 def render(spec: Spec, cases: Optional[list[Case]] = None,
-           host: Host = Host()) -> KselftestFile:
+           host: Host = Host(), module=None) -> KselftestFile:
+    """The selftest of one spec; `module` is its reference module
+    (default reference/<spec>.py)."""
     import jinja2
     cases = plan(spec) if cases is None else cases
-    module = reference_module(spec)
+    module = module or reference_module(spec)
     name = test_name(spec)
     exports = [classify(c) for c in cases]
     yes = [c for c in exports if c.status is Exported.YES]
