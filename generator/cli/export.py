@@ -38,18 +38,21 @@ def register(sub) -> None:
 
 
 def load(arg: str):
-    """A spec by name or file, or a series' mail file extracted now."""
+    """(spec, from_series): a spec by name or file, or a series' mail file
+    extracted now."""
     from generator.model.specio import load_spec
     from generator.run.pipeline import load_named_spec
     p = Path(arg)
     if p.is_file() and p.suffix not in (".yaml", ".yml"):
         from generator.extract import extract_spec
         name = "".join(ch if ch.isalnum() else "-" for ch in p.stem.lower()).strip("-")
-        spec = extract_spec(p, name)
-        return spec, _memory_reference(spec)
+        try:
+            return extract_spec(p, name), True
+        except ValueError as e:          # a model value the extraction cannot hold
+            raise KconformError(f"{p}: cannot be extracted: {e}") from None
     if p.is_file():
-        return load_spec(p), None
-    return load_named_spec(arg), None
+        return load_spec(p), False
+    return load_named_spec(arg), False
 
 
 def _memory_reference(spec):
@@ -74,14 +77,22 @@ def cmd_export(args) -> int:
     from generator.plan import nothing_to_run, plan
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    files = []
+    files, refs, modules = [], [], {}
     for arg in args.spec:
-        spec, module = load(arg)
+        spec, from_series = load(arg)
         cases = plan(spec)
         why = nothing_to_run(spec, cases)
         if why:
             print(f"{spec.name}: nothing to export: {why}")
             continue
+        module = _memory_reference(spec) if from_series else None
+        ref = arg
+        if from_series:                  # the run of --boot loads it by file
+            from generator.model.specio import dump_spec
+            ref = str(out / f"{spec.name}.yaml")
+            Path(ref).write_text(dump_spec(spec))
+            modules[spec.name] = module
+        refs.append(ref)
         f = render(spec, cases, module=module)
         (out / f"{f.name}.c").write_text(f.text)
         files.append(f)
@@ -100,20 +111,16 @@ def cmd_export(args) -> int:
     if args.no_build:
         return EXIT_OK
     if args.boot:
-        return _boot(args, files, tree)
+        return _boot(args, files, tree, refs, modules)
     for b in build(files, tree, log=lambda m: print(m, file=sys.stderr)):
         print(f"{b.name}: built {b.binary}" + (" (cached)" if b.cached else
                                                 f" in {b.seconds:.1f} s"))
     return EXIT_OK
 
 
-def _boot(args, files, tree) -> int:
+def _boot(args, files, tree, refs, modules) -> int:
     from generator.export.check import check
-    if any(f.spec.name not in _bundled() for f in files):
-        raise KconformError("--boot checks bundled specs (kconform needs their reference "
-                            "modules under reference/); run `kconform extract` and "
-                            "`kconform generate` for a new series first")
-    report = check([f.spec.name for f in files], args.kernel, tree,
+    report = check(refs, args.kernel, tree, modules=modules,
                    log=lambda m: print(m, file=sys.stderr))
     print(f"on {report.kernel} (page size {report.page_size}):")
     for s in report.specs:
@@ -130,7 +137,3 @@ def _boot(args, files, tree) -> int:
         print(f"  the run broke: {report.broke}")
     return EXIT_OK if report.agree else EXIT_DIVERGES
 
-
-def _bundled() -> set:
-    from generator import paths
-    return set(paths.series_index())

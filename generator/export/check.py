@@ -97,7 +97,11 @@ def compare(file: KselftestFile, results, doc) -> SpecAgreement:
 
 
 def check(specs: list[str], kernel: str, tree: KernelTree, *,
-          work_dir: Optional[Path] = None, log=None) -> CheckReport:
+          work_dir: Optional[Path] = None, modules: Optional[dict] = None,
+          log=None) -> CheckReport:
+    """`specs`: names or spec files (the first is kconform's primary);
+    `modules`: reference modules by spec name for specs with none under
+    reference/ (a series extracted on the fly)."""
     from generator.run.pipeline import RunRequest, _host_mte, _test_of, prepare, target_for
     from generator.verdict.crosscheck import crosscheck, from_ktap
     from reference.vmstate import Host
@@ -107,7 +111,9 @@ def check(specs: list[str], kernel: str, tree: KernelTree, *,
                      work_dir=work_dir)
     prep = prepare(req)
     t1 = time.monotonic()
-    files = [render(p.spec, p.cases) for p in prep.parts if p.cases]
+    modules = modules or {}
+    files = [render(p.spec, p.cases, module=modules.get(p.spec.name))
+             for p in prep.parts if p.cases]
     built: list[BuiltTest] = build(files, tree, log=log)
     t2 = time.monotonic()
     target = target_for(req)
@@ -125,7 +131,8 @@ def check(specs: list[str], kernel: str, tree: KernelTree, *,
         obs = from_ktap(test.ktap) if test is not None else from_ktap(_empty())
         results = crosscheck(part.spec, part.cases, obs,
                              page_size=obs.page_size or outcome.page_size,
-                             host=host, broke=outcome.broke)
+                             host=host, broke=outcome.broke,
+                             module=modules.get(part.spec.name))
         mine = next((t for t in outcome.tests if t.name == b.binary.name), None)
         out.append(compare(f, results, mine.ktap if mine else None))
     return CheckReport(out, outcome.kernel_release or kernel, outcome.page_size,
