@@ -41,6 +41,7 @@ from reference.vmstate import Host
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "export"
 PAGE_SIZES = (4096, 16384, 65536)      # the arm64 page sizes, PS_VALUE's order
+PS_VALUE_SIZES = PAGE_SIZES
 MAX_VCPUS = 8
 MAX_SLOTS = 4
 WIDTH = 80
@@ -87,12 +88,19 @@ class KselftestFile:
         return [c for c in self.cases if c.status is Exported.NO]
 
 
-def test_name(spec: Spec) -> str:
+def kselftest_name(spec: Spec) -> str:
     return re.sub(r"[^a-z0-9]+", "_", spec.name.lower()).strip("_") + "_test"
 
 
 def function_name(case_id: str) -> str:
-    return "test_" + re.sub(r"[^a-z0-9]+", "_", case_id.lower()).strip("_")
+    """test_<case id>; a pair case loses its `pair.` when the name would
+    not fit the table's `.run = ` line in 80 columns."""
+    def slug(text):
+        return "test_" + re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    name = slug(case_id)
+    if len(name) > WIDTH - 24 and ".pair." in case_id:
+        name = slug(case_id.replace(".pair.", "."))
+    return name
 
 
 def classify(case: Case) -> CaseExport:
@@ -214,8 +222,30 @@ def expect_decl(e: StepExpect, n: int) -> list[str]:
         else:
             out.append(f"\t\t.digest = {e.digest},")
     if e.line:
-        out.append(f"\t\t.line = {c_string(e.line)},")
+        line = f"\t\t.line = {c_string(e.line)},"
+        if len(line.expandtabs()) > WIDTH:      # the check id is in the comment
+            line = f"\t\t.line = {c_string(e.line.split(' (')[0])},"
+        out.append(line)
     return out + ["\t};"]
+
+
+def fit(lines: list[str]) -> list[str]:
+    """Lines of the shared uAPI renderer in 80 columns: a trailing comment
+    of a long #define goes on the line above; a long comment line wraps."""
+    out = []
+    for ln in lines:
+        if len(ln.expandtabs()) <= WIDTH:
+            out.append(ln)
+            continue
+        m = re.match(r"^(#define\s.*?)\s*(/\*.*\*/)$", ln)
+        if m:
+            out += [m.group(2), m.group(1)]
+        elif ln.startswith("/* ") and ln.endswith(" */"):
+            words = textwrap.wrap(ln[3:-3], WIDTH - 3)
+            out += ["/*"] + [f" * {w}" for w in words] + [" */"]
+        else:
+            out.append(ln)
+    return out
 
 
 # ---------------------------------------------------------------- steps
@@ -282,6 +312,9 @@ def step_call(step: Step, n: int, e: StepExpect, ops: dict[str, OpC],
         if any(step.args):
             init.append(".args = { " + ", ".join(f"{a:#x}" for a in step.args) + " }")
         decl = [f"\tstruct kvm_enable_cap cap{n} = {{ " + ", ".join(init) + " };"]
+        if len(decl[0].expandtabs()) > WIDTH:
+            decl = ([f"\tstruct kvm_enable_cap cap{n} = {{"]
+                    + [f"\t\t{i}," for i in init] + ["\t};"])
         return decl + tail, "enable_cap", ["t", f"cap{n}", expect]
     if k is StepKind.VM_IOCTL:
         op = ops[step.op]
@@ -337,7 +370,10 @@ def case_function(spec: Spec, ce: CaseExport, exp: list[StepExpect],
 
 def table_row(ce: CaseExport, skip: str) -> list[str]:
     c = ce.case
-    row = ["{", f"\t.name = {c_string(c.id)},", f"\t.run = {ce.function},"]
+    run = f"\t.run = {ce.function},"
+    if len(("\t" + run).expandtabs()) > WIDTH:
+        run = f"\t.run =\n\t\t{ce.function},"
+    row = ["{", f"\t.name = {c_string(c.id)},", *run.split("\n")]
     if c.requires_cap:
         row += [f"\t.requires_cap = {c.requires_cap},", f"\t.skip_reason = {skip},"]
     return row + ["},"]
@@ -403,7 +439,7 @@ def render(spec: Spec, cases: Optional[list[Case]] = None,
     import jinja2
     cases = plan(spec) if cases is None else cases
     module = module or reference_module(spec)
-    name = test_name(spec)
+    name = kselftest_name(spec)
     exports = [classify(c) for c in cases]
     yes = [c for c in exports if c.status is Exported.YES]
     no = [c for c in exports if c.status is Exported.NO]
@@ -428,7 +464,7 @@ def render(spec: Spec, cases: Optional[list[Case]] = None,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     text = env.get_template("kvm_selftest.c.j2").render(
         name=name, title=spec.title, header=header(spec, name, yes, no),
-        uapi=uapi_lines(spec), caps=caps, sentinel=f"{SENTINEL:#x}",
+        uapi=fit(uapi_lines(spec)), caps=fit(caps), sentinel=f"{SENTINEL:#x}",
         max_vcpus=MAX_VCPUS, max_slots=MAX_SLOTS,
         ops=[op_function(o) for n, o in ops.items() if n in used],
         skips=[skip_decl(n, t) for t, n in skips.items()],
