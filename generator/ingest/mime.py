@@ -106,11 +106,14 @@ def form_of(raw: bytes) -> Form | None:
 
 
 # ------------------------------------------------------------------- mbox
-def read_mbox(path: Path, raw: bytes, seed: str, form: Form) -> list[Message]:
-    """Every message of an mbox, each numbered by its lines in the file."""
+def read_mbox(path: Path, raw: bytes, seed: str, form: Form
+              ) -> tuple[list[Message], list[InputError]]:
+    """Every message of an mbox, each numbered by its lines in the file, and
+    the messages that could not be read (as errors, when others could)."""
     box = mailbox.mbox(str(path), create=False)
     rd = _first_line(raw).startswith(b"From mboxrd@")
     out: list[Message] = []
+    bad: list[InputError] = []
     pos = 0
     try:
         for key in box.iterkeys():
@@ -124,10 +127,15 @@ def read_mbox(path: Path, raw: bytes, seed: str, form: Form) -> list[Message]:
             first = raw[:at].count(b"\n") + 1
             if rd:
                 data = _MBOXRD.sub(rb'\1', data)      # mboxrd: `>From ` back to `From `
-            out.append(read_mail(data, seed, first, form))
+            try:
+                out.append(read_mail(data, seed, first, form))
+            except InputError as e:
+                bad.append(e)
     finally:
         box.close()
-    return out
+    if bad and not out:
+        raise bad[0]
+    return out, bad
 
 
 # ------------------------------------------------------------------- mail

@@ -87,10 +87,11 @@ def read_file(path: Path, seed: str | None = None) -> Thread:
         line = raw[:raw.index(b"\0")].count(b"\n") + 1
         raise InputError(str(path), line, "holds a NUL byte: a binary file, not UTF-8 text or mail",
                          "a mail, an mbox or a patch as text")
+    bad: list[InputError] = []
     try:
         form = form_of(raw)
         if form in (Form.MBOX, Form.FORMAT_PATCH):
-            msgs = read_mbox(path, raw, seed, form)
+            msgs, bad = read_mbox(path, raw, seed, form)
             _require_patch(path, msgs, f"{form.value} of {len(msgs)} message(s)")
         elif form is Form.MAIL:
             msgs = [read_mail(raw, seed, 1)]
@@ -106,7 +107,8 @@ def read_file(path: Path, seed: str | None = None) -> Thread:
         if e.path == seed and seed != str(path):     # name the file as the user gave it
             raise InputError(str(path), e.line, e.message, e.expected) from None
         raise
-    return Thread(seed=seed, path=path, messages=msgs, form=msgs[0].form if msgs else None)
+    return Thread(seed=seed, path=path, messages=msgs, form=msgs[0].form if msgs else None,
+                  problems=bad)
 
 
 def _require_patch(path: Path, msgs: list[Message], what: str) -> None:

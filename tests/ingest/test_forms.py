@@ -293,3 +293,17 @@ def test_in_reply_to_makes_a_reply_only_without_a_patch_subject(tmp_path):
     patch = load_series(PATCH)
     assert patch.thread.messages[0].in_reply_to and not patch.replies, \
         "a [PATCH 1/2] threaded under its cover letter is a patch"
+
+
+def test_mbox_keeps_the_messages_it_can_read(tmp_path):
+    f = _mbox(tmp_path, ["nisv-v3-01.txt", "nisv-v3-02.txt"])
+    raw = f.read_bytes()
+    second = raw.index(b"Subject: [PATCH v3 2/2]")
+    ct = raw.index(b'charset="us-ascii"', second)
+    f.write_bytes(raw[:ct] + b'charset="x-klingon"' + raw[ct + len(b'charset="us-ascii"'):])
+    s = load_series(f)
+    assert [p.label for p in s.patches] == ["v3 1/2"]
+    (bad,) = [x for x in s.findings if x.kind is SeriesFindingKind.UNREADABLE]
+    assert bad.seed == "series.mbx" and "x-klingon" in bad.message
+    assert f.read_text().split("\n")[bad.line - 1].startswith("Content-Type:")
+    assert any(x.kind is SeriesFindingKind.MISSING and "2/2" in x.message for x in s.findings)
