@@ -34,6 +34,7 @@ import bisect
 import binascii
 import codecs
 import email
+import email.errors
 import email.policy
 import email.utils
 import mailbox
@@ -63,13 +64,22 @@ def _first_line(raw: bytes) -> bytes:
 
 
 def _header_block(raw: bytes) -> list[bytes]:
+    """The header lines, as the parser takes them: up to the first empty
+    line, or to the first line that is neither a field nor a continuation."""
     out = []
     for ln in raw.split(b"\n"):
         ln = ln.rstrip(b"\r")
-        if not ln:
+        if not ln or not (_HEADER.match(ln) or (out and ln[:1] in (b" ", b"\t"))):
             break
         out.append(ln)
     return out
+
+
+def _body_first(raw: bytes, block: list[bytes], first: int) -> int:
+    """File line of the body's first line (after the empty separator line)."""
+    lines = raw.split(b"\n", len(block) + 1)
+    sep = len(lines) > len(block) and not lines[len(block)].rstrip(b"\r")
+    return first + len(block) + (1 if sep else 0)
 
 
 def looks_like_mbox(raw: bytes) -> bool:
@@ -84,15 +94,9 @@ def looks_like_mail(raw: bytes) -> bool:
     lines, up to the first empty line) naming at least one field every mail
     has.  `Re: [PATCH ...]` alone on a line, as archive pages start, is not."""
     block = _header_block(raw)
-    if not block or not _HEADER.match(block[0]):
-        return False
-    names = set()
-    for ln in block:
-        if ln[:1] in (b" ", b"\t"):
-            continue
-        if not _HEADER.match(ln):
-            return False
-        names.add(ln.split(b":", 1)[0].lower())
+    if not block or _body_first(raw, block, 1) != len(block) + 2:
+        return False                 # headers must end at an empty line
+    names = {ln.split(b":", 1)[0].lower() for ln in block if ln[:1] not in (b" ", b"\t")}
     return bool(names & _MAIL_FIELDS)
 
 
@@ -118,7 +122,9 @@ def read_mbox(path: Path, raw: bytes, seed: str, form: Form
     try:
         for key in box.iterkeys():
             data = box.get_bytes(key)
-            at = raw.find(data, pos) if data else -1
+            if not data.strip():
+                continue
+            at = raw.find(data, pos)
             if at < 0:
                 raise InputError(seed, raw[:pos].count(b"\n") + 1,
                                  "mbox message could not be located in the file",
@@ -159,12 +165,12 @@ def read_mail(data: bytes, seed: str, first: int, form: Form = Form.MAIL) -> Mes
     try:
         subject = _text(msg["subject"])
         sender = _text(msg["from"])
-    except Exception as e:   # noqa: BLE001 - email's header classes raise assorted errors
+    except (email.errors.MessageError, ValueError, IndexError, TypeError) as e:
         raise InputError(seed, subject_line or first, f"header does not parse: {e}",
                          "RFC 5322 header fields") from None
     name, addr = email.utils.parseaddr(sender)
     lines: list[Line] = []
-    body_first = first + len(block) + 1
+    body_first = _body_first(data, block, first)
     pos = len(b"\n".join(block)) + 1
     for part in _text_parts(msg, seed, first, block):
         part_first, pos = _locate(part, msg, data, pos, first, body_first)

@@ -307,3 +307,31 @@ def test_mbox_keeps_the_messages_it_can_read(tmp_path):
     assert bad.seed == "series.mbx" and "x-klingon" in bad.message
     assert f.read_text().split("\n")[bad.line - 1].startswith("Content-Type:")
     assert any(x.kind is SeriesFindingKind.MISSING and "2/2" in x.message for x in s.findings)
+
+
+@pytest.mark.parametrize("cte", ["quoted-printable", "base64"])
+def test_encoded_attachment_in_a_multipart_mail(tmp_path, cte):
+    old = email.message_from_bytes(PATCH.read_bytes(), policy=email.policy.default)
+    m = EmailMessage(policy=email.policy.SMTP.clone(linesep="\n"))
+    m["From"] = "Christoffer Dall <christoffer.dall@arm.com>"
+    m["Subject"] = "[PATCH v3 1/2] KVM: arm/arm64: Allow reporting non-ISV data aborts"
+    m.set_content("Hi,\n\nthe patch is attached.\n")
+    m.add_attachment(old.get_content(), subtype="x-diff", filename="x.patch", cte=cte)
+    data = m.as_bytes()
+    f = tmp_path / "enc.eml"
+    f.write_bytes(data)
+    s = load_series(f)
+    assert [hl.text for hl in _hunk_lines(s)] == [hl.text for hl in _hunk_lines(load_series(PATCH))]
+    raw = data.split(b"\n")
+    part_start = raw.index(b'Content-Disposition: attachment; filename="x.patch"')
+    lines = s.thread.messages[0].lines
+    assert lines[0].text == "Hi," and raw[lines[0].no - 1] == b"Hi,"
+    attached = [l for l in lines if l.no > part_start]
+    body_at = raw.index(b"", part_start) + 1          # the part's first body line (0-based)
+    end = next(i for i in range(body_at, len(raw)) if raw[i].startswith(b"--=="))
+    assert attached and all(body_at < l.no <= end for l in attached), \
+        "numbers fall inside the encoded part"
+    if cte == "quoted-printable":
+        for ln in attached:
+            start = quopri.decodestring(raw[ln.no - 1]).decode().rstrip("\n")
+            assert ln.text.startswith(start.rstrip("=")), (ln, raw[ln.no - 1])
