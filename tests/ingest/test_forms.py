@@ -335,3 +335,31 @@ def test_encoded_attachment_in_a_multipart_mail(tmp_path, cte):
         for ln in attached:
             start = quopri.decodestring(raw[ln.no - 1]).decode().rstrip("\n")
             assert ln.text.startswith(start.rstrip("=")), (ln, raw[ln.no - 1])
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda d: (d / "e.eml").write_text("") and None, "is empty"),
+    (lambda d: os.mkfifo(d / "p.patch"), "is a FIFO"),
+    (lambda d: (d / "n.mbox").write_text("From a@b Thu Jan  1 00:00:00 1970\nSubject: hi\n\nx\n"),
+     "with no patch"),
+])
+def test_cli_reports_bad_input_in_one_line(tmp_path, capsys, make, needle):
+    from generator.cli import main
+    d = tmp_path / "in"
+    d.mkdir()
+    make(d)
+    (target,) = list(d.iterdir())
+    rc = main(["extract", str(target), "--name", "x", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and str(target) in err and needle in err, err
+    assert "Traceback" not in err
+
+
+def test_crlf_line_endings(tmp_path):
+    f = tmp_path / "crlf.eml"
+    f.write_bytes(PATCH.read_bytes().replace(b"\n", b"\r\n"))
+    s = load_series(f)
+    plain = load_series(PATCH)
+    assert [(l.no, l.text) for l in s.thread.messages[0].lines] == \
+        [(l.no, l.text) for l in plain.thread.messages[0].lines]
+    assert s.patches[0].hunk_count == 12 and s.patches[0].label == "v3 1/2"
