@@ -153,6 +153,18 @@ def _header_line(block: list[bytes], name: str, first: int) -> int:
     return 0
 
 
+def _part_header_line(data: bytes, body_at: int, first: int) -> int:
+    """File line of a MIME part's Content-Type: searched upwards from its
+    body (line index `body_at` in `data`) to the boundary line above it."""
+    lines = data.split(b"\n")
+    for k in range(min(body_at, len(lines)) - 1, -1, -1):
+        if lines[k].startswith(b"--"):
+            break
+        if lines[k].lower().startswith(b"content-type:"):
+            return first + k
+    return first + max(body_at - 1, 0)
+
+
 def _text(value) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
@@ -174,7 +186,8 @@ def read_mail(data: bytes, seed: str, first: int, form: Form = Form.MAIL) -> Mes
     pos = len(b"\n".join(block)) + 1
     for part in _text_parts(msg, seed, first, block):
         part_first, pos = _locate(part, msg, data, pos, first, body_first)
-        where = _header_line(block, "content-type", first) if part is msg else part_first - 1
+        where = _header_line(block, "content-type", first) if part is msg else \
+            _part_header_line(data, part_first - first, first)
         lines += _decode_part(part, seed, part_first, where or first)
     author = name or addr
     in_body = _in_body_from(lines)
@@ -202,7 +215,8 @@ def _text_parts(msg: EmailMessage, seed: str, first: int, block: list[bytes]
                 ) -> list[EmailMessage]:
     if not msg.is_multipart():
         ctype = msg.get_content_type()
-        if ctype.startswith("text/") or ctype in ("application/octet-stream",):
+        if (ctype.startswith("text/") and ctype != "text/html") or \
+                ctype == "application/octet-stream":
             return [msg]
         raise InputError(seed, _header_line(block, "content-type", first) or first,
                          f"the mail's body is {ctype}",

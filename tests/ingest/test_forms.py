@@ -363,3 +363,23 @@ def test_crlf_line_endings(tmp_path):
     assert [(l.no, l.text) for l in s.thread.messages[0].lines] == \
         [(l.no, l.text) for l in plain.thread.messages[0].lines]
     assert s.patches[0].hunk_count == 12 and s.patches[0].label == "v3 1/2"
+
+
+def test_unknown_charset_of_a_part_names_its_content_type_line(tmp_path):
+    m = EmailMessage(policy=email.policy.SMTP.clone(linesep="\n"))
+    m["From"] = "A <a@b>"
+    m["Subject"] = "[PATCH] x"
+    m.set_content("intro\n")
+    m.add_attachment("diff --git a/x b/x\n", subtype="x-patch", filename="x.patch", cte="7bit")
+    data = m.as_bytes().replace(b'text/x-patch; charset="utf-8"', b'text/x-patch; charset="x-k"')
+    f = tmp_path / "p.eml"
+    f.write_bytes(data)
+    e = _one_line_error(f, "charset 'x-k'")
+    assert data.split(b"\n")[e.line - 1].startswith(b"Content-Type: text/x-patch")
+
+
+def test_html_only_mail_is_refused(tmp_path):
+    f = tmp_path / "h.eml"
+    f.write_text("From: A <a@b>\nSubject: [PATCH] x\nContent-Type: text/html\n\n<p>diff</p>\n")
+    e = _one_line_error(f, "the mail's body is text/html", "a text/plain body")
+    assert e.line == 3
