@@ -67,7 +67,7 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
     if not patches:
         return _prose_spec(series, seed_path, name, voc)
     subj = next((p.subject for p in patches if p.subject), None)
-    cover = next((m for m in series.covers if m.patch and m.patch.is_cover), None)
+    cover = series.cover
     title = cover.patch.title if cover and cover.patch else (subj.title if subj else "")
     spec = Spec(name=name, title=title, version=subj.version if subj else 1,
                 rfc=bool(subj and subj.rfc), seed=seed,

@@ -136,3 +136,17 @@ def test_series_names_of_the_seeds(seeds_dir):
     assert got == {"000": "ioctl-fetch-store-rfc-v8", "001": "001-20eb00735069180b-v1",
                    "002": "mte-v10", "003": "mmio-checking-v2",
                    "004": "lock-unlock-memslot-rfc-v5"}
+
+
+def test_extract_reads_a_series_directory(tmp_path):
+    from generator.extract import extract_spec
+    d = tmp_path / "nisv-v3"
+    d.mkdir()
+    for n in ("nisv-v3-00.txt", "nisv-v3-01.txt", "nisv-v3-02.txt"):
+        shutil.copyfile(CORPUS / n, d / n)
+    spec = extract_spec(d, "nisv")
+    assert (spec.title, spec.version) == (
+        "Improve handling of stage 2 aborts without instruction decode", 3)
+    assert [c.name for c in spec.capabilities] == ["KVM_CAP_ARM_NISV_TO_USER",
+                                                   "KVM_CAP_ARM_INJECT_EXT_DABT"]
+    assert not [f for f in spec.findings if f.kind.value == "missing_patch"]
