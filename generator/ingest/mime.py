@@ -153,6 +153,17 @@ def _header_line(block: list[bytes], name: str, first: int) -> int:
     return 0
 
 
+def _decoded_or_error(field: str, value: str, block: list[bytes], seed: str, first: int
+                      ) -> None:
+    """`email` puts U+FFFD where a header's bytes or encoded words do not
+    decode (an unknown charset, 8-bit bytes that are not UTF-8); one the
+    file does not itself hold is an error on that header's line."""
+    if "\ufffd" in value and "\ufffd".encode() not in b"\n".join(block):
+        line = _header_line(block, field, first)
+        raise InputError(seed, line or first, f"the {field.capitalize()}: header does not "
+                         "decode", "RFC 2047 words in a charset Python knows, or UTF-8")
+
+
 def _part_header_line(data: bytes, body_at: int, first: int) -> int:
     """File line of a MIME part's Content-Type: searched upwards from its
     body (line index `body_at` in `data`) to the boundary line above it."""
@@ -180,6 +191,8 @@ def read_mail(data: bytes, seed: str, first: int, form: Form = Form.MAIL) -> Mes
     except (email.errors.MessageError, ValueError, IndexError, TypeError) as e:
         raise InputError(seed, subject_line or first, f"header does not parse: {e}",
                          "RFC 5322 header fields") from None
+    for field, value in (("subject", subject), ("from", sender)):
+        _decoded_or_error(field, value, block, seed, first)
     name, addr = email.utils.parseaddr(sender)
     lines: list[Line] = []
     body_first = _body_first(data, block, first)

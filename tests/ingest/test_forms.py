@@ -383,3 +383,19 @@ def test_html_only_mail_is_refused(tmp_path):
     f.write_text("From: A <a@b>\nSubject: [PATCH] x\nContent-Type: text/html\n\n<p>diff</p>\n")
     e = _one_line_error(f, "the mail's body is text/html", "a text/plain body")
     assert e.line == 3
+
+
+@pytest.mark.parametrize("header, ok", [
+    (b"From: =?x-klingon?q?Qapla=E4?= <a@b>", False),       # a charset Python lacks
+    (b"From: D\xe4nemark <a@b>", False),                     # 8-bit, not UTF-8
+    ("From: Dänemark <a@b>".encode(), True),                 # raw UTF-8 (RFC 6532)
+    (b"From: =?utf-8?q?D=C3=A4nemark?= <a@b>", True),
+])
+def test_headers_that_do_not_decode(tmp_path, header, ok):
+    f = tmp_path / "h.eml"
+    f.write_bytes(b"Subject: [PATCH] x\n" + header + b"\n\ndiff --git a/x b/x\n")
+    if ok:
+        assert load_series(f).thread.messages[0].author == "D\xe4nemark"
+    else:
+        e = _one_line_error(f, "the From: header does not decode")
+        assert e.line == 2
