@@ -16,6 +16,7 @@ seed can be used; otherwise problems become findings in the spec):
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -132,7 +133,45 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
         for e in p.problems:
             spec.findings.append(Finding(FindingKind.PARSE_ERROR, str(e),
                                          Source(seed, e.line, p.label, "", "")))
+    _point_into_files(spec, series)
     return spec
+
+
+def _point_into_files(spec: Spec, series: Series) -> None:
+    """A series of several files (a directory): every position the stages
+    made with the series' name and a patch label names the file that patch
+    is in, so `seed:line` is a line of that file.  A patch's own file wins
+    over a reply quoting the same label."""
+    if len(series.threads) < 2:
+        return
+    file_of: dict[str, str] = {}
+    for p in series.own + series.patches:
+        if p.label:
+            file_of.setdefault(p.label, p.seed)
+
+    seen: set[int] = set()
+
+    def fixed(v):
+        if isinstance(v, Source):
+            if v.seed == series.seed and v.patch in file_of:
+                return dataclasses.replace(v, seed=file_of[v.patch])
+            return v
+        if isinstance(v, tuple):
+            return tuple(fixed(x) for x in v)
+        if id(v) in seen:
+            return v
+        seen.add(id(v))
+        if isinstance(v, list):
+            v[:] = [fixed(x) for x in v]
+        elif isinstance(v, dict):
+            for k in v:
+                v[k] = fixed(v[k])
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+            for f in dataclasses.fields(v):
+                setattr(v, f.name, fixed(getattr(v, f.name)))
+        return v
+
+    fixed(spec)
 
 
 def _prose_spec(series: Series, seed_path: Path, name: str, voc: Vocabulary) -> Spec:

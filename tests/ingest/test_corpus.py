@@ -150,3 +150,19 @@ def test_extract_reads_a_series_directory(tmp_path):
     assert [c.name for c in spec.capabilities] == ["KVM_CAP_ARM_NISV_TO_USER",
                                                    "KVM_CAP_ARM_INJECT_EXT_DABT"]
     assert not [f for f in spec.findings if f.kind.value == "missing_patch"]
+
+
+def test_positions_of_a_directory_series_name_the_file(tmp_path):
+    from generator.extract import extract_spec
+    d = tmp_path / "nisv-v3"
+    d.mkdir()
+    for n in ("nisv-v3-00.txt", "nisv-v3-01.txt", "nisv-v3-02.txt"):
+        shutil.copyfile(CORPUS / n, d / n)
+    spec = extract_spec(d, "nisv")
+    for cap, name in ((spec.capabilities[0], "nisv-v3-01.txt"),
+                      (spec.capabilities[1], "nisv-v3-02.txt")):
+        assert cap.source.seed == name
+        line = (d / name).read_text().split("\n")[cap.source.line - 1]
+        assert line == f"+#define {cap.name} {cap.number}"
+    for op in spec.operations:
+        assert op.source.seed in ("nisv-v3-01.txt", "nisv-v3-02.txt")
