@@ -12,7 +12,9 @@ seed can be used; otherwise problems become findings in the spec):
      (consistency.py);
   7. the thread: reviewer remarks become notes on the elements they discuss,
      and the ones that say something is wrong become findings (notes.py);
-  8. repairs and unrepairable damage found while ingesting become findings.
+  8. repairs and unrepairable damage found while ingesting become findings;
+  9. so does how the series was assembled: duplicates, other versions or
+     threads left out, files that could not be read.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from generator import paths
 from generator.errors import InputError
-from generator.ingest import Patch, Series, load_series
+from generator.ingest import Patch, Series, SeriesFindingKind, load_series
 from generator.model import (AlignmentRule, CheckKind, Finding, FindingKind, Precondition,
                      PreKind, Reach, Source, Spec)
 from generator.extract import consistency
@@ -133,6 +135,14 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
         for e in p.problems:
             spec.findings.append(Finding(FindingKind.PARSE_ERROR, str(e),
                                          Source(seed, e.line, p.label, "", "")))
+    # 9. how the series was assembled (missing patches are step 1's)
+    for f in series.findings:
+        if f.kind is SeriesFindingKind.MISSING:
+            continue
+        kind = FindingKind.PARSE_ERROR if f.kind is SeriesFindingKind.UNREADABLE \
+            else FindingKind.NOTE
+        spec.findings.append(Finding(kind, f"{f.kind.value}: {f.message}",
+                                     Source(f.seed, f.line, "", "", "")))
     _point_into_files(spec, series)
     return spec
 

@@ -166,3 +166,19 @@ def test_positions_of_a_directory_series_name_the_file(tmp_path):
         assert line == f"+#define {cap.name} {cap.number}"
     for op in spec.operations:
         assert op.source.seed in ("nisv-v3-01.txt", "nisv-v3-02.txt")
+
+
+def test_assembly_findings_reach_the_spec(tmp_path):
+    from generator.extract import extract_spec
+    d = tmp_path / "nisv"
+    d.mkdir()
+    for n in ("nisv-v2-02.txt", "nisv-v3-00.txt", "nisv-v3-01.txt", "nisv-v3-02.txt"):
+        shutil.copyfile(CORPUS / n, d / n)
+    shutil.copyfile(CORPUS / "nisv-v3-02.txt", d / "nisv-v3-02.eml")
+    spec = extract_spec(d, "nisv")
+    notes = sorted(f.message.split(":")[0] for f in spec.findings if f.kind.value == "note"
+                   and f.message.startswith(("duplicate", "other-")))
+    assert notes == ["duplicate-patch", "other-version"]
+    dup = next(f for f in spec.findings if f.message.startswith("duplicate-patch"))
+    assert (dup.source.seed, dup.source.line) == ("nisv-v3-02.txt", 41)
+    assert spec.version == 3
