@@ -83,6 +83,9 @@ def read_file(path: Path, seed: str | None = None) -> Thread:
         raise InputError(str(path), 0, f"cannot read: {e.strerror}") from None
     if not raw.strip():
         raise InputError(str(path), 0, "is empty", "a mail, a thread dump or a patch")
+    if raw[:2] == b"\x1f\x8b":
+        raise InputError(str(path), 0, "is gzip-compressed (as lore's t.mbox.gz is)",
+                         f"the mbox uncompressed: gunzip {path.name}")
     if b"\0" in raw:
         line = raw[:raw.index(b"\0")].count(b"\n") + 1
         raise InputError(str(path), line, "holds a NUL byte: a binary file, not UTF-8 text or mail",

@@ -399,3 +399,10 @@ def test_headers_that_do_not_decode(tmp_path, header, ok):
     else:
         e = _one_line_error(f, "the From: header does not decode")
         assert e.line == 2
+
+
+def test_gzip_mbox_says_to_uncompress_it(tmp_path):
+    import gzip
+    f = tmp_path / "t.mbox.gz"
+    f.write_bytes(gzip.compress(_mbox(tmp_path, ["nisv-v3-01.txt"]).read_bytes()))
+    _one_line_error(f, "is gzip-compressed", "gunzip t.mbox.gz")
