@@ -48,6 +48,30 @@ def select_patches(series: Series, quoted: bool = False) -> list[Patch]:
     return list(best.values())
 
 
+def _drop_repeated(patches: list[Patch], seed: str) -> tuple[list[Patch], list[Finding]]:
+    """Patches whose diff repeats an earlier one's word for word are read
+    once; each repeat is a finding naming both."""
+    seen: dict[tuple, Patch] = {}
+    kept, findings = [], []
+    for p in patches:
+        key = tuple((f.path, tuple((h.new_start, tuple((l.kind, l.text) for l in h.lines))
+                                   for h in f.hunks)) for f in p.files)
+        first = seen.get(key) if key else None
+        if first is None:
+            if key:
+                seen[key] = p
+            kept.append(p)
+            continue
+        findings.append(Finding(
+            FindingKind.DUPLICATE,
+            f"patch {p.label or p.message.subject!r} at line {p.message.start} repeats the "
+            f"diff of {first.label or first.message.subject!r} at line {first.message.start} "
+            "word for word; it is read once",
+            Source(seed, p.message.start, p.label, "", ""),
+            related=Source(seed, first.message.start, first.label, "", "")))
+    return kept, findings
+
+
 def _size(p: Patch) -> int:
     return sum(len(h.lines) for f in p.files for h in f.hunks)
 
@@ -66,6 +90,7 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
     patches = select_patches(series)
     if not patches:
         return _prose_spec(series, seed_path, name, voc)
+    patches, repeated = _drop_repeated(patches, seed)
     subj = next((p.subject for p in patches if p.subject), None)
     cover = next((m for m in series.covers if m.patch and m.patch.is_cover), None)
     title = cover.patch.title if cover and cover.patch else (subj.title if subj else "")
@@ -74,6 +99,7 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
                 patches=[f"{p.label}: {p.subject.title}" if p.subject else p.message.subject
                          for p in patches])
     _check_series_complete(series, patches, spec)
+    spec.findings += repeated
 
     # 2. uAPI
     sizes: dict[str, int] = {}

@@ -61,6 +61,17 @@ _PI_FROM = re.compile(r'^From: (?P<who>.*?) @ (?P<date>.*?) \(permalink')
 _PI_END = re.compile(r'^\^ permalink raw reply')
 
 
+def newline_lines(text: str) -> list[str]:
+    """The lines of `text` as an editor and `seed:line` count them: split at
+    `\n` only (a `\r` before it dropped), never at the form feeds, U+2028
+    and other separators `str.splitlines()` also breaks at, so a stray one
+    in a dump does not shift every later line number."""
+    parts = text.split("\n")
+    if parts and parts[-1] == "":
+        parts.pop()
+    return [p[:-1] if p.endswith("\r") else p for p in parts]
+
+
 def read_thread(path: Path) -> Thread:
     path = Path(path)
     try:
@@ -76,7 +87,7 @@ def read_thread(path: Path) -> Thread:
     if not text.strip():
         raise InputError(str(path), 0, "is empty",
                          "a mail, a thread dump or a patch")
-    lines = [Line(i + 1, t) for i, t in enumerate(text.splitlines())]
+    lines = [Line(i + 1, t) for i, t in enumerate(newline_lines(text))]
     seed = path.name
     if any(_PI_START.match(l.text) for l in lines[:3]) and \
             any(_PI_FROM.match(l.text) for l in lines[:20]):

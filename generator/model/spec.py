@@ -108,6 +108,9 @@ class FindingKind(enum.Enum):
     DEAD_CODE = "dead_code"           # checks the patch's own code makes unreachable
     DOC_TYPO = "doc_typo"             # a misspelling in the patch's documentation
     CONFLICT_MARKER = "conflict_marker"  # a merge-conflict marker left in the patch
+    DUPLICATE = "duplicate"           # a patch or an operation given twice, read once
+    DAMAGE = "damage"                 # a damaged line that loses a fact (an operation,
+                                      # a constant, a hunk)
 
 
 class Verdict(enum.Enum):
