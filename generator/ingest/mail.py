@@ -14,7 +14,9 @@ extracted later can point back at it.
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,8 +74,35 @@ def newline_lines(text: str) -> list[str]:
     return [p[:-1] if p.endswith("\r") else p for p in parts]
 
 
+# The largest seed read (a long review thread is 1-2 MB); KCONFORM_MAX_SEED_MB
+# raises it.
+MAX_SEED_MB = 16
+
+
+def max_seed_bytes() -> int:
+    try:
+        return int(float(os.environ.get("KCONFORM_MAX_SEED_MB", MAX_SEED_MB)) * (1 << 20))
+    except ValueError:
+        return MAX_SEED_MB << 20
+
+
 def read_thread(path: Path) -> Thread:
     path = Path(path)
+    try:
+        st = path.stat()            # never open a FIFO or a device: it may block forever
+    except OSError as e:
+        raise InputError(str(path), 0, f"cannot read: {e.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(str(path), 0, "is a directory", "a seed file (a mail or thread dump)")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device"
+                if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file")
+        raise InputError(str(path), 0, f"is {kind}", "a regular seed file")
+    limit = max_seed_bytes()
+    if st.st_size > limit:
+        raise InputError(str(path), 0, f"is {st.st_size / (1 << 20):.1f} MB, above the "
+                         f"{limit / (1 << 20):.0f} MB limit for a seed (KCONFORM_MAX_SEED_MB "
+                         "raises it)", "a mail or thread dump of a few MB")
     try:
         raw = path.read_bytes()
     except OSError as e:
