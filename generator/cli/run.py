@@ -110,7 +110,49 @@ def _plan(args, baseline=None, recording=False):
     return req, targets
 
 
-def _execute(args, req, targets):
+class Signals:
+    """SIGINT and SIGTERM while a run is on: the first stops the running
+    kernels (their QEMUs are killed within a fraction of a second), and the
+    run goes on to write every report with the results seen and to remove
+    its temporary files; a second says so again; a third exits at once
+    (status 3; QEMU dies with its parent).  Installed only in the main
+    thread (signal handlers cannot be set elsewhere)."""
+
+    def __init__(self):
+        self.cancel = threading.Event()
+        self.count = 0
+        self.names: list[str] = []
+        self._old: dict = {}
+
+    def _handle(self, signum, frame) -> None:
+        import signal as sig
+        self.count += 1
+        name = sig.Signals(signum).name
+        self.names.append(name)
+        self.cancel.set()
+        if self.count >= 3:
+            print(f"kconform: {name} a third time: exiting at once, reports not written",
+                  file=sys.stderr, flush=True)
+            os._exit(EXIT_BROKEN)
+        print(f"kconform: {name}: stopping; every report is written with the results seen"
+              + (" (once more to exit at once)" if self.count == 2 else ""),
+              file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        import signal as sig
+        if threading.current_thread() is threading.main_thread():
+            for s in (sig.SIGINT, sig.SIGTERM):
+                self._old[s] = sig.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        import signal as sig
+        for s, old in self._old.items():
+            sig.signal(s, old)
+        return False
+
+
+def _execute(args, req, targets, cancel=None):
     """Run the matrix with a progress display; returns the MatrixReport."""
     from rich.console import Console
 
@@ -135,7 +177,7 @@ def _execute(args, req, targets):
     try:
         if status is not None:
             status.start()
-        return run_matrix(req, targets, jobs=args.jobs, on_event=on_event)
+        return run_matrix(req, targets, jobs=args.jobs, on_event=on_event, cancel=cancel)
     finally:
         if status is not None:
             status.stop()
@@ -281,9 +323,6 @@ def _write_reports(writers) -> list[str]:
 
 def cmd_run(args) -> int:
     from generator.report import baseline as bl
-    from generator.report import ci
-    from generator.report import matrix as matrix_report
-    from generator.report.table import write_json
 
     base = bl.load(Path(args.baseline)) if args.baseline else None
     req, targets = _plan(args, base)
@@ -291,7 +330,19 @@ def cmd_run(args) -> int:
     check_outputs([(opt, getattr(args, dest)) for dest, opt in REPORT_OPTIONS],
                   _inputs(args, req))
     _check_work(args)
-    m = _execute(args, req, targets)
+    with Signals() as signals:
+        return _run_and_report(args, req, targets, base, signals)
+
+
+def _run_and_report(args, req, targets, base, signals) -> int:
+    from generator.report import baseline as bl
+    from generator.report import ci
+    from generator.report import matrix as matrix_report
+    from generator.report.table import write_json
+
+    m = _execute(args, req, targets, cancel=signals.cancel)
+    if signals.count:
+        m.interrupted = True
     single = len(m.columns) == 1
     col = m.columns[0]
     found = bl.compare(base, m) if base is not None else []
@@ -356,7 +407,10 @@ def cmd_baseline(args) -> int:
     _load_specs(req)
     check_outputs([("-o", args.output)], _inputs(args, req))
     _check_work(args)
-    m = _execute(args, req, targets)
+    with Signals() as signals:
+        m = _execute(args, req, targets, cancel=signals.cancel)
+    if signals.count:
+        m.interrupted = True
     for c in m.columns:
         print(column_summary(c))
     for line in problems(m):
