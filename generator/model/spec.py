@@ -41,17 +41,34 @@ _ERRNO_NAMES = ("EPERM", "ENOENT", "EINTR", "EIO", "ENXIO", "E2BIG", "EBADF",
                 "ENODEV", "EINVAL", "ENOSPC", "ERANGE", "ENOTTY", "ENOSYS",
                 "EOPNOTSUPP", "EOVERFLOW")
 
+# Every other errno the kernel's asm-generic table has (the host's errno
+# module: arm64 and x86-64 share the asm-generic numbers), the common names
+# first so an alias (EWOULDBLOCK, EDEADLOCK, ENOTSUP) reads as its kernel
+# name; then the kernel-internal ones a handler may leak to userspace
+# (include/linux/errno.h).
+_KERNEL_ONLY = {"ERESTARTSYS": 512, "ERESTARTNOINTR": 513, "ERESTARTNOHAND": 514,
+                "ENOIOCTLCMD": 515, "ERESTART_RESTARTBLOCK": 516, "EPROBE_DEFER": 517,
+                "EOPENSTALE": 518, "ENOPARAM": 519, "EBADHANDLE": 521, "ENOTSYNC": 522,
+                "EBADCOOKIE": 523, "ENOTSUPP": 524, "ETOOSMALL": 525, "ESERVERFAULT": 526,
+                "EBADTYPE": 527, "EJUKEBOX": 528, "EIOCBQUEUED": 529, "ERECALLCONFLICT": 530}
+_ALIASES = ("EWOULDBLOCK", "EDEADLOCK", "ENOTSUP")
+_ALL_ERRNOS = {n: getattr(_errno, n) for n in _ERRNO_NAMES}
+_ALL_ERRNOS.update({n: v for v, n in sorted(_errno.errorcode.items())
+                    if n not in _ALIASES and v not in _ALL_ERRNOS.values()})
+_ALL_ERRNOS.update({n: getattr(_errno, n) for n in _ALIASES if hasattr(_errno, n)})
+_ALL_ERRNOS.update(_KERNEL_ONLY)
+
 # arm64 uses the asm-generic numbers, which for these names equal the host's.
-Errno = enum.Enum("Errno", {n: getattr(_errno, n) for n in _ERRNO_NAMES})
+Errno = enum.Enum("Errno", _ALL_ERRNOS)
 Errno.__doc__ = "Error numbers a kernel handler may return (negated)."
 
 
 def errno_from_name(name: str) -> "Errno":
     try:
-        return Errno[name.lstrip("-")]
+        return Errno[str(name).lstrip("-")]
     except KeyError:
-        raise ValueError(f"{name!r} is not a known errno; options are "
-                         f"{', '.join(_ERRNO_NAMES)}") from None
+        raise ValueError(f"{name!r} is not a known errno (an E... name of the kernel's "
+                         f"errno.h, e.g. {', '.join(_ERRNO_NAMES[:6])})") from None
 
 
 def errno_from_number(num: int) -> Optional["Errno"]:
