@@ -158,7 +158,37 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
         for e in p.problems:
             spec.findings.append(Finding(FindingKind.PARSE_ERROR, str(e),
                                          Source(seed, e.line, p.label, "", "")))
+    spec.findings += _truncation(patches, corpus, seed)
     return spec
+
+
+_QUOTED_DIFF = re.compile(r'^(?:>\s?)+(?:[+\- ]|@@|diff --git)')
+
+
+def _truncation(patches: list[Patch], text: str, seed: str) -> list[Finding]:
+    """A dump cut short: a patch of the series whose diff is not followed by
+    git's `-- ` signature, or a thread whose last line is a quoted diff line.
+    What followed is lost, so each is damage."""
+    out = []
+    for p in patches:
+        lines = [l for f in p.files for h in f.hunks for l in h.lines]
+        if p.quoted_depth or not lines:
+            continue
+        last = max(l.seed_line for l in lines)
+        if not any(l.text.rstrip() == "--" for l in p.message.lines if l.no > last):
+            out.append(Finding(FindingKind.DAMAGE,
+                               f"patch {p.label or p.message.subject!r}: no `-- ` signature "
+                               f"after its diff (last diff line {last}): the mail looks "
+                               "truncated; whatever followed is not in this spec",
+                               Source(seed, last, p.label, "", "")))
+    rows = [l for l in text.split("\n") if l.strip()]
+    if rows and _QUOTED_DIFF.match(rows[-1]):
+        n = text.rstrip("\n").count("\n") + 1
+        out.append(Finding(FindingKind.DAMAGE,
+                           f"the dump ends inside a quoted diff (line {n}): it looks "
+                           "truncated; whatever followed is not in this spec",
+                           Source(seed, n, "", "", rows[-1].strip()[:120])))
+    return out
 
 
 def _prose_spec(series: Series, seed_path: Path, name: str, voc: Vocabulary) -> Spec:

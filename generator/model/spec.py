@@ -12,6 +12,8 @@ import errno as _errno
 from dataclasses import dataclass, field
 from typing import Optional
 
+from generator.errors import KconformError
+
 
 # ---------------------------------------------------------------- positions
 @dataclass(frozen=True)
@@ -33,6 +35,15 @@ class Source:
         if self.path:
             where += f" {self.path}"
         return where
+
+
+class MissingElement(KconformError, KeyError):
+    """A spec element named by another that the spec lacks (an edited or
+    damaged spec): a KeyError for lookups that expect it, and a one-line
+    error when nothing does."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "missing spec element"
 
 
 # ---------------------------------------------------------------- enums
@@ -381,37 +392,37 @@ class Spec:
         for s in self.structs:
             if s.name == name or f"{s.kind} {s.name}" == name:
                 return s
-        raise KeyError(f"spec {self.name} has no struct {name!r}; it has "
+        raise MissingElement(f"spec {self.name} has no struct {name!r}; it has "
                        f"{', '.join(s.name for s in self.structs) or 'none'}")
 
     def operation(self, name: str) -> Operation:
         for o in self.operations:
             if o.name == name:
                 return o
-        raise KeyError(f"spec {self.name} has no operation {name!r}; it has "
+        raise MissingElement(f"spec {self.name} has no operation {name!r}; it has "
                        f"{', '.join(o.name for o in self.operations) or 'none'}")
 
     def constant(self, name: str) -> Constant:
         for c in self.constants:
             if c.name == name:
                 return c
-        raise KeyError(f"spec {self.name} has no constant {name!r}")
+        raise MissingElement(f"spec {self.name} has no constant {name!r}")
 
     def capability(self, name: str) -> Capability:
         for c in self.capabilities:
             if c.name == name:
                 return c
-        raise KeyError(f"spec {self.name} has no capability {name!r}")
+        raise MissingElement(f"spec {self.name} has no capability {name!r}")
 
     def guest_rule(self, rule_id: str) -> GuestRule:
         for r in self.guest:
             if r.id == rule_id:
                 return r
-        raise KeyError(f"spec {self.name} has no guest rule {rule_id!r}; it has "
+        raise MissingElement(f"spec {self.name} has no guest rule {rule_id!r}; it has "
                        f"{', '.join(r.id for r in self.guest) or 'none'}")
 
     def ioctl(self, name: str) -> Ioctl:
         for i in self.ioctls:
             if i.name == name:
                 return i
-        raise KeyError(f"spec {self.name} has no ioctl {name!r}")
+        raise MissingElement(f"spec {self.name} has no ioctl {name!r}")
