@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.ingest import Form, SeriesFindingKind, load_series, series_name
+from generator.model import FindingKind
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 
@@ -176,7 +177,8 @@ def test_assembly_findings_reach_the_spec(tmp_path):
         shutil.copyfile(CORPUS / n, d / n)
     shutil.copyfile(CORPUS / "nisv-v3-02.txt", d / "nisv-v3-02.eml")
     spec = extract_spec(d, "nisv")
-    notes = sorted(f.message.split(":")[0] for f in spec.findings if f.kind.value == "note"
+    notes = sorted(f.message.split(":")[0] for f in spec.findings
+                   if f.kind in (FindingKind.NOTE, FindingKind.DUPLICATE)
                    and f.message.startswith(("duplicate", "other-")))
     assert notes == ["duplicate-patch", "other-version"]
     dup = next(f for f in spec.findings if f.message.startswith("duplicate-patch"))
