@@ -119,6 +119,21 @@ def user_tree(path: Path, log: Optional[Log] = None) -> KernelTree:
     return KernelTree(root, None, None, arch_dir(root))
 
 
+def fetch_tree(archive: DebianArchive, package: str, version: str, dest: Path,
+               log: Log) -> None:
+    """Phases 1-3 into ``dest``: download (into the archive's cache),
+    unpack the selftest paths, install the headers."""
+    unpacked = archive.unpacked(package, version)
+    tarballs = sorted((unpacked / "usr" / "src").glob("linux-source-*.tar.*"))
+    if not tarballs:
+        raise KernelError(f"{package} {version} holds no "
+                          f"usr/src/linux-source-*.tar.* (unpacked at "
+                          f"{unpacked}); delete that directory and retry")
+    unpack_selftest_tree(tarballs[0], dest, log)
+    check_tree(dest)
+    install_headers(dest, log)
+
+
 def resolve_source(package: str = SOURCE_PACKAGE, *,
                    cache: Optional[Path] = None, log: Optional[Log] = None,
                    archive: Optional[DebianArchive] = None) -> KernelTree:
@@ -136,18 +151,15 @@ def resolve_source(package: str = SOURCE_PACKAGE, *,
                               "in Debian bookworm-backports and trixie "
                               "(check the machine's apt sources)")
         version = cand[0]
-        safe = f"{package}_{version}".replace("~", "_").replace(":", "_")
-        dest = root_cache / "kselftest" / "tree" / safe
+        dest = root_cache / "kselftest" / "tree" / tree_dir_name(package, version)
         if not (dest / KVM_SELFTESTS).is_dir():
             fetched = True
-            unpacked = archive.unpacked(package, version)
-            tarballs = sorted((unpacked / "usr" / "src").glob("linux-source-*.tar.*"))
-            if not tarballs:
-                raise KernelError(f"{package} {version} holds no "
-                                  f"usr/src/linux-source-*.tar.* (unpacked at "
-                                  f"{unpacked}); delete that directory and retry")
-            unpack_selftest_tree(tarballs[0], dest, log)
+            fetch_tree(archive, package, version, dest, log)
         check_tree(dest)
         install_headers(dest, log)
     took = time.monotonic() - t0 if fetched else 0.0
     return KernelTree(dest, package, version, arch_dir(dest), took)
+
+
+def tree_dir_name(package: str, version: str) -> str:
+    return f"{package}_{version}".replace("~", "_").replace(":", "_")
