@@ -56,12 +56,19 @@ class Exported(enum.Enum):
     NO = "not exported"
 
 
-# the step kinds a barebones VM of the selftest library can make
+# the step kinds the selftest library makes from userspace: VM ioctls on a
+# barebones VM, and a vCPU initialised for the preferred target whose
+# registers are read, written and listed (its guest code never runs)
 IOCTL_STEPS = (StepKind.CREATE_VM, StepKind.CHECK_EXTENSION, StepKind.ENABLE_CAP,
-               StepKind.CREATE_VCPU, StepKind.ADD_MEMSLOT, StepKind.VM_IOCTL)
-GUEST_REASON = ("needs a vCPU running kconform's own guest runtime ({kinds}); "
-                "the exporter does not yet write these cases with the selftest "
-                "library's guest support (vm_create_with_one_vcpu(), ucall)")
+               StepKind.CREATE_VCPU, StepKind.ADD_MEMSLOT, StepKind.VM_IOCTL,
+               StepKind.VCPU_START, StepKind.GET_ONE_REG, StepKind.SET_ONE_REG,
+               StepKind.REG_LIST)
+VCPU_STEPS = (StepKind.VCPU_START, StepKind.GET_ONE_REG, StepKind.SET_ONE_REG,
+              StepKind.REG_LIST)
+GUEST_REASON = ("they run code in the guest ({kinds}: MRS, STG/LDG, an "
+                "injected exception, page-out), which kconform does with its "
+                "own guest image; the exporter does not yet write guest code "
+                "for the selftest library (vm_create_with_one_vcpu(), ucall)")
 
 
 @dataclass
@@ -142,6 +149,14 @@ class StepExpect:
 
 def _decided_by(spec: Spec, step: Step, check: str) -> str:
     """seed:line and condition of the check (or success) the model used."""
+    if ":" in check:                     # a guest rule: "<rule>:value|otherwise"
+        rule_id, _, side = check.rpartition(":")
+        try:
+            r = spec.guest_rule(rule_id)
+        except KeyError:
+            return ""
+        src = (r.value_source if side == "value" else r.otherwise_source) or r.source
+        return f"{src} ({rule_id})"
     try:
         op = spec.operation(step.op)
     except KeyError:
@@ -336,7 +351,41 @@ def step_call(step: Step, n: int, e: StepExpect, ops: dict[str, OpC],
             buf = f"&buf{n}"
         unmapped = "true" if step.arg is ArgPointer.UNMAPPED else "false"
         return decl + tail, op.function, ["t", f"&arg{n}", buf, unmapped, expect]
+    if k is StepKind.VCPU_START:
+        return tail, "start_vcpu", ["t", expect]
+    if k is StepKind.GET_ONE_REG:
+        return tail, "get_one_reg", ["t", reg_macro(step.reg), str(step.shift),
+                                     str(step.width), expect]
+    if k is StepKind.SET_ONE_REG:
+        return tail, "set_one_reg", ["t", reg_macro(step.reg), expect]
+    if k is StepKind.REG_LIST:
+        decl = [f"\tconst uint64_t regs{n}[] = {{"] + [
+            f"\t\t{reg_macro(r)}," for r in step.regs] + ["\t};"]
+        return decl + tail, "reg_list", ["t", f"regs{n}", f"ARRAY_SIZE(regs{n})", expect]
     raise ExportError(f"step kind {k.value} is not exported")
+
+
+def reg_macro(name: str) -> str:
+    return f"REG_{name}"
+
+
+def reg_lines(cases: list[Case]) -> list[str]:
+    """KVM_{GET,SET}_ONE_REG ids of the registers the cases name, from the
+    guest vocabulary's encodings."""
+    names = sorted({r for c in cases for s in c.steps for r in (s.reg, *s.regs) if r})
+    if not names:
+        return []
+    from generator.extract.guest import load_guest_vocabulary
+    gvoc = load_guest_vocabulary()
+    out = []
+    for n in names:
+        try:
+            enc = gvoc.sysregs[n]
+        except KeyError:
+            raise ExportError(f"register {n} has no encoding in the vocabulary's "
+                              f"guest.sysregs; it has {', '.join(gvoc.sysregs)}") from None
+        out.append(f"#define {reg_macro(n)}\tARM64_SYS_REG({', '.join(map(str, enc))})")
+    return out
 
 
 def case_function(spec: Spec, ce: CaseExport, exp: list[StepExpect],
@@ -422,8 +471,10 @@ def header(spec: Spec, name: str, exported: list[CaseExport],
               "SKIP with the reason.  Expectations assume the host has the "
               "features the series needs (e.g. MTE)."]
     if skipped:
+        kinds = sorted({s.kind.value for c in skipped for s in c.case.steps
+                        if s.kind not in IOCTL_STEPS})
         lines += ["", f"Not exported ({len(skipped)} cases): "
-                  + skipped[0].reason + ":"]
+                  + GUEST_REASON.format(kinds=", ".join(kinds)) + ":"]
         lines += [f"  {c.case.id}" for c in skipped]
     out = []
     for ln in lines:
@@ -464,7 +515,9 @@ def render(spec: Spec, cases: Optional[list[Case]] = None,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     text = env.get_template("kvm_selftest.c.j2").render(
         name=name, title=spec.title, header=header(spec, name, yes, no),
-        uapi=fit(uapi_lines(spec)), caps=fit(caps), sentinel=f"{SENTINEL:#x}",
+        uapi=fit(uapi_lines(spec)), caps=fit(caps),
+        regs=reg_lines([c.case for c in yes]),
+        with_vcpu=any(s.kind in VCPU_STEPS for c in yes for s in c.case.steps), sentinel=f"{SENTINEL:#x}",
         max_vcpus=MAX_VCPUS, max_slots=MAX_SLOTS,
         ops=[op_function(o) for n, o in ops.items() if n in used],
         skips=[skip_decl(n, t) for t, n in skips.items()],
