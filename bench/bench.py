@@ -173,11 +173,17 @@ def kselftest_figures(kernel_name: str, work: Path) -> dict:
     for bin_cache in ("pkgcache.bin", "srcpkgcache.bin"):
         if (real.apt_dir / bin_cache).is_file():
             shutil.copyfile(real.apt_dir / bin_cache, fresh / "apt" / bin_cache)
-    archive = DebianArchive(fresh)
+    marks = []
+    t0 = time.perf_counter()
+
+    def mark(message: str) -> None:
+        marks.append((message.split()[0], time.perf_counter() - t0))
+    archive = DebianArchive(fresh, mark)
     version = archive.candidate(SOURCE_PACKAGE)[0]
     t0 = time.perf_counter()
-    fetch_tree(archive, SOURCE_PACKAGE, version, fresh / "tree", lambda m: None)
+    fetch_tree(archive, SOURCE_PACKAGE, version, fresh / "tree", mark)
     t_fetch = time.perf_counter() - t0
+    phases = dict(marks)          # downloading / downloaded / unpacking / installing
     download = archive.download_log[-1] if archive.download_log else ("", 0, 0.0)
     shutil.rmtree(fresh, ignore_errors=True)
 
@@ -198,6 +204,11 @@ def kselftest_figures(kernel_name: str, work: Path) -> dict:
         "kselftest_tree": f"{SOURCE_PACKAGE} {version}",
         "kselftest_fetch_unpack_s_first_run": round(t_fetch, 2),
         "kselftest_download_s_of_which": round(download[2], 2),
+        "kselftest_dpkg_x_s_of_which": round(phases.get("unpacking", 0)
+                                             - phases.get("downloaded", 0), 2),
+        "kselftest_untar_s_of_which": round(phases.get("installing", t_fetch)
+                                            - phases.get("unpacking", 0), 2),
+        "kselftest_headers_s_of_which": round(t_fetch - phases.get("installing", t_fetch), 2),
         "kselftest_build_s_warm_3_tests": round(t_build, 2),
         "kselftest_boot_and_execute_s": round(outcome.timings.total, 2),
         "kselftest_run_s_in_guest": ", ".join(
