@@ -66,10 +66,10 @@ IOCTL_STEPS = (StepKind.CREATE_VM, StepKind.CHECK_EXTENSION, StepKind.ENABLE_CAP
 VCPU_STEPS = (StepKind.VCPU_START, StepKind.GET_ONE_REG, StepKind.SET_ONE_REG,
               StepKind.REG_LIST)
 GUEST_REASON = ("they need guest code the exporter does not write yet "
-                "({kinds}: tag stores and loads (STG/LDG) in guest memory, "
-                "PSTATE.TCO on an injected exception, page-out); kconform runs "
-                "them with its own guest image.  MRS cases use guest_code() "
-                "below (vm_create(), vm_vcpu_add(), ucall)")
+                "({kinds}: tag stores and loads (STG/LDG) in Normal Tagged "
+                "guest memory, page-out); kconform runs them with its own "
+                "guest image.  MRS cases use guest_code() below (vm_create(), "
+                "vm_vcpu_add(), an UNDEF handler, ucall)")
 
 
 @dataclass
@@ -111,11 +111,15 @@ def function_name(case_id: str) -> str:
     return name
 
 
+GUEST_REPORTS = {Report.FIELD: "REPORT_FIELD", Report.ACCESS: "REPORT_ACCESS",
+                 Report.TCO: "REPORT_TCO"}
+
+
 def guest_mrs(step: Step) -> bool:
     """A guest step the exported guest_code() makes: MRS of a register,
     reporting a field or whether the read was UNDEFINED."""
     return (step.kind is StepKind.GUEST and step.guest_op is GuestOp.MRS
-            and step.report in (Report.FIELD, Report.ACCESS))
+            and step.report in GUEST_REPORTS)
 
 
 def has_guest_code(case: Case) -> bool:
@@ -330,9 +334,9 @@ def step_call(step: Step, n: int, e: StepExpect, ops: dict[str, OpC],
     if k is StepKind.CREATE_VM:
         return tail, "create_guest_vm" if guest else "create_vm", ["t", expect]
     if k is StepKind.GUEST:
-        access = "true" if step.report is Report.ACCESS else "false"
-        return tail, "guest_mrs", ["t", guest_reg_macro(step.reg), access,
-                                   str(step.shift), str(step.width), expect]
+        return tail, "guest_mrs", ["t", guest_reg_macro(step.reg),
+                                   GUEST_REPORTS[step.report], str(step.shift),
+                                   str(step.width), expect]
     if k is StepKind.CHECK_EXTENSION:
         return tail, "check_extension", ["t", _cap_macro(step, patch_numbers), expect]
     if k is StepKind.CREATE_VCPU:

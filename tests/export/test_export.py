@@ -49,7 +49,7 @@ def test_one_ktap_test_per_ioctl_case(v10):
     names = re.findall(r'\.name = "([^"]+)"', v10.text)
     guest = [c.id for c in cases if any(
         s.kind.value == "pageout" or (s.kind.value == "guest" and (
-            s.guest_op.value != "mrs" or s.report.value not in ("field", "access")))
+            s.guest_op.value != "mrs" or s.report.value not in ("field", "access", "tco")))
         for s in c.steps)]
     exported = [c.id for c in cases if c.id not in guest]
     assert names == exported == [c.id for c in v10.exported]
@@ -66,7 +66,8 @@ def test_one_ktap_test_per_ioctl_case(v10):
     assert "\t\treturn read_sysreg_s(sys_reg(3, 0, 1, 0, 5));" in v10.text
     fn = v10.text.split("test_guest_hcr_ata_mrs_disabled(struct test *t)")[1].split("\n}")[0]
     assert "create_guest_vm(t, EXPECT_FD)" in fn and "start_guest_vcpu(t, EXPECT_FD)" in fn
-    assert "guest_mrs(t, GUEST_RGSR_EL1, true, 0, 0, e2)" in fn
+    assert "guest_mrs(t, GUEST_RGSR_EL1, REPORT_ACCESS, 0, 0, e2)" in fn
+    assert "guest.exception.tco.enabled" in names
 
 
 def test_page_size_at_run_time(v10):
