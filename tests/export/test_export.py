@@ -234,3 +234,26 @@ def test_builds_in_the_debian_tree():
     built = build([render(spec("lock-memslot-rfc-v5"))], tree)
     out = subprocess.run(["file", str(built[0].binary)], capture_output=True, text=True).stdout
     assert "ARM aarch64" in out and "statically linked" in out
+
+
+def test_install_into_a_users_tree(tmp_path):
+    """--tree: the C file goes into the arm64 directory and the Makefile
+    line is applied once (a second install leaves the Makefile alone)."""
+    from generator.export.tree import install
+    tree, path = _fake_tree(tmp_path)
+    f = render(spec("lock-memslot-rfc-v5"))
+    install([f], tree)
+    assert (tmp_path / "tools/testing/selftests/kvm/aarch64/lock_memslot_rfc_v5_test.c"
+            ).read_text() == f.text
+    once = path.read_text()
+    assert once.count("aarch64/lock_memslot_rfc_v5_test\n") == 1
+    install([f], tree)
+    assert path.read_text() == once
+
+
+def test_tree_that_is_not_a_kernel_tree(tmp_path, capsys):
+    from generator.cli import main
+    assert main(["export", "kselftest", "v5", "-o", str(tmp_path / "o"),
+                 "--tree", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a kernel tree with KVM selftests" in err[0]
