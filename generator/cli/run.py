@@ -51,6 +51,11 @@ def _add_run_options(r, *, ci: bool) -> None:
                             f"exit {EXIT_BASELINE} if any does; its spec, binding and kernels "
                             "are the defaults")
         r.add_argument("--strict", action="store_true", help="exit 1 when any case diverges")
+        r.add_argument("--kselftest", action="store_true",
+                       help="also export each spec as a KVM selftest, build it in Debian's "
+                            "linux-source-6.12 and run it in the same boot; exit 1 when a "
+                            "case's KTAP result disagrees with kconform's verdict "
+                            "(generator.cli.export)")
 
 
 def register(sub) -> None:
@@ -193,6 +198,9 @@ def cmd_run(args) -> int:
 
     base = bl.load(Path(args.baseline)) if args.baseline else None
     req, targets = _plan(args, base)
+    if args.kselftest:
+        from generator.cli.export import run_kselftest
+        return run_kselftest(req, targets)
     m = _execute(args, req, targets)
     single = len(m.columns) == 1
     col = m.columns[0]
