@@ -217,8 +217,15 @@ def test_checkpatch_no_errors(tmp_path, v10):
     tree = _cached_tree()
     if shutil.which("perl") is None:
         pytest.skip("no perl")
-    for s in ("mte-v10", "mte-v8", "lock-memslot-rfc-v5"):
-        f = render(spec(s))
+    from generator.cli.export import _memory_reference, load
+    mails = [Path(__file__).resolve().parents[1] / "data/corpus" / m
+             for m in ("nisv-v2-02.txt", "system-suspend-v6-07.txt")]
+    for s in ("mte-v10", "mte-v8", "lock-memslot-rfc-v5", *mails):
+        if isinstance(s, Path):
+            sp, _ = load(str(s))
+            f = render(sp, module=_memory_reference(sp))
+        else:
+            f = render(spec(s))
         src = tmp_path / f"{f.name}.c"
         src.write_text(f.text)
         proc = subprocess.run(["perl", str(tree.root / "scripts/checkpatch.pl"), "--no-tree",
