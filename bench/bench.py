@@ -18,9 +18,16 @@ Measured in one invocation, on the same kernel, emulator and flags:
     debian-6.12 and debian-6.12-16k (fresh processes), then `kconform run
     --matrix` on the same three with the default jobs (the machine's cores)
     and with one QEMU per kernel at once; the matrix wall time against the
-    sum and the maximum of the single-kernel runs.
+    sum and the maximum of the single-kernel runs;
+  * the exported kselftests (generator.export): fetching and unpacking
+    Debian's linux-source-6.12 into an empty cache (the first run; the
+    package lists are shared with the real cache), building the exported
+    mte-v10, mte-v8 and lock-memslot-rfc-v5 tests in the tree with its
+    library already built (warm), and booting the kernel with them (the
+    boot-and-execute time and each binary's own time in the guest).
 
 Usage: python3 bench/bench.py [--kernel debian-6.12] [--repeat 3] [--no-matrix]
+                              [--no-kselftest | --kselftest-only]
 """
 from __future__ import annotations
 
@@ -52,7 +59,15 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--no-matrix", action="store_true", help="skip the kernel-matrix figures")
+    ap.add_argument("--no-kselftest", action="store_true",
+                    help="skip the exported-kselftest figures")
+    ap.add_argument("--kselftest-only", action="store_true",
+                    help="only the exported-kselftest figures")
     args = ap.parse_args(argv)
+    if args.kselftest_only:
+        return show(kselftest_figures(args.kernel,
+                                      Path(tempfile.mkdtemp(prefix="kconform-bench-"))),
+                    args.json)
 
     from generator import paths
     from generator.plan import plan
@@ -122,12 +137,84 @@ def main(argv=None) -> int:
     }
     if not args.no_matrix:
         figures.update(matrix_figures(kconform_run, work))
+    if not args.no_kselftest:
+        figures.update(kselftest_figures(args.kernel, work))
+    return show(figures, args.json)
+
+
+def show(figures: dict, json_path) -> int:
     width = max(len(k) for k in figures)
     for k, v in figures.items():
         print(f"{k:<{width}}  {v}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    if json_path:
+        Path(json_path).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
+
+
+KSELFTEST_SPECS = ("mte-v10", "mte-v8", "lock-memslot-rfc-v5")
+
+
+def kselftest_figures(kernel_name: str, work: Path) -> dict:
+    """Fetch+unpack the tree into an empty cache, build warm, boot and run."""
+    import dataclasses
+    import shutil
+    from generator import paths
+    from generator.export.kselftest import render
+    from generator.export.tree import build
+    from generator.model.specio import load_spec
+    from generator.runner.kernels import DebianArchive, cache_root, resolve_kernel
+    from generator.runner.run import run_tests
+    from generator.runner.source import SOURCE_PACKAGE, fetch_tree, resolve_source
+
+    real = DebianArchive(cache_root())
+    fresh = work / "fresh-cache"
+    (fresh / "apt").mkdir(parents=True)
+    os.symlink(real.lists, fresh / "apt" / "lists")
+    for bin_cache in ("pkgcache.bin", "srcpkgcache.bin"):
+        if (real.apt_dir / bin_cache).is_file():
+            shutil.copyfile(real.apt_dir / bin_cache, fresh / "apt" / bin_cache)
+    marks = []
+    t0 = time.perf_counter()
+
+    def mark(message: str) -> None:
+        marks.append((message.split()[0], time.perf_counter() - t0))
+    archive = DebianArchive(fresh, mark)
+    version = archive.candidate(SOURCE_PACKAGE)[0]
+    t0 = time.perf_counter()
+    fetch_tree(archive, SOURCE_PACKAGE, version, fresh / "tree", mark)
+    t_fetch = time.perf_counter() - t0
+    phases = dict(marks)          # downloading / downloaded / unpacking / installing
+    download = archive.download_log[-1] if archive.download_log else ("", 0, 0.0)
+    shutil.rmtree(fresh, ignore_errors=True)
+
+    tree = resolve_source()
+    files = [render(load_spec(paths.spec_path(n))) for n in KSELFTEST_SPECS]
+    build(files, tree)                       # the library objects, once
+    stamp = f"\n/* bench {time.time():.0f} */\n"
+    changed = [dataclasses.replace(f, text=f.text + stamp) for f in files]
+    t0 = time.perf_counter()
+    built = build(changed, tree)
+    t_build = time.perf_counter() - t0
+    kernel = resolve_kernel(kernel_name)
+    outcome = run_tests([b.binary for b in built], kernel, per_test_timeout=300,
+                        total_timeout=900, log_path=work / "kselftest-console.log",
+                        work_dir=work / "runner")
+    seconds = {t.name: t.seconds for t in outcome.tests}
+    return {
+        "kselftest_tree": f"{SOURCE_PACKAGE} {version}",
+        "kselftest_fetch_unpack_s_first_run": round(t_fetch, 2),
+        "kselftest_download_s_of_which": round(download[2], 2),
+        "kselftest_dpkg_x_s_of_which": round(phases.get("unpacking", 0)
+                                             - phases.get("downloaded", 0), 2),
+        "kselftest_untar_s_of_which": round(phases.get("installing", t_fetch)
+                                            - phases.get("unpacking", 0), 2),
+        "kselftest_headers_s_of_which": round(t_fetch - phases.get("installing", t_fetch), 2),
+        "kselftest_build_s_warm_3_tests": round(t_build, 2),
+        "kselftest_boot_and_execute_s": round(outcome.timings.total, 2),
+        "kselftest_run_s_in_guest": ", ".join(
+            f"{b.name} {seconds.get(b.binary.name) or 0:.2f}" for b in built),
+        "kselftest_cases": sum(len(f.exported) for f in files),
+    }
 
 
 MATRIX = ("debian-6.1", "debian-6.12", "debian-6.12-16k")

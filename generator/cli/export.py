@@ -118,9 +118,28 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+def run_kselftest(req, targets) -> int:
+    """`kconform run --kselftest`: the run's specs, exported and checked on
+    each QEMU kernel of the run (exit 1 on a disagreement, 3 when a run
+    broke)."""
+    if req.target is not None:
+        raise KconformError("--kselftest boots the exported tests under QEMU; drop --target")
+    tree = tree_of(types.SimpleNamespace(tree=None))
+    status = EXIT_OK
+    for t in targets:
+        rc = _boot_report(req.specs, t.label, tree, {}, req.work_dir)
+        status = max(status, rc)
+    return status
+
+
 def _boot(args, files, tree, refs, modules) -> int:
+    return _boot_report(refs, args.kernel, tree, modules, None)
+
+
+def _boot_report(refs, kernel, tree, modules, work_dir) -> int:
+    from generator.errors import EXIT_BROKEN
     from generator.export.check import check
-    report = check(refs, args.kernel, tree, modules=modules,
+    report = check(list(refs), kernel, tree, modules=modules, work_dir=work_dir,
                    log=lambda m: print(m, file=sys.stderr))
     print(f"on {report.kernel} (page size {report.page_size}):")
     for s in report.specs:
@@ -135,5 +154,6 @@ def _boot(args, files, tree, refs, modules) -> int:
                       f"{c.status.value if c.status else 'none'} ({c.detail})")
     if report.broke:
         print(f"  the run broke: {report.broke}")
+        return EXIT_BROKEN
     return EXIT_OK if report.agree else EXIT_DIVERGES
 

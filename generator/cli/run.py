@@ -52,6 +52,11 @@ def _add_run_options(r, *, ci: bool) -> None:
                             f"exit {EXIT_BASELINE} if any does; its spec, binding and kernels "
                             "are the defaults")
         r.add_argument("--strict", action="store_true", help="exit 1 when any case diverges")
+        r.add_argument("--kselftest", action="store_true",
+                       help="also export each spec as a KVM selftest, build it in Debian's "
+                            "linux-source-6.12 and run it in the same boot; exit 1 when a "
+                            "case's KTAP result disagrees with kconform's verdict "
+                            "(generator.cli.export)")
 
 
 def register(sub) -> None:
@@ -331,6 +336,9 @@ def cmd_run(args) -> int:
     check_outputs([(opt, getattr(args, dest)) for dest, opt in REPORT_OPTIONS],
                   _inputs(args, req))
     _check_work(args)
+    if args.kselftest:
+        from generator.cli.export import run_kselftest
+        return run_kselftest(req, targets)
     with Signals() as signals:
         return _run_and_report(args, req, targets, base, signals)
 

@@ -32,8 +32,8 @@ from typing import Optional
 
 from generator.errors import KconformError
 from generator.model import Spec
-from generator.model.case import (SENTINEL, ArgPointer, Case, Fill, Step, StepKind,
-                                  StepRole, Val)
+from generator.model.case import (SENTINEL, ArgPointer, Case, Fill, GuestOp, Report,
+                                  Step, StepKind, StepRole, Val)
 from generator.plan import plan
 from generator.render.c import CapBinding, c_string, cap_defs, op_defs, uapi_lines
 from generator.verdict.crosscheck import reference_module
@@ -56,12 +56,20 @@ class Exported(enum.Enum):
     NO = "not exported"
 
 
-# the step kinds a barebones VM of the selftest library can make
+# the step kinds the selftest library makes from userspace: VM ioctls on a
+# barebones VM, and a vCPU initialised for the preferred target whose
+# registers are read, written and listed (its guest code never runs)
 IOCTL_STEPS = (StepKind.CREATE_VM, StepKind.CHECK_EXTENSION, StepKind.ENABLE_CAP,
-               StepKind.CREATE_VCPU, StepKind.ADD_MEMSLOT, StepKind.VM_IOCTL)
-GUEST_REASON = ("needs a vCPU running kconform's own guest runtime ({kinds}); "
-                "the exporter does not yet write these cases with the selftest "
-                "library's guest support (vm_create_with_one_vcpu(), ucall)")
+               StepKind.CREATE_VCPU, StepKind.ADD_MEMSLOT, StepKind.VM_IOCTL,
+               StepKind.VCPU_START, StepKind.GET_ONE_REG, StepKind.SET_ONE_REG,
+               StepKind.REG_LIST)
+VCPU_STEPS = (StepKind.VCPU_START, StepKind.GET_ONE_REG, StepKind.SET_ONE_REG,
+              StepKind.REG_LIST)
+GUEST_REASON = ("they need guest code the exporter does not write yet "
+                "({kinds}: tag stores and loads (STG/LDG) in Normal Tagged "
+                "guest memory, page-out); kconform runs them with its own "
+                "guest image.  MRS cases use guest_code() below (vm_create(), "
+                "vm_vcpu_add(), an UNDEF handler, ucall)")
 
 
 @dataclass
@@ -103,8 +111,24 @@ def function_name(case_id: str) -> str:
     return name
 
 
+GUEST_REPORTS = {Report.FIELD: "REPORT_FIELD", Report.ACCESS: "REPORT_ACCESS",
+                 Report.TCO: "REPORT_TCO"}
+
+
+def guest_mrs(step: Step) -> bool:
+    """A guest step the exported guest_code() makes: MRS of a register,
+    reporting a field or whether the read was UNDEFINED."""
+    return (step.kind is StepKind.GUEST and step.guest_op is GuestOp.MRS
+            and step.report in GUEST_REPORTS)
+
+
+def has_guest_code(case: Case) -> bool:
+    return any(guest_mrs(s) for s in case.steps)
+
+
 def classify(case: Case) -> CaseExport:
-    other = sorted({s.kind.value for s in case.steps if s.kind not in IOCTL_STEPS})
+    other = sorted({s.kind.value for s in case.steps
+                    if s.kind not in IOCTL_STEPS and not guest_mrs(s)})
     if other:
         return CaseExport(case, Exported.NO, GUEST_REASON.format(kinds=", ".join(other)))
     return CaseExport(case, Exported.YES, function=function_name(case.id))
@@ -142,6 +166,14 @@ class StepExpect:
 
 def _decided_by(spec: Spec, step: Step, check: str) -> str:
     """seed:line and condition of the check (or success) the model used."""
+    if ":" in check:                     # a guest rule: "<rule>:value|otherwise"
+        rule_id, _, side = check.rpartition(":")
+        try:
+            r = spec.guest_rule(rule_id)
+        except KeyError:
+            return ""
+        src = (r.value_source if side == "value" else r.otherwise_source) or r.source
+        return f"{src} ({rule_id})"
     try:
         op = spec.operation(step.op)
     except KeyError:
@@ -290,14 +322,21 @@ def _cap_macro(step: Step, patch_numbers: dict[str, str]) -> str:
 
 
 def step_call(step: Step, n: int, e: StepExpect, ops: dict[str, OpC],
-              patch_numbers: dict[str, str]) -> tuple[list[str], str, list[str]]:
-    """(declarations, helper name, arguments) of one step's call."""
+              patch_numbers: dict[str, str],
+              guest: bool = False) -> tuple[list[str], str, list[str]]:
+    """(declarations, helper name, arguments) of one step's call; `guest`:
+    the case runs guest_code(), so its VM and vCPU come from vm_create()
+    and vm_vcpu_add()."""
     k = step.kind
     simple = simple_expect(e)
     expect = simple or f"e{n}"
     tail = [] if simple else expect_decl(e, n)
     if k is StepKind.CREATE_VM:
-        return tail, "create_vm", ["t", expect]
+        return tail, "create_guest_vm" if guest else "create_vm", ["t", expect]
+    if k is StepKind.GUEST:
+        return tail, "guest_mrs", ["t", guest_reg_macro(step.reg),
+                                   GUEST_REPORTS[step.report], str(step.shift),
+                                   str(step.width), expect]
     if k is StepKind.CHECK_EXTENSION:
         return tail, "check_extension", ["t", _cap_macro(step, patch_numbers), expect]
     if k is StepKind.CREATE_VCPU:
@@ -336,7 +375,64 @@ def step_call(step: Step, n: int, e: StepExpect, ops: dict[str, OpC],
             buf = f"&buf{n}"
         unmapped = "true" if step.arg is ArgPointer.UNMAPPED else "false"
         return decl + tail, op.function, ["t", f"&arg{n}", buf, unmapped, expect]
+    if k is StepKind.VCPU_START:
+        return tail, "start_guest_vcpu" if guest else "start_vcpu", ["t", expect]
+    if k is StepKind.GET_ONE_REG:
+        return tail, "get_one_reg", ["t", reg_macro(step.reg), str(step.shift),
+                                     str(step.width), expect]
+    if k is StepKind.SET_ONE_REG:
+        return tail, "set_one_reg", ["t", reg_macro(step.reg), expect]
+    if k is StepKind.REG_LIST:
+        decl = [f"\tconst uint64_t regs{n}[] = {{"] + [
+            f"\t\t{reg_macro(r)}," for r in step.regs] + ["\t};"]
+        return decl + tail, "reg_list", ["t", f"regs{n}", f"ARRAY_SIZE(regs{n})", expect]
     raise ExportError(f"step kind {k.value} is not exported")
+
+
+def reg_macro(name: str) -> str:
+    return f"REG_{name}"
+
+
+def guest_reg_macro(name: str) -> str:
+    return f"GUEST_{name}"
+
+
+def guest_read_lines(names: list[str]) -> tuple[list[str], list[str]]:
+    """(enum of the registers guest_code() reads, its guest_read())."""
+    if not names:
+        return [], []
+    from generator.extract.guest import load_guest_vocabulary
+    gvoc = load_guest_vocabulary()
+    enum_lines = ["enum guest_reg {"] + [
+        f"\t{guest_reg_macro(n)}{' = 1' if i == 0 else ''}," for i, n in enumerate(names)
+    ] + ["};"]
+    body = ["static uint64_t guest_read(int reg)", "{", "\tswitch (reg) {"]
+    for n in names:
+        enc = ", ".join(map(str, gvoc.sysregs[n]))
+        body += [f"\tcase {guest_reg_macro(n)}:\t/* {n} */",
+                 f"\t\treturn read_sysreg_s(sys_reg({enc}));"]
+    body += ["\t}", "\treturn 0;", "}"]
+    return enum_lines, body
+
+
+def reg_lines(cases: list[Case]) -> list[str]:
+    """KVM_{GET,SET}_ONE_REG ids of the registers the cases name, from the
+    guest vocabulary's encodings."""
+    names = sorted({r for c in cases for s in c.steps if s.kind in VCPU_STEPS
+                    for r in (s.reg, *s.regs) if r})
+    if not names:
+        return []
+    from generator.extract.guest import load_guest_vocabulary
+    gvoc = load_guest_vocabulary()
+    out = []
+    for n in names:
+        try:
+            enc = gvoc.sysregs[n]
+        except KeyError:
+            raise ExportError(f"register {n} has no encoding in the vocabulary's "
+                              f"guest.sysregs; it has {', '.join(gvoc.sysregs)}") from None
+        out.append(f"#define {reg_macro(n)}\tARM64_SYS_REG({', '.join(map(str, enc))})")
+    return out
 
 
 def case_function(spec: Spec, ce: CaseExport, exp: list[StepExpect],
@@ -351,7 +447,7 @@ def case_function(spec: Spec, ce: CaseExport, exp: list[StepExpect],
     out = ["/*"] + [f" * {ln}" for ln in about] + [" */", *sig_lines, "{"]
     decls, calls = [], []
     for n, (step, e) in enumerate(zip(c.steps, exp)):
-        d, fn, args = step_call(step, n, e, ops, patch_numbers)
+        d, fn, args = step_call(step, n, e, ops, patch_numbers, has_guest_code(c))
         decls += d
         calls.append((fn, args))
     if decls:
@@ -404,9 +500,19 @@ def cap_lines(spec: Spec, cases: list[Case]) -> tuple[list[str], dict[str, str]]
     return out, patch_numbers
 
 
+def title(spec: Spec) -> str:
+    """The series' title; a mail without a cover letter: its first patch's
+    subject (without "vN i/n: "), else the spec's name."""
+    if spec.title.strip():
+        return spec.title.strip()
+    if spec.patches:
+        return re.sub(r"^v?\d*\s*\d+/\d+:\s*", "", spec.patches[0]).strip() or spec.name
+    return spec.name
+
+
 def header(spec: Spec, name: str, exported: list[CaseExport],
-           skipped: list[CaseExport]) -> list[str]:
-    lines = [f"Generated by kconform from the series \"{spec.title}\""
+           skipped: list[CaseExport], host: Host = Host()) -> list[str]:
+    lines = [f"Generated by kconform from the series \"{title(spec)}\""
              f" (v{spec.version}{', RFC' if spec.rfc else ''}; mail {spec.seed}):"]
     lines += [f"  {p}" for p in spec.patches]
     lines += ["", "Do not edit by hand; regenerate with `kconform export kselftest "
@@ -419,11 +525,14 @@ def header(spec: Spec, name: str, exported: list[CaseExport],
               "comes from.  Sizes follow the running kernel's page size; "
               "values that depend on it are given for 4K, 16K and 64K pages.  "
               "A case needing a capability the host does not report is a KTAP "
-              "SKIP with the reason.  Expectations assume the host has the "
-              "features the series needs (e.g. MTE)."]
+              "SKIP with the reason.  The expectations are the model's for a "
+              "host with the features " + ", ".join(sorted(host.features))
+              + " (the kernel's own checks of those are not asserted)."]
     if skipped:
+        kinds = sorted({s.kind.value for c in skipped for s in c.case.steps
+                        if s.kind not in IOCTL_STEPS})
         lines += ["", f"Not exported ({len(skipped)} cases): "
-                  + skipped[0].reason + ":"]
+                  + GUEST_REASON.format(kinds=", ".join(kinds)) + ":"]
         lines += [f"  {c.case.id}" for c in skipped]
     out = []
     for ln in lines:
@@ -459,12 +568,19 @@ def render(spec: Spec, cases: Optional[list[Case]] = None,
             skip = skips.setdefault(text, f"skip_reason_{len(skips)}")
         table.append(table_row(ce, skip))
     used = {s.op for ce in yes for s in ce.case.steps if s.kind is StepKind.VM_IOCTL}
+    guest_names = sorted({s.reg for ce in yes for s in ce.case.steps if guest_mrs(s)})
+    guest_enum, guest_read = guest_read_lines(guest_names)
+    if guest_enum:
+        guest_enum = [""] + guest_enum
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     text = env.get_template("kvm_selftest.c.j2").render(
-        name=name, title=spec.title, header=header(spec, name, yes, no),
-        uapi=fit(uapi_lines(spec)), caps=fit(caps), sentinel=f"{SENTINEL:#x}",
+        name=name, title=textwrap.wrap(f"{name} - {title(spec)}", 76), header=header(spec, name, yes, no, host),
+        uapi=fit(uapi_lines(spec)), caps=fit(caps),
+        regs=reg_lines([c.case for c in yes]) + guest_enum,
+        guest_regs=bool(guest_names), guest_read=guest_read,
+        with_vcpu=any(s.kind in VCPU_STEPS for c in yes for s in c.case.steps), sentinel=f"{SENTINEL:#x}",
         max_vcpus=MAX_VCPUS, max_slots=MAX_SLOTS,
         ops=[op_function(o) for n, o in ops.items() if n in used],
         skips=[skip_decl(n, t) for t, n in skips.items()],
