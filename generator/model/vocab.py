@@ -56,6 +56,8 @@ class Dispatch:
     selects: str = ""
     fixed: tuple[tuple[str, str], ...] = ()
     line: int = 0
+    ioctl: str = ""              # the function implements this one request (no switch):
+                                 # the lines a patch adds to it are that request's code
 
 
 @dataclass
@@ -169,7 +171,7 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
                                         d.get("argvar", ""), d.get("selects", ""),
                                         tuple(sorted((str(k), str(v))
                                                      for k, v in (d.get("fixed") or {}).items())),
-                                        _line_of(text, fn))
+                                        _line_of(text, fn), d.get("ioctl", ""))
         except (KeyError, ValueError, TypeError, AttributeError):
             raise SpecError(f"{path}:{_line_of(text, fn)}: dispatch.{fn} needs a kind, one of "
                             f"{', '.join(k.value for k in OpKind)}") from None
