@@ -50,9 +50,12 @@ class CoreConcepts:
     def host_memory_exhausted(self, call: Call, it: Optional[Cursor]) -> bool:
         return False
 
-    def bytes_nonzero(self, call: Call, it: Optional[Cursor], data: bytes = b"",
+    def bytes_nonzero(self, call: Call, it: Optional[Cursor], data=(),
                       value: int = 0) -> bool:
-        """memchr_inv(data, 0, n) / memcmp(data, zero_page, n): a byte differs."""
+        """memchr_inv(data, 0, n) / memcmp(data, zero_page, n): an element
+        of the array (or the scalar field itself) differs from value."""
+        if isinstance(data, int):
+            return data != value
         return any(b != value for b in data)
 
     def vm_has_run(self, call: Call, it: Optional[Cursor]) -> bool:

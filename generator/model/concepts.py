@@ -28,6 +28,11 @@ class Lever(enum.Enum):
     BAD_ARG_POINTER = "bad_arg_pointer"          # the argument points at a PROT_NONE page
     BAD_BUFFER_POINTER = "bad_buffer_pointer"    # the user buffer is not mapped
     IPA_OUTSIDE_MEMSLOT = "ipa_outside_memslot"  # a guest address no memslot covers
+    RESERVED_ELEMENT_NONZERO = "reserved_element_nonzero"  # element i of the array the
+                                                 # check reads is 1, one case per element
+    FIELD_OUT_OF_RANGE = "field_out_of_range"    # `x > MAX` / `x >= N`: x just past the
+                                                 # bound, and a case just inside it
+    NOT_POWER_OF_2 = "not_power_of_2"            # `!is_power_of_2(x)`: x = 3
     NONE = "none"                                # no input makes it fail
 
 

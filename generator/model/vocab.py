@@ -25,6 +25,8 @@ class Term:
     effect: str = ""
     value: int | None = None
     failure: bool = False        # calling it signals a failure (injects an abort)
+    params: tuple[str, ...] = ()  # the concept's names for the call's arguments, by
+                                  # position ("" skips one): memchr_inv -> (data, value)
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,8 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
         return Term(key, d["concept"], d.get("meaning", ""), reach,
                     lever,
                     tuple(sorted((str(k), str(v)) for k, v in (d.get("args") or {}).items())),
-                    d.get("effect", ""), d.get("value"), bool(d.get("failure", False)))
+                    d.get("effect", ""), d.get("value"), bool(d.get("failure", False)),
+                    tuple(str(x or "") for x in (d.get("params") or ())))
 
     for sect, target in (("predicates", voc.predicates), ("helpers", voc.helpers),
                          ("constants", voc.constants)):

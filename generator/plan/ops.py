@@ -69,6 +69,9 @@ class How(enum.Enum):
     TRUTHY = "truthy"                # field != 0 fails: set it to 1
     BIT_OUTSIDE_MASK = "bit"         # field & ~CONST fails: set a bit
     MISALIGN = "misalign"            # field & ~PAGE_MASK fails: add a granule
+    ELEMENTS = "elements"            # an array must be all zero: one element at a time
+    ABOVE = "above"                  # field > bound / field >= bound: set it past the bound
+    VALUE = "value"                  # set the field to a value the check refuses
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class Violation:
     lever: Optional[Lever] = None
     field: str = ""
     value: int = 0
+    elements: tuple = ()             # ELEMENTS: the element paths, one case each
+    inside: int = 0                  # ABOVE: the value just inside the bound
 
     @property
     def touches(self) -> str:
@@ -147,11 +152,20 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     heads = [_head(inner)] + [p.spelling.split("(")[0].strip()
                               for p in check.predicates]
     for head in filter(None, heads):
+        term = vocab.predicates.get(head) or vocab.helpers.get(head)
+        if term is not None and term.lever in (Lever.RESERVED_ELEMENT_NONZERO.value,
+                                               Lever.NOT_POWER_OF_2.value):
+            return _field_lever(spec, op, check, Lever(term.lever), fields)
         term = vocab.predicates.get(head)
         if term is not None:
             if term.reach is not Reach.REACHABLE or term.lever == Lever.NONE.value:
                 return None
             return Violation(check, How.LEVER, lever=Lever(term.lever))
+    bound = _bound(spec, op, node, fields, vocab)
+    if bound is not None:
+        path, past, inside = bound
+        return Violation(check, How.ABOVE, lever=Lever.FIELD_OUT_OF_RANGE, field=path,
+                         value=past, inside=inside)
     path = _field_path(node, op, fields)
     if path is not None:
         return Violation(check, How.TRUTHY, field=path, value=1)
@@ -182,6 +196,59 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     raise PlanError(check.source, f"cannot derive how to violate check "
                     f"{check.id} ({check.condition!r}): not a field test, a "
                     f"mask test or a vocabulary predicate with a lever")
+
+
+def _field_lever(spec: Spec, op: Operation, check: Check, lever: Lever,
+                 fields: list[str]) -> Violation:
+    """A lever that sets the field the check reads: each element of a
+    reserved array in turn, or a value that is not a power of two."""
+    path = check.reads[0] if check.reads else ""
+    if lever is Lever.RESERVED_ELEMENT_NONZERO:
+        elements = tuple(f for f in fields if f.split("[")[0] == path and "[" in f)
+        if not elements and path in fields:
+            elements = (path,)
+        if not elements:
+            raise PlanError(check.source, f"check {check.id} ({check.condition!r}) reads "
+                            f"{path or 'no field'}, which is not an array of "
+                            f"{op.arg_type or 'the argument'}")
+        return Violation(check, How.ELEMENTS, lever=lever, field=path, value=1,
+                         elements=elements)
+    if path not in fields:
+        raise PlanError(check.source, f"check {check.id} ({check.condition!r}) reads "
+                        f"{path or 'no field'}, not a field of {op.arg_type or 'the argument'}")
+    return Violation(check, How.VALUE, lever=lever, field=path, value=3)
+
+
+_FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
+
+
+def _bound(spec: Spec, op: Operation, node, fields: list[str], vocab: Vocabulary):
+    """`field > BOUND`, `field >= BOUND` (or the bound on the left): the
+    field path, a value that fails the check, and one just inside it."""
+    if not (isinstance(node, c_ast.BinaryOp) and node.op in _FLIP):
+        return None
+    for a, b, op_ in ((node.left, node.right, node.op), (node.right, node.left, _FLIP[node.op])):
+        path = _field_path(a, op, fields + ["flags"] + [f"args[{i}]" for i in range(4)])
+        value = _const_value(spec, b, vocab)
+        if path is None or value is None:
+            continue
+        if op_ == ">":
+            return path, value + 1, value
+        if op_ == ">=":
+            return path, value, value - 1
+        return None                      # `field < BOUND` fails below: not a range lever
+    return None
+
+
+def _const_value(spec: Spec, node, vocab: Vocabulary) -> Optional[int]:
+    if isinstance(node, c_ast.Constant) and node.type.startswith(("int", "unsigned", "long")):
+        return int(node.value.rstrip("uUlL"), 0)
+    if isinstance(node, c_ast.ID):
+        try:
+            return spec.constant(node.name).value
+        except KeyError:
+            return vocab.constant_value(node.name)
+    return None
 
 
 # ---------------------------------------------------------------- planning
@@ -318,6 +385,9 @@ class _OpPlanner:
             f.pop(b.pointer_field, None)
         if self.addr_field:
             f[self.addr_field] = Val(pages=SLOT_BASE_PAGES)
+        for _, v in self.violations:      # a field that must be a power of two: 1
+            if v is not None and v.lever is Lever.NOT_POWER_OF_2:
+                f[v.field] = Val(bytes=1)
         return _Draft(fields=f)
 
     def _direction(self, to_kernel: bool) -> int:
@@ -332,8 +402,12 @@ class _OpPlanner:
         d = fields.get(b.direction_field, Val()).bytes
         return bool(d & bit) == bool(to_v & bit)
 
-    def apply(self, d: _Draft, v: Violation) -> None:
+    def apply(self, d: _Draft, v: Violation, element: str = "") -> None:
         if v.how is How.TRUTHY:
+            d.fields[v.field] = Val(bytes=v.value)
+        elif v.lever is Lever.RESERVED_ELEMENT_NONZERO:
+            d.fields[element or v.elements[0]] = Val(bytes=v.value)
+        elif v.lever in (Lever.FIELD_OUT_OF_RANGE, Lever.NOT_POWER_OF_2):
             d.fields[v.field] = Val(bytes=v.value)
         elif v.how in (How.BIT_OUTSIDE_MASK, How.MISALIGN):
             d.fields[v.field] = d.fields.get(v.field, Val()).plus(v.value)
@@ -507,14 +581,32 @@ class _OpPlanner:
         for check, v in self.violations:
             if v is None or check.errno is None:   # no errno: not observable alone
                 continue
-            d = self.base()
-            self.enter_branch(d, check)
-            self.apply(d, v)
-            desc = (f"{check.condition} fails alone ({_how(v)}): expect "
-                    f"{check.errno.name}, every earlier check satisfied")
-            out.append(self.case(check.id, check.id, check.source, desc,
-                                 self.setup(d) + [self.call(d)], [check.id]))
+            for name, element in self._variants(check, v):
+                d = self.base()
+                self.enter_branch(d, check)
+                self.apply(d, v, element)
+                desc = (f"{check.condition} fails alone ({_how(v, element)}): expect "
+                        f"{check.errno.name}, every earlier check satisfied")
+                out.append(self.case(name, check.id, check.source, desc,
+                                     self.setup(d) + [self.call(d)], [check.id]))
+            if v.how is How.ABOVE:          # the other side of the bound passes this check
+                d = self.base()
+                self.enter_branch(d, check)
+                d.fields[v.field] = Val(bytes=v.inside)
+                desc = (f"{check.condition} holds no more at {v.field} = {v.inside}, just "
+                        f"inside the bound: the call goes on past check {check.order}")
+                out.append(self.case(f"{check.id}.inside", check.id, check.source, desc,
+                                     self.setup(d) + [self.call(d)], []))
         return out
+
+    @staticmethod
+    def _variants(check: Check, v: Violation) -> list[tuple[str, str]]:
+        """(case name, element) per case a violation gives: one per
+        element of a reserved array, else one."""
+        if v.how is How.ELEMENTS and len(v.elements) > 1:
+            return [(f"{check.id}.{re.sub(r'[^0-9a-z]+', '_', e.lower()).strip('_')}", e)
+                    for e in v.elements]
+        return [(check.id, "")]
 
     def pair_cases(self) -> list[Case]:
         out = []
@@ -635,11 +727,15 @@ def _describe_call(d: _Draft) -> str:
     return ", ".join(f"{k} = {v}" for k, v in d.fields.items() if v != Val())
 
 
-def _how(v: Violation) -> str:
+def _how(v: Violation, element: str = "") -> str:
     if v.how is How.LEVER:
         return f"lever {v.lever.value}"
     if v.how is How.TRUTHY:
         return f"{v.field}=1"
+    if v.how is How.ELEMENTS:
+        return f"{element or v.elements[0]}={v.value}"
+    if v.how in (How.ABOVE, How.VALUE):
+        return f"{v.field}={v.value}"
     return f"{v.field} += {v.value:#x}"
 
 

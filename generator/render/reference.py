@@ -69,8 +69,12 @@ class PyExpr(c_ast.NodeVisitor):
     def fail(self, node, why: str):
         raise RenderError(self.source, f"cannot translate `{to_c(node)}`: {why}")
 
-    def concept(self, entry) -> str:
+    def concept(self, entry, call=None) -> str:
         args = "".join(f", {k}={v!r}" for k, v in entry.args)
+        if call is not None and entry.params:
+            exprs = call.args.exprs if call.args else []
+            args += "".join(f", {name}={self.visit(a)}"
+                            for name, a in zip(entry.params, exprs) if name)
         return f"vm.{entry.concept}(call, {self.it}{args})"
 
     def visit_Constant(self, n):
@@ -114,7 +118,7 @@ class PyExpr(c_ast.NodeVisitor):
         entry = self.vocab.lookup(head)
         if entry is None:
             self.fail(n, f"{head} is not in specs/vocabulary.yaml")
-        return self.concept(entry)
+        return self.concept(entry, n)
 
     def visit_UnaryOp(self, n):
         if n.op == "!":
