@@ -21,7 +21,9 @@
 #include "kconform_steps.h"
 
 #define KC_MAX_STEPS	8
+#ifndef KC_MAX_FIELDS		/* a spec whose argument has more fields defines it */
 #define KC_MAX_FIELDS	8
+#endif
 #define KC_MAX_SLOTS	4
 #define KC_MAX_REGS	4
 #define KC_SENTINEL	0xa5

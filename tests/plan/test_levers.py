@@ -9,40 +9,12 @@ import types
 
 import pytest
 
-from generator.model import (Check, CheckKind, Errno, Ioctl, IocDir, Member, Operation, OpKind,
-                             Predicate, Source, Spec, StructDef, Success)
+from generator.model import Errno
 from generator.model.case import VmIoctl
 from generator.plan import plan
 from generator.render.reference import module_name, render_reference
 from reference.vmstate import Host, predict
-
-SEED = "fixture.txt"
-
-
-def _src(line: int) -> Source:
-    return Source(SEED, line, "v1 1/1", "arch/arm64/kvm/arm.c")
-
-
-def fixture_spec(bound_op: str = ">") -> Spec:
-    members = [Member("base", "__u32", _src(2)), Member("nr", "__u32", _src(3)),
-               Member("size", "__u32", _src(4)), Member("pad", "__u8", _src(5), array=[3])]
-    st = StructDef("kvm_fixture", "struct", members, _src(1))
-    P = Predicate
-    checks = [
-        Check("pad_nonzero", 1, "memchr_inv(fx.pad, 0, sizeof(fx.pad))", Errno.EINVAL,
-              CheckKind.ARGUMENT, ["pad"], [P("memchr_inv", "bytes_nonzero")], _src(10)),
-        Check("nr_above", 2, f"fx.nr {bound_op} 16", Errno.EINVAL, CheckKind.ARGUMENT,
-              ["nr"], [], _src(12)),
-        Check("not_is_power_of_2", 3, "!is_power_of_2(fx.size)", Errno.EINVAL,
-              CheckKind.ARGUMENT, ["size"], [P("is_power_of_2", "is_power_of_2")], _src(14)),
-    ]
-    op = Operation("KVM_FIXTURE", OpKind.IOCTL, "kvm_vm_ioctl_fixture", "vm", checks,
-                   Success("0", 0, _src(16)), _src(9), arg_type="struct kvm_fixture")
-    io = Ioctl("KVM_FIXTURE", IocDir.WRITE, "KVMIO", 0xAE, 0xff, "struct kvm_fixture", 16,
-               0x4010aeff, _src(20))
-    return Spec("fixture", "FIXTURE", 1, False, SEED, [], structs=[st], ioctls=[io],
-                operations=[op])
-
+from tests.data.spec_fixtures import fixture_spec_levers as fixture_spec
 
 def _module(spec) -> types.ModuleType:
     mod = types.ModuleType(f"reference.generated_{module_name(spec)}")
