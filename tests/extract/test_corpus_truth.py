@@ -75,3 +75,13 @@ def test_a_reordered_check_is_caught(truth, specs):
     finally:
         a.order, b.order = b.order, a.order
     assert any("out of order" in p for p in s.problems)
+
+
+def test_an_unreadable_outcome_is_a_finding_with_its_line(specs):
+    """smccc: `r = mtree_insert_range(...); if (r) goto out_unlock;` passes a
+    helper's errno on; it is no check, and says so at the `if`."""
+    text = (CORPUS / "smccc-filter-v3-09.txt").read_text().splitlines()
+    notes = [f for f in specs["smccc-filter-v3-09"].findings
+             if "not a constant the extractor can read" in f.message]
+    assert len(notes) == 1
+    assert text[notes[0].source.line - 1].strip() == "+\tif (r)"
