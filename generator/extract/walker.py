@@ -537,6 +537,18 @@ class HandlerWalker(ConditionReader):
             return bool(f) and f.split(".")[-1] in self.voc_user_pointer_fields()
         return False
 
+    def _via_field(self, node, st: State, depth: int = 0) -> bool:
+        """The user pointer comes from a field of the argument (`attr->addr`),
+        not from the ioctl's own argument pointer."""
+        while isinstance(node, c_ast.Cast):
+            node = node.expr
+        if isinstance(node, c_ast.StructRef):
+            return bool(self._field(node, st))
+        if isinstance(node, c_ast.ID) and depth < 6:
+            return any(self._via_field(v, st, depth + 1) for v in st.locals.get(node.name, [])
+                       if v is not node)
+        return False
+
     def voc_user_pointer_fields(self) -> set[str]:
         """Argument fields that carry a user address (`addr` of a device
         attribute or a ONE_REG, and the spec struct's `__user` members)."""
@@ -560,6 +572,11 @@ class HandlerWalker(ConditionReader):
                         st.argvars.add(dst.name)
                         st.params.add(dst.name)
                         st.locals.pop(dst.name, None)
+                        if "get_user" in cparse.to_c(call.name) and \
+                                self.outer._via_field(call.args.exprs[1], st):
+                            # one value read through a pointer field (attr->addr): the
+                            # value a device attribute or a register is set to
+                            self.outer.op.aliases[dst.name] = "value"
                 self.generic_visit(call)
         V(self).visit(node)
 

@@ -33,6 +33,8 @@ class Lever(enum.Enum):
     FIELD_OUT_OF_RANGE = "field_out_of_range"    # `x > MAX` / `x >= N`: x just past the
                                                  # bound, and a case just inside it
     NOT_POWER_OF_2 = "not_power_of_2"            # `!is_power_of_2(x)`: x = 3
+    BAD_VALUE_POINTER = "bad_value_pointer"      # a pointer field of the argument (a device
+                                                 # attribute's addr) points at an unmapped page
     NONE = "none"                                # no input makes it fail
 
 
@@ -65,6 +67,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
        feature_initialised="the vCPU feature (args: feature) has been initialised",
        vcpu_state_set="a piece of per-vCPU state (args: what) has been set by userspace",
        caller_capable="the calling process has the POSIX capability (root has all)",
+       vcpu_value="a per-vCPU value userspace sets (args: what; unset: its value until set)",
+       hva_error="a host address is the error value (no memslot backs the frame)",
        host_has_feature="the host has the architecture feature (not driven from userspace)")
     + _c(P, "memslots",
          no_memslot="no memslot backs the guest frame of the loop cursor",
@@ -91,7 +95,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          bit="BIT(n) = 1 << n",
          genmask="GENMASK(h, l): bits h..l set",
          field_get="FIELD_GET(mask, x): the field of x under mask",
-         reg_size="bytes of a ONE_REG register, from its id")
+         reg_size="bytes of a ONE_REG register, from its id",
+         gfn_hva="the host address backing a guest frame, or the error value")
     + _c(H, "memslots",
          gfn_of="guest frame number of a guest physical address",
          resolve_gfn="the page backing a guest frame",
@@ -108,6 +113,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          stage2_leaf="the stage-2 leaf entry of an address",
          stage2_unmap="unmap a stage-2 range")
     + _c(K, "generic",
+         attr_group="a device-attribute group (or attribute) number of mainline's uAPI",
+         invalid_gpa="the all-ones guest physical address KVM uses for `not set`",
          page_size="the running kernel's page size",
          page_mask="~(page size - 1) of the running kernel",
          page_shift="log2 of the running kernel's page size",

@@ -27,6 +27,7 @@ class Term:
     failure: bool = False        # calling it signals a failure (injects an abort)
     params: tuple[str, ...] = ()  # the concept's names for the call's arguments, by
                                   # position ("" skips one): memchr_inv -> (data, value)
+    file: str = ""               # the vocabulary file that defines it
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
                     lever,
                     tuple(sorted((str(k), str(v)) for k, v in (d.get("args") or {}).items())),
                     d.get("effect", ""), d.get("value"), bool(d.get("failure", False)),
-                    tuple(str(x or "") for x in (d.get("params") or ())))
+                    tuple(str(x or "") for x in (d.get("params") or ())), path.name)
 
     for sect, target in (("predicates", voc.predicates), ("helpers", voc.helpers),
                          ("constants", voc.constants)):

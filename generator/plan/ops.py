@@ -45,7 +45,8 @@ from generator.model import Check, Operation, OpKind, Reach, Source, Spec
 from generator.model.concepts import Lever
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
                                   ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
-                                  EnableCap, Fill, Step, StepRole, Val, VmIoctl)
+                                  AttrRequest, DeviceAttr, EnableCap, Fill, Step, StepRole,
+                                  Val, VmIoctl)
 
 
 class PlanError(KconformError):
@@ -118,6 +119,21 @@ def struct_fields(spec: Spec, arg_type: str) -> list[str]:
     return out
 
 
+ATTR_KINDS = {OpKind.SET_DEVICE_ATTR: AttrRequest.SET, OpKind.GET_DEVICE_ATTR: AttrRequest.GET,
+              OpKind.HAS_DEVICE_ATTR: AttrRequest.HAS}
+# struct kvm_device_attr (include/uapi/linux/kvm.h) as a DEVICE_ATTR step
+# sets it; `value` is the u64 its addr points at
+ATTR_FIELDS = ["flags", "group", "attr", "value"]
+
+
+def op_fields(spec: Spec, op: Operation) -> list[str]:
+    """The inputs a case sets for an operation: its argument struct's
+    scalar fields, or a device attribute's group, attr and value."""
+    if op.kind in ATTR_KINDS:
+        return list(ATTR_FIELDS)
+    return struct_fields(spec, op.arg_type)
+
+
 def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[str]:
     bases = {f.split("[")[0] for f in fields} | {"flags", "args"}
     if isinstance(node, c_ast.ID):
@@ -146,7 +162,7 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     every call, or on none) so that no input changes it."""
     if check.reach is not Reach.REACHABLE or check.value is not None:
         return None
-    fields = struct_fields(spec, op.arg_type)
+    fields = op_fields(spec, op)
     node = parse_expr(check.condition)
     inner = node.expr if isinstance(node, c_ast.UnaryOp) and node.op == "!" else node
     heads = [_head(inner)] + [p.spelling.split("(")[0].strip()
@@ -160,7 +176,12 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
         if term is not None:
             if term.reach is not Reach.REACHABLE or term.lever == Lever.NONE.value:
                 return None
-            return Violation(check, How.LEVER, lever=Lever(term.lever))
+            lever = Lever(term.lever)
+            if lever is Lever.BAD_ARG_POINTER and op.kind in ATTR_KINDS and "addr" in check.reads:
+                lever = Lever.BAD_VALUE_POINTER   # the pointer a field holds, not the argument
+            read = next((op.aliases.get(r, r) for r in check.reads), "")
+            return Violation(check, How.LEVER, lever=lever,
+                             field=read if read in fields else "")
     bound = _bound(spec, op, node, fields, vocab)
     if bound is not None:
         path, past, inside = bound
@@ -193,6 +214,13 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
                            "effect", "") for p in check.predicates)
     if op.buffer and (buffer_names & set(check.reads) or tag_copy):
         return Violation(check, How.LEVER, lever=Lever.BAD_BUFFER_POINTER)
+    aligned = _not_aligned(node, op, fields)
+    if aligned is not None:
+        return Violation(check, How.MISALIGN, field=aligned, value=1)
+    other = _not_one_of(spec, op, node, fields, vocab)
+    if other is not None:
+        path, value, _ = other
+        return Violation(check, How.VALUE, field=path, value=value)
     raise PlanError(check.source, f"cannot derive how to violate check "
                     f"{check.id} ({check.condition!r}): not a field test, a "
                     f"mask test or a vocabulary predicate with a lever")
@@ -217,6 +245,41 @@ def _field_lever(spec: Spec, op: Operation, check: Check, lever: Lever,
         raise PlanError(check.source, f"check {check.id} ({check.condition!r}) reads "
                         f"{path or 'no field'}, not a field of {op.arg_type or 'the argument'}")
     return Violation(check, How.VALUE, lever=lever, field=path, value=3)
+
+
+def _not_aligned(node, op: Operation, fields: list[str]) -> Optional[str]:
+    """`!IS_ALIGNED(field, a)`: the field (a value one past a multiple fails it)."""
+    if isinstance(node, c_ast.UnaryOp) and node.op == "!" and isinstance(node.expr, c_ast.FuncCall) \
+            and to_c(node.expr.name) == "IS_ALIGNED" and node.expr.args:
+        return _field_path(node.expr.args.exprs[0], op, fields)
+    return None
+
+
+def _not_one_of(spec: Spec, op: Operation, node, fields: list[str], vocab: Vocabulary):
+    """`field != A` or `field != A && field != B ...` on one field: the
+    field, a value none of them is (one past the largest), and the values
+    that pass (the first is what a valid call uses)."""
+    parts = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, c_ast.BinaryOp) and n.op == "&&":
+            stack += [n.right, n.left]
+        else:
+            parts.append(n)
+    path, values = None, []
+    for n in parts:
+        if not (isinstance(n, c_ast.BinaryOp) and n.op == "!="):
+            return None
+        p = _field_path(n.left, op, fields)
+        v = _const_value(spec, n.right, vocab)
+        if p is None or v is None or (path is not None and p != path):
+            return None
+        path = p
+        values.append(v)
+    if path is None:
+        return None
+    return path, max(values) + 1, values
 
 
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
@@ -264,6 +327,10 @@ def op_cap(op: Operation) -> str:
 def op_prefix(spec: Spec, op: Operation, gating_cap: str = "") -> str:
     if op.kind is OpKind.ENABLE_CAP:
         return "enable_cap"
+    if op.kind in ATTR_KINDS:
+        words = [w for w in "_".join(op.select.values()).split("_")
+                 if w not in ("KVM", "ARM", "VCPU", "VM", "CTRL")]
+        return f"{ATTR_KINDS[op.kind].value}_attr.{'_'.join(words).lower()}"
     if op.kind is OpKind.CHECK_EXTENSION:
         return "check_extension"
     noise = {"KVM", "ARM", "CAP"} | set(gating_cap.split("_"))
@@ -301,6 +368,7 @@ class _Draft:
     vcpu_first: bool = False
     arg: ArgPointer = ArgPointer.VALID
     buffer_valid: Optional[Val] = None     # None: the whole buffer is mapped
+    addr: ArgPointer = ArgPointer.VALID    # a device attribute's addr
 
 
 class _OpPlanner:
@@ -312,7 +380,7 @@ class _OpPlanner:
                             "issues it on the VM fd, and no step kind issues it on a "
                             f"{op.fd} fd yet")
         self.spec, self.op, self.vocab = spec, op, vocab
-        self.fields = struct_fields(spec, op.arg_type)
+        self.fields = op_fields(spec, op)
         self.fatal = always_failing(op)
         self.violations = [(c, derive_violation(spec, op, c, vocab))
                            for c in sorted(op.checks, key=lambda c: c.order)
@@ -388,7 +456,33 @@ class _OpPlanner:
         for _, v in self.violations:      # a field that must be a power of two: 1
             if v is not None and v.lever is Lever.NOT_POWER_OF_2:
                 f[v.field] = Val(bytes=1)
+        for path, value in self._required().items():
+            f[path] = Val(bytes=value)
+        for _, v in self.violations:      # an address a memslot must back
+            if v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT and v.field \
+                    and not self.addr_field:
+                f[v.field] = Val(pages=SLOT_BASE_PAGES)
         return _Draft(fields=f)
+
+    def _required(self) -> dict[str, int]:
+        """Values a valid call must give: what the dispatcher selects (the
+        group and attribute of a device attribute), and `field != CONST`
+        checks (the one value that passes)."""
+        out: dict[str, int] = {}
+        for c in self.op.checks:
+            if c.reach is not Reach.REACHABLE or c.value is not None:
+                continue
+            got = _not_one_of(self.spec, self.op, parse_expr(c.condition), self.fields,
+                              self.vocab)
+            if got is not None:
+                out.setdefault(got[0], got[2][0])
+        for name, const in self.op.select.items():
+            value = self._constant(c_ast.ID(const))
+            if value is None:
+                raise PlanError(self.op.source, f"{const}, the {name} {self.op.name} is "
+                                "reached by, is not a constant of the spec or the vocabulary")
+            out[name] = value
+        return out
 
     def _direction(self, to_kernel: bool) -> int:
         b = self.op.buffer
@@ -407,7 +501,7 @@ class _OpPlanner:
             d.fields[v.field] = Val(bytes=v.value)
         elif v.lever is Lever.RESERVED_ELEMENT_NONZERO:
             d.fields[element or v.elements[0]] = Val(bytes=v.value)
-        elif v.lever in (Lever.FIELD_OUT_OF_RANGE, Lever.NOT_POWER_OF_2):
+        elif v.lever in (Lever.FIELD_OUT_OF_RANGE, Lever.NOT_POWER_OF_2) or v.how is How.VALUE:
             d.fields[v.field] = Val(bytes=v.value)
         elif v.how in (How.BIT_OUTSIDE_MASK, How.MISALIGN):
             d.fields[v.field] = d.fields.get(v.field, Val()).plus(v.value)
@@ -420,19 +514,23 @@ class _OpPlanner:
         elif v.lever is Lever.BAD_BUFFER_POINTER:
             d.buffer_valid = Val()
         elif v.lever is Lever.IPA_OUTSIDE_MEMSLOT:
-            old = d.fields.get(self.addr_field, Val())
-            d.fields[self.addr_field] = Val(pages=OUTSIDE_PAGES, bytes=old.bytes)
+            target = self.addr_field or v.field
+            old = d.fields.get(target, Val())
+            d.fields[target] = Val(pages=OUTSIDE_PAGES, bytes=old.bytes)
+        elif v.lever is Lever.BAD_VALUE_POINTER:
+            d.addr = ArgPointer.UNMAPPED
 
     def setup(self, d: _Draft) -> list[Step]:
         steps = [CreateVm()]
-        if d.vcpu_first:
+        if d.vcpu_first or self.op.fd == "vcpu":
             steps.append(CreateVcpu())
         if self.cap and d.enable and self.op.kind is OpKind.IOCTL:
             en = self._enable_op()
             role = StepRole.SUBJECT if en else StepRole.SETUP
             steps.append(EnableCap(role=role,
                               op=en.name if en else "", cap=self.cap))
-        if self.op.buffer is not None:
+        if self.op.buffer is not None or any(
+                v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT for _, v in self.violations):
             steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
         return steps
@@ -447,6 +545,12 @@ class _OpPlanner:
         if op.kind is OpKind.CHECK_EXTENSION:
             return CheckExtension(StepRole.SUBJECT, op=op.name,
                         cap=self.cap, note=note)
+        if op.kind in ATTR_KINDS:
+            return DeviceAttr(StepRole.SUBJECT, op=op.name, note=note,
+                              request=ATTR_KINDS[op.kind], on_vcpu=op.fd == "vcpu",
+                              group=d.fields.get("group", Val()).bytes,
+                              attr=d.fields.get("attr", Val()).bytes,
+                              value=d.fields.get("value", Val()), arg=d.arg, addr=d.addr)
         buf = None
         if op.buffer is not None:
             n = d.fields[op.buffer.length_field]
@@ -684,6 +788,19 @@ class _OpPlanner:
                 steps((at(0, 4, True, valid_pages=2), 4, "write"),
                       (at(0, 4, False), 0, "read back"))))
         return out
+
+    def valid_cases(self) -> list[Case]:
+        """Valid arguments: the call returns what the patch's code returns.
+        (Page-loop operations have theirs in buffer_cases; the operations of
+        the bundled seeds keep their plans: this covers the device
+        attributes.)"""
+        if self.op.kind not in ATTR_KINDS or self.fatal is not None or self.op.success is None:
+            return []
+        d = self.base()
+        args = _describe_call(d)
+        return [self.case("valid", "success", self.op.success.source,
+                          f"valid arguments ({args or 'the defaults'}): the call returns "
+                          f"`{self.op.success.ret}`", self.setup(d) + [self.call(d)])]
 
     def cap_cases(self) -> list[Case]:
         op = self.op

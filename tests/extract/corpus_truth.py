@@ -102,7 +102,7 @@ _PVTIME = [
     Found(4, SET_PVTIME, "user_read_faults", "get_user(ipa, user)"),
     Found(5, SET_PVTIME, "not_is_aligned", "IS_ALIGNED(ipa, 64)"),
     Found(6, SET_PVTIME, "vcpu_arch_steal_base_mismatch", "vcpu->arch.steal.base !="),
-    Found(7, SET_PVTIME, "no_memslot", "kvm_is_error_hva(gfn_to_hva(kvm, ipa >> PAGE_SHIFT))"),
+    Found(7, SET_PVTIME, "hva_error", "kvm_is_error_hva(gfn_to_hva(kvm, ipa >> PAGE_SHIFT))"),
     Found(9, GET_PVTIME, "attr_attr_mismatch", "attr->attr != KVM_ARM_VCPU_PVTIME_IPA"),
     Found(10, GET_PVTIME, "user_write_faults", "put_user(ipa, user)"),
     Found(11, HAS_PVTIME, "attr_not_a_case", "attr->attr != KVM_ARM_VCPU_PVTIME_IPA"),
