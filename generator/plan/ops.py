@@ -177,6 +177,9 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
             if term.reach is not Reach.REACHABLE or term.lever == Lever.NONE.value:
                 return None
             lever = Lever(term.lever)
+            if lever is Lever.REPEAT_VALID_CALL and not any(
+                    e.startswith(f"{head} = ") for e in op.effects):
+                return None               # the operation does not set what the check tests
             if lever is Lever.BAD_ARG_POINTER and op.kind in ATTR_KINDS and "addr" in check.reads:
                 lever = Lever.BAD_VALUE_POINTER   # the pointer a field holds, not the argument
             read = next((op.aliases.get(r, r) for r in check.reads), "")
@@ -369,6 +372,7 @@ class _Draft:
     arg: ArgPointer = ArgPointer.VALID
     buffer_valid: Optional[Val] = None     # None: the whole buffer is mapped
     addr: ArgPointer = ArgPointer.VALID    # a device attribute's addr
+    repeat: bool = False                   # the valid call is made first
 
 
 class _OpPlanner:
@@ -519,6 +523,8 @@ class _OpPlanner:
             d.fields[target] = Val(pages=OUTSIDE_PAGES, bytes=old.bytes)
         elif v.lever is Lever.BAD_VALUE_POINTER:
             d.addr = ArgPointer.UNMAPPED
+        elif v.lever is Lever.REPEAT_VALID_CALL:
+            d.repeat = True
 
     def setup(self, d: _Draft) -> list[Step]:
         steps = [CreateVm()]
@@ -533,6 +539,8 @@ class _OpPlanner:
                 v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT for _, v in self.violations):
             steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
+        if d.repeat:
+            steps.append(self.call(self.base(), note="the valid call first"))
         return steps
 
     def call(self, d: _Draft, seed: int = 0, note: str = "") -> Step:

@@ -59,5 +59,4 @@ def test_the_ground_truth_rows_were_exercised(pvtime_run):
                "KVM_HAS_DEVICE_ATTR": "has_attr"}
     rows = [x for x in TRUTH["pvtime-v7-07"].rows if isinstance(x, Found)]
     run = [x for x in rows if (x.check, request[x.op.split("(")[0]]) in clauses]
-    # every row but 6 (`base already set`: no lever sets it first yet)
-    assert sorted(x.row for x in rows if x not in run) == [6]
+    assert run == rows
