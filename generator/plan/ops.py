@@ -379,10 +379,9 @@ class _OpPlanner:
     """Plans the cases of one operation."""
 
     def __init__(self, spec: Spec, op: Operation, vocab: Vocabulary):
-        if op.kind is OpKind.IOCTL and op.fd != "vm":
-            raise PlanError(op.source, f"{op.name} is a {op.fd} ioctl; the VM_IOCTL step "
-                            "issues it on the VM fd, and no step kind issues it on a "
-                            f"{op.fd} fd yet")
+        if op.kind in (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) and op.fd != "vm":
+            raise PlanError(op.source, f"{op.name} is a {op.fd} ioctl; its step issues it "
+                            f"on the VM fd, and no step kind issues it on a {op.fd} fd yet")
         self.spec, self.op, self.vocab = spec, op, vocab
         self.fields = op_fields(spec, op)
         self.fatal = always_failing(op)
@@ -798,11 +797,12 @@ class _OpPlanner:
         return out
 
     def valid_cases(self) -> list[Case]:
-        """Valid arguments: the call returns what the patch's code returns.
-        (Page-loop operations have theirs in buffer_cases; the operations of
-        the bundled seeds keep their plans: this covers the device
-        attributes.)"""
-        if self.op.kind not in ATTR_KINDS or self.fatal is not None or self.op.success is None:
+        """Valid arguments: the call returns what the patch's code returns
+        (page-loop operations have theirs in buffer_cases; KVM_ENABLE_CAP
+        and KVM_CHECK_EXTENSION in cap_cases)."""
+        plain = self.op.kind is OpKind.IOCTL and self.op.buffer is None
+        if not (self.op.kind in ATTR_KINDS or plain) or self.fatal is not None \
+                or self.op.success is None:
             return []
         d = self.base()
         args = _describe_call(d)

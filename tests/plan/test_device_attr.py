@@ -77,3 +77,13 @@ def test_an_attribute_whose_value_is_a_struct_is_refused_by_line():
     spec = extract_spec(CORPUS / "smccc-filter-v3-09.txt", "smccc-filter-v3-09")
     with pytest.raises(PlanError, match=r"smccc-filter-v3-09.txt:248 .*bytes_nonzero"):
         plan(spec)
+
+
+def test_a_vcpu_enable_cap_is_refused_by_line():
+    """KVM_ENABLE_CAP on a vCPU fd (kvm_vcpu_ioctl_enable_cap) is extracted;
+    its step issues KVM_ENABLE_CAP on the VM fd only, so planning says so."""
+    spec = extract_spec(CORPUS / "system-suspend-v6-07.txt", "system-suspend-v6-07")
+    op = spec.operation("KVM_ENABLE_CAP(KVM_CAP_ARM_SYSTEM_SUSPEND)")
+    op.fd = "vcpu"
+    with pytest.raises(PlanError, match=rf"^{op.source.seed}:{op.source.line} .*vcpu fd"):
+        plan(spec)
