@@ -41,14 +41,86 @@ class CoreConcepts:
     def vcpus_lockable(self, call: Call, it: Optional[Cursor]) -> bool:
         return True                   # no vCPU of a case is inside KVM_RUN
 
-    def user_read_faults(self, call: Call, it: Optional[Cursor]) -> bool:
-        return not call.arg_readable
+    def user_read_faults(self, call: Call, it: Optional[Cursor], ptr: str = "") -> bool:
+        return not call.readable(ptr)
 
-    def user_write_faults(self, call: Call, it: Optional[Cursor]) -> bool:
-        return not call.arg_readable
+    def user_write_faults(self, call: Call, it: Optional[Cursor], ptr: str = "") -> bool:
+        return not call.readable(ptr)
 
     def host_memory_exhausted(self, call: Call, it: Optional[Cursor]) -> bool:
         return False
+
+    def bytes_nonzero(self, call: Call, it: Optional[Cursor], data=(),
+                      value: int = 0) -> bool:
+        """memchr_inv(data, 0, n) / memcmp(data, zero_page, n): an element
+        of the array (or the scalar field itself) differs from value."""
+        if isinstance(data, int):
+            return data != value
+        return any(b != value for b in data)
+
+    def vm_has_run(self, call: Call, it: Optional[Cursor]) -> bool:
+        return self.vcpus_ran > 0
+
+    def vcpu_initialised(self, call: Call, it: Optional[Cursor]) -> bool:
+        return self.vcpus_initialised > 0
+
+    def vcpu_finalized(self, call: Call, it: Optional[Cursor]) -> bool:
+        return True                   # no feature of a case needs finalizing
+
+    def vcpu_has_feature(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
+        return feature in self.vcpu_features
+
+    def feature_initialised(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
+        return feature in self.features_initialised
+
+    def vcpu_state_set(self, call: Call, it: Optional[Cursor], what: str = "") -> bool:
+        return what in self.vcpu_state
+
+    def vcpu_value(self, call: Call, it: Optional[Cursor], what: str = "", unset: str = "0") -> int:
+        return self.vcpu_values.get(what, int(unset, 0))
+
+    def set_vcpu_value(self, what: str, value: int) -> None:
+        """The effect of a call that sets a per-vCPU value (vcpu_value)."""
+        self.vcpu_values[what] = int(value)
+
+    @staticmethod
+    def hva_error(call: Call, it: Optional[Cursor], hva: int = 0) -> bool:
+        return hva < 0
+
+    def caller_capable(self, call: Call, it: Optional[Cursor], cap: str = "") -> bool:
+        return True                   # the tests run as root in the guest
+
+    def host_has_feature(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
+        return self.host.has(feature) if feature else True
+
+    @staticmethod
+    def zero_page(call: Call, it: Optional[Cursor]) -> bytes:
+        return bytes(4096)
+
+    @staticmethod
+    def is_aligned(call: Call, it: Optional[Cursor], x: int = 0, a: int = 1) -> bool:
+        return x % a == 0
+
+    @staticmethod
+    def is_power_of_2(call: Call, it: Optional[Cursor], x: int = 0) -> bool:
+        return x > 0 and x & (x - 1) == 0
+
+    @staticmethod
+    def bit(call: Call, it: Optional[Cursor], n: int = 0) -> int:
+        return 1 << n
+
+    @staticmethod
+    def genmask(call: Call, it: Optional[Cursor], h: int = 0, l: int = 0) -> int:
+        return ((1 << (h + 1)) - 1) & ~((1 << l) - 1)
+
+    @staticmethod
+    def field_get(call: Call, it: Optional[Cursor], mask: int = 0, x: int = 0) -> int:
+        return (x & mask) >> ((mask & -mask).bit_length() - 1) if mask else 0
+
+    @staticmethod
+    def reg_size(call: Call, it: Optional[Cursor], reg_id: int = 0) -> int:
+        """KVM_REG_SIZE(id): 1 << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT)."""
+        return 1 << ((reg_id >> 52) & 0xf)
 
     def lock(self, call: Call, it: Optional[Cursor]) -> int:
         return 0
@@ -70,6 +142,12 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     vcpus: int = 0
     memslots: dict = field(default_factory=dict)   # slot -> (base_gfn, pages)
     tags: dict = field(default_factory=dict)       # gfn -> bytearray
+    vcpus_ran: int = 0                             # vCPUs that entered KVM_RUN
+    vcpus_initialised: int = 0                     # vCPUs past KVM_ARM_VCPU_INIT
+    vcpu_features: set = field(default_factory=set)        # KVM_ARM_VCPU_INIT features
+    features_initialised: set = field(default_factory=set)  # e.g. the PMU after its INIT
+    vcpu_state: set = field(default_factory=set)   # per-vCPU state userspace has set
+    vcpu_values: dict = field(default_factory=dict)  # per-vCPU values userspace has set
 
     @property
     def page_mask(self) -> int:
@@ -165,7 +243,8 @@ def _call_for(step, page_size: int) -> Call:
     if sizes is not None:
         buf = UserBuffer(initial_bytes(step.buffer, sizes[0]), sizes[1])
     readable = getattr(step, "arg", ArgPointer.VALID) is ArgPointer.VALID
-    return Call(Arg(step.ref_values(page_size)), readable, buf)
+    pointers = step.ref_pointers() if hasattr(step, "ref_pointers") else {}
+    return Call(Arg(step.ref_values(page_size)), readable, buf, pointers)
 
 
 def predict(ops: Operations, capabilities: Mapping[str, int], case: Case,

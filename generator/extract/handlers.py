@@ -21,18 +21,20 @@ Phases:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pycparser import c_ast
 
 from generator import cparse
 from generator.ingest import Patch
-from generator.model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind, element_id,
-                     Reach, Source, Success, errno_from_name)
-from generator.extract.slugs import ident
+from generator.model import (Check, Finding, FindingKind, Operation, OpKind, Predicate, Reach,
+                             Source, Success, element_id, errno_from_name)
+from generator.extract.slugs import classify, ident
 from generator.extract.units import (Deletion, Unit, UnitKind, collect_units, declared_functions, deletions,
+                                     header_macros,
                     parse_unit)
 from generator.model.vocab import ContextCheck, Vocabulary
-from generator.extract.walker import HandlerWalker, Result, State
+from generator.extract.walker import HandlerWalker, Outcome, Result, State
 
 
 def _parsed_units(patches: list[Patch], seed: str, voc: Vocabulary,
@@ -66,7 +68,11 @@ def _deleted_context(ctx: ContextCheck, dels: list[Deletion]) -> Deletion | None
 
 
 def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
-                    voc: Vocabulary, walker: HandlerWalker, findings: list[Finding]) -> None:
+                    voc: Vocabulary, walker: HandlerWalker, state: State) -> None:
+    """The vocabulary's checks of the code around a dispatcher; a user read
+    among them (`copy_from_user(&val, reg->addr, ...)`) makes its target
+    input for the patch's code, as in the walker."""
+    findings = walker.findings
     for ctx in voc.context.get(u.dispatcher, []):
         gone = _deleted_context(ctx, dels)
         if gone is not None:
@@ -77,13 +83,22 @@ def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
                 "apply before the capability's own checks",
                 Source(seed, gone.line, u.patch.label, gone.path, gone.text.strip())))
             continue
-        op.checks.append(Check(f"{ident(ctx.reads[0])}_nonzero"
-                               if ctx.reads else ident(ctx.condition),
+        preds = [Predicate(h, t.concept) for h in dict.fromkeys(re.findall(r'([A-Za-z_]\w*)\s*\(',
+                                                                          ctx.condition))
+                 if (t := voc.lookup(h)) is not None]
+        reach = next((voc.lookup(p.spelling).reach for p in preds
+                      if voc.lookup(p.spelling).reach is not Reach.REACHABLE), Reach.REACHABLE)
+        op.checks.append(Check(ctx.id or (f"{ident(ctx.reads[0])}_nonzero"
+                                          if ctx.reads else ident(ctx.condition)),
                                len(op.checks) + 1, ctx.condition, errno_from_name(ctx.errno),
-                               CheckKind.ARGUMENT, list(ctx.reads), [],
+                               classify(ctx.condition, preds, False, reach), list(ctx.reads), preds,
                                Source(ctx.file, ctx.line, "context", ctx.where, ctx.meaning),
-                               context=True))
+                               reach=reach, context=True))
         walker.ids.add(op.checks[-1].id)
+        node = cparse.parse_expr(ctx.condition)
+        if not (isinstance(node, c_ast.FuncCall) and node.args and node.args.exprs
+                and cparse.to_c(node.args.exprs[0]).lstrip("&") in state.argvars | {"argp"}):
+            walker._user_reads(node, state)
 
 
 def _success(res: Result | None) -> Success | None:
@@ -91,7 +106,7 @@ def _success(res: Result | None) -> Success | None:
 
 
 def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
-                       arg_types: dict[str, str]
+                       arg_types: dict[str, str], user_fields: set[str] = frozenset()
                        ) -> tuple[list[Operation], list[Finding], dict[str, list[tuple[int, int]]]]:
     """Operations with ordered checks from every code unit the patches add,
     the findings made on the way, and each operation's body as seed line
@@ -100,26 +115,43 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
     units = _parsed_units(patches, seed, voc, findings)
     functions = {u.name: u for u in units if u.kind is UnitKind.FUNCTION}
     dels = [d for p in patches for d in deletions(p)]
+    macros: dict[str, tuple[str, int]] = {}
+    for p in patches:
+        macros.update(header_macros(p))
     ops: list[Operation] = []
     reached: set[str] = set()
-    for u in units:
-        if u.kind is not UnitKind.CASE:
-            continue
-        kind, fd = voc.dispatch[u.dispatcher]
-        name = u.name
+    for u, label, switch in _entry_units(units, voc):
+        d = voc.dispatch[u.dispatcher or u.name]
+        kind = d.kind
+        name = label
         cap = ""
-        if kind is OpKind.ENABLE_CAP:
-            name, cap = f"KVM_ENABLE_CAP({u.name})", u.name
-        elif kind is OpKind.CHECK_EXTENSION:
-            name, cap = f"KVM_CHECK_EXTENSION({u.name})", u.name
+        select: dict[str, str] = {}
+        if kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION):
+            name, cap = f"{kind.ioctl}({label})", label
+        elif d.ioctl:
+            name = d.ioctl
+        elif d.selects:
+            select = {**dict(d.fixed), d.selects: label}
+            name = f"{kind.ioctl}({'/'.join(select.values())})"
         first = u.lines[0]
-        src = Source(seed, first[0], u.patch.label, u.path, f"case {u.name}:{first[1]}".strip())
-        op = Operation(name, kind, u.dispatcher, fd, [], None, src,
-                       arg_type=arg_types.get(u.name, ""), cap=cap)
+        if switch is None:
+            src = Source(seed, first[0], u.patch.label, u.path, f"case {label}:{first[1]}".strip())
+        else:
+            line = switch[1].coord.line if switch[1].coord else first[0]
+            src = Source(seed, line, u.patch.label, u.path,
+                         next((t.strip() for no, t in u.lines if no == line), ""))
+        op = Operation(name, kind, d.function, d.fd, [], None, src,
+                       arg_type=arg_types.get(label, "") or d.arg, cap=cap, select=select)
         walker = HandlerWalker(op, functions, seed, voc, findings)
-        _context_checks(op, u, dels, seed, voc, walker, findings)
-        argvars = {"cap"} if kind is OpKind.ENABLE_CAP else set()
-        res = walker.walk_unit(u, State(argvars))
+        walker.user_fields = user_fields
+        walker.macros = macros
+        walker.only_case = (id(switch[0]), label) if switch is not None else None
+        state = State({d.argvar} if d.argvar else set())
+        if switch is None:             # the patch adds the whole dispatcher: no context around it
+            _context_checks(op, u, dels, seed, voc, walker, state)
+        if switch is None and d.selects and d.argvar and u.default is not None:
+            _not_a_case(op, u, d, seed, walker, state)
+        res = walker.walk_unit(u, state)
         called = _called(u, functions)
         reached.update(called)
         _finish(op, walker, [u] + [functions[f] for f in called], seed, voc,
@@ -155,6 +187,53 @@ def _one_per_name(ops: list[Operation], seed: str, findings: list[Finding]) -> l
                 "not in this spec" if differ else ", the second is identical"),
             op.source, related=a.source))
     return out
+
+
+def _not_a_case(op: Operation, u: Unit, d, seed: str, walker: HandlerWalker,
+                state: State) -> None:
+    """The dispatcher's `default:` as the hunk shows it: a value of the
+    selected field that no case names fails with the default's errno."""
+    errno, line, text = u.default
+    sel = f"{d.argvar}->{d.selects}"
+    cond = " && ".join(f"{sel} != {l}" for l in u.labels)
+    node = cparse.parse_expr(cond)
+    _recoord(node, line)
+    prev, walker.unit = walker.unit, u
+    walker._add_checks(node, Outcome(errno), state, whole=True, cid_hint="not_a_case")
+    walker.unit = prev
+    op.checks[-1].source = Source(seed, line, u.patch.label, u.path, text)
+
+
+@dataclass(frozen=True)
+class _At:
+    """The position of a condition built from hunk lines (pycparser's Coord shape)."""
+    line: int
+    file: str = ""
+    column: int = 0
+
+
+def _recoord(node, line: int) -> None:
+    node.coord = _At(line)
+    for _, child in node.children():
+        _recoord(child, line)
+
+
+def _entry_units(units: list[Unit], voc: Vocabulary):
+    """(unit, case label, switch) for each operation the patch adds: a
+    `case` block added to a dispatcher (switch None), and each case of the
+    dispatching `switch` of a dispatcher the patch adds whole
+    (switch = (the Switch node, its Case node))."""
+    for u in units:
+        if u.kind is UnitKind.CASE:
+            yield u, u.name, None
+        elif u.name in voc.dispatch:
+            sw = next((it for it in u.ast.body.block_items or []
+                       if isinstance(it, c_ast.Switch)), None)
+            items = (sw.stmt.block_items or []) if sw is not None and \
+                isinstance(sw.stmt, c_ast.Compound) else []
+            for it in items:
+                if isinstance(it, c_ast.Case) and isinstance(it.expr, c_ast.ID):
+                    yield u, it.expr.name, (sw, it)
 
 
 def _spans(op: Operation, units: list[Unit], functions: dict[str, Unit]) -> list[tuple[int, int]]:

@@ -28,6 +28,15 @@ class Lever(enum.Enum):
     BAD_ARG_POINTER = "bad_arg_pointer"          # the argument points at a PROT_NONE page
     BAD_BUFFER_POINTER = "bad_buffer_pointer"    # the user buffer is not mapped
     IPA_OUTSIDE_MEMSLOT = "ipa_outside_memslot"  # a guest address no memslot covers
+    RESERVED_ELEMENT_NONZERO = "reserved_element_nonzero"  # element i of the array the
+                                                 # check reads is 1, one case per element
+    FIELD_OUT_OF_RANGE = "field_out_of_range"    # `x > MAX` / `x >= N`: x just past the
+                                                 # bound, and a case just inside it
+    NOT_POWER_OF_2 = "not_power_of_2"            # `!is_power_of_2(x)`: x = 3
+    BAD_VALUE_POINTER = "bad_value_pointer"      # a pointer field of the argument (a device
+                                                 # attribute's addr) points at an unmapped page
+    REPEAT_VALID_CALL = "repeat_valid_call"      # the operation's own valid call, made
+                                                 # first, sets the state the check refuses
     NONE = "none"                                # no input makes it fail
 
 
@@ -51,7 +60,18 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
        vcpus_lockable="every vCPU can be locked (none is inside KVM_RUN)",
        user_read_faults="the user pointer argument cannot be read in full",
        user_write_faults="the user pointer argument cannot be written in full",
-       host_memory_exhausted="the host cannot allocate (not driven from userspace)")
+       host_memory_exhausted="the host cannot allocate (not driven from userspace)",
+       bytes_nonzero="some byte of an array (a reserved field) is not zero",
+       vm_has_run="a vCPU of the VM has entered the guest (KVM_RUN) at least once",
+       vcpu_initialised="KVM_ARM_VCPU_INIT has succeeded on the vCPU",
+       vcpu_finalized="every vCPU feature needing KVM_ARM_VCPU_FINALIZE has had it",
+       vcpu_has_feature="the vCPU was initialised with the feature (args: feature)",
+       feature_initialised="the vCPU feature (args: feature) has been initialised",
+       vcpu_state_set="a piece of per-vCPU state (args: what) has been set by userspace",
+       caller_capable="the calling process has the POSIX capability (root has all)",
+       vcpu_value="a per-vCPU value userspace sets (args: what; unset: its value until set)",
+       hva_error="a host address is the error value (no memslot backs the frame)",
+       host_has_feature="the host has the architecture feature (not driven from userspace)")
     + _c(P, "memslots",
          no_memslot="no memslot backs the guest frame of the loop cursor",
          memslot_visible="a user-visible memslot backs the guest frame",
@@ -70,7 +90,15 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
     + _c(H, "generic",
          lock="serialise (no single-threaded effect)",
          unlock="end of serialisation",
-         release="drop a page reference (no userspace effect)")
+         release="drop a page reference (no userspace effect)",
+         zero_page="the kernel's page of zeros",
+         is_aligned="IS_ALIGNED(x, a): x is a multiple of a",
+         is_power_of_2="the value is a non-zero power of two",
+         bit="BIT(n) = 1 << n",
+         genmask="GENMASK(h, l): bits h..l set",
+         field_get="FIELD_GET(mask, x): the field of x under mask",
+         reg_size="bytes of a ONE_REG register, from its id",
+         gfn_hva="the host address backing a guest frame, or the error value")
     + _c(H, "memslots",
          gfn_of="guest frame number of a guest physical address",
          resolve_gfn="the page backing a guest frame",
@@ -87,6 +115,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          stage2_leaf="the stage-2 leaf entry of an address",
          stage2_unmap="unmap a stage-2 range")
     + _c(K, "generic",
+         attr_group="a device-attribute group (or attribute) number of mainline's uAPI",
+         invalid_gpa="the all-ones guest physical address KVM uses for `not set`",
          page_size="the running kernel's page size",
          page_mask="~(page size - 1) of the running kernel",
          page_shift="log2 of the running kernel's page size",
