@@ -26,7 +26,7 @@ from pycparser import c_ast
 
 from generator import cparse, paths
 from generator.errors import InputError
-from generator.ingest import Patch, Series, SeriesFindingKind, load_series
+from generator.ingest import LineKind, Patch, Series, SeriesFindingKind, load_series
 from generator.model import (AlignmentRule, CheckKind, Finding, FindingKind, Precondition,
                              PreKind, Reach, Source, Spec, StructDef)
 from generator.extract import consistency
@@ -214,6 +214,35 @@ def _point_into_files(spec: Spec, series: Series) -> None:
     fixed(spec)
 
 
+_DIFFSTAT = re.compile(r'^\s*(\d+) files? changed(?:,|$)')
+_STAT_FILE = re.compile(r'^\s*(\S+)\s+\|\s+(\d+) [+-]*\s*$')
+
+
+def _diffstat_counts(p: Patch, seed: str) -> list[Finding]:
+    """Each file of the diffstat (` path | N +++--`) against the lines its
+    diff changes: fewer changed lines than the diffstat counts means hunks
+    were lost (a deleted `@@` header and its lines, a cut mail)."""
+    out = []
+    for line in p.message.lines:
+        m = _STAT_FILE.match(line.text)
+        if not m:
+            continue
+        name, want = m.group(1), int(m.group(2))
+        tail = name[3:] if name.startswith("...") else name
+        f = next((f for f in p.files if f.path == name or f.path.endswith(tail)), None)
+        if f is None:
+            continue          # a file missing from the diff is the file count's finding
+        have = sum(1 for h in f.hunks for l in h.lines if l.kind is not LineKind.CTX)
+        if have < want:
+            out.append(Finding(FindingKind.DAMAGE,
+                               f"patch {p.label or p.message.subject!r}: its diffstat counts "
+                               f"{want} changed line(s) in {f.path}, its diff has {have}: "
+                               "hunks were lost (a damaged `@@` header?); what they changed is "
+                               "not in this spec", Source(seed, line.no, p.label, f.path,
+                                                          line.text.strip())))
+    return out
+
+
 _QUOTED_DIFF = re.compile(r'^(?:>\s?)+(?:[+\- ]|@@|diff --git)')
 
 
@@ -223,8 +252,20 @@ def _truncation(patches: list[Patch], text: str, seed: str) -> list[Finding]:
     What followed is lost, so each is damage."""
     out = []
     for p in patches:
+        if p.quoted_depth:
+            continue
+        stat = next((int(m.group(1)) for l in p.message.lines
+                     if (m := _DIFFSTAT.match(l.text))), None)
+        if stat is not None and stat > len(p.files):
+            out.append(Finding(FindingKind.DAMAGE,
+                               f"patch {p.label or p.message.subject!r}: its diffstat lists "
+                               f"{stat} file(s), its diff has {len(p.files)}: the mail looks "
+                               "truncated or damaged; the missing files are not in this spec",
+                               Source(seed, p.message.lines[-1].no if p.message.lines else 0,
+                                      p.label, "", "")))
+        out += _diffstat_counts(p, seed)
         lines = [l for f in p.files for h in f.hunks for l in h.lines]
-        if p.quoted_depth or not lines:
+        if not lines:
             continue
         last = max(l.seed_line for l in lines)
         if not any(l.text.rstrip() == "--" for l in p.message.lines if l.no > last):
