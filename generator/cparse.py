@@ -39,6 +39,8 @@ PRELUDE = r"""
 #define likely(x) (x)
 #define unlikely(x) (x)
 #define READ_ONCE(x) (x)
+#define list_for_each_entry(pos, head, member) \
+	for (pos = list_first_entry(head); pos; pos = list_next_entry(pos, member))
 typedef unsigned char __u8;
 typedef signed char __s8;
 typedef unsigned short __u16;

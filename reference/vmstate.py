@@ -50,6 +50,64 @@ class CoreConcepts:
     def host_memory_exhausted(self, call: Call, it: Optional[Cursor]) -> bool:
         return False
 
+    def bytes_nonzero(self, call: Call, it: Optional[Cursor], data: bytes = b"",
+                      value: int = 0) -> bool:
+        """memchr_inv(data, 0, n) / memcmp(data, zero_page, n): a byte differs."""
+        return any(b != value for b in data)
+
+    def vm_has_run(self, call: Call, it: Optional[Cursor]) -> bool:
+        return self.vcpus_ran > 0
+
+    def vcpu_initialised(self, call: Call, it: Optional[Cursor]) -> bool:
+        return self.vcpus_initialised > 0
+
+    def vcpu_finalized(self, call: Call, it: Optional[Cursor]) -> bool:
+        return True                   # no feature of a case needs finalizing
+
+    def vcpu_has_feature(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
+        return feature in self.vcpu_features
+
+    def feature_initialised(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
+        return feature in self.features_initialised
+
+    def vcpu_state_set(self, call: Call, it: Optional[Cursor], what: str = "") -> bool:
+        return what in self.vcpu_state
+
+    def caller_capable(self, call: Call, it: Optional[Cursor], cap: str = "") -> bool:
+        return True                   # the tests run as root in the guest
+
+    def host_has_feature(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
+        return self.host.has(feature) if feature else True
+
+    @staticmethod
+    def zero_page(call: Call, it: Optional[Cursor]) -> bytes:
+        return bytes(4096)
+
+    @staticmethod
+    def is_aligned(call: Call, it: Optional[Cursor], x: int = 0, a: int = 1) -> bool:
+        return x % a == 0
+
+    @staticmethod
+    def is_power_of_2(call: Call, it: Optional[Cursor], x: int = 0) -> bool:
+        return x > 0 and x & (x - 1) == 0
+
+    @staticmethod
+    def bit(call: Call, it: Optional[Cursor], n: int = 0) -> int:
+        return 1 << n
+
+    @staticmethod
+    def genmask(call: Call, it: Optional[Cursor], h: int = 0, l: int = 0) -> int:
+        return ((1 << (h + 1)) - 1) & ~((1 << l) - 1)
+
+    @staticmethod
+    def field_get(call: Call, it: Optional[Cursor], mask: int = 0, x: int = 0) -> int:
+        return (x & mask) >> ((mask & -mask).bit_length() - 1) if mask else 0
+
+    @staticmethod
+    def reg_size(call: Call, it: Optional[Cursor], reg_id: int = 0) -> int:
+        """KVM_REG_SIZE(id): 1 << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT)."""
+        return 1 << ((reg_id >> 52) & 0xf)
+
     def lock(self, call: Call, it: Optional[Cursor]) -> int:
         return 0
 
@@ -70,6 +128,11 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     vcpus: int = 0
     memslots: dict = field(default_factory=dict)   # slot -> (base_gfn, pages)
     tags: dict = field(default_factory=dict)       # gfn -> bytearray
+    vcpus_ran: int = 0                             # vCPUs that entered KVM_RUN
+    vcpus_initialised: int = 0                     # vCPUs past KVM_ARM_VCPU_INIT
+    vcpu_features: set = field(default_factory=set)        # KVM_ARM_VCPU_INIT features
+    features_initialised: set = field(default_factory=set)  # e.g. the PMU after its INIT
+    vcpu_state: set = field(default_factory=set)   # per-vCPU state userspace has set
 
     @property
     def page_mask(self) -> int:

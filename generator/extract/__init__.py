@@ -89,7 +89,8 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
 
     # 3. handlers
     arg_types = {i.name: i.arg_type for i in spec.ioctls}
-    ops, findings, spans = extract_operations(patches, seed, voc, arg_types)
+    user_fields = {m.name for st in spec.structs for m in st.members if m.user_pointer and m.name}
+    ops, findings, spans = extract_operations(patches, seed, voc, arg_types, user_fields)
     spec.operations = ops
     spec.findings += findings
 

@@ -26,9 +26,10 @@ from pycparser import c_ast
 
 from generator import cparse
 from generator.ingest import Patch
-from generator.model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind, element_id,
+from generator.model import (Check, Finding, FindingKind, Operation, OpKind, Predicate,
+                             element_id,
                      Reach, Source, Success, errno_from_name)
-from generator.extract.slugs import ident
+from generator.extract.slugs import classify, ident
 from generator.extract.units import (Deletion, Unit, UnitKind, collect_units, declared_functions, deletions,
                     parse_unit)
 from generator.model.vocab import ContextCheck, Vocabulary
@@ -77,12 +78,17 @@ def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
                 "apply before the capability's own checks",
                 Source(seed, gone.line, u.patch.label, gone.path, gone.text.strip())))
             continue
-        op.checks.append(Check(f"{ident(ctx.reads[0])}_nonzero"
-                               if ctx.reads else ident(ctx.condition),
+        preds = [Predicate(h, t.concept) for h in dict.fromkeys(re.findall(r'([A-Za-z_]\w*)\s*\(',
+                                                                          ctx.condition))
+                 if (t := voc.lookup(h)) is not None]
+        reach = next((voc.lookup(p.spelling).reach for p in preds
+                      if voc.lookup(p.spelling).reach is not Reach.REACHABLE), Reach.REACHABLE)
+        op.checks.append(Check(ctx.id or (f"{ident(ctx.reads[0])}_nonzero"
+                                          if ctx.reads else ident(ctx.condition)),
                                len(op.checks) + 1, ctx.condition, errno_from_name(ctx.errno),
-                               CheckKind.ARGUMENT, list(ctx.reads), [],
+                               classify(ctx.condition, preds, False, reach), list(ctx.reads), preds,
                                Source(ctx.file, ctx.line, "context", ctx.where, ctx.meaning),
-                               context=True))
+                               reach=reach, context=True))
         walker.ids.add(op.checks[-1].id)
 
 
@@ -91,7 +97,7 @@ def _success(res: Result | None) -> Success | None:
 
 
 def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
-                       arg_types: dict[str, str]
+                       arg_types: dict[str, str], user_fields: set[str] = frozenset()
                        ) -> tuple[list[Operation], list[Finding], dict[str, list[tuple[int, int]]]]:
     """Operations with ordered checks from every code unit the patches add,
     the findings made on the way, and each operation's body as seed line
@@ -105,20 +111,24 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
     for u in units:
         if u.kind is not UnitKind.CASE:
             continue
-        kind, fd = voc.dispatch[u.dispatcher]
+        d = voc.dispatch[u.dispatcher]
+        kind = d.kind
         name = u.name
         cap = ""
-        if kind is OpKind.ENABLE_CAP:
-            name, cap = f"KVM_ENABLE_CAP({u.name})", u.name
-        elif kind is OpKind.CHECK_EXTENSION:
-            name, cap = f"KVM_CHECK_EXTENSION({u.name})", u.name
+        select: dict[str, str] = {}
+        if kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION):
+            name, cap = f"{kind.ioctl}({u.name})", u.name
+        elif d.selects:
+            select = {**dict(d.fixed), d.selects: u.name}
+            name = f"{kind.ioctl}({'/'.join(select.values())})"
         first = u.lines[0]
         src = Source(seed, first[0], u.patch.label, u.path, f"case {u.name}:{first[1]}".strip())
-        op = Operation(name, kind, u.dispatcher, fd, [], None, src,
-                       arg_type=arg_types.get(u.name, ""), cap=cap)
+        op = Operation(name, kind, u.dispatcher, d.fd, [], None, src,
+                       arg_type=arg_types.get(u.name, "") or d.arg, cap=cap, select=select)
         walker = HandlerWalker(op, functions, seed, voc, findings)
+        walker.user_fields = user_fields
         _context_checks(op, u, dels, seed, voc, walker, findings)
-        argvars = {"cap"} if kind is OpKind.ENABLE_CAP else set()
+        argvars = {d.argvar} if d.argvar else set()
         res = walker.walk_unit(u, State(argvars))
         called = _called(u, functions)
         reached.update(called)

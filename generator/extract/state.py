@@ -16,10 +16,13 @@ class State:
     renames: dict[str, str] = field(default_factory=dict)   # callee param -> caller name
     when: str = ""
     guard: str = ""          # condition of the `if` branch being walked (for effects)
+    userptrs: set[str] = field(default_factory=lambda: {"argp"})   # names of user pointers
+    errvar: str = ""         # the local an errno was last assigned to (`r = -EINVAL;`)
+    lastvar: str = ""        # the local last assigned (`ret = helper(...); break;`)
 
     def derive(self, **kw) -> "State":
         s = State(self.argvars, self.locals, self.in_loop, self.params, self.renames,
-                  self.when, self.guard)
+                  self.when, self.guard, self.userptrs, self.errvar, self.lastvar)
         for k, v in kw.items():
             setattr(s, k, v)
         return s

@@ -79,6 +79,9 @@ def collect_units(patch: Patch, seed: str, voc: Vocabulary) -> list[Unit]:
                         dispatcher = ""     # later cases are past this function
                         i = end + 1
                         continue
+                if no not in added and fm and fm.group(1) not in _KEYWORDS \
+                        and not text.startswith((" ", "\t")) and not text.rstrip().endswith(";"):
+                    dispatcher = fm.group(1)    # the hunk shows the next function's start
                 cm = _CASE.match(text)
                 if no in added and cm and dispatcher in voc.dispatch:
                     end = _case_end(side, i)
@@ -102,6 +105,7 @@ def _case_end(side: list[tuple[int, str]], i: int) -> int:
                 return j
         return len(side) - 1
     depth = 0
+    prev = ""
     for j in range(i + 1, len(side)):
         t = _strip_comments(side[j][1]).strip()
         if depth == 0 and (re.match(r'^(case\s+\w+|default)\s*:', t)):
@@ -109,9 +113,18 @@ def _case_end(side: list[tuple[int, str]], i: int) -> int:
         depth += t.count("{") - t.count("}")
         if depth < 0:
             return j - 1
-        if depth == 0 and t == "break;":
+        if depth == 0 and t == "break;" and not _unbraced_head(prev):
             return j
+        if t:
+            prev = t
     return len(side) - 1
+
+
+def _unbraced_head(line: str) -> bool:
+    """`if (x)` / `else` with no brace: the next statement is its body
+    (`r = -EINVAL; if (cap->args[0]) break;` does not end the case)."""
+    return bool(re.match(r'^(?:\}\s*)?(?:else\b|if\s*\(|else\s+if\s*\()', line)) \
+        and not line.endswith((";", "{"))
 
 
 def parse_unit(u: Unit, seed: str) -> None:

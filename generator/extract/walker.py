@@ -51,6 +51,7 @@ class _Frame:
     is_bool: bool
     label_returns: dict[str, c_ast.Node]
     returns: list[Result] = field(default_factory=list)
+    ret_var: str = ""            # `return ret;` at the end of the body: the local returned
 
 
 class _Rename(c_ast.NodeVisitor):
@@ -141,14 +142,19 @@ class HandlerWalker(ConditionReader):
             return None                   # recursion: the callee is already on the path
         prev, self.unit = self.unit, unit
         self.frames.append(_Frame(unit, returns_bool(unit) if unit.kind is UnitKind.FUNCTION else False,
-                                  _label_returns(unit.ast.body)))
+                                  _label_returns(unit.ast.body), ret_var=_ret_var(unit.ast.body)))
         self.stmts(unit.ast.body.block_items or [], state)
         frame = self.frames.pop()
         self.unit = prev
         return _combine(frame.returns)
 
     def stmts(self, items, st: State) -> None:
-        for s in items:
+        items = list(items)
+        for k, s in enumerate(items):
+            nxt = items[k + 1] if k + 1 < len(items) else None
+            if isinstance(s, c_ast.Switch) and isinstance(nxt, c_ast.Return) and errno_of(nxt.expr):
+                self._switch(s, st, fallthrough=nxt)   # `switch (...) { case X: return 0; } return -E;`
+                continue
             self.stmt(s, st)
 
     def stmt(self, s, st: State) -> None:
@@ -156,6 +162,10 @@ class HandlerWalker(ConditionReader):
             if s.init is not None:
                 self._follow_call(s.init, st)
                 st.locals.setdefault(s.name, []).append(s.init)
+                if errno_of(s.init):
+                    st.errvar = s.name
+                if self._is_user_ptr(s.init, st):
+                    st.userptrs.add(s.name)
             tn = cparse.to_c(s.type) if s.type is not None else ""
             if self.op.arg_type and self.op.arg_type.split()[-1] in tn:
                 st.argvars.add(s.name)
@@ -164,17 +174,33 @@ class HandlerWalker(ConditionReader):
             self._lock_in(s.rvalue)
             name = cparse.to_c(s.lvalue)
             st.locals.setdefault(name, []).append(s.rvalue)
+            if errno_of(s.rvalue):
+                st.errvar = name
+            if isinstance(s.lvalue, c_ast.ID):
+                st.lastvar = name
+            if self._is_user_ptr(s.rvalue, st):
+                st.userptrs.add(name)
             if isinstance(s.lvalue, c_ast.StructRef) and root(s.lvalue) == "kvm":
                 self.op.effects.append(f"{name} = {cparse.to_c(s.rvalue)}")
             else:
                 self._effect_of(s.rvalue, st, "")
         elif isinstance(s, c_ast.If):
             out = self._failure(s.iftrue, st, s.cond)
+            late = None if out else self._late_failure(s, st)
             if out:
                 self._add_checks(s.cond, out, st)
+                self._user_reads(s.cond, st)
                 if s.iffalse is not None:
                     self.stmt(s.iffalse, st)
+            elif late:
+                cond, out = late
+                self._add_checks(cond, out, st)
+                self._user_reads(s.cond, st)
+                if cond is not s.cond:        # `if (ok) { ...; r = 0; }`: the success side
+                    self.stmt(s.iftrue, st.derive(guard=_and(st.guard,
+                                                             self._shown_cond(s.cond, st))))
             else:
+                self._user_reads(s.cond, st)
                 cond = self._shown_cond(s.cond, st)
                 self.stmt(s.iftrue, st.derive(guard=_and(st.guard, cond)))
                 if s.iffalse is not None:
@@ -197,9 +223,11 @@ class HandlerWalker(ConditionReader):
             if not self._lock_in(s):
                 self._follow_call(s, st)
                 self._effect_of(s, st, "")
+                self._user_reads(s, st)
         elif isinstance(s, c_ast.Break) and not st.in_loop and self.op.kind is not OpKind.IOCTL:
-            if self.break_result is None and "r" in st.locals and len(self.frames) == 1:
-                expr = st.locals["r"][-1]
+            var = st.errvar or st.lastvar
+            if self.break_result is None and var in st.locals and len(self.frames) == 1:
+                expr = st.locals[var][-1]
                 res = self.call_results.get(id(expr))
                 self.break_result = Result(cparse.to_c(expr),
                                            res.value if res else self.value(expr, st), self.src(s))
@@ -254,9 +282,13 @@ class HandlerWalker(ConditionReader):
                                    if callee.ast.decl.type.args else []) if p.name]
         args = node.args.exprs if node.args else []
         inner = State(set(st.argvars), dict(st.locals), st.in_loop, set(), dict(st.renames), st.when)
+        inner.userptrs = set(st.userptrs)
         for pname, a in zip(params, args):
             base = a.expr if isinstance(a, c_ast.UnaryOp) and a.op == "&" else a
             inner.locals.pop(pname, None)
+            inner.userptrs.discard(pname)
+            if self._is_user_ptr(a, st):
+                inner.userptrs.add(pname)
             if isinstance(base, c_ast.ID) and base.name in st.argvars:
                 inner.argvars.add(pname)
             elif isinstance(base, c_ast.ID) and base.name in st.params:
@@ -348,6 +380,12 @@ class HandlerWalker(ConditionReader):
         frame = self.frames[-1]
         if isinstance(node, c_ast.Return):
             return self._returned(node.expr, frame)
+        leave = node
+        if isinstance(node, c_ast.Compound) and len(node.block_items or []) == 1:
+            leave = node.block_items[0]
+        if isinstance(leave, (c_ast.Goto, c_ast.Break)) and not (isinstance(leave, c_ast.Break)
+                                                                 and st.in_loop):
+            return self._pending(leave, st, frame)
         if isinstance(node, c_ast.FuncCall):
             return self._signal(node, st, cond, frame)
         if isinstance(node, c_ast.Compound):
@@ -373,6 +411,102 @@ class HandlerWalker(ConditionReader):
                         if res:
                             return Outcome(None, res)
         return None
+
+    def _pending(self, leave, st: State, frame: _Frame) -> Outcome | None:
+        """`r = -EINVAL; if (x) goto out;` / `... if (x) break;`: the errno
+        assigned before the check is what leaving returns."""
+        var = ""
+        if isinstance(leave, c_ast.Goto):
+            final = frame.label_returns.get(leave.name)
+            var = final.name if isinstance(final, c_ast.ID) else ""
+        else:
+            var = frame.ret_var or st.errvar
+        vals = st.locals.get(var) or []
+        e = errno_of(vals[-1]) if vals else None
+        if e:
+            return Outcome(e, _bool_result(frame.label_returns.get(getattr(leave, "name", "")),
+                                           var, -1) if frame.is_bool else "")
+        return None
+
+    def _late_failure(self, s: c_ast.If, st: State):
+        """Two shapes whose errno is in a local the function returns later:
+        `if (cond) ret = -E;` (the check is `cond`), and
+        `r = -E; ... if (cond) { ...; r = 0; }` with no else (the check is
+        `!cond`: the call fails unless cond holds).  Returns the failing
+        condition and its outcome."""
+        frame = self.frames[-1]
+        body = s.iftrue.block_items or [] if isinstance(s.iftrue, c_ast.Compound) else [s.iftrue]
+        var = frame.ret_var or st.errvar
+        if not var or s.iffalse is not None or not body or self._leaves(body):
+            return None
+        sets = [it for it in body if isinstance(it, c_ast.Assignment) and it.op == "="
+                and cparse.to_c(it.lvalue) == var]
+        if not sets:
+            return None
+        last = sets[-1]
+        e = errno_of(last.rvalue)
+        if e and len(body) == 1:
+            return s.cond, Outcome(e)
+        pending = st.locals.get(var) or []
+        before = errno_of(pending[-1]) if pending else None
+        if before and isinstance(last.rvalue, c_ast.Constant) and last.rvalue.value == "0":
+            neg = s.cond.expr if isinstance(s.cond, c_ast.UnaryOp) and s.cond.op == "!" \
+                else c_ast.UnaryOp("!", s.cond, s.cond.coord)
+            return neg, Outcome(before)
+        return None
+
+    @staticmethod
+    def _leaves(items) -> bool:
+        return any(isinstance(it, (c_ast.Return, c_ast.Goto, c_ast.Break)) for it in items)
+
+    # user memory ------------------------------------------------------------
+    _READS = ("get_user", "__get_user", "copy_from_user", "__copy_from_user")
+
+    def _is_user_ptr(self, node, st: State, depth: int = 0) -> bool:
+        """A pointer into user memory: `argp`, a field of the argument that
+        holds an address (`attr->addr`), or a local or parameter set from one."""
+        if node is None or depth > 6:
+            return False
+        while isinstance(node, (c_ast.Cast, c_ast.UnaryOp)) and not (
+                isinstance(node, c_ast.UnaryOp) and node.op in ("&", "*", "!", "-", "~")):
+            node = node.expr
+        if isinstance(node, c_ast.Cast):
+            return self._is_user_ptr(node.expr, st, depth + 1)
+        if isinstance(node, c_ast.ID):
+            if node.name in st.userptrs:
+                return True
+            return any(self._is_user_ptr(v, st, depth + 1) for v in st.locals.get(node.name, [])
+                       if v is not node)
+        if isinstance(node, c_ast.StructRef):
+            f = self._field(node, st)
+            return bool(f) and f.split(".")[-1] in self.voc_user_pointer_fields()
+        return False
+
+    def voc_user_pointer_fields(self) -> set[str]:
+        """Argument fields that carry a user address (`addr` of a device
+        attribute or a ONE_REG, and the spec struct's `__user` members)."""
+        return {"addr"} | set(getattr(self, "user_fields", set()))
+
+    def _user_reads(self, node, st: State) -> None:
+        """`get_user(v, p)`, `copy_from_user(&v, p, n)` with p a user
+        pointer: v now holds user input (a struct read whole, or a scalar)."""
+        class V(c_ast.NodeVisitor):
+            def __init__(self, outer):
+                self.outer = outer
+
+            def visit_FuncCall(self, call):
+                if cparse.to_c(call.name) in HandlerWalker._READS and call.args \
+                        and len(call.args.exprs) >= 2 \
+                        and self.outer._is_user_ptr(call.args.exprs[1], st):
+                    dst = call.args.exprs[0]
+                    if isinstance(dst, c_ast.UnaryOp) and dst.op == "&":
+                        dst = dst.expr
+                    if isinstance(dst, c_ast.ID) and dst.name not in st.argvars:
+                        st.argvars.add(dst.name)
+                        st.params.add(dst.name)
+                        st.locals.pop(dst.name, None)
+                self.generic_visit(call)
+        V(self).visit(node)
 
     def _returned(self, expr, frame: _Frame) -> Outcome | None:
         e = errno_of(expr)
@@ -402,7 +536,7 @@ class HandlerWalker(ConditionReader):
                 result = "true"
         return Outcome(None, result, self.render(call, st))
 
-    def _switch(self, s: c_ast.Switch, st: State) -> None:
+    def _switch(self, s: c_ast.Switch, st: State, fallthrough=None) -> None:
         items = s.stmt.block_items if isinstance(s.stmt, c_ast.Compound) else [s.stmt]
         sel = self.render(s.cond, st)
         branches: list[tuple[list[str], list]] = []
@@ -416,6 +550,10 @@ class HandlerWalker(ConditionReader):
                     labels = []
             elif isinstance(it, c_ast.Default):
                 default = it.stmts
+        if labels:
+            branches.append((labels, []))      # labels that fall out of the switch
+        if default is None and fallthrough is not None:
+            default = [fallthrough]
         handled = [l for ls, _ in branches for l in ls]
         if default:
             out = self._failure(c_ast.Compound(default), st, None)
@@ -430,6 +568,14 @@ class HandlerWalker(ConditionReader):
                 when = f"({when})"
             inner = st.derive(when=" && ".join(x for x in (st.when, when) if x))
             self.stmts(body, inner)
+
+def _ret_var(body: c_ast.Compound) -> str:
+    """The local a function returns at its end (`return ret;`), if any."""
+    items = body.block_items or []
+    if items and isinstance(items[-1], c_ast.Return) and isinstance(items[-1].expr, c_ast.ID):
+        return items[-1].expr.name
+    return ""
+
 
 def _and(a: str, b: str) -> str:
     return " && ".join(x for x in (a, b) if x)

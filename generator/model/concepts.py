@@ -51,7 +51,16 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
        vcpus_lockable="every vCPU can be locked (none is inside KVM_RUN)",
        user_read_faults="the user pointer argument cannot be read in full",
        user_write_faults="the user pointer argument cannot be written in full",
-       host_memory_exhausted="the host cannot allocate (not driven from userspace)")
+       host_memory_exhausted="the host cannot allocate (not driven from userspace)",
+       bytes_nonzero="some byte of an array (a reserved field) is not zero",
+       vm_has_run="a vCPU of the VM has entered the guest (KVM_RUN) at least once",
+       vcpu_initialised="KVM_ARM_VCPU_INIT has succeeded on the vCPU",
+       vcpu_finalized="every vCPU feature needing KVM_ARM_VCPU_FINALIZE has had it",
+       vcpu_has_feature="the vCPU was initialised with the feature (args: feature)",
+       feature_initialised="the vCPU feature (args: feature) has been initialised",
+       vcpu_state_set="a piece of per-vCPU state (args: what) has been set by userspace",
+       caller_capable="the calling process has the POSIX capability (root has all)",
+       host_has_feature="the host has the architecture feature (not driven from userspace)")
     + _c(P, "memslots",
          no_memslot="no memslot backs the guest frame of the loop cursor",
          memslot_visible="a user-visible memslot backs the guest frame",
@@ -70,7 +79,14 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
     + _c(H, "generic",
          lock="serialise (no single-threaded effect)",
          unlock="end of serialisation",
-         release="drop a page reference (no userspace effect)")
+         release="drop a page reference (no userspace effect)",
+         zero_page="the kernel's page of zeros",
+         is_aligned="IS_ALIGNED(x, a): x is a multiple of a",
+         is_power_of_2="the value is a non-zero power of two",
+         bit="BIT(n) = 1 << n",
+         genmask="GENMASK(h, l): bits h..l set",
+         field_get="FIELD_GET(mask, x): the field of x under mask",
+         reg_size="bytes of a ONE_REG register, from its id")
     + _c(H, "memslots",
          gfn_of="guest frame number of a guest physical address",
          resolve_gfn="the page backing a guest frame",

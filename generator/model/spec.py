@@ -39,7 +39,7 @@ class Source:
 _ERRNO_NAMES = ("EPERM", "ENOENT", "EINTR", "EIO", "ENXIO", "E2BIG", "EBADF",
                 "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "EBUSY", "EEXIST",
                 "ENODEV", "EINVAL", "ENOSPC", "ERANGE", "ENOTTY", "ENOSYS",
-                "EOPNOTSUPP", "EOVERFLOW")
+                "EOPNOTSUPP", "EOVERFLOW", "ENOEXEC")
 
 # arm64 uses the asm-generic numbers, which for these names equal the host's.
 Errno = enum.Enum("Errno", {n: getattr(_errno, n) for n in _ERRNO_NAMES})
@@ -78,6 +78,23 @@ class OpKind(enum.Enum):
     ENABLE_CAP = "enable_cap"          # a case of kvm_vm_ioctl_enable_cap
     CHECK_EXTENSION = "check_extension"  # a case of kvm_vm_ioctl_check_extension
     INTERNAL = "internal"              # a helper with no user entry point
+    SET_DEVICE_ATTR = "set_device_attr"  # KVM_SET_DEVICE_ATTR of a group/attribute
+    GET_DEVICE_ATTR = "get_device_attr"  # KVM_GET_DEVICE_ATTR
+    HAS_DEVICE_ATTR = "has_device_attr"  # KVM_HAS_DEVICE_ATTR
+    SET_ONE_REG = "set_one_reg"          # KVM_SET_ONE_REG of a (pseudo-)register
+    GET_ONE_REG = "get_one_reg"          # KVM_GET_ONE_REG
+
+    @property
+    def ioctl(self) -> str:
+        """The user ioctl an operation of this kind is reached through."""
+        return _KIND_IOCTL.get(self, "")
+
+
+_KIND_IOCTL = {OpKind.ENABLE_CAP: "KVM_ENABLE_CAP", OpKind.CHECK_EXTENSION: "KVM_CHECK_EXTENSION",
+               OpKind.SET_DEVICE_ATTR: "KVM_SET_DEVICE_ATTR",
+               OpKind.GET_DEVICE_ATTR: "KVM_GET_DEVICE_ATTR",
+               OpKind.HAS_DEVICE_ATTR: "KVM_HAS_DEVICE_ATTR",
+               OpKind.SET_ONE_REG: "KVM_SET_ONE_REG", OpKind.GET_ONE_REG: "KVM_GET_ONE_REG"}
 
 
 class CheckKind(enum.Enum):
@@ -258,6 +275,9 @@ class Operation:
     effects: list[str] = field(default_factory=list)   # state a success changes
     buffer: Optional["BufferRule"] = None
     cap: str = ""                # capability an ENABLE_CAP/CHECK_EXTENSION case is for
+    select: dict[str, str] = field(default_factory=dict)   # argument field -> the constant
+                                 # the dispatcher's case selects ({"group": ..., "attr": ...}
+                                 # for a device attribute, {"id": ...} for a ONE_REG register)
 
     @property
     def capability(self) -> str:

@@ -37,6 +37,25 @@ class ContextCheck:
     where: str
     line: int
     file: str = "vocabulary.yaml"
+    id: str = ""                 # the check's id when the condition names no field
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """A function whose `switch` sends a user request to the case a patch
+    adds: what kind of operation such a case is, on which fd, the argument
+    its cases read (`argvar`, of C type `arg`), the argument field its
+    `switch` selects on (`selects`: the case label is that field's value),
+    and fields the path to it has already fixed (`fixed`: the PMU's
+    attribute switch sits under group KVM_ARM_VCPU_PMU_V3_CTRL)."""
+    function: str
+    kind: OpKind
+    fd: str = "vm"
+    arg: str = ""
+    argvar: str = ""
+    selects: str = ""
+    fixed: tuple[tuple[str, str], ...] = ()
+    line: int = 0
 
 
 @dataclass
@@ -46,7 +65,7 @@ class Vocabulary:
     helpers: dict[str, Term] = field(default_factory=dict)
     constants: dict[str, Term] = field(default_factory=dict)
     context: dict[str, list[ContextCheck]] = field(default_factory=dict)
-    dispatch: dict[str, tuple[OpKind, str]] = field(default_factory=dict)
+    dispatch: dict[str, Dispatch] = field(default_factory=dict)
     prose: dict = field(default_factory=dict)      # the `prose` lexicon, raw
 
     def lookup(self, key: str) -> Term | None:
@@ -62,6 +81,17 @@ def _line_of(text: str, key: str) -> int:
         if line.strip().startswith(f"{key}:") or line.strip().startswith(f"- condition: \"{key}"):
             return i
     return 0
+
+
+def _context_line(text: str, function: str, condition: str) -> int:
+    """The line of a context rule: its condition under its function's key
+    (the same condition may be listed under several functions)."""
+    lines = text.splitlines()
+    start = next((i for i, l in enumerate(lines) if l.strip() == f"{function}:"), 0)
+    for i in range(start, len(lines)):
+        if lines[i].strip().startswith(f'- condition: "{condition}'):
+            return i + 1
+    return _line_of(text, condition)
 
 
 def read_vocabulary_file(path: Path) -> tuple[str, dict]:
@@ -130,13 +160,17 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
     for fn, rules in (data.get("context") or {}).items():
         voc.context.setdefault(fn, []).extend(
             ContextCheck(fn, r["condition"], r["errno"], tuple(r.get("reads", [])),
-                         r.get("meaning", ""), r.get("where", ""), _line_of(text, r["condition"]),
-                         path.name)
+                         r.get("meaning", ""), r.get("where", ""),
+                         _context_line(text, fn, r["condition"]), path.name, r.get("id", ""))
             for r in rules)
     for fn, d in (data.get("dispatch") or {}).items():
         try:
-            voc.dispatch[fn] = (OpKind(d["kind"]), d.get("fd", "vm"))
-        except (KeyError, ValueError, TypeError):
+            voc.dispatch[fn] = Dispatch(fn, OpKind(d["kind"]), d.get("fd", "vm"), d.get("arg", ""),
+                                        d.get("argvar", ""), d.get("selects", ""),
+                                        tuple(sorted((str(k), str(v))
+                                                     for k, v in (d.get("fixed") or {}).items())),
+                                        _line_of(text, fn))
+        except (KeyError, ValueError, TypeError, AttributeError):
             raise SpecError(f"{path}:{_line_of(text, fn)}: dispatch.{fn} needs a kind, one of "
                             f"{', '.join(k.value for k in OpKind)}") from None
     for k, v in (data.get("prose") or {}).items():
