@@ -450,9 +450,7 @@ class HandlerWalker(ConditionReader):
         pending = st.locals.get(var) or []
         before = errno_of(pending[-1]) if pending else None
         if before and isinstance(last.rvalue, c_ast.Constant) and last.rvalue.value == "0":
-            neg = s.cond.expr if isinstance(s.cond, c_ast.UnaryOp) and s.cond.op == "!" \
-                else c_ast.UnaryOp("!", s.cond, s.cond.coord)
-            return neg, Outcome(before)
+            return negate(s.cond), Outcome(before)
         return None
 
     @staticmethod
@@ -575,6 +573,23 @@ def _ret_var(body: c_ast.Compound) -> str:
     if items and isinstance(items[-1], c_ast.Return) and isinstance(items[-1].expr, c_ast.ID):
         return items[-1].expr.name
     return ""
+
+
+_FLIP = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+
+
+def negate(node):
+    """`!node`, pushed inward (De Morgan) so that a failing side reads as
+    one disjunct per check: `!(a && !b)` is `!a || b`; `!!x` is `x`;
+    `!(x == y)` is `x != y`."""
+    if isinstance(node, c_ast.UnaryOp) and node.op == "!":
+        return node.expr
+    if isinstance(node, c_ast.BinaryOp) and node.op in ("&&", "||"):
+        return c_ast.BinaryOp("||" if node.op == "&&" else "&&", negate(node.left),
+                              negate(node.right), node.coord)
+    if isinstance(node, c_ast.BinaryOp) and node.op in _FLIP:
+        return c_ast.BinaryOp(_FLIP[node.op], node.left, node.right, node.coord)
+    return c_ast.UnaryOp("!", node, node.coord)
 
 
 def _and(a: str, b: str) -> str:
