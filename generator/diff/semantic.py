@@ -17,6 +17,7 @@ Phases:
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -54,6 +55,8 @@ class ChangeKind(enum.Enum):
     LOCKING_ADDED = "locking added"
     LOCKING_REMOVED = "locking removed"
     SUCCESS = "success value"
+    SUCCESS_DOC = "documented success"
+    RETURN_CLAIM = "documented return"
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,41 @@ def _operations(a: Spec, b: Spec) -> list[Change]:
         sa, sb = oa[name].success, o.success
         if sa and sb and (sa.ret_value != sb.ret_value
                           or (sa.ret_value is None and sa.ret != sb.ret)):
-            out.append(Change(ChangeKind.SUCCESS, name, _ret(sa), _ret(sb), (sa.source, sb.source)))
+            out.append(Change(ChangeKind.SUCCESS, name, _ret(sa), _ret(sb), (sa.source, sb.source),
+                              why=_alternatives(sb)))
+        if sa and sb and sa.doc and sb.doc and _words(sa.doc) != _words(sb.doc):
+            out.append(Change(ChangeKind.SUCCESS_DOC, name, sa.doc, sb.doc,
+                              (sa.doc_source, sb.doc_source)))
+        out += _return_claims(a, b, name)
+    return out
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _alternatives(s) -> str:
+    """A success the code returns in more than one way (`a | b`)."""
+    alts = [x.strip() for x in s.ret.split(" | ")]
+    return f"returns one of {len(alts)} values: " + "; ".join(alts) if len(alts) > 1 else ""
+
+
+_RETURNS = re.compile(r'\breturn(?:s|ed)?\b', re.I)
+
+
+def _return_claims(a: Spec, b: Spec, op: str) -> list[Change]:
+    """Documentation sentences about what an operation returns that only
+    one side states (e.g. the byte count of a partial copy)."""
+    prefix = f"{op.lower()}."
+    def of(s: Spec):
+        return {_words(c.text): c for c in s.claims
+                if c.id.startswith(prefix) and not c.id.endswith(".returns")
+                and _RETURNS.search(c.text)}
+    ca, cb = of(a), of(b)
+    out = [Change(ChangeKind.RETURN_CLAIM, op, "", t, (None, c.source))
+           for t, c in cb.items() if t not in ca]
+    out += [Change(ChangeKind.RETURN_CLAIM, op, t, "", (c.source, None))
+            for t, c in ca.items() if t not in cb]
     return out
 
 
@@ -321,6 +358,13 @@ def _phrase(c: Change, subject: str, spec: Spec) -> str:
         return f"{what}errno {c.before} -> {c.after}"
     if k is ChangeKind.CHECK_ORDER:
         return f"{what}position {c.before} -> {c.after}" + (f" ({c.why})" if c.why else "")
+    if k is ChangeKind.SUCCESS:
+        return f"success value {c.before} -> {c.after}" + (f" ({c.why})" if c.why else "")
+    if k is ChangeKind.SUCCESS_DOC:
+        return f"documented success: {c.before!r} -> {c.after!r}"
+    if k is ChangeKind.RETURN_CLAIM:
+        return (f"+ documented return: {c.after}" if c.after
+                else f"- documented return: {c.before}")
     if k is ChangeKind.LOCKING_ADDED:
         return f"locking added: takes {c.after}"
     if k is ChangeKind.LOCKING_REMOVED:

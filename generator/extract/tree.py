@@ -304,10 +304,50 @@ def extract_tree_spec(root: Path, like: Spec, label: str, *, arch: str = "arm64"
             o.name = op.name             # device attrs: the same name as posted
             spec.operations.append(o)
         spec.findings += [x for x in findings if x.kind is not FindingKind.UNREACHABLE]
+    # 3b. documentation: the tree's api.rst sections of the same names
+    _documented(spec, idx, label, voc)
     _derive_rules(spec, voc)
 
     # 4. positions
-    return _placed(spec, label)
+    spec = _placed(spec, label)
+    spec.seed = label
+    return spec
+
+
+API_RST = "Documentation/virt/kvm/api.rst"
+
+
+def _documented(spec: Spec, idx: TreeIndex, label: str, voc: Vocabulary) -> None:
+    """api.rst as the tree has it: each operation's section (by the ioctl
+    name, `N.M NAME` over dashes), read by the posted extractor's docs reader;
+    its `:Returns:` becomes the success's doc, its sentences claims."""
+    from generator.extract.docs import buffer_rule, claims_of, doc_sections
+    ls = idx.lines(API_RST)
+    heads = [k for k in range(len(ls) - 1)
+             if re.match(r'^\d+(?:\.\d+)+\s+[A-Z][A-Z0-9_]+\s*$', ls[k].strip())
+             and set(ls[k + 1].strip()) == {"-"}]
+    want = {o.name for o in spec.operations if "(" not in o.name}   # an ioctl's own section
+    blocks = []
+    for n, k in enumerate(heads):
+        if ls[k].split()[-1] in want:
+            end = heads[n + 1] if n + 1 < len(heads) else len(ls)
+            blocks.append([(j + 1, ls[j]) for j in range(k, end)])
+    if not blocks:
+        return
+    f = _tree_file(label, {API_RST: [_hunk(b, "") for b in blocks]})
+    sections = doc_sections(f, TREE_SEED)
+    spec.claims += claims_of(sections)
+    consts = {c: t.value for c, t in voc.constants.items() if t.value is not None}
+    consts.update({c.name: c.value for c in spec.constants})
+    for sec in sections:
+        for op in spec.operations:
+            if op.name != sec.name:
+                continue
+            if op.success and "Returns" in sec.fields:
+                op.success.doc, op.success.doc_source = sec.fields["Returns"]
+            rule = buffer_rule(sec, consts)
+            if rule:
+                op.buffer = rule
 
 
 def _without_own_context(voc: Vocabulary) -> Vocabulary:
@@ -345,3 +385,35 @@ def _placed(obj, label: str):
                 object.__setattr__(obj, k, v)
             return obj
     return obj
+
+
+# ------------------------------------------------------------------ trees
+@dataclass(frozen=True)
+class MergedTree:
+    """A source tree to read merged specs from, and how its lines are named."""
+    root: Path
+    label: str                     # "linux 6.12.117 (linux-source-6.12 6.12.117-1~deb12u1)"
+
+
+def tree_version(root: Path) -> str:
+    """VERSION.PATCHLEVEL.SUBLEVEL from the tree's top Makefile ("" if none)."""
+    mk = Path(root) / "Makefile"
+    if not mk.is_file():
+        return ""
+    vals = dict(re.findall(r'^(VERSION|PATCHLEVEL|SUBLEVEL)\s*=\s*(\d+)', mk.read_text(errors="replace"),
+                           re.M))
+    return ".".join(vals[k] for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL") if k in vals)
+
+
+def resolve_tree(arg: str, log=None) -> MergedTree:
+    """A tree directory, or a kernel alias (debian-6.12) whose Debian
+    linux-source package is fetched and cached (generator.runner.source)."""
+    from generator.runner.source import kvm_source, source_package_for
+    p = Path(arg).expanduser()
+    if p.is_dir():
+        index_tree(p)                          # refuses a directory that is no tree
+        ver = tree_version(p)
+        return MergedTree(p.resolve(), f"linux {ver} ({p})" if ver else str(p))
+    src = kvm_source(source_package_for(arg), log=log)
+    ver = tree_version(src.root)
+    return MergedTree(src.root, f"linux {ver} ({src.label})" if ver else src.label)
