@@ -86,7 +86,7 @@ class ConditionReader:
         preds: list[Predicate] = []
         reach = Reach.REACHABLE
         for spelling in direct + derived:
-            if spelling in self.functions:
+            if spelling in self.functions or spelling in self.macros:
                 value = self.patch_constant(spelling)
                 if value is not None:
                     preds.append(Predicate(spelling, None, value))

@@ -21,6 +21,7 @@ Phases:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pycparser import c_ast
 
@@ -31,9 +32,10 @@ from generator.model import (Check, Finding, FindingKind, Operation, OpKind, Pre
                      Reach, Source, Success, errno_from_name)
 from generator.extract.slugs import classify, ident
 from generator.extract.units import (Deletion, Unit, UnitKind, collect_units, declared_functions, deletions,
+                                     header_macros,
                     parse_unit)
 from generator.model.vocab import ContextCheck, Vocabulary
-from generator.extract.walker import HandlerWalker, Result, State
+from generator.extract.walker import HandlerWalker, Outcome, Result, State
 
 
 def _parsed_units(patches: list[Patch], seed: str, voc: Vocabulary,
@@ -67,7 +69,11 @@ def _deleted_context(ctx: ContextCheck, dels: list[Deletion]) -> Deletion | None
 
 
 def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
-                    voc: Vocabulary, walker: HandlerWalker, findings: list[Finding]) -> None:
+                    voc: Vocabulary, walker: HandlerWalker, state: State) -> None:
+    """The vocabulary's checks of the code around a dispatcher; a user read
+    among them (`copy_from_user(&val, reg->addr, ...)`) makes its target
+    input for the patch's code, as in the walker."""
+    findings = walker.findings
     for ctx in voc.context.get(u.dispatcher, []):
         gone = _deleted_context(ctx, dels)
         if gone is not None:
@@ -90,6 +96,10 @@ def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
                                Source(ctx.file, ctx.line, "context", ctx.where, ctx.meaning),
                                reach=reach, context=True))
         walker.ids.add(op.checks[-1].id)
+        node = cparse.parse_expr(ctx.condition)
+        if not (isinstance(node, c_ast.FuncCall) and node.args and node.args.exprs
+                and cparse.to_c(node.args.exprs[0]).lstrip("&") in state.argvars | {"argp"}):
+            walker._user_reads(node, state)
 
 
 def _success(res: Result | None) -> Success | None:
@@ -106,30 +116,41 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
     units = _parsed_units(patches, seed, voc, findings)
     functions = {u.name: u for u in units if u.kind is UnitKind.FUNCTION}
     dels = [d for p in patches for d in deletions(p)]
+    macros: dict[str, tuple[str, int]] = {}
+    for p in patches:
+        macros.update(header_macros(p))
     ops: list[Operation] = []
     reached: set[str] = set()
-    for u in units:
-        if u.kind is not UnitKind.CASE:
-            continue
-        d = voc.dispatch[u.dispatcher]
+    for u, label, switch in _entry_units(units, voc):
+        d = voc.dispatch[u.dispatcher or u.name]
         kind = d.kind
-        name = u.name
+        name = label
         cap = ""
         select: dict[str, str] = {}
         if kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION):
-            name, cap = f"{kind.ioctl}({u.name})", u.name
+            name, cap = f"{kind.ioctl}({label})", label
         elif d.selects:
-            select = {**dict(d.fixed), d.selects: u.name}
+            select = {**dict(d.fixed), d.selects: label}
             name = f"{kind.ioctl}({'/'.join(select.values())})"
         first = u.lines[0]
-        src = Source(seed, first[0], u.patch.label, u.path, f"case {u.name}:{first[1]}".strip())
-        op = Operation(name, kind, u.dispatcher, d.fd, [], None, src,
-                       arg_type=arg_types.get(u.name, "") or d.arg, cap=cap, select=select)
+        if switch is None:
+            src = Source(seed, first[0], u.patch.label, u.path, f"case {label}:{first[1]}".strip())
+        else:
+            line = switch[1].coord.line if switch[1].coord else first[0]
+            src = Source(seed, line, u.patch.label, u.path,
+                         next((t.strip() for no, t in u.lines if no == line), ""))
+        op = Operation(name, kind, d.function, d.fd, [], None, src,
+                       arg_type=arg_types.get(label, "") or d.arg, cap=cap, select=select)
         walker = HandlerWalker(op, functions, seed, voc, findings)
         walker.user_fields = user_fields
-        _context_checks(op, u, dels, seed, voc, walker, findings)
-        argvars = {d.argvar} if d.argvar else set()
-        res = walker.walk_unit(u, State(argvars))
+        walker.macros = macros
+        walker.only_case = (id(switch[0]), label) if switch is not None else None
+        state = State({d.argvar} if d.argvar else set())
+        if switch is None:             # the patch adds the whole dispatcher: no context around it
+            _context_checks(op, u, dels, seed, voc, walker, state)
+        if switch is None and d.selects and d.argvar and u.default is not None:
+            _not_a_case(op, u, d, seed, walker, state)
+        res = walker.walk_unit(u, state)
         called = _called(u, functions)
         reached.update(called)
         _finish(op, walker, [u] + [functions[f] for f in called], seed, voc,
@@ -140,6 +161,53 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
         _mark_dead(op, seed, findings)
     spans = {op.name: _spans(op, units, functions) for op in ops}
     return ops, findings, spans
+
+
+def _not_a_case(op: Operation, u: Unit, d, seed: str, walker: HandlerWalker,
+                state: State) -> None:
+    """The dispatcher's `default:` as the hunk shows it: a value of the
+    selected field that no case names fails with the default's errno."""
+    errno, line, text = u.default
+    sel = f"{d.argvar}->{d.selects}"
+    cond = " && ".join(f"{sel} != {l}" for l in u.labels)
+    node = cparse.parse_expr(cond)
+    _recoord(node, line)
+    prev, walker.unit = walker.unit, u
+    walker._add_checks(node, Outcome(errno), state, whole=True, cid_hint="not_a_case")
+    walker.unit = prev
+    op.checks[-1].source = Source(seed, line, u.patch.label, u.path, text)
+
+
+@dataclass(frozen=True)
+class _At:
+    """The position of a condition built from hunk lines (pycparser's Coord shape)."""
+    line: int
+    file: str = ""
+    column: int = 0
+
+
+def _recoord(node, line: int) -> None:
+    node.coord = _At(line)
+    for _, child in node.children():
+        _recoord(child, line)
+
+
+def _entry_units(units: list[Unit], voc: Vocabulary):
+    """(unit, case label, switch) for each operation the patch adds: a
+    `case` block added to a dispatcher (switch None), and each case of the
+    dispatching `switch` of a dispatcher the patch adds whole
+    (switch = (the Switch node, its Case node))."""
+    for u in units:
+        if u.kind is UnitKind.CASE:
+            yield u, u.name, None
+        elif u.name in voc.dispatch:
+            sw = next((it for it in u.ast.body.block_items or []
+                       if isinstance(it, c_ast.Switch)), None)
+            items = (sw.stmt.block_items or []) if sw is not None and \
+                isinstance(sw.stmt, c_ast.Compound) else []
+            for it in items:
+                if isinstance(it, c_ast.Case) and isinstance(it.expr, c_ast.ID):
+                    yield u, it.expr.name, (sw, it)
 
 
 def _spans(op: Operation, units: list[Unit], functions: dict[str, Unit]) -> list[tuple[int, int]]:

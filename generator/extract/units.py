@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pycparser import c_ast
 
@@ -38,6 +38,8 @@ class Unit:
     path: str
     patch: Patch
     ast: c_ast.FuncDef | None = None
+    labels: list[str] = field(default_factory=list)   # every case label of its switch the hunk shows
+    default: tuple[str, int, str] | None = None       # the switch's `default:` errno, line, text
 
 
 def balanced_block(lines: list[tuple[int, str]], i: int) -> int:
@@ -86,11 +88,45 @@ def collect_units(patch: Patch, seed: str, voc: Vocabulary) -> list[Unit]:
                 if no in added and cm and dispatcher in voc.dispatch:
                     end = _case_end(side, i)
                     body = [(no, cm.group(2))] + side[i + 1:end + 1]
-                    units.append(Unit(UnitKind.CASE, cm.group(1), dispatcher, body, f.path, patch))
+                    labels, default = _switch_around(side, i, end)
+                    units.append(Unit(UnitKind.CASE, cm.group(1), dispatcher, body, f.path, patch,
+                                      labels=labels, default=default))
                     i = end + 1
                     continue
                 i += 1
     return units
+
+
+_DEFAULT = re.compile(r'^\s*default\s*:\s*(.*)$')
+_ERR_LEAVE = re.compile(r'^\s*(?:return\s+|[A-Za-z_]\w*\s*=\s*)-\s*(E[A-Z0-9]+)\s*;')
+
+
+def _switch_around(side: list[tuple[int, str]], i: int, end: int
+                   ) -> tuple[list[str], tuple[str, int, str] | None]:
+    """The case labels of the switch a case block sits in, as far as the
+    hunk shows it (within the same function), and what its `default:`
+    returns: the errno a value no case names gets."""
+    lo = i
+    while lo > 0 and not _is_function_start(side[lo - 1][1]):
+        lo -= 1
+    hi = end + 1
+    while hi < len(side) and not _is_function_start(side[hi][1]):
+        hi += 1
+    labels = [m.group(1) for _, t in side[lo:hi] if (m := _CASE.match(t))]
+    for j in range(end + 1, hi):
+        if _DEFAULT.match(side[j][1]):
+            for no, t in [(side[j][0], _DEFAULT.match(side[j][1]).group(1))] + side[j + 1:j + 3]:
+                m = _ERR_LEAVE.match(t)
+                if m:
+                    return labels, (m.group(1), no, t.strip())
+            break
+    return labels, None
+
+
+def _is_function_start(text: str) -> bool:
+    fm = _FUNC_START.match(text)
+    return bool(fm) and fm.group(1) not in _KEYWORDS and not text.startswith((" ", "\t")) \
+        and not text.rstrip().endswith(";")
 
 
 def _case_end(side: list[tuple[int, str]], i: int) -> int:
@@ -192,3 +228,22 @@ def returns_bool(u: Unit) -> bool:
     inner = getattr(t, "type", None)
     return isinstance(inner, c_ast.IdentifierType) and inner.names in (["bool"], ["_Bool"])
 
+
+
+_DEFINE = re.compile(r'^\s*#\s*define\s+([A-Za-z_]\w*)(\([^)]*\))?\s+(.+?)\s*$')
+
+
+def header_macros(patch: Patch) -> dict[str, tuple[str, int]]:
+    """Macros the patch adds to a header, uAPI or not: name -> (body, seed
+    line).  `#define kvm_arm_vcpu_is_finalized(vcpu) true` is a stub whose
+    value the handler's checks fold."""
+    out: dict[str, tuple[str, int]] = {}
+    for f in patch.files:
+        if not f.path.endswith(".h"):
+            continue
+        for h in f.hunks:
+            for l in h.added():
+                m = _DEFINE.match(_strip_comments(l.text))
+                if m and not m.group(3).endswith("\\"):
+                    out.setdefault(m.group(1), (m.group(3), l.seed_line))
+    return out

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pycparser import c_ast
 
 from generator import cparse
-from generator.model import Finding, Operation, OpKind, Source, errno_from_name
+from generator.model import Finding, Operation, OpKind, Source, errno_from_name, errno_from_number
 from generator.extract.conditions import ConditionReader, root
 from generator.extract.state import Outcome, Result, State  # noqa: F401
 from generator.extract.units import Unit, UnitKind, returns_bool
@@ -118,6 +118,9 @@ class HandlerWalker(ConditionReader):
         self.break_result: Result | None = None
         self.call_results: dict[int, Result | None] = {}
         self.unit: Unit | None = None
+        self.only_case: tuple[int, str] | None = None   # (switch, label): walk one case only
+        self.user_fields: set[str] = set()
+        self.macros: dict[str, tuple[str, int]] = {}      # header macros of the patch
 
     # sources -----------------------------------------------------------
     def src(self, node) -> Source:
@@ -289,12 +292,13 @@ class HandlerWalker(ConditionReader):
             inner.userptrs.discard(pname)
             if self._is_user_ptr(a, st):
                 inner.userptrs.add(pname)
-            if isinstance(base, c_ast.ID) and base.name in st.argvars:
-                inner.argvars.add(pname)
-            elif isinstance(base, c_ast.ID) and base.name in st.params:
-                inner.params.add(pname)
-                if pname != base.name:
-                    inner.renames[pname] = st.renames.get(base.name, base.name)
+            if isinstance(base, c_ast.ID) and (base.name in st.argvars or base.name in st.params):
+                if base.name in st.argvars:
+                    inner.argvars.add(pname)
+                if base.name in st.params:
+                    inner.params.add(pname)
+                    if pname != base.name:
+                        inner.renames[pname] = st.renames.get(base.name, base.name)
             elif isinstance(base, c_ast.ID):
                 inner.argvars.discard(pname)
                 inner.locals[pname] = st.locals.get(base.name, [base])
@@ -311,6 +315,12 @@ class HandlerWalker(ConditionReader):
         e = s.expr
         if e is None or errno_of(e):
             return
+        if isinstance(e, c_ast.FuncCall) and cparse.to_c(e.name) not in self.functions:
+            v = self.patch_constant(cparse.to_c(e.name))
+            num = errno_from_number(-v) if v is not None and v < 0 else None
+            if num is not None:     # `return stub(...);` with a stub macro that is `(-EINVAL)`
+                self._add_checks(e, Outcome(num.name), st, whole=True)
+                return
         if isinstance(e, c_ast.FuncCall) and cparse.to_c(e.name) in self.functions:
             res = self._follow_call(e, st)
             if res is not None and not st.in_loop:
@@ -361,7 +371,25 @@ class HandlerWalker(ConditionReader):
         return None
 
     def patch_constant(self, name: str) -> int | None:
-        """The value of a patch function whose whole body is `return CONST;`."""
+        """The value of a patch function whose whole body is `return CONST;`,
+        or of a macro the patch defines in a header as a constant
+        (`#define kvm_arm_vcpu_is_finalized(vcpu) true`, `... (-EINVAL)`)."""
+        if name in self.macros and name not in self.functions:
+            body = self.macros[name][0].strip()
+            while body.startswith("(") and body.endswith(")"):
+                body = body[1:-1].strip()
+            if body in ("true", "false"):
+                return int(body == "true")
+            m = re.fullmatch(r'-\s*(E[A-Z0-9]+)', body)
+            if m:
+                try:
+                    return -errno_from_name(m.group(1)).value
+                except ValueError:
+                    return None
+            try:
+                return int(body.rstrip("uUlL"), 0)
+            except ValueError:
+                return None
         u = self.functions.get(name)
         if u is None or u.ast is None:
             return None
@@ -437,7 +465,9 @@ class HandlerWalker(ConditionReader):
         frame = self.frames[-1]
         body = s.iftrue.block_items or [] if isinstance(s.iftrue, c_ast.Compound) else [s.iftrue]
         var = frame.ret_var or st.errvar
-        if not var or s.iffalse is not None or not body or self._leaves(body):
+        search = st.in_loop and isinstance(body[-1], c_ast.Break) and not self._leaves(body[:-1]) \
+            if body else False         # a loop looking for a match: `{ ...; r = 0; break; }`
+        if not var or s.iffalse is not None or not body or (self._leaves(body) and not search):
             return None
         sets = [it for it in body if isinstance(it, c_ast.Assignment) and it.op == "="
                 and cparse.to_c(it.lvalue) == var]
@@ -450,7 +480,7 @@ class HandlerWalker(ConditionReader):
         pending = st.locals.get(var) or []
         before = errno_of(pending[-1]) if pending else None
         if before and isinstance(last.rvalue, c_ast.Constant) and last.rvalue.value == "0":
-            return negate(s.cond), Outcome(before)
+            return _negate(s.cond), Outcome(before)
         return None
 
     @staticmethod
@@ -483,7 +513,7 @@ class HandlerWalker(ConditionReader):
     def voc_user_pointer_fields(self) -> set[str]:
         """Argument fields that carry a user address (`addr` of a device
         attribute or a ONE_REG, and the spec struct's `__user` members)."""
-        return {"addr"} | set(getattr(self, "user_fields", set()))
+        return {"addr"} | self.user_fields
 
     def _user_reads(self, node, st: State) -> None:
         """`get_user(v, p)`, `copy_from_user(&v, p, n)` with p a user
@@ -499,7 +529,7 @@ class HandlerWalker(ConditionReader):
                     dst = call.args.exprs[0]
                     if isinstance(dst, c_ast.UnaryOp) and dst.op == "&":
                         dst = dst.expr
-                    if isinstance(dst, c_ast.ID) and dst.name not in st.argvars:
+                    if isinstance(dst, c_ast.ID):
                         st.argvars.add(dst.name)
                         st.params.add(dst.name)
                         st.locals.pop(dst.name, None)
@@ -552,6 +582,11 @@ class HandlerWalker(ConditionReader):
             branches.append((labels, []))      # labels that fall out of the switch
         if default is None and fallthrough is not None:
             default = [fallthrough]
+        if self.only_case is not None and self.only_case[0] == id(s):
+            for ls, body in branches:       # the dispatcher the patch adds: this operation's case
+                if self.only_case[1] in ls:
+                    self.stmts(body, st)
+            return
         handled = [l for ls, _ in branches for l in ls]
         if default:
             out = self._failure(c_ast.Compound(default), st, None)
@@ -567,29 +602,28 @@ class HandlerWalker(ConditionReader):
             inner = st.derive(when=" && ".join(x for x in (st.when, when) if x))
             self.stmts(body, inner)
 
+_NEGATED = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+
+
+def _negate(cond):
+    """The condition that fails when `cond` is what lets the call succeed."""
+    if isinstance(cond, c_ast.UnaryOp) and cond.op == "!":
+        return cond.expr
+    if isinstance(cond, c_ast.BinaryOp) and cond.op in ("&&", "||"):
+        # De Morgan: `!(a && !b)` is `!a || b`, one disjunct per check
+        return c_ast.BinaryOp("||" if cond.op == "&&" else "&&", _negate(cond.left),
+                              _negate(cond.right), cond.coord)
+    if isinstance(cond, c_ast.BinaryOp) and cond.op in _NEGATED:
+        return c_ast.BinaryOp(_NEGATED[cond.op], cond.left, cond.right, cond.coord)
+    return c_ast.UnaryOp("!", cond, cond.coord)
+
+
 def _ret_var(body: c_ast.Compound) -> str:
     """The local a function returns at its end (`return ret;`), if any."""
     items = body.block_items or []
     if items and isinstance(items[-1], c_ast.Return) and isinstance(items[-1].expr, c_ast.ID):
         return items[-1].expr.name
     return ""
-
-
-_FLIP = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
-
-
-def negate(node):
-    """`!node`, pushed inward (De Morgan) so that a failing side reads as
-    one disjunct per check: `!(a && !b)` is `!a || b`; `!!x` is `x`;
-    `!(x == y)` is `x != y`."""
-    if isinstance(node, c_ast.UnaryOp) and node.op == "!":
-        return node.expr
-    if isinstance(node, c_ast.BinaryOp) and node.op in ("&&", "||"):
-        return c_ast.BinaryOp("||" if node.op == "&&" else "&&", negate(node.left),
-                              negate(node.right), node.coord)
-    if isinstance(node, c_ast.BinaryOp) and node.op in _FLIP:
-        return c_ast.BinaryOp(_FLIP[node.op], node.left, node.right, node.coord)
-    return c_ast.UnaryOp("!", node, node.coord)
 
 
 def _and(a: str, b: str) -> str:

@@ -216,6 +216,10 @@ class _OpPlanner:
     """Plans the cases of one operation."""
 
     def __init__(self, spec: Spec, op: Operation, vocab: Vocabulary):
+        if op.kind is OpKind.IOCTL and op.fd != "vm":
+            raise PlanError(op.source, f"{op.name} is a {op.fd} ioctl; the VM_IOCTL step "
+                            "issues it on the VM fd, and no step kind issues it on a "
+                            f"{op.fd} fd yet")
         self.spec, self.op, self.vocab = spec, op, vocab
         self.fields = struct_fields(spec, op.arg_type)
         self.fatal = always_failing(op)
@@ -428,7 +432,7 @@ class _OpPlanner:
             if c.when and c.when not in firsts:
                 firsts[c.when] = c
         consts = [_condition_constant(w) for w in firsts]
-        if all(consts):
+        if consts and all(consts):
             cut = _common_prefix_words(consts) if len(consts) > 1 else len(consts[0].split("_")) - 1
             names = ["_".join(n.split("_")[cut:]).lower() for n in consts]
         else:

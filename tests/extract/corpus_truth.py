@@ -1,0 +1,308 @@
+"""Scoring extraction against the corpus ground truth (tests/data/corpus/SOURCES.md).
+
+SOURCES.md gives, for each corpus table, the checks mainline v6.12 makes
+(entry point, condition, result) and how the posted mail differs.  This
+module reads those tables and pairs each errno row with the check the
+extractor should find in the mail: `TRUTH` below is that pairing, written
+by reading the mail and the row side by side (which operation, which check
+id, a fragment its condition must contain), or the reason no check can be
+found in the mail (absent from the posted code, pre-existing code the diff
+does not show, ...).  `score()` extracts every mail and reports, per
+entry, how many rows were found with the right errno and condition in the
+order the posted code makes them, and how many got a planned case.
+
+Run `python3 -m tests.extract.corpus_truth` for the table.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
+SOURCES = CORPUS / "SOURCES.md"
+
+
+@dataclass(frozen=True)
+class Row:
+    table: str            # the SOURCES.md section whose table it is
+    number: int
+    entry: str
+    condition: str
+    result: str
+    posted: str
+    line: int             # line of SOURCES.md
+
+    @property
+    def errno(self) -> str:
+        """The errno the row ends in ("" for a value, an exit, a guest result)."""
+        m = re.search(r'`(E[A-Z0-9]+)`', self.result)
+        return m.group(1) if m else ""
+
+
+def ground_truth(path: Path = SOURCES) -> dict[str, list[Row]]:
+    """table name (the mail file it is written under) -> its rows."""
+    out: dict[str, list[Row]] = {}
+    section = ""
+    for no, line in enumerate(path.read_text().splitlines(), 1):
+        m = re.match(r'^## (\S+)\.txt\s*$', line)
+        if m:
+            section = m.group(1)
+            continue
+        m = re.match(r'^\|\s*(\d+)\s*\|(.*)\|\s*$', line)
+        if m and section:
+            cells = [c.strip() for c in m.group(2).split("|")]
+            if len(cells) >= 4:
+                out.setdefault(section, []).append(
+                    Row(section, int(m.group(1)), cells[0], cells[1], cells[2], cells[3], no))
+    return out
+
+
+@dataclass(frozen=True)
+class Found:
+    """Row `row` is check `check` of operation `op`; its condition contains `text`."""
+    row: int
+    op: str
+    check: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Row `row` has no check in the mail, for `reason`; `absent` when the
+    posted code does not make the check at all (added after posting)."""
+    row: int
+    reason: str
+    absent: bool = False
+
+
+@dataclass
+class Entry:
+    table: str
+    rows: list            # Found | Missing, in the order the posted code makes them
+    note: str = ""
+
+
+SET_PVTIME = "KVM_SET_DEVICE_ATTR(KVM_ARM_VCPU_PVTIME_CTRL)"
+GET_PVTIME = "KVM_GET_DEVICE_ATTR(KVM_ARM_VCPU_PVTIME_CTRL)"
+HAS_PVTIME = "KVM_HAS_DEVICE_ATTR(KVM_ARM_VCPU_PVTIME_CTRL)"
+SET_PMU = "KVM_SET_DEVICE_ATTR(KVM_ARM_VCPU_PMU_V3_CTRL/KVM_ARM_VCPU_PMU_V3_SET_PMU)"
+SET_BMAP = "KVM_SET_ONE_REG(KVM_REG_ARM_STD_BMAP)"
+SET_SMCCC = "KVM_SET_DEVICE_ATTR(KVM_ARM_VM_SMCCC_CTRL)"
+HAS_SMCCC = "KVM_HAS_DEVICE_ATTR(KVM_ARM_VM_SMCCC_CTRL)"
+GENERIC_CAP_COPY = ("the generic copy of struct kvm_enable_cap in kvm_vm_ioctl is not in the "
+                    "vocabulary's context (KVM_ENABLE_CAP cases cannot pass a bad argument "
+                    "pointer yet)")
+PKVM = "the pKVM allow-list was added after posting"
+
+_PVTIME = [
+    Found(1, SET_PVTIME, "attr_copy_faults", "copy_from_user(&attr"),
+    Found(2, SET_PVTIME, "group_not_a_case", "attr->group != KVM_ARM_VCPU_PVTIME_CTRL"),
+    Found(3, SET_PVTIME, "attr_attr_mismatch", "attr->attr != KVM_ARM_VCPU_PVTIME_IPA"),
+    Found(4, SET_PVTIME, "user_read_faults", "get_user(ipa, user)"),
+    Found(5, SET_PVTIME, "not_is_aligned", "IS_ALIGNED(ipa, 64)"),
+    Found(6, SET_PVTIME, "vcpu_arch_steal_base_mismatch", "vcpu->arch.steal.base !="),
+    Found(7, SET_PVTIME, "no_memslot", "kvm_is_error_hva(gfn_to_hva(kvm, ipa >> PAGE_SHIFT))"),
+    Found(9, GET_PVTIME, "attr_attr_mismatch", "attr->attr != KVM_ARM_VCPU_PVTIME_IPA"),
+    Found(10, GET_PVTIME, "user_write_faults", "put_user(ipa, user)"),
+    Found(11, HAS_PVTIME, "attr_not_a_case", "attr->attr != KVM_ARM_VCPU_PVTIME_IPA"),
+    Missing(12, "KVM_CREATE_DEVICE of the new device type: the patch only adds the enum "
+                "value; no code of the mail handles it"),
+]
+
+TRUTH: dict[str, Entry] = {
+    "nisv-v3-01": Entry("nisv-v3-01", [
+        Missing(1, GENERIC_CAP_COPY),
+        Found(2, "KVM_ENABLE_CAP(KVM_CAP_ARM_NISV_TO_USER)", "flags_nonzero", "cap->flags"),
+        Missing(3, PKVM, absent=True),
+        Missing(7, "a guest data abort without syndrome (io_mem_abort): guest-side exits are "
+                   "not extracted"),
+    ]),
+    "nisv-v3-02": Entry("nisv-v3-02", [
+        Missing(1, "KVM_SET_VCPU_EVENTS is pre-existing; the patch changes "
+                   "__kvm_arm_vcpu_set_events in place, which is not an entry point yet"),
+        Missing(2, "pre-existing reserved[] check, not in the diff"),
+        Missing(3, "pre-existing exception.pad[] check, not in the diff"),
+        Missing(4, "pre-existing RAS check, in hunk context only"),
+        Missing(5, "pre-existing serror_esr check, not in the diff"),
+    ]),
+    "nisv-v2-02": Entry("nisv-v3-02", [
+        Missing(r, "as for nisv-v3-02: pre-existing checks of __kvm_arm_vcpu_set_events, "
+                   "changed in place") for r in range(1, 6)]),
+    "pvtime-v7-07": Entry("pvtime-v6-07", _PVTIME),
+    "pvtime-v6-07": Entry("pvtime-v6-07", [
+        Missing(7, "the memslot check was added in v7 after review", absent=True)
+        if isinstance(r, Found) and r.row == 7 else r for r in _PVTIME]),
+    "system-suspend-v6-07": Entry("system-suspend-v6-07", [
+        Missing(1, GENERIC_CAP_COPY),
+        Found(2, "KVM_ENABLE_CAP(KVM_CAP_ARM_SYSTEM_SUSPEND)", "flags_nonzero", "cap->flags"),
+        Missing(3, PKVM, absent=True),
+    ]),
+    "pmu-set-pmu-v4-05": Entry("pmu-set-pmu-v4-05", [
+        Found(1, SET_PMU, "attr_copy_faults", "copy_from_user(&attr"),
+        Found(2, SET_PMU, "not_vcpu_has_pmu", "!kvm_vcpu_has_pmu(vcpu)"),
+        Found(3, SET_PMU, "pmu_initialised", "vcpu->arch.pmu.created"),
+        Found(4, SET_PMU, "user_read_faults", "get_user(pmu_id, uaddr)"),
+        Found(5, SET_PMU, "arm_pmu_pmu_type_mismatch", "arm_pmu->pmu.type != pmu_id"),
+        Found(6, SET_PMU, "vm_has_run", "kvm->arch.ran_once"),
+        Found(7, SET_PMU, "kvm_arch_pmu_filter_and_kvm_arch_arm_pmu_mismatch",
+              "kvm->arch.pmu_filter && (kvm->arch.arm_pmu != arm_pmu)"),
+        Missing(9, "KVM_HAS_DEVICE_ATTR: the patch adds a case label to a pre-existing "
+                   "`if (kvm_vcpu_has_pmu(vcpu)) return 0;` whose ENXIO is after the switch, "
+                   "outside the hunk"),
+    ]),
+    "fw-bmap-v7-02": Entry("fw-bmap-v7-02", [
+        Found(1, SET_BMAP, "not_vcpu_initialised", "!kvm_vcpu_initialized(vcpu)"),
+        Found(2, SET_BMAP, "reg_copy_faults", "copy_from_user(&reg"),
+        Found(3, SET_BMAP, "id_not_arm64", "KVM_REG_ARM64"),
+        Found(4, SET_BMAP, "id_size_mismatch", "KVM_REG_SIZE(reg->id) != sizeof(val)"),
+        Found(5, SET_BMAP, "value_copy_faults", "copy_from_user(&val"),
+        Found(6, SET_BMAP, "id_not_a_case", "reg->id != KVM_REG_ARM_STD_BMAP"),
+        Found(7, SET_BMAP, "val_invalid_bits", "val & (~fw_reg_features)"),
+        Found(8, SET_BMAP, "vm_has_run", "test_bit(KVM_ARCH_FLAG_HAS_RAN_ONCE"),
+        Missing(10, "KVM_GET_ONE_REG's copy to reg->addr comes after the register switch, "
+                    "in code the diff does not show"),
+    ]),
+    "sve-finalize-pull-22": Entry("sve-finalize-pull-22", [
+        Found(1, "KVM_ARM_VCPU_FINALIZE", "not_vcpu_initialised", "!kvm_vcpu_initialized(vcpu)"),
+        Found(2, "KVM_ARM_VCPU_FINALIZE", "user_read_faults", "get_user(what"),
+        Found(3, "KVM_ARM_VCPU_FINALIZE", "kvm_arm_vcpu_finalize", "kvm_arm_vcpu_finalize(vcpu, what)"),
+        Missing(4, "SVE finalization came with patches 23-25/56, not in the corpus", absent=True),
+        Missing(5, "SVE finalization came with patches 23-25/56, not in the corpus", absent=True),
+        Missing(6, "SVE finalization came with patches 23-25/56, not in the corpus", absent=True),
+        Missing(8, "pre-existing generic KVM_RUN check, not in the diff"),
+        Missing(9, "pre-existing KVM_RUN check, not in the diff"),
+        Missing(10, "added to kvm_vcpu_first_run_init, an existing function that is not an "
+                    "entry point yet"),
+        Missing(11, "pre-existing KVM_GET_REG_LIST check, hunk context only"),
+        Missing(12, "added inside the existing KVM_GET_REG_LIST case, whose label the hunk "
+                    "does not show"),
+        Missing(13, "pre-existing KVM_GET_REG_LIST copy, hunk context only"),
+        Missing(14, "pre-existing KVM_GET_REG_LIST size check, not in the diff"),
+    ]),
+    "smccc-filter-v3-09": Entry("smccc-filter-v3-09", [
+        Found(1, SET_SMCCC, "attr_copy_faults", "copy_from_user(&attr"),
+        Found(2, SET_SMCCC, "group_not_a_case", "attr->group != KVM_ARM_VM_SMCCC_CTRL"),
+        Found(3, SET_SMCCC, "attr_not_a_case", "attr->attr != KVM_ARM_VM_SMCCC_FILTER"),
+        Found(4, SET_SMCCC, "user_read_faults", "copy_from_user(&filter, uaddr"),
+        Found(5, SET_SMCCC, "bytes_nonzero", "memcmp(filter.pad, zero_page"),
+        Found(6, SET_SMCCC, "end_below", "end < start"),
+        Found(7, SET_SMCCC, "filter_action_at_least", "filter.action >= NR_SMCCC_FILTER_ACTIONS"),
+        Found(8, SET_SMCCC, "vm_has_run", "kvm_vm_has_ran_once(kvm)"),
+        Missing(9, "EEXIST comes from mtree_insert_range(), a kernel helper outside the patch "
+                   "whose errors the vocabulary does not list"),
+        Missing(10, "ENOMEM: an allocation failure the host decides"),
+        Found(12, HAS_SMCCC, "attr_not_a_case", "attr->attr != KVM_ARM_VM_SMCCC_FILTER"),
+        Missing(13, "KVM_GET_DEVICE_ATTR on a VM fd: mainline's default, no code of the mail"),
+    ]),
+    "x86-nx-huge-pages-v6-08": Entry("x86-nx-huge-pages-v6-08", [
+        Missing(1, GENERIC_CAP_COPY),
+        Found(2, "KVM_ENABLE_CAP(KVM_CAP_VM_DISABLE_NX_HUGE_PAGES)", "flags_nonzero", "cap->flags"),
+        # SOURCES.md: "order differs: posted checks args[0] first (row 4)"
+        Found(4, "KVM_ENABLE_CAP(KVM_CAP_VM_DISABLE_NX_HUGE_PAGES)", "args_0_nonzero", "cap->args[0]"),
+        Found(3, "KVM_ENABLE_CAP(KVM_CAP_VM_DISABLE_NX_HUGE_PAGES)", "not_caller_capable",
+              "!capable(CAP_SYS_BOOT)"),
+        Found(5, "KVM_ENABLE_CAP(KVM_CAP_VM_DISABLE_NX_HUGE_PAGES)", "vcpus_created",
+              "kvm->created_vcpus"),
+        Missing(9, "KVM_ENABLE_CAP of an x86 capability on arm64: mainline's unknown-cap "
+                   "default, not code of the mail"),
+    ], note="x86 contrast case: posted order args[0] before CAP_SYS_BOOT"),
+}
+
+
+@dataclass
+class Score:
+    entry: str
+    truth: int = 0                 # errno rows of the table
+    absent: int = 0                # rows the posted code does not make
+    found: int = 0                 # found, errno and condition right, in order
+    plannable: int = 0             # of those, with a planned case
+    problems: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def score(name: str, spec, truth: dict[str, list[Row]], plannable: set[tuple[str, str]]) -> Score:
+    """How `spec` (extracted from corpus/<name>.txt) meets its ground truth."""
+    entry = TRUTH[name]
+    rows = {r.number: r for r in truth[entry.table]}
+    errno_rows = [r for r in truth[entry.table] if r.errno]
+    s = Score(name, truth=len(errno_rows))
+    listed = {x.row for x in entry.rows}
+    for r in errno_rows:
+        if r.number not in listed:
+            s.problems.append(f"row {r.number} ({r.condition}) is not in TRUTH")
+    by_op: dict[str, list[tuple[Found, int]]] = {}
+    for x in entry.rows:
+        if isinstance(x, Missing):
+            s.absent += x.absent
+            s.missing.append(f"row {x.row}: {x.reason}")
+            continue
+        try:
+            op = spec.operation(x.op)
+        except KeyError:
+            s.problems.append(f"row {x.row}: no operation {x.op}")
+            continue
+        c = next((c for c in op.checks if c.id == x.check), None)
+        if c is None:
+            s.problems.append(f"row {x.row}: {x.op} has no check {x.check}")
+            continue
+        want = rows[x.row].errno
+        if (c.errno.name if c.errno else "") != want:
+            s.problems.append(f"row {x.row}: {x.check} returns {c.errno}, the table {want}")
+            continue
+        if x.text not in c.condition:
+            s.problems.append(f"row {x.row}: {x.check} is `{c.condition}`, not `{x.text}`")
+            continue
+        by_op.setdefault(x.op, []).append((x, c.order))
+    for op, seq in by_op.items():
+        orders = [o for _, o in seq]
+        for k, (x, o) in enumerate(seq):
+            if all(p < o for p in orders[:k]) and all(o < q for q in orders[k + 1:]):
+                s.found += 1
+                s.plannable += (op, x.check) in plannable
+            else:
+                s.problems.append(f"row {x.row}: {x.check} is check {o} of {op}, out of order")
+    return s
+
+
+def plannable_checks(spec) -> set[tuple[str, str]]:
+    """(operation, check id) pairs some planned case violates."""
+    from generator.model import OpKind
+    from generator.plan import PlanError
+    from generator.plan.ops import _OpPlanner, load_vocabulary
+    vocab = load_vocabulary()
+    out: set[tuple[str, str]] = set()
+    for op in spec.operations:
+        if op.kind in (OpKind.INTERNAL,):
+            continue
+        try:
+            p = _OpPlanner(spec, op, vocab)
+            cases = p.violation_cases() + p.fatal_cases() + p.pair_cases()
+        except PlanError:
+            continue
+        for case in cases:
+            for v in case.violates:
+                out.add((op.name, v))
+    return out
+
+
+def table() -> list[Score]:
+    from generator.extract import extract_spec
+    truth = ground_truth()
+    out = []
+    for name in TRUTH:
+        spec = extract_spec(CORPUS / f"{name}.txt", name)
+        out.append(score(name, spec, truth, plannable_checks(spec)))
+    return out
+
+
+if __name__ == "__main__":
+    scores = table()
+    print("| corpus entry | ground-truth errno checks | absent from the posted code | "
+          "extracted in the right order | plannable (got a case) |")
+    print("|---|---|---|---|---|")
+    for s in scores:
+        print(f"| {s.entry} | {s.truth} | {s.absent} | {s.found} | {s.plannable} |")
+    for s in scores:
+        for p in s.problems:
+            print(f"PROBLEM {s.entry}: {p}")
