@@ -243,9 +243,20 @@ def _errno(c: Check) -> str:
     return c.errno.name if c.errno else (f"returns {c.result}" if c.result else "no errno")
 
 
+def _same_condition(a: str, b: str) -> bool:
+    return re.sub(r'[\s()]+', '', a) == re.sub(r'[\s()]+', '', b)
+
+
 def _checks(x: Operation, y: Operation) -> list[Change]:
     out: list[Change] = []
     ca, cb = {c.id: c for c in x.checks}, {c.id: c for c in y.checks}
+    # a check whose id differs but whose condition is the same is the same
+    # check (its id was derived from other context): matched under A's id
+    for cid in [c for c in cb if c not in ca]:
+        twin = next((k for k, c in ca.items() if k not in cb
+                     and _same_condition(c.condition, cb[cid].condition)), None)
+        if twin is not None:
+            cb = {(twin if k == cid else k): v for k, v in cb.items()}
     for cid, c in ca.items():
         el = f"{x.name}/{cid}"
         if cid not in cb:
@@ -267,7 +278,8 @@ def _checks(x: Operation, y: Operation) -> list[Change]:
                               f"`{d.condition}` -> {_errno(d)}, check {d.order} of {len(y.checks)}",
                               (None, d.source)))
     common_a = [c.id for c in x.checks if c.id in cb]
-    common_b = [c.id for c in y.checks if c.id in ca]
+    ids_b = {id(v): k for k, v in cb.items()}
+    common_b = [ids_b[id(c)] for c in y.checks if ids_b[id(c)] in ca]
     for cid in common_a:
         before = [p for p in common_a[:common_a.index(cid)]]
         after = [p for p in common_b[:common_b.index(cid)]]
@@ -294,7 +306,7 @@ def _locking(x: Operation, y: Operation) -> list[Change]:
 # ---------------------------------------------------------------- render
 def _meaning(spec: Spec, element: str) -> str:
     """What a check is about, in the vocabulary's words."""
-    op, _, cid = element.partition("/")
+    op, _, cid = element.rpartition("/")
     try:
         c = next(c for c in spec.operation(op).checks if c.id == cid)
     except (KeyError, StopIteration):
@@ -323,7 +335,7 @@ def render_text(a: Spec, b: Spec, changes: list[Change]) -> str:
         return "\n".join(lines) + "\n"
     group = ""
     for c in changes:
-        head = c.element.split("/")[0].split(".")[0]
+        head = _head(c)
         if head != group:
             group = head
             lines.append("")
@@ -333,6 +345,20 @@ def render_text(a: Spec, b: Spec, changes: list[Change]) -> str:
         lines.append(f"  {text}")
         lines.append(f"      [{_where(c.sources[0])} -> {_where(c.sources[1])}]")
     return "\n".join(lines) + "\n"
+
+
+_CHECK_KINDS = frozenset({"check added", "check removed", "check errno", "check order",
+                          "check condition", "check reach"})
+
+
+def _head(c: Change) -> str:
+    """The element a change is grouped under: a check's operation (whose
+    name may hold a `/`, KVM_SET_DEVICE_ATTR(GROUP/ATTR)), a field's struct."""
+    if c.kind.value in _CHECK_KINDS:
+        return c.element.rpartition("/")[0]
+    if c.element.startswith(("struct ", "union ")):
+        return c.element.split(".")[0]
+    return c.element
 
 
 def _phrase(c: Change, subject: str, spec: Spec) -> str:

@@ -43,6 +43,7 @@ UAPI_HEADERS = ("arch/{arch}/include/uapi/asm/kvm.h", "include/uapi/linux/kvm.h"
 _CALL = re.compile(r'\b([A-Za-z_]\w*)\s*\(')
 _CASE_LINE = re.compile(r'^\s*case\s+([A-Za-z_]\w*)\s*:(.*)$')
 MAX_HELPERS = 24                   # functions followed from one case
+HELPER_DEPTH = 2                   # calls followed: the case's callees and theirs
 
 
 @dataclass
@@ -186,12 +187,16 @@ def _case_end(rest: list[tuple[int, str]], head: str) -> int:
 
 def _helpers(idx: TreeIndex, lines: list[tuple[int, str]], skip: set[str],
              prefer_dir: str) -> list[FunctionSpan]:
-    """The arch KVM functions these lines call, transitively (MAX_HELPERS)."""
+    """The arch KVM functions these lines call, and the ones those call
+    (HELPER_DEPTH levels, MAX_HELPERS at most): the feature's own code, not
+    the memory-management layers under it."""
     out: list[FunctionSpan] = []
-    todo = [lines]
+    todo = [(lines, 1)]
     seen = set(skip)
     while todo and len(out) < MAX_HELPERS:
-        cur = todo.pop(0)
+        cur, depth = todo.pop(0)
+        if depth > HELPER_DEPTH:
+            continue
         for _, t in cur:
             for name in _CALL.findall(re.sub(r'/\*.*?\*/|//.*$', '', t)):
                 if name in seen or name in _KEYWORDS:
@@ -201,7 +206,7 @@ def _helpers(idx: TreeIndex, lines: list[tuple[int, str]], skip: set[str],
                 if s is None or not s.path.startswith(prefer_dir):
                     continue
                 out.append(s)
-                todo.append(idx.numbered(s.path, s.start, s.end))
+                todo.append((idx.numbered(s.path, s.start, s.end), depth + 1))
     return out
 
 
@@ -272,7 +277,6 @@ def extract_tree_spec(root: Path, like: Spec, label: str, *, arch: str = "arm64"
                                          "not merged, or renamed", x.source))
 
     # 3. handlers: one tree file per operation, so each case follows only its helpers
-    tree_voc = _without_own_context(voc)
     arg_types = {i.name: i.arg_type for i in spec.ioctls}
     user_fields = {m.name for s in spec.structs for m in s.members}
     for op in like.operations:
@@ -297,7 +301,8 @@ def extract_tree_spec(root: Path, like: Spec, label: str, *, arch: str = "arm64"
         for h in _helpers(idx, lines, {op.handler}, arch_dir):
             hunks.setdefault(h.path, []).append(_hunk(idx.numbered(h.path, h.start, h.end), ""))
         f = _tree_file(label, hunks)
-        ops, findings, _ = extract_operations([f], TREE_SEED, tree_voc, arg_types, user_fields)
+        ops, findings, _ = extract_operations([f], TREE_SEED, _without(voc, lines), arg_types,
+                                              user_fields)
         mine = [o for o in ops if o.name == op.name and o.kind is op.kind] or \
                [o for o in ops if o.kind is not OpKind.INTERNAL][:1]
         for o in mine:
@@ -350,10 +355,18 @@ def _documented(spec: Spec, idx: TreeIndex, label: str, voc: Vocabulary) -> None
                 op.buffer = rule
 
 
-def _without_own_context(voc: Vocabulary) -> Vocabulary:
-    """The vocabulary without the context checks a dispatcher makes itself:
-    in a tree they are the dispatcher's own lines (its prologue), read there."""
-    ctx = {k: [c for c in v if c.function != k] for k, v in voc.context.items()}
+def _squeeze(text: str) -> str:
+    return re.sub(r'\s+', '', text)
+
+
+def _without(voc: Vocabulary, lines: list[tuple[int, str]]) -> Vocabulary:
+    """The vocabulary without the context checks these tree lines make
+    themselves (`if (cap->flags)` in the dispatcher's entry statements):
+    those are read from the tree, at their tree line; the others (made by
+    callers outside the lines read) stay context."""
+    text = _squeeze("".join(t for _, t in lines))
+    ctx = {k: [c for c in v if f"if({_squeeze(c.condition)})" not in text]
+           for k, v in voc.context.items()}
     return dataclasses.replace(voc, context=ctx)
 
 

@@ -76,7 +76,9 @@ def check_tree(root: Path) -> None:
 # handlers, the arm64 and generic uAPI headers, the kernel's own api.rst
 KVM_SOURCE_PATHS = ("virt/kvm", "arch/arm64/kvm", "arch/arm64/include/uapi",
                     "arch/arm64/include/asm", "include/uapi", "include/linux",
-                    "include/kvm", "Documentation/virt/kvm", "Makefile")
+                    "include/kvm", "Documentation/virt/kvm", "Makefile",
+                    "arch/x86/kvm")
+_KVM_SOURCE_MARK = ".kconform-paths"      # which KVM_SOURCE_PATHS a cached tree holds
 
 
 def _members(tar: tarfile.TarFile, top: str, wanted: tuple[str, ...] = SELFTEST_PATHS):
@@ -172,17 +174,28 @@ def kvm_source(package: str = SOURCE_PACKAGE, *, cache: Optional[Path] = None,
         archive.update()
         cand = archive.candidate(package)
         version = cand[0] if cand else None
+        mark = "\n".join(KVM_SOURCE_PATHS)
         if version is not None:
             safe = f"{package}_{version}".replace("~", "_").replace(":", "_")
             dest = root_cache / "kvm-source" / safe
-            if (dest / "virt" / "kvm").is_dir():
+            if _marked(dest) == mark:
                 return KvmSource(dest, package, version)
         version, tarball = _fetched_tarball(archive, package)
         safe = f"{package}_{version}".replace("~", "_").replace(":", "_")
         dest = root_cache / "kvm-source" / safe
-        if not (dest / "virt" / "kvm").is_dir():
+        if _marked(dest) != mark:
+            if dest.exists():
+                shutil.rmtree(dest)          # an older subset: unpack the current one
             unpack_selftest_tree(tarball, dest, log, KVM_SOURCE_PATHS)
+            (dest / _KVM_SOURCE_MARK).write_text(mark)
     return KvmSource(dest, package, version)
+
+
+def _marked(dest: Path) -> str:
+    try:
+        return (dest / _KVM_SOURCE_MARK).read_text()
+    except OSError:
+        return ""
 
 
 def source_package_for(kernel: str) -> str:
