@@ -40,7 +40,8 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STEP_KIND = {OpKind.IOCTL: "vm_ioctl", OpKind.ENABLE_CAP: "enable_cap",
              OpKind.CHECK_EXTENSION: "check_extension"}
 _BINOPS = {"/": "//", "&&": "and", "||": "or"}
-_RUNTIME_CONSTANTS = {"page_size": "vm.page_size", "page_mask": "vm.page_mask"}
+_RUNTIME_CONSTANTS = {"page_size": "vm.page_size", "page_mask": "vm.page_mask",
+                      "mte_granules_per_page": "vm.mte_granules_per_page"}
 
 
 class RenderError(KconformError):
@@ -114,6 +115,11 @@ class PyExpr(c_ast.NodeVisitor):
         entry = self.vocab.lookup(head)
         if entry is None:
             self.fail(n, f"{head} is not in specs/vocabulary.yaml")
+        if entry.concept == "value_of" and n.args and n.args.exprs:
+            arg = n.args.exprs[0]          # atomic_read(&counter): the counter
+            if isinstance(arg, c_ast.UnaryOp) and arg.op == "&":
+                arg = arg.expr
+            return self.visit(arg)
         return self.concept(entry)
 
     def visit_UnaryOp(self, n):
@@ -259,7 +265,7 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
     # a loop check naming a local that is no alias reads the copy's result
     post: dict[str, str] = {}
     for c in checks:
-        if c.in_loop:
+        if c.in_loop and c.reach is not Reach.UNREACHABLE:   # a dead row reads nothing
             free = _identifiers(parse_expr(c.condition)) - locals_ - {
                 k.name for k in spec.constants} - set(vocab.constants) - set(
                 vocab.predicates) - set(vocab.helpers) - set(op.aliases)

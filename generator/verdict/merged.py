@@ -1,0 +1,173 @@
+"""The merged spec as an oracle: the reference model of the code that
+merged, and what it says about a posted spec's divergences.
+
+Phases:
+  1. model: the merged spec (generator.extract.tree) rendered into a
+     reference module in memory (generator.render.reference); a merged
+     check whose condition the model cannot express (a local it has no value
+     for) is left out of the model, marked not reachable, and listed;
+  2. explain: for each case a posted run judged `diverges`, the same
+     observation is judged against the merged model: when the merged model
+     predicts it, the kernel follows its own code and the tree line that
+     decided its answer is named; when it does not, neither predicts it;
+  3. oracle: `kconform run --oracle merged` judges every case against the
+     merged model instead (generator.verdict.crosscheck with the module).
+"""
+from __future__ import annotations
+
+import enum
+import types
+from dataclasses import dataclass
+from typing import Optional
+
+from generator.model import Finding, FindingKind, Reach, Source, Spec
+
+
+class MergedSays(enum.Enum):
+    """What the merged model says about an observation the posted one missed."""
+    FOLLOWS_OWN_CODE = "follows its own code"     # the merged model predicts it
+    NEITHER = "neither predicts it"               # the merged model misses it too
+    NOT_MODELLED = "not modelled"                 # the merged spec has no model of the call
+
+
+@dataclass
+class MergedNote:
+    says: MergedSays
+    sentence: str
+    tree_line: Optional[Source] = None            # the tree line behind the merged answer
+
+    def as_json(self) -> dict:
+        return {"says": self.says.value, "sentence": self.sentence,
+                "tree_line": (f"{self.tree_line.seed}:{self.tree_line.line}"
+                              if self.tree_line else None),
+                "tree_text": self.tree_line.text if self.tree_line else None}
+
+
+@dataclass
+class MergedOracle:
+    spec: Spec                                    # the merged spec
+    module: types.ModuleType                      # its reference model
+    left_out: list[Finding]                       # merged checks the model cannot express
+
+
+def merged_model(spec: Spec, max_tries: int = 32) -> MergedOracle:
+    """Phase 1: the merged spec's reference module, in memory."""
+    from generator.render.reference import RenderError, render_reference
+    left: list[Finding] = _loop_locals(spec)
+    for _ in range(max_tries):
+        try:
+            text = render_reference(spec)
+            break
+        except RenderError as e:
+            if _one_return(spec, e.source, left):
+                continue
+            check = _check_at(spec, e.source)
+            if check is None:
+                raise
+            op, c = check
+            c.reach = Reach.UNREACHABLE
+            f = Finding(FindingKind.NOTE,
+                        f"{op.name}: merged check {c.id} `{c.condition}` is not in the merged "
+                        f"model ({str(e).split(': ', 1)[-1]})", c.source)
+            spec.findings.append(f)
+            left.append(f)
+    else:
+        raise RenderError(spec.operations[0].source if spec.operations else Source(spec.seed, 0),
+                          f"{spec.name}: more than {max_tries} checks cannot be modelled")
+    module = types.ModuleType(f"reference.{spec.name.replace('-', '_').replace('@', '_')}")
+    exec(compile(text, f"<reference of {spec.name}>", "exec"), module.__dict__)
+    return MergedOracle(spec, module, left)
+
+
+def _loop_locals(spec: Spec) -> list[Finding]:
+    """A page-loop check that reads a local the loop sets from anything but
+    the copy (`page = pfn_to_online_page(pfn); if (!page)`): the model's loop
+    knows only the copy's count, so the check is left out, and listed."""
+    import re
+    from generator.model.vocab import load_vocabulary
+    voc = load_vocabulary()
+    copies = {n for n, t in voc.helpers.items() if t.effect}
+    left: list[Finding] = []
+    for op in spec.operations:
+        counts = {m.group(1) for m in re.finditer(r'(\w+)\s*=\s*(\w+)\s*\(', op.body or "")
+                  if m.group(2) in copies}
+        for c in op.checks:
+            if not c.in_loop or c.reach is Reach.UNREACHABLE:
+                continue
+            bare = re.sub(r'\w+\s*\([^()]*\)', ' ', c.condition)   # a call's arguments: its concept's
+            names = set(re.findall(r'\b([a-z_]\w*)\b', bare))
+            local = {n for n in names if re.search(rf'\b{n}\s*=\s*\w+\s*\(', op.body or "")}
+            if local and not local <= counts:
+                c.reach = Reach.UNREACHABLE
+                f = Finding(FindingKind.NOTE,
+                            f"{op.name}: merged loop check {c.id} `{c.condition}` reads "
+                            f"{', '.join(sorted(local - counts))}, set in the loop by a call the "
+                            "model has no value for; left out of the merged model", c.source)
+                spec.findings.append(f)
+                left.append(f)
+    return left
+
+
+def _one_return(spec: Spec, src: Source, left: list[Finding]) -> bool:
+    """A success the code returns in several ways (`a | b`: the byte count,
+    or `ret`): the model takes the first it can express, and says so."""
+    for op in spec.operations:
+        s = op.success
+        if s is None or s.source != src or " | " not in s.ret:
+            continue
+        alts = [x.strip() for x in s.ret.split(" | ")]
+        f = Finding(FindingKind.NOTE,
+                    f"{op.name}: the code returns one of {', '.join(f'`{a}`' for a in alts)}; "
+                    f"the merged model returns `{alts[0]}` on success, and does not model the "
+                    f"other returns (a partial result after a fault is not modelled)", s.source)
+        s.ret = alts[0]
+        spec.findings.append(f)
+        left.append(f)
+        return True
+    return False
+
+
+def _check_at(spec: Spec, src: Source):
+    for op in spec.operations:
+        for c in op.checks:
+            if c.source.seed == src.seed and c.source.line == src.line \
+                    and c.reach is not Reach.UNREACHABLE:
+                return op, c
+    return None
+
+
+def explain(result, case, obs, oracle: MergedOracle, page_size: int, host) -> MergedNote:
+    """Phase 2: what the merged model says about one `diverges` result."""
+    from generator.model import Verdict
+    from generator.verdict.crosscheck import judge
+    try:
+        expected = oracle.module.predict(case, page_size, host)
+    except (KeyError, AttributeError, NotImplementedError) as e:
+        return MergedNote(MergedSays.NOT_MODELLED,
+                          f"the merged spec has no model of this call ({type(e).__name__}: {e}); "
+                          "no tree line explains the answer")
+    m = judge(oracle.spec, case, expected, obs)
+    if m.verdict is Verdict.CONFORMS:
+        src = m.decided_by
+        where = f"{src.seed}:{src.line}" if src else "the tree"
+        what = f" `{src.text}`" if src and src.text else ""
+        return MergedNote(MergedSays.FOLLOWS_OWN_CODE,
+                          f"the kernel follows its own code: {oracle.spec.patches[0]} "
+                          f"{where}{what} decides its answer", src)
+    src = m.decided_by
+    return MergedNote(MergedSays.NEITHER,
+                      "neither the posted nor the merged model predicts this: merged "
+                      + (m.reason or m.verdict.value), src)
+
+
+def explain_results(results, cases, obs, oracle: MergedOracle, page_size: int, host) -> None:
+    """Set `merged` on every `diverges` result of one spec's run."""
+    from generator.model import Verdict
+    by_id = {c.id: c for c in cases}
+    for r in results:
+        if r.verdict is not Verdict.DIVERGES:
+            continue
+        case = by_id.get(r.id.rpartition(":")[2] if r.id not in by_id else r.id)
+        if case is None:
+            continue
+        r.merged = explain(r, case, obs.cases.get(case.id), oracle, page_size, host)
