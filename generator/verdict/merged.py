@@ -23,6 +23,12 @@ from typing import Optional
 from generator.model import Finding, FindingKind, Reach, Source, Spec
 
 
+class Oracle(enum.Enum):
+    """Which model a run judges its cases against."""
+    POSTED = "posted"          # the series' own reference (reference/<spec>.py)
+    MERGED = "merged"          # the reference of the tree's spec
+
+
 class MergedSays(enum.Enum):
     """What the merged model says about an observation the posted one missed."""
     FOLLOWS_OWN_CODE = "follows its own code"     # the merged model predicts it
@@ -46,13 +52,20 @@ class MergedNote:
 @dataclass
 class MergedOracle:
     spec: Spec                                    # the merged spec
-    module: types.ModuleType                      # its reference model
+    module: Optional[types.ModuleType]            # its reference model (None: nothing merged)
     left_out: list[Finding]                       # merged checks the model cannot express
+    absent: str = ""                              # why there is no model
+    root: Optional[object] = None                 # the tree's root (a Path), for its headers
 
 
-def merged_model(spec: Spec, max_tries: int = 32) -> MergedOracle:
+def merged_model(spec: Spec, max_tries: int = 32, root=None) -> MergedOracle:
     """Phase 1: the merged spec's reference module, in memory."""
     from generator.render.reference import RenderError, render_reference
+    if not spec.operations:
+        return MergedOracle(spec, None, [], root=root, absent=(
+            f"the tree ({spec.patches[0]}) has none of this series' operations: not merged"
+            + (" (" + "; ".join(f.message for f in spec.findings[:2]) + ")"
+               if spec.findings else "")))
     left: list[Finding] = _loop_locals(spec)
     for _ in range(max_tries):
         try:
@@ -76,7 +89,7 @@ def merged_model(spec: Spec, max_tries: int = 32) -> MergedOracle:
                           f"{spec.name}: more than {max_tries} checks cannot be modelled")
     module = types.ModuleType(f"reference.{spec.name.replace('-', '_').replace('@', '_')}")
     exec(compile(text, f"<reference of {spec.name}>", "exec"), module.__dict__)
-    return MergedOracle(spec, module, left)
+    return MergedOracle(spec, module, left, root=root)
 
 
 def _loop_locals(spec: Spec) -> list[Finding]:
@@ -140,11 +153,21 @@ def explain(result, case, obs, oracle: MergedOracle, page_size: int, host) -> Me
     """Phase 2: what the merged model says about one `diverges` result."""
     from generator.model import Verdict
     from generator.verdict.crosscheck import judge
+    if oracle.module is None:
+        return MergedNote(MergedSays.NOT_MODELLED, oracle.absent + "; no tree line explains it")
     try:
         expected = oracle.module.predict(case, page_size, host)
     except (KeyError, AttributeError, NotImplementedError) as e:
         return MergedNote(MergedSays.NOT_MODELLED,
                           f"the merged spec has no model of this call ({type(e).__name__}: {e}); "
+                          "no tree line explains the answer")
+    gap = unmodelled_step(case, expected)
+    if gap:
+        named = _cap_number_in_tree(case, oracle)
+        if named is not None:
+            text, src = named
+            return MergedNote(MergedSays.NOT_MODELLED, text, src)
+        return MergedNote(MergedSays.NOT_MODELLED, f"the merged model has no rule for {gap}; "
                           "no tree line explains the answer")
     m = judge(oracle.spec, case, expected, obs)
     if m.verdict is Verdict.CONFORMS:
@@ -155,9 +178,55 @@ def explain(result, case, obs, oracle: MergedOracle, page_size: int, host) -> Me
                           f"the kernel follows its own code: {oracle.spec.patches[0]} "
                           f"{where}{what} decides its answer", src)
     src = m.decided_by
-    return MergedNote(MergedSays.NEITHER,
-                      "neither the posted nor the merged model predicts this: merged "
-                      + (m.reason or m.verdict.value), src)
+    ops = {st.op for st in case.steps if st.op}
+    gaps = [f for f in oracle.left_out if any(f.message.startswith(f"{o}:") for o in ops)]
+    text = "neither the posted nor the merged model predicts this: merged " + (
+        m.reason or m.verdict.value)
+    if gaps:
+        g = gaps[-1]
+        text += (f"; what the merged model leaves out of this call may: {g.message} "
+                 f"({g.source.seed}:{g.source.line})")
+        src = g.source
+    return MergedNote(MergedSays.NEITHER, text, src)
+
+
+def _cap_number_in_tree(case, oracle: MergedOracle):
+    """A capability number the merged model does not define: what the tree's
+    header calls it, and the number the tree gives the series' name."""
+    import re
+    for st in case.steps:
+        number = getattr(st, "cap_number", None)
+        if number is None:
+            continue
+        header = _tree_header(oracle)
+        if header is None:
+            return None
+        path, lines = header
+        hit = next(((k + 1, m.group(1)) for k, t in enumerate(lines)
+                    if (m := re.match(rf'^#define\s+(KVM_CAP_\w+)\s+{number}\b', t))), None)
+        own = next((c for c in oracle.spec.capabilities if c.name == st.cap), None)
+        if hit is None:
+            text = f"the tree's {path} defines no capability {number}"
+            src = Source(path, 1, oracle.spec.patches[0], path, "")
+        else:
+            text = (f"{number} is {hit[1]} in the tree ({path}:{hit[0]}), which the kernel "
+                    "answers for")
+            src = Source(path, hit[0], oracle.spec.patches[0], path, lines[hit[0] - 1].strip())
+        if own is not None:
+            text += f"; the tree numbers {own.name} {own.number} ({own.source.seed}:{own.source.line})"
+        return text, src
+    return None
+
+
+def _tree_header(oracle: MergedOracle):
+    root = getattr(oracle, "root", None)
+    if root is None:
+        return None
+    path = "include/uapi/linux/kvm.h"
+    try:
+        return path, (root / path).read_text(errors="replace").splitlines()
+    except OSError:
+        return None
 
 
 def explain_results(results, cases, obs, oracle: MergedOracle, page_size: int, host) -> None:
@@ -171,3 +240,38 @@ def explain_results(results, cases, obs, oracle: MergedOracle, page_size: int, h
         if case is None:
             continue
         r.merged = explain(r, case, obs.cases.get(case.id), oracle, page_size, host)
+
+
+def unmodelled_step(case, expected) -> str:
+    """The first subject step the merged model has no function for (a guest
+    rule the tree's spec does not have, a capability number its headers do
+    not define), as words; "" when it models every step."""
+    for i, (step, e) in enumerate(zip(case.steps, expected)):
+        if e.check == "unknown":
+            return f"step {i} ({step.kind.value} {e.op})"
+    return ""
+
+
+def judge_merged(results, cases, obs, oracle: MergedOracle, page_size: int, host) -> list:
+    """Phase 3: the run's cases judged against the merged model; a case the
+    merged model has no rule for is `skipped` as untested, with the reason."""
+    from generator.model import Verdict
+    from generator.verdict.crosscheck import crosscheck
+    if oracle.module is None:
+        for r in results:
+            if r.verdict in (Verdict.DIVERGES, Verdict.CONFORMS):
+                r.verdict = Verdict.SKIPPED
+                r.reason = f"untested by the merged oracle: {oracle.absent}"
+        return results
+    out = crosscheck(oracle.spec, cases, obs, page_size=page_size, host=host,
+                     module=oracle.module)
+    by_id = {c.id: c for c in cases}
+    for r in out:
+        case = by_id[r.id]
+        gap = unmodelled_step(case, oracle.module.predict(case, page_size or 4096, host))
+        if gap and r.verdict in (Verdict.DIVERGES, Verdict.CONFORMS):
+            r.verdict = Verdict.SKIPPED
+            r.reason = (f"untested by the merged oracle: the merged model has no rule for {gap} "
+                        "(guest rules and capability numbers outside the tree's spec are not "
+                        "read from the tree)")
+    return out
