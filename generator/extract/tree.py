@@ -315,7 +315,7 @@ def extract_tree_spec(root: Path, like: Spec, label: str, *, arch: str = "arm64"
 
     # 4. positions
     spec = _placed(spec, label)
-    spec.seed = label
+    spec.seed = Path(root).name         # the tree; spec.patches names its version
     return spec
 
 

@@ -15,6 +15,7 @@ Phases:
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 import types
 from dataclasses import dataclass
@@ -161,7 +162,15 @@ def explain(result, case, obs, oracle: MergedOracle, page_size: int, host) -> Me
         return MergedNote(MergedSays.NOT_MODELLED,
                           f"the merged spec has no model of this call ({type(e).__name__}: {e}); "
                           "no tree line explains the answer")
+    at = result.step if result.step is not None else len(case.steps) - 1
     gap = unmodelled_step(case, expected)
+    if gap and _step_of(gap) > at:
+        # the merged model stops modelling after the step that diverged:
+        # judge the case up to that step
+        case = dataclasses.replace(case, steps=case.steps[:at + 1])
+        expected = expected[:at + 1]
+        obs = dataclasses.replace(obs, steps=[s for s in obs.steps if s.step <= at]) if obs else obs
+        gap = ""
     if gap:
         named = _cap_number_in_tree(case, oracle)
         if named is not None:
@@ -240,6 +249,10 @@ def explain_results(results, cases, obs, oracle: MergedOracle, page_size: int, h
         if case is None:
             continue
         r.merged = explain(r, case, obs.cases.get(case.id), oracle, page_size, host)
+
+
+def _step_of(gap: str) -> int:
+    return int(gap.split()[1])
 
 
 def unmodelled_step(case, expected) -> str:
