@@ -282,8 +282,12 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         expr = t.visit(parse_expr(c.condition))
         if c.when:
             expr = f"{t.visit(parse_expr(c.when))} and {expr}"
+        fails = _fails(c)
+        if c.in_loop and op.success is not None and op.success.partial:
+            done = t.visit(parse_expr(op.success.partial))   # progress before the fault
+            fails = f"vm.ok(int({done})) if {done} else {fails}"
         return CheckRow(c.order, c.id, c.condition, expr, errno, str(c.source),
-                        fails=_fails(c), when=c.when)
+                        fails=fails, when=c.when)
     fn.checks = [row(c) for c in checks if not c.in_loop]
     if op.loop:
         if buf is None:

@@ -130,15 +130,36 @@ def _one_return(spec: Spec, src: Source, left: list[Finding]) -> bool:
         if s is None or s.source != src or " | " not in s.ret:
             continue
         alts = [x.strip() for x in s.ret.split(" | ")]
-        f = Finding(FindingKind.NOTE,
-                    f"{op.name}: the code returns one of {', '.join(f'`{a}`' for a in alts)}; "
-                    f"the merged model returns `{alts[0]}` on success, and does not model the "
-                    f"other returns (a partial result after a fault is not modelled)", s.source)
-        s.ret = alts[0]
+        progress = _progress(op, alts)
+        if progress:
+            f = Finding(FindingKind.NOTE,
+                        f"{op.name}: the code returns one of {', '.join(f'`{a}`' for a in alts)}; "
+                        f"`{progress}` is the loop's progress (its length local counts down "
+                        f"from the field): the merged model returns it on success, and instead "
+                        f"of a page-loop check's errno once it is non-zero (a partial copy)",
+                        s.source)
+            s.partial = progress
+        else:
+            f = Finding(FindingKind.NOTE,
+                        f"{op.name}: the code returns one of {', '.join(f'`{a}`' for a in alts)}; "
+                        f"the merged model returns `{alts[0]}` on success, and does not model "
+                        f"the other returns", s.source)
+        s.ret = progress or alts[0]
         spec.findings.append(f)
         left.append(f)
         return True
     return False
+
+
+def _progress(op, alts: list[str]) -> str:
+    """`copy_tags->length - length` with `length` the local the page loop
+    counts down from the field `length`: the bytes done so far."""
+    import re
+    for a in alts:
+        m = re.fullmatch(r'\s*\w+\s*->\s*(\w+)\s*-\s*(\w+)\s*', a)
+        if m and op.loop and op.aliases.get(m.group(2)) == m.group(1) and m.group(2) in op.loop:
+            return a
+    return ""
 
 
 def _check_at(spec: Spec, src: Source):
