@@ -43,6 +43,13 @@ class MemslotConcepts:
     def resolve_gfn(self, call: Call, it: Optional[Cursor]) -> int:
         return 0 if it is None or self.no_memslot(call, it) else 1
 
+    def gfn_hva(self, call: Call, it: Optional[Cursor], gfn: int = 0) -> int:
+        """gfn_to_hva(): an address inside the memslot that backs gfn, -1 when none does."""
+        for base, pages in self.memslots.values():
+            if base <= gfn < base + pages:
+                return (gfn - base) * self.page_size
+        return -1
+
     def page_of(self, call: Call, it: Optional[Cursor]) -> int:
         return self.resolve_gfn(call, it)
 

@@ -20,7 +20,6 @@ KVM_ARM_LOCK_MEM_READ = 1  # 004_baa2838cf23bbaa8.txt:398
 KVM_ARM_LOCK_MEM_WRITE = 2  # 004_baa2838cf23bbaa8.txt:399
 KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_UNLOCK = 2  # 004_baa2838cf23bbaa8.txt:400
 KVM_ARM_UNLOCK_MEM_ALL = 1  # 004_baa2838cf23bbaa8.txt:401
-INT_MAX = 2147483647  # specs/vocabulary.yaml
 KVMIO = 174  # specs/vocabulary.yaml
 MTE_GRANULE_SIZE = 16  # specs/vocabulary.yaml
 

@@ -17,7 +17,6 @@ SPEC = "mte-v10"
 KVM_CAP_ARM_MTE = 195  # 002_640e98e582cbc741.txt:280
 KVM_ARM_TAGS_TO_GUEST = 0  # 002_640e98e582cbc741.txt:693
 KVM_ARM_TAGS_FROM_GUEST = 1  # 002_640e98e582cbc741.txt:694
-INT_MAX = 2147483647  # specs/vocabulary.yaml
 KVMIO = 174  # specs/vocabulary.yaml
 MTE_GRANULE_SIZE = 16  # specs/vocabulary.yaml
 

@@ -16,7 +16,6 @@ SPEC = "mte-v8"
 
 KVM_ARM_TAGS_TO_GUEST = 0  # 000_87786364e6aad26e.txt:42
 KVM_ARM_TAGS_FROM_GUEST = 1  # 000_87786364e6aad26e.txt:43
-INT_MAX = 2147483647  # specs/vocabulary.yaml
 KVMIO = 174  # specs/vocabulary.yaml
 MTE_GRANULE_SIZE = 16  # specs/vocabulary.yaml
 

@@ -3,7 +3,7 @@ sees, and what a call or a step results in.  Generic: nothing here knows
 a feature family (those are reference.mte, reference.families)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 from generator.model import Errno
@@ -96,6 +96,11 @@ class Call:
     arg: Arg
     arg_readable: bool = True
     buffer: Optional[UserBuffer] = None
+    pointers: Mapping[str, bool] = field(default_factory=dict)   # field -> can be dereferenced
+
+    def readable(self, ptr: str = "") -> bool:
+        """The argument itself (ptr ""), or the user pointer a field holds."""
+        return self.arg_readable if not ptr else self.pointers.get(ptr, True)
 
 
 @dataclass

@@ -41,18 +41,21 @@ class CoreConcepts:
     def vcpus_lockable(self, call: Call, it: Optional[Cursor]) -> bool:
         return True                   # no vCPU of a case is inside KVM_RUN
 
-    def user_read_faults(self, call: Call, it: Optional[Cursor]) -> bool:
-        return not call.arg_readable
+    def user_read_faults(self, call: Call, it: Optional[Cursor], ptr: str = "") -> bool:
+        return not call.readable(ptr)
 
-    def user_write_faults(self, call: Call, it: Optional[Cursor]) -> bool:
-        return not call.arg_readable
+    def user_write_faults(self, call: Call, it: Optional[Cursor], ptr: str = "") -> bool:
+        return not call.readable(ptr)
 
     def host_memory_exhausted(self, call: Call, it: Optional[Cursor]) -> bool:
         return False
 
-    def bytes_nonzero(self, call: Call, it: Optional[Cursor], data: bytes = b"",
+    def bytes_nonzero(self, call: Call, it: Optional[Cursor], data=(),
                       value: int = 0) -> bool:
-        """memchr_inv(data, 0, n) / memcmp(data, zero_page, n): a byte differs."""
+        """memchr_inv(data, 0, n) / memcmp(data, zero_page, n): an element
+        of the array (or the scalar field itself) differs from value."""
+        if isinstance(data, int):
+            return data != value
         return any(b != value for b in data)
 
     def vm_has_run(self, call: Call, it: Optional[Cursor]) -> bool:
@@ -72,6 +75,13 @@ class CoreConcepts:
 
     def vcpu_state_set(self, call: Call, it: Optional[Cursor], what: str = "") -> bool:
         return what in self.vcpu_state
+
+    def vcpu_value(self, call: Call, it: Optional[Cursor], what: str = "", unset: str = "0") -> int:
+        return self.vcpu_values.get(what, int(unset, 0))
+
+    @staticmethod
+    def hva_error(call: Call, it: Optional[Cursor], hva: int = 0) -> bool:
+        return hva < 0
 
     def caller_capable(self, call: Call, it: Optional[Cursor], cap: str = "") -> bool:
         return True                   # the tests run as root in the guest
@@ -142,6 +152,7 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     vcpu_features: set = field(default_factory=set)        # KVM_ARM_VCPU_INIT features
     features_initialised: set = field(default_factory=set)  # e.g. the PMU after its INIT
     vcpu_state: set = field(default_factory=set)   # per-vCPU state userspace has set
+    vcpu_values: dict = field(default_factory=dict)  # per-vCPU values userspace has set
 
     @property
     def page_mask(self) -> int:
@@ -237,7 +248,8 @@ def _call_for(step, page_size: int) -> Call:
     if sizes is not None:
         buf = UserBuffer(initial_bytes(step.buffer, sizes[0]), sizes[1])
     readable = getattr(step, "arg", ArgPointer.VALID) is ArgPointer.VALID
-    return Call(Arg(step.ref_values(page_size)), readable, buf)
+    pointers = step.ref_pointers() if hasattr(step, "ref_pointers") else {}
+    return Call(Arg(step.ref_values(page_size)), readable, buf, pointers)
 
 
 def predict(ops: Operations, capabilities: Mapping[str, int], case: Case,

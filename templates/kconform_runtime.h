@@ -64,6 +64,39 @@ static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 	return 0;
 }
 
+/* runs one device-attribute step; returns 0, or -1 when the harness failed */
+static inline int kc_device_attr(struct kc_env *env, const struct kc_step *s,
+				 long *ret, int *err)
+{
+	struct kc_map arg, val;
+	struct kvm_device_attr *a;
+	int fd;
+
+	if (s->dattr.on_vcpu && env->nvcpus == 0)
+		return -1;
+	fd = s->dattr.on_vcpu ? env->vcpus[env->nvcpus - 1] : env->vm_fd;
+	if (kc_map_guarded(env, sizeof(*a), &arg))
+		return -1;
+	if (kc_map_guarded(env, sizeof(uint64_t), &val)) {
+		munmap(arg.base, arg.total);
+		return -1;
+	}
+	*(uint64_t *)val.p = kc_resolve(env, s->dattr.value);
+	a = (struct kvm_device_attr *)arg.p;
+	memset(a, 0, sizeof(*a));
+	a->group = (__u32)s->dattr.group;
+	a->attr = s->dattr.attr;
+	a->addr = (uintptr_t)(s->dattr.addrp == KC_ARG_VALID ? val.p :
+			      val.p + sizeof(uint64_t));
+	errno = 0;
+	*ret = ioctl(fd, s->dattr.req,
+		     s->argp == KC_ARG_VALID ? arg.p : arg.p + sizeof(*a));
+	*err = *ret < 0 ? errno : 0;
+	munmap(val.base, val.total);
+	munmap(arg.base, arg.total);
+	return 0;
+}
+
 /* 0 observed, 1 the case cannot run here (env->why), -1 harness failed */
 static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		   const struct kc_case *c, int n)
@@ -119,6 +152,10 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 	case KC_VM_IOCTL:
 		if (kc_vm_ioctl(env, &ops[s->op], s, &ret, &err, &digest,
 				&has_digest))
+			return -1;
+		break;
+	case KC_DEVICE_ATTR:
+		if (kc_device_attr(env, s, &ret, &err))
 			return -1;
 		break;
 #ifdef KC_WITH_GUEST

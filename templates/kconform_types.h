@@ -21,7 +21,9 @@
 #include "kconform_steps.h"
 
 #define KC_MAX_STEPS	8
+#ifndef KC_MAX_FIELDS		/* a spec whose argument has more fields defines it */
 #define KC_MAX_FIELDS	8
+#endif
 #define KC_MAX_SLOTS	4
 #define KC_MAX_REGS	4
 #define KC_SENTINEL	0xa5
@@ -64,6 +66,13 @@ struct kc_step {
 	uint32_t gop;			/* KC_GUEST: enum kg_op */
 	struct kc_val gargs[3];		/* ... its arguments */
 	uint32_t report;		/* ... what ret is (enum kc_report) */
+	struct {			/* KC_DEVICE_ATTR */
+		unsigned long req;	/* KVM_{SET,GET,HAS}_DEVICE_ATTR */
+		int on_vcpu;		/* the last vCPU created, else the VM */
+		uint64_t group, attr;
+		struct kc_val value;	/* the u64 at attr.addr */
+		enum kc_argp addrp;	/* attr.addr valid or unmapped */
+	} dattr;
 };
 
 struct kc_case {

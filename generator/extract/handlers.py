@@ -129,6 +129,8 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
         select: dict[str, str] = {}
         if kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION):
             name, cap = f"{kind.ioctl}({label})", label
+        elif d.ioctl:
+            name = d.ioctl
         elif d.selects:
             select = {**dict(d.fixed), d.selects: label}
             name = f"{kind.ioctl}({'/'.join(select.values())})"

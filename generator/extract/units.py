@@ -61,7 +61,12 @@ def _strip_comments(t: str) -> str:
 
 
 def collect_units(patch: Patch, seed: str, voc: Vocabulary) -> list[Unit]:
+    """Functions the patch adds, cases it adds to a dispatcher, and the
+    lines it adds to a function the vocabulary says implements one request
+    (`ioctl:`): those lines, in order, are one unit named after the request
+    (KVM_SET_VCPU_EVENTS gains a field in __kvm_arm_vcpu_set_events)."""
     units: list[Unit] = []
+    grown: dict[tuple[str, str], list[tuple[int, str]]] = {}
     for f in patch.files:
         if not f.path.endswith(".c"):
             continue
@@ -85,6 +90,11 @@ def collect_units(patch: Patch, seed: str, voc: Vocabulary) -> list[Unit]:
                         and not text.startswith((" ", "\t")) and not text.rstrip().endswith(";"):
                     dispatcher = fm.group(1)    # the hunk shows the next function's start
                 cm = _CASE.match(text)
+                d = voc.dispatch.get(dispatcher)
+                if no in added and d is not None and d.ioctl:
+                    grown.setdefault((f.path, dispatcher), []).append((no, text))
+                    i += 1
+                    continue
                 if no in added and cm and dispatcher in voc.dispatch:
                     end = _case_end(side, i)
                     body = [(no, cm.group(2))] + side[i + 1:end + 1]
@@ -94,6 +104,11 @@ def collect_units(patch: Patch, seed: str, voc: Vocabulary) -> list[Unit]:
                     i = end + 1
                     continue
                 i += 1
+    for (path, fn), lines in grown.items():
+        if path.startswith("arch/arm/") and any(p.startswith("arch/arm64/") and g == fn
+                                                for p, g in grown):
+            continue       # 32-bit arm KVM (removed in v5.7) beside its arm64 twin
+        units.append(Unit(UnitKind.CASE, voc.dispatch[fn].ioctl, fn, lines, path, patch))
     return units
 
 

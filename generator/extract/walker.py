@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pycparser import c_ast
 
 from generator import cparse
-from generator.model import Finding, Operation, OpKind, Source, errno_from_name, errno_from_number
+from generator.model import (Finding, FindingKind, Operation, OpKind, Source, errno_from_name,
+                             errno_from_number)
 from generator.extract.conditions import ConditionReader, root
 from generator.extract.state import Outcome, Result, State  # noqa: F401
 from generator.extract.units import Unit, UnitKind, returns_bool
@@ -203,6 +204,7 @@ class HandlerWalker(ConditionReader):
                     self.stmt(s.iftrue, st.derive(guard=_and(st.guard,
                                                              self._shown_cond(s.cond, st))))
             else:
+                self._unreadable(s, st)
                 self._user_reads(s.cond, st)
                 cond = self._shown_cond(s.cond, st)
                 self.stmt(s.iftrue, st.derive(guard=_and(st.guard, cond)))
@@ -440,6 +442,31 @@ class HandlerWalker(ConditionReader):
                             return Outcome(None, res)
         return None
 
+    def _unreadable(self, s: c_ast.If, st: State) -> None:
+        """An `if` whose true side leaves the function with a value the
+        walker cannot read (`if (r) return r;`, `{ ret = helper(); goto
+        out; }`) is a finding with its line: its check is not in the spec."""
+        body = s.iftrue.block_items or [] if isinstance(s.iftrue, c_ast.Compound) else [s.iftrue]
+        leave = body[-1] if body else None
+        frame = self.frames[-1]
+        what = None
+        if isinstance(leave, c_ast.Return) and leave.expr is not None:
+            if self.value(leave.expr, st) is None and not (
+                    isinstance(leave.expr, c_ast.FuncCall)
+                    and cparse.to_c(leave.expr.name) in self.functions):
+                what = f"return {cparse.to_c(leave.expr)}"
+        elif isinstance(leave, c_ast.Goto):
+            final = frame.label_returns.get(leave.name)
+            if isinstance(final, c_ast.ID) and self.value(final, st) is None:
+                what = f"goto {leave.name} (returning {final.name}, not a constant here)"
+        if what is None:
+            return
+        self.findings.append(Finding(
+            FindingKind.NOTE,
+            f"{self.op.name}: `if ({self.render(s.cond, st)})` leaves with `{what}`: the "
+            "value it returns is not a constant the extractor can read (a helper's "
+            "error passed on); no check is recorded for it", self.src(s.cond)))
+
     def _pending(self, leave, st: State, frame: _Frame) -> Outcome | None:
         """`r = -EINVAL; if (x) goto out;` / `... if (x) break;`: the errno
         assigned before the check is what leaving returns."""
@@ -510,6 +537,18 @@ class HandlerWalker(ConditionReader):
             return bool(f) and f.split(".")[-1] in self.voc_user_pointer_fields()
         return False
 
+    def _via_field(self, node, st: State, depth: int = 0) -> bool:
+        """The user pointer comes from a field of the argument (`attr->addr`),
+        not from the ioctl's own argument pointer."""
+        while isinstance(node, c_ast.Cast):
+            node = node.expr
+        if isinstance(node, c_ast.StructRef):
+            return bool(self._field(node, st))
+        if isinstance(node, c_ast.ID) and depth < 6:
+            return any(self._via_field(v, st, depth + 1) for v in st.locals.get(node.name, [])
+                       if v is not node)
+        return False
+
     def voc_user_pointer_fields(self) -> set[str]:
         """Argument fields that carry a user address (`addr` of a device
         attribute or a ONE_REG, and the spec struct's `__user` members)."""
@@ -533,6 +572,11 @@ class HandlerWalker(ConditionReader):
                         st.argvars.add(dst.name)
                         st.params.add(dst.name)
                         st.locals.pop(dst.name, None)
+                        if "get_user" in cparse.to_c(call.name) and \
+                                self.outer._via_field(call.args.exprs[1], st):
+                            # one value read through a pointer field (attr->addr): the
+                            # value a device attribute or a register is set to
+                            self.outer.op.aliases[dst.name] = "value"
                 self.generic_visit(call)
         V(self).visit(node)
 

@@ -63,6 +63,7 @@ class StepKind(enum.Enum):
     REG_LIST = "reg_list"            # which registers KVM_GET_REG_LIST lists
     GUEST = "guest"                  # one command run by the guest
     PAGEOUT = "pageout"              # MADV_PAGEOUT of a memslot's mapping
+    DEVICE_ATTR = "device_attr"      # KVM_{SET,GET,HAS}_DEVICE_ATTR on the VM or a vCPU
 
     @property
     def c_name(self) -> str:
@@ -118,6 +119,17 @@ class Report(enum.Enum):
     @property
     def c_name(self) -> str:
         return f"KC_REPORT_{self.name}"
+
+
+class AttrRequest(enum.Enum):
+    """Which device-attribute ioctl a DEVICE_ATTR step makes."""
+    SET = "set"
+    GET = "get"
+    HAS = "has"
+
+    @property
+    def c_name(self) -> str:
+        return f"KVM_{self.name}_DEVICE_ATTR"
 
 
 # C enums generated from the Python ones: (C enum, Python enum, first value)
@@ -311,6 +323,38 @@ class VmIoctl(Step):
         if self.buffer is None:
             return None
         return (self.buffer.length.resolve(page_size), self.buffer.valid.resolve(page_size))
+
+
+@dataclass(frozen=True)
+class DeviceAttr(Step):
+    """KVM_SET/GET/HAS_DEVICE_ATTR with a struct kvm_device_attr whose addr
+    points at one u64 holding `value` (or at an unmapped page: `addr`), on
+    the VM fd or on the last vCPU created."""
+    KIND = StepKind.DEVICE_ATTR
+    request: AttrRequest = AttrRequest.HAS
+    on_vcpu: bool = False
+    group: int = 0
+    attr: int = 0
+    value: Val = Val()
+    arg: ArgPointer = ArgPointer.VALID
+    addr: ArgPointer = ArgPointer.VALID
+
+    def c_init(self, r) -> list[str]:
+        lines = [f".kind = {self.KIND.c_name}",
+                 f".dattr = {{ .req = {self.request.c_name}, .on_vcpu = {int(self.on_vcpu)},",
+                 f"  .group = {self.group:#x}, .attr = {self.attr:#x},",
+                 f"  .value = {r.val_init(self.value)}, .addrp = {self.addr.c_name} }},"]
+        if self.arg is not ArgPointer.VALID:
+            lines.append(f".argp = {self.arg.c_name},")
+        return lines
+
+    def ref_values(self, page_size: int) -> dict:
+        return {"flags": 0, "group": self.group, "attr": self.attr,
+                "value": self.value.resolve(page_size)}
+
+    def ref_pointers(self) -> dict:
+        """Which user pointers of the call can be dereferenced."""
+        return {"addr": self.addr is ArgPointer.VALID}
 
 
 @dataclass(frozen=True)

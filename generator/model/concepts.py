@@ -28,6 +28,13 @@ class Lever(enum.Enum):
     BAD_ARG_POINTER = "bad_arg_pointer"          # the argument points at a PROT_NONE page
     BAD_BUFFER_POINTER = "bad_buffer_pointer"    # the user buffer is not mapped
     IPA_OUTSIDE_MEMSLOT = "ipa_outside_memslot"  # a guest address no memslot covers
+    RESERVED_ELEMENT_NONZERO = "reserved_element_nonzero"  # element i of the array the
+                                                 # check reads is 1, one case per element
+    FIELD_OUT_OF_RANGE = "field_out_of_range"    # `x > MAX` / `x >= N`: x just past the
+                                                 # bound, and a case just inside it
+    NOT_POWER_OF_2 = "not_power_of_2"            # `!is_power_of_2(x)`: x = 3
+    BAD_VALUE_POINTER = "bad_value_pointer"      # a pointer field of the argument (a device
+                                                 # attribute's addr) points at an unmapped page
     NONE = "none"                                # no input makes it fail
 
 
@@ -60,6 +67,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
        feature_initialised="the vCPU feature (args: feature) has been initialised",
        vcpu_state_set="a piece of per-vCPU state (args: what) has been set by userspace",
        caller_capable="the calling process has the POSIX capability (root has all)",
+       vcpu_value="a per-vCPU value userspace sets (args: what; unset: its value until set)",
+       hva_error="a host address is the error value (no memslot backs the frame)",
        host_has_feature="the host has the architecture feature (not driven from userspace)",
        vm_protected="the VM is a protected (pKVM) VM (no case creates one)",
        vm_ext_allowed="a protected VM's allow-list has the capability (all for a normal VM)")
@@ -89,6 +98,7 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          genmask="GENMASK(h, l): bits h..l set",
          field_get="FIELD_GET(mask, x): the field of x under mask",
          reg_size="bytes of a ONE_REG register, from its id",
+         gfn_hva="the host address backing a guest frame, or the error value",
          value_of="the value of its argument (atomic_read: a counter's value)")
     + _c(H, "memslots",
          gfn_of="guest frame number of a guest physical address",
@@ -106,6 +116,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          stage2_leaf="the stage-2 leaf entry of an address",
          stage2_unmap="unmap a stage-2 range")
     + _c(K, "generic",
+         attr_group="a device-attribute group (or attribute) number of mainline's uAPI",
+         invalid_gpa="the all-ones guest physical address KVM uses for `not set`",
          page_size="the running kernel's page size",
          page_mask="~(page size - 1) of the running kernel",
          page_shift="log2 of the running kernel's page size",

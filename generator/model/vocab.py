@@ -25,6 +25,9 @@ class Term:
     effect: str = ""
     value: int | None = None
     failure: bool = False        # calling it signals a failure (injects an abort)
+    params: tuple[str, ...] = ()  # the concept's names for the call's arguments, by
+                                  # position ("" skips one): memchr_inv -> (data, value)
+    file: str = ""               # the vocabulary file that defines it
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class Dispatch:
     selects: str = ""
     fixed: tuple[tuple[str, str], ...] = ()
     line: int = 0
+    ioctl: str = ""              # the function implements this one request (no switch):
+                                 # the lines a patch adds to it are that request's code
 
 
 @dataclass
@@ -147,7 +152,8 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
         return Term(key, d["concept"], d.get("meaning", ""), reach,
                     lever,
                     tuple(sorted((str(k), str(v)) for k, v in (d.get("args") or {}).items())),
-                    d.get("effect", ""), d.get("value"), bool(d.get("failure", False)))
+                    d.get("effect", ""), d.get("value"), bool(d.get("failure", False)),
+                    tuple(str(x or "") for x in (d.get("params") or ())), path.name)
 
     for sect, target in (("predicates", voc.predicates), ("helpers", voc.helpers),
                          ("constants", voc.constants)):
@@ -169,7 +175,7 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
                                         d.get("argvar", ""), d.get("selects", ""),
                                         tuple(sorted((str(k), str(v))
                                                      for k, v in (d.get("fixed") or {}).items())),
-                                        _line_of(text, fn))
+                                        _line_of(text, fn), d.get("ioctl", ""))
         except (KeyError, ValueError, TypeError, AttributeError):
             raise SpecError(f"{path}:{_line_of(text, fn)}: dispatch.{fn} needs a kind, one of "
                             f"{', '.join(k.value for k in OpKind)}") from None

@@ -22,7 +22,8 @@ from generator.plan.ops import PlanError, _OpPlanner, always_failing, load_vocab
 __all__ = ["PlanError", "always_failing", "nothing_to_run", "plan"]
 
 
-_PLANNED = (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION)
+_PLANNED = (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION, OpKind.SET_DEVICE_ATTR,
+            OpKind.GET_DEVICE_ATTR, OpKind.HAS_DEVICE_ATTR)
 
 
 def plan(spec: Spec, vocab: Optional[Vocabulary] = None) -> list[Case]:
@@ -34,7 +35,7 @@ def plan(spec: Spec, vocab: Optional[Vocabulary] = None) -> list[Case]:
             continue
         p = _OpPlanner(spec, op, vocab)
         cases += (p.violation_cases() + p.fatal_cases() + p.pair_cases()
-                  + p.buffer_cases() + p.cap_cases())
+                  + p.buffer_cases() + p.cap_cases() + p.valid_cases())
     cases += plan_capability_numbers(spec)
     cases += plan_guest(spec, vocab)
     seen: set[str] = set()

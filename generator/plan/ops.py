@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -44,7 +45,8 @@ from generator.model import Check, Operation, OpKind, Reach, Source, Spec
 from generator.model.concepts import Lever
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
                                   ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
-                                  EnableCap, Fill, Step, StepRole, Val, VmIoctl)
+                                  AttrRequest, DeviceAttr, EnableCap, Fill, Step, StepRole,
+                                  Val, VmIoctl)
 
 
 class PlanError(KconformError):
@@ -68,6 +70,9 @@ class How(enum.Enum):
     TRUTHY = "truthy"                # field != 0 fails: set it to 1
     BIT_OUTSIDE_MASK = "bit"         # field & ~CONST fails: set a bit
     MISALIGN = "misalign"            # field & ~PAGE_MASK fails: add a granule
+    ELEMENTS = "elements"            # an array must be all zero: one element at a time
+    ABOVE = "above"                  # field > bound / field >= bound: set it past the bound
+    VALUE = "value"                  # set the field to a value the check refuses
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class Violation:
     lever: Optional[Lever] = None
     field: str = ""
     value: int = 0
+    elements: tuple = ()             # ELEMENTS: the element paths, one case each
+    inside: int = 0                  # ABOVE: the value just inside the bound
 
     @property
     def touches(self) -> str:
@@ -91,6 +98,21 @@ class Violation:
 def struct_fields(spec: Spec, arg_type: str) -> list[str]:
     """Spec.struct_fields (the model answers it)."""
     return spec.struct_fields(arg_type)
+
+
+ATTR_KINDS = {OpKind.SET_DEVICE_ATTR: AttrRequest.SET, OpKind.GET_DEVICE_ATTR: AttrRequest.GET,
+              OpKind.HAS_DEVICE_ATTR: AttrRequest.HAS}
+# struct kvm_device_attr (include/uapi/linux/kvm.h) as a DEVICE_ATTR step
+# sets it; `value` is the u64 its addr points at
+ATTR_FIELDS = ["flags", "group", "attr", "value"]
+
+
+def op_fields(spec: Spec, op: Operation) -> list[str]:
+    """The inputs a case sets for an operation: its argument struct's
+    scalar fields, or a device attribute's group, attr and value."""
+    if op.kind in ATTR_KINDS:
+        return list(ATTR_FIELDS)
+    return struct_fields(spec, op.arg_type)
 
 
 def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[str]:
@@ -121,17 +143,31 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     every call, or on none) so that no input changes it."""
     if check.reach is not Reach.REACHABLE or check.value is not None:
         return None
-    fields = struct_fields(spec, op.arg_type)
+    fields = op_fields(spec, op)
     node = parse_expr(check.condition)
     inner = node.expr if isinstance(node, c_ast.UnaryOp) and node.op == "!" else node
     heads = [_head(inner)] + [p.spelling.split("(")[0].strip()
                               for p in check.predicates]
     for head in filter(None, heads):
+        term = vocab.predicates.get(head) or vocab.helpers.get(head)
+        if term is not None and term.lever in (Lever.RESERVED_ELEMENT_NONZERO.value,
+                                               Lever.NOT_POWER_OF_2.value):
+            return _field_lever(spec, op, check, Lever(term.lever), fields)
         term = vocab.predicates.get(head)
         if term is not None:
             if term.reach is not Reach.REACHABLE or term.lever == Lever.NONE.value:
                 return None
-            return Violation(check, How.LEVER, lever=Lever(term.lever))
+            lever = Lever(term.lever)
+            if lever is Lever.BAD_ARG_POINTER and op.kind in ATTR_KINDS and "addr" in check.reads:
+                lever = Lever.BAD_VALUE_POINTER   # the pointer a field holds, not the argument
+            read = next((op.aliases.get(r, r) for r in check.reads), "")
+            return Violation(check, How.LEVER, lever=lever,
+                             field=read if read in fields else "")
+    bound = _bound(spec, op, node, fields, vocab)
+    if bound is not None:
+        path, past, inside = bound
+        return Violation(check, How.ABOVE, lever=Lever.FIELD_OUT_OF_RANGE, field=path,
+                         value=past, inside=inside)
     path = _field_path(node, op, fields)
     if path is not None:
         return Violation(check, How.TRUTHY, field=path, value=1)
@@ -159,9 +195,104 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
                            "effect", "") for p in check.predicates)
     if op.buffer and (buffer_names & set(check.reads) or tag_copy):
         return Violation(check, How.LEVER, lever=Lever.BAD_BUFFER_POINTER)
+    aligned = _not_aligned(node, op, fields)
+    if aligned is not None:
+        return Violation(check, How.MISALIGN, field=aligned, value=1)
+    other = _not_one_of(spec, op, node, fields, vocab)
+    if other is not None:
+        path, value, _ = other
+        return Violation(check, How.VALUE, field=path, value=value)
     raise PlanError(check.source, f"cannot derive how to violate check "
                     f"{check.id} ({check.condition!r}): not a field test, a "
                     f"mask test or a vocabulary predicate with a lever")
+
+
+def _field_lever(spec: Spec, op: Operation, check: Check, lever: Lever,
+                 fields: list[str]) -> Violation:
+    """A lever that sets the field the check reads: each element of a
+    reserved array in turn, or a value that is not a power of two."""
+    path = check.reads[0] if check.reads else ""
+    if lever is Lever.RESERVED_ELEMENT_NONZERO:
+        elements = tuple(f for f in fields if f.split("[")[0] == path and "[" in f)
+        if not elements and path in fields:
+            elements = (path,)
+        if not elements:
+            raise PlanError(check.source, f"check {check.id} ({check.condition!r}) reads "
+                            f"{path or 'no field'}, which is not an array of "
+                            f"{op.arg_type or 'the argument'}")
+        return Violation(check, How.ELEMENTS, lever=lever, field=path, value=1,
+                         elements=elements)
+    if path not in fields:
+        raise PlanError(check.source, f"check {check.id} ({check.condition!r}) reads "
+                        f"{path or 'no field'}, not a field of {op.arg_type or 'the argument'}")
+    return Violation(check, How.VALUE, lever=lever, field=path, value=3)
+
+
+def _not_aligned(node, op: Operation, fields: list[str]) -> Optional[str]:
+    """`!IS_ALIGNED(field, a)`: the field (a value one past a multiple fails it)."""
+    if isinstance(node, c_ast.UnaryOp) and node.op == "!" and isinstance(node.expr, c_ast.FuncCall) \
+            and to_c(node.expr.name) == "IS_ALIGNED" and node.expr.args:
+        return _field_path(node.expr.args.exprs[0], op, fields)
+    return None
+
+
+def _not_one_of(spec: Spec, op: Operation, node, fields: list[str], vocab: Vocabulary):
+    """`field != A` or `field != A && field != B ...` on one field: the
+    field, a value none of them is (one past the largest), and the values
+    that pass (the first is what a valid call uses)."""
+    parts = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, c_ast.BinaryOp) and n.op == "&&":
+            stack += [n.right, n.left]
+        else:
+            parts.append(n)
+    path, values = None, []
+    for n in parts:
+        if not (isinstance(n, c_ast.BinaryOp) and n.op == "!="):
+            return None
+        p = _field_path(n.left, op, fields)
+        v = _const_value(spec, n.right, vocab)
+        if p is None or v is None or (path is not None and p != path):
+            return None
+        path = p
+        values.append(v)
+    if path is None:
+        return None
+    return path, max(values) + 1, values
+
+
+_FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
+
+
+def _bound(spec: Spec, op: Operation, node, fields: list[str], vocab: Vocabulary):
+    """`field > BOUND`, `field >= BOUND` (or the bound on the left): the
+    field path, a value that fails the check, and one just inside it."""
+    if not (isinstance(node, c_ast.BinaryOp) and node.op in _FLIP):
+        return None
+    for a, b, op_ in ((node.left, node.right, node.op), (node.right, node.left, _FLIP[node.op])):
+        path = _field_path(a, op, fields + ["flags"] + [f"args[{i}]" for i in range(4)])
+        value = _const_value(spec, b, vocab)
+        if path is None or value is None:
+            continue
+        if op_ == ">":
+            return path, value + 1, value
+        if op_ == ">=":
+            return path, value, value - 1
+        return None                      # `field < BOUND` fails below: not a range lever
+    return None
+
+
+def _const_value(spec: Spec, node, vocab: Vocabulary) -> Optional[int]:
+    if isinstance(node, c_ast.Constant) and node.type.startswith(("int", "unsigned", "long")):
+        return int(node.value.rstrip("uUlL"), 0)
+    if isinstance(node, c_ast.ID):
+        try:
+            return spec.constant(node.name).value
+        except KeyError:
+            return vocab.constant_value(node.name)
+    return None
 
 
 # ---------------------------------------------------------------- planning
@@ -173,6 +304,10 @@ def op_cap(op: Operation) -> str:
 def op_prefix(spec: Spec, op: Operation, gating_cap: str = "") -> str:
     if op.kind is OpKind.ENABLE_CAP:
         return "enable_cap"
+    if op.kind in ATTR_KINDS:
+        words = [w for w in "_".join(op.select.values()).split("_")
+                 if w not in ("KVM", "ARM", "VCPU", "VM", "CTRL")]
+        return f"{ATTR_KINDS[op.kind].value}_attr.{'_'.join(words).lower()}"
     if op.kind is OpKind.CHECK_EXTENSION:
         return "check_extension"
     noise = {"KVM", "ARM", "CAP"} | set(gating_cap.split("_"))
@@ -210,6 +345,7 @@ class _Draft:
     vcpu_first: bool = False
     arg: ArgPointer = ArgPointer.VALID
     buffer_valid: Optional[Val] = None     # None: the whole buffer is mapped
+    addr: ArgPointer = ArgPointer.VALID    # a device attribute's addr
 
 
 class _OpPlanner:
@@ -221,7 +357,7 @@ class _OpPlanner:
                             "issues it on the VM fd, and no step kind issues it on a "
                             f"{op.fd} fd yet")
         self.spec, self.op, self.vocab = spec, op, vocab
-        self.fields = struct_fields(spec, op.arg_type)
+        self.fields = op_fields(spec, op)
         self.fatal = always_failing(op)
         self.violations = [(c, derive_violation(spec, op, c, vocab))
                            for c in sorted(op.checks, key=lambda c: c.order)
@@ -294,7 +430,36 @@ class _OpPlanner:
             f.pop(b.pointer_field, None)
         if self.addr_field:
             f[self.addr_field] = Val(pages=SLOT_BASE_PAGES)
+        for _, v in self.violations:      # a field that must be a power of two: 1
+            if v is not None and v.lever is Lever.NOT_POWER_OF_2:
+                f[v.field] = Val(bytes=1)
+        for path, value in self._required().items():
+            f[path] = Val(bytes=value)
+        for _, v in self.violations:      # an address a memslot must back
+            if v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT and v.field \
+                    and not self.addr_field:
+                f[v.field] = Val(pages=SLOT_BASE_PAGES)
         return _Draft(fields=f)
+
+    def _required(self) -> dict[str, int]:
+        """Values a valid call must give: what the dispatcher selects (the
+        group and attribute of a device attribute), and `field != CONST`
+        checks (the one value that passes)."""
+        out: dict[str, int] = {}
+        for c in self.op.checks:
+            if c.reach is not Reach.REACHABLE or c.value is not None:
+                continue
+            got = _not_one_of(self.spec, self.op, parse_expr(c.condition), self.fields,
+                              self.vocab)
+            if got is not None:
+                out.setdefault(got[0], got[2][0])
+        for name, const in self.op.select.items():
+            value = self._constant(c_ast.ID(const))
+            if value is None:
+                raise PlanError(self.op.source, f"{const}, the {name} {self.op.name} is "
+                                "reached by, is not a constant of the spec or the vocabulary")
+            out[name] = value
+        return out
 
     def _direction(self, to_kernel: bool) -> int:
         b = self.op.buffer
@@ -308,8 +473,12 @@ class _OpPlanner:
         d = fields.get(b.direction_field, Val()).bytes
         return bool(d & bit) == bool(to_v & bit)
 
-    def apply(self, d: _Draft, v: Violation) -> None:
+    def apply(self, d: _Draft, v: Violation, element: str = "") -> None:
         if v.how is How.TRUTHY:
+            d.fields[v.field] = Val(bytes=v.value)
+        elif v.lever is Lever.RESERVED_ELEMENT_NONZERO:
+            d.fields[element or v.elements[0]] = Val(bytes=v.value)
+        elif v.lever in (Lever.FIELD_OUT_OF_RANGE, Lever.NOT_POWER_OF_2) or v.how is How.VALUE:
             d.fields[v.field] = Val(bytes=v.value)
         elif v.how in (How.BIT_OUTSIDE_MASK, How.MISALIGN):
             d.fields[v.field] = d.fields.get(v.field, Val()).plus(v.value)
@@ -322,19 +491,23 @@ class _OpPlanner:
         elif v.lever is Lever.BAD_BUFFER_POINTER:
             d.buffer_valid = Val()
         elif v.lever is Lever.IPA_OUTSIDE_MEMSLOT:
-            old = d.fields.get(self.addr_field, Val())
-            d.fields[self.addr_field] = Val(pages=OUTSIDE_PAGES, bytes=old.bytes)
+            target = self.addr_field or v.field
+            old = d.fields.get(target, Val())
+            d.fields[target] = Val(pages=OUTSIDE_PAGES, bytes=old.bytes)
+        elif v.lever is Lever.BAD_VALUE_POINTER:
+            d.addr = ArgPointer.UNMAPPED
 
     def setup(self, d: _Draft) -> list[Step]:
         steps = [CreateVm()]
-        if d.vcpu_first:
+        if d.vcpu_first or self.op.fd == "vcpu":
             steps.append(CreateVcpu())
         if self.cap and d.enable and self.op.kind is OpKind.IOCTL:
             en = self._enable_op()
             role = StepRole.SUBJECT if en else StepRole.SETUP
             steps.append(EnableCap(role=role,
                               op=en.name if en else "", cap=self.cap))
-        if self.op.buffer is not None:
+        if self.op.buffer is not None or any(
+                v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT for _, v in self.violations):
             steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
         return steps
@@ -349,6 +522,12 @@ class _OpPlanner:
         if op.kind is OpKind.CHECK_EXTENSION:
             return CheckExtension(StepRole.SUBJECT, op=op.name,
                         cap=self.cap, note=note)
+        if op.kind in ATTR_KINDS:
+            return DeviceAttr(StepRole.SUBJECT, op=op.name, note=note,
+                              request=ATTR_KINDS[op.kind], on_vcpu=op.fd == "vcpu",
+                              group=d.fields.get("group", Val()).bytes,
+                              attr=d.fields.get("attr", Val()).bytes,
+                              value=d.fields.get("value", Val()), arg=d.arg, addr=d.addr)
         buf = None
         if op.buffer is not None:
             n = d.fields[op.buffer.length_field]
@@ -483,14 +662,32 @@ class _OpPlanner:
         for check, v in self.violations:
             if v is None or check.errno is None:   # no errno: not observable alone
                 continue
-            d = self.base()
-            self.enter_branch(d, check)
-            self.apply(d, v)
-            desc = (f"{check.condition} fails alone ({_how(v)}): expect "
-                    f"{check.errno.name}, every earlier check satisfied")
-            out.append(self.case(check.id, check.id, check.source, desc,
-                                 self.setup(d) + [self.call(d)], [check.id]))
+            for name, element in self._variants(check, v):
+                d = self.base()
+                self.enter_branch(d, check)
+                self.apply(d, v, element)
+                desc = (f"{check.condition} fails alone ({_how(v, element)}): expect "
+                        f"{check.errno.name}, every earlier check satisfied")
+                out.append(self.case(name, check.id, check.source, desc,
+                                     self.setup(d) + [self.call(d)], [check.id]))
+            if v.how is How.ABOVE:          # the other side of the bound passes this check
+                d = self.base()
+                self.enter_branch(d, check)
+                d.fields[v.field] = Val(bytes=v.inside)
+                desc = (f"{check.condition} holds no more at {v.field} = {v.inside}, just "
+                        f"inside the bound: the call goes on past check {check.order}")
+                out.append(self.case(f"{check.id}.inside", check.id, check.source, desc,
+                                     self.setup(d) + [self.call(d)], []))
         return out
+
+    @staticmethod
+    def _variants(check: Check, v: Violation) -> list[tuple[str, str]]:
+        """(case name, element) per case a violation gives: one per
+        element of a reserved array, else one."""
+        if v.how is How.ELEMENTS and len(v.elements) > 1:
+            return [(f"{check.id}.{re.sub(r'[^0-9a-z]+', '_', e.lower()).strip('_')}", e)
+                    for e in v.elements]
+        return [(check.id, "")]
 
     def pair_cases(self) -> list[Case]:
         out = []
@@ -569,6 +766,19 @@ class _OpPlanner:
                       (at(0, 4, False), 0, "read back"))))
         return out
 
+    def valid_cases(self) -> list[Case]:
+        """Valid arguments: the call returns what the patch's code returns.
+        (Page-loop operations have theirs in buffer_cases; the operations of
+        the bundled seeds keep their plans: this covers the device
+        attributes.)"""
+        if self.op.kind not in ATTR_KINDS or self.fatal is not None or self.op.success is None:
+            return []
+        d = self.base()
+        args = _describe_call(d)
+        return [self.case("valid", "success", self.op.success.source,
+                          f"valid arguments ({args or 'the defaults'}): the call returns "
+                          f"`{self.op.success.ret}`", self.setup(d) + [self.call(d)])]
+
     def cap_cases(self) -> list[Case]:
         op = self.op
         src = op.success.source if op.success else op.source
@@ -611,11 +821,15 @@ def _describe_call(d: _Draft) -> str:
     return ", ".join(f"{k} = {v}" for k, v in d.fields.items() if v != Val())
 
 
-def _how(v: Violation) -> str:
+def _how(v: Violation, element: str = "") -> str:
     if v.how is How.LEVER:
         return f"lever {v.lever.value}"
     if v.how is How.TRUTHY:
         return f"{v.field}=1"
+    if v.how is How.ELEMENTS:
+        return f"{element or v.elements[0]}={v.value}"
+    if v.how in (How.ABOVE, How.VALUE):
+        return f"{v.field}={v.value}"
     return f"{v.field} += {v.value:#x}"
 
 

@@ -30,7 +30,8 @@ from typing import Optional
 
 from pycparser import c_ast
 
-from generator.plan.ops import Vocabulary, always_failing, load_vocabulary, op_cap, struct_fields
+from generator.plan.ops import (ATTR_KINDS, Vocabulary, always_failing, load_vocabulary, op_cap,
+                               op_fields)
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
 from generator.model import (Check, GuestRule, GuestRuleKind, Operation, OpKind,
@@ -38,9 +39,12 @@ from generator.model import (Check, GuestRule, GuestRuleKind, Operation, OpKind,
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STEP_KIND = {OpKind.IOCTL: "vm_ioctl", OpKind.ENABLE_CAP: "enable_cap",
-             OpKind.CHECK_EXTENSION: "check_extension"}
+             OpKind.CHECK_EXTENSION: "check_extension", OpKind.SET_DEVICE_ATTR: "device_attr",
+             OpKind.GET_DEVICE_ATTR: "device_attr", OpKind.HAS_DEVICE_ATTR: "device_attr"}
+_POINTER_CONCEPTS = ("user_read_faults", "user_write_faults")
 _BINOPS = {"/": "//", "&&": "and", "||": "or"}
 _RUNTIME_CONSTANTS = {"page_size": "vm.page_size", "page_mask": "vm.page_mask",
+                      "page_shift": "vm.page_shift",
                       "mte_granules_per_page": "vm.mte_granules_per_page"}
 
 
@@ -60,7 +64,8 @@ class PyExpr(c_ast.NodeVisitor):
                  helpers: Optional[dict[str, int]] = None):
         self.spec, self.op, self.vocab, self.source = spec, op, vocab, source
         self.helpers = helpers or {}     # the patch's constant helpers
-        self.fields = {f.split("[")[0] for f in struct_fields(spec, op.arg_type)}
+        self.fields = {f.split("[")[0] for f in op_fields(spec, op)}
+        self.ptr = ""                    # the pointer field a user copy goes through
         if op.kind is OpKind.ENABLE_CAP:
             self.fields |= {"flags", "args"}
         self.locals = locals_
@@ -70,8 +75,14 @@ class PyExpr(c_ast.NodeVisitor):
     def fail(self, node, why: str):
         raise RenderError(self.source, f"cannot translate `{to_c(node)}`: {why}")
 
-    def concept(self, entry) -> str:
+    def concept(self, entry, call=None) -> str:
         args = "".join(f", {k}={v!r}" for k, v in entry.args)
+        if entry.concept in _POINTER_CONCEPTS and self.ptr:
+            args += f", ptr={self.ptr!r}"
+        if call is not None and entry.params:
+            exprs = call.args.exprs if call.args else []
+            args += "".join(f", {name}={self.visit(a)}"
+                            for name, a in zip(entry.params, exprs) if name)
         return f"vm.{entry.concept}(call, {self.it}{args})"
 
     def visit_Constant(self, n):
@@ -120,7 +131,7 @@ class PyExpr(c_ast.NodeVisitor):
             if isinstance(arg, c_ast.UnaryOp) and arg.op == "&":
                 arg = arg.expr
             return self.visit(arg)
-        return self.concept(entry)
+        return self.concept(entry, n)
 
     def visit_UnaryOp(self, n):
         if n.op == "!":
@@ -255,7 +266,7 @@ def _dead_reason(spec: Spec, op: Operation, c: Check) -> str:
 def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
                    helpers: Optional[dict[str, int]] = None) -> FunctionModel:
     subject = op_cap(op) or op.name
-    fn = FunctionModel(name=f"{STEP_KIND[op.kind]}_{subject.lower()}",
+    fn = FunctionModel(name=re.sub(r"\W+", "_", f"{STEP_KIND[op.kind]}_{subject.lower()}").strip("_"),
                        key=(STEP_KIND[op.kind], subject),
                        doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}")
     buf = op.buffer
@@ -279,6 +290,8 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
             return CheckRow(c.order, c.id, c.condition, "", errno or "no errno",
                             str(c.source), dead=_dead_reason(spec, op, c), when=c.when)
         t = PyExpr(spec, op, vocab, c.source, locals_ | {result}, c.in_loop, helpers)
+        if op.kind in ATTR_KINDS and "addr" in c.reads:
+            t.ptr = "addr"
         expr = t.visit(parse_expr(c.condition))
         if c.when:
             expr = f"{t.visit(parse_expr(c.when))} and {expr}"
@@ -449,7 +462,15 @@ def render_reference(spec: Spec, vocab: Optional[Vocabulary] = None) -> str:
     from generator.extract.guest import load_guest_vocabulary
     gvoc = load_guest_vocabulary(vocab.path)
     guest = [guest_function(spec, r, vocab, gvoc) for r in spec.guest]
-    used = {name for name, e in vocab.constants.items() if e.value is not None}
+    # the core vocabulary's numbers, and those of an area vocabulary the spec's code names
+    named = set(re.findall(r"[A-Za-z_]\w*", " ".join(
+        " ".join((c.condition, c.when)) + " " + (o.success.ret if o.success else "")
+        for o in spec.operations for c in o.checks)))
+    named |= set(re.findall(r"[A-Za-z_]\w*", " ".join(
+        f"{o.success.ret if o.success else ''} {' '.join(o.select.values())}"
+        for o in spec.operations)))
+    used = {name for name, e in vocab.constants.items() if e.value is not None
+            and (e.file == vocab.path.name or name in named)}
     return env.get_template("reference.py.j2").render(
         spec=spec, functions=functions, helpers=list(helpers.values()),
         vocab_constants=[(n, vocab.constants[n].value) for n in sorted(used)],

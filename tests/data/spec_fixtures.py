@@ -186,3 +186,34 @@ def with_changes(spec: Spec, **changes) -> Spec:
     for k, v in changes.items():
         setattr(out, k, v)
     return out
+
+
+LEVER_SEED = "fixture.txt"
+
+
+def _lsrc(line: int) -> Source:
+    return Source(LEVER_SEED, line, "v1 1/1", "arch/arm64/kvm/arm.c")
+
+
+def fixture_spec_levers(bound_op: str = ">", pad: int = 3) -> Spec:
+    """FIXTURE: a VM ioctl with a reserved array, a bounded count and a
+    power-of-two size (tests/plan/test_levers.py, tests/render)."""
+    members = [Member("base", "__u32", _lsrc(2)), Member("nr", "__u32", _lsrc(3)),
+               Member("size", "__u32", _lsrc(4)), Member("pad", "__u8", _lsrc(5), array=[pad])]
+    st = StructDef("kvm_fixture", "struct", members, _lsrc(1))
+    P = Predicate
+    checks = [
+        Check("pad_nonzero", 1, "memchr_inv(fx.pad, 0, sizeof(fx.pad))", Errno.EINVAL,
+              CheckKind.ARGUMENT, ["pad"], [P("memchr_inv", "bytes_nonzero")], _lsrc(10)),
+        Check("nr_above", 2, f"fx.nr {bound_op} 16", Errno.EINVAL, CheckKind.ARGUMENT,
+              ["nr"], [], _lsrc(12)),
+        Check("not_is_power_of_2", 3, "!is_power_of_2(fx.size)", Errno.EINVAL,
+              CheckKind.ARGUMENT, ["size"], [P("is_power_of_2", "is_power_of_2")], _lsrc(14)),
+    ]
+    op = Operation("KVM_FIXTURE", OpKind.IOCTL, "kvm_vm_ioctl_fixture", "vm", checks,
+                   Success("0", 0, _lsrc(16)), _lsrc(9), arg_type="struct kvm_fixture")
+    size = (12 + pad + 3) // 4 * 4          # three __u32 and __u8 pad[], 4-aligned
+    io = Ioctl("KVM_FIXTURE", IocDir.WRITE, "KVMIO", 0xAE, 0xff, "struct kvm_fixture", size,
+               (1 << 30) | (size << 16) | (0xAE << 8) | 0xff, _lsrc(20))
+    return Spec("fixture", "FIXTURE", 1, False, LEVER_SEED, [], structs=[st], ioctls=[io],
+                operations=[op])

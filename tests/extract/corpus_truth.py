@@ -102,7 +102,7 @@ _PVTIME = [
     Found(4, SET_PVTIME, "user_read_faults", "get_user(ipa, user)"),
     Found(5, SET_PVTIME, "not_is_aligned", "IS_ALIGNED(ipa, 64)"),
     Found(6, SET_PVTIME, "vcpu_arch_steal_base_mismatch", "vcpu->arch.steal.base !="),
-    Found(7, SET_PVTIME, "no_memslot", "kvm_is_error_hva(gfn_to_hva(kvm, ipa >> PAGE_SHIFT))"),
+    Found(7, SET_PVTIME, "hva_error", "kvm_is_error_hva(gfn_to_hva(kvm, ipa >> PAGE_SHIFT))"),
     Found(9, GET_PVTIME, "attr_attr_mismatch", "attr->attr != KVM_ARM_VCPU_PVTIME_IPA"),
     Found(10, GET_PVTIME, "user_write_faults", "put_user(ipa, user)"),
     Found(11, HAS_PVTIME, "attr_not_a_case", "attr->attr != KVM_ARM_VCPU_PVTIME_IPA"),
@@ -119,16 +119,17 @@ TRUTH: dict[str, Entry] = {
                    "not extracted"),
     ]),
     "nisv-v3-02": Entry("nisv-v3-02", [
-        Missing(1, "KVM_SET_VCPU_EVENTS is pre-existing; the patch changes "
-                   "__kvm_arm_vcpu_set_events in place, which is not an entry point yet"),
-        Missing(2, "pre-existing reserved[] check, not in the diff"),
-        Missing(3, "pre-existing exception.pad[] check, not in the diff"),
-        Missing(4, "pre-existing RAS check, in hunk context only"),
-        Missing(5, "pre-existing serror_esr check, not in the diff"),
+        Found(1, "KVM_SET_VCPU_EVENTS", "events_copy_faults", "copy_from_user(&events"),
+        Found(2, "KVM_SET_VCPU_EVENTS", "reserved_nonzero", "memchr_inv(events->reserved"),
+        Found(3, "KVM_SET_VCPU_EVENTS", "exception_pad_nonzero",
+              "memchr_inv(events->exception.pad"),
+        Found(4, "KVM_SET_VCPU_EVENTS", "serror_esr_without_ras", "ARM64_HAS_RAS_EXTN"),
+        Found(5, "KVM_SET_VCPU_EVENTS", "serror_esr_invalid_bits", "~ESR_ELx_ISS_MASK"),
     ]),
     "nisv-v2-02": Entry("nisv-v3-02", [
-        Missing(r, "as for nisv-v3-02: pre-existing checks of __kvm_arm_vcpu_set_events, "
-                   "changed in place") for r in range(1, 6)]),
+        Missing(r, "the lines v2 adds to __kvm_arm_vcpu_set_events start with `} else if`, "
+                   "which continues code the hunk only shows as context: they do not parse "
+                   "alone (a parse-error finding)") for r in range(1, 6)]),
     "pvtime-v7-07": Entry("pvtime-v6-07", _PVTIME),
     "pvtime-v6-07": Entry("pvtime-v6-07", [
         Missing(7, "the memslot check was added in v7 after review", absent=True)
@@ -170,10 +171,9 @@ TRUTH: dict[str, Entry] = {
         Missing(4, "SVE finalization came with patches 23-25/56, not in the corpus", absent=True),
         Missing(5, "SVE finalization came with patches 23-25/56, not in the corpus", absent=True),
         Missing(6, "SVE finalization came with patches 23-25/56, not in the corpus", absent=True),
-        Missing(8, "pre-existing generic KVM_RUN check, not in the diff"),
-        Missing(9, "pre-existing KVM_RUN check, not in the diff"),
-        Missing(10, "added to kvm_vcpu_first_run_init, an existing function that is not an "
-                    "entry point yet"),
+        Found(8, "KVM_RUN", "arg_nonzero", "arg"),
+        Found(9, "KVM_RUN", "not_vcpu_initialised", "!kvm_vcpu_initialized(vcpu)"),
+        Found(10, "KVM_RUN", "not_kvm_arm_vcpu_is_finalized", "!kvm_arm_vcpu_is_finalized(vcpu)"),
         Missing(11, "pre-existing KVM_GET_REG_LIST check, hunk context only"),
         Missing(12, "added inside the existing KVM_GET_REG_LIST case, whose label the hunk "
                     "does not show"),
@@ -190,7 +190,8 @@ TRUTH: dict[str, Entry] = {
         Found(7, SET_SMCCC, "filter_action_at_least", "filter.action >= NR_SMCCC_FILTER_ACTIONS"),
         Found(8, SET_SMCCC, "vm_has_run", "kvm_vm_has_ran_once(kvm)"),
         Missing(9, "EEXIST comes from mtree_insert_range(), a kernel helper outside the patch "
-                   "whose errors the vocabulary does not list"),
+                   "whose errors the vocabulary does not list; `if (r) goto out_unlock;` is a "
+                   "finding at its line"),
         Missing(10, "ENOMEM: an allocation failure the host decides"),
         Found(12, HAS_SMCCC, "attr_not_a_case", "attr->attr != KVM_ARM_VM_SMCCC_FILTER"),
         Missing(13, "KVM_GET_DEVICE_ATTR on a VM fd: mainline's default, no code of the mail"),

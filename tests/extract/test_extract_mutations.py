@@ -175,17 +175,18 @@ def test_lock_capability_number_changes_c_and_reference(tmp_path, lock_generated
 
 def test_lock_helper_returning_1_changes_the_plan_or_is_refused_by_line(tmp_path, lock_generated):
     """With the helper returning 1 the eleven later checks come alive; the
-    planner cannot yet derive a call that breaks `(action != LOCK) &&
-    (action != UNLOCK)` alone, and says so naming the line instead of
-    guessing; the reference of check 1 and of KVM_CHECK_EXTENSION follow
-    the helper."""
+    planner now breaks `(action != LOCK) && (action != UNLOCK)` alone (an
+    action neither names), but cannot yet derive a call that breaks
+    `slot >= KVM_MEM_SLOTS_NUM` (slot is a local computed from args[0]),
+    and says so naming the line instead of guessing; the reference of
+    check 1 and of KVM_CHECK_EXTENSION follow the helper."""
     from generator.plan.ops import PlanError
     from generator.errors import KconformError
     body = ("> > > +static int kvm_arm_lock_memslot_supported(void)\n"
             "> > > +{\n> > > +       return 0;\n")
     f = _mutated(tmp_path, LOCK, (body, body.replace("return 0;", "return 1;")))
     spec = extract_spec(f, "lock-memslot-rfc-v5")
-    with pytest.raises(PlanError, match=r"^004_baa2838cf23bbaa8.txt:246 .*flags_not_a_case") as e:
+    with pytest.raises(PlanError, match=r"^004_baa2838cf23bbaa8.txt:314 .*slot_at_least") as e:
         plan(spec)
     assert isinstance(e.value, KconformError) and "\n" not in str(e.value)
 
@@ -204,8 +205,8 @@ def test_generate_on_that_spec_is_one_line_not_a_traceback(tmp_path, monkeypatch
     monkeypatch.setattr(paths, "SPECS", specs)
     assert main(["generate", "--spec", "v5", "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("kconform: error: 004_baa2838cf23bbaa8.txt:246")
-    assert "flags_not_a_case" in err[0] and "Traceback" not in err[0]
+    assert len(err) == 1 and err[0].startswith("kconform: error: 004_baa2838cf23bbaa8.txt:314")
+    assert "slot_at_least" in err[0] and "Traceback" not in err[0]
 
 
 def test_lock_helper_value_flows_into_the_reference(tmp_path, lock_generated):

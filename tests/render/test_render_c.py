@@ -130,3 +130,20 @@ def test_runtime_pattern_and_digest_match_the_reference(tmp_path):
     for seed in range(3):
         want = fnv1a64(bytes(pattern_byte(i, seed) for i in range(600)))
         assert out[seed] == f"{seed} {want}"
+
+
+@pytest.mark.skipif(CROSS is None, reason="aarch64-linux-gnu-gcc not installed")
+def test_a_struct_wider_than_the_default_compiles(tmp_path):
+    """No fixed field limit: a spec whose argument has 21 scalar fields
+    defines KC_MAX_FIELDS for its test, and every field gets its slot."""
+    from tests.data.spec_fixtures import fixture_spec_levers
+    spec = fixture_spec_levers(pad=18)
+    text = render_c(spec, plan(spec))
+    assert "#define KC_MAX_FIELDS 21" in text
+    assert ".v[20] = " in text                    # pad[17] of the pad_17 case
+    r = _compile(tmp_path, text, CROSS, extra=["-static"])
+    assert r.returncode == 0, r.stderr
+
+
+def test_the_default_field_count_defines_nothing():
+    assert "KC_MAX_FIELDS" not in _render("mte-v10", CapBinding.PATCH)

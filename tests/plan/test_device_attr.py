@@ -1,0 +1,72 @@
+"""Device attributes planned from a real corpus mail (pvtime v7, a vCPU
+attribute): the device_attr step's fields for each check violated alone,
+the valid call, and the reference generated from the spec predicting the
+errno of the check each case breaks."""
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import pytest
+
+from generator.extract import extract_spec
+from generator.model import Errno
+from generator.model.case import (AddMemslot, ArgPointer, AttrRequest, CreateVcpu, DeviceAttr,
+                                  SLOT_BASE_PAGES, OUTSIDE_PAGES, Val)
+from generator.plan import PlanError, plan
+from generator.render.reference import module_name, render_reference
+from reference.vmstate import Host, predict
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return extract_spec(CORPUS / "pvtime-v7-07.txt", "pvtime-v7-07")
+
+
+@pytest.fixture(scope="module")
+def cases(spec):
+    return {c.id: c for c in plan(spec)}
+
+
+def _attr(case) -> DeviceAttr:
+    return case.steps[-1]
+
+
+def test_each_check_has_its_call(cases):
+    valid = _attr(cases["set_attr.pvtime.valid"])
+    assert (valid.request, valid.on_vcpu, valid.group, valid.attr) == (AttrRequest.SET, True, 2, 0)
+    assert valid.value == Val(pages=SLOT_BASE_PAGES)
+    assert _attr(cases["set_attr.pvtime.attr_copy_faults"]).arg is ArgPointer.UNMAPPED
+    assert _attr(cases["set_attr.pvtime.user_read_faults"]).addr is ArgPointer.UNMAPPED
+    assert _attr(cases["set_attr.pvtime.group_not_a_case"]).group == 3   # TIMER 1, PVTIME 2
+    assert _attr(cases["set_attr.pvtime.attr_attr_mismatch"]).attr == 1
+    assert _attr(cases["set_attr.pvtime.not_is_aligned"]).value == Val(pages=SLOT_BASE_PAGES, bytes=1)
+    assert _attr(cases["set_attr.pvtime.hva_error"]).value == Val(pages=OUTSIDE_PAGES)
+    kinds = [type(s) for s in cases["set_attr.pvtime.valid"].steps]
+    assert CreateVcpu in kinds and AddMemslot in kinds
+    assert _attr(cases["get_attr.pvtime.user_write_faults"]).request is AttrRequest.GET
+    assert _attr(cases["has_attr.pvtime.valid"]).request is AttrRequest.HAS
+
+
+def test_a_check_with_no_lever_gets_no_case(cases):
+    assert not any("steal_base" in i for i in cases)
+
+
+def test_reference_predicts_the_check_each_case_breaks(spec, cases):
+    mod = types.ModuleType(f"reference.generated_{module_name(spec)}")
+    exec(compile(render_reference(spec), mod.__name__, "exec"), mod.__dict__)
+    for case in cases.values():
+        out = predict(mod.OPERATIONS, mod.CAPABILITIES, case, 4096, Host())[-1]
+        if case.violates:
+            assert out.check == case.violates[0], case.id
+            assert out.errno in (Errno.EFAULT, Errno.ENXIO, Errno.EINVAL), case.id
+        else:
+            assert (out.ret, out.errno) == (0, None), case.id
+
+
+def test_an_attribute_whose_value_is_a_struct_is_refused_by_line():
+    spec = extract_spec(CORPUS / "smccc-filter-v3-09.txt", "smccc-filter-v3-09")
+    with pytest.raises(PlanError, match=r"smccc-filter-v3-09.txt:248 .*bytes_nonzero"):
+        plan(spec)
