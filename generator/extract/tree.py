@@ -126,10 +126,14 @@ def index_tree(root: Path, arch: str = "arm64") -> TreeIndex:
 
 
 # ------------------------------------------------------------------ units
-def _hunk(lines: list[tuple[int, str]], section: str) -> Hunk:
+def _hunk(lines: list[tuple[int, str]], section: str,
+          before: list[tuple[int, str]] = (), after: list[tuple[int, str]] = ()) -> Hunk:
+    """Tree lines as a hunk: `lines` added, `before`/`after` as context."""
     h = Hunk(lines[0][0] if lines else 1, 0, lines[0][0] if lines else 1, len(lines),
              section, lines[0][0] if lines else 1)
-    h.lines = [HunkLine(LineKind.ADD, t, n, n) for n, t in lines]
+    h.lines = ([HunkLine(LineKind.CTX, t, n, n) for n, t in before]
+               + [HunkLine(LineKind.ADD, t, n, n) for n, t in lines]
+               + [HunkLine(LineKind.CTX, t, n, n) for n, t in after])
     return h
 
 
@@ -153,12 +157,14 @@ def case_label(op: Operation, voc: Vocabulary) -> str:
     return op.name
 
 
-def _case_lines(idx: TreeIndex, span: FunctionSpan, label: str) -> list[tuple[int, str]] | None:
-    """The `case label:` line, the dispatcher's statements before its first
-    `switch` (its own entry checks, run before any case), then the case's
-    body (past any labels it falls through from).  The unit reader takes a
-    case from its label on, so the entry statements follow the label; each
-    line keeps its tree number."""
+def _case_lines(idx: TreeIndex, span: FunctionSpan, label: str):
+    """(context before, the case, context after) of `case label:` in a
+    dispatcher.  The case is its label line, the dispatcher's statements
+    before its first `switch` (its own entry checks, run before any case),
+    then the case's body (past any labels it falls through from): the unit
+    reader takes a case from its label on, so the entry statements follow
+    the label; each line keeps its tree number.  The context is the rest of
+    the switch (its other labels and its `default:`), as a hunk shows it."""
     body = idx.numbered(span.path, span.start, span.end)
     at = next((k for k, (_, t) in enumerate(body)
                if (m := _CASE_LINE.match(t)) and m.group(1) == label), None)
@@ -166,8 +172,11 @@ def _case_lines(idx: TreeIndex, span: FunctionSpan, label: str) -> list[tuple[in
         return None
     prologue: list[tuple[int, str]] = []
     opened = next((k for k, (_, t) in enumerate(body) if "{" in t), 0)
-    for n, t in body[opened + 1:]:
+    switch_at = at
+    for k in range(opened + 1, len(body)):
+        n, t = body[k]
         if re.match(r'^\s*switch\s*\(', t):
+            switch_at = k
             break
         prologue.append((n, t))
     k = at + 1
@@ -176,7 +185,8 @@ def _case_lines(idx: TreeIndex, span: FunctionSpan, label: str) -> list[tuple[in
     rest = body[k:]
     first = (body[at][0], body[at][1])
     end = _case_end(rest, _CASE_LINE.match(first[1]).group(2))
-    return [first] + prologue + rest[:end + 1]
+    before = body[switch_at:at] if switch_at < at else []
+    return before, [first] + prologue + rest[:end + 1], rest[end + 1:]
 
 
 def _case_end(rest: list[tuple[int, str]], head: str) -> int:
@@ -289,7 +299,21 @@ def extract_tree_spec(root: Path, like: Spec, label: str, *, arch: str = "arm64"
                 op.source))
             continue
         disp = idx.function(op.handler, prefer=op.source.path)
-        lines = _case_lines(idx, disp, case_label(op, voc)) if disp else None
+        d = voc.dispatch.get(op.handler)
+        before: list[tuple[int, str]] = []
+        after: list[tuple[int, str]] = []
+        if disp is not None and d is not None and d.ioctl:
+            # a function the vocabulary says implements one request: its body
+            whole = idx.numbered(disp.path, disp.start, disp.end)
+            opened = next((k for k, (_, t) in enumerate(whole) if "{" in t), 0)
+            lines = whole[opened + 1:-1]
+            before, after = whole[:opened + 1], whole[-1:]
+        else:
+            found = _case_lines(idx, disp, case_label(op, voc)) if disp else None
+            lines = found[1] if found else None
+            if found:
+                before, after = found[0], found[2]
+        section = f"{op.handler}("
         if lines is None:
             where = f"{disp.path}:{disp.start} {op.handler}" if disp else op.handler
             spec.findings.append(Finding(
@@ -297,7 +321,7 @@ def extract_tree_spec(root: Path, like: Spec, label: str, *, arch: str = "arm64"
                 f"({label}): not merged, or handled elsewhere", op.source))
             continue
         arch_dir = "/".join(disp.path.split("/")[:3]) + "/"
-        hunks: dict[str, list[Hunk]] = {disp.path: [_hunk(lines, f"{op.handler}(")]}
+        hunks: dict[str, list[Hunk]] = {disp.path: [_hunk(lines, section, before, after)]}
         for h in _helpers(idx, lines, {op.handler}, arch_dir):
             hunks.setdefault(h.path, []).append(_hunk(idx.numbered(h.path, h.start, h.end), ""))
         f = _tree_file(label, hunks)
