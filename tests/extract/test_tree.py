@@ -113,3 +113,15 @@ def test_not_a_tree_is_one_line_error(tmp_path):
 def test_version_from_the_makefile():
     assert tree_version(FIXTURE) == "6.12.999"
     assert "6.12.999" in resolve_tree(str(FIXTURE)).label
+
+
+def test_cli_extract_tree_writes_a_spec_that_loads(tmp_path, capsys):
+    from generator.cli import main
+    out = tmp_path / "merged.yaml"
+    assert main(["extract", "--tree", str(FIXTURE), "--like", "mte-v10", "-o", str(out)]) == 0
+    spec = load_spec(out)
+    op = spec.operation("KVM_ARM_MTE_COPY_TAGS")
+    assert op.checks[0].id == "user_read_faults"
+    assert op.checks[0].source.seed == "arch/arm64/kvm/arm.c"
+    assert main(["extract", "--tree", str(FIXTURE)]) == 2          # no --like: usage
+    assert "--like" in capsys.readouterr().err
