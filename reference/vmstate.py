@@ -79,6 +79,10 @@ class CoreConcepts:
     def vcpu_value(self, call: Call, it: Optional[Cursor], what: str = "", unset: str = "0") -> int:
         return self.vcpu_values.get(what, int(unset, 0))
 
+    def set_vcpu_value(self, what: str, value: int) -> None:
+        """The effect of a call that sets a per-vCPU value (vcpu_value)."""
+        self.vcpu_values[what] = int(value)
+
     @staticmethod
     def hva_error(call: Call, it: Optional[Cursor], hva: int = 0) -> bool:
         return hva < 0

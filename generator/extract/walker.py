@@ -184,7 +184,7 @@ class HandlerWalker(ConditionReader):
                 st.lastvar = name
             if self._is_user_ptr(s.rvalue, st):
                 st.userptrs.add(name)
-            if isinstance(s.lvalue, c_ast.StructRef) and root(s.lvalue) == "kvm":
+            if isinstance(s.lvalue, c_ast.StructRef) and root(s.lvalue) in ("kvm", "vcpu"):
                 self.op.effects.append(f"{name} = {cparse.to_c(s.rvalue)}")
             else:
                 self._effect_of(s.rvalue, st, "")

@@ -35,6 +35,8 @@ class Lever(enum.Enum):
     NOT_POWER_OF_2 = "not_power_of_2"            # `!is_power_of_2(x)`: x = 3
     BAD_VALUE_POINTER = "bad_value_pointer"      # a pointer field of the argument (a device
                                                  # attribute's addr) points at an unmapped page
+    REPEAT_VALID_CALL = "repeat_valid_call"      # the operation's own valid call, made
+                                                 # first, sets the state the check refuses
     NONE = "none"                                # no input makes it fail
 
 

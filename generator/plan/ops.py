@@ -158,6 +158,9 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
             if term.reach is not Reach.REACHABLE or term.lever == Lever.NONE.value:
                 return None
             lever = Lever(term.lever)
+            if lever is Lever.REPEAT_VALID_CALL and not any(
+                    e.startswith(f"{head} = ") for e in op.effects):
+                return None               # the operation does not set what the check tests
             if lever is Lever.BAD_ARG_POINTER and op.kind in ATTR_KINDS and "addr" in check.reads:
                 lever = Lever.BAD_VALUE_POINTER   # the pointer a field holds, not the argument
             read = next((op.aliases.get(r, r) for r in check.reads), "")
@@ -346,16 +349,16 @@ class _Draft:
     arg: ArgPointer = ArgPointer.VALID
     buffer_valid: Optional[Val] = None     # None: the whole buffer is mapped
     addr: ArgPointer = ArgPointer.VALID    # a device attribute's addr
+    repeat: bool = False                   # the valid call is made first
 
 
 class _OpPlanner:
     """Plans the cases of one operation."""
 
     def __init__(self, spec: Spec, op: Operation, vocab: Vocabulary):
-        if op.kind is OpKind.IOCTL and op.fd != "vm":
-            raise PlanError(op.source, f"{op.name} is a {op.fd} ioctl; the VM_IOCTL step "
-                            "issues it on the VM fd, and no step kind issues it on a "
-                            f"{op.fd} fd yet")
+        if op.kind in (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) and op.fd != "vm":
+            raise PlanError(op.source, f"{op.name} is a {op.fd} ioctl; its step issues it "
+                            f"on the VM fd, and no step kind issues it on a {op.fd} fd yet")
         self.spec, self.op, self.vocab = spec, op, vocab
         self.fields = op_fields(spec, op)
         self.fatal = always_failing(op)
@@ -496,6 +499,8 @@ class _OpPlanner:
             d.fields[target] = Val(pages=OUTSIDE_PAGES, bytes=old.bytes)
         elif v.lever is Lever.BAD_VALUE_POINTER:
             d.addr = ArgPointer.UNMAPPED
+        elif v.lever is Lever.REPEAT_VALID_CALL:
+            d.repeat = True
 
     def setup(self, d: _Draft) -> list[Step]:
         steps = [CreateVm()]
@@ -510,6 +515,8 @@ class _OpPlanner:
                 v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT for _, v in self.violations):
             steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
+        if d.repeat:
+            steps.append(self.call(self.base(), note="the valid call first"))
         return steps
 
     def call(self, d: _Draft, seed: int = 0, note: str = "") -> Step:
@@ -767,11 +774,12 @@ class _OpPlanner:
         return out
 
     def valid_cases(self) -> list[Case]:
-        """Valid arguments: the call returns what the patch's code returns.
-        (Page-loop operations have theirs in buffer_cases; the operations of
-        the bundled seeds keep their plans: this covers the device
-        attributes.)"""
-        if self.op.kind not in ATTR_KINDS or self.fatal is not None or self.op.success is None:
+        """Valid arguments: the call returns what the patch's code returns
+        (page-loop operations have theirs in buffer_cases; KVM_ENABLE_CAP
+        and KVM_CHECK_EXTENSION in cap_cases)."""
+        plain = self.op.kind is OpKind.IOCTL and self.op.buffer is None
+        if not (self.op.kind in ATTR_KINDS or plain) or self.fatal is not None \
+                or self.op.success is None:
             return []
         d = self.base()
         args = _describe_call(d)

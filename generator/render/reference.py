@@ -342,6 +342,13 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         return fn
     if op.kind is OpKind.ENABLE_CAP:
         fn.effects.append(f"vm.enable_cap({subject!r})")
+    for e in op.effects:                # `vcpu->arch.steal.base = ipa`: a per-vCPU value set
+        target, eq, rhs = e.partition(" = ")
+        entry = vocab.lookup(target)
+        if eq and entry is not None and entry.concept == "vcpu_value":
+            t = PyExpr(spec, op, vocab, op.success.source, locals_, False, helpers)
+            fn.effects.append(f"vm.set_vcpu_value({dict(entry.args)['what']!r}, "
+                              f"{t.visit(parse_expr(rhs))})")
     calls = set(re.findall(r"(\w+)\s*\(", op.success.ret))
     if value is not None and not (calls and calls <= set(helpers or {})):
         fn.ret = f"vm.ok({value})"

@@ -50,8 +50,15 @@ def test_each_check_has_its_call(cases):
     assert _attr(cases["has_attr.pvtime.valid"]).request is AttrRequest.HAS
 
 
-def test_a_check_with_no_lever_gets_no_case(cases):
-    assert not any("steal_base" in i for i in cases)
+def test_state_the_call_sets_is_set_by_a_valid_call_first(cases):
+    """`vcpu->arch.steal.base != GPA_INVALID` -> EEXIST: the operation sets
+    that base itself (its effect), so the case makes the valid call first."""
+    c = cases["set_attr.pvtime.vcpu_arch_steal_base_mismatch"]
+    first, second = [s for s in c.steps if isinstance(s, DeviceAttr)]
+    valid = _attr(cases["set_attr.pvtime.valid"])
+    key = lambda s: (s.role, s.request, s.group, s.attr, s.value, s.arg, s.addr)
+    assert key(first) == key(valid) and first.note == "the valid call first"
+    assert key(second) == key(valid) and c.violates == ["vcpu_arch_steal_base_mismatch"]
 
 
 def test_reference_predicts_the_check_each_case_breaks(spec, cases):
@@ -61,7 +68,7 @@ def test_reference_predicts_the_check_each_case_breaks(spec, cases):
         out = predict(mod.OPERATIONS, mod.CAPABILITIES, case, 4096, Host())[-1]
         if case.violates:
             assert out.check == case.violates[0], case.id
-            assert out.errno in (Errno.EFAULT, Errno.ENXIO, Errno.EINVAL), case.id
+            assert out.errno in (Errno.EFAULT, Errno.ENXIO, Errno.EINVAL, Errno.EEXIST), case.id
         else:
             assert (out.ret, out.errno) == (0, None), case.id
 
@@ -69,4 +76,14 @@ def test_reference_predicts_the_check_each_case_breaks(spec, cases):
 def test_an_attribute_whose_value_is_a_struct_is_refused_by_line():
     spec = extract_spec(CORPUS / "smccc-filter-v3-09.txt", "smccc-filter-v3-09")
     with pytest.raises(PlanError, match=r"smccc-filter-v3-09.txt:248 .*bytes_nonzero"):
+        plan(spec)
+
+
+def test_a_vcpu_enable_cap_is_refused_by_line():
+    """KVM_ENABLE_CAP on a vCPU fd (kvm_vcpu_ioctl_enable_cap) is extracted;
+    its step issues KVM_ENABLE_CAP on the VM fd only, so planning says so."""
+    spec = extract_spec(CORPUS / "system-suspend-v6-07.txt", "system-suspend-v6-07")
+    op = spec.operation("KVM_ENABLE_CAP(KVM_CAP_ARM_SYSTEM_SUSPEND)")
+    op.fd = "vcpu"
+    with pytest.raises(PlanError, match=rf"^{op.source.seed}:{op.source.line} .*vcpu fd"):
         plan(spec)

@@ -69,4 +69,4 @@ def test_reference_predicts_each_case():
         else:
             assert (out.ret, out.errno) == (0, None), case.id
     assert {"fixture.pad_nonzero.pad_1", "fixture.nr_above", "fixture.nr_above.inside",
-            "fixture.not_is_power_of_2"} <= seen
+            "fixture.not_is_power_of_2", "fixture.valid"} <= seen

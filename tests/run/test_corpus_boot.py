@@ -24,11 +24,9 @@ pytestmark = pytest.mark.boot
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 
 
-@pytest.fixture(scope="module")
-def pvtime_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("corpus")
-    spec = extract_spec(CORPUS / "pvtime-v7-07.txt", "pvtime-v7-07")
-    path = out / "pvtime-v7-07.yaml"
+def _run(out: Path, entry: str):
+    spec = extract_spec(CORPUS / f"{entry}.txt", entry)
+    path = out / f"{entry}.yaml"
     path.write_text(dump_spec(spec))
     name = f"reference.{module_name(spec)}"
     mod = types.ModuleType(name)
@@ -40,6 +38,11 @@ def pvtime_run(tmp_path_factory):
     finally:
         del sys.modules[name]
     return code, json.loads((out / "r.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def pvtime_run(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("corpus"), "pvtime-v7-07")
 
 
 def test_every_pvtime_case_conforms_on_6_12(pvtime_run):
@@ -59,5 +62,24 @@ def test_the_ground_truth_rows_were_exercised(pvtime_run):
                "KVM_HAS_DEVICE_ATTR": "has_attr"}
     rows = [x for x in TRUTH["pvtime-v7-07"].rows if isinstance(x, Found)]
     run = [x for x in rows if (x.check, request[x.op.split("(")[0]]) in clauses]
-    # every row but 6 (`base already set`: no lever sets it first yet)
-    assert sorted(x.row for x in rows if x not in run) == [6]
+    assert run == rows
+
+
+def test_pvtime_v6_diverges_where_v7_added_the_memslot_check(tmp_path):
+    """v6 accepts any 64-byte aligned IPA; v6.12 (as v7, after review)
+    refuses one no memslot backs with EINVAL: exactly the cases whose call
+    v6 says succeeds diverge, naming v6's success line."""
+    _, data = _run(tmp_path, "pvtime-v6-07")
+    div = [c for c in data["cases"] if c["verdict"] == "diverges"]
+    assert div and all(c["verdict"] == "conforms" for c in data["cases"] if c not in div)
+    for c in div:
+        assert c["id"].startswith("set_attr.pvtime.") and c["expected"]["ret"] == 0
+        assert c["observed"]["errno"] == "EINVAL" and "pvtime-v6-07.txt:131" in c["reason"]
+
+
+def test_nisv_capability_number_diverges(tmp_path):
+    """SOURCES.md: posted 176, v6.12 177 (176 is a PPC capability there)."""
+    _, data = _run(tmp_path, "nisv-v3-01")
+    verdicts = {c["id"]: c["verdict"] for c in data["cases"]}
+    assert verdicts.pop("cap.number") == "diverges"
+    assert set(verdicts.values()) == {"conforms"} and "enable_cap.flags_nonzero" in verdicts
