@@ -124,6 +124,14 @@ def _merged_tree(args, kernel: str):
     tree = getattr(args, "merged", None)
     if tree is None and getattr(args, "oracle", "posted") != "merged":
         return None
+    from generator.errors import KconformError
+    from generator.run.matrix import parse_kernels
+    kernels = parse_kernels(getattr(args, "kernel", None),
+                            matrix=getattr(args, "matrix", False)) or []
+    if not tree and len(kernels) > 1:
+        raise KconformError("--merged/--oracle merged on several kernels needs --merged TREE "
+                            "(one source tree for all of them); run one kernel at a time to "
+                            "read each kernel's own source")
     return tree or kernel
 
 
