@@ -13,6 +13,12 @@ Phases:
 
 A user's own tree (``--tree DIR``) skips 1 and 2; phase 3 runs there only
 when its ``usr/include`` lacks ``linux/kvm.h``.
+
+``kvm_source`` shares phase 1 and unpacks another subset, KVM_SOURCE_PATHS
+(the KVM C files, the uAPI headers, api.rst), into
+``CACHE/kvm-source/<pkg>_<version>`` for the merged spec
+(generator.extract.tree); a marker file records the subset, so a grown
+subset is unpacked again.
 """
 from __future__ import annotations
 
