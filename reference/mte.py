@@ -21,6 +21,10 @@ class MteConcepts:
     def host_has_mte(self, call: Call, it: Optional[Cursor]) -> bool:
         return self.host.has(FEATURE)
 
+    @property
+    def mte_granules_per_page(self) -> int:
+        return self.page_size // GRANULE
+
     def _page_tags(self, gfn: int) -> bytearray:
         return self.tags.setdefault(gfn, bytearray(self.page_size // GRANULE))
 

@@ -93,6 +93,15 @@ class CoreConcepts:
     def host_has_feature(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
         return self.host.has(feature) if feature else True
 
+    def vm_protected(self, call: Call, it: Optional[Cursor]) -> bool:
+        return False                  # every case's VM is created with type 0
+
+    def vm_ext_allowed(self, call: Call, it: Optional[Cursor]) -> bool:
+        return True                   # no allow-list for a normal VM
+
+    def value_of(self, call: Call, it: Optional[Cursor], value=0):
+        return value
+
     @staticmethod
     def zero_page(call: Call, it: Optional[Cursor]) -> bytes:
         return bytes(4096)

@@ -15,13 +15,39 @@ def register(sub) -> None:
     e.add_argument("--name", help="spec name for a seed given on the command line")
     e.add_argument("--spec", action="append", help="extract only this bundled spec (repeatable)")
     e.add_argument("--check", action="store_true", help="fail when committed specs drift")
-    e.add_argument("-o", "--output", help="directory to write specs to (default specs/)")
+    e.add_argument("-o", "--output", help="directory to write specs to (default specs/); "
+                   "with --tree, the spec file to write (default: print it)")
+    e.add_argument("--tree", metavar="TREE",
+                   help="read the merged spec from a kernel source tree (a directory, or a "
+                        "kernel alias such as debian-6.12 whose Debian source is fetched)")
+    e.add_argument("--like", metavar="SPEC",
+                   help="with --tree: the posted spec (name, YAML or series mail) whose "
+                        "operations and uAPI are looked up in the tree")
     e.add_argument("--allow-partial", action="store_true",
                    help="write a spec even when damaged lines of its seed lose facts "
                         "(each is printed as `damage:`)")
     e.add_argument("--force", action="store_true",
                    help="overwrite a spec even when the new one loses elements of it")
     e.set_defaults(func=cmd_extract)
+
+
+def cmd_extract_tree(args) -> int:
+    """`extract --tree TREE --like SPEC`: the merged spec, as YAML."""
+    from generator.cli.diff import load_series_or_spec, merged_spec
+    from generator.model.specio import dump_spec
+    if not args.like:
+        raise KconformError("extract --tree needs --like SPEC: the posted spec whose "
+                            "operations to find in the tree (e.g. --like mte-v10)")
+    spec = merged_spec(load_series_or_spec(args.like), args.tree)
+    text = dump_spec(spec)
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"{spec.name}: {args.tree} -> {args.output}: {len(spec.operations)} operation(s), "
+              f"{sum(len(o.checks) for o in spec.operations)} check(s), "
+              f"{len(spec.findings)} finding(s)")
+    else:
+        print(text, end="")
+    return EXIT_OK
 
 
 def _lossy(spec) -> list:
@@ -61,6 +87,8 @@ def _extract_targets(args) -> list[tuple[str, Path]]:
 
 
 def cmd_extract(args) -> int:
+    if args.tree:
+        return cmd_extract_tree(args)
     from generator.extract import extract_spec
     from generator.model.specio import dump_spec
     from generator.errors import EXIT_USAGE

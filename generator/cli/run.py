@@ -36,6 +36,12 @@ def _add_run_options(r, *, ci: bool) -> None:
                    help="which number functional cases enable a capability by: the kernel "
                         "headers' number for the patch's capability name (default; the "
                         "cap.number case still checks the patch's own number), or the patch's number")
+    r.add_argument("--merged", nargs="?", const="", default=None, metavar="TREE",
+                   help="explain each divergence by the code that merged: a kernel source tree, "
+                        "or a kernel alias whose Debian source is fetched (default: the kernel's)")
+    r.add_argument("--oracle", choices=["posted", "merged"], default="posted",
+                   help="judge the cases against the series' model (posted, the default) or the "
+                        "model of the tree's code (merged; reads the tree as --merged does)")
     r.add_argument("--per-test-timeout", type=float, default=300.0)
     r.add_argument("--timeout", type=float, default=1200.0, help="whole-run timeout per kernel (seconds)")
     r.add_argument("--work-dir", help="where generated sources, binaries and logs go")
@@ -112,7 +118,8 @@ def _plan(args, baseline=None, recording=False):
                      per_test_timeout=args.per_test_timeout, total_timeout=args.timeout,
                      binding=CapBinding(binding),
                      work_dir=Path(args.work_dir) if args.work_dir else None,
-                     target=target)
+                     target=target, merged=_merged_tree(args, targets[0].label),
+                     oracle=getattr(args, "oracle", "posted"))
     return req, targets
 
 
@@ -156,6 +163,23 @@ class Signals:
         for s, old in self._old.items():
             sig.signal(s, old)
         return False
+
+
+def _merged_tree(args, kernel: str):
+    """--merged TREE, or the booted kernel's alias for a bare --merged (and
+    for --oracle merged without --merged)."""
+    tree = getattr(args, "merged", None)
+    if tree is None and getattr(args, "oracle", "posted") != "merged":
+        return None
+    from generator.errors import KconformError
+    from generator.run.matrix import parse_kernels
+    kernels = parse_kernels(getattr(args, "kernel", None),
+                            matrix=getattr(args, "matrix", False)) or []
+    if not tree and len(kernels) > 1:
+        raise KconformError("--merged/--oracle merged on several kernels needs --merged TREE "
+                            "(one source tree for all of them); run one kernel at a time to "
+                            "read each kernel's own source")
+    return tree or kernel
 
 
 def _execute(args, req, targets, cancel=None):

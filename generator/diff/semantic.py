@@ -17,6 +17,7 @@ Phases:
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -54,6 +55,8 @@ class ChangeKind(enum.Enum):
     LOCKING_ADDED = "locking added"
     LOCKING_REMOVED = "locking removed"
     SUCCESS = "success value"
+    SUCCESS_DOC = "documented success"
+    RETURN_CLAIM = "documented return"
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,41 @@ def _operations(a: Spec, b: Spec) -> list[Change]:
         sa, sb = oa[name].success, o.success
         if sa and sb and (sa.ret_value != sb.ret_value
                           or (sa.ret_value is None and sa.ret != sb.ret)):
-            out.append(Change(ChangeKind.SUCCESS, name, _ret(sa), _ret(sb), (sa.source, sb.source)))
+            out.append(Change(ChangeKind.SUCCESS, name, _ret(sa), _ret(sb), (sa.source, sb.source),
+                              why=_alternatives(sb)))
+        if sa and sb and sa.doc and sb.doc and _words(sa.doc) != _words(sb.doc):
+            out.append(Change(ChangeKind.SUCCESS_DOC, name, sa.doc, sb.doc,
+                              (sa.doc_source, sb.doc_source)))
+        out += _return_claims(a, b, name)
+    return out
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _alternatives(s) -> str:
+    """A success the code returns in more than one way (`a | b`)."""
+    alts = [x.strip() for x in s.ret.split(" | ")]
+    return f"returns one of {len(alts)} values: " + "; ".join(alts) if len(alts) > 1 else ""
+
+
+_RETURNS = re.compile(r'\breturn(?:s|ed)?\b', re.I)
+
+
+def _return_claims(a: Spec, b: Spec, op: str) -> list[Change]:
+    """Documentation sentences about what an operation returns that only
+    one side states (e.g. the byte count of a partial copy)."""
+    prefix = f"{op.lower()}."
+    def of(s: Spec):
+        return {_words(c.text): c for c in s.claims
+                if c.id.startswith(prefix) and not c.id.endswith(".returns")
+                and _RETURNS.search(c.text)}
+    ca, cb = of(a), of(b)
+    out = [Change(ChangeKind.RETURN_CLAIM, op, "", t, (None, c.source))
+           for t, c in cb.items() if t not in ca]
+    out += [Change(ChangeKind.RETURN_CLAIM, op, t, "", (c.source, None))
+            for t, c in ca.items() if t not in cb]
     return out
 
 
@@ -206,9 +243,20 @@ def _errno(c: Check) -> str:
     return c.errno.name if c.errno else (f"returns {c.result}" if c.result else "no errno")
 
 
+def _same_condition(a: str, b: str) -> bool:
+    return re.sub(r'[\s()]+', '', a) == re.sub(r'[\s()]+', '', b)
+
+
 def _checks(x: Operation, y: Operation) -> list[Change]:
     out: list[Change] = []
     ca, cb = {c.id: c for c in x.checks}, {c.id: c for c in y.checks}
+    # a check whose id differs but whose condition is the same is the same
+    # check (its id was derived from other context): matched under A's id
+    for cid in [c for c in cb if c not in ca]:
+        twin = next((k for k, c in ca.items() if k not in cb
+                     and _same_condition(c.condition, cb[cid].condition)), None)
+        if twin is not None:
+            cb = {(twin if k == cid else k): v for k, v in cb.items()}
     for cid, c in ca.items():
         el = f"{x.name}/{cid}"
         if cid not in cb:
@@ -230,7 +278,8 @@ def _checks(x: Operation, y: Operation) -> list[Change]:
                               f"`{d.condition}` -> {_errno(d)}, check {d.order} of {len(y.checks)}",
                               (None, d.source)))
     common_a = [c.id for c in x.checks if c.id in cb]
-    common_b = [c.id for c in y.checks if c.id in ca]
+    ids_b = {id(v): k for k, v in cb.items()}
+    common_b = [ids_b[id(c)] for c in y.checks if ids_b[id(c)] in ca]
     for cid in common_a:
         before = [p for p in common_a[:common_a.index(cid)]]
         after = [p for p in common_b[:common_b.index(cid)]]
@@ -257,7 +306,7 @@ def _locking(x: Operation, y: Operation) -> list[Change]:
 # ---------------------------------------------------------------- render
 def _meaning(spec: Spec, element: str) -> str:
     """What a check is about, in the vocabulary's words."""
-    op, _, cid = element.partition("/")
+    op, _, cid = element.rpartition("/")
     try:
         c = next(c for c in spec.operation(op).checks if c.id == cid)
     except (KeyError, StopIteration):
@@ -286,7 +335,7 @@ def render_text(a: Spec, b: Spec, changes: list[Change]) -> str:
         return "\n".join(lines) + "\n"
     group = ""
     for c in changes:
-        head = c.element.split("/")[0].split(".")[0]
+        head = _head(c)
         if head != group:
             group = head
             lines.append("")
@@ -296,6 +345,20 @@ def render_text(a: Spec, b: Spec, changes: list[Change]) -> str:
         lines.append(f"  {text}")
         lines.append(f"      [{_where(c.sources[0])} -> {_where(c.sources[1])}]")
     return "\n".join(lines) + "\n"
+
+
+_CHECK_KINDS = frozenset({"check added", "check removed", "check errno", "check order",
+                          "check condition", "check reach"})
+
+
+def _head(c: Change) -> str:
+    """The element a change is grouped under: a check's operation (whose
+    name may hold a `/`, KVM_SET_DEVICE_ATTR(GROUP/ATTR)), a field's struct."""
+    if c.kind.value in _CHECK_KINDS:
+        return c.element.rpartition("/")[0]
+    if c.element.startswith(("struct ", "union ")):
+        return c.element.split(".")[0]
+    return c.element
 
 
 def _phrase(c: Change, subject: str, spec: Spec) -> str:
@@ -321,6 +384,13 @@ def _phrase(c: Change, subject: str, spec: Spec) -> str:
         return f"{what}errno {c.before} -> {c.after}"
     if k is ChangeKind.CHECK_ORDER:
         return f"{what}position {c.before} -> {c.after}" + (f" ({c.why})" if c.why else "")
+    if k is ChangeKind.SUCCESS:
+        return f"success value {c.before} -> {c.after}" + (f" ({c.why})" if c.why else "")
+    if k is ChangeKind.SUCCESS_DOC:
+        return f"documented success: {c.before!r} -> {c.after!r}"
+    if k is ChangeKind.RETURN_CLAIM:
+        return (f"+ documented return: {c.after}" if c.after
+                else f"- documented return: {c.before}")
     if k is ChangeKind.LOCKING_ADDED:
         return f"locking added: takes {c.after}"
     if k is ChangeKind.LOCKING_REMOVED:

@@ -130,9 +130,9 @@ def buffer_rule(sec: DocSection, constants: dict[str, int]) -> BufferRule | None
     direction = re.search(r'``(\w+)``\s*specifies the direction[^,]*,\s*either\s*``(\w+)``\s*or\s*``(\w+)``', text)
     if not (ptr and size):
         return None
-    unit = constants.get(size.group(2))
-    if unit is None:
-        return None
+    unit = int(size.group(2)) if size.group(2).isdigit() else constants.get(size.group(2))
+    if not unit:
+        return None                  # a name with no known value
     src = next(s for t, s in sec.sentences if "buffer" in t)
     return BufferRule(
         pointer_field=ptr.group(1), length_field=size.group(1), bytes_per_unit=unit,

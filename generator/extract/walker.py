@@ -689,6 +689,10 @@ def _negate(cond):
     """The condition that fails when `cond` is what lets the call succeed."""
     if isinstance(cond, c_ast.UnaryOp) and cond.op == "!":
         return cond.expr
+    if isinstance(cond, c_ast.BinaryOp) and cond.op in ("&&", "||"):
+        # De Morgan: `!(a && !b)` is `!a || b`, one disjunct per check
+        return c_ast.BinaryOp("||" if cond.op == "&&" else "&&", _negate(cond.left),
+                              _negate(cond.right), cond.coord)
     if isinstance(cond, c_ast.BinaryOp) and cond.op in _NEGATED:
         return c_ast.BinaryOp(_NEGATED[cond.op], cond.left, cond.right, cond.coord)
     return c_ast.UnaryOp("!", cond, cond.coord)

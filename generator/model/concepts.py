@@ -71,7 +71,9 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
        caller_capable="the calling process has the POSIX capability (root has all)",
        vcpu_value="a per-vCPU value userspace sets (args: what; unset: its value until set)",
        hva_error="a host address is the error value (no memslot backs the frame)",
-       host_has_feature="the host has the architecture feature (not driven from userspace)")
+       host_has_feature="the host has the architecture feature (not driven from userspace)",
+       vm_protected="the VM is a protected (pKVM) VM (no case creates one)",
+       vm_ext_allowed="a protected VM's allow-list has the capability (all for a normal VM)")
     + _c(P, "memslots",
          no_memslot="no memslot backs the guest frame of the loop cursor",
          memslot_visible="a user-visible memslot backs the guest frame",
@@ -98,7 +100,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          genmask="GENMASK(h, l): bits h..l set",
          field_get="FIELD_GET(mask, x): the field of x under mask",
          reg_size="bytes of a ONE_REG register, from its id",
-         gfn_hva="the host address backing a guest frame, or the error value")
+         gfn_hva="the host address backing a guest frame, or the error value",
+         value_of="the value of its argument (atomic_read: a counter's value)")
     + _c(H, "memslots",
          gfn_of="guest frame number of a guest physical address",
          resolve_gfn="the page backing a guest frame",
@@ -120,11 +123,13 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          page_size="the running kernel's page size",
          page_mask="~(page size - 1) of the running kernel",
          page_shift="log2 of the running kernel's page size",
-         kvmio="the ioctl type of every KVM ioctl")
+         kvmio="the ioctl type of every KVM ioctl",
+         int_max="the largest int")
     + _c(K, "memslots",
          mem_readonly="the KVM_MEM_READONLY memslot flag",
          memslots_num="the number of memslots per address space")
-    + _c(K, "mte", mte_granule="bytes covered by one MTE tag")
+    + _c(K, "mte", mte_granule="bytes covered by one MTE tag",
+         mte_granules_per_page="MTE tags per page of the running kernel")
 )}
 
 KIND_OF_SECTION = {"predicates": (P,), "helpers": (H, P), "constants": (K,)}

@@ -286,6 +286,8 @@ class Success:
     source: Source
     doc: str = ""                # what the documentation says it returns
     doc_source: Optional[Source] = None
+    partial: str = ""            # C expression returned, when non-zero, instead of a page
+                                 # loop check's failure (the bytes done before the fault)
 
 
 @dataclass

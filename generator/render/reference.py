@@ -44,7 +44,8 @@ STEP_KIND = {OpKind.IOCTL: "vm_ioctl", OpKind.ENABLE_CAP: "enable_cap",
 _POINTER_CONCEPTS = ("user_read_faults", "user_write_faults")
 _BINOPS = {"/": "//", "&&": "and", "||": "or"}
 _RUNTIME_CONSTANTS = {"page_size": "vm.page_size", "page_mask": "vm.page_mask",
-                      "page_shift": "vm.page_shift"}
+                      "page_shift": "vm.page_shift",
+                      "mte_granules_per_page": "vm.mte_granules_per_page"}
 
 
 class RenderError(KconformError):
@@ -125,6 +126,11 @@ class PyExpr(c_ast.NodeVisitor):
         entry = self.vocab.lookup(head)
         if entry is None:
             self.fail(n, f"{head} is not in specs/vocabulary.yaml")
+        if entry.concept == "value_of" and n.args and n.args.exprs:
+            arg = n.args.exprs[0]          # atomic_read(&counter): the counter
+            if isinstance(arg, c_ast.UnaryOp) and arg.op == "&":
+                arg = arg.expr
+            return self.visit(arg)
         return self.concept(entry, n)
 
     def visit_UnaryOp(self, n):
@@ -270,7 +276,7 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
     # a loop check naming a local that is no alias reads the copy's result
     post: dict[str, str] = {}
     for c in checks:
-        if c.in_loop:
+        if c.in_loop and c.reach is not Reach.UNREACHABLE:   # a dead row reads nothing
             free = _identifiers(parse_expr(c.condition)) - locals_ - {
                 k.name for k in spec.constants} - set(vocab.constants) - set(
                 vocab.predicates) - set(vocab.helpers) - set(op.aliases)
@@ -289,8 +295,12 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         expr = t.visit(parse_expr(c.condition))
         if c.when:
             expr = f"{t.visit(parse_expr(c.when))} and {expr}"
+        fails = _fails(c)
+        if c.in_loop and op.success is not None and op.success.partial:
+            done = t.visit(parse_expr(op.success.partial))   # progress before the fault
+            fails = f"vm.ok(int({done})) if {done} else {fails}"
         return CheckRow(c.order, c.id, c.condition, expr, errno, str(c.source),
-                        fails=_fails(c), when=c.when)
+                        fails=fails, when=c.when)
     fn.checks = [row(c) for c in checks if not c.in_loop]
     if op.loop:
         if buf is None:

@@ -116,6 +116,7 @@ def to_json(spec: str, results: list[CaseResult], facts: RunFacts) -> dict:
             "expected": _expect(r.expected), "observed": _expect(r.observed),
             "verdict": r.verdict.value, "reason": r.reason,
             "decided_by": _source(r.decided_by), "step": r.step,
+            **({"merged": r.merged.as_json()} if r.merged is not None else {}),
         } for r in results],
         "summary": summary(results),
         "summary_by_spec": {name: summary(rs) for name, rs in by_spec(results, names).items()},
@@ -236,4 +237,6 @@ def _short_reason(r: CaseResult) -> str:
     head, _, rest = text.partition(" — ")
     step = head.split(":")[0] if head.startswith("step ") else ""
     why = (rest or text).split("; observed ")[0]
+    if r.merged is not None:
+        why += f" | merged: {r.merged.sentence}"
     return f"{step}: {why}" if step else why

@@ -81,6 +81,8 @@ class RunRequest:
     work_dir: Optional[Path] = None
     qemu_config: Optional[QemuConfig] = None   # None: the arm64 default
     target: "Optional[LocalTarget | SshTarget]" = None   # None: QEMU booting `kernel`
+    merged: Optional[str] = None      # a source tree (dir or kernel alias): explain divergences
+    oracle: str = "posted"            # "merged": judge against the tree's spec (verdict.merged)
 
     @property
     def specs(self) -> tuple:
@@ -102,6 +104,7 @@ class SpecPart:
     spec_digest: str = ""             # sha256 of the spec file as loaded
     model_digest: str = ""            # sha256 of the generated reference text
     model_note: str = ""              # how it stands against the committed reference/
+    merged: Optional[object] = None   # verdict.merged.MergedOracle when the run reads a tree
 
     def qualify(self, case_id: str) -> str:
         return self.prefix + case_id
@@ -255,6 +258,8 @@ def prepare(req: RunRequest) -> Prepared:
         probe = probe_job.result()
     t2 = time.monotonic()
     platform_binary(work / "runner")
+    if req.merged or req.oracle == "merged":
+        _merged_oracles(parts, req)
     first = parts[0]
     prep = Prepared(first.spec, first.cases, first.binary, probe, work, work / first.spec.name,
                     {"generate": t1 - t0, "compile": t2 - t1}, parts, notes)
@@ -287,6 +292,17 @@ def _binding_mismatch(req: RunRequest, bindings: dict) -> Optional[str]:
         if req.binding is CapBinding.HEADER and how == "patch":
             return f"{name}: the test binary used binding patch, but the run asked for header"
     return None
+
+
+def _merged_oracles(parts: list[SpecPart], req: RunRequest) -> None:
+    """Each runnable spec's merged spec and model, from the run's tree."""
+    from generator.extract.tree import extract_tree_spec, resolve_tree
+    from generator.verdict.merged import merged_model
+    tree = resolve_tree(req.merged or req.kernel)
+    for part in parts:
+        if part.cases:
+            part.merged = merged_model(extract_tree_spec(tree.root, part.spec, tree.label),
+                                       root=tree.root)
 
 
 def target_for(req: RunRequest, kernel: Optional[str] = None):
@@ -344,10 +360,17 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
         if part.binary is not None:
             test = _test_of(outcome, part)
             obs = from_ktap(test.ktap) if test is not None else Observations()
-            for r in crosscheck(part.spec, part.cases, obs,
-                                page_size=obs.page_size or outcome.page_size,
+            ps = obs.page_size or outcome.page_size
+            judged = crosscheck(part.spec, part.cases, obs, page_size=ps,
                                 host=host, broke=broke, platform_fault=platform_fault,
-                                module=part.model):
+                                module=part.model)
+            if part.merged is not None and req.oracle == "merged":
+                from generator.verdict.merged import judge_merged
+                judged = judge_merged(judged, part.cases, obs, part.merged, ps, host)
+            elif part.merged is not None and ps:
+                from generator.verdict.merged import explain_results
+                explain_results(judged, part.cases, obs, part.merged, ps, host)
+            for r in judged:
                 r.id = part.qualify(r.id)
                 results.append(r)
             for name, (number, how) in obs.bindings.items():

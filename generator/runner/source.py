@@ -13,6 +13,12 @@ Phases:
 
 A user's own tree (``--tree DIR``) skips 1 and 2; phase 3 runs there only
 when its ``usr/include`` lacks ``linux/kvm.h``.
+
+``kvm_source`` shares phase 1 and unpacks another subset, KVM_SOURCE_PATHS
+(the KVM C files, the uAPI headers, api.rst), into
+``CACHE/kvm-source/<pkg>_<version>`` for the merged spec
+(generator.extract.tree); a marker file records the subset, so a grown
+subset is unpacked again.
 """
 from __future__ import annotations
 
@@ -72,15 +78,24 @@ def check_tree(root: Path) -> None:
                          "directory of a Linux source tree to --tree")
 
 
-def _members(tar: tarfile.TarFile, top: str):
+# what a spec of the merged code reads (generator.extract.tree): the KVM
+# handlers, the arm64 and generic uAPI headers, the kernel's own api.rst
+KVM_SOURCE_PATHS = ("virt/kvm", "arch/arm64/kvm", "arch/arm64/include/uapi",
+                    "arch/arm64/include/asm", "include/uapi", "include/linux",
+                    "include/kvm", "Documentation/virt/kvm", "Makefile",
+                    "arch/x86/kvm")
+_KVM_SOURCE_MARK = ".kconform-paths"      # which KVM_SOURCE_PATHS a cached tree holds
+
+
+def _members(tar: tarfile.TarFile, top: str, wanted: tuple[str, ...] = SELFTEST_PATHS):
     for m in tar:
         rel = m.name[len(top) + 1:] if m.name.startswith(top + "/") else ""
-        if rel and any(rel == p or rel.startswith(p + "/") for p in SELFTEST_PATHS):
+        if rel and any(rel == p or rel.startswith(p + "/") for p in wanted):
             m.name = rel
             yield m
 
 
-def _gnu_tar(tarball: Path, top: str, tmp: Path) -> bool:
+def _gnu_tar(tarball: Path, top: str, tmp: Path, wanted: tuple[str, ...]) -> bool:
     """GNU tar with a threaded xz (Debian's tarball has many xz blocks, so
     this is about twice as fast as Python's single-threaded lzma); False
     when the tools are missing."""
@@ -88,7 +103,7 @@ def _gnu_tar(tarball: Path, top: str, tmp: Path) -> bool:
         return False
     proc = subprocess.run(["tar", "-x", "-f", str(tarball), "-C", str(tmp),
                            "--use-compress-program=xz -T0", "--strip-components=1",
-                           *(f"{top}/{p}" for p in SELFTEST_PATHS)],
+                           *(f"{top}/{p}" for p in wanted)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise KernelError(f"cannot unpack {tarball}: {proc.stderr.strip()[-400:]}; "
@@ -96,16 +111,18 @@ def _gnu_tar(tarball: Path, top: str, tmp: Path) -> bool:
     return True
 
 
-def unpack_selftest_tree(tarball: Path, dest: Path, log: Log) -> None:
-    """Extract SELFTEST_PATHS of the source tarball into ``dest`` (atomic)."""
+def unpack_selftest_tree(tarball: Path, dest: Path, log: Log,
+                         wanted: tuple[str, ...] = SELFTEST_PATHS) -> None:
+    """Extract ``wanted`` (SELFTEST_PATHS) of the source tarball into
+    ``dest`` (atomic)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=dest.parent))
-    log(f"unpacking {tarball.name} ({', '.join(SELFTEST_PATHS)})")
+    log(f"unpacking {tarball.name} ({', '.join(wanted)})")
     top = tarball.name.split(".tar")[0]
     try:
-        if not _gnu_tar(tarball, top, tmp):
+        if not _gnu_tar(tarball, top, tmp, wanted):
             with tarfile.open(tarball) as tar:
-                tar.extractall(tmp, members=_members(tar, top), filter="tar")
+                tar.extractall(tmp, members=_members(tar, top, wanted), filter="tar")
     except (OSError, tarfile.TarError) as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise KernelError(f"cannot unpack {tarball}: {e}; delete it and "
@@ -152,6 +169,85 @@ def fetch_tree(archive: DebianArchive, package: str, version: str, dest: Path,
     unpack_selftest_tree(tarballs[0], dest, log)
     check_tree(dest)
     install_headers(dest, log)
+
+
+def _fetched_tarball(archive: DebianArchive, package: str) -> tuple[str, Path]:
+    """(version, the source tarball) of Debian's package, downloaded once."""
+    archive.update()
+    cand = archive.candidate(package)
+    if cand is None:
+        raise KernelError(f"{package} is not in the package lists; it is "
+                          "in Debian bookworm-backports and trixie "
+                          "(check the machine's apt sources)")
+    version = cand[0]
+    unpacked = archive.unpacked(package, version)
+    tarballs = sorted((unpacked / "usr" / "src").glob("linux-source-*.tar.*"))
+    if not tarballs:
+        raise KernelError(f"{package} {version} holds no "
+                          f"usr/src/linux-source-*.tar.* (unpacked at "
+                          f"{unpacked}); delete that directory and retry")
+    return version, tarballs[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class KvmSource:
+    """The KVM part of a kernel source tree: what the merged spec is read from."""
+    root: Path
+    package: Optional[str]          # None: the user's own tree
+    version: Optional[str]
+
+    @property
+    def label(self) -> str:
+        """How a tree line names its origin ("linux-source-6.12 6.12.117-1")."""
+        return f"{self.package} {self.version}" if self.package else str(self.root)
+
+
+def kvm_source(package: str = SOURCE_PACKAGE, *, cache: Optional[Path] = None,
+               log: Optional[Log] = None,
+               archive: Optional[DebianArchive] = None) -> KvmSource:
+    """Debian's kernel source, KVM_SOURCE_PATHS of it unpacked once into
+    ``CACHE/kvm-source/<pkg>_<version>`` (no headers installed: the tree's
+    own uAPI headers are read as text)."""
+    log = log or (lambda m: None)
+    root_cache = cache or cache_root()
+    archive = archive or DebianArchive(root_cache, log)
+    with archive.locked():
+        archive.update()
+        cand = archive.candidate(package)
+        version = cand[0] if cand else None
+        mark = "\n".join(KVM_SOURCE_PATHS)
+        if version is not None:
+            safe = f"{package}_{version}".replace("~", "_").replace(":", "_")
+            dest = root_cache / "kvm-source" / safe
+            if _marked(dest) == mark:
+                return KvmSource(dest, package, version)
+        version, tarball = _fetched_tarball(archive, package)
+        safe = f"{package}_{version}".replace("~", "_").replace(":", "_")
+        dest = root_cache / "kvm-source" / safe
+        if _marked(dest) != mark:
+            if dest.exists():
+                shutil.rmtree(dest)          # an older subset: unpack the current one
+            unpack_selftest_tree(tarball, dest, log, KVM_SOURCE_PATHS)
+            (dest / _KVM_SOURCE_MARK).write_text(mark)
+    return KvmSource(dest, package, version)
+
+
+def _marked(dest: Path) -> str:
+    try:
+        return (dest / _KVM_SOURCE_MARK).read_text()
+    except OSError:
+        return ""
+
+
+def source_package_for(kernel: str) -> str:
+    """The Debian source package of a kernel alias: debian-6.12[-16k] ->
+    linux-source-6.12, debian-6.1 -> linux-source-6.1."""
+    import re
+    m = re.match(r'^debian-(\d+\.\d+)(?:-\w+)?$', kernel)
+    if not m:
+        raise KernelError(f"{kernel}: no Debian source package for it; expected "
+                          "debian-6.1, debian-6.12 or a source tree directory")
+    return f"linux-source-{m.group(1)}"
 
 
 def resolve_source(package: str = SOURCE_PACKAGE, *,

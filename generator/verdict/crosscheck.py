@@ -152,6 +152,8 @@ class CaseResult:
     reason: str = ""
     step: Optional[int] = None  # the step that decided the verdict
     decided_by: Optional[Source] = None  # patch line behind the expectation
+    merged: Optional[object] = None     # generator.verdict.merged.MergedNote, set after
+                                        # cross-checking when a merged spec is given
 
 
 class ReferenceMissing(KconformError):
