@@ -9,6 +9,7 @@ Builds are cached by the hash of the sources and the compiler's version.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -63,7 +64,9 @@ def build_image(work: Path, cc: str = CROSS_CC) -> bytes:
             return cached.read_bytes()
         elf, tmp = atomic_file(work / "kconform_guest.elf"), atomic_file(cached)
         try:
-            return _build(compiler, cc, elf, tmp, cached)
+            data = _build(compiler, cc, elf, tmp, cached)
+            os.replace(elf, work / "kconform_guest.elf")     # kept for nm/objdump
+            return data
         finally:
             elf.unlink(missing_ok=True)
             tmp.unlink(missing_ok=True)
