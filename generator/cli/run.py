@@ -44,7 +44,9 @@ def _add_run_options(r, *, ci: bool) -> None:
                         "model of the tree's code (merged; reads the tree as --merged does)")
     r.add_argument("--per-test-timeout", type=float, default=300.0)
     r.add_argument("--timeout", type=float, default=1200.0, help="whole-run timeout per kernel (seconds)")
-    r.add_argument("--work-dir", help="where generated sources, binaries and logs go")
+    r.add_argument("--work-dir", help="where generated sources, binaries, the model judged "
+                                      "with and logs go (default: a new directory of this run "
+                                      "under $KCONFORM_CACHE/runs)")
     r.add_argument("--quiet", action="store_true", help="no progress display")
     if ci:
         r.add_argument("--results", help="write the JSON report here")

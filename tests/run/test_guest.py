@@ -150,8 +150,7 @@ def test_guest_image_is_flat_and_fits(tmp_path):
     assert 0 < len(img) <= MAX_IMAGE
     assert build_image(tmp_path) == img                    # cached, same bytes
     assert f"kc_guest_image[{len(img)}]" in blob_header(img)
-    elf = next(tmp_path.glob("kconform_guest.*.elf"))
-    nm = subprocess.run(["aarch64-linux-gnu-nm", str(elf)],
+    nm = subprocess.run(["aarch64-linux-gnu-nm", str(tmp_path / "kconform_guest.elf")],
                         capture_output=True, text=True).stdout
     start = re.search(r"^([0-9a-f]+) T kg_start$", nm, re.M)
     assert start and int(start.group(1), 16) == 0x10000000  # KG_CODE_IPA
