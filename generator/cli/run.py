@@ -375,7 +375,18 @@ def _run_and_report(args, req, targets, base, signals) -> int:
     from generator.report import matrix as matrix_report
     from generator.report.table import write_json
 
-    m = _execute(args, req, targets, cancel=signals.cancel)
+    from generator.errors import KconformError
+    try:
+        m = _execute(args, req, targets, cancel=signals.cancel)
+    except KconformError as e:
+        if not signals.count:
+            raise
+        # the signal reached the compilers too: that is the interruption,
+        # not a build error of the spec
+        print(f"kconform: interrupted ({', '.join(signals.names)}) before any kernel ran; "
+              f"no report written ({e.__class__.__name__}: {str(e).splitlines()[0][:120]})",
+              file=sys.stderr)
+        return EXIT_BROKEN
     if signals.count:
         m.interrupted = True
     single = len(m.columns) == 1
