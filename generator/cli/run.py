@@ -50,7 +50,7 @@ def _add_run_options(r, *, ci: bool) -> None:
                        help="CI mode: print only verdicts that differ from this baseline and "
                             f"exit {EXIT_BASELINE} if any does; its spec, binding and kernels "
                             "are the defaults")
-        r.add_argument("--strict", action="store_true", help="exit 1 when any case diverges")
+        r.add_argument("--strict", action="store_true", help="exit 1 when any case diverges or any check is untested")
 
 
 def register(sub) -> None:
@@ -150,6 +150,7 @@ def _out_console():
 
 
 def _exit_status(m, *, strict: bool, changes) -> int:
+    from generator.model import Verdict
     from generator.run.matrix import ColumnState
     if m.interrupted or any(c.state in (ColumnState.BROKE, ColumnState.FAILED,
                                         ColumnState.INTERRUPTED, ColumnState.NOT_RUN)
@@ -159,7 +160,8 @@ def _exit_status(m, *, strict: bool, changes) -> int:
         return EXIT_USAGE
     if changes is not None:
         return EXIT_BASELINE if changes else EXIT_OK
-    if strict and any(r.verdict.value == "diverges" for c in m.columns for r in c.results):
+    if strict and any(r.verdict in (Verdict.DIVERGES, Verdict.UNTESTED)
+                      for c in m.columns for r in c.results):
         return EXIT_DIVERGES
     return EXIT_OK
 
@@ -236,7 +238,7 @@ def cmd_run(args) -> int:
         Path(args.markdown).write_text(matrix_report.to_markdown(m, changes, args.baseline))
         print(f"markdown: {args.markdown}")
     if args.junit:
-        ci.write_junit(Path(args.junit), m, base)
+        ci.write_junit(Path(args.junit), m, base, strict=args.strict)
         print(f"junit: {args.junit}")
     if args.ktap:
         ci.write_ktap(Path(args.ktap), m)

@@ -116,6 +116,7 @@ class Verdict(enum.Enum):
     SKIPPED = "skipped"
     ERROR = "error"
     UNREACHABLE = "not reachable"
+    UNTESTED = "untested"       # a check no case exercises, with the reason; never a pass
 
 
 # ---------------------------------------------------------------- uAPI

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from generator.model.case import C_ENUMS, Case, Step, StepKind, Val
+from generator.model.case import C_ENUMS, Case, Gap, Step, StepKind, Untested, Val
 
 from generator.plan.ops import struct_fields
 from generator.errors import KconformError
@@ -185,9 +185,8 @@ def op_defs(spec: Spec) -> list[OpDef]:
             continue
         ptr = op.buffer.pointer_field if op.buffer else None
         fields = [f for f in struct_fields(spec, op.arg_type) if f != ptr]
-        if len(fields) > 8:
-            raise RenderError(f"{op.name}: {len(fields)} fields, the runtime "
-                              f"holds KC_MAX_FIELDS=8")
+        if len(fields) > MAX_FIELDS:      # its cases are dropped by fit_runtime
+            continue
         d = OpDef(op.name, op_index(op.name), c_name(op.name),
                   _prefixed_type(op.arg_type), f"kc_fill_{op.name.lower()}", fields)
         d.body = [f"arg->{f} = v[{i}];" for i, f in enumerate(fields)]
@@ -325,13 +324,45 @@ def c_string_lines(text: str, width: int = 60) -> list[str]:
     return [c_string(p) for p in parts]
 
 
+MAX_FIELDS = 8                   # KC_MAX_FIELDS in templates/kconform_types.h
+MAX_STEPS = 8                    # KC_MAX_STEPS
+
+
+def fit_runtime(spec: Spec, cases: list[Case]) -> tuple[list[Case], list[Untested]]:
+    """The cases the C runtime can hold, and one `Untested` per case it
+    cannot (an argument struct of more than KC_MAX_FIELDS scalar fields, a
+    case of more than KC_MAX_STEPS steps): the others are still built."""
+    wide = {}
+    for op in spec.operations:
+        if op.kind is OpKind.IOCTL:
+            ptr = op.buffer.pointer_field if op.buffer else None
+            n = len([f for f in struct_fields(spec, op.arg_type) if f != ptr])
+            if n > MAX_FIELDS:
+                wide[op.name] = (op, n)
+    kept, dropped = [], []
+    for c in cases:
+        why = ""
+        op_name = next((s.op for s in c.steps if s.op in wide), "")
+        if op_name:
+            op, n = wide[op_name]
+            why = (f"{op.name}'s argument {op.arg_type} has {n} scalar fields; the C "
+                   f"runtime holds KC_MAX_FIELDS={MAX_FIELDS}")
+        elif len(c.steps) > MAX_STEPS:
+            why = (f"case {c.id} has {len(c.steps)} steps; the C runtime holds "
+                   f"KC_MAX_STEPS={MAX_STEPS}")
+        if not why:
+            kept.append(c)
+            continue
+        for check in (c.violates or [c.clause]):
+            dropped.append(Untested(spec.name, op_name or c.steps[-1].op, check, c.source,
+                                    Gap.RUNTIME_LIMIT, why, case=c.id))
+    return kept, dropped
+
+
 def rows(cases: list[Case], ops: dict[str, OpDef],
          reasons: dict[str, str]) -> list[Row]:
     out = []
     for c in cases:
-        if len(c.steps) > 8:
-            raise RenderError(f"case {c.id} has {len(c.steps)} steps; the runtime "
-                              f"holds KC_MAX_STEPS=8")
         req = []
         if c.requires_cap:
             req = [f".requires = 1, .requires_cap = {cap_macro(c.requires_cap)},",
@@ -354,6 +385,7 @@ def render_c(spec: Spec, cases: list[Case],
                              keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     ops = op_defs(spec)
+    cases, _ = fit_runtime(spec, cases)   # the caller reports what is dropped
     asserts = abi_asserts(spec) if extra_asserts is None else extra_asserts
     reasons: dict[str, str] = {}
     table = rows(cases, {o.name: o for o in ops}, reasons)

@@ -49,6 +49,7 @@ class RenderError(KconformError):
     def __init__(self, source: Source, message: str):
         super().__init__(f"{source.describe()}: {message}")
         self.source = source
+        self.detail = f"{message} (at {source})"
 
 
 class PyExpr(c_ast.NodeVisitor):
@@ -166,6 +167,7 @@ class CheckRow:
     fails: str = ""              # Python result of the failing side
     dead: str = ""               # why no call reaches it (a comment, not code)
     when: str = ""               # C text of its branch condition
+    unmodelled: str = ""         # why the reference cannot evaluate it (a call stops there)
 
 
 @dataclass
@@ -273,11 +275,16 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
             return CheckRow(c.order, c.id, c.condition, "", errno or "no errno",
                             str(c.source), dead=_dead_reason(spec, op, c), when=c.when)
         t = PyExpr(spec, op, vocab, c.source, locals_ | {result}, c.in_loop, helpers)
-        expr = t.visit(parse_expr(c.condition))
-        if c.when:
-            expr = f"{t.visit(parse_expr(c.when))} and {expr}"
+        try:
+            expr = t.visit(parse_expr(c.condition))
+            if c.when:
+                expr = f"{t.visit(parse_expr(c.when))} and {expr}"
+            fails = _fails(c)
+        except RenderError as e:          # one check never stops the module
+            return CheckRow(c.order, c.id, c.condition, "", errno or "no errno",
+                            str(c.source), when=c.when, unmodelled=e.detail)
         return CheckRow(c.order, c.id, c.condition, expr, errno, str(c.source),
-                        fails=_fails(c), when=c.when)
+                        fails=fails, when=c.when)
     fn.checks = [row(c) for c in checks if not c.in_loop]
     if op.loop:
         if buf is None:
@@ -326,6 +333,23 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         t = PyExpr(spec, op, vocab, op.success.source, locals_, False, helpers)
         fn.ret = f"vm.ok(int({t.visit(parse_expr(op.success.ret))}))"
     return fn
+
+
+def _function_or_unmodelled(spec: Spec, op: Operation, vocab: Vocabulary,
+                            helpers: dict[str, int]) -> FunctionModel:
+    """The operation's function; one the reference cannot lay out (no
+    success value, a loop it has no effect for) stops every call to it
+    with the reason, so its cases are `untested`, not the whole module."""
+    try:
+        return function_model(spec, op, vocab, helpers)
+    except RenderError as e:
+        subject = op_cap(op) or op.name
+        return FunctionModel(name=f"{STEP_KIND[op.kind]}_{subject.lower()}",
+                             key=(STEP_KIND[op.kind], subject),
+                             doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}; "
+                             "the reference cannot model it",
+                             ret=f"vm.unmodelled(\"success\", {json.dumps(e.detail)})",
+                             ret_source=str(op.source))
 
 
 # ---------------------------------------------------------------- guest rules
@@ -430,7 +454,8 @@ def render_reference(spec: Spec, vocab: Optional[Vocabulary] = None) -> str:
                              keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     helpers = patch_helpers(spec)
-    functions = [function_model(spec, op, vocab, {h.name: h.value for h in helpers.values()})
+    functions = [_function_or_unmodelled(spec, op, vocab,
+                                         {h.name: h.value for h in helpers.values()})
                  for op in spec.operations if op.kind in STEP_KIND]
     if not functions and not spec.guest:
         raise RenderError(Source(spec.seed, 0), f"spec {spec.name} has no operation "

@@ -37,15 +37,16 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from generator import paths
-from generator.model.case import Case
-from generator.plan import nothing_to_run, plan
+from generator.model.case import Case, StepRole, Untested
+from generator.plan import nothing_to_run, plan, plan_all
 from generator.verdict.crosscheck import CaseResult, Observations, crosscheck, from_ktap
 from generator.errors import KconformError
-from generator.model import Spec, Verdict
-from generator.render.c import CapBinding, write_c
+from generator.model import Reach, Spec, Verdict
+from generator.render.c import CapBinding, fit_runtime, write_c
 from generator.report.table import RunFacts
 from generator.model.specio import load_spec
 from generator.verdict.unreachable import unreachable_results
+from generator.verdict.untested import untested_results
 
 # what `kconform run` checks without --spec: MTE v10, and the companion
 # series whose rules the report must list too (lock-memslot's capability is
@@ -80,6 +81,8 @@ class SpecPart:
     binary: Optional[Path]
     nothing: str = ""                 # why there is nothing to run ("" if there is)
     unreachable: list[CaseResult] = field(default_factory=list)
+    untested: list[CaseResult] = field(default_factory=list)   # checks no case exercises
+    gaps: list[Untested] = field(default_factory=list)         # the same, as planned
     prefix: str = ""                  # "" for the primary, "<spec>:" for a companion
 
     def qualify(self, case_id: str) -> str:
@@ -121,8 +124,8 @@ class Prepared:
 
     @property
     def listed(self) -> list[CaseResult]:
-        """Every `not reachable` row of every spec, with report ids."""
-        return [r for p in self.parts for r in p.unreachable]
+        """Every `not reachable` and `untested` row of every spec, with report ids."""
+        return [r for p in self.parts for r in p.unreachable + p.untested]
 
 
 @dataclass
@@ -174,10 +177,14 @@ def prepare(req: RunRequest) -> Prepared:
     work = Path(req.work_dir) if req.work_dir else paths.cache_dir() / "work"
     parts, sources = [], []
     for i, spec in enumerate(specs):
-        cases = plan(spec)
-        part = SpecPart(spec, cases, None, nothing_to_run(spec, cases),
+        planned = plan_all(spec)
+        cases, dropped = fit_runtime(spec, planned.cases)
+        part = SpecPart(spec, cases, None, nothing_to_run(spec, planned.cases),
                         prefix="" if i == 0 else f"{spec.name}:")
         part.unreachable = [replace(r, id=part.qualify(r.id)) for r in unreachable_results(spec)]
+        part.gaps = planned.untested + dropped
+        part.untested = [replace(r, id=part.qualify(r.id))
+                         for r in untested_results(spec, part.gaps)]
         if cases:
             sources.append(write_c(spec, cases, work / spec.name, req.binding))
         parts.append(part)
@@ -251,12 +258,14 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                 results.append(r)
             for name, (number, how) in obs.bindings.items():
                 bindings[name] = {"number": number, "how": how, "spec": part.spec.name}
-        results += [replace(r) for r in part.unreachable]
+        results += [replace(r) for r in part.unreachable + part.untested]
     facts = RunFacts.from_outcome(outcome, req.binding.value)
     facts.extra["log"] = str(outcome.log_path) if outcome.log_path else None
     facts.extra.update(target.facts())
     facts.specs = [{"name": p.spec.name, "seed": p.spec.seed, "cases": len(p.cases),
-                    "not_reachable": len(p.unreachable), "nothing_to_run": p.nothing or None}
+                    "not_reachable": len(p.unreachable), "untested": len(p.untested),
+                    "nothing_to_run": p.nothing or None,
+                    **check_counts(p, [r for r in results if r.spec == p.spec.name])}
                    for p in prep.parts]
     facts.bindings = bindings
     if probe is not None:
@@ -274,6 +283,30 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                       "run_phase": t_run - t_fetch,
                       "total": time.monotonic() - t0}
     return report
+
+
+def check_counts(part: SpecPart, results: list[CaseResult]) -> dict:
+    """Per spec: the checks extracted, and how many a case exercised (a
+    case that violates it got `conforms` or `diverges`), how many are
+    `untested` (no case, or none that could be predicted or built) and how
+    many `not reachable`; the rest only had skipped or broken cases.  A
+    check is (operation, check id): two helpers may both have `ipa_unaligned`."""
+    checks = {(op.name, c.id): c for op in part.spec.operations for c in op.checks}
+    verdicts = {r.id: r.verdict for r in results}
+    exercised, unpredicted = set(), set()
+    for case in part.cases:
+        op = next((s.op for s in reversed(case.steps) if s.role is StepRole.SUBJECT), "")
+        v = verdicts.get(part.qualify(case.id))
+        for check in case.violates:
+            if v in (Verdict.CONFORMS, Verdict.DIVERGES):
+                exercised.add((op, check))
+            elif v is Verdict.UNTESTED:
+                unpredicted.add((op, check))
+    unreachable = {k for k, c in checks.items() if c.reach is Reach.UNREACHABLE}
+    untested = ({(u.op, u.check) for u in part.gaps} | unpredicted) & set(checks)
+    untested -= exercised | unreachable
+    return {"checks": len(checks), "checks_exercised": len(exercised & set(checks)),
+            "checks_untested": len(untested), "checks_not_reachable": len(unreachable)}
 
 
 def _test_of(outcome, part: SpecPart):

@@ -132,13 +132,30 @@ def test_host_only_check_gives_no_case_but_a_skip_reason():
     assert probes and not any(c.requires_cap for c in probes)
 
 
-def test_underivable_condition_names_the_line():
+def test_underivable_condition_is_untested_with_its_line_and_the_rest_planned():
+    from generator.model.case import Gap
+    from generator.plan import plan_all
     spec = fixture_spec_mte_v10()
+    before = {c.id for c in plan(spec)}
     op = spec.operation("KVM_ARM_MTE_COPY_TAGS")
     op.checks.append(Check("weird", 10, "frobnicate(x) > 3", Errno.EINVAL,
                            CheckKind.ARGUMENT, [], [], op.source))
-    with pytest.raises(PlanError, match=r"002_640e98e582cbc741.txt:\d+"):
-        plan(spec)
+    op.checks.append(Check("odd", 11, "some_helper(kvm)", Errno.EINVAL,
+                           CheckKind.STATE, [], [], op.source))
+    p = plan_all(spec)
+    gaps = {u.check: u for u in p.untested}
+    assert gaps["weird"].gap is Gap.NO_LEVER and str(gaps["weird"].source) == str(op.source)
+    assert gaps["odd"].gap is Gap.UNMAPPED
+    assert f"unmapped name some_helper at line {op.source.line}" in gaps["odd"].reason
+    assert {c.id for c in p.cases} >= before - {c for c in before if "weird" in c or "odd" in c}
+
+
+def test_host_only_and_lever_none_checks_are_untested_not_silent():
+    from generator.model.case import Gap
+    from generator.plan import plan_all
+    p = plan_all(load_spec("specs/mte-v10.yaml"))
+    gaps = {u.check: u for u in p.untested}
+    assert gaps["not_host_has_mte"].gap is Gap.HOST_ONLY
 
 
 def test_step_shapes():
