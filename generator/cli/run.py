@@ -202,6 +202,8 @@ def cmd_run(args) -> int:
     changes = [c.line() for c in found if c.fails] if base is not None else None
     notes = [c.line() for c in found if not c.fails]
     console = _out_console()
+    for note in m.notes:
+        print(f"note: {note}", file=sys.stderr)
     if single and col.report is None:
         print(f"kconform: error: {col.error or col.state.value}", file=sys.stderr)
     elif changes is not None:

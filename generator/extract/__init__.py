@@ -116,7 +116,7 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
     _derive_rules(spec, voc)
 
     # 6. consistency
-    corpus = Path(seed_path).read_text(errors="replace")
+    corpus = series.text
     spec.findings += consistency.check(patches, spec, all_sections, corpus)
 
     # 7. the thread

@@ -217,8 +217,9 @@ def _mark_dead(op: Operation, seed: str, findings: list[Finding]) -> None:
 
 
 def _fixed(c: Check) -> str:
-    return ", ".join(f"{p.spelling}() returns {p.value}" for p in c.predicates
-                     if p.value is not None)
+    fixed = ", ".join(f"{p.spelling}() returns {p.value}" for p in c.predicates
+                      if p.value is not None)
+    return fixed or f"an unconditional `{c.source.text}` at line {c.source.line}"
 
 
 def _called(u: Unit, functions: dict[str, Unit]) -> list[str]:

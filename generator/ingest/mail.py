@@ -10,16 +10,28 @@ Three shapes are recognised, as the list archives produce them:
 * prose with no headers at all (a cover letter pasted as text).
 
 Every line keeps its 1-based line number in the seed file, so anything
-extracted later can point back at it.
+extracted later can point back at it.  Raw mails and mboxes are read by
+mime.py; which reader a file goes to is decided in source.py.
 """
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import InputError
 from generator.ingest.subject import PatchSubject, parse_subject
+
+
+class Form(enum.Enum):
+    """The shape a file arrived in."""
+    DUMP_THREAD = "public-inbox thread page"
+    DUMP_PAGE = "mail-archive page"
+    PROSE = "text without headers"
+    MAIL = "RFC-822 mail"
+    MBOX = "mbox"
+    FORMAT_PATCH = "git format-patch"
 
 
 @dataclass(frozen=True)
@@ -36,12 +48,27 @@ class Message:
     date: str
     lines: list[Line]             # body lines (headers removed)
     start: int                    # seed line of the message's first line
-    seed: str = ""
+    seed: str = ""                # the file it is in (its name)
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    subject_line: int = 0         # file line of the subject (0: none)
+    form: Form = Form.DUMP_PAGE
+
+    @property
+    def root(self) -> str:
+        """The Message-ID of the thread's first message, where headers say."""
+        return (self.references[0] if self.references else "") or self.in_reply_to \
+            or self.message_id
 
     @property
     def is_reply(self) -> bool:
+        """A `Re:` subject, or an `In-Reply-To` on a message whose subject
+        names no patch.  A `[PATCH m/M]` sent in reply to its cover letter
+        (git send-email's threading) is a patch, not a reply."""
         return bool(self.patch and self.patch.reply) or \
-            self.subject.lower().startswith("re:")
+            self.subject.lower().startswith("re:") or \
+            bool(self.in_reply_to and self.patch is None)
 
 
 @dataclass
@@ -49,6 +76,7 @@ class Thread:
     seed: str
     path: Path
     messages: list[Message] = field(default_factory=list)
+    form: Form | None = None
 
     def patches(self) -> list[Message]:
         """Messages that carry a patch (not replies, not cover letters)."""
@@ -61,18 +89,15 @@ _PI_FROM = re.compile(r'^From: (?P<who>.*?) @ (?P<date>.*?) \(permalink')
 _PI_END = re.compile(r'^\^ permalink raw reply')
 
 
-def read_thread(path: Path) -> Thread:
+def read_dump(path: Path, raw: bytes) -> list[Message]:
+    """The messages of a mail-archive dump (the three shapes above)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise InputError(str(path), 0, f"cannot read: {e.strerror}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b"\n") + 1
         raise InputError(str(path), line, "is not UTF-8 text",
-                         "a mail-archive dump in UTF-8") from None
+                         "a mail, an mbox, or a mail-archive dump in UTF-8") from None
     if not text.strip():
         raise InputError(str(path), 0, "is empty",
                          "a mail, a thread dump or a patch")
@@ -85,7 +110,7 @@ def read_thread(path: Path) -> Thread:
         msgs = [_single_message(lines)]
     for m in msgs:
         m.seed = seed
-    return Thread(seed=seed, path=path, messages=msgs)
+    return msgs
 
 
 def _split_public_inbox(lines: list[Line]) -> list[Message]:
@@ -119,7 +144,8 @@ def _split_public_inbox(lines: list[Line]) -> list[Message]:
             j += 1
         msgs.append(Message(subject=subject, patch=parse_subject(subject),
                             author=who, date=date, lines=body,
-                            start=lines[start].no))
+                            start=lines[start].no, subject_line=lines[start].no,
+                            form=Form.DUMP_THREAD))
         i = j + 1 if j < n and _PI_END.match(lines[j].text) else j
     return msgs
 
@@ -139,7 +165,9 @@ def _single_message(lines: list[Line]) -> Message:
             date = t[5:].strip()
             body_from = k + 1
     return Message(subject=subject, patch=patch, author=who, date=date,
-                   lines=lines[body_from:], start=lines[0].no)
+                   lines=lines[body_from:], start=lines[0].no,
+                   subject_line=lines[0].no if subject else 0,
+                   form=Form.DUMP_PAGE if subject or who else Form.PROSE)
 
 
 # ----------------------------------------------------------------- quoting
@@ -220,6 +248,11 @@ def unquote(lines: list[Line], depth: int) -> QuotedBlock:
             pending_d.append(d)
     flush()
     return QuotedBlock(depth, kept, remarks, requoted)
+
+
+def has_diff(lines: list[Line]) -> bool:
+    """Whether any line, at any quote depth, starts a `diff --git`."""
+    return any(quote_depth(ln.text)[1].startswith("diff --git ") for ln in lines)
 
 
 def diff_depths(msg: Message) -> list[int]:
