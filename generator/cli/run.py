@@ -38,6 +38,11 @@ def _add_run_options(r, *, ci: bool) -> None:
     r.add_argument("--per-test-timeout", type=float, default=300.0)
     r.add_argument("--timeout", type=float, default=1200.0, help="whole-run timeout per kernel (seconds)")
     r.add_argument("--work-dir", help="where generated sources, binaries and logs go")
+    r.add_argument("--kernel-headers", metavar="DIR",
+                   help="bind capability names with these uAPI headers (make headers_install "
+                        "output) instead of the Debian kernel's linux-headers package")
+    r.add_argument("--kernel-src", metavar="DIR",
+                   help="bind capability names with this kernel source tree's include/uapi")
     r.add_argument("--quiet", action="store_true", help="no progress display")
     if ci:
         r.add_argument("--results", help="write the JSON report here")
@@ -106,7 +111,9 @@ def _plan(args, baseline=None, recording=False):
                      per_test_timeout=args.per_test_timeout, total_timeout=args.timeout,
                      binding=CapBinding(binding),
                      work_dir=Path(args.work_dir) if args.work_dir else None,
-                     target=target)
+                     target=target,
+                     kernel_headers=Path(args.kernel_headers) if args.kernel_headers else None,
+                     kernel_src=Path(args.kernel_src) if args.kernel_src else None)
     return req, targets
 
 

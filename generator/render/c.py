@@ -143,7 +143,12 @@ class CapDef:
     patch_number: Optional[int] = None
 
 
-def cap_defs(spec: Spec, cases: list[Case], binding: CapBinding) -> list[CapDef]:
+def cap_defs(spec: Spec, cases: list[Case], binding: CapBinding,
+             kernel_caps: Optional[dict] = None) -> list[CapDef]:
+    """How each capability a case uses is bound.  With `kernel_caps` (the
+    numbers of the kernel under test's own uAPI headers, runner.uapi) a
+    header binding writes that number; without, the C preprocessor takes it
+    from the toolchain's <linux/kvm.h>."""
     names = sorted({s.cap for c in cases for s in c.steps if s.cap}
                    | {c.requires_cap for c in cases if c.requires_cap})
     out = []
@@ -156,6 +161,14 @@ def cap_defs(spec: Spec, cases: list[Case], binding: CapBinding) -> list[CapDef]
         if binding is CapBinding.PATCH and num is not None:
             out.append(CapDef(name, cap_macro(name), str(num), "patch",
                               f"the patch's number ({src})", num))
+        elif kernel_caps is not None and name in kernel_caps:
+            out.append(CapDef(name, cap_macro(name), str(kernel_caps[name]), "header(kernel)",
+                              f"the kernel under test's uAPI headers give {kernel_caps[name]}; "
+                              f"the patch says {num} ({src})", num))
+        elif kernel_caps is not None and num is not None:
+            out.append(CapDef(name, cap_macro(name), str(num), "patch(not-in-header)",
+                              f"not in the kernel under test's uAPI headers: the patch's "
+                              f"number ({src})", num))
         else:
             why = ("bound by name (--cap-binding header)" if num is not None else
                    f"spec {spec.name} defines no number: bound by name")
@@ -379,7 +392,8 @@ def file_name(spec: Spec) -> str:
 
 def render_c(spec: Spec, cases: list[Case],
              binding: CapBinding = CapBinding.PATCH,
-             extra_asserts: Optional[list[str]] = None) -> str:
+             extra_asserts: Optional[list[str]] = None,
+             kernel_caps: Optional[dict] = None) -> str:
     import jinja2
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              keep_trailing_newline=True, trim_blocks=True,
@@ -390,7 +404,7 @@ def render_c(spec: Spec, cases: list[Case],
     reasons: dict[str, str] = {}
     table = rows(cases, {o.name: o for o in ops}, reasons)
     return env.get_template("kconform_test.c.j2").render(
-        spec=spec, binding=binding.value, caps=cap_defs(spec, cases, binding),
+        spec=spec, binding=binding.value, caps=cap_defs(spec, cases, binding, kernel_caps),
         uapi=uapi_lines(spec), asserts=asserts, ops=ops, rows=table,
         reasons=[(name, c_string_lines(text)) for text, name in reasons.items()],
         c_string=c_string, guest=guest_lines(cases), with_guest=has_guest(cases))
@@ -406,12 +420,13 @@ def copy_runtime(out_dir: Path) -> None:
 
 
 def write_c(spec: Spec, cases: list[Case], out_dir: Path,
-            binding: CapBinding = CapBinding.PATCH) -> Path:
+            binding: CapBinding = CapBinding.PATCH,
+            kernel_caps: Optional[dict] = None) -> Path:
     """Write kconform_<spec>.c and the runtime header beside it."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / file_name(spec)
-    text = render_c(spec, cases, binding)
+    text = render_c(spec, cases, binding, kernel_caps=kernel_caps)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     copy_runtime(out_dir)

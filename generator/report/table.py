@@ -169,6 +169,14 @@ def binding_notes(facts: RunFacts) -> list[str]:
     """Capabilities a run bound other than the way it asked (by name, but
     the header lacks the name)."""
     out = []
+    u = facts.extra.get("uapi") or {}
+    if u.get("source"):
+        out.append(f"uapi: names bound with {u.get('description')} ({u['source']})"
+                   + (f"; {u['note']}" if u.get("note") else ""))
+    elif u.get("note"):
+        out.append(f"uapi: {u['note']}")
+    for spec, found in (u.get("renumbered") or {}).items():
+        out += [f"{spec}: {r['text']}" for r in found]
     for name, b in facts.bindings.items():
         how = str(b.get("how", ""))
         if facts.binding == "header" and how.startswith("patch"):

@@ -75,6 +75,8 @@ class RunRequest:
     total_timeout: float = 900.0
     binding: CapBinding = CapBinding.HEADER
     work_dir: Optional[Path] = None
+    kernel_headers: Optional[Path] = None   # --kernel-headers DIR: names bound with these
+    kernel_src: Optional[Path] = None       # --kernel-src DIR
     qemu_config: object = None        # runner.qemu.QemuConfig; None: the arm64 default
     target: object = None             # targets.LocalTarget/SshTarget; None: QEMU booting `kernel`
 
@@ -120,6 +122,8 @@ class Prepared:
     parts: list[SpecPart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)   # for the console
     digests: dict[str, str] = field(default_factory=dict)  # binary name -> sha256
+    uapi: object = None               # runner.uapi.UapiHeaders the names were bound with
+    uapi_note: str = ""               # why a better source was not used
 
     def __post_init__(self):
         if not self.parts:
@@ -230,6 +234,9 @@ def prepare(req: RunRequest) -> Prepared:
     files = [spec_file(n) for n in req.specs]
     work = Path(req.work_dir) if req.work_dir else cachefs.new_run_dir(paths.cache_dir())
     parts, sources, notes = [], [], []
+    uapi, uapi_note = uapi_headers(req)
+    kernel_caps = ({n: v for n, (v, _) in uapi.caps.items()}
+                   if uapi is not None and uapi.source.value != "toolchain" else None)
     for i, (spec, file) in enumerate(zip(specs, files)):
         planned = plan_all(spec)
         cases, dropped = fit_runtime(spec, planned.cases)
@@ -241,7 +248,8 @@ def prepare(req: RunRequest) -> Prepared:
         part.untested = [replace(r, id=part.qualify(r.id))
                          for r in untested_results(spec, part.gaps)]
         if cases:
-            sources.append(write_c(spec, cases, work / spec.name, req.binding))
+            sources.append(write_c(spec, cases, work / spec.name, req.binding,
+                                   kernel_caps=kernel_caps))
             part.model, part.model_digest, note = model_of(spec, work / "reference")
             if note:
                 notes.append(note)
@@ -261,7 +269,39 @@ def prepare(req: RunRequest) -> Prepared:
     prep = Prepared(first.spec, first.cases, first.binary, probe, work, work / first.spec.name,
                     {"generate": t1 - t0, "compile": t2 - t1}, parts, notes)
     prep.digests = {b.name: cachefs.sha256(b) for b in prep.binaries}
+    prep.uapi, prep.uapi_note = uapi, uapi_note
     return prep
+
+
+def uapi_headers(req: RunRequest):
+    """(UapiHeaders, note): the uAPI headers of the kernel under test that
+    capability names are bound with -- --kernel-headers / --kernel-src, the
+    Debian kernel's linux-headers-<abi>-common, or the cross toolchain's as
+    the last resort (the note says why)."""
+    from generator.runner import uapi
+    from generator.runner.errors import KernelError
+    if req.kernel_headers:
+        return uapi.from_headers_dir(Path(req.kernel_headers)), ""
+    if req.kernel_src:
+        return uapi.from_source_tree(Path(req.kernel_src)), ""
+    note = ""
+    if req.target is None and req.kernel:
+        from generator.runner.kernels import _looks_like_path, resolve_kernel
+        if _looks_like_path(req.kernel):
+            note = (f"{req.kernel} is a kernel you built: pass --kernel-headers or --kernel-src "
+                    "to bind names with its uAPI")
+        else:
+            try:
+                image = resolve_kernel(req.kernel)
+                if image.release:
+                    from generator.runner.kernels import DebianArchive
+                    return uapi.from_debian(image.release, DebianArchive()), ""
+                note = f"{req.kernel}: no release known for its headers"
+            except KernelError as e:
+                note = f"the headers of {req.kernel} are unavailable: {str(e).splitlines()[0]}"
+    else:
+        note = "the target runs its own kernel: pass --kernel-headers or --kernel-src"
+    return uapi.from_toolchain(), note
 
 
 def _changed_binaries(prep: Prepared) -> list[str]:
@@ -362,6 +402,7 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                     **check_counts(p, [r for r in results if r.spec == p.spec.name])}
                    for p in prep.parts]
     facts.bindings = bindings
+    _uapi_facts(prep, facts, results)
     mismatch = _binding_mismatch(req, bindings)
     if mismatch and not broke:
         broke = mismatch
@@ -418,6 +459,33 @@ def check_counts(part: SpecPart, results: list[CaseResult]) -> dict:
     untested -= exercised | unreachable
     return {"checks": len(checks), "checks_exercised": len(exercised & set(checks)),
             "checks_untested": len(untested), "checks_not_reachable": len(unreachable)}
+
+
+def _uapi_facts(prep: Prepared, facts: RunFacts, results: list[CaseResult]) -> None:
+    """Which headers bound the names, every posted number the kernel has
+    renumbered, and on each `cap.number` row what the posted number means
+    on the kernel under test."""
+    from generator.runner.uapi import cap_meaning, renumbered
+    h = prep.uapi
+    if h is None:
+        facts.extra["uapi"] = {"source": None, "note": prep.uapi_note or "no kvm.h found"}
+        return
+    found = {p.spec.name: [r.to_json() for r in renumbered(p.spec, h)] for p in prep.parts}
+    facts.extra["uapi"] = {**h.to_json(), "note": prep.uapi_note or None,
+                           "renumbered": {k: v for k, v in found.items() if v}}
+    for r in results:
+        if r.clause != "cap_number":
+            continue
+        part = next((p for p in prep.parts if p.spec.name == r.spec), None)
+        caps = part.spec.capabilities if part else []
+        suffix = r.id.rsplit("cap.number", 1)[-1].lstrip(".")
+        cap = next((c for c in caps if not suffix or c.name.lower().endswith(suffix)), None)
+        if cap is None:
+            continue
+        r.reason = (f"{r.reason}; " if r.reason else "") + cap_meaning(h, cap.number)
+        mine = h.caps.get(cap.name)
+        if mine is not None and mine[0] != cap.number:
+            r.reason += f" (renumbered: posted {cap.number}, kernel has {mine[0]})"
 
 
 def _test_of(outcome, part: SpecPart):
