@@ -135,10 +135,14 @@ class ConditionReader:
                 cid = slug(cparse.parse_expr(text) if st.renames else d, reads, preds,
                            aliases, text, shown)
             cid = self._unique(cid)
-            errno: Errno | None = errno_from_name(out.errno) if out.errno else None
+            result = out.result
+            try:
+                errno: Errno | None = errno_from_name(out.errno) if out.errno else None
+            except ValueError:            # a kernel-internal errno (ENOTSUPP): keep it as text
+                errno, result = None, out.result or f"-{out.errno}"
             self.op.checks.append(Check(
                 cid, len(self.op.checks) + 1, text, errno, kind, field_reads, preds,
-                self.src(d), st.in_loop, reach, result=out.result, effect=out.effect,
+                self.src(d), st.in_loop, reach, result=result, effect=out.effect,
                 when=st.when, value=_fold(d, preds)))
 
     def _unique(self, cid: str) -> str:

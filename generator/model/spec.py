@@ -39,7 +39,13 @@ class Source:
 _ERRNO_NAMES = ("EPERM", "ENOENT", "EINTR", "EIO", "ENXIO", "E2BIG", "EBADF",
                 "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "EBUSY", "EEXIST",
                 "ENODEV", "EINVAL", "ENOSPC", "ERANGE", "ENOTTY", "ENOSYS",
-                "EOPNOTSUPP", "EOVERFLOW")
+                "EOPNOTSUPP", "EOVERFLOW",
+                # further asm-generic errnos a handler may return (arm64 and the
+                # x86-64 host agree on these numbers); kc_errno_name knows them too
+                "ESRCH", "ENOEXEC", "ECHILD", "EXDEV", "ENOTDIR", "EISDIR", "ENFILE", "EMFILE",
+                "EFBIG", "ESPIPE", "EROFS", "EMLINK", "EPIPE", "EDOM", "EDEADLK", "ENAMETOOLONG",
+                "ENOLCK", "ENOTEMPTY", "ELOOP", "ENOMSG", "EIDRM", "ENODATA", "ETIME", "EPROTO",
+                "EBADMSG", "ENOBUFS", "ETIMEDOUT", "EALREADY", "EINPROGRESS", "ECANCELED")
 
 # arm64 uses the asm-generic numbers, which for these names equal the host's.
 Errno = enum.Enum("Errno", {n: getattr(_errno, n) for n in _ERRNO_NAMES})
