@@ -5,25 +5,28 @@ import difflib
 from pathlib import Path
 
 from generator import paths
-from generator.errors import EXIT_OK, KconformError
+from generator.cli.series import add_vocabulary_option, spec_name, summary, use_vocabularies
+from generator.errors import EXIT_OK
 
 
 def register(sub) -> None:
     e = sub.add_parser("extract", help="extract specs from the seeds into specs/*.yaml")
-    e.add_argument("seed", nargs="?", help="a seed file (default: every bundled seed)")
-    e.add_argument("--name", help="spec name for a seed given on the command line")
+    e.add_argument("seed", nargs="?", help="a series: a mail, an mbox, a git format-patch "
+                   "file or a directory of them (default: every bundled seed)")
+    e.add_argument("--name", help="spec name for a series given on the command line "
+                   "(default: from its subject and version)")
     e.add_argument("--spec", action="append", help="extract only this bundled spec (repeatable)")
     e.add_argument("--check", action="store_true", help="fail when committed specs drift")
-    e.add_argument("-o", "--output", help="directory to write specs to (default specs/)")
+    e.add_argument("-o", "--output", help="directory to write specs to (default specs/ for "
+                   "the bundled seeds, the current directory for a series you give)")
+    add_vocabulary_option(e)
     e.set_defaults(func=cmd_extract)
 
 
 def _extract_targets(args) -> list[tuple[str, Path]]:
     index = paths.series_index()
     if args.seed:
-        if not args.name:
-            raise KconformError("a seed given on the command line needs --name NAME for its spec")
-        return [(args.name, Path(args.seed))]
+        return [(spec_name(Path(args.seed), args.name), Path(args.seed))]
     names = [paths.resolve_spec_name(n) for n in args.spec] if args.spec else list(index)
     return [(n, paths.SEEDS / index[n]["seed"]) for n in names]
 
@@ -32,10 +35,16 @@ def cmd_extract(args) -> int:
     from generator.extract import extract_spec
     from generator.model.specio import dump_spec
     drift = 0
+    use_vocabularies(args, [Path(args.seed)] if args.seed else [])
     for name, seed in _extract_targets(args):
         spec = extract_spec(seed, name)
         text = dump_spec(spec)
-        out = Path(args.output) / f"{name}.yaml" if args.output else paths.spec_path(name)
+        if args.output:
+            out = Path(args.output) / f"{name}.yaml"
+        elif args.seed:                  # a user's series: never into the checkout's specs/
+            out = Path.cwd() / f"{name}.yaml"
+        else:
+            out = paths.spec_path(name)
         if args.check:
             old = out.read_text() if out.exists() else ""
             if old != text:
@@ -53,15 +62,8 @@ def cmd_extract(args) -> int:
             continue
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
-        n_checks = sum(len(o.checks) for o in spec.operations)
-        unmapped = [f for f in spec.findings if f.kind.value == "unmapped"]
-        print(f"{name}: {seed.name} -> {out.relative_to(paths.ROOT) if out.is_relative_to(paths.ROOT) else out}: "
-              f"{len(spec.structs)} struct(s), {len(spec.ioctls)} ioctl(s), "
-              f"{len(spec.capabilities)} capability(ies), {len(spec.operations)} operation(s), "
-              f"{n_checks} check(s), {len(spec.findings)} finding(s)"
-              + (f", {len(unmapped)} unmapped predicate(s)" if unmapped else ""))
-        for f in unmapped:
-            print(f"  unmapped: {f.source}: {f.message}")
+        for line in summary(name, seed, out, spec):
+            print(line)
     if drift:
         print(f"{drift} spec(s) drifted; run `kconform extract` and review the diff")
         return 1

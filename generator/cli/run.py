@@ -12,6 +12,15 @@ from generator.errors import EXIT_BASELINE, EXIT_BROKEN, EXIT_DIVERGES, EXIT_OK,
 
 def _add_run_options(r, *, ci: bool) -> None:
     """Options `run` and `baseline` share; `ci` adds the report outputs."""
+    from generator.cli.series import add_vocabulary_option
+    if ci:
+        r.add_argument("series", nargs="*", metavar="SERIES",
+                       help="a patch series to check: a mail, an mbox, a git format-patch "
+                            "file or a directory of them (each one is extracted into the work "
+                            "directory and checked; the first is the primary spec)")
+        r.add_argument("--name", help="spec name for the one SERIES given (default: from its "
+                       "subject and version)")
+    add_vocabulary_option(r)
     r.add_argument("--spec", action="append", default=None, metavar="SPEC",
                    help="spec to check against (repeatable, the first is the primary): "
                         "default mte-v10 with lock-memslot-rfc-v5 and mmio-guard-v2 in the "
@@ -37,7 +46,9 @@ def _add_run_options(r, *, ci: bool) -> None:
                         "cap.number case still checks the patch's own number), or the patch's number")
     r.add_argument("--per-test-timeout", type=float, default=300.0)
     r.add_argument("--timeout", type=float, default=1200.0, help="whole-run timeout per kernel (seconds)")
-    r.add_argument("--work-dir", help="where generated sources, binaries and logs go")
+    r.add_argument("--work-dir", help="where everything made for the run goes: the specs "
+                   "extracted from SERIES, generated sources, binaries and logs (default: a "
+                   "directory of its own under the cache, never the checkout)")
     r.add_argument("--kernel-headers", metavar="DIR",
                    help="bind capability names with these uAPI headers (make headers_install "
                         "output) instead of the Debian kernel's linux-headers package")
@@ -201,6 +212,7 @@ def cmd_run(args) -> int:
     from generator.report.table import write_json
 
     base = bl.load(Path(args.baseline)) if args.baseline else None
+    _extract_series(args)
     req, targets = _plan(args, base)
     m = _execute(args, req, targets)
     single = len(m.columns) == 1
@@ -255,12 +267,42 @@ def cmd_run(args) -> int:
     return _exit_status(m, strict=args.strict, changes=changes)
 
 
+def _extract_series(args) -> None:
+    """`kconform run SERIES...`: extract each series into the work directory
+    (`--work-dir`, else `<cache>/series`; never the checkout) and check those
+    specs; the user's vocabulary files are set first."""
+    from generator.cli.series import extract_to, spec_name, use_vocabularies
+    from generator.errors import KconformError
+    series = [Path(s) for s in getattr(args, "series", None) or []]
+    files = use_vocabularies(args, series)
+    for f in files:
+        print(f"vocabulary: {f}")
+    if not series:
+        return
+    if args.spec:
+        raise KconformError("give either SERIES or --spec, not both")
+    if args.name and len(series) > 1:
+        raise KconformError(f"--name names one spec, but {len(series)} series are given")
+    root = (Path(args.work_dir) if args.work_dir else paths.cache_dir() / "series")
+    args.spec = []
+    for s in series:
+        name = spec_name(s, args.name)
+        out = root / "specs" / f"{name}.yaml"
+        if str(out) in args.spec:
+            raise KconformError(f"{s}: gives the spec name {name} a second time; pass --name")
+        _, lines = extract_to(s, name, out)
+        for line in lines:
+            print(line)
+        args.spec.append(str(out))
+
+
 def cmd_baseline(args) -> int:
     from generator.report import baseline as bl
     from generator.report.matrix import column_summary, problems
 
     out = Path(args.output)
     previous = bl.load(out) if out.exists() else None
+    _extract_series(args)
     req, targets = _plan(args, previous, recording=True)
     m = _execute(args, req, targets)
     for c in m.columns:

@@ -41,6 +41,7 @@ from generator.errors import KconformError
 from generator.model.vocab import DEFAULT_PATH as VOCABULARY
 from generator.model.vocab import Vocabulary
 from generator.model.vocab import load_vocabulary as _load_vocabulary
+from generator.model.vocab import user_vocabularies
 from generator.model import Check, Operation, OpKind, Reach, Source, Spec
 from generator.model.concepts import Lever
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
@@ -60,10 +61,16 @@ class PlanError(KconformError):
 
 
 # ---------------------------------------------------------------- vocabulary
-@functools.lru_cache(maxsize=4)
 def load_vocabulary(path: Path = VOCABULARY) -> Vocabulary:
-    """The reviewed vocabulary, parsed once (generator.model.vocab)."""
-    return _load_vocabulary(Path(path))
+    """The reviewed vocabulary with the user's files over it, parsed once
+    per set of files (generator.model.vocab)."""
+    extra = user_vocabularies() if Path(path).resolve() == VOCABULARY.resolve() else ()
+    return _cached_vocabulary(Path(path), extra)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_vocabulary(path: Path, extra: tuple) -> Vocabulary:
+    return _load_vocabulary(path, extra)
 
 
 # ---------------------------------------------------------------- violations

@@ -9,7 +9,7 @@ from generator.cli import main
 
 pytestmark = pytest.mark.boot
 
-VERDICTS = {"conforms", "diverges", "skipped", "error", "not reachable"}
+VERDICTS = {"conforms", "diverges", "skipped", "error", "not reachable", "untested"}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,99 @@
+"""The user's own vocabulary and the stub `extract` prints for what is
+unmapped (generator.model.vocab, generator.extract.stub, cli.series)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.errors import SpecError
+from generator.model.vocab import (find_user_vocabularies, load_vocabulary,
+                                   set_user_vocabularies)
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "data" / "corpus"
+SVE = CORPUS / "sve-finalize-pull-22.txt"
+
+
+@pytest.fixture(autouse=True)
+def _no_user_vocabulary():
+    set_user_vocabularies([])
+    yield
+    set_user_vocabularies([])
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_user_file_merged_over_the_bundled_one(tmp_path):
+    f = _write(tmp_path / "kconform-vocabulary.yaml",
+               "predicates:\n  kvm_vcpu_initialized:\n    concept: vcpus_created\n"
+               "    reach: reachable\n    lever: add_vcpu_first\n")
+    voc = load_vocabulary(extra=[f])
+    assert voc.predicates["kvm_vcpu_initialized"].concept == "vcpus_created"
+    assert "kvm_has_mte" in voc.predicates          # the bundled entries stay
+
+
+def test_a_key_defined_twice_names_both_files(tmp_path):
+    f = _write(tmp_path / "vocabulary.yaml",
+               "predicates:\n  kvm_has_mte:\n    concept: cap_enabled\n")
+    with pytest.raises(SpecError) as e:
+        load_vocabulary(extra=[f])
+    assert str(f) in str(e.value) and "vocabulary.yaml:" in str(e.value)
+    assert "already defined at vocabulary.yaml:" in str(e.value)
+
+
+def test_unknown_concept_or_lever_names_file_line_and_valid_ones(tmp_path):
+    f = _write(tmp_path / "v.yaml", "predicates:\n  foo:\n    concept: frob\n")
+    with pytest.raises(SpecError, match=rf"{tmp_path}/v.yaml:2: predicates.foo: concept 'frob'.*valid ones are .*cap_enabled"):
+        load_vocabulary(extra=[f])
+    g = _write(tmp_path / "w.yaml", "predicates:\n  foo:\n    concept: cap_enabled\n    lever: pull\n")
+    with pytest.raises(SpecError, match=r"w.yaml:2: predicates.foo: lever 'pull' is not one of"):
+        load_vocabulary(extra=[g])
+
+
+def test_found_next_to_the_series_and_in_the_current_directory(tmp_path):
+    series = tmp_path / "s"
+    series.mkdir()
+    mail = series / "x.mbx"
+    mail.write_text("")
+    a = _write(series / "vocabulary.yaml", "{}\n")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    b = _write(cwd / "kconform-vocabulary.yaml", "{}\n")
+    assert find_user_vocabularies([mail], cwd) == [a.resolve(), b.resolve()]
+    assert find_user_vocabularies([series], cwd) == [a.resolve(), b.resolve()]
+    assert find_user_vocabularies([], ROOT / "specs") == []   # never the bundled file
+
+
+def test_extract_names_the_spec_and_prints_a_stub_that_loads_once_filled(tmp_path, monkeypatch, capsys):
+    from generator.cli import main
+    monkeypatch.chdir(tmp_path)
+    assert main(["extract", str(SVE)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("vcpu-finalize-ioctl-v1: sve-finalize-pull-22.txt -> ")
+    assert (tmp_path / "vcpu-finalize-ioctl-v1.yaml").is_file()     # cwd, not specs/
+    assert "unmapped: sve-finalize-pull-22.txt:200: kvm_vcpu_initialized" in out
+    stub = "\n".join(ln[4:] for ln in out.splitlines() if ln.startswith("    "))
+    assert "kvm_vcpu_initialized:    # sve-finalize-pull-22.txt:200" in stub
+    assert "# levers: omit_cap_enable" in stub and "cap_enabled" in stub
+    f = _write(tmp_path / "kconform-vocabulary.yaml", stub)
+    with pytest.raises(SpecError, match="concept 'CHOOSE'"):     # unedited: refused
+        load_vocabulary(extra=[f])
+    filled = stub.replace("CHOOSE", "vcpus_created", 1)
+    filled = filled.replace("get_user:", "get_user_unused:").replace("CHOOSE", "user_read_faults")
+    f.write_text(filled)
+    assert main(["extract", str(SVE)]) == 0          # found in the current directory
+    out = capsys.readouterr().out
+    assert "kvm_vcpu_initialized" not in out.split("vocabulary stub")[0]
+
+
+def test_run_with_a_bad_vocabulary_stops_before_any_work(tmp_path, capsys):
+    from generator.cli import main
+    f = _write(tmp_path / "v.yaml", "predicates:\n  foo:\n    concept: frob\n")
+    assert main(["run", str(SVE), "--vocabulary", str(f), "--work-dir", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "v.yaml:2" in err[0] and not (tmp_path / "w").exists()
