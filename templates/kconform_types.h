@@ -68,7 +68,7 @@ struct kc_step {
 
 struct kc_case {
 	const char *id;
-	int requires;			/* needs requires_cap reported */
+	int requires;			/* 1: needs requires_cap > 0; 2: >= 0 */
 	uint64_t requires_cap;
 	const char *skip_reason;
 	int nsteps;

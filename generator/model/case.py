@@ -439,6 +439,7 @@ class Case:
     steps: list[Step]
     violates: list[str] = field(default_factory=list)
     requires_cap: str = ""           # skip unless the host reports it
+    requires_value: bool = False     # the capability answers a value: 0 is not "absent"
     skip_reason: str = ""            # why, naming the host-only check
 
 

@@ -39,9 +39,10 @@ class _GuestPlanner:
         self.cap = self._cap()
         self.enable = next((o for o in spec.operations if o.kind is OpKind.ENABLE_CAP
                             and op_cap(o) == self.cap), None)
-        self.skip_reason = (_OpPlanner(spec, self.enable, vocab).skip_reason()
-                            if self.enable else
+        planner = _OpPlanner(spec, self.enable, vocab) if self.enable else None
+        self.skip_reason = (planner.skip_reason() if planner else
                             f"{self.cap} is not reported by KVM_CHECK_EXTENSION")
+        self.answers_value = planner.cap_answers_a_value() if planner else False
 
     def _cap(self) -> str:
         for r in self.spec.guest:
@@ -85,6 +86,7 @@ class _GuestPlanner:
         return Case(id=f"guest.{rule.id}.{name}", spec=self.spec.name, clause=rule.id,
                     source=source or rule.source, description=description, steps=steps,
                     requires_cap=self.cap if enabled else "",
+                    requires_value=bool(enabled) and self.answers_value,
                     skip_reason=self.skip_reason if enabled else "")
 
     # -- rules

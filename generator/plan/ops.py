@@ -374,6 +374,27 @@ class _OpPlanner:
         return not (probe is not None and probe.success is not None
                     and probe.success.ret_value == 0)
 
+    def cap_answers_a_value(self) -> bool:
+        """Whether the spec's KVM_CHECK_EXTENSION of the capability returns a
+        value (a size, a bitmap, a count: `r = kvm->arch.max_foo;`) rather
+        than whether it is supported (`r = 1;`, a predicate such as
+        `system_supports_mte()`, a helper of the patch): then an answer of 0
+        does not mean the capability is absent, and the probe before a
+        gated case skips it only when the probe itself fails."""
+        probe = next((o for o in self.spec.operations if o.kind is OpKind.CHECK_EXTENSION
+                      and op_cap(o) == self.cap), None)
+        if probe is None or probe.success is None or probe.success.ret_value is not None:
+            return False
+        ret = probe.success.ret.strip()
+        head = re.match(r"!*\s*([\w>.-]+)", ret)
+        name = head.group(1) if head else ret
+        term = self.vocab.lookup(name.split("(")[0])
+        if term is not None or ret.startswith("!") or re.search(r"[=<>!]=|&&|\|\|", ret):
+            return False          # a predicate or a comparison: a yes/no answer
+        helpers = {p.spelling.split("(")[0].strip() for o in self.spec.operations
+                   for c in o.checks for p in c.predicates if p.value is not None}
+        return name.split("(")[0] not in helpers
+
     def skip_reason(self) -> str:
         why = f"{self.cap} is not reported by KVM_CHECK_EXTENSION"
         if self.host_checks:
@@ -467,6 +488,7 @@ class _OpPlanner:
                     clause=clause, source=source, description=description,
                     steps=steps, violates=list(violates),
                     requires_cap=self.cap if gated else "",
+                    requires_value=bool(gated) and self.cap_answers_a_value(),
                     skip_reason=self.skip_reason() if gated else "")
 
     # -- branches (`Check.when`)

@@ -378,7 +378,8 @@ def rows(cases: list[Case], ops: dict[str, OpDef],
     for c in cases:
         req = []
         if c.requires_cap:
-            req = [f".requires = 1, .requires_cap = {cap_macro(c.requires_cap)},",
+            req = [f".requires = {2 if c.requires_value else 1}, "
+                   f".requires_cap = {cap_macro(c.requires_cap)},",
                    f".skip_reason = {skip_name(c.skip_reason, reasons)},"]
         comment = textwrap.wrap(f"{c.description} [{c.clause}, {c.source}]", 66)
         out.append(Row(c.id, comment, req, [step_init(s, ops) for s in c.steps]))

@@ -191,3 +191,21 @@ def test_with_changes_copies():
     b = with_changes(a, name="other")
     assert a.name == "mte-v10" and b.name == "other"
     assert Reach.HOST_ONLY in {c.reach for op in a.operations for c in op.checks}
+
+
+def test_a_capability_that_answers_a_value_is_not_read_as_absent_on_0():
+    """KVM_CHECK_EXTENSION returning a size or bitmap (not yes/no): the gate
+    before a case skips only when the probe fails, never on an answer of 0."""
+    import copy
+    from generator.render.c import render_c
+    spec = copy.deepcopy(load_spec("specs/mte-v10.yaml"))
+    probe = next(o for o in spec.operations if o.kind.value == "check_extension")
+    gated = [c for c in plan(spec) if c.requires_cap]
+    assert gated and not any(c.requires_value for c in gated)      # system_supports_mte(): yes/no
+    probe.success.ret, probe.success.ret_value = "kvm->arch.mte_tag_bits", None
+    gated = [c for c in plan(spec) if c.requires_cap]
+    assert gated and all(c.requires_value for c in gated)
+    text = render_c(spec, plan(spec))
+    assert ".requires = 2, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE," in text
+    probe.success.ret = "kvm->arch.mte_tag_bits != 0"                # a comparison: yes/no
+    assert not any(c.requires_value for c in plan(spec))
