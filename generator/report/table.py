@@ -242,7 +242,7 @@ def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
         t.add_row(display_id(r), str(r.decided_by or r.source),
                   _brief(r.expected, show_digest), _brief(r.observed, show_digest),
                   f"[{_STYLE[r.verdict]}]{r.verdict.value}[/]",
-                  _short_reason(r) if r.verdict is not Verdict.CONFORMS else "")
+                  _short_reason(r))   # a conforming row with a reason says why (cap.number)
     console.print(t)
     if not footer:
         return

@@ -482,10 +482,18 @@ def _uapi_facts(prep: Prepared, facts: RunFacts, results: list[CaseResult]) -> N
         cap = next((c for c in caps if not suffix or c.name.lower().endswith(suffix)), None)
         if cap is None:
             continue
-        r.reason = (f"{r.reason}; " if r.reason else "") + cap_meaning(h, cap.number)
+        meaning = cap_meaning(h, cap.number)
         mine = h.caps.get(cap.name)
         if mine is not None and mine[0] != cap.number:
-            r.reason += f" (renumbered: posted {cap.number}, kernel has {mine[0]})"
+            meaning += f" (renumbered: posted {cap.number}, kernel has {mine[0]})"
+            if r.verdict is Verdict.CONFORMS:
+                # the answer came from another capability: a false positive, never a pass
+                r.verdict = Verdict.DIVERGES
+                r.decided_by = cap.source
+                r.reason = (f"the answer {r.observed.ret if r.observed else '?'} to "
+                            f"KVM_CHECK_EXTENSION({cap.number}) is not {cap.name}'s: {meaning}")
+                continue
+        r.reason = (f"{r.reason}; " if r.reason else "") + meaning
 
 
 def _test_of(outcome, part: SpecPart):

@@ -76,3 +76,26 @@ def test_the_cached_debian_612_headers_have_mte_at_205():
         pytest.skip("linux-headers-6.12 common not in the cache (fetched by the first run)")
     h = uapi.UapiHeaders.read(uapi.HeaderSource.DEBIAN, found[-1], found[-1].parts[-5])
     assert h.caps["KVM_CAP_ARM_MTE"][0] == 205 and h.cap_named(195) == ["KVM_CAP_SET_GUEST_DEBUG2"]
+
+
+def test_a_posted_number_another_capability_answers_is_never_a_pass(tmp_path):
+    """nisv v2: KVM_CAP_ARM_INJECT_EXT_DABT posted 177; on 6.12 that is
+    KVM_CAP_ARM_NISV_TO_USER, which also answers 1 -- a false positive the
+    cap.number row must not report as conforming."""
+    from types import SimpleNamespace
+
+    from generator.model import Source, Verdict
+    from generator.report.table import RunFacts
+    from generator.run.pipeline import _uapi_facts
+    from generator.verdict.crosscheck import CaseResult, Expect
+    spec = load_spec(ROOT / "specs" / "mte-v10.yaml")
+    h = uapi.from_source_tree(_tree(tmp_path, "include/uapi/linux/kvm.h"))
+    ok = CaseResult("cap.number", spec.name, "cap_number", Source("s", 1), Expect(1, None),
+                    Expect(1, None), Verdict.CONFORMS)
+    facts = RunFacts()
+    prep = SimpleNamespace(uapi=h, uapi_note="", parts=[SimpleNamespace(spec=spec)])
+    _uapi_facts(prep, facts, [ok])
+    assert ok.verdict is Verdict.DIVERGES
+    assert "195 is KVM_CAP_SET_GUEST_DEBUG2" in ok.reason and "renumbered: posted 195" in ok.reason
+    assert facts.extra["uapi"]["renumbered"]["mte-v10"][0]["kernel"] == 205
+    assert facts.extra["uapi"]["source"] == "kernel-src"
