@@ -55,7 +55,7 @@ def plan_all(spec: Spec, vocab: Optional[Vocabulary] = None) -> Plan:
         cases += mine
         untested += p.untested
     cases += plan_capability_numbers(spec)
-    cases += plan_guest(spec, vocab)
+    cases += plan_guest(spec, vocab, untested=untested)
     seen: dict[str, int] = {}
     for i, c in enumerate(cases):        # a clash gets a suffix, never a crash
         n = seen.get(c.id, 0)

@@ -23,7 +23,8 @@ from typing import Optional
 
 from generator.model.case import (SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot, Case, CreateVm,
                                   EnableCap, GetOneReg, Guest, GuestOp, Pageout, RegList, Report,
-                                  SetOneReg, Step, StepRole, Val, VcpuStart)
+                                  SetOneReg, Step, StepRole, Untested, Val, VcpuStart)
+from generator.model.case import Gap
 
 from generator.plan.ops import PlanError, Vocabulary, _OpPlanner, load_vocabulary, op_cap
 from generator.extract.guest import GuestVocabulary, load_guest_vocabulary
@@ -230,13 +231,19 @@ class _GuestPlanner:
 
 
 def plan_guest(spec: Spec, vocab: Optional[Vocabulary] = None,
-               gvoc: Optional[GuestVocabulary] = None) -> list[Case]:
-    """The guest cases of a spec; none when it has no guest rule."""
+               gvoc: Optional[GuestVocabulary] = None,
+               untested: Optional[list] = None) -> list[Case]:
+    """The guest cases of a spec; none when it has no guest rule.  A rule
+    no case can be planned for is appended to `untested` with why."""
     if not spec.guest:
         return []
     vocab = vocab or load_vocabulary()
     gp = _GuestPlanner(spec, vocab, gvoc or load_guest_vocabulary(vocab.path))
+    gaps = untested if untested is not None else []
     if not gp.cap:
+        gaps += [Untested(spec.name, "guest", r.id, r.source, Gap.NOT_TARGETED,
+                          f"guest rule {r.id}: no capability of the spec enables it")
+                 for r in spec.guest]
         return []
     by_kind = {GuestRuleKind.ID_FIELD: gp.id_field,
                GuestRuleKind.REG_VISIBILITY: gp.visibility,
@@ -245,5 +252,13 @@ def plan_guest(spec: Spec, vocab: Optional[Vocabulary] = None,
                GuestRuleKind.TAG_INIT: gp.tags}
     out: list[Case] = []
     for r in spec.guest:
-        out += by_kind[r.kind](r)
-    return out + gp.before_after()
+        try:
+            out += by_kind[r.kind](r)
+        except PlanError as e:           # one rule never stops the others
+            gaps.append(Untested(spec.name, "guest", r.id, r.source, Gap.UNMAPPED, e.detail))
+    try:
+        return out + gp.before_after()
+    except PlanError as e:
+        gaps.append(Untested(spec.name, "guest", "before_after", e.source, Gap.UNMAPPED,
+                             e.detail))
+        return out

@@ -390,6 +390,8 @@ def guest_function(spec: Spec, r: GuestRule, vocab: Vocabulary, gvoc) -> GuestFu
     comments = [f"{r.kind.value} in {r.function}: `{r.when}` ({r.source})"]
     then = otherwise = ""
     if r.kind is GuestRuleKind.ID_FIELD:
+        if r.value.isidentifier() and r.value not in gvoc.fields:
+            raise RenderError(r.source, f"{r.value} is not in the vocabulary's guest.fields")
         then = f'vm.rule({_guest_name(r.value)}, "{r.id}:value")'
         otherwise = f'vm.rule({int(r.otherwise, 0)}, "{r.id}:otherwise")'
     elif r.kind is GuestRuleKind.REG_VISIBILITY:
@@ -426,6 +428,22 @@ def guest_function(spec: Spec, r: GuestRule, vocab: Vocabulary, gvoc) -> GuestFu
         then=then, then_source=vs, otherwise=otherwise, otherwise_source=os_)
 
 
+def _guest_or_unmodelled(spec: Spec, r: GuestRule, vocab: Vocabulary, gvoc) -> GuestFunction:
+    """A guest rule's function; one the reference cannot model stops every
+    call to it with the reason (its cases are `untested`)."""
+    try:
+        return guest_function(spec, r, vocab, gvoc)
+    except RenderError as e:
+        stop = f"vm.unmodelled({json.dumps(r.id)}, {json.dumps(e.detail)})"
+        return GuestFunction(
+            name=f"guest_{r.id.replace('.', '_')}", key=("guest_rule", r.id),
+            doc=f"{r.subject} {r.name or r.function} ({r.kind.value}): {r.function}, "
+                f"{r.source}; the reference cannot model it",
+            comments=[f"not modelled: {e.detail}"], cond=stop, cond_c=r.when,
+            cond_source=str(r.source), then=stop, then_source=str(r.source),
+            otherwise=stop, otherwise_source=str(r.source))
+
+
 def _guest_name(name: str) -> str:
     return name if name.isidentifier() else str(int(name, 0))
 
@@ -435,9 +453,8 @@ def guest_constants(spec: Spec, gvoc) -> list[tuple[str, int, str]]:
     for r in spec.guest:
         if r.kind is GuestRuleKind.ID_FIELD and r.value.isidentifier():
             f = gvoc.fields.get(r.value)
-            if f is None:
-                raise RenderError(r.source, f"{r.value} is not in the vocabulary's "
-                                  "guest.fields")
+            if f is None:                # its rule is unmodelled (guest_function)
+                continue
             out.append((r.value, int(f["value"]), f"{gvoc.path}:{gvoc.lines.get(r.value, 0)}"))
     return out
 
@@ -463,7 +480,7 @@ def render_reference(spec: Spec, vocab: Optional[Vocabulary] = None) -> str:
                           "(check generator.cases.nothing_to_run first)")
     from generator.extract.guest import load_guest_vocabulary
     gvoc = load_guest_vocabulary(vocab.path)
-    guest = [guest_function(spec, r, vocab, gvoc) for r in spec.guest]
+    guest = [_guest_or_unmodelled(spec, r, vocab, gvoc) for r in spec.guest]
     used = {name for name, e in vocab.constants.items() if e.value is not None}
     return env.get_template("reference.py.j2").render(
         spec=spec, functions=functions, helpers=list(helpers.values()),

@@ -86,3 +86,19 @@ def test_strict_fails_on_untested(monkeypatch):
         columns = [Col()]
     assert _exit_status(M(), strict=True, changes=None) == 1
     assert _exit_status(M(), strict=False, changes=None) == 0
+
+
+def test_a_guest_rule_neither_planner_nor_reference_can_handle_is_untested():
+    from generator.model import GuestRuleKind
+    spec = copy.deepcopy(SPEC)
+    rule = next(r for r in spec.guest if r.kind is GuestRuleKind.ID_FIELD)
+    rule.name = rule.value = "ID_AA64FROB_EL1_NOPE"
+    p = plan_all(spec)
+    [u] = [u for u in p.untested if u.op == "guest" and u.check == rule.id]
+    assert u.check == rule.id and "guest.fields" in u.reason
+    assert not any(c.clause == rule.id for c in p.cases)
+    assert any(c.id.startswith("guest.") for c in p.cases)      # the other rules are planned
+    text = render_reference(spec)
+    assert f'vm.unmodelled("{rule.id}", ' in text
+    [row] = [r for r in untested_results(spec, p.untested) if r.clause == rule.id]
+    assert row.id == f"guest.{rule.id}" and row.verdict is Verdict.UNTESTED
