@@ -229,7 +229,11 @@ def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
              f"platform {facts.platform_state})")
     if nothing:
         title = f"{spec}: nothing to run ({nothing})"
-    t = Table(title=title, show_lines=False)
+    mine = next((s for s in facts.specs if s.get("name") == spec and "checks" in s), None)
+    caption = (f"checks: {mine['checks']} extracted, {mine['checks_exercised']} exercised, "
+               f"{mine['checks_untested']} untested, {mine['checks_not_reachable']} not reachable"
+               if mine else None)
+    t = Table(title=title, caption=caption, show_lines=False)
     t.add_column("case", overflow="fold", max_width=56)
     t.add_column("patch line", no_wrap=True)
     t.add_column("expected", overflow="fold", max_width=22)
