@@ -15,6 +15,8 @@ def register(sub) -> None:
                    help="fail when the committed reference/ modules drift from the specs")
     g.add_argument("--cap-binding", choices=["header", "patch"], default="header",
                    help="capability numbers for functional cases: the headers' (default) or the patch's")
+    from generator.cli.series import add_vocabulary_option
+    add_vocabulary_option(g)
     g.set_defaults(func=cmd_generate)
 
 
@@ -43,6 +45,8 @@ def cmd_generate(args) -> int:
     from generator.render.c import CapBinding, fit_runtime, write_c
     from generator.render.reference import module_name, render_reference
     from generator.model.specio import load_spec
+    from generator.cli.series import use_vocabularies
+    use_vocabularies(args, [Path(n) for n in (args.spec or []) if _is_spec_file(n)])
     binding = CapBinding(args.cap_binding)
     out = Path(args.output) if args.output else paths.cache_dir() / "generated"
     drift = 0

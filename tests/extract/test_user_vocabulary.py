@@ -97,3 +97,20 @@ def test_run_with_a_bad_vocabulary_stops_before_any_work(tmp_path, capsys):
     assert main(["run", str(SVE), "--vocabulary", str(f), "--work-dir", str(tmp_path / "w")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "v.yaml:2" in err[0] and not (tmp_path / "w").exists()
+
+
+def test_run_series_extracts_into_the_work_dir_and_runs_those_spec_files(tmp_path):
+    """The plumbing of `run SERIES` without a boot: the spec lands in
+    --work-dir/specs under the series' own name and becomes the run's --spec."""
+    from generator.cli import build_parser
+    from generator.cli.run import _extract_series, _plan
+    args = build_parser().parse_args(["run", str(SVE), str(CORPUS / "nisv-v3-01.txt"),
+                                      "--work-dir", str(tmp_path)])
+    _extract_series(args)
+    assert args.spec == [str(tmp_path / "specs" / "vcpu-finalize-ioctl-v1.yaml"),
+                         str(tmp_path / "specs" / "reporting-non-isv-v3.yaml")]
+    req, _ = _plan(args)
+    assert req.specs == tuple(args.spec) and req.work_dir == tmp_path
+    bad = build_parser().parse_args(["run", str(SVE), "--spec", "v10"])
+    with pytest.raises(Exception, match="either SERIES or --spec"):
+        _extract_series(bad)
