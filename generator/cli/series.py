@@ -57,6 +57,12 @@ def summary(name: str, seed: Path, out: Path, spec) -> list[str]:
              f"{n_checks} check(s), {len(spec.findings)} finding(s)"
              + (f", {len(missing)} unmapped name(s)" if missing else "")]
     lines += [f"  unmapped: {u.source}: {u.name} (in `{u.condition}`)" for u in missing]
+    from generator.plan import plan_all
+    from generator.render.c import fit_runtime
+    planned = plan_all(spec)
+    _, dropped = fit_runtime(spec, planned.cases)
+    lines += [f"  untested: {u.source}: {u.op} {u.check}: {u.reason}"
+              for u in planned.untested + dropped]
     text = stub(missing)
     if text:
         lines += ["  vocabulary stub:"] + ["    " + ln for ln in text.splitlines()]

@@ -472,6 +472,8 @@ class Untested:
 
     @property
     def reason(self) -> str:
+        if self.detail.startswith(self.gap.value):     # "unmapped name X at line N: ..."
+            return self.detail
         return f"{self.gap.value}: {self.detail}" if self.detail else self.gap.value
 
 

@@ -83,12 +83,17 @@ def test_extract_names_the_spec_and_prints_a_stub_that_loads_once_filled(tmp_pat
     f = _write(tmp_path / "kconform-vocabulary.yaml", stub)
     with pytest.raises(SpecError, match="concept 'CHOOSE'"):     # unedited: refused
         load_vocabulary(extra=[f])
-    filled = stub.replace("CHOOSE", "vcpus_created", 1)
-    filled = filled.replace("get_user:", "get_user_unused:").replace("CHOOSE", "user_read_faults")
+    filled = stub.replace("concept: CHOOSE", "concept: vcpus_created", 1)
+    filled = filled.replace("get_user:", "get_user_unused:").replace(
+        "concept: CHOOSE", "concept: user_read_faults")
     f.write_text(filled)
     assert main(["extract", str(SVE)]) == 0          # found in the current directory
     out = capsys.readouterr().out
-    assert "kvm_vcpu_initialized" not in out.split("vocabulary stub")[0]
+    assert "unmapped: sve-finalize-pull-22.txt:200" not in out
+    # mapped with lever none: still untested, now for that reason
+    assert "untested: sve-finalize-pull-22.txt:200: KVM_ARM_VCPU_FINALIZE not_vcpus_created: " \
+        "no lever for a condition of this shape: kvm_vcpu_initialized maps to concept " \
+        "vcpus_created with lever none" in out
 
 
 def test_run_with_a_bad_vocabulary_stops_before_any_work(tmp_path, capsys):
