@@ -12,16 +12,19 @@ seed can be used; otherwise problems become findings in the spec):
      (consistency.py);
   7. the thread: reviewer remarks become notes on the elements they discuss,
      and the ones that say something is wrong become findings (notes.py);
-  8. repairs and unrepairable damage found while ingesting become findings.
+  8. repairs and unrepairable damage found while ingesting become findings;
+  9. so does how the series was assembled: duplicates, other versions or
+     threads left out, files that could not be read.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 from generator import paths
 from generator.errors import InputError
-from generator.ingest import Patch, Series, load_series
+from generator.ingest import Patch, Series, SeriesFindingKind, load_series
 from generator.model import (AlignmentRule, CheckKind, Finding, FindingKind, Precondition,
                      PreKind, Reach, Source, Spec)
 from generator.extract import consistency
@@ -67,7 +70,7 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
     if not patches:
         return _prose_spec(series, seed_path, name, voc)
     subj = next((p.subject for p in patches if p.subject), None)
-    cover = next((m for m in series.covers if m.patch and m.patch.is_cover), None)
+    cover = series.cover
     title = cover.patch.title if cover and cover.patch else (subj.title if subj else "")
     spec = Spec(name=name, title=title, version=subj.version if subj else 1,
                 rfc=bool(subj and subj.rfc), seed=seed,
@@ -132,7 +135,53 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
         for e in p.problems:
             spec.findings.append(Finding(FindingKind.PARSE_ERROR, str(e),
                                          Source(seed, e.line, p.label, "", "")))
+    # 9. how the series was assembled (missing patches are step 1's)
+    for f in series.findings:
+        if f.kind is SeriesFindingKind.MISSING:
+            continue
+        kind = FindingKind.PARSE_ERROR if f.kind is SeriesFindingKind.UNREADABLE \
+            else FindingKind.NOTE
+        spec.findings.append(Finding(kind, f"{f.kind.value}: {f.message}",
+                                     Source(f.seed, f.line, "", "", "")))
+    _point_into_files(spec, series)
     return spec
+
+
+def _point_into_files(spec: Spec, series: Series) -> None:
+    """A series of several files (a directory): every position the stages
+    made with the series' name and a patch label names the file that patch
+    is in, so `seed:line` is a line of that file.  A patch's own file wins
+    over a reply quoting the same label."""
+    if len(series.threads) < 2:
+        return
+    file_of: dict[str, str] = {}
+    for p in series.own + series.patches:
+        if p.label:
+            file_of.setdefault(p.label, p.seed)
+
+    seen: set[int] = set()
+
+    def fixed(v):
+        if isinstance(v, Source):
+            if v.seed == series.seed and v.patch in file_of:
+                return dataclasses.replace(v, seed=file_of[v.patch])
+            return v
+        if isinstance(v, tuple):
+            return tuple(fixed(x) for x in v)
+        if id(v) in seen:
+            return v
+        seen.add(id(v))
+        if isinstance(v, list):
+            v[:] = [fixed(x) for x in v]
+        elif isinstance(v, dict):
+            for k in v:
+                v[k] = fixed(v[k])
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+            for f in dataclasses.fields(v):
+                setattr(v, f.name, fixed(getattr(v, f.name)))
+        return v
+
+    fixed(spec)
 
 
 def _prose_spec(series: Series, seed_path: Path, name: str, voc: Vocabulary) -> Spec:

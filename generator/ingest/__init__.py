@@ -100,17 +100,19 @@ def _read(path: Path) -> tuple[str, list[Thread], list[SeriesFinding]]:
     """The threads a path holds: one file, or every series file of a
     directory (a file that cannot be read is a finding while another can)."""
     st = stat_path(path)
-    if not stat.S_ISDIR(st.st_mode):
-        return path.name, [read_file(path)], []
     threads: list[Thread] = []
     unread: list[InputError] = []
-    for f in series_files(path):
-        try:
-            threads.append(read_file(f))
-        except InputError as e:
-            unread.append(e)
+    if not stat.S_ISDIR(st.st_mode):
+        threads.append(read_file(path))
+    else:
+        for f in series_files(path):
+            try:
+                threads.append(read_file(f))
+            except InputError as e:
+                unread.append(e)
     if not threads:
         raise unread[0]
+    unread += [e for t in threads for e in t.problems]
     findings = [SeriesFinding(SeriesFindingKind.UNREADABLE, Path(e.path).name, e.line,
                               f"left out: {e}") for e in unread]
     return path.name, threads, findings

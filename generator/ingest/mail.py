@@ -77,6 +77,7 @@ class Thread:
     path: Path
     messages: list[Message] = field(default_factory=list)
     form: Form | None = None
+    problems: list[InputError] = field(default_factory=list)   # messages left out
 
     def patches(self) -> list[Message]:
         """Messages that carry a patch (not replies, not cover letters)."""

@@ -34,6 +34,7 @@ import bisect
 import binascii
 import codecs
 import email
+import email.errors
 import email.policy
 import email.utils
 import mailbox
@@ -63,13 +64,22 @@ def _first_line(raw: bytes) -> bytes:
 
 
 def _header_block(raw: bytes) -> list[bytes]:
+    """The header lines, as the parser takes them: up to the first empty
+    line, or to the first line that is neither a field nor a continuation."""
     out = []
     for ln in raw.split(b"\n"):
         ln = ln.rstrip(b"\r")
-        if not ln:
+        if not ln or not (_HEADER.match(ln) or (out and ln[:1] in (b" ", b"\t"))):
             break
         out.append(ln)
     return out
+
+
+def _body_first(raw: bytes, block: list[bytes], first: int) -> int:
+    """File line of the body's first line (after the empty separator line)."""
+    lines = raw.split(b"\n", len(block) + 1)
+    sep = len(lines) > len(block) and not lines[len(block)].rstrip(b"\r")
+    return first + len(block) + (1 if sep else 0)
 
 
 def looks_like_mbox(raw: bytes) -> bool:
@@ -84,15 +94,9 @@ def looks_like_mail(raw: bytes) -> bool:
     lines, up to the first empty line) naming at least one field every mail
     has.  `Re: [PATCH ...]` alone on a line, as archive pages start, is not."""
     block = _header_block(raw)
-    if not block or not _HEADER.match(block[0]):
-        return False
-    names = set()
-    for ln in block:
-        if ln[:1] in (b" ", b"\t"):
-            continue
-        if not _HEADER.match(ln):
-            return False
-        names.add(ln.split(b":", 1)[0].lower())
+    if not block or _body_first(raw, block, 1) != len(block) + 2:
+        return False                 # headers must end at an empty line
+    names = {ln.split(b":", 1)[0].lower() for ln in block if ln[:1] not in (b" ", b"\t")}
     return bool(names & _MAIL_FIELDS)
 
 
@@ -106,16 +110,21 @@ def form_of(raw: bytes) -> Form | None:
 
 
 # ------------------------------------------------------------------- mbox
-def read_mbox(path: Path, raw: bytes, seed: str, form: Form) -> list[Message]:
-    """Every message of an mbox, each numbered by its lines in the file."""
+def read_mbox(path: Path, raw: bytes, seed: str, form: Form
+              ) -> tuple[list[Message], list[InputError]]:
+    """Every message of an mbox, each numbered by its lines in the file, and
+    the messages that could not be read (as errors, when others could)."""
     box = mailbox.mbox(str(path), create=False)
     rd = _first_line(raw).startswith(b"From mboxrd@")
     out: list[Message] = []
+    bad: list[InputError] = []
     pos = 0
     try:
         for key in box.iterkeys():
             data = box.get_bytes(key)
-            at = raw.find(data, pos) if data else -1
+            if not data.strip():
+                continue
+            at = raw.find(data, pos)
             if at < 0:
                 raise InputError(seed, raw[:pos].count(b"\n") + 1,
                                  "mbox message could not be located in the file",
@@ -124,10 +133,15 @@ def read_mbox(path: Path, raw: bytes, seed: str, form: Form) -> list[Message]:
             first = raw[:at].count(b"\n") + 1
             if rd:
                 data = _MBOXRD.sub(rb'\1', data)      # mboxrd: `>From ` back to `From `
-            out.append(read_mail(data, seed, first, form))
+            try:
+                out.append(read_mail(data, seed, first, form))
+            except InputError as e:
+                bad.append(e)
     finally:
         box.close()
-    return out
+    if bad and not out:
+        raise bad[0]
+    return out, bad
 
 
 # ------------------------------------------------------------------- mail
@@ -137,6 +151,29 @@ def _header_line(block: list[bytes], name: str, first: int) -> int:
         if ln.lower().startswith(key):
             return first + k
     return 0
+
+
+def _decoded_or_error(field: str, value: str, block: list[bytes], seed: str, first: int
+                      ) -> None:
+    """`email` puts U+FFFD where a header's bytes or encoded words do not
+    decode (an unknown charset, 8-bit bytes that are not UTF-8); one the
+    file does not itself hold is an error on that header's line."""
+    if "\ufffd" in value and "\ufffd".encode() not in b"\n".join(block):
+        line = _header_line(block, field, first)
+        raise InputError(seed, line or first, f"the {field.capitalize()}: header does not "
+                         "decode", "RFC 2047 words in a charset Python knows, or UTF-8")
+
+
+def _part_header_line(data: bytes, body_at: int, first: int) -> int:
+    """File line of a MIME part's Content-Type: searched upwards from its
+    body (line index `body_at` in `data`) to the boundary line above it."""
+    lines = data.split(b"\n")
+    for k in range(min(body_at, len(lines)) - 1, -1, -1):
+        if lines[k].startswith(b"--"):
+            break
+        if lines[k].lower().startswith(b"content-type:"):
+            return first + k
+    return first + max(body_at - 1, 0)
 
 
 def _text(value) -> str:
@@ -151,16 +188,19 @@ def read_mail(data: bytes, seed: str, first: int, form: Form = Form.MAIL) -> Mes
     try:
         subject = _text(msg["subject"])
         sender = _text(msg["from"])
-    except Exception as e:   # noqa: BLE001 - email's header classes raise assorted errors
+    except (email.errors.MessageError, ValueError, IndexError, TypeError) as e:
         raise InputError(seed, subject_line or first, f"header does not parse: {e}",
                          "RFC 5322 header fields") from None
+    for field, value in (("subject", subject), ("from", sender)):
+        _decoded_or_error(field, value, block, seed, first)
     name, addr = email.utils.parseaddr(sender)
     lines: list[Line] = []
-    body_first = first + len(block) + 1
+    body_first = _body_first(data, block, first)
     pos = len(b"\n".join(block)) + 1
     for part in _text_parts(msg, seed, first, block):
         part_first, pos = _locate(part, msg, data, pos, first, body_first)
-        where = _header_line(block, "content-type", first) if part is msg else part_first - 1
+        where = _header_line(block, "content-type", first) if part is msg else \
+            _part_header_line(data, part_first - first, first)
         lines += _decode_part(part, seed, part_first, where or first)
     author = name or addr
     in_body = _in_body_from(lines)
@@ -188,7 +228,8 @@ def _text_parts(msg: EmailMessage, seed: str, first: int, block: list[bytes]
                 ) -> list[EmailMessage]:
     if not msg.is_multipart():
         ctype = msg.get_content_type()
-        if ctype.startswith("text/") or ctype in ("application/octet-stream",):
+        if (ctype.startswith("text/") and ctype != "text/html") or \
+                ctype == "application/octet-stream":
             return [msg]
         raise InputError(seed, _header_line(block, "content-type", first) or first,
                          f"the mail's body is {ctype}",

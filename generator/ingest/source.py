@@ -83,14 +83,18 @@ def read_file(path: Path, seed: str | None = None) -> Thread:
         raise InputError(str(path), 0, f"cannot read: {e.strerror}") from None
     if not raw.strip():
         raise InputError(str(path), 0, "is empty", "a mail, a thread dump or a patch")
+    if raw[:2] == b"\x1f\x8b":
+        raise InputError(str(path), 0, "is gzip-compressed (as lore's t.mbox.gz is)",
+                         f"the mbox uncompressed: gunzip {path.name}")
     if b"\0" in raw:
         line = raw[:raw.index(b"\0")].count(b"\n") + 1
         raise InputError(str(path), line, "holds a NUL byte: a binary file, not UTF-8 text or mail",
                          "a mail, an mbox or a patch as text")
+    bad: list[InputError] = []
     try:
         form = form_of(raw)
         if form in (Form.MBOX, Form.FORMAT_PATCH):
-            msgs = read_mbox(path, raw, seed, form)
+            msgs, bad = read_mbox(path, raw, seed, form)
             _require_patch(path, msgs, f"{form.value} of {len(msgs)} message(s)")
         elif form is Form.MAIL:
             msgs = [read_mail(raw, seed, 1)]
@@ -106,7 +110,8 @@ def read_file(path: Path, seed: str | None = None) -> Thread:
         if e.path == seed and seed != str(path):     # name the file as the user gave it
             raise InputError(str(path), e.line, e.message, e.expected) from None
         raise
-    return Thread(seed=seed, path=path, messages=msgs, form=msgs[0].form if msgs else None)
+    return Thread(seed=seed, path=path, messages=msgs, form=msgs[0].form if msgs else None,
+                  problems=bad)
 
 
 def _require_patch(path: Path, msgs: list[Message], what: str) -> None:

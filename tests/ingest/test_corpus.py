@@ -136,3 +136,49 @@ def test_series_names_of_the_seeds(seeds_dir):
     assert got == {"000": "ioctl-fetch-store-rfc-v8", "001": "001-20eb00735069180b-v1",
                    "002": "mte-v10", "003": "mmio-checking-v2",
                    "004": "lock-unlock-memslot-rfc-v5"}
+
+
+def test_extract_reads_a_series_directory(tmp_path):
+    from generator.extract import extract_spec
+    d = tmp_path / "nisv-v3"
+    d.mkdir()
+    for n in ("nisv-v3-00.txt", "nisv-v3-01.txt", "nisv-v3-02.txt"):
+        shutil.copyfile(CORPUS / n, d / n)
+    spec = extract_spec(d, "nisv")
+    assert (spec.title, spec.version) == (
+        "Improve handling of stage 2 aborts without instruction decode", 3)
+    assert [c.name for c in spec.capabilities] == ["KVM_CAP_ARM_NISV_TO_USER",
+                                                   "KVM_CAP_ARM_INJECT_EXT_DABT"]
+    assert not [f for f in spec.findings if f.kind.value == "missing_patch"]
+
+
+def test_positions_of_a_directory_series_name_the_file(tmp_path):
+    from generator.extract import extract_spec
+    d = tmp_path / "nisv-v3"
+    d.mkdir()
+    for n in ("nisv-v3-00.txt", "nisv-v3-01.txt", "nisv-v3-02.txt"):
+        shutil.copyfile(CORPUS / n, d / n)
+    spec = extract_spec(d, "nisv")
+    for cap, name in ((spec.capabilities[0], "nisv-v3-01.txt"),
+                      (spec.capabilities[1], "nisv-v3-02.txt")):
+        assert cap.source.seed == name
+        line = (d / name).read_text().split("\n")[cap.source.line - 1]
+        assert line == f"+#define {cap.name} {cap.number}"
+    for op in spec.operations:
+        assert op.source.seed in ("nisv-v3-01.txt", "nisv-v3-02.txt")
+
+
+def test_assembly_findings_reach_the_spec(tmp_path):
+    from generator.extract import extract_spec
+    d = tmp_path / "nisv"
+    d.mkdir()
+    for n in ("nisv-v2-02.txt", "nisv-v3-00.txt", "nisv-v3-01.txt", "nisv-v3-02.txt"):
+        shutil.copyfile(CORPUS / n, d / n)
+    shutil.copyfile(CORPUS / "nisv-v3-02.txt", d / "nisv-v3-02.eml")
+    spec = extract_spec(d, "nisv")
+    notes = sorted(f.message.split(":")[0] for f in spec.findings if f.kind.value == "note"
+                   and f.message.startswith(("duplicate", "other-")))
+    assert notes == ["duplicate-patch", "other-version"]
+    dup = next(f for f in spec.findings if f.message.startswith("duplicate-patch"))
+    assert (dup.source.seed, dup.source.line) == ("nisv-v3-02.txt", 41)
+    assert spec.version == 3

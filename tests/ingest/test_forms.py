@@ -293,3 +293,116 @@ def test_in_reply_to_makes_a_reply_only_without_a_patch_subject(tmp_path):
     patch = load_series(PATCH)
     assert patch.thread.messages[0].in_reply_to and not patch.replies, \
         "a [PATCH 1/2] threaded under its cover letter is a patch"
+
+
+def test_mbox_keeps_the_messages_it_can_read(tmp_path):
+    f = _mbox(tmp_path, ["nisv-v3-01.txt", "nisv-v3-02.txt"])
+    raw = f.read_bytes()
+    second = raw.index(b"Subject: [PATCH v3 2/2]")
+    ct = raw.index(b'charset="us-ascii"', second)
+    f.write_bytes(raw[:ct] + b'charset="x-klingon"' + raw[ct + len(b'charset="us-ascii"'):])
+    s = load_series(f)
+    assert [p.label for p in s.patches] == ["v3 1/2"]
+    (bad,) = [x for x in s.findings if x.kind is SeriesFindingKind.UNREADABLE]
+    assert bad.seed == "series.mbx" and "x-klingon" in bad.message
+    assert f.read_text().split("\n")[bad.line - 1].startswith("Content-Type:")
+    assert any(x.kind is SeriesFindingKind.MISSING and "2/2" in x.message for x in s.findings)
+
+
+@pytest.mark.parametrize("cte", ["quoted-printable", "base64"])
+def test_encoded_attachment_in_a_multipart_mail(tmp_path, cte):
+    old = email.message_from_bytes(PATCH.read_bytes(), policy=email.policy.default)
+    m = EmailMessage(policy=email.policy.SMTP.clone(linesep="\n"))
+    m["From"] = "Christoffer Dall <christoffer.dall@arm.com>"
+    m["Subject"] = "[PATCH v3 1/2] KVM: arm/arm64: Allow reporting non-ISV data aborts"
+    m.set_content("Hi,\n\nthe patch is attached.\n")
+    m.add_attachment(old.get_content(), subtype="x-diff", filename="x.patch", cte=cte)
+    data = m.as_bytes()
+    f = tmp_path / "enc.eml"
+    f.write_bytes(data)
+    s = load_series(f)
+    assert [hl.text for hl in _hunk_lines(s)] == [hl.text for hl in _hunk_lines(load_series(PATCH))]
+    raw = data.split(b"\n")
+    part_start = raw.index(b'Content-Disposition: attachment; filename="x.patch"')
+    lines = s.thread.messages[0].lines
+    assert lines[0].text == "Hi," and raw[lines[0].no - 1] == b"Hi,"
+    attached = [l for l in lines if l.no > part_start]
+    body_at = raw.index(b"", part_start) + 1          # the part's first body line (0-based)
+    end = next(i for i in range(body_at, len(raw)) if raw[i].startswith(b"--=="))
+    assert attached and all(body_at < l.no <= end for l in attached), \
+        "numbers fall inside the encoded part"
+    if cte == "quoted-printable":
+        for ln in attached:
+            start = quopri.decodestring(raw[ln.no - 1]).decode().rstrip("\n")
+            assert ln.text.startswith(start.rstrip("=")), (ln, raw[ln.no - 1])
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda d: (d / "e.eml").write_text("") and None, "is empty"),
+    (lambda d: os.mkfifo(d / "p.patch"), "is a FIFO"),
+    (lambda d: (d / "n.mbox").write_text("From a@b Thu Jan  1 00:00:00 1970\nSubject: hi\n\nx\n"),
+     "with no patch"),
+])
+def test_cli_reports_bad_input_in_one_line(tmp_path, capsys, make, needle):
+    from generator.cli import main
+    d = tmp_path / "in"
+    d.mkdir()
+    make(d)
+    (target,) = list(d.iterdir())
+    rc = main(["extract", str(target), "--name", "x", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and str(target) in err and needle in err, err
+    assert "Traceback" not in err
+
+
+def test_crlf_line_endings(tmp_path):
+    f = tmp_path / "crlf.eml"
+    f.write_bytes(PATCH.read_bytes().replace(b"\n", b"\r\n"))
+    s = load_series(f)
+    plain = load_series(PATCH)
+    assert [(l.no, l.text) for l in s.thread.messages[0].lines] == \
+        [(l.no, l.text) for l in plain.thread.messages[0].lines]
+    assert s.patches[0].hunk_count == 12 and s.patches[0].label == "v3 1/2"
+
+
+def test_unknown_charset_of_a_part_names_its_content_type_line(tmp_path):
+    m = EmailMessage(policy=email.policy.SMTP.clone(linesep="\n"))
+    m["From"] = "A <a@b>"
+    m["Subject"] = "[PATCH] x"
+    m.set_content("intro\n")
+    m.add_attachment("diff --git a/x b/x\n", subtype="x-patch", filename="x.patch", cte="7bit")
+    data = m.as_bytes().replace(b'text/x-patch; charset="utf-8"', b'text/x-patch; charset="x-k"')
+    f = tmp_path / "p.eml"
+    f.write_bytes(data)
+    e = _one_line_error(f, "charset 'x-k'")
+    assert data.split(b"\n")[e.line - 1].startswith(b"Content-Type: text/x-patch")
+
+
+def test_html_only_mail_is_refused(tmp_path):
+    f = tmp_path / "h.eml"
+    f.write_text("From: A <a@b>\nSubject: [PATCH] x\nContent-Type: text/html\n\n<p>diff</p>\n")
+    e = _one_line_error(f, "the mail's body is text/html", "a text/plain body")
+    assert e.line == 3
+
+
+@pytest.mark.parametrize("header, ok", [
+    (b"From: =?x-klingon?q?Qapla=E4?= <a@b>", False),       # a charset Python lacks
+    (b"From: D\xe4nemark <a@b>", False),                     # 8-bit, not UTF-8
+    ("From: Dänemark <a@b>".encode(), True),                 # raw UTF-8 (RFC 6532)
+    (b"From: =?utf-8?q?D=C3=A4nemark?= <a@b>", True),
+])
+def test_headers_that_do_not_decode(tmp_path, header, ok):
+    f = tmp_path / "h.eml"
+    f.write_bytes(b"Subject: [PATCH] x\n" + header + b"\n\ndiff --git a/x b/x\n")
+    if ok:
+        assert load_series(f).thread.messages[0].author == "D\xe4nemark"
+    else:
+        e = _one_line_error(f, "the From: header does not decode")
+        assert e.line == 2
+
+
+def test_gzip_mbox_says_to_uncompress_it(tmp_path):
+    import gzip
+    f = tmp_path / "t.mbox.gz"
+    f.write_bytes(gzip.compress(_mbox(tmp_path, ["nisv-v3-01.txt"]).read_bytes()))
+    _one_line_error(f, "is gzip-compressed", "gunzip t.mbox.gz")
