@@ -20,9 +20,18 @@ REFERENCE = ROOT / "reference"
 SERIES = SPECS / "series.yaml"
 
 
+def cache_dir_path() -> Path:
+    """`$KCONFORM_CACHE` or `<repo>/.cache`, not created."""
+    return Path(os.environ.get("KCONFORM_CACHE") or ROOT / ".cache").expanduser()
+
+
 def cache_dir() -> Path:
-    d = Path(os.environ.get("KCONFORM_CACHE", ROOT / ".cache"))
-    d.mkdir(parents=True, exist_ok=True)
+    d = cache_dir_path()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise KconformError(f"{d}: cannot create the cache ({e.strerror}); set KCONFORM_CACHE "
+                            "to a writable directory") from None
     return d
 
 

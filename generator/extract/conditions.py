@@ -9,6 +9,8 @@ patch's own helpers fix it, its value.
 """
 from __future__ import annotations
 
+import re
+
 from pycparser import c_ast
 
 from generator import cparse
@@ -138,8 +140,17 @@ class ConditionReader:
             result = out.result
             try:
                 errno: Errno | None = errno_from_name(out.errno) if out.errno else None
-            except ValueError:            # a kernel-internal errno (ENOTSUPP): keep it as text
-                errno, result = None, out.result or f"-{out.errno}"
+            except ValueError:
+                if re.fullmatch(r"E[A-Z0-9_]+", out.errno):
+                    # a kernel-internal errno (ENOTSUPP): kept as the check's result text
+                    errno, result = None, out.result or f"-{out.errno}"
+                else:
+                    self.findings.append(Finding(
+                        FindingKind.DAMAGE,
+                        f"{self.op.name}: `-{out.errno}` is no errno the kernel has (a damaged "
+                        f"line?); the check `{text}` is left out", self.src(d)))
+                    self.ids.discard(cid)
+                    continue
             self.op.checks.append(Check(
                 cid, len(self.op.checks) + 1, text, errno, kind, field_reads, preds,
                 self.src(d), st.in_loop, reach, result=result, effect=out.effect,

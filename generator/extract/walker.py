@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pycparser import c_ast
 
 from generator import cparse
-from generator.model import Check, CheckKind, Finding, Operation, OpKind, Source, errno_from_name
+from generator.model import Check, CheckKind, Finding, FindingKind, Operation, OpKind, Source, errno_from_name
 from generator.extract.conditions import ConditionReader, root
 from generator.extract.state import Outcome, Result, State  # noqa: F401
 from generator.extract.units import Unit, UnitKind, returns_bool
@@ -290,6 +290,13 @@ class HandlerWalker(ConditionReader):
     def _return(self, s: c_ast.Return, st: State) -> None:
         e = s.expr
         if e is not None and errno_of(e) and self._unconditional(st):
+            try:
+                errno_from_name(errno_of(e))
+            except ValueError:
+                self.findings.append(Finding(
+                    FindingKind.DAMAGE, f"{self.op.name}: `return -{errno_of(e)};` returns no "
+                    "errno the kernel has (a damaged line?); left out", self.src(s)))
+                return
             self.op.checks.append(Check(
                 self._unique("unconditional_return"), len(self.op.checks) + 1, "1",
                 errno_from_name(errno_of(e)), CheckKind.STATE, [], [], self.src(s),

@@ -232,6 +232,7 @@ def run_matrix(req: RunRequest, targets: Sequence, *, jobs: Optional[int] = None
             for f in futures:
                 f.cancel()            # columns not started stay NOT_RUN
         pool.shutdown(wait=True)
+    interrupted = interrupted or cancel.is_set()
     for f in futures:
         if not f.cancelled() and f.exception() is not None:
             raise f.exception()
