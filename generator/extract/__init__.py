@@ -211,6 +211,7 @@ def _point_into_files(spec: Spec, series: Series) -> None:
     fixed(spec)
 
 
+_DIFFSTAT = re.compile(r'^\s*(\d+) files? changed(?:,|$)')
 _QUOTED_DIFF = re.compile(r'^(?:>\s?)+(?:[+\- ]|@@|diff --git)')
 
 
@@ -220,8 +221,19 @@ def _truncation(patches: list[Patch], text: str, seed: str) -> list[Finding]:
     What followed is lost, so each is damage."""
     out = []
     for p in patches:
+        if p.quoted_depth:
+            continue
+        stat = next((int(m.group(1)) for l in p.message.lines
+                     if (m := _DIFFSTAT.match(l.text))), None)
+        if stat is not None and stat > len(p.files):
+            out.append(Finding(FindingKind.DAMAGE,
+                               f"patch {p.label or p.message.subject!r}: its diffstat lists "
+                               f"{stat} file(s), its diff has {len(p.files)}: the mail looks "
+                               "truncated or damaged; the missing files are not in this spec",
+                               Source(seed, p.message.lines[-1].no if p.message.lines else 0,
+                                      p.label, "", "")))
         lines = [l for f in p.files for h in f.hunks for l in h.lines]
-        if p.quoted_depth or not lines:
+        if not lines:
             continue
         last = max(l.seed_line for l in lines)
         if not any(l.text.rstrip() == "--" for l in p.message.lines if l.no > last):
