@@ -9,6 +9,7 @@ Builds are cached by the hash of the sources and the compiler's version.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -64,7 +65,7 @@ def build_image(work: Path, cc: str = CROSS_CC) -> bytes:
         elf, tmp = atomic_file(work / "kconform_guest.elf"), atomic_file(cached)
         try:
             data = _build(compiler, cc, elf, tmp, cached)
-            elf.replace(work / "kconform_guest.elf")    # kept whole, for nm and gdb
+            os.replace(elf, work / "kconform_guest.elf")     # kept for nm/objdump
             return data
         finally:
             elf.unlink(missing_ok=True)
