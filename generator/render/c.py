@@ -85,7 +85,11 @@ def _prefixed_type(arg_type: str) -> str:
     return f"{kind} {PREFIX}{name}"
 
 
-def uapi_lines(spec: Spec) -> list[str]:
+def uapi_lines(spec: Spec, kernel_ioctls: Optional[dict] = None) -> list[str]:
+    """The spec's structs, constants and ioctl numbers.  With
+    `kernel_ioctls` (name -> nr in the kernel under test's uAPI headers) an
+    ioctl the kernel numbers differently is bound by its name: the kernel's
+    nr, the spec's direction and struct."""
     out: list[str] = []
     for sd in spec.structs:
         out += struct_lines(sd) + [""]
@@ -99,14 +103,19 @@ def uapi_lines(spec: Spec) -> list[str]:
         arg = f", {_prefixed_type(io.arg_type)}" if io.arg_type else ""
         out.append(f"/* {io.source}: {io.direction.value}({io.type_expr}, "
                    f"{io.nr:#x}{', ' + io.arg_type if io.arg_type else ''}) */")
+        nr = (kernel_ioctls or {}).get(io.name, io.nr)
         out.append(f"#define {c_name(io.name)} \\")
-        out.append(f"\t{io.direction.value}({io.type_value:#x}, {io.nr:#x}{arg})")
+        out.append(f"\t{io.direction.value}({io.type_value:#x}, {nr:#x}{arg})")
+        if nr != io.nr:
+            out.append(f"/* renumbered: posted nr {io.nr:#x}, the kernel under test's "
+                       f"uAPI headers give {nr:#x}: bound by name */")
         if io.arg_type:
             out.append(f"_Static_assert(sizeof({_prefixed_type(io.arg_type)}) == "
                        f"{io.size},")
             out.append(f"\t       \"spec: sizeof({io.arg_type}) is {io.size}\");")
-        out.append(f"_Static_assert({c_name(io.name)} == {io.number:#x}UL,")
-        out.append(f"\t       \"spec: {io.name} is {io.number:#x}\");")
+        if nr == io.nr:
+            out.append(f"_Static_assert({c_name(io.name)} == {io.number:#x}UL,")
+            out.append(f"\t       \"spec: {io.name} is {io.number:#x}\");")
     return out
 
 
@@ -394,7 +403,8 @@ def file_name(spec: Spec) -> str:
 def render_c(spec: Spec, cases: list[Case],
              binding: CapBinding = CapBinding.PATCH,
              extra_asserts: Optional[list[str]] = None,
-             kernel_caps: Optional[dict] = None) -> str:
+             kernel_caps: Optional[dict] = None,
+             kernel_ioctls: Optional[dict] = None) -> str:
     import jinja2
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              keep_trailing_newline=True, trim_blocks=True,
@@ -406,7 +416,7 @@ def render_c(spec: Spec, cases: list[Case],
     table = rows(cases, {o.name: o for o in ops}, reasons)
     return env.get_template("kconform_test.c.j2").render(
         spec=spec, binding=binding.value, caps=cap_defs(spec, cases, binding, kernel_caps),
-        uapi=uapi_lines(spec), asserts=asserts, ops=ops, rows=table,
+        uapi=uapi_lines(spec, kernel_ioctls if binding is CapBinding.HEADER else None), asserts=asserts, ops=ops, rows=table,
         reasons=[(name, c_string_lines(text)) for text, name in reasons.items()],
         c_string=c_string, guest=guest_lines(cases), with_guest=has_guest(cases))
 
@@ -422,12 +432,13 @@ def copy_runtime(out_dir: Path) -> None:
 
 def write_c(spec: Spec, cases: list[Case], out_dir: Path,
             binding: CapBinding = CapBinding.PATCH,
-            kernel_caps: Optional[dict] = None) -> Path:
+            kernel_caps: Optional[dict] = None,
+            kernel_ioctls: Optional[dict] = None) -> Path:
     """Write kconform_<spec>.c and the runtime header beside it."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / file_name(spec)
-    text = render_c(spec, cases, binding, kernel_caps=kernel_caps)
+    text = render_c(spec, cases, binding, kernel_caps=kernel_caps, kernel_ioctls=kernel_ioctls)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     copy_runtime(out_dir)

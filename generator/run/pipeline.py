@@ -235,8 +235,9 @@ def prepare(req: RunRequest) -> Prepared:
     work = Path(req.work_dir) if req.work_dir else cachefs.new_run_dir(paths.cache_dir())
     parts, sources, notes = [], [], []
     uapi, uapi_note = uapi_headers(req)
-    kernel_caps = ({n: v for n, (v, _) in uapi.caps.items()}
-                   if uapi is not None and uapi.source.value != "toolchain" else None)
+    own = uapi is not None and uapi.source.value != "toolchain"
+    kernel_caps = {n: v for n, (v, _) in uapi.caps.items()} if own else None
+    kernel_ioctls = {n: d.nr for n, d in uapi.ioctls.items()} if own else None
     for i, (spec, file) in enumerate(zip(specs, files)):
         planned = plan_all(spec)
         cases, dropped = fit_runtime(spec, planned.cases)
@@ -249,7 +250,7 @@ def prepare(req: RunRequest) -> Prepared:
                          for r in untested_results(spec, part.gaps)]
         if cases:
             sources.append(write_c(spec, cases, work / spec.name, req.binding,
-                                   kernel_caps=kernel_caps))
+                                   kernel_caps=kernel_caps, kernel_ioctls=kernel_ioctls))
             part.model, part.model_digest, note = model_of(spec, work / "reference")
             if note:
                 notes.append(note)

@@ -99,3 +99,13 @@ def test_a_posted_number_another_capability_answers_is_never_a_pass(tmp_path):
     assert "195 is KVM_CAP_SET_GUEST_DEBUG2" in ok.reason and "renumbered: posted 195" in ok.reason
     assert facts.extra["uapi"]["renumbered"]["mte-v10"][0]["kernel"] == 205
     assert facts.extra["uapi"]["source"] == "kernel-src"
+
+
+def test_an_ioctl_the_kernel_renumbers_is_bound_by_name():
+    text = render_c(MTE, plan(MTE), CapBinding.HEADER, kernel_ioctls={"KVM_ARM_MTE_COPY_TAGS": 0xb5})
+    assert "\t_IOR(0xae, 0xb5, " in text and "\t_IOR(0xae, 0xb4, " not in text
+    assert "renumbered: posted nr 0xb4" in text
+    same = render_c(MTE, plan(MTE), CapBinding.HEADER, kernel_ioctls={"KVM_ARM_MTE_COPY_TAGS": 0xb4})
+    assert same == render_c(MTE, plan(MTE), CapBinding.HEADER)       # same number: unchanged
+    patch = render_c(MTE, plan(MTE), CapBinding.PATCH, kernel_ioctls={"KVM_ARM_MTE_COPY_TAGS": 0xb5})
+    assert "renumbered" not in patch                                 # --cap-binding patch
