@@ -9,7 +9,7 @@ patch's own helpers fix it, its value.
 """
 from __future__ import annotations
 
-import re
+import errno as _errno_module
 
 from pycparser import c_ast
 
@@ -141,8 +141,9 @@ class ConditionReader:
             try:
                 errno: Errno | None = errno_from_name(out.errno) if out.errno else None
             except ValueError:
-                if re.fullmatch(r"E[A-Z0-9_]+", out.errno):
-                    # a kernel-internal errno (ENOTSUPP): kept as the check's result text
+                if out.errno in _KERNEL_INTERNAL or hasattr(_errno_module, out.errno):
+                    # an errno the model lacks, or a kernel-internal one (ENOTSUPP,
+                    # include/linux/errno.h): kept as the check's result text
                     errno, result = None, out.result or f"-{out.errno}"
                 else:
                     self.findings.append(Finding(
@@ -163,6 +164,14 @@ class ConditionReader:
             k += 1
         self.ids.add(cid)
         return cid
+
+
+# include/linux/errno.h: errnos the kernel uses inside, never in the uAPI's errno.h
+_KERNEL_INTERNAL = frozenset((
+    "ERESTARTSYS", "ERESTARTNOINTR", "ERESTARTNOHAND", "ENOIOCTLCMD",
+    "ERESTART_RESTARTBLOCK", "EPROBE_DEFER", "EOPENSTALE", "ENOPARAM", "EBADHANDLE",
+    "ENOTSYNC", "EBADCOOKIE", "ENOTSUPP", "ETOOSMALL", "ESERVERFAULT", "EBADTYPE",
+    "EJUKEBOX", "EIOCBQUEUED", "ERECALLCONFLICT", "ENOGRACE"))
 
 
 def root(node) -> str:
