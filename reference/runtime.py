@@ -110,6 +110,16 @@ class Cursor:
     offset: int = 0
 
 
+class Unmodelled(Exception):
+    """The spec holds a check (or an operation) the reference cannot
+    evaluate: a call that reaches it has no prediction, and its case is
+    reported `untested` with this reason, never judged."""
+
+    def __init__(self, check: str, reason: str):
+        super().__init__(f"{check}: {reason}")
+        self.check, self.reason = check, reason
+
+
 @dataclass(frozen=True)
 class Result:
     ret: int                    # the handler's value (>= 0) on success

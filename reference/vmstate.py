@@ -22,8 +22,8 @@ from generator.model.case import ArgPointer, Case, StepKind, StepRole
 from reference import mte
 from reference.families import MemslotConcepts, MmioGuardConcepts, VgicConcepts
 from reference.mte import GRANULE, MteConcepts  # noqa: F401  (re-exported)
-from reference.runtime import (Arg, Call, Cursor, Host, Outcome, Result, UserBuffer,  # noqa: F401
-                               fnv1a64, initial_bytes, pattern_byte)
+from reference.runtime import (Arg, Call, Cursor, Host, Outcome, Result, Unmodelled,  # noqa: F401
+                               UserBuffer, fnv1a64, initial_bytes, pattern_byte)
 
 # capability -> the host feature it needs, from every family
 CAP_FEATURES: dict[str, str] = {**mte.CAP_FEATURES}
@@ -174,6 +174,11 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     @staticmethod
     def ok(value: int) -> Result:
         return Result(int(value), None, "success")
+
+    @staticmethod
+    def unmodelled(check: str, reason: str) -> Result:
+        """A check the reference cannot evaluate: no prediction past it."""
+        raise Unmodelled(check, reason)
 
     @staticmethod
     def returns(value: int, check: str) -> Result:

@@ -260,7 +260,12 @@ static inline int kc_main(const char *spec, const struct kc_case *cases,
 			skipped++;
 			continue;
 		}
-		if (c->requires && kc_probe(&env, c->requires_cap) <= 0) {
+		/* requires 1: absent unless the probe answers > 0; requires 2: the
+		 * capability answers a value (a size, a bitmap) where 0 is an
+		 * answer, so only a failed probe (< 0) means absent */
+		if (c->requires && (c->requires == 2
+				    ? kc_probe(&env, c->requires_cap) < 0
+				    : kc_probe(&env, c->requires_cap) <= 0)) {
 			printf("ok %d %s # SKIP %s\n", i + 1, c->id,
 			       c->skip_reason);
 			skipped++;

@@ -77,7 +77,7 @@ struct kc_step {
 
 struct kc_case {
 	const char *id;
-	int requires;			/* needs requires_cap reported */
+	int requires;			/* 1: needs requires_cap > 0; 2: >= 0 */
 	uint64_t requires_cap;
 	const char *skip_reason;
 	int nsteps;
@@ -148,6 +148,16 @@ static inline const char *kc_errno_name(int e)
 		{ ENOSPC, "ENOSPC" }, { ERANGE, "ERANGE" }, { ENOTTY, "ENOTTY" },
 		{ ENOSYS, "ENOSYS" }, { EOPNOTSUPP, "EOPNOTSUPP" },
 		{ EOVERFLOW, "EOVERFLOW" },
+		{ ESRCH, "ESRCH" }, { ENOEXEC, "ENOEXEC" }, { ECHILD, "ECHILD" },
+		{ EXDEV, "EXDEV" }, { ENOTDIR, "ENOTDIR" }, { EISDIR, "EISDIR" },
+		{ ENFILE, "ENFILE" }, { EMFILE, "EMFILE" }, { EFBIG, "EFBIG" },
+		{ ESPIPE, "ESPIPE" }, { EROFS, "EROFS" }, { EMLINK, "EMLINK" },
+		{ EPIPE, "EPIPE" }, { EDOM, "EDOM" }, { EDEADLK, "EDEADLK" },
+		{ ENAMETOOLONG, "ENAMETOOLONG" }, { ENOLCK, "ENOLCK" }, { ENOTEMPTY, "ENOTEMPTY" },
+		{ ELOOP, "ELOOP" }, { ENOMSG, "ENOMSG" }, { EIDRM, "EIDRM" },
+		{ ENODATA, "ENODATA" }, { ETIME, "ETIME" }, { EPROTO, "EPROTO" },
+		{ EBADMSG, "EBADMSG" }, { ENOBUFS, "ENOBUFS" }, { ETIMEDOUT, "ETIMEDOUT" },
+		{ EALREADY, "EALREADY" }, { EINPROGRESS, "EINPROGRESS" }, { ECANCELED, "ECANCELED" },
 	};
 	static char other[16];
 	size_t i;

@@ -5,18 +5,21 @@ import difflib
 from pathlib import Path
 
 from generator import paths
+from generator.cli.series import add_vocabulary_option, spec_name, summary, use_vocabularies
 from generator.errors import EXIT_OK, KconformError
-from generator.model import FindingKind
 
 
 def register(sub) -> None:
     e = sub.add_parser("extract", help="extract specs from the seeds into specs/*.yaml")
-    e.add_argument("seed", nargs="?", help="a seed file (default: every bundled seed)")
-    e.add_argument("--name", help="spec name for a seed given on the command line")
+    e.add_argument("seed", nargs="?", help="a series: a mail, an mbox, a git format-patch "
+                   "file or a directory of them (default: every bundled seed)")
+    e.add_argument("--name", help="spec name for a series given on the command line "
+                   "(default: from its subject and version)")
     e.add_argument("--spec", action="append", help="extract only this bundled spec (repeatable)")
     e.add_argument("--check", action="store_true", help="fail when committed specs drift")
-    e.add_argument("-o", "--output", help="directory to write specs to (default specs/); "
-                   "with --tree, the spec file to write (default: print it)")
+    e.add_argument("-o", "--output", help="directory to write specs to (default specs/ for "
+                   "the bundled seeds, the current directory for a series you give); with "
+                   "--tree, the spec file to write (default: print it)")
     e.add_argument("--tree", metavar="TREE",
                    help="read the merged spec from a kernel source tree (a directory, or a "
                         "kernel alias such as debian-6.12 whose Debian source is fetched)")
@@ -28,6 +31,7 @@ def register(sub) -> None:
                         "(each is printed as `damage:`)")
     e.add_argument("--force", action="store_true",
                    help="overwrite a spec even when the new one loses elements of it")
+    add_vocabulary_option(e)
     e.set_defaults(func=cmd_extract)
 
 
@@ -79,9 +83,7 @@ def _would_lose(out: Path, spec) -> list[str]:
 def _extract_targets(args) -> list[tuple[str, Path]]:
     index = paths.series_index()
     if args.seed:
-        if not args.name:
-            raise KconformError("a seed given on the command line needs --name NAME for its spec")
-        return [(args.name, Path(args.seed))]
+        return [(spec_name(Path(args.seed), args.name), Path(args.seed))]
     names = [paths.resolve_spec_name(n) for n in args.spec] if args.spec else list(index)
     return [(n, paths.SEEDS / index[n]["seed"]) for n in names]
 
@@ -95,6 +97,7 @@ def cmd_extract(args) -> int:
     from generator.runner.cachefs import atomic_write
     drift = 0
     refused = 0
+    use_vocabularies(args, [Path(args.seed)] if args.seed else [])
     for name, seed in _extract_targets(args):
         spec = extract_spec(seed, name)
         text = dump_spec(spec)
@@ -102,7 +105,12 @@ def cmd_extract(args) -> int:
         for f in lossy:
             where = f"{f.source.seed}:{f.source.line}: "
             print(f"damage: {'' if f.message.startswith(where) else where}{f.message}")
-        out = Path(args.output) / f"{name}.yaml" if args.output else paths.spec_path(name)
+        if args.output:
+            out = Path(args.output) / f"{name}.yaml"
+        elif args.seed:                  # a user's series: never into the checkout's specs/
+            out = Path.cwd() / f"{name}.yaml"
+        else:
+            out = paths.spec_path(name)
         if args.check:
             old = out.read_text() if out.exists() else ""
             if old != text:
@@ -134,16 +142,10 @@ def cmd_extract(args) -> int:
                 print(f"  ... ({len(lost) - 40} more)")
             print("  pass --force to replace it anyway")
             continue
+        out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(out, text)
-        n_checks = sum(len(o.checks) for o in spec.operations)
-        unmapped = [f for f in spec.findings if f.kind is FindingKind.UNMAPPED_PREDICATE]
-        print(f"{name}: {seed.name} -> {out.relative_to(paths.ROOT) if out.is_relative_to(paths.ROOT) else out}: "
-              f"{len(spec.structs)} struct(s), {len(spec.ioctls)} ioctl(s), "
-              f"{len(spec.capabilities)} capability(ies), {len(spec.operations)} operation(s), "
-              f"{n_checks} check(s), {len(spec.findings)} finding(s)"
-              + (f", {len(unmapped)} unmapped predicate(s)" if unmapped else ""))
-        for f in unmapped:
-            print(f"  unmapped: {f.source}: {f.message}")
+        for line in summary(name, seed, out, spec):
+            print(line)
     if drift:
         print(f"{drift} spec(s) drifted; run `kconform extract` and review the diff")
         return 1

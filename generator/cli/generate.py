@@ -17,12 +17,22 @@ def register(sub) -> None:
                    help="capability numbers for functional cases: the headers' (default) or the patch's")
     g.add_argument("--force", action="store_true",
                    help="remove a generated reference module whose spec now has nothing to run")
+    from generator.cli.series import add_vocabulary_option
+    add_vocabulary_option(g)
     g.set_defaults(func=cmd_generate)
 
 
 def _spec_names(args) -> list[str]:
     index = paths.series_index()
-    return [paths.resolve_spec_name(n) for n in args.spec] if args.spec else list(index)
+    if not args.spec:
+        return list(index)
+    return [n if _is_spec_file(n) else paths.resolve_spec_name(n) for n in args.spec]
+
+
+def _is_spec_file(name: str) -> bool:
+    """A `--spec` naming a spec file (`path/x.yaml`) rather than a bundled spec."""
+    p = Path(name)
+    return p.suffix in (".yaml", ".yml") and p.is_file()
 
 
 GENERATED_BANNER = "# do not edit, generated from "
@@ -33,19 +43,27 @@ def cmd_generate(args) -> int:
     the reason when it has no operation userspace can call (then a stale
     generated reference module is kept and named, exit 2, unless --force
     removes it; `--check` counts one as drift)."""
-    from generator.plan import nothing_to_run, plan
-    from generator.render.c import CapBinding, write_c
+    from generator.plan import nothing_to_run, plan_all
+    from generator.render.c import CapBinding, fit_runtime, write_c
     from generator.render.reference import module_name, render_reference
     from generator.model.specio import load_spec
+    from generator.cli.series import use_vocabularies
+    use_vocabularies(args, [Path(n) for n in (args.spec or []) if _is_spec_file(n)])
     binding = CapBinding(args.cap_binding)
     out = Path(args.output) if args.output else paths.cache_dir() / "generated"
     drift = refused = 0
     for name in _spec_names(args):
-        spec = load_spec(paths.spec_path(name))
-        cases = plan(spec)
-        ref_path = paths.REFERENCE / f"{module_name(spec)}.py"
+        user_file = _is_spec_file(name)
+        spec = load_spec(Path(name) if user_file else paths.spec_path(name))
+        planned = plan_all(spec)
+        cases, dropped = fit_runtime(spec, planned.cases)
+        if user_file:          # a user's spec: its reference goes with its C test
+            ref_path = out / spec.name / f"{module_name(spec)}.py"
+            name = spec.name
+        else:
+            ref_path = paths.REFERENCE / f"{module_name(spec)}.py"
         shown = ref_path.relative_to(paths.ROOT) if ref_path.is_relative_to(paths.ROOT) else ref_path
-        why = nothing_to_run(spec, cases)
+        why = nothing_to_run(spec, planned.cases)
         stale = (why and ref_path.exists()
                  and ref_path.read_text().startswith(GENERATED_BANNER))
         if why:
@@ -73,9 +91,11 @@ def cmd_generate(args) -> int:
             else:
                 print(f"ok: {shown}")
             continue
-        ref_path.write_text(ref_text)
         c_path = write_c(spec, cases, out / name, binding)
+        ref_path.write_text(ref_text)
         print(f"{name}: {len(cases)} cases -> {c_path}, {shown}")
+        for u in planned.untested + dropped:
+            print(f"  untested: {u.source}: {u.op} {u.check}: {u.reason}")
     from generator.render.c import STEPS_HEADER, steps_header
     shown = STEPS_HEADER.relative_to(paths.ROOT)
     if STEPS_HEADER.read_text() != steps_header():

@@ -8,11 +8,19 @@ from pathlib import Path
 
 from generator import paths
 from generator.errors import EXIT_BASELINE, EXIT_BROKEN, EXIT_DIVERGES, EXIT_OK, EXIT_USAGE
-from generator.model import Verdict
 
 
 def _add_run_options(r, *, ci: bool) -> None:
     """Options `run` and `baseline` share; `ci` adds the report outputs."""
+    from generator.cli.series import add_vocabulary_option
+    if ci:
+        r.add_argument("series", nargs="*", metavar="SERIES",
+                       help="a patch series to check: a mail, an mbox, a git format-patch "
+                            "file or a directory of them (each one is extracted into the work "
+                            "directory and checked; the first is the primary spec)")
+        r.add_argument("--name", help="spec name for the one SERIES given (default: from its "
+                       "subject and version)")
+    add_vocabulary_option(r)
     r.add_argument("--spec", action="append", default=None, metavar="SPEC",
                    help="spec to check against (repeatable, the first is the primary): "
                         "default mte-v10 with lock-memslot-rfc-v5 and mmio-guard-v2 in the "
@@ -44,9 +52,15 @@ def _add_run_options(r, *, ci: bool) -> None:
                         "model of the tree's code (merged; reads the tree as --merged does)")
     r.add_argument("--per-test-timeout", type=float, default=300.0)
     r.add_argument("--timeout", type=float, default=1200.0, help="whole-run timeout per kernel (seconds)")
-    r.add_argument("--work-dir", help="where generated sources, binaries, the model judged "
-                                      "with and logs go (default: a new directory of this run "
-                                      "under $KCONFORM_CACHE/runs)")
+    r.add_argument("--work-dir", help="where everything made for the run goes: the specs "
+                   "extracted from SERIES, generated sources, binaries, the model judged with "
+                   "and logs (default: a new directory of this run under $KCONFORM_CACHE/runs, "
+                   "the specs of SERIES under $KCONFORM_CACHE/series; never the checkout)")
+    r.add_argument("--kernel-headers", metavar="DIR",
+                   help="bind capability names with these uAPI headers (make headers_install "
+                        "output) instead of the Debian kernel's linux-headers package")
+    r.add_argument("--kernel-src", metavar="DIR",
+                   help="bind capability names with this kernel source tree's include/uapi")
     r.add_argument("--quiet", action="store_true", help="no progress display")
     if ci:
         r.add_argument("--results", help="write the JSON report here")
@@ -59,7 +73,7 @@ def _add_run_options(r, *, ci: bool) -> None:
                        help="CI mode: print only verdicts that differ from this baseline and "
                             f"exit {EXIT_BASELINE} if any does; its spec, binding and kernels "
                             "are the defaults")
-        r.add_argument("--strict", action="store_true", help="exit 1 when any case diverges")
+        r.add_argument("--strict", action="store_true", help="exit 1 when any case diverges or any check is untested")
         r.add_argument("--kselftest", action="store_true",
                        help="also export each spec as a KVM selftest, build it in Debian's "
                             "linux-source-6.12 and run it in the same boot; exit 1 when a "
@@ -121,7 +135,9 @@ def _plan(args, baseline=None, recording=False):
                      binding=CapBinding(binding),
                      work_dir=Path(args.work_dir) if args.work_dir else None,
                      target=target, merged=_merged_tree(args, targets[0].label),
-                     oracle=getattr(args, "oracle", "posted"))
+                     oracle=getattr(args, "oracle", "posted"),
+                     kernel_headers=Path(args.kernel_headers) if args.kernel_headers else None,
+                     kernel_src=Path(args.kernel_src) if args.kernel_src else None)
     return req, targets
 
 
@@ -224,6 +240,7 @@ def _out_console():
 
 
 def _exit_status(m, *, strict: bool, changes) -> int:
+    from generator.model import Verdict
     from generator.run.matrix import ColumnState
     if m.interrupted or any(c.state in (ColumnState.BROKE, ColumnState.FAILED,
                                         ColumnState.INTERRUPTED, ColumnState.NOT_RUN)
@@ -233,7 +250,8 @@ def _exit_status(m, *, strict: bool, changes) -> int:
         return EXIT_USAGE
     if changes is not None:
         return EXIT_BASELINE if changes else EXIT_OK
-    if strict and any(r.verdict is Verdict.DIVERGES for c in m.columns for r in c.results):
+    if strict and any(r.verdict in (Verdict.DIVERGES, Verdict.UNTESTED)
+                      for c in m.columns for r in c.results):
         return EXIT_DIVERGES
     return EXIT_OK
 
@@ -357,6 +375,7 @@ def cmd_run(args) -> int:
     from generator.report import baseline as bl
 
     base = bl.load(Path(args.baseline)) if args.baseline else None
+    _extract_series(args)
     req, targets = _plan(args, base)
     _load_specs(req)
     check_outputs([(opt, getattr(args, dest)) for dest, opt in REPORT_OPTIONS],
@@ -432,11 +451,41 @@ def _run_and_report(args, req, targets, base, signals) -> int:
     writers = [(label, path, write) for label, path, write in (
         ("results", args.results, results),
         ("markdown", args.markdown, markdown),
-        ("junit", args.junit, lambda: ci.write_junit(Path(args.junit), m, base)),
+        ("junit", args.junit, lambda: ci.write_junit(Path(args.junit), m, base, strict=args.strict)),
         ("ktap", args.ktap, lambda: ci.write_ktap(Path(args.ktap), m))) if path]
     failed = _write_reports(writers)
     status = _exit_status(m, strict=args.strict, changes=changes)
     return max(status, EXIT_BROKEN) if failed else status
+
+
+def _extract_series(args) -> None:
+    """`kconform run SERIES...`: extract each series into the work directory
+    (`--work-dir`, else `<cache>/series`; never the checkout) and check those
+    specs; the user's vocabulary files are set first."""
+    from generator.cli.series import extract_to, spec_name, use_vocabularies
+    from generator.errors import KconformError
+    series = [Path(s) for s in getattr(args, "series", None) or []]
+    files = use_vocabularies(args, series)
+    for f in files:
+        print(f"vocabulary: {f}")
+    if not series:
+        return
+    if args.spec:
+        raise KconformError("give either SERIES or --spec, not both")
+    _check_work(args)                 # the specs go there: writable before any work
+    if args.name and len(series) > 1:
+        raise KconformError(f"--name names one spec, but {len(series)} series are given")
+    root = (Path(args.work_dir) if args.work_dir else paths.cache_dir() / "series")
+    args.spec = []
+    for s in series:
+        name = spec_name(s, args.name)
+        out = root / "specs" / f"{name}.yaml"
+        if str(out) in args.spec:
+            raise KconformError(f"{s}: gives the spec name {name} a second time; pass --name")
+        _, lines = extract_to(s, name, out)
+        for line in lines:
+            print(line)
+        args.spec.append(str(out))
 
 
 def cmd_baseline(args) -> int:
@@ -445,6 +494,7 @@ def cmd_baseline(args) -> int:
 
     out = Path(args.output)
     previous = bl.load(out) if out.exists() else None
+    _extract_series(args)
     req, targets = _plan(args, previous, recording=True)
     _load_specs(req)
     check_outputs([("-o", args.output)], _inputs(args, req))

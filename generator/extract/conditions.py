@@ -9,6 +9,8 @@ patch's own helpers fix it, its value.
 """
 from __future__ import annotations
 
+import errno as _errno_module
+
 from pycparser import c_ast
 
 from generator import cparse
@@ -135,18 +137,24 @@ class ConditionReader:
                 cid = slug(cparse.parse_expr(text) if st.renames else d, reads, preds,
                            aliases, text, shown)
             cid = self._unique(cid)
+            result = out.result
             try:
                 errno: Errno | None = errno_from_name(out.errno) if out.errno else None
             except ValueError:
-                self.findings.append(Finding(
-                    FindingKind.DAMAGE,
-                    f"{self.op.name}: `-{out.errno}` is no errno the kernel has (a damaged "
-                    f"line?); the check `{text}` is left out", self.src(d)))
-                self.ids.discard(cid)
-                continue
+                if out.errno in _KERNEL_INTERNAL or hasattr(_errno_module, out.errno):
+                    # an errno the model lacks, or a kernel-internal one (ENOTSUPP,
+                    # include/linux/errno.h): kept as the check's result text
+                    errno, result = None, out.result or f"-{out.errno}"
+                else:
+                    self.findings.append(Finding(
+                        FindingKind.DAMAGE,
+                        f"{self.op.name}: `-{out.errno}` is no errno the kernel has (a damaged "
+                        f"line?); the check `{text}` is left out", self.src(d)))
+                    self.ids.discard(cid)
+                    continue
             self.op.checks.append(Check(
                 cid, len(self.op.checks) + 1, text, errno, kind, field_reads, preds,
-                self.src(d), st.in_loop, reach, result=out.result, effect=out.effect,
+                self.src(d), st.in_loop, reach, result=result, effect=out.effect,
                 when=st.when, value=_fold(d, preds)))
 
     def _unique(self, cid: str) -> str:
@@ -156,6 +164,14 @@ class ConditionReader:
             k += 1
         self.ids.add(cid)
         return cid
+
+
+# include/linux/errno.h: errnos the kernel uses inside, never in the uAPI's errno.h
+_KERNEL_INTERNAL = frozenset((
+    "ERESTARTSYS", "ERESTARTNOINTR", "ERESTARTNOHAND", "ENOIOCTLCMD",
+    "ERESTART_RESTARTBLOCK", "EPROBE_DEFER", "EOPENSTALE", "ENOPARAM", "EBADHANDLE",
+    "ENOTSYNC", "EBADCOOKIE", "ENOTSUPP", "ETOOSMALL", "ESERVERFAULT", "EBADTYPE",
+    "EJUKEBOX", "EIOCBQUEUED", "ERECALLCONFLICT", "ENOGRACE"))
 
 
 def root(node) -> str:

@@ -483,4 +483,46 @@ class Case:
     steps: list[Step]
     violates: list[str] = field(default_factory=list)
     requires_cap: str = ""           # skip unless the host reports it
+    requires_value: bool = False     # the capability answers a value: 0 is not "absent"
     skip_reason: str = ""            # why, naming the host-only check
+
+
+# ---------------------------------------------------------------- untested
+class Gap(enum.Enum):
+    """Why a check of the spec gets no case (or a case gets no verdict):
+    each is reported as a row with the verdict `untested`, never a pass."""
+    UNMAPPED = "unmapped name"                    # a predicate/constant not in the vocabulary
+    NO_LEVER = "no lever for a condition of this shape"
+    HOST_ONLY = "only the host decides it"
+    NOT_EVALUABLE = "an expression the reference cannot evaluate"
+    RUNTIME_LIMIT = "the runtime cannot hold it"
+    NOT_OBSERVABLE = "its failure is not observable alone"   # no errno
+    FIXED = "the patch's own code fixes its outcome"
+    NOT_TARGETED = "no case targets it"
+
+
+@dataclass(frozen=True)
+class Untested:
+    """One check (or case) that no case exercises, with the reason.
+    `check` is the check's id in operation `op`; `case` the case id a
+    dropped case had ("" when no case was planned for it)."""
+    spec: str
+    op: str
+    check: str
+    source: Source
+    gap: Gap
+    detail: str
+    case: str = ""
+
+    @property
+    def reason(self) -> str:
+        if self.detail.startswith(self.gap.value):     # "unmapped name X at line N: ..."
+            return self.detail
+        return f"{self.gap.value}: {self.detail}" if self.detail else self.gap.value
+
+
+@dataclass
+class Plan:
+    """The planner's result: the cases, and every check that got none."""
+    cases: list[Case]
+    untested: list[Untested] = field(default_factory=list)

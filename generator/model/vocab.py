@@ -116,17 +116,60 @@ def read_vocabulary_file(path: Path) -> tuple[str, dict]:
     return text, data
 
 
-def load_vocabulary(path: Path = DEFAULT_PATH) -> Vocabulary:
+# the user's own vocabulary files (`--vocabulary FILE`, or a vocabulary.yaml
+# found next to the series or in the current directory), merged over the
+# bundled one by every stage that loads it; set once per command
+USER_FILE_NAMES = ("vocabulary.yaml", "kconform-vocabulary.yaml")
+_USER: tuple[Path, ...] = ()
+
+
+def set_user_vocabularies(paths) -> tuple[Path, ...]:
+    """Use these user vocabulary files (in order) over the bundled one from
+    now on; each is checked when it is loaded."""
+    global _USER
+    _USER = tuple(dict.fromkeys(Path(p).resolve() for p in paths))
+    return _USER
+
+
+def user_vocabularies() -> tuple[Path, ...]:
+    return _USER
+
+
+def find_user_vocabularies(series: list[Path], cwd: Path | None = None) -> list[Path]:
+    """`vocabulary.yaml` / `kconform-vocabulary.yaml` next to each series (in
+    its directory, or inside a series directory) and in the current
+    directory; never the bundled file itself."""
+    dirs = [Path(p) if Path(p).is_dir() else Path(p).parent for p in series]
+    dirs.append(Path(cwd) if cwd is not None else Path.cwd())
+    found: list[Path] = []
+    for d in dirs:
+        for name in USER_FILE_NAMES:
+            f = (d / name).resolve()
+            if f.is_file() and f != DEFAULT_PATH.resolve() and f not in found:
+                found.append(f)
+    return found
+
+
+def load_vocabulary(path: Path = DEFAULT_PATH, extra=None) -> Vocabulary:
     """The vocabulary file and the files its `include:` list names (relative
-    to it), merged in order; a key defined twice is an error naming both."""
+    to it), then the user's files (`extra`; by default the ones set with
+    `set_user_vocabularies` when `path` is the bundled file), merged in
+    order with the same checks; a key defined twice is an error naming both
+    files."""
     voc = Vocabulary(Path(path))
     origin: dict[tuple[str, str], str] = {}
     _load_into(voc, Path(path), origin, [])
+    if extra is None:
+        extra = _USER if Path(path).resolve() == DEFAULT_PATH.resolve() else ()
+    for f in extra:
+        if not Path(f).is_file():
+            raise SpecError(f"{f}: no such vocabulary file (given with --vocabulary)")
+        _load_into(voc, Path(f), origin, [], full_name=True)
     return voc
 
 
 def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
-               stack: list[Path]) -> None:
+               stack: list[Path], full_name: bool = False) -> None:
     if path.resolve() in stack:
         raise SpecError(f"{path}: included twice ({' -> '.join(str(p) for p in stack)})")
     text, data = read_vocabulary_file(path)
@@ -158,7 +201,7 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
     for sect, target in (("predicates", voc.predicates), ("helpers", voc.helpers),
                          ("constants", voc.constants)):
         for k, d in (data.get(sect) or {}).items():
-            where = f"{path.name}:{_line_of(text, k)}"
+            where = f"{path if full_name else path.name}:{_line_of(text, k)}"
             if (sect, k) in origin:
                 raise SpecError(f"{where}: {sect}.{k} is already defined at {origin[(sect, k)]}")
             origin[(sect, k)] = where

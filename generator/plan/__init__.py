@@ -11,15 +11,16 @@ Phases:
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
-from generator.model import OpKind, Spec
-from generator.model.case import Case
+from generator.model import OpKind, Reach, Spec
+from generator.model.case import Case, Gap, Plan, Untested
 from generator.model.vocab import Vocabulary
 from generator.plan.guest import plan_guest
 from generator.plan.ops import PlanError, _OpPlanner, always_failing, load_vocabulary, plan_capability_numbers
 
-__all__ = ["PlanError", "always_failing", "nothing_to_run", "plan"]
+__all__ = ["PlanError", "always_failing", "nothing_to_run", "plan", "plan_all"]
 
 
 _PLANNED = (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION, OpKind.SET_DEVICE_ATTR,
@@ -28,22 +29,50 @@ _PLANNED = (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION, OpKind.SET_
 
 def plan(spec: Spec, vocab: Optional[Vocabulary] = None) -> list[Case]:
     """Every case for a spec, in a stable order."""
+    return plan_all(spec, vocab).cases
+
+
+def plan_all(spec: Spec, vocab: Optional[Vocabulary] = None) -> Plan:
+    """Every case for a spec, and every check that gets none with why
+    (`Untested`): one check the planner cannot handle never stops the
+    plan of the others."""
     vocab = vocab or load_vocabulary()
     cases: list[Case] = []
+    untested: list[Untested] = []
     for op in spec.operations:
         if op.kind not in _PLANNED:        # internal helpers have no entry point
             continue
-        p = _OpPlanner(spec, op, vocab)
-        cases += (p.violation_cases() + p.fatal_cases() + p.pair_cases()
-                  + p.buffer_cases() + p.cap_cases() + p.valid_cases())
+        try:
+            p = _OpPlanner(spec, op, vocab)
+            mine = (p.violation_cases() + p.fatal_cases() + p.pair_cases()
+                    + p.buffer_cases() + p.cap_cases() + p.valid_cases())
+        except PlanError as e:            # the operation as a whole: each check untested
+            untested += [Untested(spec.name, op.name, c.id, c.source, e.gap,
+                                  f"{op.name} cannot be planned: {e.detail}")
+                         for c in op.checks if c.reach is not Reach.UNREACHABLE]
+            if op.success is not None:
+                untested.append(Untested(spec.name, op.name, "success", op.success.source,
+                                         e.gap, f"{op.name} cannot be planned: {e.detail}"))
+            continue
+        targeted = {v for c in mine for v in c.violates}
+        named = {u.check for u in p.untested}
+        for c in op.checks:               # checks no case targets, never silently
+            if (c.reach is Reach.UNREACHABLE or c.id in targeted or c.id in named
+                    or (p.fatal is not None and c.order > p.fatal.order)):
+                continue
+            p.gap(c, Gap.NOT_TARGETED, f"`{c.condition}`: the planner built no case "
+                  "that violates it")
+        cases += mine
+        untested += p.untested
     cases += plan_capability_numbers(spec)
-    cases += plan_guest(spec, vocab)
-    seen: set[str] = set()
-    for c in cases:
-        if c.id in seen:
-            raise PlanError(c.source, f"duplicate case id {c.id}")
-        seen.add(c.id)
-    return cases
+    cases += plan_guest(spec, vocab, untested=untested)
+    seen: dict[str, int] = {}
+    for i, c in enumerate(cases):        # a clash gets a suffix, never a crash
+        n = seen.get(c.id, 0)
+        seen[c.id] = n + 1
+        if n:
+            cases[i] = replace(c, id=f"{c.id}_{n + 1}")
+    return Plan(cases, untested)
 
 
 def nothing_to_run(spec: Spec, cases: Optional[list[Case]] = None) -> str:

@@ -23,7 +23,8 @@ from typing import Optional
 
 from generator.model.case import (SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot, Case, CreateVm,
                                   EnableCap, GetOneReg, Guest, GuestOp, Pageout, RegList, Report,
-                                  SetOneReg, Step, StepRole, Val, VcpuStart)
+                                  SetOneReg, Step, StepRole, Untested, Val, VcpuStart)
+from generator.model.case import Gap
 
 from generator.plan.ops import PlanError, Vocabulary, _OpPlanner, load_vocabulary, op_cap
 from generator.extract.guest import GuestVocabulary, load_guest_vocabulary
@@ -39,9 +40,10 @@ class _GuestPlanner:
         self.cap = self._cap()
         self.enable = next((o for o in spec.operations if o.kind is OpKind.ENABLE_CAP
                             and op_cap(o) == self.cap), None)
-        self.skip_reason = (_OpPlanner(spec, self.enable, vocab).skip_reason()
-                            if self.enable else
+        planner = _OpPlanner(spec, self.enable, vocab) if self.enable else None
+        self.skip_reason = (planner.skip_reason() if planner else
                             f"{self.cap} is not reported by KVM_CHECK_EXTENSION")
+        self.answers_value = planner.cap_answers_a_value() if planner else False
 
     def _cap(self) -> str:
         for r in self.spec.guest:
@@ -85,6 +87,7 @@ class _GuestPlanner:
         return Case(id=f"guest.{rule.id}.{name}", spec=self.spec.name, clause=rule.id,
                     source=source or rule.source, description=description, steps=steps,
                     requires_cap=self.cap if enabled else "",
+                    requires_value=bool(enabled) and self.answers_value,
                     skip_reason=self.skip_reason if enabled else "")
 
     # -- rules
@@ -228,13 +231,19 @@ class _GuestPlanner:
 
 
 def plan_guest(spec: Spec, vocab: Optional[Vocabulary] = None,
-               gvoc: Optional[GuestVocabulary] = None) -> list[Case]:
-    """The guest cases of a spec; none when it has no guest rule."""
+               gvoc: Optional[GuestVocabulary] = None,
+               untested: Optional[list] = None) -> list[Case]:
+    """The guest cases of a spec; none when it has no guest rule.  A rule
+    no case can be planned for is appended to `untested` with why."""
     if not spec.guest:
         return []
     vocab = vocab or load_vocabulary()
     gp = _GuestPlanner(spec, vocab, gvoc or load_guest_vocabulary(vocab.path))
+    gaps = untested if untested is not None else []
     if not gp.cap:
+        gaps += [Untested(spec.name, "guest", r.id, r.source, Gap.NOT_TARGETED,
+                          f"guest rule {r.id}: no capability of the spec enables it")
+                 for r in spec.guest]
         return []
     by_kind = {GuestRuleKind.ID_FIELD: gp.id_field,
                GuestRuleKind.REG_VISIBILITY: gp.visibility,
@@ -243,5 +252,13 @@ def plan_guest(spec: Spec, vocab: Optional[Vocabulary] = None,
                GuestRuleKind.TAG_INIT: gp.tags}
     out: list[Case] = []
     for r in spec.guest:
-        out += by_kind[r.kind](r)
-    return out + gp.before_after()
+        try:
+            out += by_kind[r.kind](r)
+        except PlanError as e:           # one rule never stops the others
+            gaps.append(Untested(spec.name, "guest", r.id, r.source, Gap.UNMAPPED, e.detail))
+    try:
+        return out + gp.before_after()
+    except PlanError as e:
+        gaps.append(Untested(spec.name, "guest", "before_after", e.source, Gap.UNMAPPED,
+                             e.detail))
+        return out

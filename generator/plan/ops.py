@@ -41,27 +41,36 @@ from generator.errors import KconformError
 from generator.model.vocab import DEFAULT_PATH as VOCABULARY
 from generator.model.vocab import Vocabulary
 from generator.model.vocab import load_vocabulary as _load_vocabulary
+from generator.model.vocab import user_vocabularies
 from generator.model import Check, Operation, OpKind, Reach, Source, Spec
 from generator.model.concepts import Lever
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
                                   ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
-                                  AttrRequest, DeviceAttr, EnableCap, Fill, Step, StepRole,
-                                  Val, VmIoctl)
+                                  AttrRequest, DeviceAttr, EnableCap, Fill, Gap, Step,
+                                  StepRole, Untested, Val, VmIoctl)
 
 
 class PlanError(KconformError):
     """A check whose violation cannot be derived; names the patch line."""
 
-    def __init__(self, source: Source, message: str):
+    def __init__(self, source: Source, message: str, gap: Gap = Gap.NO_LEVER):
         super().__init__(f"{source.describe()}: {message}")
         self.source = source
+        self.gap = gap
+        self.detail = message
 
 
 # ---------------------------------------------------------------- vocabulary
-@functools.lru_cache(maxsize=4)
 def load_vocabulary(path: Path = VOCABULARY) -> Vocabulary:
-    """The reviewed vocabulary, parsed once (generator.model.vocab)."""
-    return _load_vocabulary(Path(path))
+    """The reviewed vocabulary with the user's files over it, parsed once
+    per set of files (generator.model.vocab)."""
+    extra = user_vocabularies() if Path(path).resolve() == VOCABULARY.resolve() else ()
+    return _cached_vocabulary(Path(path), extra)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_vocabulary(path: Path, extra: tuple) -> Vocabulary:
+    return _load_vocabulary(path, extra)
 
 
 # ---------------------------------------------------------------- violations
@@ -186,8 +195,9 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
             try:
                 allowed = spec.constant(mask).value
             except KeyError:
-                raise PlanError(check.source, f"mask {mask} is not a constant "
-                                f"of spec {spec.name}") from None
+                raise PlanError(check.source, f"unmapped name {mask} at line "
+                                f"{check.source.line}: the mask is not a constant "
+                                f"of spec {spec.name}", Gap.UNMAPPED) from None
             bit = ~allowed & -(~allowed)
             return Violation(check, How.BIT_OUTSIDE_MASK, field=path, value=bit)
     buffer_names = set()
@@ -205,6 +215,12 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     if other is not None:
         path, value, _ = other
         return Violation(check, How.VALUE, field=path, value=value)
+    unmapped = [h for h in heads if h and h.isidentifier() and h not in vocab.predicates
+                and h not in vocab.helpers and h not in vocab.constants]
+    if unmapped and isinstance(inner, c_ast.FuncCall):
+        raise PlanError(check.source, f"unmapped name {unmapped[0]} at line "
+                        f"{check.source.line}: no vocabulary entry gives it a lever",
+                        Gap.UNMAPPED)
     raise PlanError(check.source, f"cannot derive how to violate check "
                     f"{check.id} ({check.condition!r}): not a field test, a "
                     f"mask test or a vocabulary predicate with a lever")
@@ -298,6 +314,31 @@ def _const_value(spec: Spec, node, vocab: Vocabulary) -> Optional[int]:
     return None
 
 
+def why_no_violation(spec: Spec, op: Operation, check: Check,
+                     vocab: Vocabulary) -> tuple[Gap, str]:
+    """Why `derive_violation` gave None for a check userspace cannot be
+    made to fail: the host decides it, the vocabulary gives it no lever,
+    or the patch's own code fixes its outcome."""
+    if check.reach is Reach.HOST_ONLY:
+        return Gap.HOST_ONLY, f"`{check.condition}` depends on the host's features"
+    if check.value is False:
+        return Gap.FIXED, f"`{check.condition}` never fails: the patch's code fixes it"
+    if check.value is True:
+        return Gap.FIXED, (f"`{check.condition}` fails on every call inside branch "
+                           f"`{check.when}`")
+    node = parse_expr(check.condition)
+    inner = node.expr if isinstance(node, c_ast.UnaryOp) and node.op == "!" else node
+    for head in filter(None, [_head(inner)] + [p.spelling.split("(")[0].strip()
+                                                for p in check.predicates]):
+        term = vocab.predicates.get(head)
+        if term is not None and term.reach is Reach.HOST_ONLY:
+            return Gap.HOST_ONLY, f"{head} is a host feature (vocabulary {vocab.path})"
+        if term is not None:
+            return Gap.NO_LEVER, (f"{head} maps to concept {term.concept} with lever "
+                                  f"{term.lever} (vocabulary {vocab.path})")
+    return Gap.NOT_TARGETED, f"`{check.condition}`"
+
+
 # ---------------------------------------------------------------- planning
 def op_cap(op: Operation) -> str:
     """Operation.capability (stored by extraction, not parsed from the name)."""
@@ -362,7 +403,8 @@ class _OpPlanner:
         self.spec, self.op, self.vocab = spec, op, vocab
         self.fields = op_fields(spec, op)
         self.fatal = always_failing(op)
-        self.violations = [(c, derive_violation(spec, op, c, vocab))
+        self.untested: list[Untested] = []
+        self.violations = [(c, self._violation(c))
                            for c in sorted(op.checks, key=lambda c: c.order)
                            if self.fatal is None or c.order < self.fatal.order]
         self.cap = self._gating_cap()
@@ -374,6 +416,41 @@ class _OpPlanner:
         length = op.buffer.length_field if op.buffer else ""
         addr = sorted(aligned - {length})
         self.addr_field = addr[0] if addr else ""
+
+    # -- what no case can exercise
+    def gap(self, check: Check, gap: Gap, detail: str, case: str = "") -> None:
+        self.untested.append(Untested(self.spec.name, self.op.name, check.id, check.source,
+                                      gap, detail, case))
+
+    def _violation(self, c: Check) -> Optional[Violation]:
+        """The check's violation; a check none can be derived for is
+        recorded as untested (with why) and planning goes on."""
+        try:
+            v = derive_violation(self.spec, self.op, c, self.vocab)
+        except PlanError as e:
+            self.gap(c, e.gap, e.detail)
+            return None
+        if v is None and c.reach is not Reach.UNREACHABLE and not (
+                self.fatal is not None and c is self.fatal):
+            self.gap(c, *why_no_violation(self.spec, self.op, c, self.vocab))
+        elif v is not None and c.errno is None:
+            self.gap(c, Gap.NOT_OBSERVABLE, f"`{c.condition}` fails with `return "
+                     f"{c.result or '?'}`, no errno a single call shows")
+        return v
+
+    def _branch_ok(self, *checks: Check) -> bool:
+        """Whether the branch conditions of these checks can be entered;
+        a branch the planner cannot read makes the check untested."""
+        for c in checks:
+            if not c.when:
+                continue
+            try:
+                self.branch_values(c.when, c.source)
+            except PlanError as e:
+                if not any(u.check == c.id for u in self.untested):
+                    self.gap(c, e.gap, e.detail)
+                return False
+        return True
 
     # -- what the operation depends on
     def _gating_cap(self) -> str:
@@ -414,6 +491,27 @@ class _OpPlanner:
                       and op_cap(o) == self.cap), None)
         return not (probe is not None and probe.success is not None
                     and probe.success.ret_value == 0)
+
+    def cap_answers_a_value(self) -> bool:
+        """Whether the spec's KVM_CHECK_EXTENSION of the capability returns a
+        value (a size, a bitmap, a count: `r = kvm->arch.max_foo;`) rather
+        than whether it is supported (`r = 1;`, a predicate such as
+        `system_supports_mte()`, a helper of the patch): then an answer of 0
+        does not mean the capability is absent, and the probe before a
+        gated case skips it only when the probe itself fails."""
+        probe = next((o for o in self.spec.operations if o.kind is OpKind.CHECK_EXTENSION
+                      and op_cap(o) == self.cap), None)
+        if probe is None or probe.success is None or probe.success.ret_value is not None:
+            return False
+        ret = probe.success.ret.strip()
+        head = re.match(r"!*\s*([\w>.-]+)", ret)
+        name = head.group(1) if head else ret
+        term = self.vocab.lookup(name.split("(")[0])
+        if term is not None or ret.startswith("!") or re.search(r"[=<>!]=|&&|\|\|", ret):
+            return False          # a predicate or a comparison: a yes/no answer
+        helpers = {p.spelling.split("(")[0].strip() for o in self.spec.operations
+                   for c in o.checks for p in c.predicates if p.value is not None}
+        return name.split("(")[0] not in helpers
 
     def skip_reason(self) -> str:
         why = f"{self.cap} is not reported by KVM_CHECK_EXTENSION"
@@ -555,6 +653,7 @@ class _OpPlanner:
                     clause=clause, source=source, description=description,
                     steps=steps, violates=list(violates),
                     requires_cap=self.cap if gated else "",
+                    requires_value=bool(gated) and self.cap_answers_a_value(),
                     skip_reason=self.skip_reason() if gated else "")
 
     # -- branches (`Check.when`)
@@ -641,6 +740,8 @@ class _OpPlanner:
         calls: list[tuple[str, _Draft, str]] = []
         branch_fields: dict[str, set] = {}
         for name, first in self.branches():
+            if not self._branch_ok(first):
+                continue
             d = self.base()
             self.enter_branch(d, first)
             for path, value in self.branch_values(first.when, first.source).items():
@@ -668,6 +769,8 @@ class _OpPlanner:
         out = []
         for check, v in self.violations:
             if v is None or check.errno is None:   # no errno: not observable alone
+                continue
+            if not self._branch_ok(check):
                 continue
             for name, element in self._variants(check, v):
                 d = self.base()
@@ -705,6 +808,8 @@ class _OpPlanner:
                 if a.errno is b.errno or not va.composable_with(vb):
                     continue
                 if a.when != b.when and a.when and b.when:   # exclusive branches
+                    continue
+                if not self._branch_ok(a, b):
                     continue
                 d = self.base()
                 self.enter_branch(d, a)

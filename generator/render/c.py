@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from generator.model.case import C_ENUMS, Case, Step, StepKind, Val
+from generator.model.case import C_ENUMS, Case, Gap, Step, StepKind, Untested, Val
 
 from generator.plan.ops import struct_fields
 from generator.errors import KconformError
@@ -85,7 +85,11 @@ def _prefixed_type(arg_type: str) -> str:
     return f"{kind} {PREFIX}{name}"
 
 
-def uapi_lines(spec: Spec) -> list[str]:
+def uapi_lines(spec: Spec, kernel_ioctls: Optional[dict] = None) -> list[str]:
+    """The spec's structs, constants and ioctl numbers.  With
+    `kernel_ioctls` (name -> nr in the kernel under test's uAPI headers) an
+    ioctl the kernel numbers differently is bound by its name: the kernel's
+    nr, the spec's direction and struct."""
     out: list[str] = []
     for sd in spec.structs:
         out += struct_lines(sd) + [""]
@@ -99,14 +103,19 @@ def uapi_lines(spec: Spec) -> list[str]:
         arg = f", {_prefixed_type(io.arg_type)}" if io.arg_type else ""
         out.append(f"/* {io.source}: {io.direction.value}({io.type_expr}, "
                    f"{io.nr:#x}{', ' + io.arg_type if io.arg_type else ''}) */")
+        nr = (kernel_ioctls or {}).get(io.name, io.nr)
         out.append(f"#define {c_name(io.name)} \\")
-        out.append(f"\t{io.direction.value}({io.type_value:#x}, {io.nr:#x}{arg})")
+        out.append(f"\t{io.direction.value}({io.type_value:#x}, {nr:#x}{arg})")
+        if nr != io.nr:
+            out.append(f"/* renumbered: posted nr {io.nr:#x}, the kernel under test's "
+                       f"uAPI headers give {nr:#x}: bound by name */")
         if io.arg_type:
             out.append(f"_Static_assert(sizeof({_prefixed_type(io.arg_type)}) == "
                        f"{io.size},")
             out.append(f"\t       \"spec: sizeof({io.arg_type}) is {io.size}\");")
-        out.append(f"_Static_assert({c_name(io.name)} == {io.number:#x}UL,")
-        out.append(f"\t       \"spec: {io.name} is {io.number:#x}\");")
+        if nr == io.nr:
+            out.append(f"_Static_assert({c_name(io.name)} == {io.number:#x}UL,")
+            out.append(f"\t       \"spec: {io.name} is {io.number:#x}\");")
     return out
 
 
@@ -143,7 +152,12 @@ class CapDef:
     patch_number: Optional[int] = None
 
 
-def cap_defs(spec: Spec, cases: list[Case], binding: CapBinding) -> list[CapDef]:
+def cap_defs(spec: Spec, cases: list[Case], binding: CapBinding,
+             kernel_caps: Optional[dict] = None) -> list[CapDef]:
+    """How each capability a case uses is bound.  With `kernel_caps` (the
+    numbers of the kernel under test's own uAPI headers, runner.uapi) a
+    header binding writes that number; without, the C preprocessor takes it
+    from the toolchain's <linux/kvm.h>."""
     names = sorted({s.cap for c in cases for s in c.steps if s.cap}
                    | {c.requires_cap for c in cases if c.requires_cap})
     out = []
@@ -156,6 +170,14 @@ def cap_defs(spec: Spec, cases: list[Case], binding: CapBinding) -> list[CapDef]
         if binding is CapBinding.PATCH and num is not None:
             out.append(CapDef(name, cap_macro(name), str(num), "patch",
                               f"the patch's number ({src})", num))
+        elif kernel_caps is not None and name in kernel_caps:
+            out.append(CapDef(name, cap_macro(name), str(kernel_caps[name]), "header(kernel)",
+                              f"the kernel under test's uAPI headers give {kernel_caps[name]}; "
+                              f"the patch says {num} ({src})", num))
+        elif kernel_caps is not None and num is not None:
+            out.append(CapDef(name, cap_macro(name), str(num), "patch(not-in-header)",
+                              f"not in the kernel under test's uAPI headers: the patch's "
+                              f"number ({src})", num))
         else:
             why = ("bound by name (--cap-binding header)" if num is not None else
                    f"spec {spec.name} defines no number: bound by name")
@@ -322,16 +344,35 @@ def c_string_lines(text: str, width: int = 60) -> list[str]:
     return [c_string(p) for p in parts]
 
 
+MAX_STEPS = 8                    # KC_MAX_STEPS in templates/kconform_types.h
+
+
+def fit_runtime(spec: Spec, cases: list[Case]) -> tuple[list[Case], list[Untested]]:
+    """The cases the C runtime can hold, and one `Untested` per case it
+    cannot (a case of more than KC_MAX_STEPS steps): the others are still
+    built.  (An argument of any number of fields fits: the test defines
+    KC_MAX_FIELDS for its widest, `max_fields`.)"""
+    kept, dropped = [], []
+    for c in cases:
+        if len(c.steps) <= MAX_STEPS:
+            kept.append(c)
+            continue
+        why = (f"case {c.id} has {len(c.steps)} steps; the C runtime holds "
+               f"KC_MAX_STEPS={MAX_STEPS}")
+        for check in (c.violates or [c.clause]):
+            dropped.append(Untested(spec.name, c.steps[-1].op, check, c.source,
+                                    Gap.RUNTIME_LIMIT, why, case=c.id))
+    return kept, dropped
+
+
 def rows(cases: list[Case], ops: dict[str, OpDef],
          reasons: dict[str, str]) -> list[Row]:
     out = []
     for c in cases:
-        if len(c.steps) > 8:
-            raise RenderError(f"case {c.id} has {len(c.steps)} steps; the runtime "
-                              f"holds KC_MAX_STEPS=8")
         req = []
         if c.requires_cap:
-            req = [f".requires = 1, .requires_cap = {cap_macro(c.requires_cap)},",
+            req = [f".requires = {2 if c.requires_value else 1}, "
+                   f".requires_cap = {cap_macro(c.requires_cap)},",
                    f".skip_reason = {skip_name(c.skip_reason, reasons)},"]
         comment = textwrap.wrap(f"{c.description} [{c.clause}, {c.source}]", 66)
         out.append(Row(c.id, comment, req, [step_init(s, ops) for s in c.steps]))
@@ -345,18 +386,21 @@ def file_name(spec: Spec) -> str:
 
 def render_c(spec: Spec, cases: list[Case],
              binding: CapBinding = CapBinding.PATCH,
-             extra_asserts: Optional[list[str]] = None) -> str:
+             extra_asserts: Optional[list[str]] = None,
+             kernel_caps: Optional[dict] = None,
+             kernel_ioctls: Optional[dict] = None) -> str:
     import jinja2
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     ops = op_defs(spec)
+    cases, _ = fit_runtime(spec, cases)   # the caller reports what is dropped
     asserts = abi_asserts(spec) if extra_asserts is None else extra_asserts
     reasons: dict[str, str] = {}
     table = rows(cases, {o.name: o for o in ops}, reasons)
     return env.get_template("kconform_test.c.j2").render(
-        spec=spec, binding=binding.value, caps=cap_defs(spec, cases, binding),
-        uapi=uapi_lines(spec), asserts=asserts, ops=ops, rows=table,
+        spec=spec, binding=binding.value, caps=cap_defs(spec, cases, binding, kernel_caps),
+        uapi=uapi_lines(spec, kernel_ioctls if binding is CapBinding.HEADER else None), asserts=asserts, ops=ops, rows=table,
         reasons=[(name, c_string_lines(text)) for text, name in reasons.items()],
         c_string=c_string, guest=guest_lines(cases), with_guest=has_guest(cases),
         max_fields=max_fields(ops))
@@ -382,12 +426,14 @@ def copy_runtime(out_dir: Path) -> None:
 
 
 def write_c(spec: Spec, cases: list[Case], out_dir: Path,
-            binding: CapBinding = CapBinding.PATCH) -> Path:
+            binding: CapBinding = CapBinding.PATCH,
+            kernel_caps: Optional[dict] = None,
+            kernel_ioctls: Optional[dict] = None) -> Path:
     """Write kconform_<spec>.c and the runtime header beside it."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / file_name(spec)
-    text = render_c(spec, cases, binding)
+    text = render_c(spec, cases, binding, kernel_caps=kernel_caps, kernel_ioctls=kernel_ioctls)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     copy_runtime(out_dir)

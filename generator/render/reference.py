@@ -22,6 +22,7 @@ Changing an errno, an order or a condition in the seed changes the output.
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 from dataclasses import dataclass, field
@@ -48,12 +49,19 @@ _RUNTIME_CONSTANTS = {"page_size": "vm.page_size", "page_mask": "vm.page_mask",
                       "mte_granules_per_page": "vm.mte_granules_per_page"}
 
 
+# render_reference(strict=True): what the reference cannot express raises
+# (the merged oracle marks such a check left out and renders again) instead
+# of becoming an `unmodelled` stop; per thread, False unless set
+_STRICT = contextvars.ContextVar("kconform_strict_reference", default=False)
+
+
 class RenderError(KconformError):
     """A condition the reference cannot express; names the patch line."""
 
     def __init__(self, source: Source, message: str):
         super().__init__(f"{source.describe()}: {message}")
         self.source = source
+        self.detail = f"{message} (at {source})"
 
 
 class PyExpr(c_ast.NodeVisitor):
@@ -183,6 +191,7 @@ class CheckRow:
     fails: str = ""              # Python result of the failing side
     dead: str = ""               # why no call reaches it (a comment, not code)
     when: str = ""               # C text of its branch condition
+    unmodelled: str = ""         # why the reference cannot evaluate it (a call stops there)
 
 
 @dataclass
@@ -290,15 +299,21 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
             return CheckRow(c.order, c.id, c.condition, "", errno or "no errno",
                             str(c.source), dead=_dead_reason(spec, op, c), when=c.when)
         t = PyExpr(spec, op, vocab, c.source, locals_ | {result}, c.in_loop, helpers)
-        if op.kind in ATTR_KINDS and "addr" in c.reads:
-            t.ptr = "addr"
-        expr = t.visit(parse_expr(c.condition))
-        if c.when:
-            expr = f"{t.visit(parse_expr(c.when))} and {expr}"
-        fails = _fails(c)
-        if c.in_loop and op.success is not None and op.success.partial:
-            done = t.visit(parse_expr(op.success.partial))   # progress before the fault
-            fails = f"vm.ok(int({done})) if {done} else {fails}"
+        try:
+            if op.kind in ATTR_KINDS and "addr" in c.reads:
+                t.ptr = "addr"
+            expr = t.visit(parse_expr(c.condition))
+            if c.when:
+                expr = f"{t.visit(parse_expr(c.when))} and {expr}"
+            fails = _fails(c)
+            if c.in_loop and op.success is not None and op.success.partial:
+                done = t.visit(parse_expr(op.success.partial))   # progress before the fault
+                fails = f"vm.ok(int({done})) if {done} else {fails}"
+        except RenderError as e:          # one check never stops the module
+            if _STRICT.get():
+                raise
+            return CheckRow(c.order, c.id, c.condition, "", errno or "no errno",
+                            str(c.source), when=c.when, unmodelled=e.detail)
         return CheckRow(c.order, c.id, c.condition, expr, errno, str(c.source),
                         fails=fails, when=c.when)
     fn.checks = [row(c) for c in checks if not c.in_loop]
@@ -358,6 +373,25 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
     return fn
 
 
+def _function_or_unmodelled(spec: Spec, op: Operation, vocab: Vocabulary,
+                            helpers: dict[str, int]) -> FunctionModel:
+    """The operation's function; one the reference cannot lay out (no
+    success value, a loop it has no effect for) stops every call to it
+    with the reason, so its cases are `untested`, not the whole module."""
+    try:
+        return function_model(spec, op, vocab, helpers)
+    except RenderError as e:
+        if _STRICT.get():
+            raise
+        subject = op_cap(op) or op.name
+        return FunctionModel(name=f"{STEP_KIND[op.kind]}_{subject.lower()}",
+                             key=(STEP_KIND[op.kind], subject),
+                             doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}; "
+                             "the reference cannot model it",
+                             ret=f"vm.unmodelled(\"success\", {json.dumps(e.detail)})",
+                             ret_source=str(op.source))
+
+
 # ---------------------------------------------------------------- guest rules
 @dataclass
 class GuestFunction:
@@ -396,6 +430,8 @@ def guest_function(spec: Spec, r: GuestRule, vocab: Vocabulary, gvoc) -> GuestFu
     comments = [f"{r.kind.value} in {r.function}: `{r.when}` ({r.source})"]
     then = otherwise = ""
     if r.kind is GuestRuleKind.ID_FIELD:
+        if r.value.isidentifier() and r.value not in gvoc.fields:
+            raise RenderError(r.source, f"{r.value} is not in the vocabulary's guest.fields")
         then = f'vm.rule({_guest_name(r.value)}, "{r.id}:value")'
         otherwise = f'vm.rule({int(r.otherwise, 0)}, "{r.id}:otherwise")'
     elif r.kind is GuestRuleKind.REG_VISIBILITY:
@@ -432,6 +468,24 @@ def guest_function(spec: Spec, r: GuestRule, vocab: Vocabulary, gvoc) -> GuestFu
         then=then, then_source=vs, otherwise=otherwise, otherwise_source=os_)
 
 
+def _guest_or_unmodelled(spec: Spec, r: GuestRule, vocab: Vocabulary, gvoc) -> GuestFunction:
+    """A guest rule's function; one the reference cannot model stops every
+    call to it with the reason (its cases are `untested`)."""
+    try:
+        return guest_function(spec, r, vocab, gvoc)
+    except RenderError as e:
+        if _STRICT.get():
+            raise
+        stop = f"vm.unmodelled({json.dumps(r.id)}, {json.dumps(e.detail)})"
+        return GuestFunction(
+            name=f"guest_{r.id.replace('.', '_')}", key=("guest_rule", r.id),
+            doc=f"{r.subject} {r.name or r.function} ({r.kind.value}): {r.function}, "
+                f"{r.source}; the reference cannot model it",
+            comments=[f"not modelled: {e.detail}"], cond=stop, cond_c=r.when,
+            cond_source=str(r.source), then=stop, then_source=str(r.source),
+            otherwise=stop, otherwise_source=str(r.source))
+
+
 def _guest_name(name: str) -> str:
     return name if name.isidentifier() else str(int(name, 0))
 
@@ -441,9 +495,8 @@ def guest_constants(spec: Spec, gvoc) -> list[tuple[str, int, str]]:
     for r in spec.guest:
         if r.kind is GuestRuleKind.ID_FIELD and r.value.isidentifier():
             f = gvoc.fields.get(r.value)
-            if f is None:
-                raise RenderError(r.source, f"{r.value} is not in the vocabulary's "
-                                  "guest.fields")
+            if f is None:                # its rule is unmodelled (guest_function)
+                continue
             out.append((r.value, int(f["value"]), f"{gvoc.path}:{gvoc.lines.get(r.value, 0)}"))
     return out
 
@@ -452,15 +505,27 @@ def module_name(spec: Spec) -> str:
     return spec.name.replace("-", "_")
 
 
-def render_reference(spec: Spec, vocab: Optional[Vocabulary] = None) -> str:
-    """The text of reference/<spec>.py."""
+def render_reference(spec: Spec, vocab: Optional[Vocabulary] = None,
+                     strict: bool = False) -> str:
+    """The text of reference/<spec>.py.  `strict`: a check, operation or
+    guest rule the reference cannot express raises RenderError instead of
+    becoming a stop that makes its cases `untested`."""
+    token = _STRICT.set(strict)
+    try:
+        return _render_reference(spec, vocab)
+    finally:
+        _STRICT.reset(token)
+
+
+def _render_reference(spec: Spec, vocab: Optional[Vocabulary] = None) -> str:
     import jinja2
     vocab = vocab or load_vocabulary()
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     helpers = patch_helpers(spec)
-    functions = [function_model(spec, op, vocab, {h.name: h.value for h in helpers.values()})
+    functions = [_function_or_unmodelled(spec, op, vocab,
+                                         {h.name: h.value for h in helpers.values()})
                  for op in spec.operations if op.kind in STEP_KIND]
     if not functions and not spec.guest:
         raise RenderError(Source(spec.seed, 0), f"spec {spec.name} has no operation "
@@ -468,7 +533,7 @@ def render_reference(spec: Spec, vocab: Optional[Vocabulary] = None) -> str:
                           "(check generator.cases.nothing_to_run first)")
     from generator.extract.guest import load_guest_vocabulary
     gvoc = load_guest_vocabulary(vocab.path)
-    guest = [guest_function(spec, r, vocab, gvoc) for r in spec.guest]
+    guest = [_guest_or_unmodelled(spec, r, vocab, gvoc) for r in spec.guest]
     # the core vocabulary's numbers, and those of an area vocabulary the spec's code names
     named = set(re.findall(r"[A-Za-z_]\w*", " ".join(
         " ".join((c.condition, c.when)) + " " + (o.success.ret if o.success else "")

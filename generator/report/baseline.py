@@ -174,7 +174,8 @@ def record(m: MatrixReport, previous: Optional[Baseline] = None,
            "# One line per case that does not conform on a kernel, with the reviewed",
            "# reason it is accepted:  KERNEL  CASE  VERDICT  # reason",
            "# Every other case on a listed kernel is accepted only as `conforms`, and a",
-           "# rule the spec says no call reaches only as `not reachable`.",
+           "# rule the spec says no call reaches only as `not reachable`; an `untested`",
+           "# check (no case exercises it) is never a pass: it has a line of its own.",
            ]
     if command:
         out.append(f"# Recorded with: {command}")

@@ -21,7 +21,7 @@ from generator.model import Verdict
 KSFT_SKIP = 4
 
 
-def write_junit(path: Path, m: MatrixReport, baseline=None) -> Path:
+def write_junit(path: Path, m: MatrixReport, baseline=None, strict: bool = False) -> Path:
     """JUnit XML for `m`; `baseline` (generator.baseline.Baseline) makes its
     accepted verdicts pass."""
     from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
@@ -51,7 +51,14 @@ def write_junit(path: Path, m: MatrixReport, baseline=None) -> Path:
             default = m.default_verdict(r.id)
             if baseline is not None and col.name in baseline.kernels:
                 accepted = baseline.accepted(col.name, r.id, default)
-            if r.verdict is Verdict.UNREACHABLE and (accepted is None or r.verdict in accepted):
+            if r.verdict is Verdict.UNTESTED:     # never a pass; a failure under --strict
+                if strict or (accepted is not None and r.verdict not in accepted):
+                    fail = Failure(f"untested: {r.reason}", "untested")
+                    fail.text = r.reason
+                    case.result = [fail]
+                else:
+                    case.result = [Skipped(f"untested: {r.reason}")]
+            elif r.verdict is Verdict.UNREACHABLE and (accepted is None or r.verdict in accepted):
                 case.result = [Skipped(r.reason or r.verdict.value)]
             elif accepted is not None and r.verdict in accepted:
                 if accepted != (default,):

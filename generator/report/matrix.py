@@ -96,7 +96,9 @@ def column_summary(c: Column) -> str:
     if c.report is None:
         return f"{c.name}: {c.state.value}"
     f = c.report.facts
-    return (f"{column_title(c)}: {summary_line(c.results)}; platform {f.platform_state}; "
+    from generator.report.table import checks_total
+    return (f"{column_title(c)}: {summary_line(c.results, checks_total(f))}; "
+            f"platform {f.platform_state}; "
             f"{c.state.value} in {c.seconds:.1f} s")
 
 
@@ -145,6 +147,11 @@ def render_matrix(m: MatrixReport, console=None, width: int = 200) -> None:
         console.print(f"[bold red]{line.splitlines()[0]}[/]", highlight=False)
         for more in line.splitlines()[1:]:
             console.print(more, highlight=False, markup=False)
+    first = next((c.report.facts for c in m.columns if c.report is not None), None)
+    if first is not None:
+        from generator.report.table import binding_notes
+        for line in binding_notes(first):
+            console.print(line, highlight=False, markup=False)
     for c in m.columns:
         if c.report is not None:
             console.print(column_summary(c), highlight=False, markup=False)
@@ -214,13 +221,16 @@ def to_markdown(m: MatrixReport, changes: Optional[Sequence[str]] = None,
         facts_rows.append([c.name, c.release or "?", str(c.page_size or "?"),
                            c.report.facts.platform_state, c.state.value,
                            f"{s['conforms']} / {s['diverges']} / {s['skipped']} / {s['error']}",
-                           str(s["not_reachable"])])
+                           str(s["untested"]), str(s["not_reachable"])])
     out += _md_table(["kernel", "release", "page size", "platform", "run",
-                      "conform / diverge / skipped / error", "not reachable"], facts_rows)
+                      "conform / diverge / skipped / error", "untested", "not reachable"],
+                     facts_rows)
     emu = next((c.report.facts for c in m.columns if c.report), None)
     if emu is not None:
+        from generator.report.table import binding_notes
         out += ["", f"Emulator: {emu.emulator_name} {emu.emulator_version}; "
                     f"capability binding: {emu.binding}."]
+        out += [f"- {_md(line)}" for line in binding_notes(emu)]
     if changes is not None:
         out += ["", f"### Against the baseline{f' ({baseline_file})' if baseline_file else ''}", ""]
         out += [f"- {_md(c)}" for c in changes] or ["No verdict differs from the baseline."]

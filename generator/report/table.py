@@ -7,8 +7,10 @@ JSON layout (one document per run on one kernel):
   nothing_to_run {spec: reason} (specs with no test of their own),
   cases [{id, spec, clause, source {seed, line, patch}, expected {ret,
   errno, digest}, observed {...}, verdict, reason, decided_by}],
-  summary {conforms, diverges, skipped, error, not_reachable, total},
-  summary_by_spec {spec: the same counts}.
+  summary {conforms, diverges, skipped, error, not_reachable, untested, total},
+  summary_by_spec {spec: the same counts, and checks, checks_exercised,
+  checks_untested, checks_not_reachable: the spec's checks extracted, how
+  many a case exercised, how many are `untested`, how many `not reachable`}.
 
 A companion spec's case ids are `<spec>:<case>`; the terminal report has
 one table per spec and shows them without the prefix.
@@ -26,7 +28,7 @@ from generator.report.jsondoc import write_document
 
 _STYLE = {Verdict.CONFORMS: "green", Verdict.DIVERGES: "bold red",
           Verdict.SKIPPED: "yellow", Verdict.ERROR: "magenta",
-          Verdict.UNREACHABLE: "dim"}
+          Verdict.UNREACHABLE: "dim", Verdict.UNTESTED: "bold yellow"}
 
 
 @dataclass
@@ -71,7 +73,7 @@ def _expect(e: Optional[Expect]) -> Optional[dict]:
 
 _KEYS = {Verdict.CONFORMS: "conforms", Verdict.DIVERGES: "diverges",
          Verdict.SKIPPED: "skipped", Verdict.ERROR: "error",
-         Verdict.UNREACHABLE: "not_reachable"}
+         Verdict.UNREACHABLE: "not_reachable", Verdict.UNTESTED: "untested"}
 
 
 def summary(results: list[CaseResult]) -> dict:
@@ -119,8 +121,15 @@ def to_json(spec: str, results: list[CaseResult], facts: RunFacts) -> dict:
             **({"merged": r.merged.as_json()} if r.merged is not None else {}),
         } for r in results],
         "summary": summary(results),
-        "summary_by_spec": {name: summary(rs) for name, rs in by_spec(results, names).items()},
+        "summary_by_spec": {name: {**summary(rs), **_checks_of(facts, name)}
+                            for name, rs in by_spec(results, names).items()},
     }
+
+
+def _checks_of(facts: RunFacts, name: str) -> dict:
+    s = next((s for s in facts.specs if s.get("name") == name), {})
+    return {k: s[k] for k in ("checks", "checks_exercised", "checks_untested",
+                              "checks_not_reachable") if k in s}
 
 
 def write_json(path: Path, spec: str, results: list[CaseResult],
@@ -132,20 +141,45 @@ def write_json(path: Path, spec: str, results: list[CaseResult],
     return write_document(path, doc)
 
 
-def summary_line(results: list[CaseResult]) -> str:
+def summary_line(results: list[CaseResult], checks: Optional[dict] = None) -> str:
+    """`N cases: ... conform, ...; U untested; R rule(s) not reachable`, and
+    with `checks` (a spec's entry of RunFacts.specs) the spec's checks:
+    extracted, exercised, untested."""
     c = summary(results)
-    run = c["total"] - c["not_reachable"]
+    run = c["total"] - c["not_reachable"] - c["untested"]
     text = (f"{run} cases: {c['conforms']} conform, {c['diverges']} "
             f"diverge, {c['skipped']} skipped, {c['error']} error")
+    if c["untested"]:
+        text += f"; {c['untested']} untested"
     if c["not_reachable"]:
         text += f"; {c['not_reachable']} rule(s) not reachable"
+    if checks and "checks" in checks:
+        text += (f"; checks: {checks['checks']} extracted, {checks['checks_exercised']} "
+                 f"exercised, {checks['checks_untested']} untested")
     return text
+
+
+def checks_total(facts: RunFacts) -> Optional[dict]:
+    """The check counts of every spec of a run, summed."""
+    per = [s for s in facts.specs if "checks" in s]
+    if not per:
+        return None
+    return {k: sum(s[k] for s in per) for k in
+            ("checks", "checks_exercised", "checks_untested", "checks_not_reachable")}
 
 
 def binding_notes(facts: RunFacts) -> list[str]:
     """Capabilities a run bound other than the way it asked (by name, but
     the header lacks the name)."""
     out = []
+    u = facts.extra.get("uapi") or {}
+    if u.get("source"):
+        out.append(f"uapi: names bound with {u.get('description')} ({u['source']})"
+                   + (f"; {u['note']}" if u.get("note") else ""))
+    elif u.get("note"):
+        out.append(f"uapi: {u['note']}")
+    for spec, found in (u.get("renumbered") or {}).items():
+        out += [f"{spec}: {r['text']}" for r in found]
     for name, b in facts.bindings.items():
         how = str(b.get("how", ""))
         if facts.binding == "header" and how.startswith("patch"):
@@ -176,9 +210,11 @@ def render_report(primary: str, results: list[CaseResult], facts: RunFacts,
         console.print(f"platform: {facts.platform_sentence}")
     for line in binding_notes(facts):
         console.print(line, highlight=False, markup=False)
+    per = {s["name"]: s for s in facts.specs}
     for name, rows in groups.items():
-        console.print(f"{name}: {summary_line(rows)}", highlight=False)
-    console.print(f"all {len(groups)} specs: {summary_line(results)}", highlight=False)
+        console.print(f"{name}: {summary_line(rows, per.get(name))}", highlight=False)
+    console.print(f"all {len(groups)} specs: {summary_line(results, checks_total(facts))}",
+                  highlight=False)
 
 
 def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
@@ -196,7 +232,11 @@ def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
              f"platform {facts.platform_state})")
     if nothing:
         title = f"{spec}: nothing to run ({nothing})"
-    t = Table(title=title, show_lines=False)
+    mine = next((s for s in facts.specs if s.get("name") == spec and "checks" in s), None)
+    caption = (f"checks: {mine['checks']} extracted, {mine['checks_exercised']} exercised, "
+               f"{mine['checks_untested']} untested, {mine['checks_not_reachable']} not reachable"
+               if mine else None)
+    t = Table(title=title, caption=caption, show_lines=False)
     t.add_column("case", overflow="fold", max_width=56)
     t.add_column("patch line", no_wrap=True)
     t.add_column("expected", overflow="fold", max_width=22)
@@ -209,13 +249,14 @@ def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
         t.add_row(display_id(r), str(r.decided_by or r.source),
                   _brief(r.expected, show_digest), _brief(r.observed, show_digest),
                   f"[{_STYLE[r.verdict]}]{r.verdict.value}[/]",
-                  _short_reason(r) if r.verdict is not Verdict.CONFORMS else "")
+                  _short_reason(r))   # a conforming row with a reason says why (cap.number)
     console.print(t)
     if not footer:
         return
     if facts.platform_sentence:
         console.print(f"platform: {facts.platform_sentence}")
-    console.print(summary_line(results))
+    console.print(summary_line(results, next((s for s in facts.specs
+                                              if s.get("name") == spec), None)))
 
 
 def _brief(e: Optional[Expect], digest: bool) -> str:

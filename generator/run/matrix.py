@@ -99,7 +99,7 @@ class MatrixReport:
     comparison: Comparison
     interrupted: bool = False
     timings: dict[str, float] = field(default_factory=dict)
-    listed: list[CaseResult] = field(default_factory=list)   # `not reachable` rows
+    listed: list[CaseResult] = field(default_factory=list)   # `not reachable`, `untested` rows
     specs: list[Spec] = field(default_factory=list)          # primary first
     notes: list[str] = field(default_factory=list)           # the run's notes (models)
     work: Optional[Path] = None                              # the run's work directory
@@ -125,7 +125,8 @@ class MatrixReport:
         """What a row is unless a baseline says otherwise: a rule no call
         reaches is `not reachable` on every kernel (the spec decides it, not
         the kernel); a case is expected to conform."""
-        listed = {r.id for r in self.listed}
+        listed = {r.id for r in self.listed if r.verdict is Verdict.UNREACHABLE}
+        # an `untested` row is no pass: a baseline accepts it only on a line of its own
         return Verdict.UNREACHABLE if case_id in listed else Verdict.CONFORMS
 
     @property

@@ -48,15 +48,16 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from generator import paths
 from generator.runner import cachefs
-from generator.model.case import Case
-from generator.plan import nothing_to_run, plan
+from generator.model.case import Case, StepRole, Untested
+from generator.plan import nothing_to_run, plan, plan_all
 from generator.verdict.crosscheck import CaseResult, Observations, crosscheck, from_ktap
 from generator.errors import KconformError
-from generator.model import Spec, Verdict
-from generator.render.c import CapBinding, write_c
+from generator.model import Reach, Spec, Verdict
+from generator.render.c import CapBinding, fit_runtime, write_c
 from generator.report.table import RunFacts
 from generator.model.specio import load_spec
 from generator.verdict.unreachable import unreachable_results
+from generator.verdict.untested import untested_results
 
 if TYPE_CHECKING:             # annotations only: the runner loads when a run starts
     from generator.run.targets import LocalTarget, SshTarget
@@ -79,6 +80,8 @@ class RunRequest:
     total_timeout: float = 900.0
     binding: CapBinding = CapBinding.HEADER
     work_dir: Optional[Path] = None
+    kernel_headers: Optional[Path] = None   # --kernel-headers DIR: names bound with these
+    kernel_src: Optional[Path] = None       # --kernel-src DIR
     qemu_config: Optional[QemuConfig] = None   # None: the arm64 default
     target: "Optional[LocalTarget | SshTarget]" = None   # None: QEMU booting `kernel`
     merged: Optional[str] = None      # a source tree (dir or kernel alias): explain divergences
@@ -98,6 +101,8 @@ class SpecPart:
     binary: Optional[Path]
     nothing: str = ""                 # why there is nothing to run ("" if there is)
     unreachable: list[CaseResult] = field(default_factory=list)
+    untested: list[CaseResult] = field(default_factory=list)   # checks no case exercises
+    gaps: list[Untested] = field(default_factory=list)         # the same, as planned
     prefix: str = ""                  # "" for the primary, "<spec>:" for a companion
     model: Optional[ModuleType] = None  # the reference generated from this spec
     spec_file: Optional[Path] = None
@@ -125,6 +130,8 @@ class Prepared:
     parts: list[SpecPart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)   # for the console
     digests: dict[str, str] = field(default_factory=dict)  # binary name -> sha256
+    uapi: object = None               # runner.uapi.UapiHeaders the names were bound with
+    uapi_note: str = ""               # why a better source was not used
 
     def __post_init__(self):
         if not self.parts:
@@ -147,8 +154,8 @@ class Prepared:
 
     @property
     def listed(self) -> list[CaseResult]:
-        """Every `not reachable` row of every spec, with report ids."""
-        return [r for p in self.parts for r in p.unreachable]
+        """Every `not reachable` and `untested` row of every spec, with report ids."""
+        return [r for p in self.parts for r in p.unreachable + p.untested]
 
 
 @dataclass
@@ -235,14 +242,23 @@ def prepare(req: RunRequest) -> Prepared:
     files = [spec_file(n) for n in req.specs]
     work = Path(req.work_dir) if req.work_dir else cachefs.new_run_dir(paths.cache_dir())
     parts, sources, notes = [], [], []
+    uapi, uapi_note = uapi_headers(req)
+    own = uapi is not None and uapi.source.value != "toolchain"
+    kernel_caps = {n: v for n, (v, _) in uapi.caps.items()} if own else None
+    kernel_ioctls = {n: d.nr for n, d in uapi.ioctls.items()} if own else None
     for i, (spec, file) in enumerate(zip(specs, files)):
-        cases = plan(spec)
-        part = SpecPart(spec, cases, None, nothing_to_run(spec, cases),
+        planned = plan_all(spec)
+        cases, dropped = fit_runtime(spec, planned.cases)
+        part = SpecPart(spec, cases, None, nothing_to_run(spec, planned.cases),
                         prefix="" if i == 0 else f"{spec.name}:", spec_file=file,
                         spec_digest=cachefs.sha256(file))
         part.unreachable = [replace(r, id=part.qualify(r.id)) for r in unreachable_results(spec)]
+        part.gaps = planned.untested + dropped
+        part.untested = [replace(r, id=part.qualify(r.id))
+                         for r in untested_results(spec, part.gaps)]
         if cases:
-            sources.append(write_c(spec, cases, work / spec.name, req.binding))
+            sources.append(write_c(spec, cases, work / spec.name, req.binding,
+                                   kernel_caps=kernel_caps, kernel_ioctls=kernel_ioctls))
             part.model, part.model_digest, note = model_of(spec, work / "reference")
             if note:
                 notes.append(note)
@@ -264,7 +280,39 @@ def prepare(req: RunRequest) -> Prepared:
     prep = Prepared(first.spec, first.cases, first.binary, probe, work, work / first.spec.name,
                     {"generate": t1 - t0, "compile": t2 - t1}, parts, notes)
     prep.digests = {b.name: cachefs.sha256(b) for b in prep.binaries}
+    prep.uapi, prep.uapi_note = uapi, uapi_note
     return prep
+
+
+def uapi_headers(req: RunRequest):
+    """(UapiHeaders, note): the uAPI headers of the kernel under test that
+    capability names are bound with -- --kernel-headers / --kernel-src, the
+    Debian kernel's linux-headers-<abi>-common, or the cross toolchain's as
+    the last resort (the note says why)."""
+    from generator.runner import uapi
+    from generator.runner.errors import KernelError
+    if req.kernel_headers:
+        return uapi.from_headers_dir(Path(req.kernel_headers)), ""
+    if req.kernel_src:
+        return uapi.from_source_tree(Path(req.kernel_src)), ""
+    note = ""
+    if req.target is None and req.kernel:
+        from generator.runner.kernels import _looks_like_path, resolve_kernel
+        if _looks_like_path(req.kernel):
+            note = (f"{req.kernel} is a kernel you built: pass --kernel-headers or --kernel-src "
+                    "to bind names with its uAPI")
+        else:
+            try:
+                image = resolve_kernel(req.kernel)
+                if image.release:
+                    from generator.runner.kernels import DebianArchive
+                    return uapi.from_debian(image.release, DebianArchive()), ""
+                note = f"{req.kernel}: no release known for its headers"
+            except KernelError as e:
+                note = f"the headers of {req.kernel} are unavailable: {str(e).splitlines()[0]}"
+    else:
+        note = "the target runs its own kernel: pass --kernel-headers or --kernel-src"
+    return uapi.from_toolchain(), note
 
 
 def _changed_binaries(prep: Prepared) -> list[str]:
@@ -375,14 +423,17 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                 results.append(r)
             for name, (number, how) in obs.bindings.items():
                 bindings[name] = {"number": number, "how": how, "spec": part.spec.name}
-        results += [replace(r) for r in part.unreachable]
+        results += [replace(r) for r in part.unreachable + part.untested]
     facts = RunFacts.from_outcome(outcome, req.binding.value)
     facts.extra["log"] = str(outcome.log_path) if outcome.log_path else None
     facts.extra.update(target.facts())
     facts.specs = [{"name": p.spec.name, "seed": p.spec.seed, "cases": len(p.cases),
-                    "not_reachable": len(p.unreachable), "nothing_to_run": p.nothing or None}
+                    "not_reachable": len(p.unreachable), "untested": len(p.untested),
+                    "nothing_to_run": p.nothing or None,
+                    **check_counts(p, [r for r in results if r.spec == p.spec.name])}
                    for p in prep.parts]
     facts.bindings = bindings
+    _uapi_facts(prep, facts, results)
     mismatch = _binding_mismatch(req, bindings)
     if mismatch and not broke:
         broke = mismatch
@@ -415,6 +466,65 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                       "run_phase": t_run - t_fetch,
                       "total": time.monotonic() - t0}
     return report
+
+
+def check_counts(part: SpecPart, results: list[CaseResult]) -> dict:
+    """Per spec: the checks extracted, and how many a case exercised (a
+    case that violates it got `conforms` or `diverges`), how many are
+    `untested` (no case, or none that could be predicted or built) and how
+    many `not reachable`; the rest only had skipped or broken cases.  A
+    check is (operation, check id): two helpers may both have `ipa_unaligned`."""
+    checks = {(op.name, c.id): c for op in part.spec.operations for c in op.checks}
+    verdicts = {r.id: r.verdict for r in results}
+    exercised, unpredicted = set(), set()
+    for case in part.cases:
+        op = next((s.op for s in reversed(case.steps) if s.role is StepRole.SUBJECT), "")
+        v = verdicts.get(part.qualify(case.id))
+        for check in case.violates:
+            if v in (Verdict.CONFORMS, Verdict.DIVERGES):
+                exercised.add((op, check))
+            elif v is Verdict.UNTESTED:
+                unpredicted.add((op, check))
+    unreachable = {k for k, c in checks.items() if c.reach is Reach.UNREACHABLE}
+    untested = ({(u.op, u.check) for u in part.gaps} | unpredicted) & set(checks)
+    untested -= exercised | unreachable
+    return {"checks": len(checks), "checks_exercised": len(exercised & set(checks)),
+            "checks_untested": len(untested), "checks_not_reachable": len(unreachable)}
+
+
+def _uapi_facts(prep: Prepared, facts: RunFacts, results: list[CaseResult]) -> None:
+    """Which headers bound the names, every posted number the kernel has
+    renumbered, and on each `cap.number` row what the posted number means
+    on the kernel under test."""
+    from generator.runner.uapi import cap_meaning, renumbered
+    h = prep.uapi
+    if h is None:
+        facts.extra["uapi"] = {"source": None, "note": prep.uapi_note or "no kvm.h found"}
+        return
+    found = {p.spec.name: [r.to_json() for r in renumbered(p.spec, h)] for p in prep.parts}
+    facts.extra["uapi"] = {**h.to_json(), "note": prep.uapi_note or None,
+                           "renumbered": {k: v for k, v in found.items() if v}}
+    for r in results:
+        if r.clause != "cap_number":
+            continue
+        part = next((p for p in prep.parts if p.spec.name == r.spec), None)
+        caps = part.spec.capabilities if part else []
+        suffix = r.id.rsplit("cap.number", 1)[-1].lstrip(".")
+        cap = next((c for c in caps if not suffix or c.name.lower().endswith(suffix)), None)
+        if cap is None:
+            continue
+        meaning = cap_meaning(h, cap.number)
+        mine = h.caps.get(cap.name)
+        if mine is not None and mine[0] != cap.number:
+            meaning += f" (renumbered: posted {cap.number}, kernel has {mine[0]})"
+            if r.verdict is Verdict.CONFORMS:
+                # the answer came from another capability: a false positive, never a pass
+                r.verdict = Verdict.DIVERGES
+                r.decided_by = cap.source
+                r.reason = (f"the answer {r.observed.ret if r.observed else '?'} to "
+                            f"KVM_CHECK_EXTENSION({cap.number}) is not {cap.name}'s: {meaning}")
+                continue
+        r.reason = (f"{r.reason}; " if r.reason else "") + meaning
 
 
 def _test_of(outcome, part: SpecPart):

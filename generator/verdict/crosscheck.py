@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Iterable, Optional
 
-from generator.model.case import Case, StepRole
+from generator.model.case import Case, Gap, StepRole
 from generator.errors import KconformError
 from generator.model import Reach, Source, Spec, Verdict
-from reference.vmstate import Host, Outcome
+from reference.vmstate import Host, Outcome, Unmodelled
 
 _DIAG = re.compile(r"kconform:\s*(.*)$")
 _KV = re.compile(r"(\w+)=(\S+)")
@@ -305,7 +305,14 @@ def crosscheck(spec: Spec, cases: list[Case], obs: Observations,
                            (f"; the run broke ({broke})" if broke else ""))
             out.append(r)
             continue
-        r = judge(spec, case, module.predict(case, ps, host), o, broke)
+        try:
+            predicted = module.predict(case, ps, host)
+        except Unmodelled as e:           # no prediction: untested, never judged
+            out.append(CaseResult(case.id, case.spec, case.clause, case.source, None, None,
+                                  Verdict.UNTESTED, f"{Gap.NOT_EVALUABLE.value}: check "
+                                  f"{e.check}: {e.reason}"))
+            continue
+        r = judge(spec, case, predicted, o, broke)
         if r.verdict is Verdict.DIVERGES and platform_fault:
             r.verdict = Verdict.ERROR
             r.reason = f"platform fault ({platform_fault}); would diverge: {r.reason}"

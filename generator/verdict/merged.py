@@ -70,7 +70,7 @@ def merged_model(spec: Spec, max_tries: int = 32, root=None) -> MergedOracle:
     left: list[Finding] = _loop_locals(spec)
     for _ in range(max_tries):
         try:
-            text = render_reference(spec)
+            text = render_reference(spec, strict=True)
             break
         except RenderError as e:
             if _one_return(spec, e.source, left):

@@ -173,40 +173,43 @@ def test_lock_capability_number_changes_c_and_reference(tmp_path, lock_generated
     assert "210" not in lock_generated[1]
 
 
-def test_lock_helper_returning_1_changes_the_plan_or_is_refused_by_line(tmp_path, lock_generated):
+def test_lock_helper_returning_1_changes_the_plan_and_reports_untested(tmp_path, lock_generated):
     """With the helper returning 1 the eleven later checks come alive; the
-    planner now breaks `(action != LOCK) && (action != UNLOCK)` alone (an
-    action neither names), but cannot yet derive a call that breaks
-    `slot >= KVM_MEM_SLOTS_NUM` (slot is a local computed from args[0]),
-    and says so naming the line instead of guessing; the reference of
-    check 1 and of KVM_CHECK_EXTENSION follow the helper."""
-    from generator.plan.ops import PlanError
-    from generator.errors import KconformError
+    planner breaks `(action != LOCK) && (action != UNLOCK)` alone (an action
+    neither names) but cannot yet derive a call that breaks `slot >=
+    KVM_MEM_SLOTS_NUM` (slot is a local computed from args[0]): that check
+    is `untested` with the reason and its line, and every other check is
+    still planned or untested, none dropped."""
+    from generator.model.case import Gap
+    from generator.plan import plan_all
     body = ("> > > +static int kvm_arm_lock_memslot_supported(void)\n"
             "> > > +{\n> > > +       return 0;\n")
     f = _mutated(tmp_path, LOCK, (body, body.replace("return 0;", "return 1;")))
     spec = extract_spec(f, "lock-memslot-rfc-v5")
-    with pytest.raises(PlanError, match=r"^004_baa2838cf23bbaa8.txt:314 .*slot_at_least") as e:
-        plan(spec)
-    assert isinstance(e.value, KconformError) and "\n" not in str(e.value)
+    p = plan_all(spec)
+    gaps = {u.check: u for u in p.untested}
+    u = gaps["slot_at_least"]
+    assert u.gap is Gap.NO_LEVER and str(u.source) == "004_baa2838cf23bbaa8.txt:314"
+    assert "cannot derive" in u.reason and "\n" not in u.reason
+    planned = {v for c in p.cases for v in c.violates}
+    assert {"args_2_nonzero", "args_3_nonzero"} <= planned
+    live = [c.id for op in spec.operations for c in op.checks if c.reach.value == "reachable"]
+    assert live and all(c in planned or c in gaps for c in live)   # none silently dropped
 
 
-def test_generate_on_that_spec_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+def test_generate_on_that_spec_lists_the_untested_check(tmp_path, monkeypatch, capsys):
     from generator import paths
     from generator.cli import main
     from generator.model.specio import dump_spec
     body = ("> > > +static int kvm_arm_lock_memslot_supported(void)\n"
             "> > > +{\n> > > +       return 0;\n")
     f = _mutated(tmp_path, LOCK, (body, body.replace("return 0;", "return 1;")))
-    specs = tmp_path / "specs"
-    specs.mkdir()
-    (specs / "lock-memslot-rfc-v5.yaml").write_text(
-        dump_spec(extract_spec(f, "lock-memslot-rfc-v5")))
-    monkeypatch.setattr(paths, "SPECS", specs)
-    assert main(["generate", "--spec", "v5", "-o", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("kconform: error: 004_baa2838cf23bbaa8.txt:314")
-    assert "slot_at_least" in err[0] and "Traceback" not in err[0]
+    path = tmp_path / "lock.yaml"
+    path.write_text(dump_spec(extract_spec(f, "lock-memslot-rfc-v5")))
+    assert main(["generate", "--spec", str(path), "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "untested: 004_baa2838cf23bbaa8.txt:314" in out and "slot_at_least" in out
+    assert (tmp_path / "out" / "lock-memslot-rfc-v5" / "lock_memslot_rfc_v5.py").is_file()
 
 
 def test_lock_helper_value_flows_into_the_reference(tmp_path, lock_generated):

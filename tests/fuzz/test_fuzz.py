@@ -197,7 +197,7 @@ def _argvs(budget: int) -> list[list[str]]:
     out = [["run", *b] for b in _BAD]
     out += [["baseline", "-o", "/proc/x", *b] for b in _BAD[:8]]
     out += [["extract", "/nonexistent"], ["extract", "/dev/null", "--name", "x"],
-            ["extract", "seeds"], ["extract", "--spec", "bogus", "--check"],
+            ["extract", "specs"], ["extract", "--spec", "bogus", "--check"],
             ["generate", "--spec", "bogus"], ["diff", "v10", "bogus"],
             ["diff", "README.md", "v10"], ["diff", "/dev/null", "v10"]]
     for _ in range(budget * 4):

@@ -132,13 +132,30 @@ def test_host_only_check_gives_no_case_but_a_skip_reason():
     assert probes and not any(c.requires_cap for c in probes)
 
 
-def test_underivable_condition_names_the_line():
+def test_underivable_condition_is_untested_with_its_line_and_the_rest_planned():
+    from generator.model.case import Gap
+    from generator.plan import plan_all
     spec = fixture_spec_mte_v10()
+    before = {c.id for c in plan(spec)}
     op = spec.operation("KVM_ARM_MTE_COPY_TAGS")
     op.checks.append(Check("weird", 10, "frobnicate(x) > 3", Errno.EINVAL,
                            CheckKind.ARGUMENT, [], [], op.source))
-    with pytest.raises(PlanError, match=r"002_640e98e582cbc741.txt:\d+"):
-        plan(spec)
+    op.checks.append(Check("odd", 11, "some_helper(kvm)", Errno.EINVAL,
+                           CheckKind.STATE, [], [], op.source))
+    p = plan_all(spec)
+    gaps = {u.check: u for u in p.untested}
+    assert gaps["weird"].gap is Gap.NO_LEVER and str(gaps["weird"].source) == str(op.source)
+    assert gaps["odd"].gap is Gap.UNMAPPED
+    assert f"unmapped name some_helper at line {op.source.line}" in gaps["odd"].reason
+    assert {c.id for c in p.cases} >= before - {c for c in before if "weird" in c or "odd" in c}
+
+
+def test_host_only_and_lever_none_checks_are_untested_not_silent():
+    from generator.model.case import Gap
+    from generator.plan import plan_all
+    p = plan_all(load_spec("specs/mte-v10.yaml"))
+    gaps = {u.check: u for u in p.untested}
+    assert gaps["not_host_has_mte"].gap is Gap.HOST_ONLY
 
 
 def test_step_shapes():
@@ -174,3 +191,21 @@ def test_with_changes_copies():
     b = with_changes(a, name="other")
     assert a.name == "mte-v10" and b.name == "other"
     assert Reach.HOST_ONLY in {c.reach for op in a.operations for c in op.checks}
+
+
+def test_a_capability_that_answers_a_value_is_not_read_as_absent_on_0():
+    """KVM_CHECK_EXTENSION returning a size or bitmap (not yes/no): the gate
+    before a case skips only when the probe fails, never on an answer of 0."""
+    import copy
+    from generator.render.c import render_c
+    spec = copy.deepcopy(load_spec("specs/mte-v10.yaml"))
+    probe = next(o for o in spec.operations if o.kind.value == "check_extension")
+    gated = [c for c in plan(spec) if c.requires_cap]
+    assert gated and not any(c.requires_value for c in gated)      # system_supports_mte(): yes/no
+    probe.success.ret, probe.success.ret_value = "kvm->arch.mte_tag_bits", None
+    gated = [c for c in plan(spec) if c.requires_cap]
+    assert gated and all(c.requires_value for c in gated)
+    text = render_c(spec, plan(spec))
+    assert ".requires = 2, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE," in text
+    probe.success.ret = "kvm->arch.mte_tag_bits != 0"                # a comparison: yes/no
+    assert not any(c.requires_value for c in plan(spec))

@@ -97,5 +97,6 @@ def test_untranslatable_condition_names_the_line():
     spec = fixture_spec_mte_v10()
     op = spec.operation("KVM_ARM_MTE_COPY_TAGS")
     op.checks[2].condition = "unknown_helper(kvm)"
-    with pytest.raises(RenderError, match="002_640e98e582cbc741.txt:717.*unknown_helper"):
-        render_reference(spec)
+    text = render_reference(spec)      # the module is still written; that check stops a call
+    [line] = [ln for ln in text.splitlines() if "vm.unmodelled(" in ln]
+    assert "unknown_helper" in line and "002_640e98e582cbc741.txt:717" in line

@@ -123,7 +123,7 @@ def test_a_seed_that_is_no_regular_file_or_too_big_is_refused(tmp_path, capsys, 
         p.write_text("x" * 100_000)
     assert main(["extract", str(p), "--name", "x", "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert {"fifo": "is a FIFO", "dir": "is a directory", "device": "device",
+    assert {"fifo": "is a FIFO", "dir": "is a directory", "device": "is a character device",
             "big": "MB limit for a seed (KCONFORM_MAX_SEED_MB"}[make] in err
 
 

@@ -102,15 +102,14 @@ def test_every_clause_of_every_spec_has_a_verdict(matrix, prepared):
     assert col.state is ColumnState.COMPLETED
     got = {r.id: r for r in col.results}
     want = [c.id for c in prepared.all_cases] + [r.id for r in prepared.listed]
-    assert list(got) == want                      # none missing, none extra, in order
+    assert sorted(got) == sorted(want) and len(got) == len(want)   # none missing, none extra
     for spec in DEFAULT_SPECS:
         rows = [r for r in col.results if r.spec == spec]
         checks = [c for op in load_spec(paths.spec_path(spec)).operations for c in op.checks]
         assert rows, spec
         # every check of the spec is a case (violated, or the failing check) or a row
         clauses = {r.clause for r in rows}
-        missing = [c.id for c in checks if c.id not in clauses
-                   and c.reach.value != "host_only" and not c.context]
+        missing = [c.id for c in checks if c.id not in clauses]
         assert not missing, (spec, missing)
     lock = {r.id: r for r in col.results if r.spec == LOCK}
     assert lock[f"{LOCK}:cap.number"].verdict is Verdict.CONFORMS
@@ -129,7 +128,9 @@ def test_json_keeps_spec_and_adds_specs(matrix):
     assert doc["nothing_to_run"] == {MMIO: col.report.facts.specs[2]["nothing_to_run"]}
     s = doc["summary_by_spec"]
     assert s[MMIO] == {"conforms": 0, "diverges": 0, "skipped": 0, "error": 0,
-                       "not_reachable": 8, "total": 8}
+                       "not_reachable": 8, "untested": 0, "total": 8, "checks": 8,
+                       "checks_exercised": 0, "checks_untested": 0, "checks_not_reachable": 8}
+    assert s["mte-v10"]["untested"] == 1 and s["mte-v10"]["checks_untested"] == 1
     assert s[LOCK]["not_reachable"] == 12 and s[LOCK]["conforms"] == 5
     json.dumps(doc)
 
@@ -180,8 +181,17 @@ def test_junit_ktap_and_markdown(matrix, tmp_path):
     write_junit(tmp_path / "j.xml", matrix)
     [suite] = list(JUnitXml.fromfile(str(tmp_path / "j.xml")))
     skipped = [c for c in suite if c.result and c.result[0]._tag == "skipped"]
-    assert len(skipped) == 20 and suite.failures == 0 and suite.tests == 88
-    assert {c.classname.split(".")[0] for c in skipped} == {LOCK, MMIO}
+    # the one failure: cap.number probes v10's 195, which the kernel's headers give
+    # KVM_CAP_SET_GUEST_DEBUG2 (MTE is 205): never a pass, even when the answer agrees
+    failed = [c for c in suite if c.result and c.result[0]._tag == "failure"]
+    assert [c.name for c in failed] == ["cap.number"]
+    assert len(skipped) == 21 and suite.failures == 1 and suite.tests == 89
+    assert {c.classname.split(".")[0] for c in skipped} == {LOCK, MMIO, "mte-v10"}
+    untested = [c for c in skipped if c.result[0].message.startswith("untested: ")]
+    assert [c.name for c in untested] == ["enable_cap.not_host_has_mte"]
+    write_junit(tmp_path / "s.xml", matrix, strict=True)     # --strict: untested fails too
+    [suite] = list(JUnitXml.fromfile(str(tmp_path / "s.xml")))
+    assert suite.failures == 2
     text = ktap(matrix)
     assert f"# kconform: mte-v10 + {LOCK} + {MMIO} on 1 kernel(s)" in text
     assert "        ok 1 enable_cap.not_kvm_arm_lock_memslot_supported.lock" in text
