@@ -116,6 +116,17 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		region.userspace_addr = (uintptr_t)env->slot_mem[s->slot];
 		ret = ioctl(env->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
 		break;
+	case KC_DELETE_MEMSLOT:
+		if (s->slot >= KC_MAX_SLOTS || !env->slot_mem[s->slot])
+			return -1;
+		memset(&region, 0, sizeof(region));
+		region.slot = s->slot;
+		ret = ioctl(env->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+		if (ret == 0) {
+			munmap(env->slot_mem[s->slot], env->slot_len[s->slot]);
+			env->slot_mem[s->slot] = NULL;
+		}
+		break;
 	case KC_VM_IOCTL:
 		if (kc_vm_ioctl(env, &ops[s->op], s, &ret, &err, &digest,
 				&has_digest))

@@ -18,6 +18,7 @@ enum kc_step_kind {
 	KC_REG_LIST,	/* reg_list */
 	KC_GUEST,	/* guest */
 	KC_PAGEOUT,	/* pageout */
+	KC_DELETE_MEMSLOT,	/* delete_memslot */
 };
 
 enum kc_argp {
@@ -59,6 +60,7 @@ static inline const char *kc_kind_name(enum kc_step_kind k)
 	case KC_REG_LIST: return "reg_list";
 	case KC_GUEST: return "guest";
 	case KC_PAGEOUT: return "pageout";
+	case KC_DELETE_MEMSLOT: return "delete_memslot";
 	}
 	return "unknown";
 }

@@ -6,6 +6,7 @@ One module per subcommand, each with `register(sub)` adding its parser:
   run       generator.cli.run       build, boot, cross-check (also `baseline`)
   abi       generator.cli.abi       uAPI layouts against compilers and BTF
   diff      generator.cli.diff      what changed between two specs
+  explore   generator.cli.explore   random sequences live against the reference
 
 `main(argv)` takes its argument list so tests call it directly; expected
 failures (`KconformError`) print one line naming the input and position and
@@ -19,9 +20,9 @@ import sys
 from generator.errors import EXIT_BROKEN, EXIT_USAGE, KconformError
 
 
-from generator.cli import abi, diff, extract, generate, run  # noqa: E402
+from generator.cli import abi, diff, explore, extract, generate, run  # noqa: E402
 
-SUBCOMMANDS = (extract, generate, run, abi, diff)
+SUBCOMMANDS = (extract, generate, run, abi, diff, explore)
 
 
 def build_parser() -> argparse.ArgumentParser:
