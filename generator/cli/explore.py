@@ -85,7 +85,7 @@ def _boot_and_explore(args, specs, modules, budget, saved) -> int:
     from generator.runner.errors import RunnerError
     from generator.runner.kernels import resolve_kernel
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)
     err = Console(stderr=True)
     work = Path(args.work_dir) if args.work_dir else paths.cache_dir() / "explore"
     agents = [build_agent(s, work) for s in specs]

@@ -269,9 +269,10 @@ class Domain:
                              args=tuple(values.get(f"args[{i}]", Val()).bytes for i in range(4)))
         if op.kind is OpKind.CHECK_EXTENSION:
             return CheckExtension(StepRole.SUBJECT, op=op.name, cap=od.cap)
+        values = {f.name: values.get(f.name, f.values[0]) for f in od.fields}
         buf = None
         if od.has_buffer:
-            n = values.get(od.length_field, Val())
+            n = values[od.length_field]
             length = Val(n.pages, n.bytes, od.bytes_per_unit)
             if _huge(n):
                 length = Val(pages=BUFFER_CAP_PAGES, div=od.bytes_per_unit)
@@ -280,7 +281,7 @@ class Domain:
             buf = Buffer(length=length, valid=valid,
                          fill=Fill.PATTERN if to_kernel else Fill.SENTINEL,
                          seed=seed if to_kernel else 0)
-        fields = tuple((f.name, values.get(f.name, f.values[0])) for f in od.fields)
+        fields = tuple((f.name, values[f.name]) for f in od.fields)
         return VmIoctl(StepRole.SUBJECT, op=op.name, fields=fields, arg=arg, buffer=buf)
 
     @staticmethod
@@ -301,7 +302,11 @@ class Domain:
         precondition holds on the state the sequence has built."""
         steps: list[Step] = [CreateVm()]
         state = SeqState()
-        n = ch.integer(1, max(1, max_steps - 1), "steps")
+        for step in self.prelude():
+            if len(steps) < max_steps - 1 and ch.weighted(((True, 3), (False, 1)), "prelude"):
+                state.apply(step)
+                steps.append(step)
+        n = ch.integer(1, max(1, max_steps - len(steps)), "steps")
         for _ in range(n):
             rules = [(RuleKind.OPERATION, 6)]
             if state.vcpus < MAX_VCPUS:
@@ -324,6 +329,15 @@ class Domain:
             state.apply(step)
             steps.append(step)
         return steps
+
+    def prelude(self) -> list[Step]:
+        """The set-up most calls need, each drawn or not at a sequence's
+        start: every capability enabled with valid arguments, then a full
+        memslot 0 when an operation copies through memory."""
+        out: list[Step] = [self.call(od, {}) for od in self.ops if od.op.kind is OpKind.ENABLE_CAP]
+        if any(od.has_buffer for od in self.ops):
+            out.append(AddMemslot(slot=0, guest_ipa=Val(pages=SLOT_BASES[0]), pages=SLOT_PAGES))
+        return out
 
     def draw_call(self, ch) -> Step:
         weights = {OpKind.IOCTL: 4, OpKind.ENABLE_CAP: 2, OpKind.CHECK_EXTENSION: 1}
