@@ -20,7 +20,9 @@ Measured in one invocation, on the same kernel, emulator and flags:
     and with one QEMU per kernel at once; the matrix wall time against the
     sum and the maximum of the single-kernel runs.
 
-Usage: python3 bench/bench.py [--kernel debian-6.12] [--repeat 3] [--no-matrix]
+With --explore, only the figures of `kconform explore` (bench/explore_figures.py).
+
+Usage: python3 bench/bench.py [--kernel debian-6.12] [--repeat 3] [--no-matrix] [--explore]
 """
 from __future__ import annotations
 
@@ -52,7 +54,19 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--no-matrix", action="store_true", help="skip the kernel-matrix figures")
+    ap.add_argument("--explore", action="store_true",
+                    help="only the figures of `kconform explore` (bench/explore_figures.py)")
     args = ap.parse_args(argv)
+    if args.explore:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from explore_figures import explore_figures
+        figures = explore_figures(args.kernel)
+        width = max(len(k) for k in figures)
+        for k, v in figures.items():
+            print(f"{k:<{width}}  {v}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+        return 0
 
     from generator import paths
     from generator.plan import plan

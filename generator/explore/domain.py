@@ -390,6 +390,12 @@ class Domain:
                 out.append(self.call(od, values, **{**keep, "arg": ArgPointer.VALID}))
             if not full and step.buffer is not None:
                 out.append(self.call(od, values, **{**keep, "buffer_valid": None}))
+                v = step.buffer.valid
+                if v.bytes:
+                    out.append(self.call(od, values, **{**keep, "buffer_valid": replace(v, bytes=0)}))
+                if v.pages:
+                    out.append(self.call(od, values, **{**keep,
+                                                        "buffer_valid": replace(v, pages=v.pages - 1)}))
             if seed:
                 out.append(self.call(od, values, **{**keep, "seed": 0}))
             for f in od.fields:

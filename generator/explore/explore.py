@@ -39,12 +39,13 @@ CHUNK = 64                      # sequences drawn per Hypothesis run
 class Budget:
     examples: Optional[int] = None
     seconds: Optional[float] = None
+    steps: Optional[int] = None          # stop once this many steps ran
     max_steps: int = MAX_STEPS
     shrink_seconds: float = 120.0
     generator: Generator = Generator.HYPOTHESIS
 
     def __post_init__(self):
-        if self.examples is None and self.seconds is None:
+        if self.examples is None and self.seconds is None and self.steps is None:
             self.examples = 200
         if not 2 <= self.max_steps <= MAX_STEPS:
             raise ExploreError(f"--max-steps {self.max_steps}: a sequence holds 2..{MAX_STEPS} "
@@ -189,6 +190,8 @@ class Explorer:
 
     def _spent(self, res: ExploreResult, t0: float) -> bool:
         if self.budget.examples is not None and res.examples >= self.budget.examples:
+            return True
+        if self.budget.steps is not None and res.steps >= self.budget.steps:
             return True
         return self.budget.seconds is not None and time.monotonic() - t0 >= self.budget.seconds
 
