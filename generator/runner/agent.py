@@ -134,12 +134,16 @@ def build_agent_initramfs(agents: Sequence[Path], busybox: Path, out: Path,
 class AgentVM:
     """One boot of `kernel` with the agents; use as a context manager."""
 
-    def __init__(self, kernel: KernelImage, agents: Sequence[Path], log_path: Path, *,
-                 config: QemuConfig = AARCH64, boot_timeout: float = BOOT_TIMEOUT):
+    def __init__(self, kernel: Optional[KernelImage], agents: Sequence[Path], log_path: Path, *,
+                 config: QemuConfig = AARCH64, boot_timeout: float = BOOT_TIMEOUT,
+                 grace: float = GRACE, console=None, markers: Optional[Markers] = None):
+        """`console` (tests): a started console with QemuProcess's line
+        interface and `send_text(text)`, used instead of booting `kernel`."""
         self.kernel, self.agents = kernel, [Path(a) for a in agents]
         self.log_path, self.config, self.boot_timeout = Path(log_path), config, boot_timeout
-        self.markers = Markers.fresh()
-        self.proc: Optional[QemuProcess] = None
+        self.grace = grace
+        self.markers = markers or Markers.fresh()
+        self.proc = console
         self.log: Optional[TextIO] = None
         self.release: Optional[str] = None
         self.emulator = None
@@ -162,12 +166,17 @@ class AgentVM:
 
     def start(self) -> None:
         t0 = time.monotonic()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self.proc is not None:                      # a test's console
+            self.log = open(self.log_path, "w", encoding="utf-8")
+            self._until(AgentEvent.READY, self.boot_timeout, {}, "boot")
+            self.boot_seconds = time.monotonic() - t0
+            return
         self.emulator = emulator_info(self.config.binary)
         busybox = resolve_busybox()
         self._tmp = tempfile.TemporaryDirectory(prefix="kconform-explore-")
         initrd = build_agent_initramfs(self.agents, busybox.binary,
                                        Path(self._tmp.name) / "initrd.gz", self.markers)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(self.log_path, "w", encoding="utf-8")
         self.proc = QemuProcess(self.config, self.kernel.vmlinuz, initrd)
         self.log.write(f"{LOG_HEADER}{' '.join(self.proc.cmd)}\n")
@@ -193,6 +202,9 @@ class AgentVM:
 
     # -- console
     def _send(self, text: str) -> None:
+        if hasattr(self.proc, "send_text"):
+            self.proc.send_text(text)
+            return
         data = text.encode()
         fd = self.proc.child.child_fd
         while data:
@@ -293,8 +305,8 @@ class AgentVM:
         if self.current is None:
             return
         self._send("Q\n")
-        self._until(AgentEvent.EXIT, GRACE, {}, f"stopping {self.current.name}")
-        self._until(AgentEvent.READY, GRACE, {}, "the next prompt")
+        self._until(AgentEvent.EXIT, self.grace, {}, f"stopping {self.current.name}")
+        self._until(AgentEvent.READY, self.grace, {}, "the next prompt")
         self.current = None
 
     def run_batch(self, texts: Sequence[tuple[str, str]]) -> dict[str, SeqResult]:
@@ -310,7 +322,7 @@ class AgentVM:
         self._send("F\n")
         ids = [i for i, _ in texts]
         pending = {i: SeqResult(i, []) for i in ids}
-        window = info.step_timeout + GRACE
+        window = info.step_timeout + self.grace
         deadline = time.monotonic() + window * max(1, len(ids))
         while True:
             left = deadline - time.monotonic()
@@ -333,7 +345,7 @@ class AgentVM:
                 if hung is not None:
                     pending[hung].hung = any(" hang " in l for l in pending[hung].lines)
                     done[hung] = pending[hung]
-                self._until(AgentEvent.READY, GRACE, done, "the agent's restart")
+                self._until(AgentEvent.READY, self.grace, done, "the agent's restart")
                 self.current = None
                 self.start_agent(info.name)
                 raise AgentDied(f"agent {info.name} exited (status {status}) during "
