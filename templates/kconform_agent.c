@@ -9,22 +9,32 @@
  * rendered by generator.render.c) and the runtime every generated test
  * uses (kconform_runtime.h), so a step here is exactly a step there.
  *
- * Protocol (host -> agent, one line each; numbers are decimal):
+ * Protocol (host -> agent, one line each; numbers are hexadecimal, and
+ * the trailing zeros of an `S` line may be left out):
  *
- *   X <id> <n>      a sequence of n steps follows, one `S` line per step;
- *                   the agent runs them on a fresh VM and tears it down
+ *   X <id> <n>      a sequence of n steps follows, one `S` line per step
+ *                   (at most KC_AGENT_BATCH sequences before an F)
  *   S <kind> <op> <cap> <flags> <a0> <a1> <a2> <a3> <slot> <ipa> <pages>
  *     <argp> <buf present> <buf length> <buf valid> <fill> <seed> <n> <v0..>
  *                   one struct kc_step row, every size already resolved
- *   F               flush: print "# kconform: flush <count>" and flush
+ *   F               run the sequences sent since the last F, each on a
+ *                   fresh VM torn down after it, in up to KC_AGENT_LANES
+ *                   processes at once; print their lines in the order
+ *                   sent, then "# kconform: flush <count>"
+ *   L <n>           run later batches in n lanes (1..KC_AGENT_LANES;
+ *                   the agent starts with one per online CPU)
  *   Q               exit 0
  *
- * Agent -> host: the runtime's own observation lines
+ * Agent -> host: per step, the runtime's observation (kc_step), printed
+ * short (KC_PRINT_OBS): "=<ret> <errno name|-> <digest hex|->"; the host
+ * reads it as the long line of a generated test,
  *
  *   # kconform: case=<id> step=<n> kind=<kind> ret=<r> errno=<E|-> digest=<hex|->
  *
- * then "# kconform: case=<id> end steps=<k> rc=<0|1|-1>" (rc as kc_step's:
- * 1 the step cannot run here, -1 the harness failed, with why=...).
+ * after "# kconform: case=<id> begin" and followed by
+ * "# kconform: case=<id> end steps=<k> rc=<0|1|-1> us=<guest time>" (rc
+ * as kc_step's: 1 the step cannot run here, -1 the harness failed, with
+ * why=...; us: the sequence's steps and teardown, in the guest's clock).
  * At start: "# kconform: agent spec=... page_size=... hwcap2_mte=..."
  * and the binding lines, then "# kconform: agent ready".  Every step runs
  * under alarm(KC_AGENT_STEP_TIMEOUT): a step that hangs kills the agent
@@ -33,7 +43,28 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
+#include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
+#include "kconform_types.h"
+
+/* one step's observation, short: "=<ret> <errno|-> <digest|->"; the host
+ * knows which sequence and step it belongs to (they run in order) and
+ * reads it as the runtime's long line (generator.runner.agent) */
+static void kc_agent_obs(const struct kc_case *c, int n, const struct kc_step *s,
+			 long ret, int err, int has_digest, uint64_t digest)
+{
+	(void)c;
+	(void)n;
+	(void)s;
+	printf("=%ld %s ", ret, err ? kc_errno_name(err) : "-");
+	if (has_digest)
+		printf("%016llx\n", (unsigned long long)digest);
+	else
+		printf("-\n");
+}
+#define KC_PRINT_OBS kc_agent_obs
+
 /* the spec's generated test (uAPI, ops, bindings); its main is not ours */
 #define main kc_generated_test_main
 #include "kconform_agent_ops.h"
@@ -46,13 +77,18 @@
 #define KC_AGENT_STEP_TIMEOUT 10
 #endif
 #define KC_AGENT_LINE 1024
+#define KC_AGENT_BATCH 64		/* sequences per F */
+#define KC_AGENT_SLOT 2048		/* bytes of output per sequence */
+#ifndef KC_AGENT_LANES
+#define KC_AGENT_LANES 2		/* sequences run at once, at most */
+#endif
 #define KC_HWCAP2_MTE (1UL << 18)
 
-/* next decimal (or 0x hex) number of *p, moving past it */
+/* next hexadecimal number of *p (0 past the end), moving past it */
 static uint64_t kc_num(char **p)
 {
 	char *end;
-	uint64_t v = strtoull(*p, &end, 0);
+	uint64_t v = strtoull(*p, &end, 16);
 
 	*p = end;
 	return v;
@@ -100,64 +136,143 @@ static int kc_parse_step(char *line, struct kc_step *s)
 }
 
 static char kc_line[KC_AGENT_LINE];
-static char kc_id[64];
-static volatile int kc_current = -1;	/* the step running, for a hang */
+static const char *kc_running = "-";	/* the sequence running, for a hang */
+static volatile int kc_current = -1;	/* ... and its step */
 
 /* a step that outlived its alarm: say which, keep what was seen, go */
 static void kc_hung(int sig)
 {
 	(void)sig;
-	printf("# kconform: case=%s hang step=%d after %d s\n", kc_id,
+	printf("# kconform: case=%s hang step=%d after %d s\n", kc_running,
 	       kc_current, KC_AGENT_STEP_TIMEOUT);
 	fflush(stdout);
 	_exit(128 + SIGALRM);
 }
 
-/* an `X <id> <n>` header: read and run the n steps */
-static void kc_sequence(struct kc_env *env, char *line)
-{
+/* the sequences of one batch (X ... up to F), run when the F comes */
+struct kc_job {
+	char id[64];
+	int ok;				/* every S line parsed */
 	struct kc_case c;
-	int n, k, rc = 0, got = 0;
+};
+static struct kc_job kc_jobs[KC_AGENT_BATCH];
+static int kc_njobs;
 
-	memset(&c, 0, sizeof(c));
-	if (sscanf(line, "X %63s %d", kc_id, &n) != 2 || n < 0 || n > KC_MAX_STEPS) {
+/* an `X <id> <n>` header: read its n steps into the batch */
+static void kc_read_sequence(char *line)
+{
+	struct kc_job *j;
+	int n, k, got = 0;
+
+	if (kc_njobs == KC_AGENT_BATCH) {
+		printf("# kconform: agent batch full (%d sequences)\n", KC_AGENT_BATCH);
+		return;
+	}
+	j = &kc_jobs[kc_njobs];
+	memset(j, 0, sizeof(*j));
+	if (sscanf(line, "X %63s %d", j->id, &n) != 2 || n < 0 || n > KC_MAX_STEPS) {
 		printf("# kconform: agent bad header: %s", line);
 		return;
 	}
-	c.id = kc_id;
-	c.nsteps = n;
+	j->c.id = j->id;
+	j->c.nsteps = n;
 	for (k = 0; k < n; k++) {
 		if (!fgets(kc_line, sizeof(kc_line), stdin))
 			exit(0);
-		if (kc_parse_step(kc_line, &c.steps[k]) == 0)
+		if (kc_parse_step(kc_line, &j->c.steps[k]) == 0)
 			got++;
 	}
-	if (got != n) {
+	j->ok = got == n;
+	kc_njobs++;
+}
+
+/* run one sequence on a fresh VM, tear it down, say how it ended */
+static void kc_run_job(struct kc_env *env, struct kc_job *j)
+{
+	struct timespec t0, t1;
+	int k, rc = 0;
+
+	if (!j->ok) {
 		printf("# kconform: case=%s end steps=0 rc=-1 why=malformed step line\n",
-		       c.id);
+		       j->id);
 		return;
 	}
-	env->case_id = c.id;
-	for (k = 0; k < n; k++) {
+	env->case_id = kc_running = j->id;
+	printf("# kconform: case=%s begin\n", j->id);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (k = 0; k < j->c.nsteps; k++) {
 		kc_current = k;
 		alarm(KC_AGENT_STEP_TIMEOUT);
-		rc = kc_step(env, kc_ops, &c, k);
+		rc = kc_step(env, kc_ops, &j->c, k);
 		alarm(0);
 		if (rc)
 			break;
 	}
 	kc_teardown(env);
-	printf("# kconform: case=%s end steps=%d rc=%d", c.id, k, rc);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("# kconform: case=%s end steps=%d rc=%d us=%ld", j->id, k, rc,
+	       (long)((t1.tv_sec - t0.tv_sec) * 1000000L +
+		      (t1.tv_nsec - t0.tv_nsec) / 1000));
 	if (rc)
 		printf(" why=%s", env->why[0] ? env->why : strerror(errno));
 	printf("\n");
+}
+
+/*
+ * Run the batch in `lanes` processes at once (one per online CPU: the
+ * guest's vCPUs are separate host threads).  Lane l runs sequences l,
+ * l + lanes, ... writing each one's lines into its own slot of a shared
+ * mapping; the agent then prints the slots in order, so the host reads
+ * the batch exactly as one lane would print it.  A lane whose step hung
+ * leaves that sequence's lines and hang line, and nothing for the lane's
+ * later sequences: the host sends those again.
+ */
+static void kc_run_batch(struct kc_env *env, int lanes, char *slots)
+{
+	pid_t pids[KC_AGENT_LANES];
+	int i, l;
+
+	if (lanes > kc_njobs)
+		lanes = kc_njobs;
+	if (lanes <= 1 || !slots) {
+		for (i = 0; i < kc_njobs; i++)
+			kc_run_job(env, &kc_jobs[i]);
+		kc_njobs = 0;
+		return;
+	}
+	memset(slots, 0, (size_t)kc_njobs * KC_AGENT_SLOT);
+	fflush(stdout);
+	for (l = 0; l < lanes; l++) {
+		pids[l] = fork();
+		if (pids[l] == 0) {
+			for (i = l; i < kc_njobs; i += lanes) {
+				FILE *f = fmemopen(slots + (size_t)i * KC_AGENT_SLOT,
+						   KC_AGENT_SLOT - 1, "w");
+
+				if (!f)
+					_exit(1);
+				stdout = f;
+				kc_run_job(env, &kc_jobs[i]);
+				fclose(f);
+			}
+			_exit(0);
+		}
+	}
+	for (l = 0; l < lanes; l++)
+		if (pids[l] > 0)
+			waitpid(pids[l], NULL, 0);
+	for (i = 0; i < kc_njobs; i++)
+		fputs(slots + (size_t)i * KC_AGENT_SLOT, stdout);
+	kc_njobs = 0;
 }
 
 int main(void)
 {
 	static char out[1 << 16];
 	struct kc_env env = { .vm_fd = -1, .guest_fd = -1 };
-	long count = 0;
+	long count = 0, cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int lanes = cpus > KC_AGENT_LANES ? KC_AGENT_LANES : cpus < 1 ? 1 : (int)cpus;
+	char *slots;
 	size_t i;
 
 	setvbuf(stdout, out, _IOFBF, sizeof(out));
@@ -165,10 +280,17 @@ int main(void)
 	tcflush(0, TCIFLUSH);		/* what a killed agent left unread */
 	env.page_size = sysconf(_SC_PAGESIZE);
 	env.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	slots = mmap(NULL, (size_t)KC_AGENT_BATCH * KC_AGENT_SLOT,
+		     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (slots == MAP_FAILED) {
+		slots = NULL;
+		lanes = 1;
+	}
 	printf("# kconform: agent spec=%s page_size=%ld hwcap2_mte=%d kvm=%s "
-	       "step_timeout=%d\n", KC_AGENT_SPEC, env.page_size,
+	       "step_timeout=%d lanes=%d\n", KC_AGENT_SPEC, env.page_size,
 	       (getauxval(AT_HWCAP2) & KC_HWCAP2_MTE) != 0,
-	       env.kvm_fd < 0 ? strerror(errno) : "ok", KC_AGENT_STEP_TIMEOUT);
+	       env.kvm_fd < 0 ? strerror(errno) : "ok", KC_AGENT_STEP_TIMEOUT,
+	       lanes);
 	printf("# kconform: page_size=%ld\n", env.page_size);
 	for (i = 0; i < sizeof(kc_bindings) / sizeof(kc_bindings[0]); i++)
 		printf("# kconform: binding name=%s number=%llu how=%s\n",
@@ -184,12 +306,18 @@ int main(void)
 				printf("# kconform: agent no /dev/kvm\n");
 				break;
 			}
-			kc_sequence(&env, kc_line);
+			kc_read_sequence(kc_line);
 			count++;
 			break;
 		case 'F':
+			kc_run_batch(&env, lanes, slots);
 			printf("# kconform: flush %ld\n", count);
 			fflush(stdout);
+			break;
+		case 'L':		/* L <n>: run batches in n lanes */
+			lanes = atoi(kc_line + 1);
+			lanes = lanes < 1 || !slots ? 1 : lanes > KC_AGENT_LANES ?
+				KC_AGENT_LANES : lanes;
 			break;
 		case 'Q':
 			fflush(stdout);

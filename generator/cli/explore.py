@@ -62,9 +62,9 @@ def cmd_explore(args) -> int:
         raise KconformError(f"--spec names a spec twice ({', '.join(names)}); give each once")
     from generator.explore.domain import Domain
     from generator.verdict.crosscheck import reference_module
-    modules = {s.name: reference_module(s) for s in specs}
     for s in specs:
         Domain.of(s)                               # nothing to explore: one line, exit 2
+    modules = {s.name: reference_module(s) for s in specs}
     return _boot_and_explore(args, specs, modules, budget, saved)
 
 

@@ -110,7 +110,9 @@ def step_row(spec: Spec, step: Step, page_size: int, caps: dict[str, int]) -> st
     values = _field_values(spec, step, page_size) if k is StepKind.VM_IOCTL else []
     kind = list(StepKind).index(k) + 1          # enum kc_step_kind starts at 1
     nums = [kind, op, cap, flags, *args, slot, ipa, pages, argp, *buf, len(values), *values]
-    return "S " + " ".join(str(int(n) & 0xFFFFFFFFFFFFFFFF) for n in nums)
+    while nums and not nums[-1]:            # the agent reads missing numbers as 0
+        nums.pop()
+    return "S " + " ".join(f"{int(n) & 0xFFFFFFFFFFFFFFFF:x}" for n in nums)
 
 
 def sequence_text(spec: Spec, case_id: str, steps: list[Step], page_size: int,

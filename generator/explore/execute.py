@@ -34,8 +34,26 @@ class Broke(Exception):
         self.done, self.panic = done, panic
 
 
+def long_lines(case: Case, lines: list[str]) -> list[str]:
+    """The agent's short observations ("=<ret> <errno> <digest>", in step
+    order) as the runtime's long lines, which the cross-check parses."""
+    out, k = [], 0
+    for line in lines:
+        if not line.startswith("="):
+            out.append(line)
+            continue
+        words = line[1:].split()
+        if len(words) != 3 or k >= len(case.steps):
+            out.append(f"# kconform: case={case.id} agent line not understood: {line}")
+            continue
+        out.append(f"# kconform: case={case.id} step={k} kind={case.steps[k].kind.value} "
+                   f"ret={words[0]} errno={words[1]} digest={words[2]}")
+        k += 1
+    return out
+
+
 def observations(case_id: str, lines: list[str], end: dict | None, hung: bool) -> CaseObs:
-    """One sequence's agent lines as the cross-check's CaseObs."""
+    """One sequence's agent lines (long form) as the cross-check's CaseObs."""
     rc = (end or {}).get("rc")
     status = "pass" if rc == "0" else "skip" if rc == "1" else "fail"
     reason = ""
@@ -56,6 +74,7 @@ class LiveStats:
     sequences: int = 0
     steps_sent: int = 0
     seconds: float = 0.0             # in round trips
+    guest_seconds: float = 0.0       # the sequences' own time in the guest (agent clock)
     hangs: int = 0
 
 
@@ -88,20 +107,33 @@ class LiveExecutor:
             t0 = time.monotonic()
             try:
                 done = self.vm.run_batch(texts)
+                if len(done) < len(chunk):       # a lane hung: its later sequences never ran
+                    if not done:
+                        raise Broke(f"agent {self.spec.name}: a batch of {len(chunk)} "
+                                    "sequences gave no result", out)
+                    todo = [c for c in chunk if c.id not in done] + todo
+                self.stats.hangs += sum(1 for r in done.values() if r.hung)
             except AgentDied as e:
                 done = e.done
                 self.stats.hangs += 1
                 todo = [c for c in chunk if c.id not in done] + todo
             except VmBroke as e:
-                out.update({i: observations(i, r.lines, r.end, r.hung) for i, r in e.done.items()})
+                out.update(self._obs(chunk, e.done))
                 raise Broke(str(e), out, e.panic) from None
             finally:
                 self.stats.round_trips += 1
                 self.stats.seconds += time.monotonic() - t0
             self.stats.sequences += len(done)
+            self.stats.guest_seconds += sum(int((r.end or {}).get("us", 0)) for r in done.values()) / 1e6
             self.stats.steps_sent += sum(len(c.steps) for c in chunk)
-            out.update({i: observations(i, r.lines, r.end, r.hung) for i, r in done.items()})
+            out.update(self._obs(chunk, done))
         return out
+
+    @staticmethod
+    def _obs(chunk: list[Case], done: dict) -> dict[str, CaseObs]:
+        by_id = {c.id: c for c in chunk}
+        return {i: observations(i, long_lines(by_id[i], r.lines), r.end, r.hung)
+                for i, r in done.items() if i in by_id}
 
     def stop(self) -> None:
         self.vm.stop_agent()

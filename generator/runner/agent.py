@@ -74,11 +74,14 @@ class AgentInfo:
     bindings: dict                # capability -> (number, how)
     step_timeout: int
     kvm: str = "ok"
+    lanes: int = 1                # guest processes a batch runs in
 
 
 @dataclasses.dataclass
 class SeqResult:
-    """The console lines one sequence produced, and how it ended."""
+    """The console lines one sequence produced, and how it ended: per step
+    the agent's short observation ("=<ret> <errno|-> <digest|->", in step
+    order), its `hang` line if a step hung, its `end` line's fields."""
     id: str
     lines: list[str]
     end: Optional[dict] = None    # the `end` line's fields; None: never ended
@@ -294,12 +297,18 @@ class AgentVM:
                 info.host_mte = kv.get("hwcap2_mte") == "1"
                 info.step_timeout = int(kv.get("step_timeout", "10"))
                 info.kvm = kv.get("kvm", "ok")
+                info.lanes = int(kv.get("lanes", "1"))
             elif "binding" in line and "name" in kv:
                 info.bindings[kv["name"]] = (int(kv["number"]), kv.get("how", ""))
         if not info.page_size:
             raise RunnerError(f"agent {name} gave no hello line: " + " | ".join(hello[-3:]))
         self.current = info
         return info
+
+    def set_lanes(self, lanes: int) -> None:
+        """Run later batches in `lanes` guest processes at once (the agent
+        clamps it to 1..its KC_AGENT_LANES)."""
+        self._send(f"L {int(lanes)}\n")
 
     def stop_agent(self) -> None:
         if self.current is None:
@@ -311,8 +320,10 @@ class AgentVM:
 
     def run_batch(self, texts: Sequence[tuple[str, str]]) -> dict[str, SeqResult]:
         """Send every (id, sequence text) of the batch, then a flush; return
-        each sequence's lines.  Raises AgentDied (the agent was restarted)
-        or VmBroke, both with the sequences finished so far."""
+        each finished sequence's lines (one whose step hung is finished;
+        one the agent's lanes never reached is absent: send it again).
+        Raises AgentDied (the agent was restarted) or VmBroke, both with the
+        sequences finished so far."""
         info = self.current
         if info is None:
             raise RunnerError("no agent is running")
@@ -322,6 +333,7 @@ class AgentVM:
         self._send("F\n")
         ids = [i for i, _ in texts]
         pending = {i: SeqResult(i, []) for i in ids}
+        running: Optional[str] = None
         window = info.step_timeout + self.grace
         deadline = time.monotonic() + window * max(1, len(ids))
         while True:
@@ -340,9 +352,10 @@ class AgentVM:
             ev = self._event(line)
             if ev is not None and ev[0] is AgentEvent.EXIT:
                 status = int(ev[1][1]) if len(ev[1]) > 1 and ev[1][1].isdigit() else None
-                hung = next((i for i in ids if i not in done and pending[i].lines), None)
+                hung = next((i for i in ids if i in done and done[i].hung), None)
+                hung = hung or next((i for i in ids if i not in done and pending[i].lines), None)
                 hung = hung or next((i for i in ids if i not in done), None)
-                if hung is not None:
+                if hung is not None and hung not in done:
                     pending[hung].hung = any(" hang " in l for l in pending[hung].lines)
                     done[hung] = pending[hung]
                 self._until(AgentEvent.READY, self.grace, done, "the agent's restart")
@@ -352,11 +365,22 @@ class AgentVM:
                                 f"sequence {hung}", done, hung, status)
             if "kconform: flush" in line:
                 return done
+            if line.startswith("="):              # a step of the sequence running
+                if running is not None:
+                    pending[running].lines.append(line)
+                continue
             kv = dict(_KV.findall(line.partition("kconform:")[2]))
             sid = kv.get("case")
             if sid in pending:
+                if line.rstrip().endswith(" begin"):
+                    running = sid
+                    continue
                 pending[sid].lines.append(line)
-                if " end steps=" in line:
+                if " hang step=" in line:           # a lane's step hung: its last line
+                    pending[sid].hung = True
+                    done[sid] = pending[sid]
+                    running = None
+                elif " end steps=" in line:
                     pending[sid].end = kv
                     done[sid] = pending[sid]
                     deadline = time.monotonic() + window * max(1, len(ids) - len(done))

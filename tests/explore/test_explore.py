@@ -245,11 +245,13 @@ def test_step_rows(spec, domain):
                             "flags": Val(bytes=0)}, seed=3)
     row = step_row(spec, step, 16384, {"KVM_CAP_ARM_MTE": 205}).split()
     assert row[0] == "S" and row[1] == "6"                # KC_VM_IOCTL
-    nv = int(row[18])
-    assert nv == 5 and row[19:] == [str(257 * 16384), str(2 * 16384), "0", "0", "0"]
-    assert row[13:18] == ["1", str(2 * 16384 // 16), str(2 * 16384 // 16), "1", "3"]
+    nv = int(row[18], 16)
+    # hexadecimal, trailing zeros left out (the agent reads them as 0)
+    assert nv == 5 and row[19:] == [f"{257 * 16384:x}", f"{2 * 16384:x}"]
+    assert row[13:18] == ["1", f"{2 * 16384 // 16:x}", f"{2 * 16384 // 16:x}", "1", "3"]
     en = step_row(spec, domain.prelude()[0], 4096, {"KVM_CAP_ARM_MTE": 205}).split()
-    assert en[1] == "3" and en[3] == "205"
+    assert en[1] == "3" and en[3] == f"{205:x}" and len(en) == 4
+    assert step_row(spec, CreateVm(), 4096, {}) == "S 1"
     text = sequence_text(spec, "e1", [CreateVm(), step], 4096, {"KVM_CAP_ARM_MTE": 205})
     assert text.splitlines()[0] == "X e1 2" and len(text.splitlines()) == 3
 
@@ -273,3 +275,9 @@ def test_classes_ignore_the_numbers_of_one_sequence(spec, domain):
         keys.add(judge_sequence(spec, mte_v10, c, k.execute([c])[c.id], PS, Host()).cls)
     assert len(keys) == 1 and isinstance(next(iter(keys)), DivergenceClass)
     assert json.dumps(next(iter(keys)).key)
+
+
+def test_a_spec_with_nothing_to_explore_is_one_line(capsys):
+    assert main(["explore", "--spec", "mmio-guard-v2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nothing to explore" in err
