@@ -36,7 +36,7 @@ def register(sub) -> None:
                    help="steps per sequence, CREATE_VM included (2..8, default 8)")
     e.add_argument("--generator", choices=["hypothesis", "random"], default="hypothesis",
                    help="where the choices come from: Hypothesis strategies (default) or a "
-                        "seeded random.Random (about 20 times cheaper per sequence)")
+                        "seeded random.Random (two orders of magnitude cheaper per sequence)")
     e.add_argument("--save", metavar="FILE", help="keep the confirmed minimal sequences and "
                                                    "their C reproducers here")
     e.add_argument("--replay", metavar="FILE", help="run the sequences of a --save file again "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from generator.explore.domain import gating_caps
 from generator.model import OpKind, Spec
 from generator.model.case import (ArgPointer, Case, CheckExtension, CreateVm, Fill, Step,
                                   StepKind, StepRole, Val)
@@ -34,6 +35,7 @@ def spec_caps(spec: Spec) -> list[str]:
     names = [c.name for c in spec.capabilities]
     names += [op_cap(o) for o in spec.operations
               if o.kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION)]
+    names += gating_caps(spec)
     return list(dict.fromkeys(n for n in names if n))
 
 

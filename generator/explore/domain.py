@@ -3,7 +3,8 @@
 Phases:
   1. rules: the spec's operations (a KVM_ENABLE_CAP, a KVM_CHECK_EXTENSION,
      an ioctl taking a struct) plus the set-up operations a sequence needs
-     (create a vCPU, add or delete a memslot), each with its precondition
+     (create a vCPU, add or delete a memslot, enable a capability a check
+     tests that no operation of the spec enables), each with its precondition
      on the state the sequence has built (`SeqState`);
   2. argument domains, one per field, read from the operation's checks
      (generator.plan.ops.derive_violation): the value that satisfies every
@@ -64,6 +65,7 @@ class ExploreError(KconformError):
 
 
 class RuleKind(enum.Enum):
+    ENABLE_CAP = "enable_cap"        # a capability no spec operation enables
     CREATE_VCPU = "create_vcpu"
     ADD_MEMSLOT = "add_memslot"
     DELETE_MEMSLOT = "delete_memslot"
@@ -78,7 +80,10 @@ class SeqState:
 
     def apply(self, step: Step) -> bool:
         """Take `step`; False when its precondition does not hold."""
-        if isinstance(step, CreateVcpu):
+        if isinstance(step, EnableCap) and step.role is StepRole.SETUP:
+            if self.vcpus:                  # the kernel refuses it then; the set-up model does not
+                return False
+        elif isinstance(step, CreateVcpu):
             if self.vcpus >= MAX_VCPUS:
                 return False
             self.vcpus += 1
@@ -91,6 +96,21 @@ class SeqState:
                 return False
             del self.slots[step.slot]
         return True
+
+
+def gating_caps(spec: Spec) -> list[str]:
+    """Capabilities the operations' checks test (vocabulary concept
+    cap_enabled), in order."""
+    vocab = load_vocabulary()
+    out = []
+    for op in spec.operations:
+        for c in op.checks:
+            for p in c.predicates:
+                e = vocab.lookup(p.spelling.split("(")[0].strip())
+                cap = dict(e.args).get("cap") if e is not None and e.concept == "cap_enabled" else None
+                if cap and cap not in out:
+                    out.append(cap)
+    return out
 
 
 def valid_sequence(steps: list[Step]) -> bool:
@@ -238,6 +258,7 @@ class Domain:
     spec: Spec
     ops: list[OpDomain]
     skipped: list[str] = field(default_factory=list)   # what is not explored, and why
+    setup_caps: list[str] = field(default_factory=list)  # enabled by a set-up step
 
     @classmethod
     def of(cls, spec: Spec) -> "Domain":
@@ -253,7 +274,8 @@ class Domain:
         if not ops:
             raise ExploreError(f"spec {spec.name} has no operation a user call reaches; "
                                "nothing to explore")
-        return cls(spec, ops, skipped)
+        enabled = {od.cap for od in ops if od.op.kind is OpKind.ENABLE_CAP}
+        return cls(spec, ops, skipped, [c for c in gating_caps(spec) if c not in enabled])
 
     def op(self, name: str) -> OpDomain:
         return next(o for o in self.ops if o.op.name == name)
@@ -309,6 +331,8 @@ class Domain:
         n = ch.integer(1, max(1, max_steps - len(steps)), "steps")
         for _ in range(n):
             rules = [(RuleKind.OPERATION, 6)]
+            if self.setup_caps and not state.vcpus:
+                rules.append((RuleKind.ENABLE_CAP, 1))
             if state.vcpus < MAX_VCPUS:
                 rules.append((RuleKind.CREATE_VCPU, 1))
             if len(state.slots) < len(SLOT_BASES):
@@ -316,8 +340,10 @@ class Domain:
             if state.slots:
                 rules.append((RuleKind.DELETE_MEMSLOT, 1))
             rule = ch.weighted(rules, "rule")
-            if rule is RuleKind.CREATE_VCPU:
-                step: Step = CreateVcpu()
+            if rule is RuleKind.ENABLE_CAP:
+                step: Step = EnableCap(StepRole.SETUP, cap=ch.choice(self.setup_caps, "cap"))
+            elif rule is RuleKind.CREATE_VCPU:
+                step = CreateVcpu()
             elif rule is RuleKind.ADD_MEMSLOT:
                 slot = ch.choice([s for s in SLOT_BASES if s not in state.slots], "slot")
                 pages = ch.choice((SLOT_PAGES, *range(1, SLOT_PAGES)), "pages")
@@ -335,6 +361,7 @@ class Domain:
         start: every capability enabled with valid arguments, then a full
         memslot 0 when an operation copies through memory."""
         out: list[Step] = [self.call(od, {}) for od in self.ops if od.op.kind is OpKind.ENABLE_CAP]
+        out += [EnableCap(StepRole.SETUP, cap=c) for c in self.setup_caps]
         if any(od.has_buffer for od in self.ops):
             out.append(AddMemslot(slot=0, guest_ipa=Val(pages=SLOT_BASES[0]), pages=SLOT_PAGES))
         return out

@@ -87,13 +87,14 @@ class LiveExecutor:
     host_mte: bool
     caps: dict                        # capability -> number the agent binds
     batch: int = 16
+    lanes: int = 1                    # guest processes the agent runs a batch in
     stats: LiveStats = field(default_factory=LiveStats)
 
     @classmethod
     def start(cls, vm, spec: Spec, agent_name: str, batch: int = 16) -> "LiveExecutor":
         info = vm.start_agent(agent_name)
         caps = {name: number for name, (number, _) in info.bindings.items()}
-        return cls(vm, spec, info.page_size, info.host_mte, caps, batch)
+        return cls(vm, spec, info.page_size, info.host_mte, caps, batch, info.lanes)
 
     def execute(self, cases: list[Case]) -> dict[str, CaseObs]:
         from generator.explore.agent import sequence_text

@@ -281,3 +281,19 @@ def test_a_spec_with_nothing_to_explore_is_one_line(capsys):
     assert main(["explore", "--spec", "mmio-guard-v2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nothing to explore" in err
+
+
+def test_a_capability_no_operation_enables_is_a_set_up_step():
+    """mte-v8 has no KVM_ENABLE_CAP operation: its copy is gated on
+    KVM_CAP_ARM_MTE all the same, so a set-up step enables it (before any
+    vCPU: the kernel refuses it after one, and the set-up model cannot say)."""
+    import reference.mte_v8 as mte_v8
+    from generator.model.case import EnableCap, StepRole
+    spec = load_named_spec("mte-v8")
+    d = Domain.of(spec)
+    assert d.setup_caps == ["KVM_CAP_ARM_MTE"]
+    assert EnableCap(StepRole.SETUP, cap="KVM_CAP_ARM_MTE") in d.prelude()
+    assert not valid_sequence([CreateVm(), CreateVcpu(), EnableCap(StepRole.SETUP, cap="KVM_CAP_ARM_MTE")])
+    seqs = generate(d, 60, 2, 8, Generator.RANDOM)
+    checks = {o.check for s in seqs for o in mte_v8.predict(d.case("x", s), PS, Host())}
+    assert "success" in checks and "no_memslot" in checks
