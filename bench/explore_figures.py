@@ -10,7 +10,9 @@ In one boot of the kernel, with the mte-v10 agent:
     creating and destroying the VM; what the host adds per sequence;
   * reference-checked steps per second, and the time for 10,000 steps, of
     an exploration (generation + live execution + judging; shrinking apart),
-    with each generator (Hypothesis strategies and a seeded random.Random);
+    with each generator (Hypothesis strategies and a seeded random.Random),
+    and the guest's own time per step in it (agent clock, summed over lanes)
+    beside the round trips it took;
   * the time to shrink each divergence class found, in steps executed and
     seconds.
 """
@@ -81,9 +83,14 @@ def explore_figures(kernel_name: str = "debian-6.12", steps: int = 10_000) -> di
         vm.set_lanes(ex.lanes)
 
         for gen in Generator:
+            g0, rt0, rts0 = ex.stats.guest_seconds, ex.stats.round_trips, ex.stats.seconds
             r = Explorer(spec, module, ex, seed=0,
                          budget=Budget(steps=steps, generator=gen)).run()
             tag = gen.value
+            fig[f"{tag}_guest_ms_per_step"] = round((ex.stats.guest_seconds - g0) / r.steps * 1000, 2)
+            fig[f"{tag}_round_trips"] = ex.stats.round_trips - rt0
+            fig[f"{tag}_ms_per_round_trip"] = round(
+                (ex.stats.seconds - rts0) / max(1, ex.stats.round_trips - rt0) * 1000, 1)
             fig[f"{tag}_steps_checked"] = r.checked_steps
             fig[f"{tag}_sequences"] = r.examples
             fig[f"{tag}_seconds_for_steps"] = round(r.seconds, 2)

@@ -18,6 +18,7 @@ Phases of `explore`:
 from __future__ import annotations
 
 import random
+import re
 import time
 from dataclasses import dataclass, field, replace
 from types import ModuleType
@@ -130,10 +131,10 @@ class Explorer:
     """One spec on one executor."""
 
     def __init__(self, spec: Spec, module: ModuleType, executor: Executor, *,
-                 seed: int = 0, budget: Budget = Budget(),
+                 seed: int = 0, budget: Optional[Budget] = None,
                  on_progress: Optional[Callable[[str], None]] = None):
         self.spec, self.module, self.executor = spec, module, executor
-        self.seed, self.budget = seed, budget
+        self.seed, self.budget = seed, budget or Budget()
         self.domain = Domain.of(spec)
         self.host = Host.of(mte=executor.host_mte)
         self.on_progress = on_progress or (lambda s: None)
@@ -242,6 +243,5 @@ class Explorer:
 
 
 def _slug(cls: DivergenceClass) -> str:
-    import re
     text = f"{cls.check}.{cls.observed}"
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
