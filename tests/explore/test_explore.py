@@ -297,3 +297,13 @@ def test_a_capability_no_operation_enables_is_a_set_up_step():
     seqs = generate(d, 60, 2, 8, Generator.RANDOM)
     checks = {o.check for s in seqs for o in mte_v8.predict(d.case("x", s), PS, Host())}
     assert "success" in checks and "no_memslot" in checks
+
+
+def test_a_time_budget_stops_between_chunks(spec):
+    k = FakeKernel(mte_v10)
+    r = Explorer(spec, mte_v10, k, seed=1,
+                 budget=Budget(seconds=0.2, generator=Generator.RANDOM)).run()
+    assert r.examples >= 64 and r.examples % 64 == 0 and r.seconds >= 0.2
+    r = Explorer(spec, mte_v10, k, seed=1,
+                 budget=Budget(steps=300, generator=Generator.RANDOM)).run()
+    assert 300 <= r.steps < 300 + 64 * 8

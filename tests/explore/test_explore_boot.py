@@ -16,7 +16,7 @@ SUCCESS = "KVM_ARM_MTE_COPY_TAGS | success | 0 -> count=length"
 
 def test_short_exploration_finds_the_success_value(tmp_path):
     t0 = time.monotonic()
-    code = main(["explore", "--quiet", "--examples", "120", "--seed", "0",
+    code = main(["explore", "--quiet", "--examples", "64", "--seed", "0",
                  "--results", str(tmp_path / "r.json"), "--save", str(tmp_path / "s.json"),
                  "--work-dir", str(tmp_path / "work")])
     elapsed = time.monotonic() - t0
@@ -24,7 +24,7 @@ def test_short_exploration_finds_the_success_value(tmp_path):
     doc = json.loads((tmp_path / "r.json").read_text())
     assert doc["release"].startswith("6.12") and doc["broke"] is None
     r = doc["results"][0]
-    assert r["page_size"] == 4096 and r["examples"] == 120
+    assert r["page_size"] == 4096 and r["examples"] == 64
     assert r["statuses"]["error"] == 0 and r["statuses"]["setup failed"] == 0
     classes = {c["key"]: c for c in r["classes"]}
     assert SUCCESS in classes, sorted(classes)
