@@ -442,8 +442,11 @@ def step_weight(step: Step, domain: Domain) -> int:
             v = step.value(f.name)
             w += f.values.index(v) if v in f.values else len(f.values)
         w += step.arg is not ArgPointer.VALID
-        if step.buffer is not None:
-            w += (step.buffer.valid != step.buffer.length) + (step.buffer.seed != 0)
+        b = step.buffer
+        if b is not None:
+            w += (b.seed != 0)
+            if b.valid != b.length:         # short: the fewer pages and bytes the simpler
+                w += 1 + b.valid.pages + (b.valid.bytes != 0)
     elif isinstance(step, EnableCap):
         w += bool(step.flags) + any(step.args)
     elif isinstance(step, (AddMemslot, DeleteMemslot)):

@@ -307,3 +307,22 @@ def test_a_time_budget_stops_between_chunks(spec):
     r = Explorer(spec, mte_v10, k, seed=1,
                  budget=Budget(steps=300, generator=Generator.RANDOM)).run()
     assert 300 <= r.steps < 300 + 64 * 8
+
+
+def test_shrink_simplifies_a_short_buffer(spec, domain):
+    k = FakeKernel(mte_v10, {COPY: lambda fn: byte_count_on_success(partial_count(fn))})
+    od = _copy(domain)
+    odd = Val(pages=2, bytes=8 * 16, div=16)
+    steps = [CreateVm(), *domain.prelude(),
+             domain.call(od, {"length": Val(pages=4), "flags": Val(bytes=0)}, buffer_valid=odd)]
+    case = domain.case("short", steps)
+    j = judge_sequence(spec, mte_v10, case, k.execute([case])["short"], PS, Host())
+    assert (j.cls.check, j.cls.observed) == ("num_tags_mismatch", "partial count")
+
+    def classify(cases):
+        obs = k.execute(cases)
+        return [judge_sequence(spec, mte_v10, c, obs[c.id], PS, Host()).cls for c in cases]
+    small, _ = shrink(case, j.cls, j.result.step, domain, classify)
+    b = small.steps[-1].buffer
+    # one mapped page still copies part-way; none would copy nothing (another class)
+    assert b.valid == Val(pages=1, div=16) and b.valid != b.length
