@@ -42,6 +42,9 @@ def register(sub) -> None:
     e.add_argument("--replay", metavar="FILE", help="run the sequences of a --save file again "
                                                      "instead of exploring")
     e.add_argument("--results", metavar="FILE", help="write the JSON results here")
+    e.add_argument("--markdown", metavar="FILE", help="write a markdown summary here")
+    e.add_argument("--junit", metavar="FILE", help="write JUnit XML here (a confirmed class "
+                                                   "is a failure)")
     e.add_argument("--work-dir", help="where the agents and the console log go")
     e.add_argument("--strict", action="store_true",
                    help=f"exit {EXIT_DIVERGES} when a confirmed class is found (or replayed)")
@@ -128,6 +131,12 @@ def _boot_and_explore(args, specs, modules, budget, saved) -> int:
         err.print(f"kconform: the run broke: {broke}")
     if args.results:
         Path(args.results).write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    if args.junit and saved is None:
+        from generator.explore.report import write_junit
+        write_junit(Path(args.junit), results, label, broke)
+    if args.markdown and saved is None:
+        from generator.explore.report import markdown
+        Path(args.markdown).write_text(markdown(results, label))
     if args.save and results:
         from generator.explore.saved import save
         save(Path(args.save), {"kernel": args.kernel, "release": doc.get("release"),

@@ -113,3 +113,62 @@ def print_replay(rows: list[dict], console=None, kernel: Optional[str] = None) -
         t.add_row(r["spec"], r["key"], r["saved_observed"], r["observed"] or "",
                   "still diverges" if r["confirmed"] else r["verdict"])
     console.print(t)
+
+
+def write_junit(path, results: list, kernel: str, broke: Optional[str] = None) -> None:
+    """JUnit XML: one suite per spec; a confirmed class is a failing case
+    (its minimal sequence and C reproducer in system-out), a class the
+    replay did not confirm is skipped, the sequences that conformed are one
+    passing case, a broken run an error."""
+    from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+    xml = JUnitXml(name=f"kconform explore on {kernel}")
+    for r in results:
+        suite = TestSuite(f"explore {r.spec} on {kernel} (seed {r.seed})")
+        suite.add_property("page_size", str(r.page_size))
+        ok = TestCase(f"{r.examples} sequences", classname=f"{r.spec}.explore")
+        ok.system_out = ", ".join(f"{r.statuses.get(s, 0)} {s.value}" for s in ExampleStatus)
+        suite.add_testcase(ok)
+        for f in r.findings:
+            c = TestCase(f.cls.key, classname=f"{r.spec}.{f.cls.check}")
+            seq = "\n".join(describe_step(s) for s in (f.minimal or f.shortest).steps)
+            if f.confirmed:
+                fail = Failure(f"expected {f.cls.expected}, observed {f.cls.observed} "
+                               f"({f.decided_by})")
+                fail.text = f.reason
+                c.result = [fail]
+            else:
+                c.result = [Skipped(f"not confirmed by the replay: {f.replay_reason}")]
+            c.system_out = seq + "\n\n" + f.reproducer
+            suite.add_testcase(c)
+        if r.broke:
+            c = TestCase("run", classname=f"{r.spec}.explore")
+            c.result = [Error(r.broke.splitlines()[0])]
+            suite.add_testcase(c)
+        xml.add_testsuite(suite)
+    if broke and not any(r.broke for r in results):
+        suite = TestSuite(f"explore on {kernel}")
+        c = TestCase("run", classname="explore")
+        c.result = [Error(broke.splitlines()[0])]
+        suite.add_testcase(c)
+        xml.add_testsuite(suite)
+    xml.write(str(path), pretty=True)
+
+
+def markdown(results: list, kernel: str) -> str:
+    """A markdown summary (a mailing-list reply, a CI summary)."""
+    out = []
+    for r in results:
+        out += [f"### explore {r.spec} on {kernel} (seed {r.seed}, page size {r.page_size})", "",
+                f"{r.examples} sequences, {r.checked_steps} steps checked in {r.seconds:.1f} s; "
+                + ", ".join(f"{r.statuses.get(s, 0)} {s.value}" for s in ExampleStatus), "",
+                "| operation | check | patch line | expected | observed | minimal sequence | replay |",
+                "| --- | --- | --- | --- | --- | --- | --- |"]
+        for f in r.findings:
+            seq = "<br>".join(f"`{describe_step(s)}`" for s in (f.minimal or f.shortest).steps[1:])
+            out.append(f"| {f.cls.op} | {f.cls.check} | {f.decided_by or ''} | {f.cls.expected} "
+                       f"| {f.cls.observed} | {seq} | "
+                       f"{'confirmed' if f.confirmed else 'not confirmed'} |")
+        if r.broke:
+            out += ["", f"The run broke: {r.broke.splitlines()[0]}"]
+        out.append("")
+    return "\n".join(out)

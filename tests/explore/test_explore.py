@@ -326,3 +326,17 @@ def test_shrink_simplifies_a_short_buffer(spec, domain):
     b = small.steps[-1].buffer
     # one mapped page still copies part-way; none would copy nothing (another class)
     assert b.valid == Val(pages=1, div=16) and b.valid != b.length
+
+
+def test_junit_and_markdown(spec, tmp_path):
+    from junitparser import JUnitXml
+
+    from generator.explore.report import markdown, write_junit
+    k = FakeKernel(mte_v10, {COPY: byte_count_on_success})
+    r = Explorer(spec, mte_v10, k, seed=0, budget=Budget(examples=64)).run()
+    write_junit(tmp_path / "j.xml", [r], "fake")
+    cases = [c for s in JUnitXml.fromfile(str(tmp_path / "j.xml")) for c in s]
+    failed = [c for c in cases if c.result]
+    assert len(cases) == 2 and len(failed) == 1 and "count=length" in failed[0].name
+    md = markdown([r], "fake")
+    assert "| KVM_ARM_MTE_COPY_TAGS | success | 002_640e98e582cbc741.txt:763 |" in md

@@ -18,6 +18,7 @@ def test_short_exploration_finds_the_success_value(tmp_path):
     t0 = time.monotonic()
     code = main(["explore", "--quiet", "--examples", "64", "--seed", "0",
                  "--results", str(tmp_path / "r.json"), "--save", str(tmp_path / "s.json"),
+                 "--junit", str(tmp_path / "j.xml"), "--markdown", str(tmp_path / "r.md"),
                  "--work-dir", str(tmp_path / "work")])
     elapsed = time.monotonic() - t0
     assert code == 0
@@ -34,6 +35,8 @@ def test_short_exploration_finds_the_success_value(tmp_path):
                                                "vm_ioctl"]
     assert "int main(void)" in c["reproducer"]
     assert r["unconfirmed"] == []
+    assert "count=length" in (tmp_path / "j.xml").read_text()
+    assert "002_640e98e582cbc741.txt:763" in (tmp_path / "r.md").read_text()
     assert elapsed < 60, f"the exploration took {elapsed:.0f} s"
 
     code = main(["explore", "--quiet", "--replay", str(tmp_path / "s.json"),
