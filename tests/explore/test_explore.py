@@ -340,3 +340,17 @@ def test_junit_and_markdown(spec, tmp_path):
     assert len(cases) == 2 and len(failed) == 1 and "count=length" in failed[0].name
     md = markdown([r], "fake")
     assert "| KVM_ARM_MTE_COPY_TAGS | success | 002_640e98e582cbc741.txt:763 |" in md
+
+
+def test_the_reproducer_compiles_alone(spec, tmp_path):
+    import shutil as sh
+    if sh.which("aarch64-linux-gnu-gcc") is None:
+        pytest.skip("no arm64 cross compiler")
+    from generator.render.c import TEMPLATES
+    from generator.runner.build import compile_one
+    k = FakeKernel(mte_v10, {COPY: byte_count_on_success})
+    r = Explorer(spec, mte_v10, k, seed=0, budget=Budget(examples=64)).run()
+    src = tmp_path / "repro.c"
+    src.write_text(r.findings[0].reproducer)
+    built = compile_one(src, tmp_path / "bin", include_dirs=[TEMPLATES])
+    assert built.binary.exists()
