@@ -14,7 +14,8 @@ In one boot of the kernel, with the mte-v10 agent:
     and the guest's own time per step in it (agent clock, summed over lanes)
     beside the round trips it took;
   * the time to shrink each divergence class found, in steps executed and
-    seconds.
+    seconds;
+  * the same 64 sequences in one guest lane and in all of them, interleaved.
 """
 from __future__ import annotations
 
@@ -81,6 +82,23 @@ def explore_figures(kernel_name: str = "debian-6.12", steps: int = 10_000) -> di
         fig["guest_ms_create_and_destroy_vm"] = round(one[0], 2)
         fig["host_ms_per_sequence_beyond_guest"] = round(one[1] - one[0], 2)
         vm.set_lanes(ex.lanes)
+
+        # one lane against all of them, interleaved so the load hits both alike
+        from generator.explore.explore import generate
+        seqs = generate(domain, 64, 1, 8)
+        nsteps = sum(len(q) for q in seqs)
+        per = {1: [], ex.lanes: []}
+        for rep in range(3):
+            for lanes in per:
+                vm.set_lanes(lanes)
+                cases = [domain.case(f"l{lanes}.{rep}.{i}", q) for i, q in enumerate(seqs)]
+                t = time.perf_counter()
+                ex.execute(cases)
+                per[lanes].append(nsteps / (time.perf_counter() - t))
+        vm.set_lanes(ex.lanes)
+        for lanes, rates in per.items():
+            fig[f"steps_per_s_{lanes}_lane(s)"] = [round(x) for x in rates]
+        fig["lanes_speedup"] = round(sum(per[ex.lanes]) / sum(per[1]), 2) if ex.lanes > 1 else 1.0
 
         for gen in Generator:
             g0, rt0, rts0 = ex.stats.guest_seconds, ex.stats.round_trips, ex.stats.seconds
