@@ -30,9 +30,10 @@ Measured in one invocation, on the same kernel, emulator and flags:
     by KCONFORM_MAX_SEED_MB) made of the v10 series followed by its review
     replies again and again; `--extract-only` prints only these.
 
-Usage: python3 bench/bench.py [--kernel debian-6.12] [--repeat 3] [--no-matrix]
+With --explore, only the figures of `kconform explore` (bench/explore_figures.py).
+
+Usage: python3 bench/bench.py [--kernel debian-6.12] [--repeat 3] [--no-matrix] [--explore]
                               [--no-kselftest | --kselftest-only]
-                              [--extract-sizes 1,5[,50]] [--extract-only]
                               [--extract-sizes 1,5[,50]] [--extract-only]
 """
 from __future__ import annotations
@@ -73,6 +74,8 @@ def main(argv=None) -> int:
                     help="thread sizes in MB to time extraction on (comma-separated)")
     ap.add_argument("--extract-only", action="store_true",
                     help="only the extraction-against-size figures")
+    ap.add_argument("--explore", action="store_true",
+                    help="only the figures of `kconform explore` (bench/explore_figures.py)")
     args = ap.parse_args(argv)
     sizes = [float(x) for x in args.extract_sizes.split(",") if x.strip()]
     if args.kselftest_only:
@@ -81,6 +84,16 @@ def main(argv=None) -> int:
                     args.json)
     if args.extract_only:
         return show(extract_scaling(sizes), args.json)
+    if args.explore:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from explore_figures import explore_figures
+        figures = explore_figures(args.kernel)
+        width = max(len(k) for k in figures)
+        for k, v in figures.items():
+            print(f"{k:<{width}}  {v}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+        return 0
 
     from generator import paths
     from generator.plan import plan

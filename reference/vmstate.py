@@ -233,7 +233,18 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
 
     def setup_memslot(self, slot: int, base_gfn: int, pages: int) -> Outcome:
         self.memslots[slot] = (base_gfn, pages)
+        self._forget_tags(base_gfn, pages)     # fresh anonymous memory
         return self.setup_ok()
+
+    def setup_delete_memslot(self, slot: int) -> Outcome:
+        """Deleting a memslot drops its memory (and the tags it held)."""
+        base_gfn, pages = self.memslots.pop(slot)
+        self._forget_tags(base_gfn, pages)
+        return self.setup_ok()
+
+    def _forget_tags(self, base_gfn: int, pages: int) -> None:
+        for gfn in range(base_gfn, base_gfn + pages):
+            self.tags.pop(gfn, None)
 
     def setup_enable_cap(self, cap: str) -> Outcome:
         """KVM_ENABLE_CAP of a capability no spec operation models: it fails

@@ -24,6 +24,25 @@
 #include "kconform_vcpu.h"
 #endif
 
+/* the observation line of one step (a program may define KC_PRINT_OBS
+ * as its own function of the same arguments before including this file:
+ * the explore agent prints a shorter line) */
+static inline void kc_print_obs(const struct kc_case *c, int n,
+				const struct kc_step *s, long ret, int err,
+				int has_digest, uint64_t digest)
+{
+	printf("# kconform: case=%s step=%d kind=%s ret=%ld errno=%s digest=",
+	       c->id, n, kc_kind_name(s->kind), ret,
+	       err ? kc_errno_name(err) : "-");
+	if (has_digest)
+		printf("%016llx\n", (unsigned long long)digest);
+	else
+		printf("-\n");
+}
+#ifndef KC_PRINT_OBS
+#define KC_PRINT_OBS kc_print_obs
+#endif
+
 /* runs one ioctl step; returns 0, or -1 when the harness failed */
 static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 		       const struct kc_step *s, long *ret, int *err,
@@ -149,6 +168,17 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		region.userspace_addr = (uintptr_t)env->slot_mem[s->slot];
 		ret = ioctl(env->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
 		break;
+	case KC_DELETE_MEMSLOT:
+		if (s->slot >= KC_MAX_SLOTS || !env->slot_mem[s->slot])
+			return -1;
+		memset(&region, 0, sizeof(region));
+		region.slot = s->slot;
+		ret = ioctl(env->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+		if (ret == 0) {
+			munmap(env->slot_mem[s->slot], env->slot_len[s->slot]);
+			env->slot_mem[s->slot] = NULL;
+		}
+		break;
 	case KC_VM_IOCTL:
 		if (kc_vm_ioctl(env, &ops[s->op], s, &ret, &err, &digest,
 				&has_digest))
@@ -190,13 +220,7 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		return -1;
 	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST)
 		err = ret < 0 ? errno : 0;
-	printf("# kconform: case=%s step=%d kind=%s ret=%ld errno=%s digest=",
-	       c->id, n, kc_kind_name(s->kind), ret,
-	       err ? kc_errno_name(err) : "-");
-	if (has_digest)
-		printf("%016llx\n", (unsigned long long)digest);
-	else
-		printf("-\n");
+	KC_PRINT_OBS(c, n, s, ret, err, has_digest, digest);
 	return 0;
 }
 

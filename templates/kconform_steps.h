@@ -19,6 +19,7 @@ enum kc_step_kind {
 	KC_GUEST,	/* guest */
 	KC_PAGEOUT,	/* pageout */
 	KC_DEVICE_ATTR,	/* device_attr */
+	KC_DELETE_MEMSLOT,	/* delete_memslot */
 };
 
 enum kc_argp {
@@ -61,6 +62,7 @@ static inline const char *kc_kind_name(enum kc_step_kind k)
 	case KC_GUEST: return "guest";
 	case KC_PAGEOUT: return "pageout";
 	case KC_DEVICE_ATTR: return "device_attr";
+	case KC_DELETE_MEMSLOT: return "delete_memslot";
 	}
 	return "unknown";
 }

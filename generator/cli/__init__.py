@@ -7,6 +7,7 @@ One module per subcommand, each with `register(sub)` adding its parser:
   abi       generator.cli.abi       uAPI layouts against compilers and BTF
   diff      generator.cli.diff      what changed between two specs
   export    generator.cli.export    a self-judging KVM selftest for the kernel tree
+  explore   generator.cli.explore   random sequences live against the reference
 
 `main(argv)` takes its argument list so tests call it directly; expected
 failures (`KconformError`) print one line naming the input and position and
@@ -17,13 +18,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from generator.errors import EXIT_BROKEN, EXIT_USAGE, KconformError
 
 
-from generator.cli import abi, diff, export, extract, generate, run  # noqa: E402
+from generator.cli import abi, diff, explore, export, extract, generate, run  # noqa: E402
 
-SUBCOMMANDS = (extract, generate, run, abi, diff, export)
+SUBCOMMANDS = (extract, generate, run, abi, diff, export, explore)
 
 
 def build_parser() -> argparse.ArgumentParser:

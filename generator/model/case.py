@@ -64,6 +64,7 @@ class StepKind(enum.Enum):
     GUEST = "guest"                  # one command run by the guest
     PAGEOUT = "pageout"              # MADV_PAGEOUT of a memslot's mapping
     DEVICE_ATTR = "device_attr"      # KVM_{SET,GET,HAS}_DEVICE_ATTR on the VM or a vCPU
+    DELETE_MEMSLOT = "delete_memslot"  # KVM_SET_USER_MEMORY_REGION of size 0
 
     @property
     def c_name(self) -> str:
@@ -456,6 +457,20 @@ class Pageout(Step):
         # swapping a page out and back changes nothing userspace or the
         # guest can see: its tags come back with it
         return vm.setup_ok()
+
+
+@dataclass(frozen=True)
+class DeleteMemslot(Step):
+    """Delete a memslot an earlier ADD_MEMSLOT created (size 0); its memory
+    is unmapped, so a slot added again at the same place starts untagged."""
+    KIND = StepKind.DELETE_MEMSLOT
+    slot: int = SLOT
+
+    def c_init(self, r) -> list[str]:
+        return [f".kind = {self.KIND.c_name}, .slot = {self.slot}"]
+
+    def ref_setup(self, vm):
+        return vm.setup_delete_memslot(self.slot)
 
 
 # steps that observe a guest rule (spec.guest) rather than an operation

@@ -328,8 +328,19 @@ def test_ctrl_c_in_the_main_thread_keeps_finished_columns(prepared):
     targets = [ReplayTarget("done", "debian-6.1.log"),
                ReplayTarget("hung", "debian-6.1.log", hang=True)]
 
+    hung_started = threading.Event()
+    run_hung = targets[1].run
+
+    def started(*a, **kw):
+        hung_started.set()
+        return run_hung(*a, **kw)
+    targets[1].run = started
+
     def on_event(col, ev):
         if col == "done" and isinstance(ev, str):
+            # the interrupt must find the other column running, not still
+            # queued behind a busy machine (then it would be NOT_RUN)
+            hung_started.wait(30)
             signal.pthread_kill(main, signal.SIGINT)
 
     m = run_matrix(RunRequest(), targets, jobs=2, prepared=prepared, on_event=on_event)
