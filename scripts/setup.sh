@@ -10,6 +10,7 @@ APT_PKGS=(
   gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
   gcc-i686-linux-gnu libc6-dev-i386-cross
   cpio gzip xz-utils zstd kmod ca-certificates
+  make patch bc gcc libc6-dev
 )
 QEMU_MIN_MAJOR=8
 
