@@ -207,8 +207,16 @@ def op_defs(spec: Spec) -> list[OpDef]:
             continue
         ptr = op.buffer.pointer_field if op.buffer else None
         fields = [f for f in struct_fields(spec, op.arg_type) if f != ptr]
-        d = OpDef(op.name, op_index(op.name), c_name(op.name),
-                  _prefixed_type(op.arg_type), f"kc_fill_{op.name.lower()}", fields)
+        if any(i.name == op.name for i in spec.ioctls):
+            request, arg_type = c_name(op.name), _prefixed_type(op.arg_type)
+        elif op.arg_type and op.name.isidentifier():
+            # a new use of an ioctl the patch does not define (KVM_SET_VCPU_EVENTS
+            # with a new field): the uAPI header's own request and struct
+            request, arg_type = op.name, op.arg_type
+        else:
+            continue
+        d = OpDef(op.name, op_index(op.name), request,
+                  arg_type, f"kc_fill_{op.name.lower()}", fields)
         d.body = [f"arg->{f} = v[{i}];" for i, f in enumerate(fields)]
         if ptr:
             d.body.append(f"arg->{ptr} = buf;")

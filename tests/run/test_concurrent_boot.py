@@ -49,7 +49,7 @@ def test_two_runs_at_once_each_report_their_own(tmp_path):
         if b == "patch":
             assert set(hows.values()) == {"patch"}, hows
         else:
-            assert hows["KVM_CAP_ARM_MTE"] == "header", hows
+            assert hows["KVM_CAP_ARM_MTE"].startswith("header"), hows
         build = doc["run"]["build"]
         assert build["binding"] == b
         assert Path(build["work_dir"]).parent == cache_root() / "runs"
