@@ -40,6 +40,9 @@ def _add_run_options(r, *, ci: bool) -> None:
     r.add_argument("--timeout", type=float, default=1200.0, help="whole-run timeout per kernel (seconds)")
     r.add_argument("--work-dir", help="where generated sources, binaries and logs go")
     r.add_argument("--quiet", action="store_true", help="no progress display")
+    r.add_argument("--boot", action="store_true",
+                   help="boot each kernel with the tests in its initramfs instead of "
+                        "restoring its saved guest (the snapshot cache)")
     if ci:
         r.add_argument("--results", help="write the JSON report here")
         r.add_argument("--markdown", metavar="FILE",
@@ -102,7 +105,7 @@ def _plan(args, baseline=None, recording=False):
         targets = [target]
     else:
         kernels = kernels or (list(baseline.kernels) if baseline else [DEFAULT_KERNEL])
-        targets = [QemuTarget(k) for k in kernels]
+        targets = [QemuTarget(k, restore=not args.boot) for k in kernels]
     req = RunRequest(spec=specs[0], companions=tuple(specs[1:]), kernel=targets[0].label,
                      per_test_timeout=args.per_test_timeout, total_timeout=args.timeout,
                      binding=CapBinding(binding),
@@ -112,8 +115,11 @@ def _plan(args, baseline=None, recording=False):
 
 
 def _execute(args, req, targets):
-    """Run the matrix with a progress display; returns the MatrixReport."""
+    """Run the matrix with a progress display; returns the MatrixReport.
+    Warnings (a rejected snapshot, a fallback on a boot) print even with
+    --quiet."""
     from rich.console import Console
+    from generator.runner.run import EventKind
 
     from generator.run.matrix import run_matrix
 
@@ -128,7 +134,7 @@ def _execute(args, req, targets):
             latest[column] = text
             if status is not None:
                 status.update(" | ".join(f"[bold]{k}[/]: {v}" for k, v in latest.items()))
-            elif not args.quiet:
+            elif not args.quiet or getattr(ev, "kind", None) is EventKind.WARNING:
                 kind = "" if isinstance(ev, str) else f"{ev.kind.value}: "
                 prefix = f"[{column}] " if len(targets) > 1 else ""
                 print(f"  {prefix}{kind}{text}", file=sys.stderr)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import tarfile
 from pathlib import Path
 from typing import Sequence
@@ -89,16 +88,18 @@ def build_agent_initramfs(busybox: Path, out: Path, setup: GuestSetup,
 
 
 def work_script(tests: Sequence[GuestTest], markers: Markers,
-                per_test_timeout: float, lanes: int) -> str:
+                per_test_timeout: float, lanes: int, out_dir: str = "/tmp/o") -> str:
     """``run.sh``: the first test alone (the platform check), then the rest
-    ``lanes`` at a time, each with its own output file."""
+    ``lanes`` at a time, each with its output in its own file under
+    ``out_dir``."""
     m = markers.prefix
     timeout = max(1, int(round(per_test_timeout)))
     up = "read up _ </proc/uptime"
     lines = [
         "#!/bin/sh",
         'cd "$(dirname "$0")" || exit 99',
-        "mkdir -p /tmp/o",
+        f"o={out_dir}",
+        'mkdir -p "$o"',
         up,
         f'echo "{m} START $up {timeout}"',
         f'echo "{m} RELEASE $(uname -r)"',
@@ -106,18 +107,18 @@ def work_script(tests: Sequence[GuestTest], markers: Markers,
         "exit}' /proc/self/smaps)\"",
         "lane() {",
         f"    {up}",
-        '    echo "$up" > /tmp/o/$1.begin',
+        '    echo "$up" > "$o/$1.begin"',
         f'    timeout -s {TIMEOUT_SIGNAL} {timeout} "./$1" </dev/null '
-        ">/tmp/o/$1.out 2>&1",
+        ">\"$o/$1.out\" 2>&1",
         "    rc=$?",
         f"    {up}",
-        '    echo "$rc $up" > /tmp/o/$1.end',
+        '    echo "$rc $up" > "$o/$1.end"',
         "}",
         "show() {",
-        "    read b </tmp/o/$1.begin",
+        "    read b <\"$o/$1.begin\"",
         f'    echo "{m} BEGIN $1 $b"',
-        "    cat /tmp/o/$1.out",
-        "    read rc e </tmp/o/$1.end",
+        "    cat \"$o/$1.out\"",
+        "    read rc e <\"$o/$1.end\"",
         f'    echo "{m} END $1 $rc $e"',
         "}",
     ]
@@ -125,13 +126,15 @@ def work_script(tests: Sequence[GuestTest], markers: Markers,
     if names:
         lines += [f"lane {names[0]}", f"show {names[0]}"]
     rest = names[1:]
-    for i in range(0, len(rest), max(1, lanes)):
-        group = rest[i:i + max(1, lanes)]
-        if len(group) == 1:
-            lines.append(f"lane {group[0]}")
-        else:
-            lines += [f"lane {n} &" for n in group] + ["wait"]
-        lines += [f"show {n}" for n in group]
+    n = max(1, min(lanes, len(rest)))
+    if n == 1:
+        lines += [f"lane {t}" for t in rest]
+    else:
+        # lane k runs tests k, k+n, k+2n... one after the other
+        for k in range(n):
+            lines.append("( " + "; ".join(f"lane {t}" for t in rest[k::n]) + " ) &")
+        lines.append("wait")
+    lines += [f"show {t}" for t in rest]
     lines += [up, f'echo "{m} DONE $up"', ""]
     return "\n".join(lines)
 

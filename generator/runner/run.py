@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
 import tempfile
 import threading
 import time
@@ -256,7 +257,8 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
               work_dir: Optional[Path] = None,
               setup: Optional[GuestSetup] = None,
               cancel: Optional[threading.Event] = None,
-              restore: bool = True, lanes: Optional[int] = None) -> RunOutcome:
+              restore: bool = True, lanes: Optional[int] = None,
+              snapshot_cache: Optional[Path] = None) -> RunOutcome:
     """Run ``binaries`` on ``kernel`` (platform check first).
 
     With ``restore`` (the default) the guest agent is restored from the
@@ -295,7 +297,8 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
             per_test_timeout=per_test_timeout, total_timeout=total_timeout,
             log_path=log_path, on_line=on_line, on_event=on_event,
             config=config, boot_timeout=boot_timeout, setup=setup,
-            cancel=cancel, lanes=lanes or config.smp, t0=t0)
+            cancel=cancel, lanes=lanes or config.smp, t0=t0,
+            cache=Path(snapshot_cache) if snapshot_cache else cache_root())
     with tempfile.TemporaryDirectory(prefix="kconform-run-") as tmp:
         setup = setup if setup is not None else zram_swap(kernel.modules_dir)
         initrd = build_initramfs(guests, busybox.binary,
@@ -356,43 +359,33 @@ def _run_restored(guests: list[GuestTest], kernel: KernelImage, *, emulator,
                   log_path: Path, on_line, on_event, config: QemuConfig,
                   boot_timeout: float, setup: Optional[GuestSetup],
                   cancel: Optional[threading.Event], lanes: int,
-                  t0: float) -> RunOutcome:
+                  t0: float, cache: Path) -> RunOutcome:
     """``run_tests`` on a restored guest agent (runner.snapshot): the
     binaries and run.sh go on a work disk, the agent is restored (or booted
     and saved), told to run them, and powers off."""
     from generator.runner import agent
     from generator.runner.snapshot import AgentGuest, SnapshotKey, Start
-    from generator.runner.swap import module_closure, ModuleError
     names = [g.name for g in guests[1:]]
-    cache = cache_root()
     markers = Markers.fresh()
     with tempfile.TemporaryDirectory(prefix="kconform-warm-") as tmp:
         tmp = Path(tmp)
-        setup = setup if setup is not None else zram_swap(kernel.modules_dir)
-        try:
-            modules = (module_closure(kernel.modules_dir, list(agent.DISK_MODULES))
-                       if kernel.modules_dir else None)
-        except (ModuleError, OSError) as e:
-            modules, why = None, str(e)
-        if modules is None:
-            _emit(on_event, EventKind.WARNING,
-                  "no snapshot: the kernel has no virtio_blk module "
-                  f"({why if kernel.modules_dir else 'no modules directory'}); booting")
+        initrd_path = _agent_initramfs(kernel, busybox, setup, cache)
+        if isinstance(initrd_path, str):
+            _emit(on_event, EventKind.WARNING, f"no snapshot: {initrd_path}; booting")
             return run_tests([g.binary for g in guests[1:]], kernel,
                              per_test_timeout=per_test_timeout,
                              total_timeout=total_timeout, log_path=log_path,
                              on_line=on_line, on_event=on_event, config=config,
                              boot_timeout=boot_timeout, setup=setup, cancel=cancel,
                              restore=False)
-        initrd = agent.build_agent_initramfs(busybox, tmp / "agent.gz", setup, modules)
         script = agent.work_script(guests, markers, per_test_timeout, lanes)
         disk = agent.write_work_disk(guests, script, tmp / "work.img")
         key = SnapshotKey.of(
             config, kernel=_kernel_identity(kernel), qemu=emulator.banner,
-            initramfs=_sha256(initrd.path), disk_bytes=agent.DISK_BYTES,
+            initramfs=_sha256(initrd_path), disk_bytes=agent.DISK_BYTES,
             agent=agent.AGENT_VERSION)
         prepare = time.monotonic() - t0
-        guest = AgentGuest(config, kernel.vmlinuz, initrd.path, key, cache,
+        guest = AgentGuest(config, kernel.vmlinuz, initrd_path, key, cache,
                            ready_line=agent.AGENT_READY,
                            ready=lambda p: p.send_line(f"run {disk.blocks}"),
                            note=lambda m: _emit(on_event, EventKind.WARNING, m))
@@ -408,8 +401,7 @@ def _run_restored(guests: list[GuestTest], kernel: KernelImage, *, emulator,
                       f"{emulator.name} {emulator.version}"
                       + (f" in {guest.restore_seconds:.1f} s" if guest.restore_seconds else ""))
                 log.write(f"{LOG_HEADER}{' '.join(proc.cmd)}\n")
-                log.write(f"{LOG_HEADER}{emulator.banner}\n")
-                log.write(f"{LOG_HEADER}guest {how.value}\n")
+                log.write(f"{LOG_HEADER}{emulator.banner} (guest {how.value})\n")
                 sink = _line_sink(markers, on_event, on_line, line_times,
                                   lambda: time.monotonic() - start)
 
@@ -444,6 +436,36 @@ def _run_restored(guests: list[GuestTest], kernel: KernelImage, *, emulator,
     outcome.log_path = log_path
     _check_expectations(outcome, kernel, on_event)
     return outcome
+
+
+def _agent_initramfs(kernel: KernelImage, busybox: Path,
+                     setup: Optional[GuestSetup], cache: Path):
+    """The agent's initramfs, cached by what decides it (the kernel, busybox,
+    the code that writes it, the set-up); a string says why there is none."""
+    from generator.runner import agent, swap
+    from generator.runner.swap import ModuleError, module_closure
+    if kernel.modules_dir is None:
+        return "the kernel has no modules directory (virtio_blk is a module)"
+    parts = [_kernel_identity(kernel), str(busybox), str(Path(busybox).stat().st_size),
+             agent.AGENT_VERSION, _sha256(Path(agent.__file__)),
+             _sha256(Path(swap.__file__))]
+    if setup is not None:
+        parts += list(setup.lines) + [f"{n}:{len(d)}" for n, d in setup.files]
+    import hashlib
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
+    path = Path(cache) / "snapshots" / f"agent-{digest}.gz"
+    if path.is_file():
+        return path
+    try:
+        modules = module_closure(kernel.modules_dir, list(agent.DISK_MODULES))
+    except (ModuleError, OSError) as e:
+        return f"the kernel's virtio_blk module cannot be loaded ({e})"
+    setup = setup if setup is not None else zram_swap(kernel.modules_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    agent.build_agent_initramfs(busybox, tmp, setup, modules)
+    os.replace(tmp, path)
+    return path
 
 
 def _line_sink(markers: Markers, on_event, on_line, line_times: list[float],
