@@ -263,6 +263,9 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
     facts = RunFacts.from_outcome(outcome, req.binding.value)
     facts.extra["log"] = str(outcome.log_path) if outcome.log_path else None
     facts.extra.update(target.facts())
+    start = getattr(outcome, "start", None)         # runner.snapshot.Start, QEMU only
+    if start is not None:
+        facts.extra["guest"] = start.value
     facts.specs = [{"name": p.spec.name, "seed": p.spec.seed, "cases": len(p.cases),
                     "not_reachable": len(p.unreachable), "nothing_to_run": p.nothing or None}
                    for p in prep.parts]

@@ -32,10 +32,13 @@ from generator.runner.swap import GuestSetup
 
 AGENT_READY = "KCONFORM-AGENT READY"
 AGENT_BAD_DISK = "KCONFORM-AGENT BAD-DISK"
-AGENT_VERSION = "1"              # bump when /init or the protocol changes
+AGENT_NO_DISK = "KCONFORM-AGENT NO-DISK"
+AGENT_VERSION = "2"              # bump when /init or the protocol changes
 DISK_BYTES = 256 << 20           # the work disk's fixed size (sparse)
 BLOCK = 4096
-DISK_MODULES = ("virtio_blk",)
+# the PCI transport (built in on 6.12, a module on 6.1) and the disk driver
+DISK_MODULES = ("virtio_pci", "virtio_blk")
+DISK_WAIT = 50                   # tenths of a second the agent waits for it
 GUEST_DISK = "/dev/vda"
 
 
@@ -51,6 +54,9 @@ def agent_init(setup: Sequence[str], modules: Sequence[str]) -> str:
         "cd /tmp",
         *setup,
         *[f"insmod /lib/modules/agent/{m}.ko" for m in modules],
+        f"i=0; while [ ! -b {GUEST_DISK} ] && [ $i -lt {DISK_WAIT} ]; do "
+        "sleep 0.1; i=$((i + 1)); done",
+        f'[ -b {GUEST_DISK} ] || {{ echo "{AGENT_NO_DISK}"; poweroff -f; }}',
         up,
         f'echo "{AGENT_READY} $up"',
         "while read -r cmd blocks; do",

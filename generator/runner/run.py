@@ -364,7 +364,7 @@ def _run_restored(guests: list[GuestTest], kernel: KernelImage, *, emulator,
     binaries and run.sh go on a work disk, the agent is restored (or booted
     and saved), told to run them, and powers off."""
     from generator.runner import agent
-    from generator.runner.snapshot import AgentGuest, SnapshotKey, Start
+    from generator.runner.snapshot import AgentGuest, SnapshotKey, Start, discard
     names = [g.name for g in guests[1:]]
     markers = Markers.fresh()
     with tempfile.TemporaryDirectory(prefix="kconform-warm-") as tmp:
@@ -399,7 +399,9 @@ def _run_restored(guests: list[GuestTest], kernel: KernelImage, *, emulator,
                       f"{'restored' if how is Start.RESTORED else 'booting'} "
                       f"{kernel.release or kernel.vmlinuz.name} on "
                       f"{emulator.name} {emulator.version}"
-                      + (f" in {guest.restore_seconds:.1f} s" if guest.restore_seconds else ""))
+                      + (f" in {guest.restore_seconds:.1f} s" if guest.restore_seconds
+                         else " (saving the guest for later runs)"
+                         if how is Start.BOOTED_SAVED else ""))
                 log.write(f"{LOG_HEADER}{' '.join(proc.cmd)}\n")
                 log.write(f"{LOG_HEADER}{emulator.banner} (guest {how.value})\n")
                 sink = _line_sink(markers, on_event, on_line, line_times,
@@ -420,13 +422,28 @@ def _run_restored(guests: list[GuestTest], kernel: KernelImage, *, emulator,
             finally:
                 guest.stop()
             total = time.monotonic() - start
+    no_disk = next((l for l in watched.lines
+                    if agent.AGENT_NO_DISK in l or agent.AGENT_BAD_DISK in l), None)
+    if no_disk is not None:
+        if guest.how is Start.RESTORED:
+            discard(guest.snap)
+        what = ("found no work disk" if agent.AGENT_NO_DISK in no_disk
+                else "could not read the work disk")
+        _emit(on_event, EventKind.WARNING,
+              f"the guest agent {what} on {kernel.release or kernel.vmlinuz.name}"
+              + ("; its snapshot is deleted" if guest.how is Start.RESTORED else "")
+              + "; booting with the tests in the initramfs instead")
+        return run_tests([g.binary for g in guests[1:]], kernel,
+                         per_test_timeout=per_test_timeout,
+                         total_timeout=total_timeout, log_path=log_path,
+                         on_line=on_line, on_event=on_event, config=config,
+                         boot_timeout=boot_timeout, setup=setup, cancel=cancel,
+                         restore=False)
     outcome = outcome_from_lines(
         watched, markers, expected=names, per_test_timeout=per_test_timeout,
         emulator_name=emulator.name, emulator_version=emulator.version,
         line_times=line_times, boot_timeout=boot_timeout,
         emulator_label=f"QEMU {emulator.version}")
-    if any(agent.AGENT_BAD_DISK in l for l in watched.lines) and not outcome.broke:
-        outcome.broke = "the guest agent could not unpack the work disk"
     outcome.timings.prepare = prepare
     outcome.timings.total = total
     outcome.timings.restore = guest.restore_seconds
@@ -443,7 +460,7 @@ def _agent_initramfs(kernel: KernelImage, busybox: Path,
     """The agent's initramfs, cached by what decides it (the kernel, busybox,
     the code that writes it, the set-up); a string says why there is none."""
     from generator.runner import agent, swap
-    from generator.runner.swap import ModuleError, module_closure
+    from generator.runner.swap import ModuleError, is_builtin, module_closure
     if kernel.modules_dir is None:
         return "the kernel has no modules directory (virtio_blk is a module)"
     parts = [_kernel_identity(kernel), str(busybox), str(Path(busybox).stat().st_size),
@@ -457,7 +474,8 @@ def _agent_initramfs(kernel: KernelImage, busybox: Path,
     if path.is_file():
         return path
     try:
-        modules = module_closure(kernel.modules_dir, list(agent.DISK_MODULES))
+        wanted = [m for m in agent.DISK_MODULES if not is_builtin(kernel.modules_dir, m)]
+        modules = module_closure(kernel.modules_dir, wanted)
     except (ModuleError, OSError) as e:
         return f"the kernel's virtio_blk module cannot be loaded ({e})"
     setup = setup if setup is not None else zram_swap(kernel.modules_dir)

@@ -1,7 +1,7 @@
 """Restored guests against booted ones, with real QEMU (``pytest -m boot``).
 
 * the default run's verdicts after a restore are those after a boot, the
-  platform check (MTE tags) included, on 6.12 and on the 16K kernel;
+  platform check (MTE tags) included, on every kernel of the matrix (6.12, its 16K build, 6.1);
 * a snapshot QEMU cannot load, or a truncated one, is rejected with one
   line, the run boots instead and saves a new one, which restores;
 * two runs at once on an empty snapshot cache: one boots and saves, the
@@ -64,7 +64,7 @@ def _verdicts(report) -> dict:
     return {r.id: (r.verdict, r.observed) for r in report.results}
 
 
-@pytest.mark.parametrize("kernel", ["debian-6.12", "debian-6.12-16k"])
+@pytest.mark.parametrize("kernel", ["debian-6.12", "debian-6.12-16k", "debian-6.1"])
 def test_restored_verdicts_are_the_booted_ones(prepared, kernel, tmp_path):
     req, prep = prepared
     booted = run_target(prep, QemuTarget(kernel, restore=False), req, out=tmp_path / "b")

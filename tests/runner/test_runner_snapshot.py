@@ -110,6 +110,10 @@ def test_agent_init_loads_the_disk_module_and_waits():
         "insmod /lib/modules/agent/virtio_blk.ko") < next(
         i for i, l in enumerate(lines) if agent.AGENT_READY in l)
     assert "while read -r cmd blocks; do" in lines and lines[-1] == "poweroff -f"
+    # no disk (a transport module missing): say so and never reach READY
+    [guard] = [l for l in lines if agent.AGENT_NO_DISK in l]
+    assert lines.index(guard) < next(i for i, l in enumerate(lines) if agent.AGENT_READY in l)
+    assert guard.startswith(f"[ -b {agent.GUEST_DISK} ] ||")
 
 
 def _fake_test(path: Path, body: str) -> Path:
