@@ -20,13 +20,23 @@ REFERENCE = ROOT / "reference"
 SERIES = SPECS / "series.yaml"
 
 
+def cache_dir_path() -> Path:
+    """`$KCONFORM_CACHE` or `<repo>/.cache`, not created."""
+    env = os.environ.get("KCONFORM_CACHE")
+    return Path(env).expanduser().resolve() if env else ROOT / ".cache"
+
+
 def cache_dir(create: bool = True) -> Path:
     """The one cache directory: ``$KCONFORM_CACHE`` or ``<checkout>/.cache``
     (downloads, builds, work directories)."""
-    env = os.environ.get("KCONFORM_CACHE")
-    d = Path(env).expanduser().resolve() if env else ROOT / ".cache"
-    if create:
+    d = cache_dir_path()
+    if not create:
+        return d
+    try:
         d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise KconformError(f"{d}: cannot create the cache ({e.strerror}); set KCONFORM_CACHE "
+                            "to a writable directory") from None
     return d
 
 

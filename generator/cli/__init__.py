@@ -15,6 +15,7 @@ return a non-zero status instead of a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from generator.errors import EXIT_BROKEN, EXIT_USAGE, KconformError
@@ -47,6 +48,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("kconform: interrupted", file=sys.stderr)
+        return EXIT_BROKEN
+    except Exception as e:           # a bug: one line, never exit 1 (verdicts); debug: re-raise
+        if os.environ.get("KCONFORM_DEBUG"):
+            raise
+        where = ""
+        tb = e.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None:
+            where = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+        print(f"kconform: internal error: {type(e).__name__}: {e}{where} (a bug in kconform; "
+              "KCONFORM_DEBUG=1 shows the traceback)", file=sys.stderr)
         return EXIT_BROKEN
 
 

@@ -15,6 +15,8 @@ def register(sub) -> None:
                    help="fail when the committed reference/ modules drift from the specs")
     g.add_argument("--cap-binding", choices=["header", "patch"], default="header",
                    help="capability numbers for functional cases: the headers' (default) or the patch's")
+    g.add_argument("--force", action="store_true",
+                   help="remove a generated reference module whose spec now has nothing to run")
     g.set_defaults(func=cmd_generate)
 
 
@@ -29,15 +31,15 @@ GENERATED_BANNER = "# do not edit, generated from "
 def cmd_generate(args) -> int:
     """Every spec: its C test and reference module, or "nothing to run" with
     the reason when it has no operation userspace can call (then a stale
-    generated reference module is removed, and `--check` counts one as
-    drift)."""
+    generated reference module is kept and named, exit 2, unless --force
+    removes it; `--check` counts one as drift)."""
     from generator.plan import nothing_to_run, plan
     from generator.render.c import CapBinding, write_c
     from generator.render.reference import module_name, render_reference
     from generator.model.specio import load_spec
     binding = CapBinding(args.cap_binding)
     out = Path(args.output) if args.output else paths.cache_dir() / "generated"
-    drift = 0
+    drift = refused = 0
     for name in _spec_names(args):
         spec = load_spec(paths.spec_path(name))
         cases = plan(spec)
@@ -51,10 +53,15 @@ def cmd_generate(args) -> int:
                 drift += 1
                 print(f"drift: {shown} exists, but specs/{name}.yaml has nothing to run "
                       f"({why}); run `kconform generate` to remove it")
+            elif stale and not args.force:
+                refused += 1
+                print(f"{name}: nothing to run: {why}; {shown} exists and was generated "
+                      f"from an earlier specs/{name}.yaml: not removed (the spec may have lost "
+                      "its operations by a damaged extraction); pass --force to remove it")
             else:
                 if stale:
                     ref_path.unlink()
-                    print(f"{name}: removed {shown}")
+                    print(f"{name}: removed {shown} (--force)")
                 print(f"{name}: nothing to run: {why}")
             continue
         ref_text = render_reference(spec)
@@ -80,4 +87,6 @@ def cmd_generate(args) -> int:
             print(f"{shown}: rewritten from generator/model/case.py")
     elif args.check:
         print(f"ok: {shown}")
+    if refused:
+        return 2
     return 1 if drift else 0

@@ -114,7 +114,49 @@ def _plan(args, baseline=None, recording=False):
     return req, targets
 
 
-def _execute(args, req, targets):
+class Signals:
+    """SIGINT and SIGTERM while a run is on: the first stops the running
+    kernels (their QEMUs are killed within a fraction of a second), and the
+    run goes on to write every report with the results seen and to remove
+    its temporary files; a second says so again; a third exits at once
+    (status 3; QEMU dies with its parent).  Installed only in the main
+    thread (signal handlers cannot be set elsewhere)."""
+
+    def __init__(self):
+        self.cancel = threading.Event()
+        self.count = 0
+        self.names: list[str] = []
+        self._old: dict = {}
+
+    def _handle(self, signum, frame) -> None:
+        import signal as sig
+        self.count += 1
+        name = sig.Signals(signum).name
+        self.names.append(name)
+        self.cancel.set()
+        if self.count >= 3:
+            print(f"kconform: {name} a third time: exiting at once, reports not written",
+                  file=sys.stderr, flush=True)
+            os._exit(EXIT_BROKEN)
+        print(f"kconform: {name}: stopping; every report is written with the results seen"
+              + (" (once more to exit at once)" if self.count == 2 else ""),
+              file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        import signal as sig
+        if threading.current_thread() is threading.main_thread():
+            for s in (sig.SIGINT, sig.SIGTERM):
+                self._old[s] = sig.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        import signal as sig
+        for s, old in self._old.items():
+            sig.signal(s, old)
+        return False
+
+
+def _execute(args, req, targets, cancel=None):
     """Run the matrix with a progress display; returns the MatrixReport.
     Warnings (a rejected snapshot, a fallback on a boot) print even with
     --quiet."""
@@ -142,7 +184,7 @@ def _execute(args, req, targets):
     try:
         if status is not None:
             status.start()
-        return run_matrix(req, targets, jobs=args.jobs, on_event=on_event)
+        return run_matrix(req, targets, jobs=args.jobs, on_event=on_event, cancel=cancel)
     finally:
         if status is not None:
             status.stop()
@@ -192,21 +234,130 @@ def _print_single(m, console) -> None:
           f"boot {t['boot']:.1f} s, execute {t['execute']:.1f} s, total {m.timings['wall']:.1f} s")
 
 
+REPORT_OPTIONS = (("results", "--results"), ("markdown", "--markdown"), ("junit", "--junit"),
+                  ("ktap", "--ktap"))
+
+
+def _inputs(args, req) -> dict[Path, str]:
+    """Files the run reads, which no report may overwrite: resolved path ->
+    what it is."""
+    from generator.run.pipeline import spec_file
+    out: dict[Path, str] = {}
+    if getattr(args, "baseline", None):
+        out[Path(args.baseline).resolve()] = "the --baseline file"
+    index = paths.series_index()
+    for name in req.specs:
+        try:
+            f = spec_file(name)
+        except Exception:                      # named badly: load reports it
+            continue
+        out[f.resolve()] = f"the spec {f.name}"
+        seed = (index.get(f.stem) or {}).get("seed")
+        if seed:
+            out[(paths.SEEDS / seed).resolve()] = f"the seed {seed}"
+    out[(paths.SPECS / "vocabulary.yaml").resolve()] = "the vocabulary"
+    return out
+
+
+def check_outputs(pairs, inputs: dict[Path, str]) -> None:
+    """Every report path can be written, names no input and no other report:
+    checked before anything is built or booted.  `pairs` is (option, value)."""
+    import tempfile
+
+    from generator.errors import KconformError
+    seen: dict[Path, str] = {}
+    for option, value in pairs:
+        if not value:
+            continue
+        p = Path(value)
+        r = p.resolve()
+        if r in inputs:
+            raise KconformError(f"{option} {value} is {inputs[r]}, an input of this run; "
+                                "give the report another path")
+        if r in seen:
+            raise KconformError(f"{option} {value} is also {seen[r]}; give each report its "
+                                "own path")
+        seen[r] = option
+        if p.is_dir():
+            raise KconformError(f"{option} {value} is a directory; give a file path")
+        if p.exists() and not p.is_file():
+            raise KconformError(f"{option} {value} is not a regular file; give a file path")
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
+            os.close(fd)
+            os.unlink(tmp)
+            if p.exists() and not os.access(p, os.W_OK):
+                raise PermissionError(13, "Permission denied")
+        except OSError as e:
+            raise KconformError(f"{option} {value}: cannot write there ({e.strerror}); "
+                                "give a writable path") from None
+
+
+def _load_specs(req) -> None:
+    """Every spec of the run loads and validates (a SpecError names the file
+    and line) before anything is written, built or booted."""
+    from generator.run.pipeline import load_named_spec
+    for name in req.specs:
+        load_named_spec(name)
+
+
+def _check_work(args) -> None:
+    """The cache (or --work-dir) can take this run's files."""
+    from generator.runner.cachefs import check_writable
+    if args.work_dir:
+        check_writable(Path(args.work_dir), "--work-dir")
+    else:
+        check_writable(paths.cache_dir_path(), "the cache (KCONFORM_CACHE)")
+
+
+def _write_reports(writers) -> list[str]:
+    """Run every (label, path, write) even when one fails; print what was
+    written; return the failures."""
+    from generator.errors import KconformError
+    failed = []
+    for label, path, write in writers:
+        try:
+            write()
+        except (OSError, KconformError) as e:
+            failed.append(f"{label} {path}: {getattr(e, 'strerror', None) or e}")
+            continue
+        print(f"{label}: {path}")
+    for f in failed:
+        print(f"kconform: error: not written: {f}", file=sys.stderr)
+    return failed
+
+
 def cmd_run(args) -> int:
+    from generator.report import baseline as bl
+
+    base = bl.load(Path(args.baseline)) if args.baseline else None
+    req, targets = _plan(args, base)
+    _load_specs(req)
+    check_outputs([(opt, getattr(args, dest)) for dest, opt in REPORT_OPTIONS],
+                  _inputs(args, req))
+    _check_work(args)
+    with Signals() as signals:
+        return _run_and_report(args, req, targets, base, signals)
+
+
+def _run_and_report(args, req, targets, base, signals) -> int:
     from generator.report import baseline as bl
     from generator.report import ci
     from generator.report import matrix as matrix_report
     from generator.report.table import write_json
 
-    base = bl.load(Path(args.baseline)) if args.baseline else None
-    req, targets = _plan(args, base)
-    m = _execute(args, req, targets)
+    m = _execute(args, req, targets, cancel=signals.cancel)
+    if signals.count:
+        m.interrupted = True
     single = len(m.columns) == 1
     col = m.columns[0]
     found = bl.compare(base, m) if base is not None else []
     changes = [c.line() for c in found if c.fails] if base is not None else None
     notes = [c.line() for c in found if not c.fails]
     console = _out_console()
+    for note in m.notes:
+        print(f"note: {note}", file=sys.stderr)
     if single and col.report is None:
         print(f"kconform: error: {col.error or col.state.value}", file=sys.stderr)
     elif changes is not None:
@@ -227,24 +378,26 @@ def cmd_run(args) -> int:
               f"{m.timings['wall']:.1f} s (jobs {args.jobs or os.cpu_count()})")
     extra = ({"file": args.baseline, "changes": changes, "notes": notes}
              if changes is not None else None)
-    if args.results and (col.report is not None or not single):
-        if single:
+
+    def results():
+        if single and col.report is not None:
             write_json(Path(args.results), m.spec.name, col.results, col.report.facts,
                        {"baseline": extra} if extra is not None else None)
-        else:
+        else:                    # several kernels, or one that never ran: every column's state
             matrix_report.write_json(Path(args.results), m, extra)
-        print(f"results: {args.results}")
-    if args.markdown:
+
+    def markdown():
         Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(args.markdown).write_text(matrix_report.to_markdown(m, changes, args.baseline))
-        print(f"markdown: {args.markdown}")
-    if args.junit:
-        ci.write_junit(Path(args.junit), m, base)
-        print(f"junit: {args.junit}")
-    if args.ktap:
-        ci.write_ktap(Path(args.ktap), m)
-        print(f"ktap: {args.ktap}")
-    return _exit_status(m, strict=args.strict, changes=changes)
+
+    writers = [(label, path, write) for label, path, write in (
+        ("results", args.results, results),
+        ("markdown", args.markdown, markdown),
+        ("junit", args.junit, lambda: ci.write_junit(Path(args.junit), m, base)),
+        ("ktap", args.ktap, lambda: ci.write_ktap(Path(args.ktap), m))) if path]
+    failed = _write_reports(writers)
+    status = _exit_status(m, strict=args.strict, changes=changes)
+    return max(status, EXIT_BROKEN) if failed else status
 
 
 def cmd_baseline(args) -> int:
@@ -254,7 +407,13 @@ def cmd_baseline(args) -> int:
     out = Path(args.output)
     previous = bl.load(out) if out.exists() else None
     req, targets = _plan(args, previous, recording=True)
-    m = _execute(args, req, targets)
+    _load_specs(req)
+    check_outputs([("-o", args.output)], _inputs(args, req))
+    _check_work(args)
+    with Signals() as signals:
+        m = _execute(args, req, targets, cancel=signals.cancel)
+    if signals.count:
+        m.interrupted = True
     for c in m.columns:
         print(column_summary(c))
     for line in problems(m):
@@ -267,8 +426,8 @@ def cmd_baseline(args) -> int:
     specs = " ".join(f"--spec {name}" for name in m.spec_names)
     text = bl.record(m, previous, command=f"kconform baseline {specs} {kernels} "
                                           f"--cap-binding {req.binding.value} -o {out.name}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    from generator.runner.cachefs import atomic_write
+    atomic_write(out, text)
     n = len(bl.parse(text, str(out)).entries)
     print(f"baseline: {out}: {n} accepted non-conforming verdict(s) on {len(m.columns)} "
           f"kernel(s); review the reasons before committing")

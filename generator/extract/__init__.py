@@ -23,7 +23,7 @@ from pycparser import c_ast
 
 from generator import cparse, paths
 from generator.errors import InputError
-from generator.ingest import Patch, Series, load_series
+from generator.ingest import Patch, Series, SeriesFindingKind, load_series
 from generator.model import (AlignmentRule, CheckKind, Finding, FindingKind, Precondition,
                              PreKind, Reach, Source, Spec, StructDef)
 from generator.extract import consistency
@@ -50,6 +50,30 @@ def select_patches(series: Series, quoted: bool = False) -> list[Patch]:
     return list(best.values())
 
 
+def _drop_repeated(patches: list[Patch], seed: str) -> tuple[list[Patch], list[Finding]]:
+    """Patches whose diff repeats an earlier one's word for word are read
+    once; each repeat is a finding naming both."""
+    seen: dict[tuple, Patch] = {}
+    kept, findings = [], []
+    for p in patches:
+        key = tuple((f.path, tuple((h.new_start, tuple((l.kind, l.text) for l in h.lines))
+                                   for h in f.hunks)) for f in p.files)
+        first = seen.get(key) if key else None
+        if first is None:
+            if key:
+                seen[key] = p
+            kept.append(p)
+            continue
+        findings.append(Finding(
+            FindingKind.DUPLICATE,
+            f"patch {p.label or p.message.subject!r} at line {p.message.start} repeats the "
+            f"diff of {first.label or first.message.subject!r} at line {first.message.start} "
+            "word for word; it is read once",
+            Source(seed, p.message.start, p.label, "", ""),
+            related=Source(seed, first.message.start, first.label, "", "")))
+    return kept, findings
+
+
 def _size(p: Patch) -> int:
     return sum(len(h.lines) for f in p.files for h in f.hunks)
 
@@ -68,6 +92,7 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
     patches = select_patches(series)
     if not patches:
         return _prose_spec(series, seed_path, name, voc)
+    patches, repeated = _drop_repeated(patches, seed)
     subj = next((p.subject for p in patches if p.subject), None)
     cover = next((m for m in series.covers if m.patch and m.patch.is_cover), None)
     title = cover.patch.title if cover and cover.patch else (subj.title if subj else "")
@@ -76,6 +101,10 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
                 patches=[f"{p.label}: {p.subject.title}" if p.subject else p.message.subject
                          for p in patches])
     _check_series_complete(series, patches, spec)
+    spec.findings += repeated
+    # a patch the ingest read twice (same index) was dropped there: say so here too
+    spec.findings += [Finding(FindingKind.DUPLICATE, f.message, Source(f.seed, f.line, "", "", ""))
+                      for f in series.findings if f.kind is SeriesFindingKind.DUPLICATE]
 
     # 2. uAPI
     known_structs: list[StructDef] = []
@@ -134,7 +163,37 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
         for e in p.problems:
             spec.findings.append(Finding(FindingKind.PARSE_ERROR, str(e),
                                          Source(seed, e.line, p.label, "", "")))
+    spec.findings += _truncation(patches, corpus, seed)
     return spec
+
+
+_QUOTED_DIFF = re.compile(r'^(?:>\s?)+(?:[+\- ]|@@|diff --git)')
+
+
+def _truncation(patches: list[Patch], text: str, seed: str) -> list[Finding]:
+    """A dump cut short: a patch of the series whose diff is not followed by
+    git's `-- ` signature, or a thread whose last line is a quoted diff line.
+    What followed is lost, so each is damage."""
+    out = []
+    for p in patches:
+        lines = [l for f in p.files for h in f.hunks for l in h.lines]
+        if p.quoted_depth or not lines:
+            continue
+        last = max(l.seed_line for l in lines)
+        if not any(l.text.rstrip() == "--" for l in p.message.lines if l.no > last):
+            out.append(Finding(FindingKind.DAMAGE,
+                               f"patch {p.label or p.message.subject!r}: no `-- ` signature "
+                               f"after its diff (last diff line {last}): the mail looks "
+                               "truncated; whatever followed is not in this spec",
+                               Source(seed, last, p.label, "", "")))
+    rows = [l for l in text.split("\n") if l.strip()]
+    if rows and _QUOTED_DIFF.match(rows[-1]):
+        n = text.rstrip("\n").count("\n") + 1
+        out.append(Finding(FindingKind.DAMAGE,
+                           f"the dump ends inside a quoted diff (line {n}): it looks "
+                           "truncated; whatever followed is not in this spec",
+                           Source(seed, n, "", "", rows[-1].strip()[:120])))
+    return out
 
 
 def _prose_spec(series: Series, seed_path: Path, name: str, voc: Vocabulary) -> Spec:

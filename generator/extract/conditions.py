@@ -135,7 +135,15 @@ class ConditionReader:
                 cid = slug(cparse.parse_expr(text) if st.renames else d, reads, preds,
                            aliases, text, shown)
             cid = self._unique(cid)
-            errno: Errno | None = errno_from_name(out.errno) if out.errno else None
+            try:
+                errno: Errno | None = errno_from_name(out.errno) if out.errno else None
+            except ValueError:
+                self.findings.append(Finding(
+                    FindingKind.DAMAGE,
+                    f"{self.op.name}: `-{out.errno}` is no errno the kernel has (a damaged "
+                    f"line?); the check `{text}` is left out", self.src(d)))
+                self.ids.discard(cid)
+                continue
             self.op.checks.append(Check(
                 cid, len(self.op.checks) + 1, text, errno, kind, field_reads, preds,
                 self.src(d), st.in_loop, reach, result=out.result, effect=out.effect,

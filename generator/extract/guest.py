@@ -270,7 +270,7 @@ def load_guest_vocabulary(path: Path = DEFAULT_PATH) -> GuestVocabulary:
     g = data.get("guest") or {}
     lines: dict[str, int] = {}
     in_guest = False
-    for no, line in enumerate(text.splitlines(), 1):
+    for no, line in enumerate(text.split("\n"), 1):
         if line.startswith("guest:"):
             in_guest = True
         elif in_guest and line and not line.startswith((" ", "#")):

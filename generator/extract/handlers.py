@@ -126,10 +126,35 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
                 walker.break_result or res)
         ops.append(op)
     ops += _internal_operations(patches, functions, reached, seed, voc, findings)
+    ops = _one_per_name(ops, seed, findings)
     for op in ops:
         _mark_dead(op, seed, findings)
     spans = {op.name: _spans(op, units, functions) for op in ops}
     return ops, findings, spans
+
+
+def _one_per_name(ops: list[Operation], seed: str, findings: list[Finding]) -> list[Operation]:
+    """An operation the input defines twice (two `case` blocks of one ioctl)
+    is the first one, and a finding naming both; when their checks differ,
+    the finding lists what the second would have said."""
+    first: dict[str, Operation] = {}
+    out = []
+    for op in ops:
+        if op.name not in first:
+            first[op.name] = op
+            out.append(op)
+            continue
+        a = first[op.name]
+        sig = lambda o: [(c.condition, c.errno, c.result) for c in o.checks]
+        differ = sig(a) != sig(op)
+        findings.append(Finding(
+            FindingKind.DUPLICATE,
+            f"{op.name} is defined twice (lines {a.source.line} and {op.source.line}); the "
+            "spec uses the first" + (
+                f"; the second's checks differ ({', '.join(c.id for c in op.checks)}) and are "
+                "not in this spec" if differ else ", the second is identical"),
+            op.source, related=a.source))
+    return out
 
 
 def _spans(op: Operation, units: list[Unit], functions: dict[str, Unit]) -> list[tuple[int, int]]:
@@ -219,8 +244,9 @@ def _mark_dead(op: Operation, seed: str, findings: list[Finding]) -> None:
 
 
 def _fixed(c: Check) -> str:
-    return ", ".join(f"{p.spelling}() returns {p.value}" for p in c.predicates
-                     if p.value is not None)
+    fixed = ", ".join(f"{p.spelling}() returns {p.value}" for p in c.predicates
+                      if p.value is not None)
+    return fixed or f"an unconditional `{c.source.text}` at line {c.source.line}"
 
 
 def _called(u: Unit, functions: dict[str, Unit]) -> list[str]:

@@ -20,6 +20,12 @@ from generator.abi.spec import arm64_layouts
 from generator.extract.consts import evaluate
 from generator.model.vocab import Vocabulary
 
+_DIRECTIVE = re.compile(r'^\s*#\s*(\w*)')
+_DIRECTIVES = {"define", "undef", "if", "ifdef", "ifndef", "elif", "else", "endif", "include",
+               "pragma", "error", "warning", "line"}
+_NOT_C = re.compile(r'[#@$`\\]|[^\x00-\x7f]')   # outside a macro body's C (bar strings)
+# a define _DEFINE does not read that is still well formed: a guard, a macro
+_DEFINE_OTHER = re.compile(r'^\s*#\s*define\s+[A-Za-z_]\w*(?:\(|\s*(?:/\*.*)?$)')
 _DEFINE = re.compile(r'^\s*#\s*define\s+([A-Za-z_]\w*)\s+(.+?)\s*(?:/\*.*)?$')
 _IOC = re.compile(r'^(_IO|_IOR|_IOW|_IOWR)\s*\(\s*([A-Za-z_]\w*|0x[0-9a-fA-F]+)\s*,'
                   r'\s*(0x[0-9a-fA-F]+|\d+)\s*(?:,\s*(.+?))?\s*\)$')
@@ -129,6 +135,13 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
                 m = _DEFINE.match(t)
                 if m:
                     defines.append((no, m.group(1), m.group(2).strip(), f.path))
+                elif (d := _DIRECTIVE.match(t)) and (d.group(1) not in _DIRECTIVES or (
+                        d.group(1) == "define" and not _DEFINE_OTHER.match(t))):
+                    res.findings.append(Finding(
+                        FindingKind.DAMAGE,
+                        f"`{t.strip()}` in {f.path} does not read as a preprocessor directive (a damaged "
+                        "`#define`?); whatever it defined is not in this spec",
+                        _src(seed, patch, f.path, no, t.strip())))
     known_structs.extend(res.structs)
     known_sizes: dict[str, int] = {}
     try:
@@ -158,6 +171,11 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
             res.ioctls.append(Ioctl(name, d, typ, tval, int(nr, 0), arg, size, number, src))
             continue
         value = evaluate(expr, consts)
+        if value is None and _NOT_C.search(expr):
+            res.findings.append(Finding(FindingKind.DAMAGE,
+                                        f"`#define {name} {expr}` has characters no C "
+                                        "expression has (a damaged line?); left out", src))
+            continue
         if value is None:
             res.findings.append(Finding(FindingKind.NOTE,
                                         f"{name} = {expr} is not an integer constant expression "

@@ -12,6 +12,11 @@ What counts as a check (a condition whose true side leaves early):
   * the `default:` of a `switch` on an argument that returns -E: the
     argument matches none of the cases.
 
+An unconditional `return -E;` on the path (not under any `if`, loop or
+goto, before any other return of a function walked in tail position) is a
+check that always fails (condition `1`, `value` True): the handler
+returns -E on every call, and every check after it is dead code.
+
 Calls into functions the patch defines are followed, with their parameters
 bound to the caller's arguments (a parameter bound to a caller local is
 shown under the caller's name, so `flags` in a callee reads
@@ -28,7 +33,7 @@ from dataclasses import dataclass, field
 from pycparser import c_ast
 
 from generator import cparse
-from generator.model import Finding, Operation, OpKind, Source, errno_from_name
+from generator.model import Check, CheckKind, Finding, FindingKind, Operation, OpKind, Source, errno_from_name
 from generator.extract.conditions import ConditionReader, root
 from generator.extract.state import Outcome, Result, State  # noqa: F401
 from generator.extract.units import Unit, UnitKind, returns_bool
@@ -51,6 +56,8 @@ class _Frame:
     is_bool: bool
     label_returns: dict[str, c_ast.Node]
     returns: list[Result] = field(default_factory=list)
+    tail: bool = True          # what it returns is what the operation returns
+    escaped: bool = False      # a goto was seen: later code may be skipped
 
 
 class _Rename(c_ast.NodeVisitor):
@@ -117,6 +124,7 @@ class HandlerWalker(ConditionReader):
         self.break_result: Result | None = None
         self.call_results: dict[int, Result | None] = {}
         self.unit: Unit | None = None
+        self._tail_call = False            # the next walk_unit is a `return f(...)`
 
     # sources -----------------------------------------------------------
     def src(self, node) -> Source:
@@ -140,8 +148,10 @@ class HandlerWalker(ConditionReader):
         if len(self.frames) >= 8 or any(f.unit is unit for f in self.frames):
             return None                   # recursion: the callee is already on the path
         prev, self.unit = self.unit, unit
+        tail = not self.frames or self._tail_call
+        self._tail_call = False
         self.frames.append(_Frame(unit, returns_bool(unit) if unit.kind is UnitKind.FUNCTION else False,
-                                  _label_returns(unit.ast.body)))
+                                  _label_returns(unit.ast.body), tail=tail))
         self.stmts(unit.ast.body.block_items or [], state)
         frame = self.frames.pop()
         self.unit = prev
@@ -193,6 +203,8 @@ class HandlerWalker(ConditionReader):
             self.stmt(s.stmt, st)
         elif isinstance(s, c_ast.Return):
             self._return(s, st)
+        elif isinstance(s, c_ast.Goto):
+            self.frames[-1].escaped = True
         elif isinstance(s, c_ast.FuncCall):
             if not self._lock_in(s):
                 self._follow_call(s, st)
@@ -277,16 +289,39 @@ class HandlerWalker(ConditionReader):
 
     def _return(self, s: c_ast.Return, st: State) -> None:
         e = s.expr
+        if e is not None and errno_of(e) and self._unconditional(st):
+            try:
+                errno_from_name(errno_of(e))
+            except ValueError:
+                self.findings.append(Finding(
+                    FindingKind.DAMAGE, f"{self.op.name}: `return -{errno_of(e)};` returns no "
+                    "errno the kernel has (a damaged line?); left out", self.src(s)))
+                return
+            self.op.checks.append(Check(
+                self._unique("unconditional_return"), len(self.op.checks) + 1, "1",
+                errno_from_name(errno_of(e)), CheckKind.STATE, [], [], self.src(s),
+                st.in_loop, when=st.when, value=True))
+            return
         if e is None or errno_of(e):
             return
         if isinstance(e, c_ast.FuncCall) and cparse.to_c(e.name) in self.functions:
+            self._tail_call = (not st.in_loop and not st.guard
+                               and all(f.tail and not f.escaped for f in self.frames))
             res = self._follow_call(e, st)
+            self._tail_call = False
             if res is not None and not st.in_loop:
                 self.frames[-1].returns.append(res)
             return
         if not st.in_loop:
             self.frames[-1].returns.append(Result(self._shown_cond(e, st), self.value(e, st),
                                                   self.src(s)))
+
+    def _unconditional(self, st: State) -> bool:
+        """Whether a `return` here is reached on every call of the operation
+        (on the `when` branch of a switch, if any)."""
+        return (not st.in_loop and not st.guard
+                and all(f.tail and not f.escaped and not f.returns for f in self.frames)
+                and not any(c.value is True and c.when == st.when for c in self.op.checks))
 
     # values --------------------------------------------------------------
     def value(self, node, st: State, depth: int = 0) -> int | None:

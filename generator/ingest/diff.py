@@ -71,6 +71,30 @@ _HUNK = re.compile(r'^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$')
 
 
 _HUNKISH = re.compile(r'^@@ ')
+_HUNK_DAMAGED = re.compile(r'-(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$')
+_GIT_EXTENDED = re.compile(r'^(index |new file mode|deleted file mode|old mode|new mode|'
+                           r'similarity index|dissimilarity index|rename |copy )')
+_MINUS = re.compile(r'^--- (?:a/)?(\S+)')
+_PLUS = re.compile(r'^\+\+\+ (?:b/)?(\S+)')
+# an added or removed line (not a `---`/`+++` header, not a `-- ` signature)
+_ORPHAN = re.compile(r'^(?:\+(?!\+\+ )|-(?!-- |- ?$|-$))')
+
+
+def _orphans(orphans: list[Line], cur: FileDiff | None, seed: str,
+             problems: list[InputError]) -> None:
+    """Added or removed lines after a hunk ended and before the next: the
+    `@@` header that would have held them is damaged; they are not read."""
+    if not orphans:
+        return
+    added = sum(1 for l in orphans if l.text.startswith("+"))
+    first, last = orphans[0].no, orphans[-1].no
+    problems.append(InputError(
+        seed, first,
+        f"{len(orphans)} diff line(s) ({added} added) at lines {first}-{last} of the diff of "
+        f"{cur.path if cur else '?'} belong to no hunk (a damaged `@@` header above them?); "
+        "they are not read",
+        "every added or removed line inside a hunk whose @@ header counts it"))
+    orphans.clear()
 
 
 def parse_diffs(lines: list[Line], seed: str, quoted: bool = False
@@ -81,14 +105,46 @@ def parse_diffs(lines: list[Line], seed: str, quoted: bool = False
     problems: list[InputError] = []
     i, n = 0, len(lines)
     cur: FileDiff | None = None
+    header_at = -10                   # index of the last `diff --git` line
+    orphans: list[Line] = []          # diff lines outside any hunk
     while i < n:
         t = lines[i].text
         if (m := _DIFF.match(t)):
+            _orphans(orphans, cur, seed, problems)
             cur = FileDiff(m.group(1), m.group(2), lines[i].no)
             files.append(cur)
+            header_at = i
+            i += 1
+            continue
+        if (m := _PLUS.match(t)) and i > 0 and _MINUS.match(lines[i - 1].text) \
+                and i - header_at > 4:
+            # `--- a/P` `+++ b/P` with no `diff --git` just before: that line is
+            # damaged (or missing); the file diff starts here, or its hunks
+            # would be read as the previous file's
+            _orphans(orphans, cur, seed, problems)
+            old = _MINUS.match(lines[i - 1].text).group(1)
+            cur = FileDiff(old, m.group(1), lines[i - 1].no)
+            files.append(cur)
+            header_at = i
+            above = next((lines[k] for k in range(i - 2, max(i - 5, -1), -1)
+                          if lines[k].text.strip() and not _GIT_EXTENDED.match(lines[k].text)),
+                         lines[i - 1])
+            repairs.append(Repair(above.no, RepairKind.DIFF_HEADER, above.text,
+                                  f"diff --git a/{cur.old_path} b/{cur.new_path} "
+                                  "(read from the ---/+++ lines)"))
             i += 1
             continue
         if cur is not None and (m := _HUNK.match(t)):
+            _orphans(orphans, cur, seed, problems)
+            hunk, i = _parse_hunk(lines, i, m, cur.path, seed, quoted, repairs, problems)
+            cur.hunks.append(hunk)
+            continue
+        if cur is not None and (m := _HUNK_DAMAGED.search(t)) and not t.startswith(("+", "-", " ")):
+            # `#@ -1297,6 +1297,65 @@`: the counts still read
+            _orphans(orphans, cur, seed, problems)
+            repairs.append(Repair(lines[i].no, RepairKind.HUNK_HEADER, t,
+                                  f"@@ -{m.group(1)},{m.group(2) or 1} +{m.group(3)},"
+                                  f"{m.group(4) or 1} @@"))
             hunk, i = _parse_hunk(lines, i, m, cur.path, seed, quoted, repairs, problems)
             cur.hunks.append(hunk)
             continue
@@ -97,7 +153,12 @@ def parse_diffs(lines: list[Line], seed: str, quoted: bool = False
                                        f"malformed hunk header {t.strip()!r} in the diff of {cur.path}",
                                        "@@ -OLD_START,OLD_COUNT +NEW_START,NEW_COUNT @@; "
                                        "the lines up to the next hunk are skipped"))
+        elif cur is not None and _ORPHAN.match(t):
+            orphans.append(lines[i])
+        elif orphans and t.strip():
+            _orphans(orphans, cur, seed, problems)
         i += 1
+    _orphans(orphans, cur, seed, problems)
     for f in files:
         if not f.hunks and not quoted:
             problems.append(InputError(seed, f.seed_line, f"diff of {f.path} has no hunk",

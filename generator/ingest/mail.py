@@ -16,6 +16,7 @@ mime.py; which reader a file goes to is decided in source.py.
 from __future__ import annotations
 
 import enum
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,29 @@ _PI_FROM = re.compile(r'^From: (?P<who>.*?) @ (?P<date>.*?) \(permalink')
 _PI_END = re.compile(r'^\^ permalink raw reply')
 
 
+def newline_lines(text: str) -> list[str]:
+    """The lines of `text` as an editor and `seed:line` count them: split at
+    `\n` only (a `\r` before it dropped), never at the form feeds, U+2028
+    and other separators `str.splitlines()` also breaks at, so a stray one
+    in a dump does not shift every later line number."""
+    parts = text.split("\n")
+    if parts and parts[-1] == "":
+        parts.pop()
+    return [p[:-1] if p.endswith("\r") else p for p in parts]
+
+
+# The largest seed read (a long review thread is 1-2 MB); KCONFORM_MAX_SEED_MB
+# raises it.
+MAX_SEED_MB = 16
+
+
+def max_seed_bytes() -> int:
+    try:
+        return int(float(os.environ.get("KCONFORM_MAX_SEED_MB", MAX_SEED_MB)) * (1 << 20))
+    except ValueError:
+        return MAX_SEED_MB << 20
+
+
 def read_dump(path: Path, raw: bytes) -> list[Message]:
     """The messages of a mail-archive dump (the three shapes above)."""
     path = Path(path)
@@ -101,7 +125,7 @@ def read_dump(path: Path, raw: bytes) -> list[Message]:
     if not text.strip():
         raise InputError(str(path), 0, "is empty",
                          "a mail, a thread dump or a patch")
-    lines = [Line(i + 1, t) for i, t in enumerate(text.splitlines())]
+    lines = [Line(i + 1, t) for i, t in enumerate(newline_lines(text))]
     seed = path.name
     if any(_PI_START.match(l.text) for l in lines[:3]) and \
             any(_PI_FROM.match(l.text) for l in lines[:20]):

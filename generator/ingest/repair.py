@@ -19,6 +19,8 @@ class RepairKind(enum.Enum):
     SHORT_HUNK = "short-hunk"                # fewer lines than the header says, explained
     INCONSISTENT_HUNK = "inconsistent-hunk"  # more lines than the header says
     INCONSISTENT_QUOTE = "inconsistent-quote"  # a diff line quoted one level off
+    DIFF_HEADER = "diff-header"              # a damaged `diff --git` line: path from `+++`
+    HUNK_HEADER = "hunk-header"              # a damaged `@@` line whose counts still read
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import stat
 from pathlib import Path
 
 from generator.errors import InputError
-from generator.ingest.mail import Form, Message, Thread, has_diff, read_dump
+from generator.ingest.mail import Form, Message, Thread, has_diff, max_seed_bytes, read_dump
 from generator.ingest.mime import form_of, read_mail, read_mbox
 
 SERIES_SUFFIXES = (".patch", ".diff", ".eml", ".mbx", ".mbox", ".cover", ".txt")
@@ -77,6 +77,11 @@ def read_file(path: Path, seed: str | None = None) -> Thread:
     if not stat.S_ISREG(st.st_mode):
         raise InputError(str(path), 0, f"is {_kind(st.st_mode)}, not a regular file",
                          "a mail, an mbox or a patch file")
+    limit = max_seed_bytes()
+    if st.st_size > limit:
+        raise InputError(str(path), 0, f"is {st.st_size / (1 << 20):.1f} MB, above the "
+                         f"{limit / (1 << 20):.0f} MB limit for a seed (KCONFORM_MAX_SEED_MB "
+                         "raises it)", "a mail or thread dump of a few MB")
     try:
         raw = path.read_bytes()
     except OSError as e:

@@ -12,6 +12,8 @@ import errno as _errno
 from dataclasses import dataclass, field
 from typing import Optional
 
+from generator.errors import KconformError
+
 
 # ---------------------------------------------------------------- positions
 @dataclass(frozen=True)
@@ -35,23 +37,49 @@ class Source:
         return where
 
 
+class MissingElement(KconformError, KeyError):
+    """A spec element named by another that the spec lacks (an edited or
+    damaged spec): a KeyError for lookups that expect it, and a one-line
+    error when nothing does."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "missing spec element"
+
+
 # ---------------------------------------------------------------- enums
 _ERRNO_NAMES = ("EPERM", "ENOENT", "EINTR", "EIO", "ENXIO", "E2BIG", "EBADF",
                 "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "EBUSY", "EEXIST",
                 "ENODEV", "EINVAL", "ENOSPC", "ERANGE", "ENOTTY", "ENOSYS",
                 "EOPNOTSUPP", "EOVERFLOW")
 
+# Every other errno the kernel's asm-generic table has (the host's errno
+# module: arm64 and x86-64 share the asm-generic numbers), the common names
+# first so an alias (EWOULDBLOCK, EDEADLOCK, ENOTSUP) reads as its kernel
+# name; then the kernel-internal ones a handler may leak to userspace
+# (include/linux/errno.h).
+_KERNEL_ONLY = {"ERESTARTSYS": 512, "ERESTARTNOINTR": 513, "ERESTARTNOHAND": 514,
+                "ENOIOCTLCMD": 515, "ERESTART_RESTARTBLOCK": 516, "EPROBE_DEFER": 517,
+                "EOPENSTALE": 518, "ENOPARAM": 519, "EBADHANDLE": 521, "ENOTSYNC": 522,
+                "EBADCOOKIE": 523, "ENOTSUPP": 524, "ETOOSMALL": 525, "ESERVERFAULT": 526,
+                "EBADTYPE": 527, "EJUKEBOX": 528, "EIOCBQUEUED": 529, "ERECALLCONFLICT": 530}
+_ALIASES = ("EWOULDBLOCK", "EDEADLOCK", "ENOTSUP")
+_ALL_ERRNOS = {n: getattr(_errno, n) for n in _ERRNO_NAMES}
+_ALL_ERRNOS.update({n: v for v, n in sorted(_errno.errorcode.items())
+                    if n not in _ALIASES and v not in _ALL_ERRNOS.values()})
+_ALL_ERRNOS.update({n: getattr(_errno, n) for n in _ALIASES if hasattr(_errno, n)})
+_ALL_ERRNOS.update(_KERNEL_ONLY)
+
 # arm64 uses the asm-generic numbers, which for these names equal the host's.
-Errno = enum.Enum("Errno", {n: getattr(_errno, n) for n in _ERRNO_NAMES})
+Errno = enum.Enum("Errno", _ALL_ERRNOS)
 Errno.__doc__ = "Error numbers a kernel handler may return (negated)."
 
 
 def errno_from_name(name: str) -> "Errno":
     try:
-        return Errno[name.lstrip("-")]
+        return Errno[str(name).lstrip("-")]
     except KeyError:
-        raise ValueError(f"{name!r} is not a known errno; options are "
-                         f"{', '.join(_ERRNO_NAMES)}") from None
+        raise ValueError(f"{name!r} is not a known errno (an E... name of the kernel's "
+                         f"errno.h, e.g. {', '.join(_ERRNO_NAMES[:6])})") from None
 
 
 def errno_from_number(num: int) -> Optional["Errno"]:
@@ -108,6 +136,9 @@ class FindingKind(enum.Enum):
     DEAD_CODE = "dead_code"           # checks the patch's own code makes unreachable
     DOC_TYPO = "doc_typo"             # a misspelling in the patch's documentation
     CONFLICT_MARKER = "conflict_marker"  # a merge-conflict marker left in the patch
+    DUPLICATE = "duplicate"           # a patch or an operation given twice, read once
+    DAMAGE = "damage"                 # a damaged line that loses a fact (an operation,
+                                      # a constant, a hunk)
 
 
 class Verdict(enum.Enum):
@@ -375,33 +406,33 @@ class Spec:
         for s in self.structs:
             if s.name == name or f"{s.kind} {s.name}" == name:
                 return s
-        raise KeyError(f"spec {self.name} has no struct {name!r}; it has "
+        raise MissingElement(f"spec {self.name} has no struct {name!r}; it has "
                        f"{', '.join(s.name for s in self.structs) or 'none'}")
 
     def operation(self, name: str) -> Operation:
         for o in self.operations:
             if o.name == name:
                 return o
-        raise KeyError(f"spec {self.name} has no operation {name!r}; it has "
+        raise MissingElement(f"spec {self.name} has no operation {name!r}; it has "
                        f"{', '.join(o.name for o in self.operations) or 'none'}")
 
     def constant(self, name: str) -> Constant:
         for c in self.constants:
             if c.name == name:
                 return c
-        raise KeyError(f"spec {self.name} has no constant {name!r}")
+        raise MissingElement(f"spec {self.name} has no constant {name!r}")
 
     def capability(self, name: str) -> Capability:
         for c in self.capabilities:
             if c.name == name:
                 return c
-        raise KeyError(f"spec {self.name} has no capability {name!r}")
+        raise MissingElement(f"spec {self.name} has no capability {name!r}")
 
     def guest_rule(self, rule_id: str) -> GuestRule:
         for r in self.guest:
             if r.id == rule_id:
                 return r
-        raise KeyError(f"spec {self.name} has no guest rule {rule_id!r}; it has "
+        raise MissingElement(f"spec {self.name} has no guest rule {rule_id!r}; it has "
                        f"{', '.join(r.id for r in self.guest) or 'none'}")
 
     def struct_fields(self, arg_type: str) -> list[str]:
@@ -432,4 +463,4 @@ class Spec:
         for i in self.ioctls:
             if i.name == name:
                 return i
-        raise KeyError(f"spec {self.name} has no ioctl {name!r}")
+        raise MissingElement(f"spec {self.name} has no ioctl {name!r}")

@@ -84,6 +84,35 @@ def write_spec(spec: Spec, path: Path) -> None:
 
 
 # ------------------------------------------------------------------ loading
+MAX_SPEC_BYTES = 8 << 20        # a spec is a few hundred KB; refuse more than 8 MB
+MAX_ARRAY = 1 << 20             # a uAPI array dimension (`__u8 data[4096]`): at most 1 Mi
+
+# numeric fields with a range: (class, field) -> (least, most, what it is)
+_RANGES = {
+    ("BufferRule", "bytes_per_unit"): (1, 1 << 20, "bytes of guest memory per buffer unit"),
+    ("Check", "order"): (1, 10_000, "the check's 1-based position"),
+    ("Ioctl", "nr"): (0, 255, "an ioctl number"),
+    ("Ioctl", "type_value"): (0, 255, "an ioctl type"),
+    ("Ioctl", "size"): (0, (1 << 14) - 1, "an ioctl argument size (14 bits)"),
+    ("Ioctl", "number"): (0, (1 << 32) - 1, "an ioctl request number (32 bits)"),
+    ("Capability", "number"): (0, (1 << 31) - 1, "a capability number"),
+    ("Spec", "version"): (0, 1000, "a series version"),
+}
+
+
+class _Bad(ValueError):
+    """A value that does not fit the model, at a dotted path of the spec."""
+
+    def __init__(self, where: str, message: str):
+        super().__init__(f"{where}: {message}")
+        self.where, self.message = where, message
+
+
+def _name(tp) -> str:
+    return {int: "an integer", str: "a string", bool: "true or false",
+            float: "a number"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
 def _from(tp, data, where: str):
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
@@ -92,53 +121,169 @@ def _from(tp, data, where: str):
             return None
         return _from(args[0], data, where)
     if tp is Source:
-        return source_parse(data)
+        if not isinstance(data, str):
+            raise _Bad(where, f"expected a source `seed:line | patch | path | text`, "
+                              f"not {type(data).__name__}")
+        try:
+            return source_parse(data)
+        except ValueError as e:
+            raise _Bad(where, str(e)) from None
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         if tp is model.Errno:
-            return model.errno_from_name(str(data))
+            try:
+                return model.errno_from_name(str(data))
+            except (ValueError, KeyError):
+                raise _Bad(where, f"{data!r} is not an errno name (EINVAL, EFAULT, ...)") from None
         try:
             return tp(data)
-        except ValueError:
-            raise ValueError(f"{where}: {data!r} is not one of "
-                             f"{', '.join(str(m.value) for m in tp)}") from None
+        except (ValueError, TypeError):
+            raise _Bad(where, f"{data!r} is not one of "
+                              f"{', '.join(str(m.value) for m in tp)}") from None
     if dataclasses.is_dataclass(tp):
         if not isinstance(data, dict):
-            raise ValueError(f"{where}: expected a mapping for {tp.__name__}")
+            raise _Bad(where, f"expected a mapping for {tp.__name__}, not "
+                              f"{type(data).__name__}")
         hints = typing.get_type_hints(tp, vars(model))
         names = {f.name for f in dataclasses.fields(tp)}
-        unknown = set(data) - names
+        unknown = {str(k) for k in data} - names
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} for "
-                             f"{tp.__name__}; valid keys are {', '.join(sorted(names))}")
+            raise _Bad(where, f"unknown key(s) {', '.join(sorted(unknown))} for "
+                              f"{tp.__name__}; valid keys are {', '.join(sorted(names))}")
         kwargs = {}
         for f in dataclasses.fields(tp):
             if f.name in data:
-                kwargs[f.name] = _from(hints[f.name], data[f.name], f"{where}.{f.name}")
+                v = _from(hints[f.name], data[f.name], f"{where}.{f.name}")
+                _in_range(tp.__name__, f.name, v, f"{where}.{f.name}")
+                kwargs[f.name] = v
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ValueError(f"{where}: missing key {f.name!r} for {tp.__name__}")
+                raise _Bad(where, f"missing key {f.name!r} for {tp.__name__}")
         return tp(**kwargs)
     if origin is list:
         (item,) = typing.get_args(tp)
-        return [_from(item, x, f"{where}[{i}]") for i, x in enumerate(data or [])]
+        if data is not None and not isinstance(data, list):
+            raise _Bad(where, f"expected a list, not {type(data).__name__}")
+        out = [_from(item, x, f"{where}[{i}]") for i, x in enumerate(data or [])]
+        if where.endswith(".array"):
+            for i, n in enumerate(out):
+                if not 1 <= n <= MAX_ARRAY:
+                    raise _Bad(f"{where}[{i}]", f"array length {n} is out of range (expected "
+                                                f"1..{MAX_ARRAY})")
+        return out
     if origin is dict:
         k, v = typing.get_args(tp)
+        if data is not None and not isinstance(data, dict):
+            raise _Bad(where, f"expected a mapping, not {type(data).__name__}")
         return {kk: _from(v, vv, f"{where}.{kk}") for kk, vv in (data or {}).items()}
-    if tp is int and isinstance(data, bool):
-        raise ValueError(f"{where}: expected a number")
+    if tp is int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise _Bad(where, f"expected an integer, not {data!r}")
+        return data
+    if tp is bool:
+        if not isinstance(data, bool):
+            raise _Bad(where, f"expected true or false, not {data!r}")
+        return data
+    if tp is str:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return str(data)            # `name: 195` is the text 195
+        if not isinstance(data, str):
+            raise _Bad(where, f"expected a string, not {type(data).__name__}")
+        return data
+    if tp is float:
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            raise _Bad(where, f"expected a number, not {data!r}")
+        return float(data)
     return data
+
+
+def _in_range(cls: str, name: str, value, where: str) -> None:
+    bounds = _RANGES.get((cls, name))
+    if bounds is None or not isinstance(value, int):
+        return
+    lo, hi, what = bounds
+    if not lo <= value <= hi:
+        raise _Bad(where, f"{value} is out of range for {what} (expected {lo}..{hi})")
+
+
+def yaml_lines(text: str, stem: str) -> dict[str, int]:
+    """dotted path (as `_from` names them: `stem.operations[0].checks[1].order`)
+    -> 1-based line in the YAML text, from the composed node tree."""
+    out: dict[str, int] = {}
+    try:
+        root = yaml.compose(text, Loader=SAFE_LOADER)
+    except yaml.YAMLError:
+        return out
+
+    def walk(node, where: str) -> None:
+        out.setdefault(where, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = f"{where}.{k.value}"
+                out[key] = k.start_mark.line + 1
+                walk(v, key)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, f"{where}[{i}]")
+
+    if root is not None:
+        walk(root, stem)
+    return out
+
+
+def line_of(lines: dict[str, int], where: str) -> int:
+    """The line of `where`, or of its nearest enclosing element."""
+    while where:
+        if where in lines:
+            return lines[where]
+        cut = max(where.rfind("."), where.rfind("["))
+        where = where[:cut] if cut > 0 else ""
+    return 0
+
+
+def read_text_file(path: Path, what: str, limit: int, error=SpecError) -> str:
+    """A UTF-8 text file of at most `limit` bytes, or `error` naming the file,
+    the line of a bad byte, and the expected form."""
+    path = Path(path)
+    try:
+        if not path.is_file():
+            kind = "a directory" if path.is_dir() else ("missing" if not path.exists()
+                                                        else "not a regular file")
+            raise error(f"{path}: cannot read {what}: {kind} (expected a {what} file)")
+        size = path.stat().st_size
+        if size > limit:
+            raise error(f"{path}: {size} bytes is more than the {limit >> 20} MB a {what} "
+                        f"may have (expected a {what} file)")
+        raw = path.read_bytes()
+    except OSError as e:
+        raise error(f"{path}: cannot read {what}: {e.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise error(f"{path}:{line}: byte 0x{raw[e.start]:02x} is not UTF-8 "
+                    f"(expected a {what} in UTF-8)") from None
 
 
 def load_spec(path: Path) -> Spec:
     path = Path(path)
+    text = read_text_file(path, "spec", MAX_SPEC_BYTES)
     try:
-        data = yaml.load(path.read_text(), Loader=SAFE_LOADER)
-    except OSError as e:
-        raise SpecError(f"{path}: cannot read spec: {e.strerror}") from None
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise SpecError(f"{path}:{mark.line + 1 if mark else 0}: not valid YAML") from None
+        why = getattr(e, "problem", None) or "not valid YAML"
+        raise SpecError(f"{path}:{mark.line + 1 if mark else 0}: {why} "
+                        "(expected a spec in YAML, as `kconform extract` writes it)") from None
+    except (ValueError, TypeError, RecursionError) as e:
+        raise SpecError(f"{path}: not a spec: {e}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}:1: expected a mapping with name, seed, operations, ... "
+                        f"(a spec as `kconform extract` writes it), not {type(data).__name__}")
     try:
         spec = _from(Spec, data, path.stem)
+    except _Bad as e:
+        line = line_of(yaml_lines(text, path.stem), e.where)
+        shown = e.where[len(path.stem) + 1:] if e.where.startswith(path.stem + ".") else e.where
+        raise SpecError(f"{path}:{line}: {shown}: {e.message}") from None
     except (ValueError, TypeError) as e:
         raise SpecError(f"{path}: {e}") from None
     for op in spec.operations:

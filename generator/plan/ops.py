@@ -428,7 +428,7 @@ class _OpPlanner:
             if c.when and c.when not in firsts:
                 firsts[c.when] = c
         consts = [_condition_constant(w) for w in firsts]
-        if all(consts):
+        if consts and all(consts):
             cut = _common_prefix_words(consts) if len(consts) > 1 else len(consts[0].split("_")) - 1
             names = ["_".join(n.split("_")[cut:]).lower() for n in consts]
         else:

@@ -9,10 +9,12 @@ Builds are cached by the hash of the sources and the compiler's version.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
+from generator.runner.cachefs import atomic_file, locked
 from generator.runner.build import CROSS_CC, compiler_version, find_compiler
 from generator.runner.errors import BuildError
 
@@ -55,14 +57,28 @@ def build_image(work: Path, cc: str = CROSS_CC) -> bytes:
     cached = work / f"kconform_guest.{_key(cc)}.bin"
     if cached.exists():
         return cached.read_bytes()
-    elf = work / "kconform_guest.elf"
+    # `work` may be shared: build under its lock, into names of this build,
+    # and rename the image into place whole
+    with locked(work):
+        if cached.exists():
+            return cached.read_bytes()
+        elf, tmp = atomic_file(work / "kconform_guest.elf"), atomic_file(cached)
+        try:
+            image = _build(compiler, cc, elf, tmp, cached)
+            os.replace(elf, work / "kconform_guest.elf")   # kept for nm/gdb
+            return image
+        finally:
+            elf.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
+
+
+def _build(compiler: str, cc: str, elf: Path, tmp: Path, cached: Path) -> bytes:
     cmd = [compiler, *CFLAGS, f"-I{GUEST_DIR}", "-T", str(GUEST_DIR / LINKER_SCRIPT),
            "-o", str(elf), *(str(GUEST_DIR / s) for s in SOURCES)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BuildError(f"the guest runtime failed to build ({' '.join(cmd)}):\n"
                          + proc.stderr.strip())
-    tmp = cached.with_suffix(".tmp")
     proc = subprocess.run([_objcopy(cc), "-O", "binary", str(elf), str(tmp)],
                           capture_output=True, text=True)
     if proc.returncode != 0:

@@ -76,13 +76,16 @@ def word(v) -> str:
 
 
 def load(path: Path) -> Baseline:
+    from generator.model.specio import read_text_file
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise KconformError(f"cannot read baseline {path}: {e.strerror}; record one "
-                            "with `kconform baseline -o FILE`") from e
+    if not path.exists():
+        raise KconformError(f"cannot read baseline {path}: No such file or directory; "
+                            "record one with `kconform baseline -o FILE`")
+    text = read_text_file(path, "baseline", MAX_BASELINE_BYTES, error=KconformError)
     return parse(text, str(path))
+
+
+MAX_BASELINE_BYTES = 16 << 20      # a baseline is a line per accepted verdict
 
 
 def parse(text: str, name: str = "<baseline>") -> Baseline:
@@ -90,7 +93,7 @@ def parse(text: str, name: str = "<baseline>") -> Baseline:
     specs: list[str] = []
     kernels: Optional[list[str]] = None
     entries: dict[tuple[str, str], Entry] = {}
-    for n, raw in enumerate(text.splitlines(), 1):
+    for n, raw in enumerate(text.split("\n"), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -103,6 +106,9 @@ def parse(text: str, name: str = "<baseline>") -> Baseline:
             spec = specs[0]
             continue
         if head == "binding":
+            if rest not in ("header", "patch"):
+                raise InputError(name, n, f"binding {rest!r} is not a capability binding",
+                                 "binding header or binding patch")
             binding = rest
             continue
         if head == "kernels":

@@ -101,6 +101,8 @@ class MatrixReport:
     timings: dict[str, float] = field(default_factory=dict)
     listed: list[CaseResult] = field(default_factory=list)   # `not reachable` rows
     specs: list[Spec] = field(default_factory=list)          # primary first
+    notes: list[str] = field(default_factory=list)           # the run's notes (models)
+    work: Optional[Path] = None                              # the run's work directory
 
     @property
     def spec_names(self) -> list[str]:
@@ -228,11 +230,13 @@ def run_matrix(req: RunRequest, targets: Sequence, *, jobs: Optional[int] = None
             for f in futures:
                 f.cancel()            # columns not started stay NOT_RUN
         pool.shutdown(wait=True)
+    interrupted = interrupted or cancel.is_set()
     for f in futures:
         if not f.cancelled() and f.exception() is not None:
             raise f.exception()
     m = MatrixReport(prep.spec, prep.all_cases, columns, compare(columns), interrupted,
-                     listed=prep.listed, specs=prep.specs)
+                     listed=prep.listed, specs=prep.specs, notes=list(prep.notes),
+                     work=prep.work)
     m.timings = {**prep.timings, "wall": time.monotonic() - t0}
     return m
 

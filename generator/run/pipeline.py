@@ -19,9 +19,16 @@ the run with a clear error, a run that breaks part-way still reports):
      QEMU, or check the host / ssh client (targets);
   4. run the platform check, then the tests: boot under QEMU (runner.run),
      or stage them on an arm64 machine (targets);
-  5. cross-check every case against its spec's reference model
-     (crosscheck), then add the spec's `not reachable` rows;
+  5. cross-check every case against the reference model generated from
+     that very spec into the run's directory (`model_of`; a spec that
+     differs from the committed reference/ module says so in the notes),
+     then add the spec's `not reachable` rows;
   6. report: terminal tables and summaries, JSON (report).
+
+Every run has its own work directory (generator.cachefs.new_run_dir, under
+the cache, unless --work-dir names one), and its JSON records the sha256 of
+every spec and binary it used; a binary that changed between build and boot
+breaks the run rather than report another run's results.
 
 Phases 1-2 are `prepare` (once per run, whatever the number of kernels);
 3-5 are `run_target` (once per kernel; generator.run.matrix runs several in
@@ -29,14 +36,18 @@ parallel); `run` is both for one kernel.
 """
 from __future__ import annotations
 
+import importlib.util
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Callable, Optional
 
 from generator import paths
+from generator.runner import cachefs
 from generator.model.case import Case
 from generator.plan import nothing_to_run, plan
 from generator.verdict.crosscheck import CaseResult, Observations, crosscheck, from_ktap
@@ -86,6 +97,11 @@ class SpecPart:
     nothing: str = ""                 # why there is nothing to run ("" if there is)
     unreachable: list[CaseResult] = field(default_factory=list)
     prefix: str = ""                  # "" for the primary, "<spec>:" for a companion
+    model: Optional[ModuleType] = None  # the reference generated from this spec
+    spec_file: Optional[Path] = None
+    spec_digest: str = ""             # sha256 of the spec file as loaded
+    model_digest: str = ""            # sha256 of the generated reference text
+    model_note: str = ""              # how it stands against the committed reference/
 
     def qualify(self, case_id: str) -> str:
         return self.prefix + case_id
@@ -104,6 +120,8 @@ class Prepared:
     out: Path                         # work/<primary spec>
     timings: dict[str, float] = field(default_factory=dict)
     parts: list[SpecPart] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # for the console
+    digests: dict[str, str] = field(default_factory=dict)  # binary name -> sha256
 
     def __post_init__(self):
         if not self.parts:
@@ -140,17 +158,52 @@ class RunReport:
     broke: Optional[str] = None
     timings: dict[str, float] = field(default_factory=dict)
     specs: list[Spec] = field(default_factory=list)
+    inconsistent: Optional[str] = None  # what was run is not what was built
 
     @property
     def diverges(self) -> bool:
         return any(r.verdict is Verdict.DIVERGES for r in self.results)
 
 
-def load_named_spec(name: str) -> Spec:
+def spec_file(name: str) -> Path:
+    """The file a spec name (or a path to a .yaml) means."""
     p = Path(name)
     if p.suffix in (".yaml", ".yml") and p.exists():
-        return load_spec(p)
-    return load_spec(paths.spec_path(paths.resolve_spec_name(name)))
+        return p
+    return paths.spec_path(paths.resolve_spec_name(name))
+
+
+def load_named_spec(name: str) -> Spec:
+    return load_spec(spec_file(name))
+
+
+def model_of(spec: Spec, out_dir: Path) -> tuple[ModuleType, str, Optional[str]]:
+    """The reference model of `spec` as the run judges with it: generated
+    from the spec into `out_dir/<module>.py` and imported from there (a
+    private module name, so two specs of one name never share a module).
+    Returns (module, sha256 of its text, a note when the committed
+    reference/<module>.py differs from it or is missing, else None)."""
+    from generator.render.reference import module_name, render_reference
+    text = render_reference(spec)
+    digest = cachefs.sha256_text(text)
+    path = cachefs.atomic_write(Path(out_dir) / f"{module_name(spec)}.py", text)
+    name = f"kconform_model_{module_name(spec)}_{digest[:16]}"
+    module = sys.modules.get(name)
+    if module is None:
+        loader_spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[name] = module
+        loader_spec.loader.exec_module(module)
+    committed = paths.REFERENCE / f"{module_name(spec)}.py"
+    note = None
+    if not committed.exists():
+        note = (f"{spec.name}: no committed reference/{committed.name}; judging with the "
+                f"model generated from the spec ({path})")
+    elif committed.read_text() != text:
+        note = (f"{spec.name}: the spec differs from the committed reference/{committed.name} "
+                f"(run `kconform generate` to review it); judging with the model generated "
+                f"from the spec being run ({path})")
+    return module, digest, note
 
 
 def build(spec: Spec, out: Path, binding: CapBinding) -> tuple[list[Case], Path, float, float]:
@@ -176,15 +229,21 @@ def prepare(req: RunRequest) -> Prepared:
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise KconformError(f"a spec is named twice: {', '.join(names)}; give each once")
-    work = Path(req.work_dir) if req.work_dir else paths.cache_dir() / "work"
-    parts, sources = [], []
-    for i, spec in enumerate(specs):
+    files = [spec_file(n) for n in req.specs]
+    work = Path(req.work_dir) if req.work_dir else cachefs.new_run_dir(paths.cache_dir())
+    parts, sources, notes = [], [], []
+    for i, (spec, file) in enumerate(zip(specs, files)):
         cases = plan(spec)
         part = SpecPart(spec, cases, None, nothing_to_run(spec, cases),
-                        prefix="" if i == 0 else f"{spec.name}:")
+                        prefix="" if i == 0 else f"{spec.name}:", spec_file=file,
+                        spec_digest=cachefs.sha256(file))
         part.unreachable = [replace(r, id=part.qualify(r.id)) for r in unreachable_results(spec)]
         if cases:
             sources.append(write_c(spec, cases, work / spec.name, req.binding))
+            part.model, part.model_digest, note = model_of(spec, work / "reference")
+            if note:
+                notes.append(note)
+                part.model_note = note
         parts.append(part)
     t1 = time.monotonic()
     with ThreadPoolExecutor(max_workers=1) as side:     # the probe builds meanwhile
@@ -198,8 +257,37 @@ def prepare(req: RunRequest) -> Prepared:
     t2 = time.monotonic()
     platform_binary(work / "runner")
     first = parts[0]
-    return Prepared(first.spec, first.cases, first.binary, probe, work, work / first.spec.name,
-                    {"generate": t1 - t0, "compile": t2 - t1}, parts)
+    prep = Prepared(first.spec, first.cases, first.binary, probe, work, work / first.spec.name,
+                    {"generate": t1 - t0, "compile": t2 - t1}, parts, notes)
+    prep.digests = {b.name: cachefs.sha256(b) for b in prep.binaries}
+    return prep
+
+
+def _changed_binaries(prep: Prepared) -> list[str]:
+    """Binaries whose content is no longer what this run built."""
+    out = []
+    for b in prep.binaries:
+        want = prep.digests.get(b.name)
+        if want is None:
+            continue
+        try:
+            ok = cachefs.sha256(b) == want
+        except OSError:
+            ok = False
+        if not ok:
+            out.append(str(b))
+    return out
+
+
+def _binding_mismatch(req: RunRequest, bindings: dict) -> Optional[str]:
+    """A binary that reports another binding than the one it was built for."""
+    for name, b in bindings.items():
+        how = b["how"]
+        if req.binding is CapBinding.PATCH and how not in ("patch", ""):
+            return f"{name}: the test binary used binding {how}, but the run asked for patch"
+        if req.binding is CapBinding.HEADER and how == "patch":
+            return f"{name}: the test binary used binding patch, but the run asked for header"
+    return None
 
 
 def target_for(req: RunRequest, kernel: Optional[str] = None):
@@ -231,6 +319,11 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
     t0 = time.monotonic()
     target.resolve()
     t_fetch = time.monotonic()
+    changed = _changed_binaries(prep)
+    if changed:
+        from generator.runner.errors import RunnerError
+        raise RunnerError(f"{', '.join(changed)} changed after this run built it (another "
+                          f"process wrote into {prep.work}?); give each run its own --work-dir")
     outcome = target.run(prep.binaries, per_test_timeout=req.per_test_timeout,
                          total_timeout=req.total_timeout,
                          log_path=Path(out) / "console.log", on_event=on_event,
@@ -254,7 +347,8 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
             obs = from_ktap(test.ktap) if test is not None else Observations()
             for r in crosscheck(part.spec, part.cases, obs,
                                 page_size=obs.page_size or outcome.page_size,
-                                host=host, broke=broke, platform_fault=platform_fault):
+                                host=host, broke=broke, platform_fault=platform_fault,
+                                module=part.model):
                 r.id = part.qualify(r.id)
                 results.append(r)
             for name, (number, how) in obs.bindings.items():
@@ -270,13 +364,30 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                     "not_reachable": len(p.unreachable), "nothing_to_run": p.nothing or None}
                    for p in prep.parts]
     facts.bindings = bindings
+    mismatch = _binding_mismatch(req, bindings)
+    if mismatch and not broke:
+        broke = mismatch
+        results = [r if r.verdict is not Verdict.CONFORMS and r.verdict is not Verdict.DIVERGES
+                   else replace(r, verdict=Verdict.ERROR, reason=f"{mismatch}; would be "
+                                f"{r.verdict.value}") for r in results]
+    facts.extra["build"] = {
+        "work_dir": str(prep.work),
+        "binding": req.binding.value,
+        "binaries": dict(prep.digests),
+        "specs": {p.spec.name: {"file": str(p.spec_file) if p.spec_file else None,
+                                "sha256": p.spec_digest or None,
+                                "model_sha256": p.model_digest or None,
+                                "model": p.model_note or ("the committed reference" if p.model
+                                                          else None)}
+                  for p in prep.parts},
+    }
     if probe is not None:
         btf = {s.name: _btf_compare(s, outcome, probe.name) for s in prep.specs if s.structs}
         facts.extra["btf"] = btf.get(prep.spec.name) or next(iter(btf.values()), None)
         if len(btf) > 1:
             facts.extra["btf_by_spec"] = btf
     report = RunReport(prep.spec, prep.all_cases, results, facts, outcome, broke,
-                       specs=prep.specs)
+                       specs=prep.specs, inconsistent=mismatch)
     report.timings = {**prep.timings,
                       "kernel": t_fetch - t0,
                       "boot": outcome.timings.boot or 0.0,
@@ -350,7 +461,7 @@ def check_failed(report: RunReport) -> bool:
     but is not a broken run."""
     from generator.runner.run import RunStatus
     o = report.outcome
-    if o is None:
+    if o is None or report.inconsistent:
         return True
     if o.status is not RunStatus.COMPLETED or o.not_run:
         return True
@@ -359,4 +470,4 @@ def check_failed(report: RunReport) -> bool:
 
 __all__ = ["RunRequest", "RunReport", "Prepared", "SpecPart", "DEFAULT_SPECS", "prepare",
            "run", "run_target",
-           "target_for", "build", "load_named_spec", "check_failed", "KconformError"]
+           "target_for", "build", "load_named_spec", "spec_file", "model_of", "check_failed", "KconformError"]

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from generator import paths
+from generator.runner.cachefs import CacheError, sha256
 from generator.runner.errors import KernelError, UnknownKernelError
 
 DEFAULT_KERNEL = "debian-6.12"
@@ -165,8 +166,18 @@ class DebianArchive:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Serialise cache updates between concurrent kconform processes."""
-        self.apt_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.apt_dir / "kconform.lock", "w") as lock:
+        try:
+            self.apt_dir.mkdir(parents=True, exist_ok=True)
+            lock = open(self.apt_dir / "kconform.lock", "a")
+        except OSError as e:
+            if not (self.apt_dir / "kconform.lock").is_file():
+                raise CacheError(f"cache problem: {self.apt_dir} cannot be written "
+                                 f"({e.strerror}); make the cache writable or set "
+                                 "KCONFORM_CACHE to a writable directory") from None
+            # a read-only, populated cache: read it as it is, nobody can change it
+            yield
+            return
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
@@ -236,8 +247,38 @@ class DebianArchive:
         self.log(f"package lists ready in {time.monotonic() - t0:.1f} s")
 
     def package_names(self, prefix: str) -> list[str]:
+        """Package names starting with `prefix`.  Lists that apt cannot read
+        (truncated, garbled) are a cache problem: they are fetched again
+        once, and if that fails too the error names the cache and the fix."""
         proc = self._run("apt-cache", ["pkgnames", prefix])
-        return sorted(set(proc.stdout.split())) if proc.returncode == 0 else []
+        if proc.returncode == 0 and proc.stdout.strip():
+            return sorted(set(proc.stdout.split()))
+        if not self._lists_present():
+            return []
+        self.log(f"the private package lists under {self.lists} cannot be read; fetching "
+                 "them again")
+        self._drop_lists()
+        self.update(force=True)
+        proc = self._run("apt-cache", ["pkgnames", prefix])
+        if proc.returncode != 0 or not proc.stdout.strip():
+            tail = "\n".join(proc.stderr.strip().splitlines()[-3:])
+            raise CacheError(f"cache problem: apt cannot read the package lists under "
+                             f"{self.lists} (fetched again, still unreadable):\n{tail}\n"
+                             f"Delete {self.apt_dir} and retry, or point KCONFORM_CACHE at "
+                             "another directory.")
+        return sorted(set(proc.stdout.split()))
+
+    def _drop_lists(self) -> None:
+        for p in list(self.lists.glob("*")) + [self.apt_dir / "pkgcache.bin",
+                                               self.apt_dir / "srcpkgcache.bin"]:
+            if p.is_file():
+                p.unlink(missing_ok=True)
+
+    def expected_sha256(self, package: str, version: str) -> Optional[str]:
+        """The SHA256 the archive lists for package=version, if any."""
+        proc = self._run("apt-cache", ["show", f"{package}={version}"])
+        m = re.search(r"^SHA256: ([0-9a-f]{64})$", proc.stdout, re.MULTILINE)
+        return m.group(1) if proc.returncode == 0 and m else None
 
     def candidate(self, package: str) -> Optional[tuple[str, int]]:
         """(version, size in bytes) apt would download, or None."""
@@ -254,9 +295,34 @@ class DebianArchive:
         """Directory holding ``dpkg -x`` of package=version (fetched once)."""
         safe = re.sub(r"[^A-Za-z0-9.+_-]", "_", f"{package}_{version}")
         dest = self.root / "unpacked" / safe
+        damaged: list[str] = []
         if dest.is_dir():
-            return dest
+            damaged = verify_manifest(dest)
+            if not damaged:
+                return dest
+            # a cached file no longer has the digest it was unpacked with
+            # (truncated, overwritten): a cache problem, fetched again
+            self.log(f"cache problem: {dest.name}: {'; '.join(damaged)}; fetching it again")
+            gone = dest.with_name(f".damaged-{dest.name}-{os.getpid()}")
+            try:
+                os.rename(dest, gone)
+            except OSError as e:
+                raise CacheError(f"cache problem: {dest} is damaged ({'; '.join(damaged)}) "
+                                 f"and cannot be replaced ({e.strerror}); delete it, or "
+                                 "point KCONFORM_CACHE at a writable directory") from None
+            shutil.rmtree(gone, ignore_errors=True)
+        try:
+            return self._fetch(package, version, dest)
+        except KernelError as e:
+            if damaged:
+                raise CacheError(f"cache problem: {dest} was damaged ({'; '.join(damaged)}) "
+                                 f"and could not be fetched again: {e}") from None
+            raise
+
+    def _fetch(self, package: str, version: str, dest: Path) -> Path:
         self.debs.mkdir(parents=True, exist_ok=True)
+        for old in self.debs.glob(f"{package}_*.deb"):
+            old.unlink(missing_ok=True)        # a partial download of an earlier run
         self.log(f"downloading {package} {version}")
         t0 = time.monotonic()
         proc = self._run("apt-get", ["download", f"{package}={version}"],
@@ -267,6 +333,12 @@ class DebianArchive:
             raise KernelError(f"cannot download {package}={version}:\n{tail}\n"
                               "Check network access to Debian's archive.")
         deb = debs[-1]
+        want = self.expected_sha256(package, version)
+        if want is not None and sha256(deb) != want:
+            deb.unlink(missing_ok=True)
+            raise CacheError(f"cache problem: the downloaded {deb.name} does not have the "
+                             f"SHA256 the archive lists ({want[:16]}...): truncated or "
+                             "damaged; retry (it is fetched again)")
         size = deb.stat().st_size
         secs = time.monotonic() - t0
         self.download_log.append((deb.name, size, secs))
@@ -278,9 +350,53 @@ class DebianArchive:
         if proc.returncode != 0:
             shutil.rmtree(tmp, ignore_errors=True)
             raise KernelError(f"dpkg -x {deb} failed: {proc.stderr.strip()}")
+        write_manifest(tmp)
         os.rename(tmp, dest)
         deb.unlink()
         return dest
+
+
+MANIFEST = ".kconform-sha256"
+
+
+def _manifest_files(root: Path) -> list[Path]:
+    """The files of an unpacked package a run boots or copies into the guest."""
+    return sorted((root / "boot").glob("vmlinuz-*")) + [
+        p for p in (root / "bin" / "busybox",) if p.is_file()]
+
+
+def write_manifest(root: Path) -> None:
+    from generator.runner.cachefs import atomic_write
+    data = {str(p.relative_to(root)): sha256(p) for p in _manifest_files(root)}
+    atomic_write(root / MANIFEST, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def verify_manifest(root: Path) -> list[str]:
+    """What is wrong with an unpacked package against its manifest ([] when
+    it is whole).  A directory unpacked before manifests existed gets one
+    now (its files trusted as they are)."""
+    path = root / MANIFEST
+    if not path.is_file():
+        try:
+            write_manifest(root)
+        except OSError:
+            pass                         # a read-only cache: nothing to compare against
+        return []
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            raise ValueError
+    except (OSError, ValueError):
+        return [f"its manifest {MANIFEST} is unreadable"]
+    problems = []
+    for rel, want in data.items():
+        p = root / rel
+        if not p.is_file():
+            problems.append(f"{rel} is missing")
+        elif sha256(p) != want:
+            problems.append(f"{rel} ({p.stat().st_size} bytes) does not have the sha256 "
+                            "it was unpacked with")
+    return problems
 
 
 # -- resolution -----------------------------------------------------------

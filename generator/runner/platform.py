@@ -10,9 +10,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import os
 from pathlib import Path
 from typing import Mapping, Optional
 
+from generator.runner.cachefs import atomic_file, locked
 from generator.runner.build import CROSS_CC, compile_one
 from generator.runner.ktap import KtapDocument, KtapStatus
 
@@ -61,11 +63,19 @@ def platform_binary(out_dir: Path, cc: str = CROSS_CC) -> Path:
     """Compile platform_mte.c once per source version into ``out_dir``."""
     digest = hashlib.sha256(PLATFORM_SOURCE.read_bytes()).hexdigest()[:12]
     binary = out_dir / f"{PLATFORM_TEST}-{digest}"
-    if not binary.is_file():
-        built = compile_one(PLATFORM_SOURCE, out_dir, cc=cc,
-                            extra_cflags=PLATFORM_CFLAGS,
-                            output_name=binary.name)
-        binary = built.binary
+    if binary.is_file():
+        return binary
+    # out_dir may be shared (the cache): build under its lock into a
+    # temporary name, then rename, so no run sees a half-written binary
+    with locked(out_dir):
+        if not binary.is_file():
+            tmp = atomic_file(binary)
+            try:
+                compile_one(PLATFORM_SOURCE, out_dir, cc=cc, extra_cflags=PLATFORM_CFLAGS,
+                            output_name=tmp.name)
+                os.replace(tmp, binary)
+            finally:
+                tmp.unlink(missing_ok=True)
     return binary
 
 

@@ -69,6 +69,18 @@ class KtapLike:
     diagnostics: list[str] = field(default_factory=list)
 
 
+def _errno_name(text: str) -> str:
+    """The test prints names for the common errnos and `E<n>` for the rest:
+    `E8` is ENOEXEC, as the model names it."""
+    m = re.fullmatch(r"E(\d+)", text)
+    if m:
+        from generator.model import errno_from_number
+        e = errno_from_number(int(m.group(1)))
+        if e is not None:
+            return e.name
+    return text
+
+
 def _fields(line: str) -> Optional[dict]:
     m = _DIAG.search(line)
     return dict(_KV.findall(m.group(1))) if m else None
@@ -90,7 +102,7 @@ def parse_observations(results: Iterable[KtapLike],
         elif "binding" in line and "name" in kv:
             obs.bindings[kv["name"]] = (int(kv["number"]), kv.get("how", ""))
         elif "case" in kv and "step" in kv and "ret" in kv:
-            errno = None if kv.get("errno", "-") == "-" else kv["errno"]
+            errno = None if kv.get("errno", "-") == "-" else _errno_name(kv["errno"])
             digest = None if kv.get("digest", "-") == "-" else kv["digest"]
             pending.setdefault(kv["case"], []).append(
                 StepObs(int(kv["step"]), kv.get("kind", ""), int(kv["ret"]),

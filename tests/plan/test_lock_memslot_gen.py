@@ -188,7 +188,11 @@ def test_stale_module_of_a_spec_with_nothing_to_run_is_drift(capsys, monkeypatch
     monkeypatch.setattr(paths, "REFERENCE", ref)
     assert main(["generate", "--check", "--spec", "mmio-guard-v2"]) == 1
     assert "drift: " in capsys.readouterr().out and stale.exists()
-    assert main(["generate", "--spec", "mmio-guard-v2", "-o", str(tmp_path / "c")]) == 0
+    # never removed silently (issue 11): named, exit 2; --force removes it
+    assert main(["generate", "--spec", "mmio-guard-v2", "-o", str(tmp_path / "c")]) == 2
+    assert "not removed" in capsys.readouterr().out and stale.exists()
+    assert main(["generate", "--spec", "mmio-guard-v2", "-o", str(tmp_path / "c"),
+                 "--force"]) == 0
     assert not stale.exists()
 
 
