@@ -230,8 +230,11 @@ def _print_single(m, console) -> None:
     if report.broke:
         print(f"the run broke: {report.broke}")
     t = report.timings
+    guest = report.facts.extra.get("guest")
+    start = (f"restore {t['boot']:.1f} s" if guest == "restored"
+             else f"boot {t['boot']:.1f} s" + (" (guest saved)" if guest == "booted, saved" else ""))
     print(f"timings: generate {t['generate']:.2f} s, compile {t['compile']:.2f} s, "
-          f"boot {t['boot']:.1f} s, execute {t['execute']:.1f} s, total {m.timings['wall']:.1f} s")
+          f"{start}, execute {t['execute']:.1f} s, total {m.timings['wall']:.1f} s")
 
 
 REPORT_OPTIONS = (("results", "--results"), ("markdown", "--markdown"), ("junit", "--junit"),

@@ -197,3 +197,29 @@ def test_a_warm_build_compiles_nothing(tmp_path):
     back = cross_compile([src], tmp_path / "b3", cache=tmp_path / "cache")
     assert back.binaries[0].elapsed == 0.0
     assert back.binaries[0].binary.read_bytes() == first.binaries[0].binary.read_bytes()
+
+
+def test_a_captured_restored_run_parses_as_a_booted_one():
+    """A console captured from a restored guest agent (the default run's
+    three binaries in two lanes) reads like a booted run's."""
+    from generator.runner.qemu import ReplayConsole, watch
+    from generator.runner.platform import PlatformState
+    log = Path(__file__).parents[1] / "data" / "runner" / "restored-lanes.log"
+    text = log.read_text()
+    assert "(guest restored)" in text.splitlines()[1]
+    markers = Markers.find_in(text.splitlines())
+    watched = watch(ReplayConsole(text), boot_timeout=60, step_timeout=60,
+                    total_timeout=600, is_progress=lambda l: markers.parse(l) is not None)
+    names = ["kconform_mte_v10", "kconform_lock_memslot_rfc_v5", "btf_probe"]
+    out = outcome_from_lines(watched, markers, expected=names, per_test_timeout=300)
+    assert out.status is RunStatus.COMPLETED and not out.not_run
+    assert [t.name for t in out.tests] == names
+    assert out.platform.state is PlatformState.OK
+    assert out.kernel_release == "6.12.117+deb12-arm64" and out.page_size == 4096
+    mte = out.tests[0]
+    assert mte.exit_status == 0 and len(mte.ktap.results) == 63 and mte.ktap.complete
+    # each binary's lines stay its own, though two ran at once
+    assert not any("btf" in l for l in mte.lines)
+    assert all(markers.parse(l) is None for t in out.tests for l in t.lines)
+    assert any("lock" in l.lower() for l in out.tests[1].lines)
+    assert not any("lock_user_memory" in l.lower() for l in mte.lines)
