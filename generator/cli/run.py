@@ -1,6 +1,8 @@
 """`kconform run` and `kconform baseline`: build, boot and cross-check."""
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import sys
 import threading
@@ -40,6 +42,9 @@ def _add_run_options(r, *, ci: bool) -> None:
     r.add_argument("--timeout", type=float, default=1200.0, help="whole-run timeout per kernel (seconds)")
     r.add_argument("--work-dir", help="where generated sources, binaries and logs go")
     r.add_argument("--quiet", action="store_true", help="no progress display")
+    r.add_argument("--vcpus", type=int, default=None, metavar="N",
+                   help="guest vCPUs (default 1: fastest measured on two host cores); the "
+                        "tests run in one lane per vCPU; each count has its own saved guest")
     r.add_argument("--boot", action="store_true",
                    help="boot each kernel with the tests in its initramfs instead of "
                         "restoring its saved guest (the snapshot cache)")
@@ -79,6 +84,7 @@ def _plan(args, baseline=None, recording=False):
     from generator.render.c import CapBinding
     from generator.runner.kernels import DEFAULT_KERNEL
     from generator.run.targets import QemuTarget, parse_target
+    from generator.runner.qemu import AARCH64
 
     from generator.run.pipeline import DEFAULT_SPECS
     specs = [n if n.endswith((".yaml", ".yml")) else paths.resolve_spec_name(n)
@@ -105,7 +111,12 @@ def _plan(args, baseline=None, recording=False):
         targets = [target]
     else:
         kernels = kernels or (list(baseline.kernels) if baseline else [DEFAULT_KERNEL])
-        targets = [QemuTarget(k, restore=not args.boot) for k in kernels]
+        config = AARCH64
+        if args.vcpus is not None:
+            if not 1 <= args.vcpus <= 8:
+                raise KconformError(f"--vcpus {args.vcpus}: give 1 to 8")
+            config = dataclasses.replace(AARCH64, smp=args.vcpus)
+        targets = [QemuTarget(k, config, restore=not args.boot) for k in kernels]
     req = RunRequest(spec=specs[0], companions=tuple(specs[1:]), kernel=targets[0].label,
                      per_test_timeout=args.per_test_timeout, total_timeout=args.timeout,
                      binding=CapBinding(binding),
