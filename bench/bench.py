@@ -29,8 +29,14 @@ Measured in one invocation, on the same kernel, emulator and flags:
     3 and 6 test binaries, as seconds and per-case marginal cost;
   * the targets of issue 15 as ratios, met or not.
 
+  * extraction time against input size: a thread of 1 and 5 MB (and 50
+    with `--extract-sizes 1,5,50`; above the 16 MB seed limit, raised here
+    by KCONFORM_MAX_SEED_MB) made of the v10 series followed by its review
+    replies again and again; `--extract-only` prints only these.
+
 Usage: python3 bench/bench.py [--kernel debian-6.12] [--repeat 3] [--no-matrix]
                               [--no-cold] [--no-curve]
+                              [--extract-sizes 1,5[,50]] [--extract-only]
 """
 from __future__ import annotations
 
@@ -65,7 +71,15 @@ def main(argv=None) -> int:
     ap.add_argument("--no-cold", action="store_true",
                     help="skip the first run from an empty cache (it downloads)")
     ap.add_argument("--no-curve", action="store_true", help="skip the cost curve")
+    ap.add_argument("--extract-sizes", default="1,5",
+                    help="thread sizes in MB to time extraction on (comma-separated)")
+    ap.add_argument("--extract-only", action="store_true",
+                    help="only the extraction-against-size figures")
     args = ap.parse_args(argv)
+    sizes = [float(x) for x in args.extract_sizes.split(",") if x.strip()]
+    if args.extract_only:
+        _print(extract_scaling(sizes), args.json)
+        return 0
 
     from generator import paths
     from generator.plan import plan
@@ -146,12 +160,49 @@ def main(argv=None) -> int:
         figures["matrix_warm_over_single_warm"] = round(
             figures["matrix_s_jobs_cores"] / t_run, 3)
     figures.update(targets(figures))
+    figures.update(extract_scaling(sizes))
+    _print(figures, args.json)
+    return 0
+
+
+def _print(figures: dict, json_path) -> None:
     width = max(len(k) for k in figures)
     for k, v in figures.items():
         print(f"{k:<{width}}  {v}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
-    return 0
+    if json_path:
+        Path(json_path).write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def extract_scaling(sizes_mb) -> dict:
+    """Seconds to extract a thread of each size (MB), and per MB."""
+    from generator import paths
+    from generator.extract import extract_spec
+    seed = (paths.SEEDS / "002_640e98e582cbc741.txt").read_text()
+    lines = seed.split("\n")
+    start = next(i for i, l in enumerate(lines) if l.startswith("* Re: "))
+    replies = "\n".join(lines[start:]) + "\n"
+    out = {}
+    old = os.environ.get("KCONFORM_MAX_SEED_MB")
+    os.environ["KCONFORM_MAX_SEED_MB"] = str(max(sizes_mb, default=1) * 2)
+    try:
+        with tempfile.TemporaryDirectory(prefix="kconform-bench-extract-") as tmp:
+            for mb in sizes_mb:
+                text = seed
+                while len(text) < mb * (1 << 20):
+                    text += replies
+                path = Path(tmp) / f"thread-{mb:g}MB.txt"
+                path.write_text(text)
+                t0 = time.perf_counter()
+                extract_spec(path, "mte-v10")
+                dt = time.perf_counter() - t0
+                out[f"extract_s_{mb:g}MB"] = round(dt, 2)
+                out[f"extract_s_per_MB_at_{mb:g}MB"] = round(dt / (len(text) / (1 << 20)), 2)
+    finally:
+        if old is None:
+            os.environ.pop("KCONFORM_MAX_SEED_MB", None)
+        else:
+            os.environ["KCONFORM_MAX_SEED_MB"] = old
+    return out
 
 
 MATRIX = ("debian-6.1", "debian-6.12", "debian-6.12-16k")

@@ -40,7 +40,9 @@ def _add_run_options(r, *, ci: bool) -> None:
                         "cap.number case still checks the patch's own number), or the patch's number")
     r.add_argument("--per-test-timeout", type=float, default=300.0)
     r.add_argument("--timeout", type=float, default=1200.0, help="whole-run timeout per kernel (seconds)")
-    r.add_argument("--work-dir", help="where generated sources, binaries and logs go")
+    r.add_argument("--work-dir", help="where generated sources, binaries, the model judged "
+                                      "with and logs go (default: a new directory of this run "
+                                      "under $KCONFORM_CACHE/runs)")
     r.add_argument("--quiet", action="store_true", help="no progress display")
     r.add_argument("--vcpus", type=int, default=None, metavar="N",
                    help="guest vCPUs (default 1: fastest measured on two host cores); the "
@@ -361,7 +363,18 @@ def _run_and_report(args, req, targets, base, signals) -> int:
     from generator.report import matrix as matrix_report
     from generator.report.table import write_json
 
-    m = _execute(args, req, targets, cancel=signals.cancel)
+    from generator.errors import KconformError
+    try:
+        m = _execute(args, req, targets, cancel=signals.cancel)
+    except KconformError as e:
+        if not signals.count:
+            raise
+        # the signal reached the compilers too: that is the interruption,
+        # not a build error of the spec
+        print(f"kconform: interrupted ({', '.join(signals.names)}) before any kernel ran; "
+              f"no report written ({e.__class__.__name__}: {str(e).splitlines()[0][:120]})",
+              file=sys.stderr)
+        return EXIT_BROKEN
     if signals.count:
         m.interrupted = True
     single = len(m.columns) == 1

@@ -164,9 +164,43 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
             spec.findings.append(Finding(FindingKind.PARSE_ERROR, str(e),
                                          Source(seed, e.line, p.label, "", "")))
     spec.findings += _truncation(patches, corpus, seed)
+    spec.findings += _lost_cases(patches, spec, seed)
     return spec
 
 
+_CASE_LABEL = re.compile(r'^\s*case\s+[A-Za-z_]\w*\s*:')
+_CASE_LIKE = re.compile(r'^\s*\S{2,6}\s+[A-Z][A-Z0-9_]*\S*\s*:\s*\{?\s*$')
+
+
+def _lost_cases(patches: list[Patch], spec: Spec, seed: str) -> list[Finding]:
+    """A `case` label too damaged to read (`cas# KVM_X: {`), and an ioctl the
+    uAPI defines that no handler case of the patch implements: the
+    operation is not in this spec, and says so."""
+    out = []
+    for p in patches:
+        for f in p.files:
+            if not f.path.endswith(".c"):
+                continue
+            for h in f.hunks:
+                for l in h.added():
+                    if _CASE_LIKE.match(l.text) and not _CASE_LABEL.match(l.text):
+                        out.append(Finding(
+                            FindingKind.DAMAGE,
+                            f"`{l.text.strip()}` in {f.path} looks like a damaged `case` label; "
+                            "the operation it starts is not in this spec",
+                            Source(seed, l.seed_line, p.label, f.path, l.text.strip())))
+    handled = {o.name for o in spec.operations}
+    for i in spec.ioctls:
+        if i.name not in handled:
+            out.append(Finding(
+                FindingKind.NOTE,
+                f"{i.name} is defined ({i.source}) but no `case {i.name}:` of the patch's code "
+                "handles it (a damaged case label, or the handler is in a patch not here); "
+                "it has no operation in this spec", i.source))
+    return out
+
+
+_DIFFSTAT = re.compile(r'^\s*(\d+) files? changed(?:,|$)')
 _QUOTED_DIFF = re.compile(r'^(?:>\s?)+(?:[+\- ]|@@|diff --git)')
 
 
@@ -176,8 +210,19 @@ def _truncation(patches: list[Patch], text: str, seed: str) -> list[Finding]:
     What followed is lost, so each is damage."""
     out = []
     for p in patches:
+        if p.quoted_depth:
+            continue
+        stat = next((int(m.group(1)) for l in p.message.lines
+                     if (m := _DIFFSTAT.match(l.text))), None)
+        if stat is not None and stat > len(p.files):
+            out.append(Finding(FindingKind.DAMAGE,
+                               f"patch {p.label or p.message.subject!r}: its diffstat lists "
+                               f"{stat} file(s), its diff has {len(p.files)}: the mail looks "
+                               "truncated or damaged; the missing files are not in this spec",
+                               Source(seed, p.message.lines[-1].no if p.message.lines else 0,
+                                      p.label, "", "")))
         lines = [l for f in p.files for h in f.hunks for l in h.lines]
-        if p.quoted_depth or not lines:
+        if not lines:
             continue
         last = max(l.seed_line for l in lines)
         if not any(l.text.rstrip() == "--" for l in p.message.lines if l.no > last):

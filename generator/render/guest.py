@@ -64,9 +64,9 @@ def build_image(work: Path, cc: str = CROSS_CC) -> bytes:
             return cached.read_bytes()
         elf, tmp = atomic_file(work / "kconform_guest.elf"), atomic_file(cached)
         try:
-            image = _build(compiler, cc, elf, tmp, cached)
-            os.replace(elf, work / "kconform_guest.elf")   # kept for nm/gdb
-            return image
+            data = _build(compiler, cc, elf, tmp, cached)
+            os.replace(elf, work / "kconform_guest.elf")     # kept for nm/objdump
+            return data
         finally:
             elf.unlink(missing_ok=True)
             tmp.unlink(missing_ok=True)

@@ -63,6 +63,10 @@ def test_a_damaged_header_is_repaired_with_a_finding(tmp_path, clean, old, new):
     ("+#define KVM_CAP_ARM_MTE 195", "+#defin KVM_CAP_ARM_MTE 195", FindingKind.DAMAGE),
     ("+#define KVM_CAP_ARM_MTE 195", "+#define KVM_C#P_ARM_MTE 195", FindingKind.DAMAGE),
     ("+#define KVM_CAP_ARM_MTE 195", "+#define KVM_CAP_ARM_MTE 1#5", FindingKind.DAMAGE),
+    ("+\tcase KVM_ARM_MTE_COPY_TAGS: {", "+\tcas# KVM_ARM_MTE_COPY_TAGS: {", FindingKind.DAMAGE),
+    ("+\tcase KVM_ARM_MTE_COPY_TAGS: {", "+\tcase KVM_ARM_MTE_COPY_TAGX: {", FindingKind.NOTE),
+    ("+\t\treturn -EINVAL;\n+\n+\tif (length", "+\t\treturn -EINVAM;\n+\n+\tif (length",
+     FindingKind.DAMAGE),
 ])
 def test_damage_that_loses_a_fact_is_a_finding(tmp_path, clean, old, new, kind):
     spec = extract_spec(_damaged(tmp_path, old, new), "mte-v10")

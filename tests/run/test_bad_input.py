@@ -141,3 +141,22 @@ def test_one_report_failing_does_not_stop_the_others(tmp_path, capsys):
     assert done == ["md", "junit"]
     assert failed == ["results r.json: No space left on device"]
     assert "markdown: m.md" in out.out and "not written: results r.json" in out.err
+
+
+def test_a_kernel_that_never_starts_rewrites_every_report(tmp_path, capsys):
+    """Before, the previous results.json stayed while JUnit and markdown were
+    rewritten; now every report says what happened on this run."""
+    r, md, junit = tmp_path / "r.json", tmp_path / "r.md", tmp_path / "r.xml"
+    for p in (r, md, junit):
+        p.write_text("stale\n")
+    code = main(["run", "--quiet", "--spec", "v10", "--kernel", str(tmp_path / "no-Image"),
+                 "--results", str(r), "--markdown", str(md), "--junit", str(junit),
+                 "--work-dir", str(tmp_path / "w")])
+    out = capsys.readouterr().out
+    assert code == 2
+    import json
+    doc = json.loads(r.read_text())
+    assert doc["columns"][0]["state"] == "unknown kernel"
+    assert md.read_text() != "stale\n" and junit.read_text() != "stale\n"
+    for p in (r, md, junit):
+        assert str(p) in out
