@@ -139,6 +139,39 @@ def discard(snap: Snapshot) -> None:
     shutil.rmtree(snap.directory, ignore_errors=True)
 
 
+# what names "the same guest"; a snapshot that matches on these but not on
+# the rest (another QEMU, agent initramfs or agent) is superseded
+_SAME_GUEST = ("kernel", "machine", "cpu", "smp", "memory_mb", "kernel_args")
+
+
+def prune_superseded(snap: Snapshot) -> list[Path]:
+    """Delete the snapshots ``snap`` replaces (same kernel and machine,
+    older QEMU or agent), each only when no run holds its lock; the
+    directories deleted."""
+    gone = []
+    mine = snap.key.as_dict()
+    root = snap.directory.parent
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if not d.is_dir() or d == snap.directory:
+            continue
+        try:
+            saved = json.loads((d / META).read_text())["key"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if any(saved.get(f) != mine[f] for f in _SAME_GUEST):
+            continue
+        with open(root / f"{d.name}.lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue                      # in use by another run
+            shutil.rmtree(d, ignore_errors=True)
+            (root / f"{d.name}.lock").unlink(missing_ok=True)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        gone.append(d)
+    return gone
+
+
 class _Lock:
     """An fcntl lock on ``<snapshots>/<digest>.lock``."""
 
@@ -300,6 +333,7 @@ class AgentGuest:
                     tmp = snap.directory / f".{META}.tmp"
                     tmp.write_text(json.dumps(meta, indent=1) + "\n")
                     os.replace(tmp, snap.meta)
+                    prune_superseded(snap)
                 else:
                     self._note(f"the guest could not be saved ({why}); the next run "
                                "boots again")

@@ -20,7 +20,7 @@ from generator.runner.platform import PLATFORM_TEST
 from generator.runner.qemu import AARCH64, EndReason, WatchResult
 from generator.runner.run import RunStatus, outcome_from_lines
 from generator.runner.snapshot import (SnapshotKey, check_snapshot, discard,
-                                       snapshot_for)
+                                       prune_superseded, snapshot_for)
 
 
 def _key(**over) -> SnapshotKey:
@@ -75,6 +75,23 @@ def test_a_snapshot_from_another_qemu_or_kernel_is_rejected(tmp_path, field, wor
     assert repr(CHANGES[field]) in why and "\n" not in why
     discard(snap)
     assert not snap.directory.exists() and check_snapshot(snap) == ""
+
+
+def test_a_new_snapshot_prunes_the_ones_it_supersedes(tmp_path):
+    new = snapshot_for(_key(), tmp_path)
+    old_qemu = snapshot_for(_key(qemu=CHANGES["qemu"]), tmp_path)
+    old_agent = snapshot_for(_key(initramfs=CHANGES["initramfs"]), tmp_path)
+    other_kernel = snapshot_for(_key(kernel=CHANGES["kernel"]), tmp_path)
+    other_smp = snapshot_for(_key(smp=CHANGES["smp"]), tmp_path)
+    for s in (new, old_qemu, old_agent, other_kernel, other_smp):
+        _save(s)
+    import fcntl
+    with open(tmp_path / "snapshots" / f"{old_agent.directory.name}.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_SH)          # a run restoring it right now
+        gone = prune_superseded(new)
+    assert gone == [old_qemu.directory]
+    assert all(s.directory.exists() for s in (new, old_agent, other_kernel, other_smp))
+    assert prune_superseded(new) == [old_agent.directory]
 
 
 def test_unreadable_meta_is_rejected(tmp_path):
