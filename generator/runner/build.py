@@ -84,7 +84,7 @@ def compile_one(source: Path, out_dir: Path, *, include_dirs: Sequence[Path] = (
     """Compile ``source`` into ``out_dir/<stem>``; raise BuildError on failure.
 
     With ``cache``, a binary built before from the same content (content_key)
-    is linked from ``cache/<key>/`` instead (``elapsed`` is then 0)."""
+    is copied from ``cache/<key>/`` instead (``elapsed`` is then 0)."""
     compiler = find_compiler(cc)
     source = Path(source)
     if not source.is_file():
@@ -101,7 +101,7 @@ def compile_one(source: Path, out_dir: Path, *, include_dirs: Sequence[Path] = (
             return BuiltBinary(source, binary, 0.0, "")
     cmd = [compiler, *flags, *(f"-I{d}" for d in include_dirs),
            "-o", str(binary), str(source)]
-    binary.unlink(missing_ok=True)        # never write through a cached link
+    binary.unlink(missing_ok=True)
     t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     elapsed = time.monotonic() - t0
@@ -114,13 +114,11 @@ def compile_one(source: Path, out_dir: Path, *, include_dirs: Sequence[Path] = (
 
 
 def place_cached(cached: Path, binary: Path) -> None:
-    """Put the cached binary at ``binary`` (a hard link, else a copy)."""
+    """Put a copy of the cached binary at ``binary`` (a copy, not a link:
+    whatever later writes the run's binary must not reach the cache)."""
     tmp = binary.with_name(f".{binary.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
-    try:
-        os.link(cached, tmp)
-    except OSError:
-        shutil.copy2(cached, tmp)
+    shutil.copy2(cached, tmp)
     os.replace(tmp, binary)
 
 

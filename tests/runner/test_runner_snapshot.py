@@ -207,9 +207,10 @@ def test_a_warm_build_compiles_nothing(tmp_path):
     assert again.binaries[0].elapsed == 0.0
     assert again.binaries[0].binary.read_bytes() == first.binaries[0].binary.read_bytes()
     src.write_text("int main(void){return 1;}\n")
-    changed = cross_compile([src], tmp_path / "b2", cache=tmp_path / "cache")
+    changed = cross_compile([src], tmp_path / "b4", cache=tmp_path / "cache")
     assert changed.binaries[0].elapsed > 0
-    # building the change over a linked cached binary left the cache intact
+    # writing the run's binary in place does not reach the cache
+    again.binaries[0].binary.write_bytes(b"another run's binary")
     src.write_text("int main(void){return 0;}\n")
     back = cross_compile([src], tmp_path / "b3", cache=tmp_path / "cache")
     assert back.binaries[0].elapsed == 0.0
