@@ -25,6 +25,16 @@ Measured in one invocation, on the same kernel, emulator and flags:
     mte-v10, mte-v8 and lock-memslot-rfc-v5 tests in the tree with its
     library already built (warm), and booting the kernel with them (the
     boot-and-execute time and each binary's own time in the guest);
+  * with the saved guest (runner.snapshot): the time to restore alone, a
+    cold start of the agent (boot, save, execute) against the boot floor,
+    the warm `kconform run` (which restores), the matrix with snapshots
+    against one warm single run, and lanes on 1, 2 and 3 vCPUs;
+  * the first `kconform run` from an empty cache (downloads included);
+  * the cost curve: the default run at 1x, 4x and 16x its case table (the
+    ioctl cases and the guest cases repeated apart, bench-only) and with 1,
+    3 and 6 test binaries, as seconds and per-case marginal cost;
+  * the targets of issue 15 as ratios, met or not.
+
   * extraction time against input size: a thread of 1 and 5 MB (and 50
     with `--extract-sizes 1,5,50`; above the 16 MB seed limit, raised here
     by KCONFORM_MAX_SEED_MB) made of the v10 series followed by its review
@@ -34,6 +44,7 @@ With --explore, only the figures of `kconform explore` (bench/explore_figures.py
 
 Usage: python3 bench/bench.py [--kernel debian-6.12] [--repeat 3] [--no-matrix] [--explore]
                               [--no-kselftest | --kselftest-only]
+                              [--no-cold] [--no-curve]
                               [--extract-sizes 1,5[,50]] [--extract-only]
 """
 from __future__ import annotations
@@ -70,6 +81,9 @@ def main(argv=None) -> int:
                     help="skip the exported-kselftest figures")
     ap.add_argument("--kselftest-only", action="store_true",
                     help="only the exported-kselftest figures")
+    ap.add_argument("--no-cold", action="store_true",
+                    help="skip the first run from an empty cache (it downloads)")
+    ap.add_argument("--no-curve", action="store_true", help="skip the cost curve")
     ap.add_argument("--extract-sizes", default="1,5",
                     help="thread sizes in MB to time extraction on (comma-separated)")
     ap.add_argument("--extract-only", action="store_true",
@@ -128,8 +142,9 @@ def main(argv=None) -> int:
     floor = min(boot_floor(kernel) for _ in range(2))
     outcome = run_tests(prep.binaries, kernel, per_test_timeout=300,
                         total_timeout=900, log_path=work / "console.log",
-                        work_dir=work / "runner")
+                        work_dir=work / "runner", restore=False)
     boot_exec = outcome.timings.total
+    warm = warm_figures(prep, kernel, work, floor)
 
     def kconform_run(*extra: str) -> tuple[float, subprocess.CompletedProcess]:
         """A warm-cache `kconform run` in a fresh process, as a user runs it."""
@@ -141,6 +156,7 @@ def main(argv=None) -> int:
             print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
         return time.perf_counter() - t0, proc
 
+    kconform_run("--kernel", args.kernel)     # makes sure the snapshot is saved
     t_run, proc = kconform_run("--kernel", args.kernel, "--results", str(work / "r.json"))
 
     figures = {
@@ -161,8 +177,17 @@ def main(argv=None) -> int:
         "run_status": outcome.status.value,
         "kconform_run_exit": proc.returncode,
     }
+    figures.update(warm)
+    figures["whole_run_warm_restored_over_floor"] = figures["whole_run_over_floor"]
+    if not args.no_cold:
+        figures.update(empty_cache_figures(work))
+    if not args.no_curve:
+        figures.update(curve_figures(prep, kernel, work))
     if not args.no_matrix:
         figures.update(matrix_figures(kconform_run, work))
+        figures["matrix_warm_over_single_warm"] = round(
+            figures["matrix_s_jobs_cores"] / t_run, 3)
+    figures.update(targets(figures))
     if not args.no_kselftest:
         figures.update(kselftest_figures(args.kernel, work))
     figures.update(extract_scaling(sizes))
@@ -277,6 +302,140 @@ def kselftest_figures(kernel_name: str, work: Path) -> dict:
 
 
 MATRIX = ("debian-6.1", "debian-6.12", "debian-6.12-16k")
+
+
+def warm_figures(prep, kernel, work: Path, floor: float) -> dict:
+    """The agent: cold (booted and saved into an empty snapshot cache), then
+    restored; the restore alone; lanes on 1, 2 and 3 vCPUs."""
+    import dataclasses
+    from generator.runner.qemu import AARCH64
+    from generator.runner.run import run_tests
+    out = {}
+
+    def agent_run(cache, config=AARCH64, lanes=None, binaries=None, name="agent"):
+        return run_tests(binaries or prep.binaries, kernel, per_test_timeout=300,
+                         total_timeout=900, log_path=work / f"{name}.log",
+                         work_dir=work / "runner", config=config, lanes=lanes,
+                         snapshot_cache=cache)
+    cold = agent_run(work / "snapcache")
+    out["agent_cold_start"] = cold.start.value
+    out["agent_cold_boot_save_execute_s"] = round(cold.timings.total, 2)
+    out["agent_cold_over_floor"] = round(cold.timings.total / floor, 3)
+    out["agent_cold_save_s"] = round(cold.timings.save or 0, 2)
+    restored = [agent_run(work / "snapcache") for _ in range(2)]
+    best = min(restored, key=lambda o: o.timings.total)
+    out["restored_start"] = best.start.value
+    out["restore_alone_s"] = round(min(o.timings.restore or 0 for o in restored), 3)
+    out["restore_to_start_marker_s"] = round(best.timings.boot or 0, 2)
+    out["restored_execute_s"] = round(best.timings.execute or 0, 2)
+    out["restored_restore_and_execute_s"] = round(best.timings.total, 2)
+    out["restored_over_floor"] = round(best.timings.total / floor, 3)
+    snaps = [p for p in (work / "snapcache" / "snapshots").glob("*/state")]
+    out["snapshot_mb"] = round(max((p.stat().st_size for p in snaps), default=0) / 1e6, 1)
+    for smp in (1, 2, 3):
+        config = dataclasses.replace(AARCH64, smp=smp)
+        agent_run(work / "snapcache", config=config, name=f"smp{smp}")   # saves
+        o = agent_run(work / "snapcache", config=config, name=f"smp{smp}")
+        out[f"lanes_{smp}_vcpus_execute_s"] = round(o.timings.execute or 0, 2)
+        out[f"lanes_{smp}_vcpus_restored_total_s"] = round(o.timings.total, 2)
+    return out
+
+
+def empty_cache_figures(work: Path) -> dict:
+    """`kconform run` with KCONFORM_CACHE pointing at an empty directory."""
+    cache = work / "empty-cache"
+    cache.mkdir()
+    env = {**os.environ, "KCONFORM_CACHE": str(cache)}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "generator.cli", "run", "--quiet",
+                           "--work-dir", str(work / "cold-cli")], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    secs = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+    return {"first_run_empty_cache_s": round(secs, 2),
+            "first_run_empty_cache_exit": proc.returncode}
+
+
+def _is_guest(case) -> bool:
+    from generator.model.case import GUEST_STEPS
+    return any(step.KIND in GUEST_STEPS for step in case.steps)
+
+
+def curve_figures(prep, kernel, work: Path) -> dict:
+    """Restored runs as the work grows: the primary spec's ioctl cases and
+    its guest cases each repeated 4x and 16x (bench-only: the planned cases
+    again under new ids), and 1, 3 and 6 test binaries."""
+    import dataclasses
+    import shutil
+    from generator.render.c import CapBinding, write_c
+    from generator.runner.build import cross_compile
+    from generator.runner.run import run_tests
+    spec, cases = prep.spec, prep.cases
+    out = {}
+
+    def timed(binaries, name):
+        o = run_tests(binaries, kernel, per_test_timeout=600, total_timeout=1800,
+                      log_path=work / f"{name}.log", work_dir=work / "runner")
+        if o.status.value != "completed":
+            print(f"{name}: {o.status.value} {o.broke}", file=sys.stderr)
+        return o.timings.execute or 0.0, o.timings.total
+
+    def build(selected, name):
+        d = work / "curve" / name
+        c_file = write_c(spec, selected, d, CapBinding.HEADER)
+        return cross_compile([c_file], d / "bin", include_dirs=[d]).binaries[0].binary
+
+    def repeated(kind_cases, times):
+        return [dataclasses.replace(c, id=f"{c.id}.x{i}") if i else c
+                for i in range(times) for c in kind_cases]
+
+    ioctl = [c for c in cases if not _is_guest(c)]
+    guest = [c for c in cases if _is_guest(c)]
+    out["curve_cases_ioctl"], out["curve_cases_guest"] = len(ioctl), len(guest)
+    for label, kind, rest in (("ioctl", ioctl, guest), ("guest", guest, ioctl)):
+        if not kind:
+            continue
+        secs = {}
+        for times in (1, 4, 16):
+            binary = build(repeated(kind, times) + rest, f"{label}{times}")
+            secs[times] = timed([binary], f"curve-{label}{times}")
+            out[f"curve_{label}_{times}x_execute_s"] = round(secs[times][0], 2)
+            out[f"curve_{label}_{times}x_total_s"] = round(secs[times][1], 2)
+        extra = 15 * len(kind)
+        out[f"marginal_ms_per_{label}_case"] = round(
+            (secs[16][0] - secs[1][0]) / extra * 1000, 2)
+    # 1, 3 and 6 binaries: the primary spec's, the default run's, and those
+    # plus mte-v8's and copies (there are not six specs with a call to make)
+    from generator.run.pipeline import RunRequest, prepare
+    more = prepare(RunRequest(spec="mte-v8", binding=CapBinding.HEADER,
+                              work_dir=work / "prep-v8"))
+    six = list(prep.binaries) + [more.binary]
+    while len(six) < 6:
+        copy = work / "curve" / f"copy{len(six)}_{prep.binary.name}"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(prep.binary, copy)
+        six.append(copy)
+    for n, binaries in ((1, [prep.binary]), (3, list(prep.binaries)[:3]), (6, six[:6])):
+        ex, tot = timed(binaries, f"curve-bins{n}")
+        out[f"curve_{n}_binaries_execute_s"] = round(ex, 2)
+        out[f"curve_{n}_binaries_total_s"] = round(tot, 2)
+    return out
+
+
+def targets(f: dict) -> dict:
+    """Issue 15's targets as ratios measured in this invocation."""
+    out = {}
+
+    def target(name, value, limit):
+        if value is not None:
+            out[f"target_{name}"] = f"{value} <= {limit}: {'met' if value <= limit else 'MISSED'}"
+    target("whole_warm_run_over_floor", f.get("whole_run_over_floor"), 1.0)
+    target("cold_boot_and_execute_over_floor", f.get("agent_cold_over_floor"), 1.3)
+    target("marginal_ms_per_ioctl_case", f.get("marginal_ms_per_ioctl_case"), 5)
+    target("marginal_ms_per_guest_case", f.get("marginal_ms_per_guest_case"), 15)
+    target("warm_matrix_over_warm_single", f.get("matrix_warm_over_single_warm"), 1.5)
+    return out
 
 
 def matrix_figures(kconform_run, work: Path) -> dict:

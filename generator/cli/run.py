@@ -1,6 +1,8 @@
 """`kconform run` and `kconform baseline`: build, boot and cross-check."""
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import sys
 import threading
@@ -62,6 +64,12 @@ def _add_run_options(r, *, ci: bool) -> None:
     r.add_argument("--kernel-src", metavar="DIR",
                    help="bind capability names with this kernel source tree's include/uapi")
     r.add_argument("--quiet", action="store_true", help="no progress display")
+    r.add_argument("--vcpus", type=int, default=None, metavar="N",
+                   help="guest vCPUs (default 1: fastest measured on two host cores); the "
+                        "tests run in one lane per vCPU; each count has its own saved guest")
+    r.add_argument("--boot", action="store_true",
+                   help="boot each kernel with the tests in its initramfs instead of "
+                        "restoring its saved guest (the snapshot cache)")
     if ci:
         r.add_argument("--results", help="write the JSON report here")
         r.add_argument("--markdown", metavar="FILE",
@@ -103,6 +111,7 @@ def _plan(args, baseline=None, recording=False):
     from generator.render.c import CapBinding
     from generator.runner.kernels import DEFAULT_KERNEL
     from generator.run.targets import QemuTarget, parse_target
+    from generator.runner.qemu import AARCH64
 
     from generator.run.pipeline import DEFAULT_SPECS
     specs = [n if n.endswith((".yaml", ".yml")) else paths.resolve_spec_name(n)
@@ -129,7 +138,12 @@ def _plan(args, baseline=None, recording=False):
         targets = [target]
     else:
         kernels = kernels or (list(baseline.kernels) if baseline else [DEFAULT_KERNEL])
-        targets = [QemuTarget(k) for k in kernels]
+        config = AARCH64
+        if args.vcpus is not None:
+            if not 1 <= args.vcpus <= 8:
+                raise KconformError(f"--vcpus {args.vcpus}: give 1 to 8")
+            config = dataclasses.replace(AARCH64, smp=args.vcpus)
+        targets = [QemuTarget(k, config, restore=not args.boot) for k in kernels]
     req = RunRequest(spec=specs[0], companions=tuple(specs[1:]), kernel=targets[0].label,
                      per_test_timeout=args.per_test_timeout, total_timeout=args.timeout,
                      binding=CapBinding(binding),
@@ -201,8 +215,11 @@ def _merged_tree(args, kernel: str):
 
 
 def _execute(args, req, targets, cancel=None):
-    """Run the matrix with a progress display; returns the MatrixReport."""
+    """Run the matrix with a progress display; returns the MatrixReport.
+    Warnings (a rejected snapshot, a fallback on a boot) print even with
+    --quiet."""
     from rich.console import Console
+    from generator.runner.run import EventKind
 
     from generator.run.matrix import run_matrix
 
@@ -217,7 +234,7 @@ def _execute(args, req, targets, cancel=None):
             latest[column] = text
             if status is not None:
                 status.update(" | ".join(f"[bold]{k}[/]: {v}" for k, v in latest.items()))
-            elif not args.quiet:
+            elif not args.quiet or getattr(ev, "kind", None) is EventKind.WARNING:
                 kind = "" if isinstance(ev, str) else f"{ev.kind.value}: "
                 prefix = f"[{column}] " if len(targets) > 1 else ""
                 print(f"  {prefix}{kind}{text}", file=sys.stderr)
@@ -273,8 +290,11 @@ def _print_single(m, console) -> None:
     if report.broke:
         print(f"the run broke: {report.broke}")
     t = report.timings
+    guest = report.facts.extra.get("guest")
+    start = (f"restore {t['boot']:.1f} s" if guest == "restored"
+             else f"boot {t['boot']:.1f} s" + (" (guest saved)" if guest == "booted, saved" else ""))
     print(f"timings: generate {t['generate']:.2f} s, compile {t['compile']:.2f} s, "
-          f"boot {t['boot']:.1f} s, execute {t['execute']:.1f} s, total {m.timings['wall']:.1f} s")
+          f"{start}, execute {t['execute']:.1f} s, total {m.timings['wall']:.1f} s")
 
 
 REPORT_OPTIONS = (("results", "--results"), ("markdown", "--markdown"), ("junit", "--junit"),

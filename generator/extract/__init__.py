@@ -105,6 +105,9 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
                          for p in patches])
     _check_series_complete(series, patches, spec)
     spec.findings += repeated
+    # a patch the ingest read twice (same index) was dropped there: say so here too
+    spec.findings += [Finding(FindingKind.DUPLICATE, f.message, Source(f.seed, f.line, "", "", ""))
+                      for f in series.findings if f.kind is SeriesFindingKind.DUPLICATE]
 
     # 2. uAPI
     known_structs: list[StructDef] = []
@@ -166,8 +169,8 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
                                          Source(seed, e.line, p.label, "", "")))
     # 9. how the series was assembled (missing patches are step 1's)
     for f in series.findings:
-        if f.kind is SeriesFindingKind.MISSING:
-            continue
+        if f.kind in (SeriesFindingKind.MISSING, SeriesFindingKind.DUPLICATE):
+            continue                  # missing: step 1's; duplicates: step 1 too
         kind = {SeriesFindingKind.UNREADABLE: FindingKind.PARSE_ERROR,
                 SeriesFindingKind.DUPLICATE: FindingKind.DUPLICATE}.get(f.kind, FindingKind.NOTE)
         spec.findings.append(Finding(kind, f"{f.kind.value}: {f.message}",

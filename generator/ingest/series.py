@@ -205,7 +205,8 @@ def assemble(own: list[Patch], quoted: list[Patch], covers: list[Message]
             continue
         seed, line = _where(p)
         fseed, fline = _where(first)
-        same = "the same diff" if _diff_text(p) == _diff_text(first) else "a different diff"
+        same = ("the same diff, word for word" if _diff_text(p) == _diff_text(first)
+                else "a different diff")
         findings.append(SeriesFinding(
             SeriesFindingKind.DUPLICATE, seed, line,
             f"patch {p.label} appears again ({same}); the one at {fseed}:{fline} is used"))

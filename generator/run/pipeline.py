@@ -268,7 +268,8 @@ def prepare(req: RunRequest) -> Prepared:
     with ThreadPoolExecutor(max_workers=1) as side:     # the probe builds meanwhile
         probe_job = side.submit(_btf_probe, specs, work / "bin")
         if sources:
-            built = cross_compile(sources, work / "bin", include_dirs=[s.parent for s in sources])
+            built = cross_compile(sources, work / "bin", include_dirs=[s.parent for s in sources],
+                                  cache=paths.cache_dir() / "build")
             for part, b in zip([p for p in parts if p.cases], built.binaries):
                 part.binary = b.binary
         probe = probe_job.result()
@@ -427,6 +428,9 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
     facts = RunFacts.from_outcome(outcome, req.binding.value)
     facts.extra["log"] = str(outcome.log_path) if outcome.log_path else None
     facts.extra.update(target.facts())
+    start = getattr(outcome, "start", None)         # runner.snapshot.Start, QEMU only
+    if start is not None:
+        facts.extra["guest"] = start.value
     facts.specs = [{"name": p.spec.name, "seed": p.spec.seed, "cases": len(p.cases),
                     "not_reachable": len(p.unreachable), "untested": len(p.untested),
                     "nothing_to_run": p.nothing or None,
@@ -539,9 +543,21 @@ def _btf_probe(specs: list[Spec], out: Path) -> Optional[Path]:
     structs = list(dict.fromkeys(f"{s.kind} {s.name}" for spec in specs for s in spec.structs))
     if not structs:
         return None
-    from generator.abi.btf import build_probe
+    from generator.abi.btf import PROBE_C, build_probe
+    from generator.runner.build import (compiler_version, content_key, place_cached,
+                                        store_cached)
     out.mkdir(parents=True, exist_ok=True)
-    return Path(build_probe(str(out / "btf_probe"), structs=structs))
+    binary = out / "btf_probe"
+    # cached by content, as the test binaries are (runner.build)
+    cached = (paths.cache_dir() / "build" / content_key(
+        Path(PROBE_C), [], ["btf_probe", *structs], compiler_version()) / binary.name)
+    if cached.is_file():
+        place_cached(cached, binary)
+        return binary
+    binary.unlink(missing_ok=True)
+    build_probe(str(binary), structs=structs)
+    store_cached(binary, cached)
+    return binary
 
 
 def _btf_compare(spec: Spec, outcome, probe_name: str) -> dict:

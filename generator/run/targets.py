@@ -70,6 +70,7 @@ class QemuTarget:
     kernel: str
     config: QemuConfig = AARCH64
     image: object = None              # runner.kernels.KernelImage once resolved
+    restore: bool = True              # restore the saved guest agent (runner.snapshot)
 
     @property
     def label(self) -> str:
@@ -97,7 +98,7 @@ class QemuTarget:
                          per_test_timeout=per_test_timeout,
                          total_timeout=total_timeout, log_path=log_path,
                          on_event=on_event, config=self.config,
-                         work_dir=work_dir, cancel=cancel)
+                         work_dir=work_dir, cancel=cancel, restore=self.restore)
 
 
 # ------------------------------------------------------------------ the script

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -182,6 +183,36 @@ class DebianArchive:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def lists_signature(self) -> str:
+        """Names, sizes and times of the package lists: what a resolution
+        read, so a memo of it holds until the lists change."""
+        parts = sorted(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+                       for p in self.lists.glob("*_Packages*"))
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+    def memo(self, name: str, resolve: Callable[[], tuple[str, str]]
+             ) -> tuple[str, str]:
+        """(package, version) for ``name``, from ``resolved.json`` when the
+        lists are those it was resolved from, else ``resolve()`` (saved)."""
+        path = self.apt_dir / "resolved.json"
+        sig = self.lists_signature()
+        try:
+            table = json.loads(path.read_text())
+        except (OSError, ValueError):
+            table = {}
+        hit = table.get(name)
+        if isinstance(hit, dict) and hit.get("lists") == sig:
+            return hit["package"], hit["version"]
+        package, version = resolve()
+        table[name] = {"package": package, "version": version, "lists": sig}
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+            os.replace(tmp, path)
+        except OSError:
+            pass          # an unwritable memo only costs the next look-up
+        return package, version
 
     def _lists_present(self) -> bool:
         return any(self.lists.glob("*_Packages*"))
@@ -412,24 +443,28 @@ def resolve_kernel(name: str = DEFAULT_KERNEL, *, cache: Optional[Path] = None,
     archive = archive or DebianArchive(cache, log)
     with archive.locked():
         archive.update(force=refresh)
-        names = archive.package_names("linux-image-")
         flavour = _flavour(name)
-        if flavour is not None:
-            package = newest(names, flavour.pattern)
-            page_size: Optional[int] = flavour.page_size
-        elif name in names and _ANY_KERNEL_PACKAGE.fullmatch(name):
-            package = name
-            page_size = 16384 if "-16k-" in name else 4096
-        else:
-            raise _unknown_name(name, names)
-        if package is None:
-            raise _unknown_name(name, names)
-        cand = archive.candidate(package)
-        if cand is None:
-            raise KernelError(f"{package} is listed but has no downloadable "
-                              "version; run with refresh=True "
-                              "(kconform --refresh-kernels)")
-        version = cand[0]
+
+        def look_up() -> tuple[str, str]:
+            names = archive.package_names("linux-image-")
+            if flavour is not None:
+                package = newest(names, flavour.pattern)
+            elif name in names and _ANY_KERNEL_PACKAGE.fullmatch(name):
+                package = name
+            else:
+                raise _unknown_name(name, names)
+            if package is None:
+                raise _unknown_name(name, names)
+            cand = archive.candidate(package)
+            if cand is None:
+                raise KernelError(f"{package} is listed but has no downloadable "
+                                  "version; run with refresh=True "
+                                  "(kconform --refresh-kernels)")
+            return package, cand[0]
+        package, version = (look_up() if refresh
+                            else archive.memo(f"kernel {name}", look_up))
+        page_size: Optional[int] = (flavour.page_size if flavour is not None
+                                    else 16384 if "-16k-" in package else 4096)
         root = archive.unpacked(package, version)
     vmlinuz = sorted((root / "boot").glob("vmlinuz-*"))
     if not vmlinuz:
@@ -450,13 +485,17 @@ def resolve_busybox(*, cache: Optional[Path] = None, log: Optional[Log] = None,
     archive = archive or DebianArchive(cache, log)
     with archive.locked():
         archive.update()
-        cand = archive.candidate("busybox-static")
-        if cand is None:
-            raise KernelError("busybox-static (arm64) is not in the package "
-                              "lists; run with refresh=True")
-        root = archive.unpacked("busybox-static", cand[0])
+
+        def look_up() -> tuple[str, str]:
+            cand = archive.candidate("busybox-static")
+            if cand is None:
+                raise KernelError("busybox-static (arm64) is not in the package "
+                                  "lists; run with refresh=True")
+            return "busybox-static", cand[0]
+        _, version = archive.memo("busybox", look_up)
+        root = archive.unpacked("busybox-static", version)
     binary = root / "bin" / "busybox"
     if not binary.is_file():
         raise KernelError(f"{binary} missing from the unpacked busybox-static; "
                           f"delete {root} and retry")
-    return Busybox("busybox-static", cand[0], binary)
+    return Busybox("busybox-static", version, binary)

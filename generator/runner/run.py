@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
 import tempfile
 import threading
 import time
@@ -83,6 +84,8 @@ class Timings:
     execute: Optional[float]    # START marker until DONE (or the end)
     total: float                # QEMU start until QEMU gone
     prepare: float = 0.0        # building the platform check and initramfs
+    restore: Optional[float] = None  # QEMU start until the restored guest ran
+    save: Optional[float] = None     # saving the booted guest's snapshot
 
 
 @dataclasses.dataclass
@@ -101,6 +104,7 @@ class RunOutcome:
     not_run: list[str] = dataclasses.field(default_factory=list)
     command: list[str] = dataclasses.field(default_factory=list)
     log_path: Optional[Path] = None
+    start: object = None            # runner.snapshot.Start when an agent ran
 
 
 def _tail(lines: Sequence[str], n: int = TAIL_LINES) -> str:
@@ -252,9 +256,17 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
               boot_timeout: float = BOOT_TIMEOUT,
               work_dir: Optional[Path] = None,
               setup: Optional[GuestSetup] = None,
-              cancel: Optional[threading.Event] = None) -> RunOutcome:
-    """Boot ``kernel`` once and run ``binaries`` in order (platform check
-    first).  Always returns an outcome for a run that started; raises a
+              cancel: Optional[threading.Event] = None,
+              restore: bool = True, lanes: Optional[int] = None,
+              snapshot_cache: Optional[Path] = None) -> RunOutcome:
+    """Run ``binaries`` on ``kernel`` (platform check first).
+
+    With ``restore`` (the default) the guest agent is restored from the
+    cached snapshot of this kernel and configuration, or booted and saved
+    when there is none (runner.snapshot), and gets the binaries on a disk;
+    they run ``lanes`` at a time (default: one per vCPU), each with its own
+    output.  Without it, ``kernel`` boots an initramfs that holds the
+    binaries and runs them in order.  Always returns an outcome for a run that started; raises a
     RunnerError subclass only when the run cannot start (no QEMU, no
     compiler, no busybox, unreadable binary).
 
@@ -279,6 +291,14 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
                                else cache_root() / "runner")
     guests = [GuestTest(PLATFORM_TEST, platform)]
     guests += [GuestTest(n, Path(b)) for n, b in zip(names, binaries)]
+    if restore:
+        return _run_restored(
+            guests, kernel, emulator=emulator, busybox=busybox.binary,
+            per_test_timeout=per_test_timeout, total_timeout=total_timeout,
+            log_path=log_path, on_line=on_line, on_event=on_event,
+            config=config, boot_timeout=boot_timeout, setup=setup,
+            cancel=cancel, lanes=lanes or config.smp, t0=t0,
+            cache=Path(snapshot_cache) if snapshot_cache else cache_root())
     with tempfile.TemporaryDirectory(prefix="kconform-run-") as tmp:
         setup = setup if setup is not None else zram_swap(kernel.modules_dir)
         initrd = build_initramfs(guests, busybox.binary,
@@ -332,6 +352,177 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
     outcome.log_path = log_path
     _check_expectations(outcome, kernel, on_event)
     return outcome
+
+
+def _run_restored(guests: list[GuestTest], kernel: KernelImage, *, emulator,
+                  busybox: Path, per_test_timeout: float, total_timeout: float,
+                  log_path: Path, on_line, on_event, config: QemuConfig,
+                  boot_timeout: float, setup: Optional[GuestSetup],
+                  cancel: Optional[threading.Event], lanes: int,
+                  t0: float, cache: Path) -> RunOutcome:
+    """``run_tests`` on a restored guest agent (runner.snapshot): the
+    binaries and run.sh go on a work disk, the agent is restored (or booted
+    and saved), told to run them, and powers off."""
+    from generator.runner import workdisk as agent
+    from generator.runner.snapshot import AgentGuest, SnapshotKey, Start, discard
+    names = [g.name for g in guests[1:]]
+    markers = Markers.fresh()
+    with tempfile.TemporaryDirectory(prefix="kconform-warm-") as tmp:
+        tmp = Path(tmp)
+        initrd_path = _agent_initramfs(kernel, busybox, setup, cache)
+        if isinstance(initrd_path, str):
+            _emit(on_event, EventKind.WARNING, f"no snapshot: {initrd_path}; booting")
+            return run_tests([g.binary for g in guests[1:]], kernel,
+                             per_test_timeout=per_test_timeout,
+                             total_timeout=total_timeout, log_path=log_path,
+                             on_line=on_line, on_event=on_event, config=config,
+                             boot_timeout=boot_timeout, setup=setup, cancel=cancel,
+                             restore=False)
+        script = agent.work_script(guests, markers, per_test_timeout, lanes)
+        disk = agent.write_work_disk(guests, script, tmp / "work.img")
+        key = SnapshotKey.of(
+            config, kernel=_kernel_identity(kernel), qemu=emulator.banner,
+            initramfs=_sha256(initrd_path), disk_bytes=agent.DISK_BYTES,
+            agent=agent.AGENT_VERSION)
+        prepare = time.monotonic() - t0
+        guest = AgentGuest(config, kernel.vmlinuz, initrd_path, key, cache,
+                           ready_line=agent.AGENT_READY,
+                           ready=lambda p: p.send_line(f"run {disk.blocks}"),
+                           note=lambda m: _emit(on_event, EventKind.WARNING, m))
+        line_times: list[float] = []
+        with open(log_path, "w", encoding="utf-8") as log:
+            start = time.monotonic()
+            try:
+                proc = guest.start(agent.disk_args(disk.path))
+                how = guest.how
+                _emit(on_event, EventKind.BOOTING,
+                      f"{'restored' if how is Start.RESTORED else 'booting'} "
+                      f"{kernel.release or kernel.vmlinuz.name} on "
+                      f"{emulator.name} {emulator.version}"
+                      + (f" in {guest.restore_seconds:.1f} s" if guest.restore_seconds
+                         else " (saving the guest for later runs)"
+                         if how is Start.BOOTED_SAVED else ""))
+                log.write(f"{LOG_HEADER}{' '.join(proc.cmd)}\n")
+                log.write(f"{LOG_HEADER}{emulator.banner} (guest {how.value})\n")
+                sink = _line_sink(markers, on_event, on_line, line_times,
+                                  lambda: time.monotonic() - start)
+
+                def seen(line: str) -> None:
+                    guest.on_line(line)
+                    sink(line)
+
+                watched = watch(
+                    proc, boot_timeout=min(boot_timeout, total_timeout),
+                    step_timeout=per_test_timeout + HOST_GRACE,
+                    total_timeout=total_timeout,
+                    is_progress=lambda l: (markers.parse(l) is not None
+                                           or agent.AGENT_READY in l),
+                    is_final=lambda l: _is_done(markers, l),
+                    log=log, on_line=seen, cancel=cancel)
+            finally:
+                guest.stop()
+            total = time.monotonic() - start
+    no_disk = next((l for l in watched.lines
+                    if agent.AGENT_NO_DISK in l or agent.AGENT_BAD_DISK in l), None)
+    if no_disk is not None:
+        if guest.how is Start.RESTORED:
+            discard(guest.snap)
+        what = ("found no work disk" if agent.AGENT_NO_DISK in no_disk
+                else "could not read the work disk")
+        _emit(on_event, EventKind.WARNING,
+              f"the guest agent {what} on {kernel.release or kernel.vmlinuz.name}"
+              + ("; its snapshot is deleted" if guest.how is Start.RESTORED else "")
+              + "; booting with the tests in the initramfs instead")
+        return run_tests([g.binary for g in guests[1:]], kernel,
+                         per_test_timeout=per_test_timeout,
+                         total_timeout=total_timeout, log_path=log_path,
+                         on_line=on_line, on_event=on_event, config=config,
+                         boot_timeout=boot_timeout, setup=setup, cancel=cancel,
+                         restore=False)
+    outcome = outcome_from_lines(
+        watched, markers, expected=names, per_test_timeout=per_test_timeout,
+        emulator_name=emulator.name, emulator_version=emulator.version,
+        line_times=line_times, boot_timeout=boot_timeout,
+        emulator_label=f"QEMU {emulator.version}")
+    outcome.timings.prepare = prepare
+    outcome.timings.total = total
+    outcome.timings.restore = guest.restore_seconds
+    outcome.timings.save = guest.save_seconds
+    outcome.start = guest.how
+    outcome.command = list(proc.cmd)
+    outcome.log_path = log_path
+    _check_expectations(outcome, kernel, on_event)
+    return outcome
+
+
+def _agent_initramfs(kernel: KernelImage, busybox: Path,
+                     setup: Optional[GuestSetup], cache: Path):
+    """The agent's initramfs, cached by what decides it (the kernel, busybox,
+    the code that writes it, the set-up); a string says why there is none."""
+    from generator.runner import swap
+    from generator.runner import workdisk as agent
+    from generator.runner.swap import ModuleError, is_builtin, module_closure
+    if kernel.modules_dir is None:
+        return "the kernel has no modules directory (virtio_blk is a module)"
+    parts = [_kernel_identity(kernel), str(busybox), str(Path(busybox).stat().st_size),
+             agent.AGENT_VERSION, _sha256(Path(agent.__file__)),
+             _sha256(Path(swap.__file__))]
+    if setup is not None:
+        parts += list(setup.lines) + [f"{n}:{len(d)}" for n, d in setup.files]
+    import hashlib
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
+    path = Path(cache) / "snapshots" / f"agent-{digest}.gz"
+    if path.is_file():
+        return path
+    try:
+        wanted = [m for m in agent.DISK_MODULES if not is_builtin(kernel.modules_dir, m)]
+        modules = module_closure(kernel.modules_dir, wanted)
+    except (ModuleError, OSError) as e:
+        return f"the kernel's virtio_blk module cannot be loaded ({e})"
+    setup = setup if setup is not None else zram_swap(kernel.modules_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    agent.build_agent_initramfs(busybox, tmp, setup, modules)
+    os.replace(tmp, path)
+    return path
+
+
+def _line_sink(markers: Markers, on_event, on_line, line_times: list[float],
+               elapsed: Callable[[], float]) -> Callable[[str], None]:
+    """The per-line callback: timestamps, run events, the caller's on_line."""
+    def seen(line: str) -> None:
+        line_times.append(elapsed())
+        mk = markers.parse(line)
+        if mk is not None and on_event is not None:
+            if mk.kind is MarkerKind.START:
+                _emit(on_event, EventKind.BOOTED, f"ready in {line_times[-1]:.1f} s")
+            elif mk.kind is MarkerKind.BEGIN:
+                _emit(on_event, EventKind.TEST_STARTED, mk.name, mk.name)
+            elif mk.kind is MarkerKind.END:
+                _emit(on_event, EventKind.TEST_FINISHED,
+                      f"{mk.name} exit {mk.value}", mk.name)
+        elif mk is None and console_fault(line) is not None:
+            _emit(on_event, EventKind.FAULT, line.strip())
+        if on_line is not None:
+            on_line(line)
+    return seen
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _kernel_identity(kernel: KernelImage) -> str:
+    """What names a kernel's content: its Debian package and version, or
+    the sha256 of a user-built image."""
+    if kernel.package and kernel.version:
+        return f"{kernel.package} {kernel.version}"
+    return f"file sha256 {_sha256(kernel.vmlinuz)}"
 
 
 def _is_done(markers: Markers, line: str) -> bool:

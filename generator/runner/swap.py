@@ -98,7 +98,7 @@ def module_closure(modules_dir: Path, names: list[str]) -> list[tuple[str, bytes
     return out
 
 
-def _builtin(modules_dir: Path, name: str) -> bool:
+def is_builtin(modules_dir: Path, name: str) -> bool:
     f = Path(modules_dir) / "modules.builtin"
     return f.exists() and any(Path(l).name.startswith(f"{name}.ko")
                               for l in f.read_text().split())
@@ -114,7 +114,7 @@ def zram_swap(modules_dir: Optional[Path]) -> GuestSetup:
         return cannot("the kernel came without a modules directory, so zram "
                       "cannot be loaded")
     try:
-        mods = [] if _builtin(modules_dir, "zram") else module_closure(modules_dir, ["zram"])
+        mods = [] if is_builtin(modules_dir, "zram") else module_closure(modules_dir, ["zram"])
     except (ModuleError, OSError, lzma.LZMAError, subprocess.CalledProcessError) as e:
         return cannot(str(e))
     files = tuple((f"{MODULE_DIR}/{n}.ko", elf) for n, elf in mods)

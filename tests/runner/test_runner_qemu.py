@@ -46,7 +46,7 @@ def test_command_line_matches_platform_facts():
     assert cmd == [
         "qemu-system-aarch64",
         "-M", "virt,virtualization=on,mte=on,gic-version=3",
-        "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "1024",
+        "-cpu", "max,pauth-impdef=on", "-smp", "1", "-m", "1024",
         "-nographic", "-no-reboot", "-net", "none",
         "-kernel", "/k/vmlinuz", "-initrd", "/i/initrd.gz",
         "-append", "console=ttyAMA0 panic=-1 quiet"]

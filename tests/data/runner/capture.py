@@ -62,17 +62,17 @@ def main() -> int:
         suite = [bins[n] for n in ("hello_ktap", "failing", "noisy",
                                    "nested", "sleeper")]
         o = run_tests(suite, k612, per_test_timeout=8, total_timeout=300,
-                      log_path=HERE / "qemu10-complete.log")
+                      log_path=HERE / "qemu10-complete.log", restore=False)
         show("qemu10-complete.log", o, notes)
         o = run_tests([bins["hello_ktap"], bins["crash"], bins["nested"]],
                       k612, per_test_timeout=30, total_timeout=300,
-                      log_path=HERE / "panic.log")
+                      log_path=HERE / "panic.log", restore=False)
         show("panic.log", o, notes)
         o = run_tests([bins["hello_ktap"]], k16, per_test_timeout=30,
-                      total_timeout=300, log_path=HERE / "debian-6.12-16k.log")
+                      total_timeout=300, log_path=HERE / "debian-6.12-16k.log", restore=False)
         show("debian-6.12-16k.log", o, notes)
         o = run_tests([bins["hello_ktap"]], k61, per_test_timeout=30,
-                      total_timeout=300, log_path=HERE / "debian-6.1.log")
+                      total_timeout=300, log_path=HERE / "debian-6.1.log", restore=False)
         show("debian-6.1.log", o, notes)
         # A kernel that cannot find its root: initrd of garbage.
         junk = Path(tmp) / "junk.gz"
@@ -88,13 +88,13 @@ def main() -> int:
             notes.append(f"QEMU 7.2: {qemu.emulator_info(args.qemu72).banner}")
             o = run_tests([bins["hello_ktap"]], k612, per_test_timeout=30,
                           total_timeout=300, config=old,
-                          log_path=HERE / "qemu72-platform.log")
+                          log_path=HERE / "qemu72-platform.log", restore=False)
             show("qemu72-platform.log", o, notes)
             # Without virtualization=on: is the fault specific to nesting?
             flat = dataclasses.replace(old, machine="virt,mte=on,gic-version=3")
             o = run_tests([bins["hello_ktap"]], k612, per_test_timeout=30,
                           total_timeout=300, config=flat,
-                          log_path=Path(tmp) / "qemu72-el1.log")
+                          log_path=Path(tmp) / "qemu72-el1.log", restore=False)
             show("QEMU 7.2 without virtualization=on (log not kept)", o,
                  notes)
         notes += ["", "## Boot floor (init only powers off)", ""]
