@@ -1,6 +1,7 @@
 """SIGTERM (a CI cancel) and a double Ctrl-C during a real boot (issue 11):
 every report is still written with the results seen, the run exits 3, no
-temporary initrd and no QEMU is left behind.  Before, SIGTERM wrote
+temporary initrd and no QEMU is left behind (`--boot`: a restored guest
+would finish before the signal).  Before, SIGTERM wrote
 nothing and left the initrd, and a second Ctrl-C 0.3 s after the first
 lost the whole report.  Marked `boot`."""
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _interrupt(tmp_path: Path, signals: list[tuple[int, float]]):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp)}
-    cmd = [sys.executable, "-m", "generator.cli", "run", "--spec", "mte-v10",
+    cmd = [sys.executable, "-m", "generator.cli", "run", "--spec", "mte-v10", "--boot",
            "--results", str(tmp_path / "r.json"), "--markdown", str(tmp_path / "r.md"),
            "--junit", str(tmp_path / "r.xml"), "--work-dir", str(tmp_path / "work")]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -84,6 +85,6 @@ def test_sigterm_writes_every_report_and_cleans_up(tmp_path):
 
 
 def test_a_double_ctrl_c_still_writes_every_report(tmp_path):
-    code, out, err, tmp = _interrupt(tmp_path, [(signal.SIGINT, 0.3), (signal.SIGINT, 0.0)])
+    code, out, err, tmp = _interrupt(tmp_path, [(signal.SIGINT, 0.02), (signal.SIGINT, 0.0)])
     _check_reports_and_cleanup(tmp_path, code, out, err, tmp)
     assert "once more to exit at once" in err
