@@ -272,11 +272,17 @@ def _dead_reason(spec: Spec, op: Operation, c: Check) -> str:
     return "not reachable from userspace with this input"
 
 
+def function_name(op: Operation) -> str:
+    """The Python name of an operation's function in the reference module
+    (`KVM_SET_DEVICE_ATTR(KVM_ARM_VCPU_PVTIME_CTRL)` -> an identifier)."""
+    subject = op_cap(op) or op.name
+    return re.sub(r"\W+", "_", f"{STEP_KIND[op.kind]}_{subject.lower()}").strip("_")
+
+
 def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
                    helpers: Optional[dict[str, int]] = None) -> FunctionModel:
     subject = op_cap(op) or op.name
-    fn = FunctionModel(name=re.sub(r"\W+", "_", f"{STEP_KIND[op.kind]}_{subject.lower()}").strip("_"),
-                       key=(STEP_KIND[op.kind], subject),
+    fn = FunctionModel(name=function_name(op), key=(STEP_KIND[op.kind], subject),
                        doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}")
     buf = op.buffer
     locals_ = {k for k, v in op.aliases.items() if not buf or v != buf.pointer_field}
@@ -384,8 +390,7 @@ def _function_or_unmodelled(spec: Spec, op: Operation, vocab: Vocabulary,
         if _STRICT.get():
             raise
         subject = op_cap(op) or op.name
-        return FunctionModel(name=f"{STEP_KIND[op.kind]}_{subject.lower()}",
-                             key=(STEP_KIND[op.kind], subject),
+        return FunctionModel(name=function_name(op), key=(STEP_KIND[op.kind], subject),
                              doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}; "
                              "the reference cannot model it",
                              ret=f"vm.unmodelled(\"success\", {json.dumps(e.detail)})",
