@@ -514,6 +514,7 @@ class Gap(enum.Enum):
     NOT_OBSERVABLE = "its failure is not observable alone"   # no errno
     FIXED = "the patch's own code fixes its outcome"
     NOT_TARGETED = "no case targets it"
+    NO_STEP_KIND = "no step kind issues its entry point yet"
 
 
 @dataclass(frozen=True)

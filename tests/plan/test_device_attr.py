@@ -95,3 +95,18 @@ def test_a_vcpu_enable_cap_is_refused_by_line():
     mine = [u for u in p.untested if u.op == op.name]
     assert mine and all("vcpu fd" in u.reason for u in mine)
     assert not any(s.op == op.name for c in p.cases for s in c.steps if s.role.value == "subject")
+
+
+def test_an_entry_point_no_step_kind_issues_leaves_every_check_untested():
+    """fw-bmap's firmware ONE_REG operations have no step kind yet: each of
+    their checks is an `untested` row with that reason, none silently left."""
+    from generator.model import Reach
+    from generator.model.case import Gap
+    from generator.plan import plan_all
+    spec = extract_spec(CORPUS / "fw-bmap-v7-02.txt", "fw-bmap-v7-02")
+    p = plan_all(spec)
+    named = {(u.op, u.check) for u in p.untested}
+    live = [(o.name, c.id) for o in spec.operations for c in o.checks
+            if c.reach is not Reach.UNREACHABLE and o.kind.value.endswith("one_reg")]
+    assert live and set(live) <= named
+    assert all(u.gap is Gap.NO_STEP_KIND for u in p.untested if u.op.startswith("KVM_"))
