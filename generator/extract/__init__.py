@@ -30,7 +30,7 @@ from generator.ingest import LineKind, Patch, Series, SeriesFindingKind, load_se
 from generator.model import (AlignmentRule, CheckKind, Finding, FindingKind, Precondition,
                              PreKind, Reach, Source, Spec, StructDef)
 from generator.extract import consistency
-from generator.extract.docs import buffer_rule, claims_of, doc_sections
+from generator.extract.docs import apply_sections, claims_of, doc_sections
 from generator.extract.guest import extract_guest_rules
 from generator.extract.handlers import extract_operations
 from generator.extract.notes import ElementIndex, notes_and_findings
@@ -137,15 +137,7 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
         sections = doc_sections(p, seed)
         all_sections += sections
         spec.claims += claims_of(sections)
-        for sec in sections:
-            for op in spec.operations:
-                if op.name != sec.name:
-                    continue
-                if op.success and "Returns" in sec.fields:
-                    op.success.doc, op.success.doc_source = sec.fields["Returns"]
-                rule = buffer_rule(sec, consts)
-                if rule:
-                    op.buffer = rule
+        apply_sections(spec, sections, consts)
 
     # 5. derived rules
     _derive_rules(spec, voc)

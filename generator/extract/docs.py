@@ -142,3 +142,17 @@ def buffer_rule(sec: DocSection, constants: dict[str, int]) -> BufferRule | None
         to_kernel=direction.group(2) if direction else "",
         from_kernel=direction.group(3) if direction else "",
         source=src)
+
+
+def apply_sections(spec, sections: list[DocSection], consts: dict[str, int]) -> None:
+    """Each api.rst section onto the operation it names: the documented
+    return value and the user-buffer rule (posted patch and kernel tree alike)."""
+    for sec in sections:
+        for op in spec.operations:
+            if op.name != sec.name:
+                continue
+            if op.success and "Returns" in sec.fields:
+                op.success.doc, op.success.doc_source = sec.fields["Returns"]
+            rule = buffer_rule(sec, consts)
+            if rule:
+                op.buffer = rule

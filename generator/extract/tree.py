@@ -350,7 +350,7 @@ def _documented(spec: Spec, idx: TreeIndex, label: str, voc: Vocabulary) -> None
     """api.rst as the tree has it: each operation's section (by the ioctl
     name, `N.M NAME` over dashes), read by the posted extractor's docs reader;
     its `:Returns:` becomes the success's doc, its sentences claims."""
-    from generator.extract.docs import buffer_rule, claims_of, doc_sections
+    from generator.extract.docs import apply_sections, claims_of, doc_sections
     ls = idx.lines(API_RST)
     heads = [k for k in range(len(ls) - 1)
              if re.match(r'^\d+(?:\.\d+)+\s+[A-Z][A-Z0-9_]+\s*$', ls[k].strip())
@@ -368,15 +368,7 @@ def _documented(spec: Spec, idx: TreeIndex, label: str, voc: Vocabulary) -> None
     spec.claims += claims_of(sections)
     consts = {c: t.value for c, t in voc.constants.items() if t.value is not None}
     consts.update({c.name: c.value for c in spec.constants})
-    for sec in sections:
-        for op in spec.operations:
-            if op.name != sec.name:
-                continue
-            if op.success and "Returns" in sec.fields:
-                op.success.doc, op.success.doc_source = sec.fields["Returns"]
-            rule = buffer_rule(sec, consts)
-            if rule:
-                op.buffer = rule
+    apply_sections(spec, sections, consts)
 
 
 def _squeeze(text: str) -> str:
