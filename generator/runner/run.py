@@ -312,23 +312,8 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
               f"booting {kernel.release or kernel.vmlinuz.name} on "
               f"{emulator.name} {emulator.version}")
         line_times: list[float] = []
-
-        def seen(line: str) -> None:
-            line_times.append(proc.clock() - start)
-            mk = markers.parse(line)
-            if mk is not None and on_event is not None:
-                if mk.kind is MarkerKind.START:
-                    _emit(on_event, EventKind.BOOTED,
-                          f"booted in {line_times[-1]:.1f} s")
-                elif mk.kind is MarkerKind.BEGIN:
-                    _emit(on_event, EventKind.TEST_STARTED, mk.name, mk.name)
-                elif mk.kind is MarkerKind.END:
-                    _emit(on_event, EventKind.TEST_FINISHED,
-                          f"{mk.name} exit {mk.value}", mk.name)
-            elif mk is None and console_fault(line) is not None:
-                _emit(on_event, EventKind.FAULT, line.strip())
-            if on_line is not None:
-                on_line(line)
+        seen = _line_sink(markers, on_event, on_line, line_times,
+                          lambda: proc.clock() - start, ready="booted")
 
         with open(log_path, "w", encoding="utf-8") as log:
             log.write(f"{LOG_HEADER}{' '.join(proc.cmd)}\n")
@@ -488,14 +473,14 @@ def _agent_initramfs(kernel: KernelImage, busybox: Path,
 
 
 def _line_sink(markers: Markers, on_event, on_line, line_times: list[float],
-               elapsed: Callable[[], float]) -> Callable[[str], None]:
+               elapsed: Callable[[], float], ready: str = "ready") -> Callable[[str], None]:
     """The per-line callback: timestamps, run events, the caller's on_line."""
     def seen(line: str) -> None:
         line_times.append(elapsed())
         mk = markers.parse(line)
         if mk is not None and on_event is not None:
             if mk.kind is MarkerKind.START:
-                _emit(on_event, EventKind.BOOTED, f"ready in {line_times[-1]:.1f} s")
+                _emit(on_event, EventKind.BOOTED, f"{ready} in {line_times[-1]:.1f} s")
             elif mk.kind is MarkerKind.BEGIN:
                 _emit(on_event, EventKind.TEST_STARTED, mk.name, mk.name)
             elif mk.kind is MarkerKind.END:
