@@ -160,33 +160,31 @@ def fetch_tree(archive: DebianArchive, package: str, version: str, dest: Path,
                log: Log) -> None:
     """Phases 1-3 into ``dest``: download (into the archive's cache),
     unpack the selftest paths, install the headers."""
-    unpacked = archive.unpacked(package, version)
-    tarballs = sorted((unpacked / "usr" / "src").glob("linux-source-*.tar.*"))
-    if not tarballs:
-        raise KernelError(f"{package} {version} holds no "
-                          f"usr/src/linux-source-*.tar.* (unpacked at "
-                          f"{unpacked}); delete that directory and retry")
-    unpack_selftest_tree(tarballs[0], dest, log)
+    unpack_selftest_tree(_tarball(archive, package, version), dest, log)
     check_tree(dest)
     install_headers(dest, log)
 
 
-def _fetched_tarball(archive: DebianArchive, package: str) -> tuple[str, Path]:
-    """(version, the source tarball) of Debian's package, downloaded once."""
+def _version(archive: DebianArchive, package: str) -> str:
+    """The version of Debian's package the (updated) package lists offer."""
     archive.update()
     cand = archive.candidate(package)
     if cand is None:
         raise KernelError(f"{package} is not in the package lists; it is "
                           "in Debian bookworm-backports and trixie "
                           "(check the machine's apt sources)")
-    version = cand[0]
+    return cand[0]
+
+
+def _tarball(archive: DebianArchive, package: str, version: str) -> Path:
+    """The source tarball of the package, downloaded and unpacked once."""
     unpacked = archive.unpacked(package, version)
     tarballs = sorted((unpacked / "usr" / "src").glob("linux-source-*.tar.*"))
     if not tarballs:
         raise KernelError(f"{package} {version} holds no "
                           f"usr/src/linux-source-*.tar.* (unpacked at "
                           f"{unpacked}); delete that directory and retry")
-    return version, tarballs[0]
+    return tarballs[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,22 +210,14 @@ def kvm_source(package: str = SOURCE_PACKAGE, *, cache: Optional[Path] = None,
     root_cache = cache or cache_root()
     archive = archive or DebianArchive(root_cache, log)
     with archive.locked():
-        archive.update()
-        cand = archive.candidate(package)
-        version = cand[0] if cand else None
+        version = _version(archive, package)
+        dest = root_cache / "kvm-source" / tree_dir_name(package, version)
         mark = "\n".join(KVM_SOURCE_PATHS)
-        if version is not None:
-            safe = f"{package}_{version}".replace("~", "_").replace(":", "_")
-            dest = root_cache / "kvm-source" / safe
-            if _marked(dest) == mark:
-                return KvmSource(dest, package, version)
-        version, tarball = _fetched_tarball(archive, package)
-        safe = f"{package}_{version}".replace("~", "_").replace(":", "_")
-        dest = root_cache / "kvm-source" / safe
         if _marked(dest) != mark:
             if dest.exists():
                 shutil.rmtree(dest)          # an older subset: unpack the current one
-            unpack_selftest_tree(tarball, dest, log, KVM_SOURCE_PATHS)
+            unpack_selftest_tree(_tarball(archive, package, version), dest, log,
+                                 KVM_SOURCE_PATHS)
             (dest / _KVM_SOURCE_MARK).write_text(mark)
     return KvmSource(dest, package, version)
 
@@ -260,13 +250,7 @@ def resolve_source(package: str = SOURCE_PACKAGE, *,
     t0 = time.monotonic()
     fetched = False
     with archive.locked():
-        archive.update()
-        cand = archive.candidate(package)
-        if cand is None:
-            raise KernelError(f"{package} is not in the package lists; it is "
-                              "in Debian bookworm-backports and trixie "
-                              "(check the machine's apt sources)")
-        version = cand[0]
+        version = _version(archive, package)
         dest = root_cache / "kselftest" / "tree" / tree_dir_name(package, version)
         if not (dest / KVM_SELFTESTS).is_dir():
             fetched = True
