@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from generator.runner.cachefs import sha256, sha256_text
 from generator.runner.errors import RunnerError
 from generator.runner.swap import GuestSetup, zram_swap
 from generator.runner.initramfs import (TIMEOUT_EXIT, GuestTest, MarkerKind, Markers,
@@ -352,22 +353,27 @@ def _run_restored(guests: list[GuestTest], kernel: KernelImage, *, emulator,
     from generator.runner.snapshot import AgentGuest, SnapshotKey, Start, discard
     names = [g.name for g in guests[1:]]
     markers = Markers.fresh()
+
+    def boot_instead() -> RunOutcome:
+        """The saved guest cannot serve: boot with the tests in the initramfs."""
+        return run_tests([g.binary for g in guests[1:]], kernel,
+                         per_test_timeout=per_test_timeout,
+                         total_timeout=total_timeout, log_path=log_path,
+                         on_line=on_line, on_event=on_event, config=config,
+                         boot_timeout=boot_timeout, setup=setup, cancel=cancel,
+                         restore=False)
+
     with tempfile.TemporaryDirectory(prefix="kconform-warm-") as tmp:
         tmp = Path(tmp)
         initrd_path = _agent_initramfs(kernel, busybox, setup, cache)
         if isinstance(initrd_path, str):
             _emit(on_event, EventKind.WARNING, f"no snapshot: {initrd_path}; booting")
-            return run_tests([g.binary for g in guests[1:]], kernel,
-                             per_test_timeout=per_test_timeout,
-                             total_timeout=total_timeout, log_path=log_path,
-                             on_line=on_line, on_event=on_event, config=config,
-                             boot_timeout=boot_timeout, setup=setup, cancel=cancel,
-                             restore=False)
+            return boot_instead()
         script = agent.work_script(guests, markers, per_test_timeout, lanes)
         disk = agent.write_work_disk(guests, script, tmp / "work.img")
         key = SnapshotKey.of(
             config, kernel=_kernel_identity(kernel), qemu=emulator.banner,
-            initramfs=_sha256(initrd_path), disk_bytes=agent.DISK_BYTES,
+            initramfs=sha256(initrd_path), disk_bytes=agent.DISK_BYTES,
             agent=agent.AGENT_VERSION)
         prepare = time.monotonic() - t0
         guest = AgentGuest(config, kernel.vmlinuz, initrd_path, key, cache,
@@ -418,12 +424,7 @@ def _run_restored(guests: list[GuestTest], kernel: KernelImage, *, emulator,
               f"the guest agent {what} on {kernel.release or kernel.vmlinuz.name}"
               + ("; its snapshot is deleted" if guest.how is Start.RESTORED else "")
               + "; booting with the tests in the initramfs instead")
-        return run_tests([g.binary for g in guests[1:]], kernel,
-                         per_test_timeout=per_test_timeout,
-                         total_timeout=total_timeout, log_path=log_path,
-                         on_line=on_line, on_event=on_event, config=config,
-                         boot_timeout=boot_timeout, setup=setup, cancel=cancel,
-                         restore=False)
+        return boot_instead()
     outcome = outcome_from_lines(
         watched, markers, expected=names, per_test_timeout=per_test_timeout,
         emulator_name=emulator.name, emulator_version=emulator.version,
@@ -450,12 +451,11 @@ def _agent_initramfs(kernel: KernelImage, busybox: Path,
     if kernel.modules_dir is None:
         return "the kernel has no modules directory (virtio_blk is a module)"
     parts = [_kernel_identity(kernel), str(busybox), str(Path(busybox).stat().st_size),
-             agent.AGENT_VERSION, _sha256(Path(agent.__file__)),
-             _sha256(Path(swap.__file__))]
+             agent.AGENT_VERSION, sha256(Path(agent.__file__)),
+             sha256(Path(swap.__file__))]
     if setup is not None:
         parts += list(setup.lines) + [f"{n}:{len(d)}" for n, d in setup.files]
-    import hashlib
-    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
+    digest = sha256_text("\0".join(parts))[:20]
     path = Path(cache) / "snapshots" / f"agent-{digest}.gz"
     if path.is_file():
         return path
@@ -493,21 +493,12 @@ def _line_sink(markers: Markers, on_event, on_line, line_times: list[float],
     return seen
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _kernel_identity(kernel: KernelImage) -> str:
     """What names a kernel's content: its Debian package and version, or
     the sha256 of a user-built image."""
     if kernel.package and kernel.version:
         return f"{kernel.package} {kernel.version}"
-    return f"file sha256 {_sha256(kernel.vmlinuz)}"
+    return f"file sha256 {sha256(kernel.vmlinuz)}"
 
 
 def _is_done(markers: Markers, line: str) -> bool:
