@@ -243,22 +243,30 @@ class AgentVM:
             self.proc.stop()
             raise VmBroke(f"kernel panic: {line.strip()}", done, panic=True)
 
-    def _until(self, event: AgentEvent, timeout: float, done: dict, what: str,
-               lines: Optional[list] = None) -> list[str]:
-        deadline = time.monotonic() + timeout
+    def _next(self, deadline: float, done: dict, silent: str, when: str) -> str:
+        """The next console line before `deadline` (a fault on it checked);
+        VmBroke when the guest stays silent (QEMU is killed) or QEMU exits."""
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.proc.stop()
-                raise VmBroke(f"the guest said nothing for {timeout:.0f} s during {what}; "
-                              "QEMU was killed", done)
+                raise VmBroke(f"{silent}; QEMU was killed", done)
             line = self._line(left)
             if line is None:
                 if self.proc.closed:
-                    raise VmBroke(f"QEMU exited (status {self.proc.exit_status}) during "
-                                  f"{what}", done)
+                    raise VmBroke(f"QEMU exited (status {self.proc.exit_status}) {when}",
+                                  done)
                 continue
             self._fault(line, done)
+            return line
+
+    def _until(self, event: AgentEvent, timeout: float, done: dict, what: str,
+               lines: Optional[list] = None) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self._next(deadline, done,
+                              f"the guest said nothing for {timeout:.0f} s during {what}",
+                              f"during {what}")
             ev = self._event(line)
             if ev is not None and ev[0] is AgentEvent.RELEASE and ev[1]:
                 self.release = ev[1][0]
@@ -337,18 +345,9 @@ class AgentVM:
         window = info.step_timeout + self.grace
         deadline = time.monotonic() + window * max(1, len(ids))
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.proc.stop()
-                raise VmBroke(f"no answer from agent {info.name} for {window:.0f} s; "
-                              "QEMU was killed", done)
-            line = self._line(left)
-            if line is None:
-                if self.proc.closed:
-                    raise VmBroke(f"QEMU exited (status {self.proc.exit_status}) while "
-                                  f"agent {info.name} ran", done)
-                continue
-            self._fault(line, done)
+            line = self._next(deadline, done,
+                              f"no answer from agent {info.name} for {window:.0f} s",
+                              f"while agent {info.name} ran")
             ev = self._event(line)
             if ev is not None and ev[0] is AgentEvent.EXIT:
                 status = int(ev[1][1]) if len(ev[1]) > 1 and ev[1][1].isdigit() else None
