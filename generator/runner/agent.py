@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
 from generator.runner.errors import RunnerError
-from generator.runner.initramfs import CpioWriter, Markers
+from generator.runner.initramfs import INIT_PREAMBLE, CpioWriter, Markers
 from generator.runner.kernels import KernelImage, resolve_busybox
 from generator.runner.qemu import (AARCH64, LOG_HEADER, FaultKind, QemuConfig, QemuProcess,
                                    console_fault, emulator_info)
@@ -91,12 +91,7 @@ class SeqResult:
 def init_script(markers: Markers) -> str:
     m = markers.prefix
     return "\n".join([
-        "#!/bin/sh",
-        "/bin/busybox --install -s /bin",
-        "export PATH=/bin",
-        "mount -t proc proc /proc",
-        "mount -t sysfs sysfs /sys",
-        "mount -t devtmpfs devtmpfs /dev",
+        *INIT_PREAMBLE,
         "stty -echo -ixon 2>/dev/null",
         "read up _ </proc/uptime",
         f"echo \"{m} START $up 0\"",

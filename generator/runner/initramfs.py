@@ -38,6 +38,19 @@ TIMEOUT_EXIT = 128 + 9           # ... so the shell sees this exit status
 _NAME_RE = re.compile(r"[A-Za-z0-9_.+-]+")
 
 
+# the first lines of every /init (this one, the warm-run agent's in
+# runner.workdisk, the explore agent's in runner.agent): busybox's applets,
+# then /proc, /sys and /dev
+INIT_PREAMBLE = (
+    "#!/bin/sh",
+    "/bin/busybox --install -s /bin",
+    "export PATH=/bin",
+    "mount -t proc proc /proc",
+    "mount -t sysfs sysfs /sys",
+    "mount -t devtmpfs devtmpfs /dev",
+)
+
+
 # -- markers --------------------------------------------------------------
 
 class MarkerKind(enum.Enum):
@@ -197,12 +210,7 @@ def init_script(tests: Sequence[GuestTest], markers: Markers,
     m = markers.prefix
     up = "read up _ </proc/uptime"      # a shell builtin: no fork
     lines = [
-        "#!/bin/sh",
-        "/bin/busybox --install -s /bin",
-        "export PATH=/bin",
-        "mount -t proc proc /proc",
-        "mount -t sysfs sysfs /sys",
-        "mount -t devtmpfs devtmpfs /dev",
+        *INIT_PREAMBLE,
         up,
         f"echo \"{m} START $up {per_test_timeout}\"",
         f"echo \"{m} RELEASE $(uname -r)\"",

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Sequence
 
 from generator.runner.errors import InitramfsError
-from generator.runner.initramfs import (TIMEOUT_SIGNAL, GuestTest, Initramfs,
+from generator.runner.initramfs import (INIT_PREAMBLE, TIMEOUT_SIGNAL, GuestTest, Initramfs,
                                         Markers, _NAME_RE, _base, _write)
 from generator.runner.swap import GuestSetup
 
@@ -46,12 +46,7 @@ GUEST_DISK = "/dev/vda"
 def agent_init(setup: Sequence[str], modules: Sequence[str]) -> str:
     up = "read up _ </proc/uptime"
     lines = [
-        "#!/bin/sh",
-        "/bin/busybox --install -s /bin",
-        "export PATH=/bin",
-        "mount -t proc proc /proc",
-        "mount -t sysfs sysfs /sys",
-        "mount -t devtmpfs devtmpfs /dev",
+        *INIT_PREAMBLE,
         "cd /tmp",
         *setup,
         *[f"insmod /lib/modules/agent/{m}.ko" for m in modules],
