@@ -426,11 +426,7 @@ def reg_lines(cases: list[Case]) -> list[str]:
     gvoc = load_guest_vocabulary()
     out = []
     for n in names:
-        try:
-            enc = gvoc.sysregs[n]
-        except KeyError:
-            raise ExportError(f"register {n} has no encoding in the vocabulary's "
-                              f"guest.sysregs; it has {', '.join(gvoc.sysregs)}") from None
+        enc = gvoc.encoding(n, ExportError)
         out.append(f"#define {reg_macro(n)}\tARM64_SYS_REG({', '.join(map(str, enc))})")
     return out
 

@@ -264,6 +264,15 @@ class GuestVocabulary:
     path: str
     lines: dict          # key -> line in the file
 
+    def encoding(self, name: str, error=KeyError) -> tuple:
+        """[op0, op1, CRn, CRm, op2] of a system register; `error` (an
+        exception class taking the message) names the valid ones."""
+        try:
+            return tuple(self.sysregs[name])
+        except KeyError:
+            raise error(f"register {name} has no encoding in the vocabulary's "
+                        f"guest.sysregs; it has {', '.join(self.sysregs)}") from None
+
 
 def load_guest_vocabulary(path: Path = DEFAULT_PATH) -> GuestVocabulary:
     text, data = read_vocabulary_file(Path(path))

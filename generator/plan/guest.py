@@ -69,10 +69,7 @@ class _GuestPlanner:
                     op=self.enable.name if self.enable else "", cap=self.cap)
 
     def sysreg(self, name: str, rule: GuestRule) -> str:
-        if name not in self.gvoc.sysregs:
-            raise PlanError(rule.source, f"register {name} has no encoding in the "
-                            f"vocabulary's guest.sysregs; it has "
-                            f"{', '.join(self.gvoc.sysregs)}")
+        self.gvoc.encoding(name, lambda message: PlanError(rule.source, message))
         return name
 
     def field(self, rule: GuestRule) -> dict:

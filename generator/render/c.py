@@ -258,11 +258,7 @@ def guest_lines(cases: list[Case]) -> list[str]:
     gvoc = load_guest_vocabulary()
     out = []
     for n in names:
-        try:
-            enc = gvoc.sysregs[n]
-        except KeyError:
-            raise RenderError(f"register {n} has no encoding in the vocabulary's "
-                              f"guest.sysregs; it has {', '.join(gvoc.sysregs)}") from None
+        enc = gvoc.encoding(n, RenderError)
         where = f"{gvoc.path}:{gvoc.lines.get(n, 0)}"
         out.append(f"#define {sysreg_macro(n)}\t{one_reg_id(*enc):#018x}ULL"
                    f"\t/* S{enc[0]}_{enc[1]}_C{enc[2]}_C{enc[3]}_{enc[4]}, {where} */")
