@@ -27,7 +27,6 @@ import enum
 import re
 import textwrap
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 from generator.errors import KconformError
@@ -36,10 +35,10 @@ from generator.model.case import (SENTINEL, ArgPointer, Case, Fill, GuestOp, Rep
                                   Step, StepKind, StepRole, Val)
 from generator.plan import plan
 from generator.render.c import CapBinding, c_string, cap_defs, op_defs, uapi_lines
+from generator.render.templates import environment
 from generator.verdict.crosscheck import reference_module
 from reference.vmstate import Host
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "export"
 PAGE_SIZES = (4096, 16384, 65536)      # the arm64 page sizes, PS_VALUE's order
 PS_VALUE_SIZES = PAGE_SIZES
 MAX_VCPUS = 8
@@ -541,7 +540,6 @@ def render(spec: Spec, cases: Optional[list[Case]] = None,
            host: Host = Host(), module=None) -> KselftestFile:
     """The selftest of one spec; `module` is its reference module
     (default reference/<spec>.py)."""
-    import jinja2
     cases = plan(spec) if cases is None else cases
     module = module or reference_module(spec)
     name = kselftest_name(spec)
@@ -568,10 +566,7 @@ def render(spec: Spec, cases: Optional[list[Case]] = None,
     guest_enum, guest_read = guest_read_lines(guest_names)
     if guest_enum:
         guest_enum = [""] + guest_enum
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                             keep_trailing_newline=True, trim_blocks=True,
-                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    text = env.get_template("kvm_selftest.c.j2").render(
+    text = environment().get_template("export/kvm_selftest.c.j2").render(
         name=name, title=textwrap.wrap(f"{name} - {title(spec)}", 76), header=header(spec, name, yes, no, host),
         uapi=fit(uapi_lines(spec)), caps=fit(caps),
         regs=reg_lines([c.case for c in yes]) + guest_enum,

@@ -17,7 +17,6 @@ Phases:
 from __future__ import annotations
 
 import enum
-import functools
 import json
 import re
 import shutil
@@ -30,6 +29,7 @@ from generator.model.case import C_ENUMS, Case, Gap, Step, StepKind, Untested, V
 
 from generator.plan.ops import struct_fields
 from generator.errors import KconformError
+from generator.render.templates import environment
 from generator.model import Member, OpKind, Spec, StructDef
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -389,31 +389,12 @@ def file_name(spec: Spec) -> str:
     return f"kconform_{spec.name.replace('-', '_')}.c"
 
 
-@functools.lru_cache(maxsize=1)
-def _environment():
-    """One jinja2 environment per process; compiled templates kept in the
-    cache (jinja2's own bytecode cache, checked against the template's
-    modification time), so a warm run does not recompile them."""
-    import jinja2
-    from generator import paths
-    try:
-        d = paths.cache_dir() / "jinja"
-        d.mkdir(parents=True, exist_ok=True)
-        bytecode = jinja2.FileSystemBytecodeCache(str(d))
-    except OSError:
-        bytecode = None
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                              keep_trailing_newline=True, trim_blocks=True,
-                              lstrip_blocks=True, undefined=jinja2.StrictUndefined,
-                              bytecode_cache=bytecode)
-
-
 def render_c(spec: Spec, cases: list[Case],
              binding: CapBinding = CapBinding.PATCH,
              extra_asserts: Optional[list[str]] = None,
              kernel_caps: Optional[dict] = None,
              kernel_ioctls: Optional[dict] = None) -> str:
-    env = _environment()
+    env = environment(cached=True)
     ops = op_defs(spec)
     cases, _ = fit_runtime(spec, cases)   # the caller reports what is dropped
     asserts = abi_asserts(spec) if extra_asserts is None else extra_asserts

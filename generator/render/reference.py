@@ -22,7 +22,6 @@ Changing an errno, an order or a condition in the seed changes the output.
 """
 from __future__ import annotations
 
-import contextvars
 import json
 import re
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from generator.plan.ops import (ATTR_KINDS, Vocabulary, always_failing, load_voc
                                op_fields)
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
+from generator.render.templates import environment
 from generator.model import (Check, GuestRule, GuestRuleKind, Operation, OpKind,
                              Reach, Source, Spec, errno_from_number)
 
@@ -47,12 +47,6 @@ _BINOPS = {"/": "//", "&&": "and", "||": "or"}
 _RUNTIME_CONSTANTS = {"page_size": "vm.page_size", "page_mask": "vm.page_mask",
                       "page_shift": "vm.page_shift",
                       "mte_granules_per_page": "vm.mte_granules_per_page"}
-
-
-# render_reference(strict=True): what the reference cannot express raises
-# (the merged oracle marks such a check left out and renders again) instead
-# of becoming an `unmodelled` stop; per thread, False unless set
-_STRICT = contextvars.ContextVar("kconform_strict_reference", default=False)
 
 
 class RenderError(KconformError):
@@ -280,7 +274,8 @@ def function_name(op: Operation) -> str:
 
 
 def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
-                   helpers: Optional[dict[str, int]] = None) -> FunctionModel:
+                   helpers: Optional[dict[str, int]] = None,
+                   strict: bool = False) -> FunctionModel:
     subject = op_cap(op) or op.name
     fn = FunctionModel(name=function_name(op), key=(STEP_KIND[op.kind], subject),
                        doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}")
@@ -316,7 +311,7 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
                 done = t.visit(parse_expr(op.success.partial))   # progress before the fault
                 fails = f"vm.ok(int({done})) if {done} else {fails}"
         except RenderError as e:          # one check never stops the module
-            if _STRICT.get():
+            if strict:
                 raise
             return CheckRow(c.order, c.id, c.condition, "", errno or "no errno",
                             str(c.source), when=c.when, unmodelled=e.detail)
@@ -380,14 +375,14 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
 
 
 def _function_or_unmodelled(spec: Spec, op: Operation, vocab: Vocabulary,
-                            helpers: dict[str, int]) -> FunctionModel:
+                            helpers: dict[str, int], strict: bool) -> FunctionModel:
     """The operation's function; one the reference cannot lay out (no
     success value, a loop it has no effect for) stops every call to it
     with the reason, so its cases are `untested`, not the whole module."""
     try:
-        return function_model(spec, op, vocab, helpers)
+        return function_model(spec, op, vocab, helpers, strict)
     except RenderError as e:
-        if _STRICT.get():
+        if strict:
             raise
         subject = op_cap(op) or op.name
         return FunctionModel(name=function_name(op), key=(STEP_KIND[op.kind], subject),
@@ -473,13 +468,14 @@ def guest_function(spec: Spec, r: GuestRule, vocab: Vocabulary, gvoc) -> GuestFu
         then=then, then_source=vs, otherwise=otherwise, otherwise_source=os_)
 
 
-def _guest_or_unmodelled(spec: Spec, r: GuestRule, vocab: Vocabulary, gvoc) -> GuestFunction:
+def _guest_or_unmodelled(spec: Spec, r: GuestRule, vocab: Vocabulary, gvoc,
+                         strict: bool) -> GuestFunction:
     """A guest rule's function; one the reference cannot model stops every
     call to it with the reason (its cases are `untested`)."""
     try:
         return guest_function(spec, r, vocab, gvoc)
     except RenderError as e:
-        if _STRICT.get():
+        if strict:
             raise
         stop = f"vm.unmodelled({json.dumps(r.id)}, {json.dumps(e.detail)})"
         return GuestFunction(
@@ -515,22 +511,11 @@ def render_reference(spec: Spec, vocab: Optional[Vocabulary] = None,
     """The text of reference/<spec>.py.  `strict`: a check, operation or
     guest rule the reference cannot express raises RenderError instead of
     becoming a stop that makes its cases `untested`."""
-    token = _STRICT.set(strict)
-    try:
-        return _render_reference(spec, vocab)
-    finally:
-        _STRICT.reset(token)
-
-
-def _render_reference(spec: Spec, vocab: Optional[Vocabulary] = None) -> str:
-    import jinja2
     vocab = vocab or load_vocabulary()
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                             keep_trailing_newline=True, trim_blocks=True,
-                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = environment()
     helpers = patch_helpers(spec)
     functions = [_function_or_unmodelled(spec, op, vocab,
-                                         {h.name: h.value for h in helpers.values()})
+                                         {h.name: h.value for h in helpers.values()}, strict)
                  for op in spec.operations if op.kind in STEP_KIND]
     if not functions and not spec.guest:
         raise RenderError(Source(spec.seed, 0), f"spec {spec.name} has no operation "
@@ -538,7 +523,7 @@ def _render_reference(spec: Spec, vocab: Optional[Vocabulary] = None) -> str:
                           "(check generator.cases.nothing_to_run first)")
     from generator.extract.guest import load_guest_vocabulary
     gvoc = load_guest_vocabulary(vocab.path)
-    guest = [_guest_or_unmodelled(spec, r, vocab, gvoc) for r in spec.guest]
+    guest = [_guest_or_unmodelled(spec, r, vocab, gvoc, strict) for r in spec.guest]
     # the core vocabulary's numbers, and those of an area vocabulary the spec's code names
     named = set(re.findall(r"[A-Za-z_]\w*", " ".join(
         " ".join((c.condition, c.when)) + " " + (o.success.ret if o.success else "")
