@@ -110,6 +110,19 @@ def _label_returns(body: c_ast.Compound) -> dict[str, c_ast.Node]:
     return out
 
 
+def _names(node) -> set[str]:
+    """Every identifier an expression (or declaration) mentions."""
+    out: set[str] = set()
+
+    class _V(c_ast.NodeVisitor):
+        def visit_ID(self, n):
+            out.add(n.name)
+
+    if isinstance(node, c_ast.Node):
+        _V().visit(node)
+    return out
+
+
 class HandlerWalker(ConditionReader):
     """Walks one operation's code, following calls into patch functions."""
 
@@ -226,9 +239,14 @@ class HandlerWalker(ConditionReader):
         elif isinstance(s, c_ast.Switch):
             self._switch(s, st)
         elif isinstance(s, (c_ast.While, c_ast.For, c_ast.DoWhile)):
+            if not self._walks_caller_data(s, st):
+                # `list_for_each_entry(...)`, `kvm_for_each_vcpu(...)`: a search
+                # over kernel objects, its checks made once per call
+                self.stmt(s.stmt, st.derive(in_loop=True, kernel_walk=True))
+                return
             if self.loop_text is None:
                 self.loop_text = self._loop_header(s)
-            self.stmt(s.stmt, st.derive(in_loop=True))
+            self.stmt(s.stmt, st.derive(in_loop=True, kernel_walk=False))
         elif isinstance(s, c_ast.Compound):
             self.stmts(s.block_items or [], st)
         elif isinstance(s, c_ast.Label):
@@ -282,6 +300,24 @@ class HandlerWalker(ConditionReader):
             node = copy.deepcopy(calls[node.name])
         return self.render(node, st)
 
+    def _walks_caller_data(self, s, st: State) -> bool:
+        """The loop's header reads what the caller passed: the argument, a
+        user pointer, or a local set (at any remove) from one of those."""
+        given = set(st.argvars) | set(st.userptrs) | set(st.params)
+        seen: set[str] = set()
+
+        def derived(name: str, depth: int = 0) -> bool:
+            if name in given:
+                return True
+            if name in seen or depth > 6:
+                return False
+            seen.add(name)
+            return any(derived(n, depth + 1) for e in st.locals.get(name, [])
+                       for n in _names(e))
+
+        parts = [s.cond] + ([s.init, s.next] if isinstance(s, c_ast.For) else [])
+        return any(derived(n) for p in parts if p is not None for n in _names(p))
+
     def _loop_header(self, s) -> str:
         if isinstance(s, c_ast.While):
             return f"while ({cparse.to_c(s.cond)})"
@@ -301,6 +337,7 @@ class HandlerWalker(ConditionReader):
         args = node.args.exprs if node.args else []
         inner = State(set(st.argvars), dict(st.locals), st.in_loop, set(), dict(st.renames), st.when)
         inner.userptrs = set(st.userptrs)
+        inner.kernel_walk = st.kernel_walk
         for pname, a in zip(params, args):
             base = a.expr if isinstance(a, c_ast.UnaryOp) and a.op == "&" else a
             inner.locals.pop(pname, None)
@@ -339,7 +376,7 @@ class HandlerWalker(ConditionReader):
             self.op.checks.append(Check(
                 self._unique("unconditional_return"), len(self.op.checks) + 1, "1",
                 errno_from_name(errno_of(e)), CheckKind.STATE, [], [], self.src(s),
-                st.in_loop, when=st.when, value=True))
+                st.per_page, when=st.when, value=True))
             return
         if e is None or errno_of(e):
             return
