@@ -20,7 +20,7 @@ KVM_ARM_TAGS_FROM_GUEST = 1  # 002_640e98e582cbc741.txt:694
 KVMIO = 174  # specs/vocabulary.yaml
 MTE_GRANULE_SIZE = 16  # specs/vocabulary.yaml
 
-ID_AA64PFR1_MTE = 2  # vocabulary.yaml:167
+ID_AA64PFR1_MTE = 2  # vocabulary.yaml:168
 
 # what a register's visibility means to the vCPU ioctls (vocabulary.yaml: guest.visibility)
 VISIBILITY = {
@@ -120,7 +120,7 @@ def guest_mte_visibility(vm: VMState, call: Call) -> Result:
 def guest_hcr_ata(vm: VMState, call: Call) -> Result:
     """HCR_EL2 HCR_ATA (trap_control): vcpu_reset_hcr, 002_640e98e582cbc741.txt:191"""
     # trap_control in vcpu_reset_hcr: `kvm_has_mte(vcpu->kvm)` (002_640e98e582cbc741.txt:191)
-    # HCR_ATA untraps mte_registers, tag_access (vocabulary.yaml:178); trapped, `.access = undef_access` (002_640e98e582cbc741.txt:538) injects UNDEF
+    # HCR_ATA untraps mte_registers, tag_access (vocabulary.yaml:179); trapped, `.access = undef_access` (002_640e98e582cbc741.txt:538) injects UNDEF
     if vm.cap_enabled(call, None, cap='KVM_CAP_ARM_MTE'):
         return vm.rule(1, "hcr.ata:value")  # 002_640e98e582cbc741.txt:192
     return vm.rule(0, "hcr.ata:otherwise")  # 002_640e98e582cbc741.txt:538

@@ -36,17 +36,17 @@
 #include "kconform_runtime.h"
 
 /* system registers the guest cases name (vocabulary: guest.sysregs) */
-#define KC_SYSREG_GCR_EL1	0x603000000013c086ULL	/* S3_0_C1_C0_6, vocabulary.yaml:160 */
+#define KC_SYSREG_GCR_EL1	0x603000000013c086ULL	/* S3_0_C1_C0_6, vocabulary.yaml:161 */
 #define KC_MRS_GCR_EL1	0xd53810c0ULL	/* mrs x0, GCR_EL1 */
-#define KC_SYSREG_ID_AA64PFR1_EL1	0x603000000013c021ULL	/* S3_0_C0_C4_1, vocabulary.yaml:158 */
+#define KC_SYSREG_ID_AA64PFR1_EL1	0x603000000013c021ULL	/* S3_0_C0_C4_1, vocabulary.yaml:159 */
 #define KC_MRS_ID_AA64PFR1_EL1	0xd5380420ULL	/* mrs x0, ID_AA64PFR1_EL1 */
-#define KC_SYSREG_PMCR_EL0	0x603000000013dce0ULL	/* S3_3_C9_C12_0, vocabulary.yaml:163 */
+#define KC_SYSREG_PMCR_EL0	0x603000000013dce0ULL	/* S3_3_C9_C12_0, vocabulary.yaml:164 */
 #define KC_MRS_PMCR_EL0	0xd53b9c00ULL	/* mrs x0, PMCR_EL0 */
-#define KC_SYSREG_RGSR_EL1	0x603000000013c085ULL	/* S3_0_C1_C0_5, vocabulary.yaml:159 */
+#define KC_SYSREG_RGSR_EL1	0x603000000013c085ULL	/* S3_0_C1_C0_5, vocabulary.yaml:160 */
 #define KC_MRS_RGSR_EL1	0xd53810a0ULL	/* mrs x0, RGSR_EL1 */
-#define KC_SYSREG_TFSRE0_EL1	0x603000000013c2b1ULL	/* S3_0_C5_C6_1, vocabulary.yaml:162 */
+#define KC_SYSREG_TFSRE0_EL1	0x603000000013c2b1ULL	/* S3_0_C5_C6_1, vocabulary.yaml:163 */
 #define KC_MRS_TFSRE0_EL1	0xd5385620ULL	/* mrs x0, TFSRE0_EL1 */
-#define KC_SYSREG_TFSR_EL1	0x603000000013c2b0ULL	/* S3_0_C5_C6_0, vocabulary.yaml:161 */
+#define KC_SYSREG_TFSR_EL1	0x603000000013c2b0ULL	/* S3_0_C5_C6_0, vocabulary.yaml:162 */
 #define KC_MRS_TFSR_EL1	0xd5385600ULL	/* mrs x0, TFSR_EL1 */
 #ifdef __aarch64__
 _Static_assert(KC_SYSREG_GCR_EL1 == ARM64_SYS_REG(3, 0, 1, 0, 6), "GCR_EL1: the uAPI's own encoding");
