@@ -325,6 +325,13 @@ class Operation:
         about (stored by extraction from the `case` label); "" for others."""
         return self.cap if self.kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) else ""
 
+    @property
+    def arch(self) -> str:
+        """The architecture whose code implements the operation ("x86" for
+        arch/x86/...), "" for generic code (virt/kvm, include)."""
+        parts = self.source.path.split("/")
+        return parts[1] if len(parts) > 2 and parts[0] == "arch" else ""
+
 
 @dataclass
 class BufferRule:
