@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pycparser import c_ast
 
 from generator import cparse
-from generator.model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind, Source,
+from generator.model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind, Predicate, Reach, Source,
                              errno_from_name, errno_from_number)
 from generator.extract.conditions import ConditionReader, root
 from generator.extract.state import Outcome, Result, State  # noqa: F401
@@ -215,7 +215,8 @@ class HandlerWalker(ConditionReader):
                     self.stmt(s.iftrue, st.derive(guard=_and(st.guard,
                                                              self._shown_cond(s.cond, st))))
             else:
-                self._unreadable(s, st)
+                if not self._helper_errors(s, st):
+                    self._unreadable(s, st)
                 self._user_reads(s.cond, st)
                 cond = self._shown_cond(s.cond, st)
                 self.stmt(s.iftrue, st.derive(guard=_and(st.guard, cond)))
@@ -477,6 +478,43 @@ class HandlerWalker(ConditionReader):
                         if res:
                             return Outcome(None, res)
         return None
+
+    def _helper_errors(self, s: c_ast.If, st: State) -> bool:
+        """`r = helper(...); if (r) goto out;` (out returns r), `if (r) return
+        r;`: the call's result is passed on.  When the vocabulary lists the
+        helper's errors, each is a check (`helper(...) == -E`, in the listed
+        order, with the error's concept and reach) at the `if`; otherwise the
+        caller reports the value as unreadable."""
+        cond = s.cond
+        var = cond.name if isinstance(cond, c_ast.ID) else (
+            cond.left.name if isinstance(cond, c_ast.BinaryOp) and cond.op in ("!=", "<")
+            and isinstance(cond.left, c_ast.ID) and cparse.to_c(cond.right) == "0" else None)
+        vals = st.locals.get(var) or [] if var else []
+        call = vals[-1] if vals else None
+        if not isinstance(call, c_ast.FuncCall):
+            return False
+        head = cparse.to_c(call.name)
+        term = self.voc.helpers.get(head) or self.voc.predicates.get(head)
+        if term is None or not term.errors:
+            return False
+        body = s.iftrue.block_items or [] if isinstance(s.iftrue, c_ast.Compound) else [s.iftrue]
+        leave = body[-1] if body else None
+        if isinstance(leave, c_ast.Goto):
+            leave = self.frames[-1].label_returns.get(leave.name)
+        elif isinstance(leave, c_ast.Return):
+            leave = leave.expr
+        if not (isinstance(leave, c_ast.ID) and leave.name == var):
+            return False
+        shown = self.render(call, st)
+        for e in term.errors:
+            text = f"{shown} == -{e.errno}"
+            preds = [Predicate(head, e.concept)]
+            self.op.checks.append(Check(
+                self._unique(e.concept), len(self.op.checks) + 1, text,
+                errno_from_name(e.errno),
+                CheckKind.HOST if e.reach is Reach.HOST_ONLY else CheckKind.STATE, [], preds,
+                self.src(s.cond), st.in_loop, e.reach, when=st.when))
+        return True
 
     def _unreadable(self, s: c_ast.If, st: State) -> None:
         """An `if` whose true side leaves the function with a value the

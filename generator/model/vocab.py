@@ -29,6 +29,20 @@ class Term:
     params: tuple[str, ...] = ()  # the concept's names for the call's arguments, by
                                   # position ("" skips one): memchr_inv -> (data, value)
     file: str = ""               # the vocabulary file that defines it
+    errors: tuple["HelperError", ...] = ()   # a helper's errors, when a patch passes
+                                             # its result on (`r = h(...); if (r) goto out;`)
+
+
+@dataclass(frozen=True)
+class HelperError:
+    """One error a kernel helper returns, and what it means to the model:
+    the predicate concept that makes it, whether userspace can reach it and
+    the lever that does."""
+    errno: str
+    concept: str
+    meaning: str
+    reach: Reach = Reach.REACHABLE
+    lever: str = "none"
 
 
 @dataclass(frozen=True)
@@ -232,7 +246,33 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
                     lever,
                     tuple(sorted((str(k), str(v)) for k, v in (d.get("args") or {}).items())),
                     d.get("effect", ""), d.get("value"), bool(d.get("failure", False)),
-                    tuple(str(x or "") for x in (d.get("params") or ())), path.name)
+                    tuple(str(x or "") for x in (d.get("params") or ())), path.name,
+                    tuple(helper_error(e, where) for e in (d.get("errors") or ())))
+
+    def helper_error(e, where: str) -> HelperError:
+        from generator.model import errno_from_name
+        if not isinstance(e, dict) or not e.get("errno") or not e.get("concept"):
+            raise SpecError(f"{where}: each of its errors needs an errno and a concept")
+        try:
+            errno_from_name(e["errno"])
+        except ValueError:
+            raise SpecError(f"{where}: errno {e['errno']!r} is not an errno the kernel "
+                            "has") from None
+        c = CONCEPTS.get(e["concept"])
+        if c is None or c.kind not in KIND_OF_SECTION["predicates"]:
+            raise SpecError(f"{where}: error {e['errno']}: concept {e['concept']!r} is not a "
+                            "predicate concept of generator/model/concepts.py; valid ones are "
+                            f"{', '.join(concept_names(KIND_OF_SECTION['predicates']))}")
+        lever = e.get("lever", "none")
+        if lever not in lever_names():
+            raise SpecError(f"{where}: error {e['errno']}: lever {lever!r} is not one of "
+                            f"{', '.join(lever_names())}")
+        try:
+            reach = Reach(e.get("reach", "reachable"))
+        except ValueError:
+            raise SpecError(f"{where}: error {e['errno']}: reach must be one of "
+                            f"{', '.join(r.value for r in Reach)}") from None
+        return HelperError(e["errno"], e["concept"], e.get("meaning", ""), reach, lever)
 
     for sect, target in (("predicates", voc.predicates), ("helpers", voc.helpers),
                          ("constants", voc.constants)):

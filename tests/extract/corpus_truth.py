@@ -202,10 +202,10 @@ TRUTH: dict[str, Entry] = {
         Found(6, SET_SMCCC, "end_below", "end < start"),
         Found(7, SET_SMCCC, "filter_action_at_least", "filter.action >= NR_SMCCC_FILTER_ACTIONS"),
         Found(8, SET_SMCCC, "vm_has_run", "kvm_vm_has_ran_once(kvm)"),
-        Missing(9, "EEXIST comes from mtree_insert_range(), a kernel helper outside the patch "
-                   "whose errors the vocabulary does not list; `if (r) goto out_unlock;` is a "
-                   "finding at its line"),
-        Missing(10, "ENOMEM: an allocation failure the host decides"),
+        # `r = mtree_insert_range(...); if (r) goto out_unlock;`: the helper's errors
+        # as the vocabulary lists them
+        Found(9, SET_SMCCC, "range_overlaps", "mtree_insert_range(&kvm->arch.smccc_filter"),
+        Found(10, SET_SMCCC, "host_memory_exhausted", "== -ENOMEM"),
         Found(12, HAS_SMCCC, "attr_not_a_case", "attr->attr != KVM_ARM_VM_SMCCC_FILTER"),
         Missing(13, "KVM_GET_DEVICE_ATTR on a VM fd: mainline's default, no code of the mail"),
     ]),

@@ -23,7 +23,7 @@ import pytest
 from generator.errors import SpecError
 from generator.extract import extract_spec
 from generator.extract.units import UNSEEN, post_image
-from generator.model import Errno
+from generator.model import Errno, Reach
 from generator.model.case import ArgPointer
 from generator.model.vocab import load_vocabulary
 
@@ -273,3 +273,68 @@ def test_the_loader_checks_entry_points(tmp_path, entry, message):
     line = int(str(e.value).split(":")[1])
     assert f.read_text().splitlines()[line - 1].lstrip(" -").startswith(
         ("ioctl:", "condition:")), "the line of the entry or its check"
+
+
+# -------------------------------------------------- a kernel helper's errors
+HELPER = """\
+@@ -80,6 +80,26 @@ int kvm_vm_ioctl_enable_cap(struct kvm *kvm,
+ \t\treturn -EINVAL;
+ 
+ \tswitch (cap->cap) {
++\tcase KVM_CAP_ARM_TEST:
++\t\tr = kvm_test_set(kvm, cap->args[0], cap->args[1]);
++\t\tbreak;
+ \tdefault:
+ \t\tr = -EINVAL;
+ \t\tbreak;
+@@ -900,6 +920,23 @@ static int other(void)
+ \treturn 0;
+ }
+ 
++static int kvm_test_set(struct kvm *kvm, u32 start, u32 end)
++{
++\tint r;
++
++\tr = mtree_insert_range(&kvm->arch.table, start, end, NULL, GFP_KERNEL);
++\tif (r)
++\t\tgoto out;
++
++\tr = frobnicate_table(kvm);
++\tif (r)
++\t\tgoto out;
++
++\tr = 0;
++out:
++\treturn r;
++}
++
+ static int more(void)
+"""
+
+
+def test_a_listed_helpers_errors_are_checks_an_unlisted_one_a_finding(tmp_path):
+    f = _mail(tmp_path, "arch/arm64/kvm/arm.c", HELPER)
+    spec = extract_spec(f, "t")
+    op = spec.operation("KVM_ENABLE_CAP(KVM_CAP_ARM_TEST)")
+    lines = [i for i, l in enumerate(f.read_text().splitlines(), 1) if l == "+\tif (r)"]
+    mine = [c for c in op.checks if c.source.seed == f.name]
+    assert [(c.id, c.errno, c.reach, c.source.line) for c in mine] == [
+        ("range_overlaps", Errno.EEXIST, Reach.REACHABLE, lines[0]),
+        ("host_memory_exhausted", Errno.ENOMEM, Reach.HOST_ONLY, lines[0])]
+    assert mine[0].condition.startswith("mtree_insert_range(&kvm->arch.table, start, end")
+    assert mine[0].condition.endswith("== -EEXIST")
+    # frobnicate_table is in no vocabulary: its errors are not guessed, its `if` is a finding
+    (note,) = [x for x in spec.findings if "not a constant the extractor can read" in x.message]
+    assert note.source.line == lines[1]
+
+
+def test_the_loader_checks_a_helpers_errors(tmp_path):
+    f = tmp_path / "v.yaml"
+    f.write_text("helpers:\n  h:\n    concept: value_of\n    errors:\n"
+                 "      - errno: EEXIST\n        concept: lock\n")
+    with pytest.raises(SpecError, match="concept 'lock' is not a predicate concept"):
+        load_vocabulary(f)
+    f.write_text("helpers:\n  h:\n    concept: value_of\n    errors:\n"
+                 "      - errno: ENOPE\n        concept: range_overlaps\n")
+    with pytest.raises(SpecError, match=r"v.yaml:2: helpers.h: errno 'ENOPE'"):
+        load_vocabulary(f)
