@@ -349,9 +349,9 @@ def _entry_points(path: Path, text: str, data) -> list[EntryPoint]:
             raise SpecError(f"{where}: fd {d['fd']!r} is not one of {', '.join(_FDS)}")
 
         def rule(r, n: int, what: str) -> ContextCheck:
-            at = next((i + 1 for i in range(line - 1, len(lines))
-                       if r.get("condition") and r["condition"] in lines[i]), line) \
-                if isinstance(r, dict) else line
+            key = r.get("condition") if isinstance(r, dict) and r.get("condition") else \
+                f"{what}:"
+            at = next((i + 1 for i in range(line - 1, len(lines)) if key in lines[i]), line)
             if not isinstance(r, dict) or not r.get("errno") or \
                     (what == "checks" and not r.get("condition")):
                 raise SpecError(f"{path}:{at}: entry_points[{k}].{what}: needs "

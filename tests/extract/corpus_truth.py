@@ -218,8 +218,9 @@ TRUTH: dict[str, Entry] = {
               "!capable(CAP_SYS_BOOT)"),
         Found(5, "KVM_ENABLE_CAP(KVM_CAP_VM_DISABLE_NX_HUGE_PAGES)", "vcpus_created",
               "kvm->created_vcpus"),
-        Missing(9, "KVM_ENABLE_CAP of an x86 capability on arm64: mainline's unknown-cap "
-                   "default, not code of the mail"),
+        Missing(9, "KVM_ENABLE_CAP of an x86 capability on arm64: arm64's unknown-cap "
+                   "default (EINVAL), not code of the mail; it is the vocabulary's entry-point "
+                   "default, named in the platform verdict of the x86 operation's cases"),
     ], note="x86 contrast case: posted order args[0] before CAP_SYS_BOOT"),
 }
 
