@@ -523,7 +523,7 @@ class HandlerWalker(ConditionReader):
         body = s.iftrue.block_items or [] if isinstance(s.iftrue, c_ast.Compound) else [s.iftrue]
         leave = body[-1] if body else None
         frame = self.frames[-1]
-        what = None
+        what = why = None
         if isinstance(leave, c_ast.Return) and leave.expr is not None:
             if self.value(leave.expr, st) is None and not (
                     isinstance(leave.expr, c_ast.FuncCall)
@@ -533,13 +533,19 @@ class HandlerWalker(ConditionReader):
             final = frame.label_returns.get(leave.name)
             if isinstance(final, c_ast.ID) and self.value(final, st) is None:
                 what = f"goto {leave.name} (returning {final.name}, not a constant here)"
+        elif isinstance(leave, c_ast.Break) and not st.in_loop and not (
+                frame.ret_var or st.errvar) and self.unit is not None \
+                and self.unit.added is not None:
+            what = "break"
+            why = ("the error it returns is set before the hunk, in code the mail does not "
+                   "show; no check is recorded for it")
         if what is None:
             return
         self.findings.append(Finding(
             FindingKind.NOTE,
-            f"{self.op.name}: `if ({self.render(s.cond, st)})` leaves with `{what}`: the "
-            "value it returns is not a constant the extractor can read (a helper's "
-            "error passed on); no check is recorded for it", self.src(s.cond)))
+            f"{self.op.name}: `if ({self.render(s.cond, st)})` leaves with `{what}`: " + (
+                why or "the value it returns is not a constant the extractor can read (a "
+                "helper's error passed on); no check is recorded for it"), self.src(s.cond)))
 
     def _pending(self, leave, st: State, frame: _Frame) -> Outcome | None:
         """`r = -EINVAL; if (x) goto out;` / `... if (x) break;`: the errno

@@ -183,7 +183,7 @@ TRUTH: dict[str, Entry] = {
         Found(10, "KVM_RUN", "not_kvm_arm_vcpu_is_finalized", "!kvm_arm_vcpu_is_finalized(vcpu)"),
         Missing(11, "the hunk shows `if (unlikely(!kvm_vcpu_initialized(vcpu))) break;` as "
                     "context of KVM_GET_REG_LIST, but not the `r = -ENOEXEC;` above it: the "
-                    "errno is not in the mail"),
+                    "errno is not in the mail (a finding at the `if`)"),
         # the hunk adds to the KVM_GET_REG_LIST case without showing its label: the
         # vocabulary knows the case by its copy of struct kvm_reg_list
         Found(12, "KVM_GET_REG_LIST", "not_kvm_arm_vcpu_is_finalized",

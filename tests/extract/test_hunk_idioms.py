@@ -168,7 +168,9 @@ def test_lines_added_inside_an_unlabelled_mainline_case(tmp_path):
         ("vcpu->arch.pmu.created", Errno.EPERM, False, _line(f, "+\t\tif (vcpu->arch.pmu.created)")),
         ("copy_from_user(&reg_list, user_list, sizeof(reg_list))", Errno.EFAULT, True,
          _line(f, " \t\tif (copy_from_user(&reg_list, user_list, sizeof(reg_list)))"))]
-    # the `break` whose `r = -ENOEXEC` the hunk does not show is no check
+    # the `break` whose `r = -ENOEXEC` the hunk does not show is no check: a finding at it
+    (note,) = [x for x in spec.findings if "set before the hunk" in x.message]
+    assert note.source.line == _line(f, " \t\tif (unlikely(!kvm_vcpu_initialized(vcpu)))")
 
 
 def test_without_the_anchor_no_case_is_guessed(tmp_path):
