@@ -162,7 +162,8 @@ def read_vocabulary_file(path: Path) -> tuple[str, dict]:
         raise SpecError(f"{path}:{line}: vocabulary is not valid YAML") from None
     if not isinstance(data, dict):
         raise SpecError(f"{path}:1: a vocabulary is a mapping of sections "
-                        "(predicates, helpers, constants, context, dispatch, prose, include)")
+                        "(predicates, helpers, constants, context, dispatch, entry_points, cases, "
+                        "prose, include)")
     return text, data
 
 
