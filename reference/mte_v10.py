@@ -36,13 +36,16 @@ CAPABILITIES = {
 def enable_cap_kvm_cap_arm_mte(vm: VMState, call: Call) -> Result:
     """KVM_ENABLE_CAP(KVM_CAP_ARM_MTE) (enable_cap): kvm_vm_ioctl_enable_cap, 002_640e98e582cbc741.txt:606"""
     arg = call.arg
-    # 1. flags_nonzero: `cap->flags` (vocabulary.yaml:127)
+    # 1. cap_copy_faults: `copy_from_user(&cap, argp, sizeof(cap))` (vocabulary.yaml:222)
+    if vm.user_read_faults(call, None):
+        return vm.fail(Errno.EFAULT, "cap_copy_faults")
+    # 2. flags_nonzero: `cap->flags` (vocabulary.yaml:127)
     if arg.flags:
         return vm.fail(Errno.EINVAL, "flags_nonzero")
-    # 2. not_host_has_mte: `!system_supports_mte()` (002_640e98e582cbc741.txt:607)
+    # 3. not_host_has_mte: `!system_supports_mte()` (002_640e98e582cbc741.txt:607)
     if (not vm.host_has_mte(call, None)):
         return vm.fail(Errno.EINVAL, "not_host_has_mte")
-    # 3. vcpus_created: `kvm->created_vcpus` (002_640e98e582cbc741.txt:607)
+    # 4. vcpus_created: `kvm->created_vcpus` (002_640e98e582cbc741.txt:607)
     if vm.vcpus_created(call, None):
         return vm.fail(Errno.EINVAL, "vcpus_created")
     vm.enable_cap('KVM_CAP_ARM_MTE')

@@ -99,6 +99,19 @@ class CoreConcepts:
     def vm_ext_allowed(self, call: Call, it: Optional[Cursor]) -> bool:
         return True                   # no allow-list for a normal VM
 
+    def range_overlaps(self, call: Call, it: Optional[Cursor], first: int = 0,
+                       last: int = 0) -> bool:
+        """[first, last] overlaps a range the VM's table holds (self.ranges:
+        the ranges earlier calls of the case inserted; the kernel's own
+        reserved ranges are not in the material and not modelled)."""
+        return any(a <= last and first <= b for a, b in self.ranges)
+
+    def range_insert(self, call: Call, it: Optional[Cursor], first: int = 0,
+                     last: int = 0) -> int:
+        """mtree_insert_range()'s result: -EEXIST on overlap, else 0 (the host
+        never runs out of memory in the model: host_memory_exhausted)."""
+        return -Errno.EEXIST.value if self.range_overlaps(call, it, first, last) else 0
+
     def value_of(self, call: Call, it: Optional[Cursor], value=0):
         return value
 
@@ -157,6 +170,7 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     features_initialised: set = field(default_factory=set)  # e.g. the PMU after its INIT
     vcpu_state: set = field(default_factory=set)   # per-vCPU state userspace has set
     vcpu_values: dict = field(default_factory=dict)  # per-vCPU values userspace has set
+    ranges: list = field(default_factory=list)     # (first, last) of a VM table's entries
 
     @property
     def page_mask(self) -> int:

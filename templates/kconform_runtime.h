@@ -116,6 +116,22 @@ static inline int kc_device_attr(struct kc_env *env, const struct kc_step *s,
 	return 0;
 }
 
+/* KVM_ENABLE_CAP whose argument points at the PROT_NONE page after a
+ * struct kvm_enable_cap; returns 0, or -1 when the harness failed */
+static inline int kc_enable_cap_unmapped(struct kc_env *env, long *ret, int *err)
+{
+	struct kc_map arg;
+
+	if (kc_map_guarded(env, sizeof(struct kvm_enable_cap), &arg))
+		return -1;
+	errno = 0;
+	*ret = ioctl(env->vm_fd, KVM_ENABLE_CAP,
+		     arg.p + sizeof(struct kvm_enable_cap));
+	*err = *ret < 0 ? errno : 0;
+	munmap(arg.base, arg.total);
+	return 0;
+}
+
 /* 0 observed, 1 the case cannot run here (env->why), -1 harness failed */
 static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		   const struct kc_case *c, int n)
@@ -143,6 +159,11 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		ec.cap = (__u32)s->cap;
 		ec.flags = (__u32)s->flags;
 		memcpy(ec.args, s->args, sizeof(ec.args));
+		if (s->argp != KC_ARG_VALID) {
+			if (kc_enable_cap_unmapped(env, &ret, &err))
+				return -1;
+			break;
+		}
 		ret = ioctl(env->vm_fd, KVM_ENABLE_CAP, &ec);
 		break;
 	case KC_CREATE_VCPU:
@@ -218,7 +239,8 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		return rc;
 	if (env->why[0])
 		return -1;
-	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST)
+	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST &&
+	    !(s->kind == KC_ENABLE_CAP && s->argp != KC_ARG_VALID))
 		err = ret < 0 ? errno : 0;
 	KC_PRINT_OBS(c, n, s, ret, err, has_digest, digest);
 	return 0;

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pycparser import c_ast
 
 from generator import cparse
-from generator.model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind, Source,
+from generator.model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind, Predicate, Reach, Source,
                              errno_from_name, errno_from_number)
 from generator.extract.conditions import ConditionReader, root
 from generator.extract.state import Outcome, Result, State  # noqa: F401
@@ -228,7 +228,8 @@ class HandlerWalker(ConditionReader):
                     self.stmt(s.iftrue, st.derive(guard=_and(st.guard,
                                                              self._shown_cond(s.cond, st))))
             else:
-                self._unreadable(s, st)
+                if not self._helper_errors(s, st):
+                    self._unreadable(s, st)
                 self._user_reads(s.cond, st)
                 cond = self._shown_cond(s.cond, st)
                 self.stmt(s.iftrue, st.derive(guard=_and(st.guard, cond)))
@@ -515,6 +516,43 @@ class HandlerWalker(ConditionReader):
                             return Outcome(None, res)
         return None
 
+    def _helper_errors(self, s: c_ast.If, st: State) -> bool:
+        """`r = helper(...); if (r) goto out;` (out returns r), `if (r) return
+        r;`: the call's result is passed on.  When the vocabulary lists the
+        helper's errors, each is a check (`helper(...) == -E`, in the listed
+        order, with the error's concept and reach) at the `if`; otherwise the
+        caller reports the value as unreadable."""
+        cond = s.cond
+        var = cond.name if isinstance(cond, c_ast.ID) else (
+            cond.left.name if isinstance(cond, c_ast.BinaryOp) and cond.op in ("!=", "<")
+            and isinstance(cond.left, c_ast.ID) and cparse.to_c(cond.right) == "0" else None)
+        vals = st.locals.get(var) or [] if var else []
+        call = vals[-1] if vals else None
+        if not isinstance(call, c_ast.FuncCall):
+            return False
+        head = cparse.to_c(call.name)
+        term = self.voc.helpers.get(head) or self.voc.predicates.get(head)
+        if term is None or not term.errors:
+            return False
+        body = s.iftrue.block_items or [] if isinstance(s.iftrue, c_ast.Compound) else [s.iftrue]
+        leave = body[-1] if body else None
+        if isinstance(leave, c_ast.Goto):
+            leave = self.frames[-1].label_returns.get(leave.name)
+        elif isinstance(leave, c_ast.Return):
+            leave = leave.expr
+        if not (isinstance(leave, c_ast.ID) and leave.name == var):
+            return False
+        shown = self.render(call, st)
+        for e in term.errors:
+            text = f"{shown} == -{e.errno}"
+            preds = [Predicate(head, e.concept)]
+            self.op.checks.append(Check(
+                self._unique(e.concept), len(self.op.checks) + 1, text,
+                errno_from_name(e.errno),
+                CheckKind.HOST if e.reach is Reach.HOST_ONLY else CheckKind.STATE, [], preds,
+                self.src(s.cond), st.in_loop, e.reach, when=st.when))
+        return True
+
     def _unreadable(self, s: c_ast.If, st: State) -> None:
         """An `if` whose true side leaves the function with a value the
         walker cannot read (`if (r) return r;`, `{ ret = helper(); goto
@@ -522,7 +560,7 @@ class HandlerWalker(ConditionReader):
         body = s.iftrue.block_items or [] if isinstance(s.iftrue, c_ast.Compound) else [s.iftrue]
         leave = body[-1] if body else None
         frame = self.frames[-1]
-        what = None
+        what = why = None
         if isinstance(leave, c_ast.Return) and leave.expr is not None:
             if self.value(leave.expr, st) is None and not (
                     isinstance(leave.expr, c_ast.FuncCall)
@@ -532,13 +570,19 @@ class HandlerWalker(ConditionReader):
             final = frame.label_returns.get(leave.name)
             if isinstance(final, c_ast.ID) and self.value(final, st) is None:
                 what = f"goto {leave.name} (returning {final.name}, not a constant here)"
+        elif isinstance(leave, c_ast.Break) and not st.in_loop and not (
+                frame.ret_var or st.errvar) and self.unit is not None \
+                and self.unit.added is not None:
+            what = "break"
+            why = ("the error it returns is set before the hunk, in code the mail does not "
+                   "show; no check is recorded for it")
         if what is None:
             return
         self.findings.append(Finding(
             FindingKind.NOTE,
-            f"{self.op.name}: `if ({self.render(s.cond, st)})` leaves with `{what}`: the "
-            "value it returns is not a constant the extractor can read (a helper's "
-            "error passed on); no check is recorded for it", self.src(s.cond)))
+            f"{self.op.name}: `if ({self.render(s.cond, st)})` leaves with `{what}`: " + (
+                why or "the value it returns is not a constant the extractor can read (a "
+                "helper's error passed on); no check is recorded for it"), self.src(s.cond)))
 
     def _pending(self, leave, st: State, frame: _Frame) -> Outcome | None:
         """`r = -EINVAL; if (x) goto out;` / `... if (x) break;`: the errno

@@ -249,6 +249,7 @@ class EnableCap(Step):
     cap: str = ""
     flags: int = 0                   # KVM_ENABLE_CAP flags
     args: tuple = (0, 0, 0, 0)       # ... args[]
+    arg: ArgPointer = ArgPointer.VALID   # where the struct kvm_enable_cap pointer points
 
     def c_init(self, r) -> list[str]:
         m = [f".kind = {self.KIND.c_name}"]
@@ -258,6 +259,8 @@ class EnableCap(Step):
             m.append(f".flags = {self.flags:#x}")
         if any(self.args):
             m.append(".args = { " + ", ".join(f"{a:#x}" for a in self.args) + " }")
+        if self.arg is not ArgPointer.VALID:
+            m.append(f".argp = {self.arg.c_name}")
         return [", ".join(m)]
 
     def ref_setup(self, vm):

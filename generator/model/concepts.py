@@ -73,7 +73,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
        hva_error="a host address is the error value (no memslot backs the frame)",
        host_has_feature="the host has the architecture feature (not driven from userspace)",
        vm_protected="the VM is a protected (pKVM) VM (no case creates one)",
-       vm_ext_allowed="a protected VM's allow-list has the capability (all for a normal VM)")
+       vm_ext_allowed="a protected VM's allow-list has the capability (all for a normal VM)",
+       range_overlaps="the range the call inserts overlaps one already in the VM's table")
     + _c(P, "memslots",
          no_memslot="no memslot backs the guest frame of the loop cursor",
          memslot_visible="a user-visible memslot backs the guest frame",
@@ -101,7 +102,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          field_get="FIELD_GET(mask, x): the field of x under mask",
          reg_size="bytes of a ONE_REG register, from its id",
          gfn_hva="the host address backing a guest frame, or the error value",
-         value_of="the value of its argument (atomic_read: a counter's value)")
+         value_of="the value of its argument (atomic_read: a counter's value)",
+         range_insert="insert [first, last] into a table of the VM: 0, or -EEXIST on overlap")
     + _c(H, "memslots",
          gfn_of="guest frame number of a guest physical address",
          resolve_gfn="the page backing a guest frame",

@@ -623,7 +623,7 @@ class _OpPlanner:
             args = tuple(d.fields.get(f"args[{i}]", Val()).bytes for i in range(4))
             return EnableCap(StepRole.SUBJECT, op=op.name,
                         cap=self.cap, flags=d.fields.get("flags", Val()).bytes,
-                        args=args, note=note)
+                        args=args, arg=d.arg, note=note)
         if op.kind is OpKind.CHECK_EXTENSION:
             return CheckExtension(StepRole.SUBJECT, op=op.name,
                         cap=self.cap, note=note)

@@ -35,7 +35,7 @@ from generator.plan.ops import (ATTR_KINDS, Vocabulary, always_failing, load_voc
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
 from generator.render.templates import environment
-from generator.model import (Check, GuestRule, GuestRuleKind, Operation, OpKind,
+from generator.model import (Check, Errno, GuestRule, GuestRuleKind, Operation, OpKind,
                              Reach, Source, Spec, errno_from_number)
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -107,6 +107,8 @@ class PyExpr(c_ast.NodeVisitor):
         pred = self.vocab.lookup(name)
         if pred is not None:
             return self.concept(pred)
+        if re.fullmatch(r"E[A-Z0-9]+", name) and name in Errno.__members__:
+            return f"Errno.{name}.value"     # `r == -EEXIST`: a helper's errno
         self.fail(n, f"{name} is neither a field, a local, a spec constant "
                   f"nor in the vocabulary")
 

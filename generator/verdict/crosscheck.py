@@ -23,6 +23,7 @@ from typing import Iterable, Optional
 from generator.model.case import Case, Gap, StepRole
 from generator.errors import KconformError
 from generator.model import Reach, Source, Spec, Verdict
+from generator.verdict.platform import platform_verdict
 from reference.vmstate import Host, Outcome, Unmodelled
 
 _DIAG = re.compile(r"kconform:\s*(.*)$")
@@ -316,6 +317,7 @@ def crosscheck(spec: Spec, cases: list[Case], obs: Observations,
                                   f"{e.check}: {e.reason}"))
             continue
         r = judge(spec, case, predicted, o, broke)
+        platform_verdict(spec, case, r)       # another arch's handler: not a divergence
         if r.verdict is Verdict.DIVERGES and platform_fault:
             r.verdict = Verdict.ERROR
             r.reason = f"platform fault ({platform_fault}); would diverge: {r.reason}"

@@ -83,3 +83,9 @@ def test_nisv_capability_number_diverges(tmp_path):
     verdicts = {c["id"]: c["verdict"] for c in data["cases"]}
     assert verdicts.pop("cap.number") == "diverges"
     assert set(verdicts.values()) == {"conforms"} and "enable_cap.flags_nonzero" in verdicts
+    # kvm_vm_ioctl's copy of struct kvm_enable_cap (the vocabulary's entry point),
+    # exercised with the argument on an unmapped page
+    copy = next(c for c in data["cases"] if c["id"] == "enable_cap.cap_copy_faults")
+    assert copy["observed"]["errno"] == "EFAULT"
+    assert copy["source"]["seed"] == "vocabulary.yaml" and \
+        copy["source"]["patch"] == "entry point KVM_ENABLE_CAP"

@@ -147,6 +147,21 @@ static const char kc_skip_0[] =
 
 static const struct kc_case kc_cases[] = {
 	/*
+	 * copy_from_user(&cap, argp, sizeof(cap)) fails alone (lever
+	 * bad_arg_pointer): expect EFAULT, every earlier check satisfied
+	 * [cap_copy_faults, vocabulary.yaml:222]
+	 */
+	{
+		.id = "enable_cap.cap_copy_faults",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 2,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE, .argp = KC_ARG_UNMAPPED },
+		},
+	},
+	/*
 	 * cap->flags fails alone (flags=1): expect EINVAL, every earlier
 	 * check satisfied [flags_nonzero, vocabulary.yaml:127]
 	 */
@@ -174,6 +189,37 @@ static const struct kc_case kc_cases[] = {
 			{ .kind = KC_CREATE_VM },
 			{ .kind = KC_CREATE_VCPU },
 			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+		},
+	},
+	/*
+	 * cap_copy_faults and flags_nonzero both fail: cap_copy_faults comes
+	 * first (order 1 < 2), so EFAULT, not EINVAL
+	 * [order.cap_copy_faults+flags_nonzero, vocabulary.yaml:222]
+	 */
+	{
+		.id = "enable_cap.pair.cap_copy_faults+flags_nonzero",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 2,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE, .flags = 0x1, .argp = KC_ARG_UNMAPPED },
+		},
+	},
+	/*
+	 * cap_copy_faults and vcpus_created both fail: cap_copy_faults comes
+	 * first (order 1 < 4), so EFAULT, not EINVAL
+	 * [order.cap_copy_faults+vcpus_created, vocabulary.yaml:222]
+	 */
+	{
+		.id = "enable_cap.pair.cap_copy_faults+vcpus_created",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 3,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_CREATE_VCPU },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE, .argp = KC_ARG_UNMAPPED },
 		},
 	},
 	/*
