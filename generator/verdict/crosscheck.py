@@ -317,34 +317,10 @@ def crosscheck(spec: Spec, cases: list[Case], obs: Observations,
                                   f"{e.check}: {e.reason}"))
             continue
         r = judge(spec, case, predicted, o, broke)
-        platform_verdict(spec, case, r)       # another arch's handler: not a divergence
+        platform_verdict(spec, case, r, target=arch)   # another arch's handler: not a verdict
         if r.verdict is Verdict.DIVERGES and platform_fault:
             r.verdict = Verdict.ERROR
             r.reason = f"platform fault ({platform_fault}); would diverge: {r.reason}"
-        _foreign_code(spec, case, r, arch)
         out.append(r)
     return out
 
-
-def _foreign_code(spec: Spec, case: Case, r: CaseResult, arch: str) -> None:
-    """A case about code of another architecture than the kernel's: what
-    the kernel does is not the patch's code, so neither verdict is the
-    kernel's; a divergence becomes `skipped` for the platform, saying what
-    was observed.  The capability-number probe is about the uAPI headers,
-    which every architecture shares: it keeps its verdict."""
-    if case.clause == "cap_number":
-        return
-    subject = next((s.op for s in reversed(case.steps) if s.role is StepRole.SUBJECT), "")
-    try:
-        op = spec.operation(subject)
-    except KeyError:
-        return
-    if not op.arch or op.arch == arch:
-        return
-    where = f"{op.name} is {op.arch} code ({op.source.path}), which an {arch} kernel does not run"
-    if r.verdict in (Verdict.DIVERGES, Verdict.CONFORMS):
-        seen = r.reason if r.verdict is Verdict.DIVERGES else f"observed {r.observed}"
-        r.verdict, r.decided_by = Verdict.SKIPPED, None
-        r.reason = f"platform: {where}; {seen}"
-    elif r.verdict is Verdict.SKIPPED:
-        r.reason = f"{r.reason} (platform: {where})"

@@ -7,7 +7,6 @@ the vocabulary declares one, what arm64's entry point answers for a
 selector it does not handle)."""
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 from generator.model import Operation, Spec, Verdict
@@ -18,11 +17,11 @@ TARGET_ARCH = "arm64"                 # the kernels kconform boots (generator.ru
 _SAME_CODE = {"arm64", "arm"}         # 32-bit arm KVM shared the arm64 code until v5.7
 
 
-def foreign_arch(op: Operation) -> str:
+def foreign_arch(op: Operation, target: str = TARGET_ARCH) -> str:
     """The architecture directory of the operation's handler, when it is not
     the target's (`x86` for arch/x86/kvm/x86.c); "" otherwise."""
-    m = re.match(r'arch/([^/]+)/', op.source.path or "")
-    return m.group(1) if m and m.group(1) not in _SAME_CODE else ""
+    same = _SAME_CODE if target in _SAME_CODE else {target}
+    return op.arch if op.arch and op.arch not in same else ""
 
 
 def subject_op(spec: Spec, case: Case) -> Optional[Operation]:
@@ -35,23 +34,36 @@ def subject_op(spec: Spec, case: Case) -> Optional[Operation]:
     return None
 
 
-def platform_verdict(spec: Spec, case: Case, r, voc: Optional[Vocabulary] = None) -> None:
+def platform_verdict(spec: Spec, case: Case, r, voc: Optional[Vocabulary] = None,
+                     target: str = TARGET_ARCH) -> None:
     """Turn `r` (a CaseResult) into a platform verdict when its subject's
-    handler is another architecture's code and the kernel disagreed with the
-    model of that code."""
+    handler is another architecture's code: a divergence is the platform's
+    doing, and an agreement an accident (arm64 refusing an unknown
+    capability with the EINVAL the x86 code gives for bad flags), so
+    neither is the kernel's verdict; a case skipped for another reason
+    says so too.  The capability-number probe is about the uAPI headers
+    every architecture shares: it keeps its verdict."""
     op = subject_op(spec, case)
-    arch = foreign_arch(op) if op is not None else ""
-    if not arch or r.verdict is not Verdict.DIVERGES:
+    arch = foreign_arch(op, target) if op is not None else ""
+    if not arch or case.clause == "cap_number":
+        return
+    if r.verdict is Verdict.SKIPPED:
+        r.reason = (f"{r.reason} (platform: {op.name} is handled by arch/{arch} code, "
+                    f"which the {target} kernel under test does not have)")
+        return
+    if r.verdict not in (Verdict.DIVERGES, Verdict.CONFORMS):
         return
     voc = voc or load_vocabulary()
     ep = voc.entry_point(op.kind.ioctl, op.fd) if op.kind.ioctl else None
     default = ""
     if ep is not None and ep.default is not None:
         d = ep.default
-        default = (f"; on {TARGET_ARCH}, {ep.ioctl} of a selector no handler knows returns "
+        default = (f"; on {target}, {ep.ioctl} of a selector no handler knows returns "
                    f"{d.errno} ({d.file}:{d.line}: {d.where})")
-    r.verdict = Verdict.SKIPPED
+    agreed = r.verdict is Verdict.CONFORMS
+    r.verdict, r.decided_by = Verdict.SKIPPED, None
     r.reason = (f"platform: {op.name} is handled by arch/{arch} code ({op.source.path}), "
-                f"which the {TARGET_ARCH} kernel under test does not have: not applicable here, not a "
-                f"kernel divergence{default}; observed {r.observed}, the model of the "
-                f"{arch} code expects {r.expected}")
+                f"which the {target} kernel under test does not have: not applicable here, "
+                f"{'an agreement by accident, not a pass' if agreed else 'not a kernel divergence'}"
+                f"{default}; observed {r.observed}, the model of the {arch} code expects "
+                f"{r.expected}")
