@@ -263,6 +263,11 @@ class GuestVocabulary:
     tag_init: tuple
     path: str
     lines: dict          # key -> line in the file
+    triggers: dict = None        # run-loop function -> how the guest reaches it
+    function_ids: dict = None    # SMCCC function id name -> number
+    call_results: dict = None    # SMCCC/PSCI return name -> x0 value
+    vcpu_features: dict = None   # KVM_ARM_VCPU_* -> feature bit
+    exit_reasons: dict = None    # KVM_EXIT_* -> number
 
     def encoding(self, name: str, error=KeyError) -> tuple:
         """[op0, op1, CRn, CRm, op2] of a system register; `error` (an
@@ -293,7 +298,10 @@ def load_guest_vocabulary(path: Path = DEFAULT_PATH) -> GuestVocabulary:
         dict(g.get("fields") or {}), dict(g.get("pstate") or {}), dict(g.get("hcr") or {}),
         {str(k): v for k, v in (g.get("visibility") or {}).items()},
         dict(g.get("access") or {}), dict(g.get("injected_exception") or {}),
-        tuple(g.get("tag_init") or ()), Path(path).name, lines)
+        tuple(g.get("tag_init") or ()), Path(path).name, lines,
+        dict(g.get("triggers") or {}), dict(g.get("function_ids") or {}),
+        dict(g.get("call_results") or {}), dict(g.get("vcpu_features") or {}),
+        dict(g.get("exit_reasons") or {}))
 
 
 def extract_guest_rules(patches: list[Patch], seed: str, voc: Vocabulary,

@@ -1,0 +1,292 @@
+"""Exits a patch adds to KVM_RUN: a guest event the run loop turns into an
+exit reason for userspace (GuestRule of kind EXIT).
+
+Phases (new side of the hunks, series order):
+  1. every added `run->exit_reason = KVM_EXIT_<X>;` and the block it sits
+     in; the `run-><field> = <expr>;` stores of that block are the run
+     fields the exit fills;
+  2. the guard: the `if (cond) {` opening that block; when the block is the
+     body of a helper the patch defines, the `if` around the helper's call;
+  3. the other side: what follows the guarded block in its function:
+     `return -E<X>;` (KVM_RUN fails), or `break;` out of a switch whose
+     function returns its result local to the guest (the local's
+     initialiser: the guest's call returns it);
+  4. the trigger: the vocabulary's guest.triggers entry of the function
+     (how the guest reaches it: an abort without syndrome, an HVC with the
+     function id of the `case` labels above the guard), the vCPU features
+     it needs and what the function's locals hold;
+  5. the capability: the condition's state set by a `case KVM_CAP_<X>:` the
+     patch adds (`set_bit(F, ...)` / `<path> = true;`), or a vocabulary
+     predicate of concept cap_enabled;
+  6. the api.rst line that names the exit.
+A function the vocabulary gives no trigger for is a finding (the rule is
+kept; its cases are `untested`).
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from generator.extract.guest import GuestVocabulary, _function, _hunks, _Line, _slug, _src
+from generator.ingest import Patch
+from generator.model import (Finding, FindingKind, GuestRule, GuestRuleKind, Predicate,
+                             RunField, Source)
+from generator.model.vocab import Vocabulary
+
+_EXIT = re.compile(r"(?:\w+->)*run->exit_reason\s*=\s*(KVM_EXIT_\w+)\s*;")
+_FIELD = re.compile(r"(?:\w+->)*run->(\w+(?:\.\w+)+)\s*=\s*(.+?)\s*;")
+_FUNC_DEF = re.compile(r"^(?:static\s+)?(?:inline\s+)?[\w\s\*]*?\b(\w+)\s*\([^;]*\)\s*\{?$")
+_CASE = re.compile(r"\s*case\s+(\w+)\s*:")
+_CALL_STMT = re.compile(r"\s*\w+\s*\(.*\)\s*;\s*$")
+
+
+def _opener(lines: list[_Line], i: int) -> Optional[int]:
+    """Line of the `{` that opens the innermost block holding line i."""
+    bal = 0
+    for j in range(i - 1, -1, -1):
+        t = _code(lines[j].text)
+        bal += t.count("}") - t.count("{")
+        if bal < 0:
+            return j
+    return None
+
+
+def _closer(lines: list[_Line], k: int) -> int:
+    """Line of the `}` that closes the block opened on line k."""
+    depth = 0
+    for j in range(k, len(lines)):
+        t = _code(lines[j].text)
+        depth += t.count("{") - t.count("}")
+        if depth <= 0 and j > k or depth <= 0 and "}" in t:
+            return j
+    return len(lines) - 1
+
+
+def _code(text: str) -> str:
+    return re.sub(r"/\*.*?\*/|//.*$", "", text)
+
+
+def _is_comment(text: str) -> bool:
+    t = text.strip()
+    return not t or t.startswith(("/*", "*", "//"))
+
+
+def _guard_text(lines: list[_Line], k: int) -> Optional[str]:
+    m = re.match(r"(?:\}\s*else\s+)?if\s*\((.*)\)\s*\{?$", lines[k].text.strip())
+    return m.group(1).strip() if m else None
+
+
+def _defined_function(lines: list[_Line], k: int) -> str:
+    """The function whose body the block opened on line k is, or ""."""
+    for j in (k, k - 1):
+        if 0 <= j < len(lines):
+            t = lines[j].text.strip()
+            if j == k - 1 and t.endswith((";", "{")):
+                continue
+            if j == k and t != "{" and not t.endswith(")") and not t.endswith(") {"):
+                continue
+            if lines[j].text[:1] not in (" ", "\t") and not t.startswith(("if", "for", "while",
+                                                                         "switch", "}")):
+                m = _FUNC_DEF.match(t)
+                if m:
+                    return m.group(1)
+    return ""
+
+
+def _fields(lines: list[_Line], k: int, end: int, seed: str) -> list[RunField]:
+    out = []
+    for j in range(k + 1, end):
+        m = _FIELD.search(lines[j].text)
+        if m and not _EXIT.search(lines[j].text):
+            out.append(RunField(m.group(1), m.group(2), _src(seed, lines[j])))
+    return out
+
+
+def _call_site(hunks, helper: str) -> Optional[tuple[list[_Line], int]]:
+    for lines in hunks:
+        for i, l in enumerate(lines):
+            if l.added and re.search(rf"\b{re.escape(helper)}\s*\(", l.text) \
+                    and l.text.strip().endswith(";"):
+                return lines, i
+    return None
+
+
+def _otherwise(hunks, lines: list[_Line], end: int, function: str, trig: dict,
+               seed: str) -> tuple[str, Optional[Source]]:
+    """What the function does when the guard does not hold."""
+    for j in range(end + 1, len(lines)):
+        t = _code(lines[j].text).strip()
+        if _is_comment(lines[j].text) or not t or _CALL_STMT.match(t) and "return" not in t:
+            continue
+        m = re.match(r"return\s+(-?\w+)\s*;", t)
+        if m:
+            return m.group(1), _src(seed, lines[j])
+        if t == "break;" and trig.get("result"):
+            return _initialiser(hunks, function, trig["result"], seed)
+        return "", None
+    return "", None
+
+
+def _initialiser(hunks, function: str, var: str, seed: str) -> tuple[str, Optional[Source]]:
+    """`<type> <var> = <value>;` declared in `function` (any hunk of it)."""
+    for lines in hunks:
+        for l in lines:
+            if _function(l) != function:
+                break
+            t = l.text.strip()
+            md = re.match(rf"[\w\s\*]+\b{re.escape(var)}\s*=\s*(-?\w+)\s*;", t)
+            if md and not t.startswith(var):
+                return md.group(1), _src(seed, l)
+    return "", None
+
+
+def _case_labels(lines: list[_Line], g: int) -> list[str]:
+    """`case` labels the guard on line g sits under (through fallthrough)."""
+    out = []
+    for j in range(g - 1, -1, -1):
+        t = lines[j].text.strip()
+        m = _CASE.match(lines[j].text)
+        if m:
+            out.append(m.group(1))
+        elif _is_comment(t) or t == "fallthrough;" or _CALL_STMT.match(t):
+            continue
+        else:
+            break
+    return out
+
+
+def _cap_states(hunks) -> dict[str, tuple[str, _Line]]:
+    """State a `case KVM_CAP_<X>:` the patch adds sets -> (capability, line)."""
+    out: dict[str, tuple[str, _Line]] = {}
+    for lines in hunks:
+        cap = None
+        for l in lines:
+            m = _CASE.match(l.text)
+            if m:
+                cap = m.group(1) if m.group(1).startswith("KVM_CAP_") and l.added else None
+                continue
+            if cap is None:
+                continue
+            t = l.text.strip()
+            if t == "break;" or t.startswith("return"):
+                cap = None
+                continue
+            ms = re.match(r"(?:__)?set_bit\(\s*(\w+)\s*,", t)
+            mt = re.match(r"([\w>.\-]+)\s*=\s*true\s*;", t)
+            if ms:
+                out.setdefault(f"test_bit({ms.group(1)})", (cap, l))
+            elif mt:
+                out.setdefault(_norm(mt.group(1)), (cap, l))
+    return out
+
+
+def _norm(path: str) -> str:
+    return re.sub(r"^vcpu->", "", path)
+
+
+def _capability(when: str, states: dict, voc: Vocabulary) -> tuple[str, Optional[_Line], list]:
+    for m in re.finditer(r"test_bit\(\s*(\w+)", when):
+        key = f"test_bit({m.group(1)})"
+        if key in states:
+            end = when.find(")", m.end()) + 1
+            return states[key][0], states[key][1], [Predicate(when[m.start():end], "cap_enabled")]
+    for m in re.finditer(r"[A-Za-z_]\w*(?:->\w+|\.\w+)+", when):
+        if _norm(m.group(0)) in states:
+            cap, line = states[_norm(m.group(0))]
+            return cap, line, [Predicate(m.group(0), "cap_enabled")]
+    for m in re.finditer(r"([A-Za-z_]\w*(?:->\w+(?:\.\w+)*)?)\s*(\()?", when):
+        term = voc.lookup(m.group(1))
+        if term is not None and term.concept == "cap_enabled":
+            end = when.find(")", m.end()) + 1 if m.group(2) else m.end()
+            return (dict(term.args).get("cap", ""), None,
+                    [Predicate(when[m.start():end].strip(), term.concept)])
+    return "", None, []
+
+
+def _doc(patches: list[Patch], names: list[str], seed: str) -> tuple[str, Optional[Source]]:
+    for p in patches:
+        for f in p.files:
+            if not f.new_path.startswith("Documentation/"):
+                continue
+            for h in f.hunks:
+                for l in h.new_side():
+                    t = l.text.strip()
+                    if t.startswith(("#", "/*")) or not any(n in t for n in names):
+                        continue
+                    return t, Source(seed, l.seed_line, p.label, f.new_path, t)
+    return "", None
+
+
+def extract_exits(patches: list[Patch], seed: str, voc: Vocabulary, gvoc: GuestVocabulary,
+                  findings: Optional[list] = None) -> list[GuestRule]:
+    """Every exit reason the series' code sets, as a guest rule."""
+    hunks = _hunks(patches)
+    states = _cap_states(hunks)
+    rules: list[GuestRule] = []
+    for lines in hunks:
+        for i, l in enumerate(lines):
+            m = _EXIT.search(l.text)
+            if not m or not l.added:
+                continue
+            reason, exit_line = m.group(1), l
+            k = _opener(lines, i)
+            if k is None:
+                continue
+            end = _closer(lines, k)
+            fields = _fields(lines, k, end, seed)
+            glines, g = lines, k
+            helper = _defined_function(lines, k)
+            if helper:
+                site = _call_site(hunks, helper)
+                if site is None:
+                    continue
+                glines, call = site
+                g = _opener(glines, call)
+                if g is None:
+                    continue
+                end = _closer(glines, g)
+            when = _guard_text(glines, g)
+            if when is None:
+                continue
+            function = _function(glines[g])
+            trig = gvoc.triggers.get(function) or {}
+            otherwise, other_src = _otherwise(hunks, glines, end, function, trig, seed)
+            cap, cap_line, preds = _capability(when, states, voc)
+            event = next((f for f in fields if f.path.endswith(".type")), None)
+            rid = "exit." + _slug(reason.replace("KVM_EXIT_", ""))
+            if event is not None:
+                rid += "." + _slug(re.sub(r"^KVM_\w*?EVENT_", "", event.expr))
+            labels = _case_labels(glines, g) if trig.get("arg") == "case" else []
+            arg = next((x for x in labels if x in gvoc.function_ids), labels[0] if labels else "")
+            doc, doc_src = _doc(patches, [event.expr if event else reason], seed)
+            rules.append(GuestRule(
+                id=rid, kind=GuestRuleKind.EXIT, subject=trig.get("trigger", ""),
+                function=function, when=when, predicates=preds, source=_src(seed, glines[g]),
+                name=reason, value=reason, otherwise=otherwise,
+                value_source=_src(seed, exit_line), otherwise_source=other_src,
+                trigger=trig.get("trigger", ""), trigger_arg=arg, cap=cap,
+                cap_source=_src(seed, cap_line) if cap_line else None, run_fields=fields,
+                vcpu_features=list(trig.get("features") or ()), doc=doc, doc_source=doc_src))
+            if not trig and findings is not None:
+                findings.append(Finding(
+                    FindingKind.NOTE,
+                    f"{reason} is set in {function or 'a function'}, which the vocabulary's "
+                    "guest.triggers does not list: no guest event is known to reach it, its "
+                    "cases are untested", _src(seed, exit_line)))
+    return rules
+
+
+def run_field_meaning(spec, rule: GuestRule, f: RunField, gvoc: GuestVocabulary):
+    """What a run field's value is in the reference's terms: ("arg", name)
+    for a value of the guest's event (the vocabulary's guest.triggers
+    `values` of the rule's function), ("const", n) for a constant of the
+    spec; None when neither."""
+    values = (gvoc.triggers.get(rule.function) or {}).get("values") or {}
+    if f.expr in values:
+        return ("arg", values[f.expr])
+    for c in spec.constants:
+        if c.name == f.expr:
+            return ("const", c.value)
+    if re.fullmatch(r"0x[0-9a-fA-F]+|\d+", f.expr):
+        return ("const", int(f.expr, 0))
+    return None
