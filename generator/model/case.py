@@ -420,7 +420,7 @@ class RunFieldRead(Step):
     def c_init(self, r) -> list[str]:
         if not self.field:
             return [f".kind = {self.KIND.c_name}"]
-        return [f".kind = {self.KIND.c_name},",
+        return [f".kind = {self.KIND.c_name}",
                 f".rfield = {{ .off = offsetof(struct kvm_run, {self.field}),",
                 f"  .size = sizeof(((struct kvm_run *)0)->{self.field}) }},"]
 

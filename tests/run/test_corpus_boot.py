@@ -77,9 +77,18 @@ def test_pvtime_v6_diverges_where_v7_added_the_memslot_check(tmp_path):
         assert c["observed"]["errno"] == "EINVAL" and "pvtime-v6-07.txt:131" in c["reason"]
 
 
-def test_nisv_capability_number_diverges(tmp_path):
-    """SOURCES.md: posted 176, v6.12 177 (176 is a PPC capability there)."""
+def test_nisv_capability_number_diverges_and_its_exit_conforms(tmp_path):
+    """SOURCES.md: posted 176, v6.12 177 (176 is a PPC capability there).
+    Rows 6-7: the guest's LDP outside every memslot (no ISV syndrome) exits
+    with KVM_EXIT_ARM_NISV and the faulting IPA when the capability is
+    enabled, and KVM_RUN fails with ENOSYS when not; `esr_iss` (a helper's
+    value the reference cannot evaluate) is untested with its line."""
     _, data = _run(tmp_path, "nisv-v3-01")
     verdicts = {c["id"]: c["verdict"] for c in data["cases"]}
     assert verdicts.pop("cap.number") == "diverges"
+    assert verdicts.pop("guest.exit.arm_nisv.arm_nisv.esr_iss") == "untested"
     assert set(verdicts.values()) == {"conforms"} and "enable_cap.flags_nonzero" in verdicts
+    by_id = {c["id"]: c for c in data["cases"]}
+    assert by_id["guest.exit.arm_nisv.disabled"]["observed"]["errno"] == "ENOSYS"
+    assert by_id["guest.exit.arm_nisv.disabled"]["source"]["line"] == 336
+    assert by_id["guest.exit.arm_nisv.enabled"]["verdict"] == "conforms"
