@@ -1,0 +1,179 @@
+"""Exits a patch adds to KVM_RUN (generator/extract/exits.py): extracted
+from the corpus mails with their guard, run fields, other side, trigger and
+capability, each with its patch line; planned as guest cases with and
+without the capability; predicted by the generated reference; a kernel
+that does otherwise diverges naming the patch line."""
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+from pathlib import Path
+
+import pytest
+
+from generator.extract import extract_spec
+from generator.model import Errno, FindingKind, GuestRuleKind, Verdict
+from generator.model.case import (GUEST_ANSWERED, GUEST_UNBACKED_IPA, GuestExit, GuestOp,
+                                  RunFieldRead, StepKind)
+from generator.plan import plan_all
+from generator.render.reference import render_reference
+from generator.verdict.crosscheck import crosscheck, from_ktap
+from generator.runner.ktap import parse_ktap
+from reference.runtime import Host
+from tests.verdict.test_crosscheck import fake_kernel_output
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "data" / "corpus"
+
+
+def _spec(name: str, text: str = None, tmp: Path = None):
+    path = CORPUS / f"{name}.txt"
+    if text is not None:
+        path = tmp / f"{name}.txt"
+        path.write_text(text)
+    return extract_spec(path, name)
+
+
+def _module(spec):
+    mod = types.ModuleType("ref_" + spec.name.replace("-", "_"))
+    exec(compile(render_reference(spec), mod.__name__, "exec"), mod.__dict__)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def nisv():
+    return _spec("nisv-v3-01")
+
+
+@pytest.fixture(scope="module")
+def suspend():
+    return _spec("system-suspend-v6-07")
+
+
+def _exits(spec):
+    return [r for r in spec.guest if r.kind is GuestRuleKind.EXIT]
+
+
+def test_the_nisv_exit_is_extracted_with_its_lines(nisv):
+    [r] = _exits(nisv)
+    assert (r.id, r.value, r.function, r.trigger) == (
+        "exit.arm_nisv", "KVM_EXIT_ARM_NISV", "io_mem_abort", "nisv_abort")
+    assert r.when == "vcpu->kvm->arch.return_nisv_io_abort_to_user"
+    assert r.source.line == 328 and r.value_source.line == 329
+    assert (r.otherwise, r.otherwise_source.line) == ("-ENOSYS", 336)
+    # the capability whose enable_cap case sets the guard's state
+    assert r.cap == "KVM_CAP_ARM_NISV_TO_USER" and r.cap_source.line == 299
+    assert [(f.path, f.expr, f.source.line) for f in r.run_fields] == [
+        ("arm_nisv.esr_iss", "kvm_vcpu_dabt_iss_nisv_sanitized(vcpu)", 330),
+        ("arm_nisv.fault_ipa", "fault_ipa", 331)]
+    assert "KVM_EXIT_ARM_NISV" in r.doc and r.doc_source.path.startswith("Documentation/")
+
+
+def test_the_system_suspend_exit_goes_through_its_helper(suspend):
+    """The exit is set in kvm_psci_system_suspend(); the guard is the `if`
+    around its call in kvm_psci_1_x_call, under the SYSTEM_SUSPEND case
+    labels; not enabled, the switch breaks and the guest gets `val`'s
+    initialiser."""
+    [r] = _exits(suspend)
+    assert r.id == "exit.system_event.suspend" and r.value == "KVM_EXIT_SYSTEM_EVENT"
+    assert r.function == "kvm_psci_1_x_call" and r.trigger == "hvc"
+    assert r.trigger_arg == "PSCI_1_0_FN64_SYSTEM_SUSPEND"
+    assert r.when.startswith("test_bit(KVM_ARCH_FLAG_SYSTEM_SUSPEND_ENABLED")
+    assert r.cap == "KVM_CAP_ARM_SYSTEM_SUSPEND" and "set_bit" in r.cap_source.text
+    assert (r.otherwise, r.otherwise_source.text) == (
+        "PSCI_RET_NOT_SUPPORTED", "unsigned long val = PSCI_RET_NOT_SUPPORTED;")
+    assert [(f.path, f.expr) for f in r.run_fields] == [
+        ("system_event.type", "KVM_SYSTEM_EVENT_SUSPEND")]
+    assert r.vcpu_features == ["KVM_ARM_VCPU_PSCI_0_2"]
+
+
+def test_cases_with_and_without_the_capability(nisv, suspend):
+    p = plan_all(nisv)
+    by = {c.id: c for c in p.cases if c.clause == "exit.arm_nisv"}
+    on, off = by["guest.exit.arm_nisv.enabled"], by["guest.exit.arm_nisv.disabled"]
+    assert [s.kind for s in on.steps] == [StepKind.CREATE_VM, StepKind.ENABLE_CAP,
+                                          StepKind.VCPU_START, StepKind.GUEST_EXIT,
+                                          StepKind.RUN_FIELD]
+    assert on.steps[3] == GuestExit(on.steps[3].role, op="exit.arm_nisv",
+                                    guest_op=GuestOp.LDP, gargs=(GUEST_UNBACKED_IPA,))
+    assert on.steps[4].field == "arm_nisv.fault_ipa" and on.requires_cap
+    assert StepKind.ENABLE_CAP not in [s.kind for s in off.steps]
+    assert off.source.line == 336 and not off.requires_cap
+    # the run field the reference cannot evaluate is untested at its line
+    [u] = [u for u in p.untested if u.check.endswith("esr_iss")]
+    assert u.source.line == 330 and "kvm_vcpu_dabt_iss_nisv_sanitized" in u.reason
+    s = {c.id: c for c in plan_all(suspend).cases}
+    on = s["guest.exit.system_event.suspend.enabled"]
+    assert on.steps[2].features == (2,)
+    assert on.steps[3].guest_op is GuestOp.HVC and on.steps[3].gargs[0] == 0xC400000E
+    off = s["guest.exit.system_event.suspend.disabled"]
+    assert off.steps[-1] == RunFieldRead(off.steps[-1].role, op=off.steps[-1].op, field="")
+
+
+def test_the_reference_predicts_the_exit_and_the_other_side(nisv, suspend):
+    for spec, want in ((nisv, {"enabled": [(28, None), (GUEST_UNBACKED_IPA, None)],
+                               "disabled": [(-1, Errno.ENOSYS)]}),
+                       (suspend, {"enabled": [(24, None), (5, None)],
+                                  "disabled": [(GUEST_ANSWERED, None), (-1, None)]})):
+        mod = _module(spec)
+        for c in plan_all(spec).cases:
+            if not c.clause.startswith("exit."):
+                continue
+            got = [(o.ret, o.errno) for s, o in zip(c.steps, mod.predict(c, 4096, Host()))
+                   if s.kind in (StepKind.GUEST_EXIT, StepKind.RUN_FIELD)]
+            assert got == want[c.id.rsplit(".", 1)[1]], c.id
+
+
+def test_a_kernel_that_fails_otherwise_diverges_at_the_patch_line(nisv):
+    """A kernel answering EOPNOTSUPP (played by the reference of a mutated
+    spec) diverges on the disabled case, naming `return -ENOSYS;`."""
+    cases = [c for c in plan_all(nisv).cases if c.clause == "exit.arm_nisv"]
+    other = dataclasses.replace(nisv, guest=[dataclasses.replace(r, otherwise="-EOPNOTSUPP")
+                                             for r in nisv.guest])
+    obs = from_ktap(parse_ktap(fake_kernel_output(other, cases)))
+    res = {r.id: r for r in crosscheck(nisv, cases, obs, module=_module(nisv))}
+    assert res["guest.exit.arm_nisv.enabled"].verdict is Verdict.CONFORMS
+    bad = res["guest.exit.arm_nisv.disabled"]
+    assert bad.verdict is Verdict.DIVERGES and bad.decided_by.line == 336
+    assert "ENOSYS" in bad.reason and "EOPNOTSUPP" in bad.reason
+
+
+def test_the_mechanism_reads_the_patch_not_the_mail(tmp_path):
+    """The same idiom in another shape: a `set_bit` flag instead of a bool,
+    another errno, the exit under `vcpu->run`: all read from the code."""
+    text = (CORPUS / "nisv-v3-01.txt").read_text()
+    text = text.replace("+\t\tkvm->arch.return_nisv_io_abort_to_user = true;",
+                        "+\t\tset_bit(KVM_ARCH_FLAG_NISV, &kvm->arch.flags);")
+    text = text.replace("+\t\tif (vcpu->kvm->arch.return_nisv_io_abort_to_user) {",
+                        "+\t\tif (test_bit(KVM_ARCH_FLAG_NISV, &vcpu->kvm->arch.flags)) {")
+    text = text.replace("+\t\t\trun->exit_reason = KVM_EXIT_ARM_NISV;",
+                        "+\t\t\tvcpu->run->exit_reason = KVM_EXIT_ARM_NISV;")
+    assert " \t\treturn -ENOSYS;" in text          # context of the hunk
+    text = text.replace(" \t\treturn -ENOSYS;", " \t\treturn -EOPNOTSUPP;")
+    [r] = _exits(_spec("nisv-v3-01", text, tmp_path))
+    assert r.cap == "KVM_CAP_ARM_NISV_TO_USER" and r.when.startswith("test_bit(")
+    assert r.otherwise == "-EOPNOTSUPP"
+
+
+def test_an_exit_no_trigger_reaches_is_a_finding_and_untested(tmp_path):
+    text = (CORPUS / "nisv-v3-01.txt").read_text()
+    text = text.replace("@@ -167,7 +167,14 @@ int io_mem_abort(",
+                        "@@ -167,7 +167,14 @@ int some_other_abort(")
+    spec = _spec("nisv-v3-01", text, tmp_path)
+    notes = [f for f in spec.findings if f.kind is FindingKind.NOTE
+             and "guest.triggers" in f.message]
+    assert notes and notes[0].source.line == 329 and "some_other_abort" in notes[0].message
+    p = plan_all(spec)
+    assert not [c for c in p.cases if c.clause.startswith("exit.")]
+    assert any(u.check == "exit.arm_nisv" and "guest.triggers" in u.reason for u in p.untested)
+
+
+def test_the_python_constants_follow_the_guest_abi():
+    abi = (ROOT / "templates" / "guest" / "kconform_guest_abi.h").read_text()
+    base = int(re.search(r"#define KG_MMIO_BASE\s+(0x[0-9a-fA-F]+)", abi).group(1), 16)
+    off = int(re.search(r"#define KG_UNBACKED_IPA\s+\(KG_MMIO_BASE \+ (0x[0-9a-fA-F]+)\)",
+                        abi).group(1), 16)
+    assert base + off == GUEST_UNBACKED_IPA
+    vcpu = (ROOT / "templates" / "kconform_vcpu.h").read_text()
+    assert int(re.search(r"#define KC_GUEST_ANSWERED\s+(\d+)", vcpu).group(1)) == GUEST_ANSWERED
