@@ -28,7 +28,7 @@ import re
 from typing import Optional
 
 from generator.extract.guest import GuestVocabulary, _function, _hunks, _Line, _slug, _src
-from generator.ingest import Patch
+from generator.ingest import LineKind, Patch
 from generator.model import (Finding, FindingKind, GuestRule, GuestRuleKind, Predicate,
                              RunField, Source)
 from generator.model.vocab import Vocabulary
@@ -217,6 +217,49 @@ def _doc(patches: list[Patch], names: list[str], seed: str) -> tuple[str, Option
     return "", None
 
 
+def _doc_exits(patches: list[Patch], seed: str, known: set[str]) -> list[GuestRule]:
+    """Exit reasons the patch's documentation states and its code does not
+    set (the code is in another patch): a bullet about a constant that
+    names the exit (`- ``<CONST>``: ... ``KVM_EXIT_<X>``.`) is a rule with
+    the documentation's line and that constant as its condition, nothing
+    else known (its cases are `untested`, saying so)."""
+    out, seen = [], set(known)
+    for p in patches:
+        for f in p.files:
+            if not f.new_path.startswith("Documentation/"):
+                continue
+            for h in f.hunks:
+                side = h.new_side()
+                for i, l in enumerate(side):
+                    if l.kind is not LineKind.ADD:
+                        continue
+                    for m in re.finditer(r"\bKVM_EXIT_[A-Z0-9_]+\b", l.text):
+                        reason = m.group(0)
+                        if reason in seen:
+                            continue
+                        when, first = "", l
+                        for j in range(i, max(i - 4, -1), -1):
+                            mb = re.match(r"\s*[-*]\s+``(\w+)``\s*:", side[j].text)
+                            if mb:
+                                when, first = mb.group(1), side[j]
+                                break
+                            if not side[j].text.strip():
+                                break
+                        if not when:        # a mention, not a statement of the exit
+                            continue
+                        seen.add(reason)
+                        text = " ".join(x.text.strip() for x in side[side.index(first):i + 1])
+                        src = Source(seed, first.seed_line, p.label, f.new_path,
+                                     first.text.strip())
+                        rid = "exit." + _slug(reason.replace("KVM_EXIT_", ""))
+                        rid += "." + _slug(re.sub(r"^KVM_", "", when))
+                        out.append(GuestRule(
+                            id=rid, kind=GuestRuleKind.EXIT, subject="", function="",
+                            when=when, predicates=[], source=src, name=reason, value=reason,
+                            doc=text, doc_source=src))
+    return out
+
+
 def extract_exits(patches: list[Patch], seed: str, voc: Vocabulary, gvoc: GuestVocabulary,
                   findings: Optional[list] = None) -> list[GuestRule]:
     """Every exit reason the series' code sets, as a guest rule."""
@@ -273,7 +316,7 @@ def extract_exits(patches: list[Patch], seed: str, voc: Vocabulary, gvoc: GuestV
                     f"{reason} is set in {function or 'a function'}, which the vocabulary's "
                     "guest.triggers does not list: no guest event is known to reach it, its "
                     "cases are untested", _src(seed, exit_line)))
-    return rules
+    return rules + _doc_exits(patches, seed, {r.value for r in rules})
 
 
 def run_field_meaning(spec, rule: GuestRule, f: RunField, gvoc: GuestVocabulary):

@@ -203,6 +203,13 @@ class _GuestPlanner:
         the rule's reason; each run field the patch fills whose value the
         reference knows is read) and not (KVM_RUN fails with the errno, or
         the call returns to the guest with the value the guest reads)."""
+        if r.value_source is None:
+            raise PlanError(r.source, f"{r.name} is stated by the documentation only "
+                            f"({r.doc_source}): no code of the patch sets it, so the guard, "
+                            "the guest event and the run fields it fills are unknown")
+        if not r.cap:
+            raise PlanError(r.source, f"{r.name}: no capability of the spec makes "
+                            f"`{r.when}` true")
         if not r.trigger:
             raise PlanError(r.source, f"{r.name} is set in {r.function}, which the "
                             "vocabulary's guest.triggers does not list: no guest event is "
@@ -312,9 +319,16 @@ def plan_guest(spec: Spec, vocab: Optional[Vocabulary] = None,
     gaps = untested if untested is not None else []
     gp.gaps = gaps
     if not gp.cap:
-        gaps += [Untested(spec.name, "guest", r.id, r.source, Gap.NOT_TARGETED,
-                          f"guest rule {r.id}: no capability of the spec enables it")
-                 for r in spec.guest]
+        for r in spec.guest:
+            try:
+                if r.kind is GuestRuleKind.EXIT:
+                    gp.exit(r)              # says why it cannot be planned
+            except PlanError as e:
+                gaps.append(Untested(spec.name, "guest", r.id, r.source, Gap.NOT_TARGETED,
+                                     e.detail))
+                continue
+            gaps.append(Untested(spec.name, "guest", r.id, r.source, Gap.NOT_TARGETED,
+                                 f"guest rule {r.id}: no capability of the spec enables it"))
         return []
     by_kind = {GuestRuleKind.ID_FIELD: gp.id_field,
                GuestRuleKind.REG_VISIBILITY: gp.visibility,

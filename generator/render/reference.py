@@ -440,6 +440,9 @@ def exit_function(spec: Spec, r: GuestRule, gvoc) -> GuestFunction:
     """An exit rule: with `when` KVM_RUN exits with the reason and its run
     fields, else it fails with the errno or the guest's call returns."""
     from generator.extract.exits import run_field_meaning
+    if r.value_source is None:
+        raise RenderError(r.source, f"{r.name} is stated by the documentation only: no code "
+                          "of the patch sets it")
     if not r.cap:
         raise RenderError(r.source, f"{r.name}: no capability of the spec makes "
                           f"`{r.when}` true")

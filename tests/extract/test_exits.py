@@ -177,3 +177,25 @@ def test_the_python_constants_follow_the_guest_abi():
     assert base + off == GUEST_UNBACKED_IPA
     vcpu = (ROOT / "templates" / "kconform_vcpu.h").read_text()
     assert int(re.search(r"#define KC_GUEST_ANSWERED\s+(\d+)", vcpu).group(1)) == GUEST_ANSWERED
+
+
+def test_an_exit_only_the_documentation_states_is_untested_saying_so():
+    """smccc-filter v3 09/13 documents that FWD_TO_USER forwards the call
+    with KVM_EXIT_HYPERCALL; the exit itself is added by 08/13, not in the
+    mail: a rule at the documentation line, untested with that reason.  A
+    mere mention of an exit (nisv's "as it does for KVM_EXIT_MMIO") is none."""
+    spec = _spec("smccc-filter-v3-09")
+    [r] = _exits(spec)
+    assert (r.id, r.value, r.when) == ("exit.hypercall.smccc_filter_fwd_to_user",
+                                       "KVM_EXIT_HYPERCALL", "KVM_SMCCC_FILTER_FWD_TO_USER")
+    assert r.source.line == 164 and r.source.path == "Documentation/virt/kvm/devices/vm.rst"
+    assert r.value_source is None
+    p = plan_all(spec)
+    assert not [c for c in p.cases if c.clause == r.id]
+    [u] = [u for u in p.untested if u.check == r.id]
+    assert "documentation only" in u.reason and u.source.line == 164
+    src = render_reference(spec)
+    fn = src[src.index(f"def guest_{r.id.replace('.', '_')}("):]
+    assert fn.split("\n")[3].strip().startswith('if vm.unmodelled("exit.hypercall')
+    assert "documentation only" in fn.split("\n\n")[0]
+    assert [x.value for x in _exits(_spec("nisv-v3-01"))] == ["KVM_EXIT_ARM_NISV"]
