@@ -222,7 +222,8 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     def exit_taken(self, call: Call, reason: int, fields: dict, where: str) -> Result:
         """KVM_RUN returns 0 with exit_reason `reason` (a GUEST_EXIT step);
         a RUN_FIELD step then reads `fields[member]`: ("arg", name) a value
-        of the guest's event (its ipa, x0...), ("const", n) a number."""
+        of the guest's event (its ipa, x0...), ("const", n) a number,
+        ("bits", n, mask) the bits of mask the step reads, n."""
         if call.arg.path == StepKind.GUEST_EXIT.value:
             self.last_event = dict(vars(call.arg))
             self.vcpus_ran = max(self.vcpus_ran, 1)
@@ -230,8 +231,10 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         if call.arg.field not in fields:
             raise Unmodelled(where, f"the exit fills no run field {call.arg.field or 'x0'} "
                              "the reference knows")
-        kind, value = fields[call.arg.field]
-        return Result(int(self.last_event[value] if kind == "arg" else value), None, where)
+        kind, value = fields[call.arg.field][:2]
+        rule = where.partition(":")[0]
+        return Result(int(self.last_event[value] if kind == "arg" else value), None,
+                      f"{rule}:field:{call.arg.field}")
 
     def run_fails(self, call: Call, errno: Errno, where: str) -> Result:
         """KVM_RUN fails with `errno`: there is no exit to read."""

@@ -69,6 +69,7 @@ struct kc_step {
 	uint32_t features;		/* KC_VCPU_START: KVM_ARM_VCPU_INIT bits */
 	struct {			/* KC_RUN_FIELD: a kvm_run member */
 		size_t off, size;	/* size 0: the guest call's x0 */
+		uint64_t mask;		/* ret = value & mask (0: all of it) */
 	} rfield;
 	struct {			/* KC_DEVICE_ATTR */
 		unsigned long req;	/* KVM_{SET,GET,HAS}_DEVICE_ATTR */

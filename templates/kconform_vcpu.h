@@ -297,7 +297,8 @@ static inline int kc_guest_exit(struct kc_env *env, const struct kc_step *s,
 	return 0;
 }
 
-/* a kvm_run member of the last exit, or (size 0) the guest call's x0 */
+/* a kvm_run member of the last exit (the bits of rfield.mask, when set),
+ * or (size 0) the guest call's x0 */
 static inline int kc_run_field(struct kc_env *env, const struct kc_step *s,
 			       long *ret)
 {
@@ -313,7 +314,7 @@ static inline int kc_run_field(struct kc_env *env, const struct kc_step *s,
 	else
 		return kc_fail(env, "kvm_run member at %zu (%zu bytes) is not a scalar",
 			       s->rfield.off, s->rfield.size);
-	*ret = (long)v;
+	*ret = (long)(s->rfield.mask ? v & s->rfield.mask : v);
 	return 0;
 }
 

@@ -93,12 +93,36 @@ def _defined_function(lines: list[_Line], k: int) -> str:
     return ""
 
 
-def _fields(lines: list[_Line], k: int, end: int, seed: str) -> list[RunField]:
+def _fields(lines: list[_Line], k: int, end: int, seed: str,
+            helpers: dict) -> list[RunField]:
     out = []
     for j in range(k + 1, end):
         m = _FIELD.search(lines[j].text)
         if m and not _EXIT.search(lines[j].text):
-            out.append(RunField(m.group(1), m.group(2), _src(seed, lines[j])))
+            f = RunField(m.group(1), m.group(2), _src(seed, lines[j]))
+            mc = re.fullmatch(r"(\w+)\s*\((.*)\)", f.expr)
+            if mc and mc.group(1) in helpers:
+                f.value, line = helpers[mc.group(1)]
+                f.value_source = _src(seed, line)
+            out.append(f)
+    return out
+
+
+def _helpers(hunks) -> dict[str, tuple[str, _Line]]:
+    """Functions the patch adds whose body is one `return <expr>;`: name ->
+    (expr, its line); an arm64 definition wins over another arch's."""
+    out: dict[str, tuple[str, _Line]] = {}
+    for lines in hunks:
+        for i, l in enumerate(lines[:-2]):
+            m = _FUNC_DEF.match(l.text.strip())
+            if not (m and l.added and l.text[:1] not in (" ", "\t")):
+                continue
+            body = [x for x in lines[i + 1:i + 4]]
+            texts = [x.text.strip() for x in body]
+            if texts[:1] == ["{"] and len(texts) >= 3 and texts[2] == "}":
+                mr = re.match(r"return\s+(.+?)\s*;$", texts[1])
+                if mr and (m.group(1) not in out or "arm64" in body[1].path):
+                    out[m.group(1)] = (mr.group(1), body[1])
     return out
 
 
@@ -265,6 +289,7 @@ def extract_exits(patches: list[Patch], seed: str, voc: Vocabulary, gvoc: GuestV
     """Every exit reason the series' code sets, as a guest rule."""
     hunks = _hunks(patches)
     states = _cap_states(hunks)
+    helpers = _helpers(hunks)
     rules: list[GuestRule] = []
     for lines in hunks:
         for i, l in enumerate(lines):
@@ -276,7 +301,7 @@ def extract_exits(patches: list[Patch], seed: str, voc: Vocabulary, gvoc: GuestV
             if k is None:
                 continue
             end = _closer(lines, k)
-            fields = _fields(lines, k, end, seed)
+            fields = _fields(lines, k, end, seed, helpers)
             glines, g = lines, k
             helper = _defined_function(lines, k)
             if helper:
@@ -327,9 +352,35 @@ def run_field_meaning(spec, rule: GuestRule, f: RunField, gvoc: GuestVocabulary)
     values = (gvoc.triggers.get(rule.function) or {}).get("values") or {}
     if f.expr in values:
         return ("arg", values[f.expr])
+    bits = _masked(f.value or f.expr, values, (gvoc.events or {}).get(rule.trigger) or {},
+                   gvoc.esr_bits or {})
+    if bits is not None:
+        return bits
     for c in spec.constants:
         if c.name == f.expr:
             return ("const", c.value)
     if re.fullmatch(r"0x[0-9a-fA-F]+|\d+", f.expr):
         return ("const", int(f.expr, 0))
     return None
+
+
+def _masked(expr: str, values: dict, event: dict, names: dict):
+    """`<value> & (<BIT> | ...)` of a trigger value whose bits the event
+    partly fixes: ("bits", expected, mask), mask covering the bits known
+    after the and: every bit outside the mask (0) and the event's known
+    bits inside it; None when the expression is not of that shape."""
+    m = re.fullmatch(r"(.+?)\s*&\s*\(?\s*([\w\s|]+?)\s*\)?", expr.strip())
+    if not m or m.group(1).strip() not in values:
+        return None
+    field = event.get(values[m.group(1).strip()])
+    terms = [t.strip() for t in m.group(2).split("|")]
+    if field is None or not all(t in names for t in terms):
+        return None
+    try:
+        known = sum(int(names[k]) for k in field.get("known") or ())
+    except KeyError:
+        return None
+    keep = sum(int(names[t]) for t in terms)
+    full = (1 << 64) - 1
+    mask = (full & ~keep) | (keep & known)
+    return ("bits", int(field.get("value", 0)) & keep & known, mask)

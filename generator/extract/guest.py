@@ -268,6 +268,8 @@ class GuestVocabulary:
     call_results: dict = None    # SMCCC/PSCI return name -> x0 value
     vcpu_features: dict = None   # KVM_ARM_VCPU_* -> feature bit
     exit_reasons: dict = None    # KVM_EXIT_* -> number
+    events: dict = None          # trigger -> what its event leaves in a bit-field value
+    esr_bits: dict = None        # ESR_ELx_* -> mask
 
     def encoding(self, name: str, error=KeyError) -> tuple:
         """[op0, op1, CRn, CRm, op2] of a system register; `error` (an
@@ -301,7 +303,8 @@ def load_guest_vocabulary(path: Path = DEFAULT_PATH) -> GuestVocabulary:
         tuple(g.get("tag_init") or ()), Path(path).name, lines,
         dict(g.get("triggers") or {}), dict(g.get("function_ids") or {}),
         dict(g.get("call_results") or {}), dict(g.get("vcpu_features") or {}),
-        dict(g.get("exit_reasons") or {}))
+        dict(g.get("exit_reasons") or {}), dict(g.get("events") or {}),
+        dict(g.get("esr_bits") or {}))
 
 
 def extract_guest_rules(patches: list[Patch], seed: str, voc: Vocabulary,

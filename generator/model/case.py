@@ -416,16 +416,18 @@ class RunFieldRead(Step):
     KIND = StepKind.RUN_FIELD
     GUEST_RULE = True
     field: str = ""                  # "arm_nisv.fault_ipa"; "" for the guest's x0
+    mask: int = 0                    # report value & mask (0: the whole value)
 
     def c_init(self, r) -> list[str]:
         if not self.field:
             return [f".kind = {self.KIND.c_name}"]
+        mask = f", .mask = {self.mask:#x}ULL" if self.mask else ""
         return [f".kind = {self.KIND.c_name}",
                 f".rfield = {{ .off = offsetof(struct kvm_run, {self.field}),",
-                f"  .size = sizeof(((struct kvm_run *)0)->{self.field}) }},"]
+                f"  .size = sizeof(((struct kvm_run *)0)->{self.field}){mask} }},"]
 
     def ref_values(self, page_size: int) -> dict:
-        return {"path": self.KIND.value, "field": self.field}
+        return {"path": self.KIND.value, "field": self.field, "mask": self.mask}
 
 
 def _guest_values(step: "Step", page_size: int) -> dict:

@@ -396,6 +396,8 @@ class RunField:
     path: str                    # "arm_nisv.fault_ipa", "system_event.type"
     expr: str                    # C right-hand side, e.g. "fault_ipa"
     source: Source
+    value: str = ""              # expr with a helper the patch defines inlined
+    value_source: Optional[Source] = None   # the helper's `return` line
 
 
 @dataclass

@@ -232,14 +232,16 @@ class _GuestPlanner:
                                              f" from IPA {args[0]:#x} (no memslot)")
         fields = []
         for f in r.run_fields:
-            if run_field_meaning(self.spec, r, f, self.gvoc) is None:
+            meaning = run_field_meaning(self.spec, r, f, self.gvoc)
+            if meaning is None:
                 self.gaps.append(Untested(
                     self.spec.name, "guest", f"{r.id}.{f.path}", f.source, Gap.NOT_EVALUABLE,
                     f"run->{f.path} = {f.expr}: the reference cannot evaluate `{f.expr}` "
                     f"(neither a constant of the spec nor a value of the vocabulary's "
                     f"guest.triggers.{r.function})"))
             else:
-                fields.append(RunFieldRead(StepRole.SUBJECT, op=r.id, field=f.path))
+                fields.append(RunFieldRead(StepRole.SUBJECT, op=r.id, field=f.path,
+                                           mask=meaning[2] if meaning[0] == "bits" else 0))
         start = VcpuStart(features=tuple(feats))
         on = [CreateVm(), self.enable_step(), start, event] + fields
         off = [CreateVm(), start, event]

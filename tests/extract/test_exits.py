@@ -67,6 +67,10 @@ def test_the_nisv_exit_is_extracted_with_its_lines(nisv):
     assert [(f.path, f.expr, f.source.line) for f in r.run_fields] == [
         ("arm_nisv.esr_iss", "kvm_vcpu_dabt_iss_nisv_sanitized(vcpu)", 330),
         ("arm_nisv.fault_ipa", "fault_ipa", 331)]
+    # the helper the patch defines, inlined from its arm64 definition
+    iss = r.run_fields[0]
+    assert iss.value == "kvm_vcpu_get_hsr(vcpu) & (ESR_ELx_CM | ESR_ELx_WNR | ESR_ELx_FSC)"
+    assert iss.value_source.path == "arch/arm64/include/asm/kvm_emulate.h"
     assert "KVM_EXIT_ARM_NISV" in r.doc and r.doc_source.path.startswith("Documentation/")
 
 
@@ -94,15 +98,18 @@ def test_cases_with_and_without_the_capability(nisv, suspend):
     on, off = by["guest.exit.arm_nisv.enabled"], by["guest.exit.arm_nisv.disabled"]
     assert [s.kind for s in on.steps] == [StepKind.CREATE_VM, StepKind.ENABLE_CAP,
                                           StepKind.VCPU_START, StepKind.GUEST_EXIT,
-                                          StepKind.RUN_FIELD]
+                                          StepKind.RUN_FIELD, StepKind.RUN_FIELD]
     assert on.steps[3] == GuestExit(on.steps[3].role, op="exit.arm_nisv",
                                     guest_op=GuestOp.LDP, gargs=(GUEST_UNBACKED_IPA,))
-    assert on.steps[4].field == "arm_nisv.fault_ipa" and on.requires_cap
+    # esr_iss: the patch's helper keeps CM | WNR | FSC of the syndrome; the
+    # guest's LDP fixes CM and WnR (0), the host the fault status code:
+    # every bit but FSC is read
+    assert (on.steps[4].field, on.steps[4].mask) == ("arm_nisv.esr_iss", ((1 << 64) - 1) & ~0x3f)
+    assert (on.steps[5].field, on.steps[5].mask) == ("arm_nisv.fault_ipa", 0)
+    assert on.requires_cap
     assert StepKind.ENABLE_CAP not in [s.kind for s in off.steps]
     assert off.source.line == 336 and not off.requires_cap
-    # the run field the reference cannot evaluate is untested at its line
-    [u] = [u for u in p.untested if u.check.endswith("esr_iss")]
-    assert u.source.line == 330 and "kvm_vcpu_dabt_iss_nisv_sanitized" in u.reason
+    assert not [u for u in p.untested if u.op == "guest"]
     s = {c.id: c for c in plan_all(suspend).cases}
     on = s["guest.exit.system_event.suspend.enabled"]
     assert on.steps[2].features == (2,)
@@ -112,7 +119,7 @@ def test_cases_with_and_without_the_capability(nisv, suspend):
 
 
 def test_the_reference_predicts_the_exit_and_the_other_side(nisv, suspend):
-    for spec, want in ((nisv, {"enabled": [(28, None), (GUEST_UNBACKED_IPA, None)],
+    for spec, want in ((nisv, {"enabled": [(28, None), (0, None), (GUEST_UNBACKED_IPA, None)],
                                "disabled": [(-1, Errno.ENOSYS)]}),
                        (suspend, {"enabled": [(24, None), (5, None)],
                                   "disabled": [(GUEST_ANSWERED, None), (-1, None)]})):
@@ -199,3 +206,30 @@ def test_an_exit_only_the_documentation_states_is_untested_saying_so():
     assert fn.split("\n")[3].strip().startswith('if vm.unmodelled("exit.hypercall')
     assert "documentation only" in fn.split("\n\n")[0]
     assert [x.value for x in _exits(_spec("nisv-v3-01"))] == ["KVM_EXIT_ARM_NISV"]
+
+
+def test_a_run_field_the_reference_cannot_evaluate_is_untested_at_its_line(tmp_path):
+    """esr_iss from a helper the patch does not define: untested, by line."""
+    text = (CORPUS / "nisv-v3-01.txt").read_text().replace(
+        "run->arm_nisv.esr_iss = kvm_vcpu_dabt_iss_nisv_sanitized(vcpu);",
+        "run->arm_nisv.esr_iss = kvm_vcpu_dabt_iss_other(vcpu);")
+    p = plan_all(_spec("nisv-v3-01", text, tmp_path))
+    [u] = [u for u in p.untested if u.op == "guest"]
+    assert u.check == "exit.arm_nisv.arm_nisv.esr_iss" and u.source.line == 330
+    assert "kvm_vcpu_dabt_iss_other(vcpu)" in u.reason
+    on = next(c for c in p.cases if c.id == "guest.exit.arm_nisv.enabled")
+    assert [s.field for s in on.steps if s.kind is StepKind.RUN_FIELD] == ["arm_nisv.fault_ipa"]
+
+
+def test_a_kernel_that_leaks_syndrome_bits_diverges_at_the_helper_line(nisv):
+    """A kernel reporting ISV in esr_iss diverges on that step, naming the
+    line of the helper the patch fills it with."""
+    cases = [c for c in plan_all(nisv).cases if c.id == "guest.exit.arm_nisv.enabled"]
+    lines = fake_kernel_output(nisv, cases)
+    assert any("step=4 kind=run_field ret=0 " in l for l in lines)
+    lines = [l.replace("step=4 kind=run_field ret=0 ", "step=4 kind=run_field ret=16777216 ")
+             for l in lines]
+    [res] = crosscheck(nisv, cases, from_ktap(parse_ktap(lines)), module=_module(nisv))
+    assert res.verdict is Verdict.DIVERGES and res.step == 4
+    assert res.decided_by.path == "arch/arm64/include/asm/kvm_emulate.h"
+    assert "run->arm_nisv.esr_iss" in res.reason

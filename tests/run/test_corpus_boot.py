@@ -80,13 +80,13 @@ def test_pvtime_v6_diverges_where_v7_added_the_memslot_check(tmp_path):
 def test_nisv_capability_number_diverges_and_its_exit_conforms(tmp_path):
     """SOURCES.md: posted 176, v6.12 177 (176 is a PPC capability there).
     Rows 6-7: the guest's LDP outside every memslot (no ISV syndrome) exits
-    with KVM_EXIT_ARM_NISV and the faulting IPA when the capability is
-    enabled, and KVM_RUN fails with ENOSYS when not; `esr_iss` (a helper's
-    value the reference cannot evaluate) is untested with its line."""
+    with KVM_EXIT_ARM_NISV, the faulting IPA and an esr_iss holding no bit
+    but the fault status code (the patch's helper keeps CM | WnR | FSC; the
+    LDP is a read) when the capability is enabled, and KVM_RUN fails with
+    ENOSYS when not."""
     _, data = _run(tmp_path, "nisv-v3-01")
     verdicts = {c["id"]: c["verdict"] for c in data["cases"]}
     assert verdicts.pop("cap.number") == "diverges"
-    assert verdicts.pop("guest.exit.arm_nisv.arm_nisv.esr_iss") == "untested"
     assert set(verdicts.values()) == {"conforms"} and "enable_cap.flags_nonzero" in verdicts
     by_id = {c["id"]: c for c in data["cases"]}
     assert by_id["guest.exit.arm_nisv.disabled"]["observed"]["errno"] == "ENOSYS"
