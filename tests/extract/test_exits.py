@@ -233,3 +233,22 @@ def test_a_kernel_that_leaks_syndrome_bits_diverges_at_the_helper_line(nisv):
     assert res.verdict is Verdict.DIVERGES and res.step == 4
     assert res.decided_by.path == "arch/arm64/include/asm/kvm_emulate.h"
     assert "run->arm_nisv.esr_iss" in res.reason
+
+
+@pytest.mark.parametrize("old,new,where", [
+    ("      trigger: nisv_abort\n", "      trigger: page_fault\n", "io_mem_abort"),
+    ("    KVM_EXIT_ARM_NISV: 28\n", "    KVM_EXIT_ARM_NISV: twenty-eight\n",
+     "KVM_EXIT_ARM_NISV"),
+])
+def test_a_malformed_exit_vocabulary_is_a_one_line_error(tmp_path, old, new, where):
+    from generator.errors import SpecError
+    from generator.extract.guest import load_guest_vocabulary
+    text = (ROOT / "specs" / "vocabulary.yaml").read_text()
+    assert old in text
+    path = tmp_path / "vocabulary.yaml"
+    path.write_text(text.replace(old, new))
+    line = next(n for n, l in enumerate(path.read_text().split("\n"), 1)
+                if l.strip().startswith(where + ":"))
+    with pytest.raises(SpecError) as e:
+        load_guest_vocabulary(path)
+    assert str(e.value).startswith(f"{path}:{line}: guest.{where}")
