@@ -190,7 +190,9 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		break;
 #ifdef KC_WITH_GUEST
 	case KC_VCPU_START:
-		ret = kc_vcpu_start(env, s->features);
+		ret = kc_vcpu_start(env, s);
+		if (ret == -2)		/* a feature the host cannot offer */
+			rc = 1;
 		break;
 	case KC_GUEST_EXIT:
 		rc = kc_guest_exit(env, s, &ret, &err);

@@ -66,7 +66,8 @@ struct kc_step {
 	uint32_t gop;			/* KC_GUEST: enum kg_op */
 	struct kc_val gargs[3];		/* ... its arguments */
 	uint32_t report;		/* ... what ret is (enum kc_report) */
-	uint32_t features;		/* KC_VCPU_START: KVM_ARM_VCPU_INIT bits */
+	uint64_t features;		/* KC_VCPU_START: KVM_ARM_VCPU_INIT feature bits */
+	const char *feature_names;	/* ... named so (a skip says which) */
 	struct {			/* KC_RUN_FIELD: a kvm_run member */
 		size_t off, size;	/* size 0: the guest call's x0 */
 		uint64_t mask;		/* ret = value & mask (0: all of it) */

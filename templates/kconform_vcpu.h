@@ -74,13 +74,13 @@ static inline int kc_set_reg(int fd, uint64_t id, uint64_t value)
 	return ioctl(fd, KVM_SET_ONE_REG, &r);
 }
 
-/* create vCPU 0 of the guest (with the feature bits `features` set in
- * KVM_ARM_VCPU_INIT), load the image, point PC and SP at it */
-static inline long kc_vcpu_start(struct kc_env *env, uint32_t features)
+/* create vCPU 0 of the guest, load the image, point PC and SP at it */
+static inline long kc_vcpu_start(struct kc_env *env, const struct kc_step *s)
 {
 	struct kvm_userspace_memory_region region;
 	struct kvm_vcpu_init init;
 	long fd, size;
+	int i;
 
 	fd = ioctl(env->vm_fd, KVM_CREATE_VCPU, env->nvcpus);
 	if (fd < 0)
@@ -90,9 +90,17 @@ static inline long kc_vcpu_start(struct kc_env *env, uint32_t features)
 	memset(&init, 0, sizeof(init));
 	if (ioctl(env->vm_fd, KVM_ARM_PREFERRED_TARGET, &init))
 		return kc_fail(env, "KVM_ARM_PREFERRED_TARGET failed: %s", strerror(errno));
-	init.features[0] |= features;
-	if (ioctl((int)fd, KVM_ARM_VCPU_INIT, &init))
-		return kc_fail(env, "KVM_ARM_VCPU_INIT failed: %s", strerror(errno));
+	for (i = 0; i < 64; i++)
+		if (s->features & (1ULL << i))
+			init.features[i / 32] |= 1U << (i % 32);
+	if (ioctl((int)fd, KVM_ARM_VCPU_INIT, &init)) {
+		if (!s->features)
+			return kc_fail(env, "KVM_ARM_VCPU_INIT failed: %s", strerror(errno));
+		snprintf(env->why, sizeof(env->why), "the host cannot offer vCPU "
+			 "feature(s) %s: KVM_ARM_VCPU_INIT failed: %s",
+			 s->feature_names, kc_errno_name(errno));
+		return -2;	/* kc_step: the case cannot run here */
+	}
 	size = ioctl(env->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	env->run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			(int)fd, 0);

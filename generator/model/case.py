@@ -371,15 +371,18 @@ class DeviceAttr(Step):
 
 @dataclass(frozen=True)
 class VcpuStart(Step):
+    """A vCPU initialised (KVM_ARM_VCPU_INIT, with the feature bits
+    `features`) and loaded with the guest runtime."""
     KIND = StepKind.VCPU_START
-    features: tuple = ()             # KVM_ARM_VCPU_INIT feature bits set besides the
-                                     # preferred target's
+    features: tuple = ()             # ((KVM_ARM_VCPU_* name, bit number), ...)
 
     def c_init(self, r) -> list[str]:
-        line = f".kind = {self.KIND.c_name}"
-        if self.features:
-            line += f", .features = {sum(1 << b for b in self.features):#x}"
-        return [line]
+        if not self.features:
+            return [f".kind = {self.KIND.c_name}"]
+        mask = sum(1 << bit for _, bit in self.features)
+        names = " ".join(n for n, _ in self.features)
+        return [f".kind = {self.KIND.c_name}",
+                f'.features = {mask:#x}ULL, .feature_names = "{names}"']
 
     def ref_setup(self, vm):
         return vm.setup_vcpu()

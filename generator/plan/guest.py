@@ -223,7 +223,7 @@ class _GuestPlanner:
             if f not in self.gvoc.vcpu_features:
                 raise PlanError(r.source, f"vCPU feature {f} is not in the vocabulary's "
                                 "guest.vcpu_features")
-            feats.append(int(self.gvoc.vcpu_features[f]))
+            feats.append((f, int(self.gvoc.vcpu_features[f])))
         if not r.otherwise:
             raise PlanError(r.source, f"{r.name}: what {r.function} does when `{r.when}` "
                             "does not hold is not in the patch")

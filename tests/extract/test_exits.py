@@ -112,7 +112,7 @@ def test_cases_with_and_without_the_capability(nisv, suspend):
     assert not [u for u in p.untested if u.op == "guest"]
     s = {c.id: c for c in plan_all(suspend).cases}
     on = s["guest.exit.system_event.suspend.enabled"]
-    assert on.steps[2].features == (2,)
+    assert on.steps[2].features == (("KVM_ARM_VCPU_PSCI_0_2", 2),)
     assert on.steps[3].guest_op is GuestOp.HVC and on.steps[3].gargs[0] == 0xC400000E
     off = s["guest.exit.system_event.suspend.disabled"]
     assert off.steps[-1] == RunFieldRead(off.steps[-1].role, op=off.steps[-1].op, field="")
