@@ -44,21 +44,23 @@ def _opener(lines: list[_Line], i: int) -> Optional[int]:
     """Line of the `{` that opens the innermost block holding line i."""
     bal = 0
     for j in range(i - 1, -1, -1):
-        t = _code(lines[j].text)
-        bal += t.count("}") - t.count("{")
-        if bal < 0:
-            return j
+        for ch in reversed(_code(lines[j].text)):
+            bal += (ch == "}") - (ch == "{")
+            if bal < 0:
+                return j
     return None
 
 
 def _closer(lines: list[_Line], k: int) -> int:
-    """Line of the `}` that closes the block opened on line k."""
+    """Line of the `}` that closes the block whose `{` is the last on line k."""
+    text = _code(lines[k].text)
     depth = 0
     for j in range(k, len(lines)):
-        t = _code(lines[j].text)
-        depth += t.count("{") - t.count("}")
-        if depth <= 0 and j > k or depth <= 0 and "}" in t:
-            return j
+        chars = text[text.rfind("{"):] if j == k else _code(lines[j].text)
+        for ch in chars:
+            depth += (ch == "{") - (ch == "}")
+            if depth == 0:
+                return j
     return len(lines) - 1
 
 
@@ -241,6 +243,13 @@ def _doc(patches: list[Patch], names: list[str], seed: str) -> tuple[str, Option
     return "", None
 
 
+def _unread(findings: Optional[list], reason: str, why: str, seed: str, l: _Line) -> None:
+    if findings is not None:
+        findings.append(Finding(FindingKind.PARSE_ERROR,
+                                f"{reason} is set here but its condition cannot be read: {why}; "
+                                "it is not in the spec's guest rules", _src(seed, l)))
+
+
 def _doc_exits(patches: list[Patch], seed: str, known: set[str]) -> list[GuestRule]:
     """Exit reasons the patch's documentation states and its code does not
     set (the code is in another patch): a bullet about a constant that
@@ -299,6 +308,7 @@ def extract_exits(patches: list[Patch], seed: str, voc: Vocabulary, gvoc: GuestV
             reason, exit_line = m.group(1), l
             k = _opener(lines, i)
             if k is None:
+                _unread(findings, reason, "no block the hunk shows holds it", seed, l)
                 continue
             end = _closer(lines, k)
             fields = _fields(lines, k, end, seed, helpers)
@@ -307,14 +317,21 @@ def extract_exits(patches: list[Patch], seed: str, voc: Vocabulary, gvoc: GuestV
             if helper:
                 site = _call_site(hunks, helper)
                 if site is None:
+                    _unread(findings, reason, f"it is set in {helper}(), which no line the "
+                            "patch adds calls", seed, l)
                     continue
                 glines, call = site
                 g = _opener(glines, call)
                 if g is None:
+                    _unread(findings, reason, f"no block the hunk shows holds the call of "
+                            f"{helper}()", seed, glines[call])
                     continue
                 end = _closer(glines, g)
             when = _guard_text(glines, g)
             if when is None:
+                _unread(findings, reason, f"the block it sits in opens with "
+                        f"`{glines[g].text.strip()}`, not an `if` whose condition the hunk "
+                        "shows", seed, l)
                 continue
             function = _function(glines[g])
             trig = gvoc.triggers.get(function) or {}

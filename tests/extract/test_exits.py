@@ -252,3 +252,18 @@ def test_a_malformed_exit_vocabulary_is_a_one_line_error(tmp_path, old, new, whe
     with pytest.raises(SpecError) as e:
         load_guest_vocabulary(path)
     assert str(e.value).startswith(f"{path}:{line}: guest.{where}")
+
+
+def test_an_exit_whose_condition_cannot_be_read_is_a_finding(tmp_path):
+    """The exit directly in the `} else {` block: the condition is the
+    negation of an `if` the hunk does not show -- a finding at the exit's
+    line, never silence."""
+    text = (CORPUS / "nisv-v3-01.txt").read_text()
+    old = "+\t\tif (vcpu->kvm->arch.return_nisv_io_abort_to_user) {\n"
+    assert old in text
+    text = text.replace(old, "+\t\t{\n")
+    spec = _spec("nisv-v3-01", text, tmp_path)
+    assert not _exits(spec)
+    [f] = [f for f in spec.findings if "KVM_EXIT_ARM_NISV is set here" in f.message]
+    assert f.kind is FindingKind.PARSE_ERROR and f.source.line == 329
+    assert "not an `if`" in f.message
