@@ -74,24 +74,26 @@ def _is_comment(text: str) -> bool:
 
 
 def _guard_text(lines: list[_Line], k: int) -> Optional[str]:
-    m = re.match(r"(?:\}\s*else\s+)?if\s*\((.*)\)\s*\{?$", lines[k].text.strip())
+    """The condition of the `if (cond) {` on line k (an `else if` is not
+    read: its condition alone is not the branch's)."""
+    m = re.match(r"if\s*\((.*)\)\s*\{?$", lines[k].text.strip())
     return m.group(1).strip() if m else None
 
 
 def _defined_function(lines: list[_Line], k: int) -> str:
-    """The function whose body the block opened on line k is, or ""."""
-    for j in (k, k - 1):
-        if 0 <= j < len(lines):
-            t = lines[j].text.strip()
-            if j == k - 1 and t.endswith((";", "{")):
-                continue
-            if j == k and t != "{" and not t.endswith(")") and not t.endswith(") {"):
-                continue
-            if lines[j].text[:1] not in (" ", "\t") and not t.startswith(("if", "for", "while",
-                                                                         "switch", "}")):
-                m = _FUNC_DEF.match(t)
-                if m:
-                    return m.group(1)
+    """The function whose body the block opened on line k is, or "": the
+    signature starts in column 0 on line k or up to four lines above."""
+    t = lines[k].text.strip()
+    if t != "{" and not t.endswith(")") and not t.endswith(") {"):
+        return ""
+    for j in range(k, max(k - 5, -1), -1):
+        if j < k and lines[j].text.strip().endswith((";", "{", "}")):
+            return ""
+        if lines[j].text[:1] not in (" ", "\t", "") and \
+                not lines[j].text.startswith(("{", "}", "#")):
+            sig = " ".join(x.text.strip() for x in lines[j:k + 1] if x.text.strip() != "{")
+            m = _FUNC_DEF.match(sig)
+            return m.group(1) if m else ""
     return ""
 
 

@@ -267,3 +267,14 @@ def test_an_exit_whose_condition_cannot_be_read_is_a_finding(tmp_path):
     [f] = [f for f in spec.findings if "KVM_EXIT_ARM_NISV is set here" in f.message]
     assert f.kind is FindingKind.PARSE_ERROR and f.source.line == 329
     assert "not an `if`" in f.message
+
+
+def test_a_helper_with_a_signature_over_two_lines_is_followed(tmp_path):
+    text = (CORPUS / "system-suspend-v6-07.txt").read_text()
+    old = "+static void kvm_psci_system_suspend(struct kvm_vcpu *vcpu)\n"
+    assert old in text
+    text = text.replace(old, "+static void kvm_psci_system_suspend(struct kvm_vcpu *vcpu,\n"
+                             "+\t\t\t\t    int unused)\n")
+    text = text.replace("@@ -195,6 +195,15 @@", "@@ -195,6 +195,16 @@")
+    [r] = _exits(_spec("system-suspend-v6-07", text, tmp_path))
+    assert r.id == "exit.system_event.suspend" and r.function == "kvm_psci_1_x_call"
