@@ -43,7 +43,7 @@ def enable_cap_kvm_cap_arm_lock_user_memory_region(vm: VMState, call: Call) -> R
     action = arg.flags
     action_flags = arg.args[1]
     slot = arg.args[0]
-    # 1. cap_copy_faults: `copy_from_user(&cap, argp, sizeof(cap))` (vocabulary.yaml:223)
+    # 1. cap_copy_faults: `copy_from_user(&cap, argp, sizeof(cap))` (vocabulary.yaml:295)
     if vm.user_read_faults(call, None):
         return vm.fail(Errno.EFAULT, "cap_copy_faults")
     # 2. not_kvm_arm_lock_memslot_supported: `!kvm_arm_lock_memslot_supported()` (004_baa2838cf23bbaa8.txt:276)

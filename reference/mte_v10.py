@@ -36,7 +36,7 @@ CAPABILITIES = {
 def enable_cap_kvm_cap_arm_mte(vm: VMState, call: Call) -> Result:
     """KVM_ENABLE_CAP(KVM_CAP_ARM_MTE) (enable_cap): kvm_vm_ioctl_enable_cap, 002_640e98e582cbc741.txt:606"""
     arg = call.arg
-    # 1. cap_copy_faults: `copy_from_user(&cap, argp, sizeof(cap))` (vocabulary.yaml:223)
+    # 1. cap_copy_faults: `copy_from_user(&cap, argp, sizeof(cap))` (vocabulary.yaml:295)
     if vm.user_read_faults(call, None):
         return vm.fail(Errno.EFAULT, "cap_copy_faults")
     # 2. flags_nonzero: `cap->flags` (vocabulary.yaml:127)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
 
 from generator.model import Errno
-from generator.model.case import ArgPointer, Case, StepKind, StepRole
+from generator.model.case import GUEST_ANSWERED, ArgPointer, Case, StepKind, StepRole
 from reference import mte
 from reference.families import MemslotConcepts, MmioGuardConcepts, VgicConcepts
 from reference.mte import GRANULE, MteConcepts  # noqa: F401  (re-exported)
@@ -171,6 +171,7 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     vcpu_state: set = field(default_factory=set)   # per-vCPU state userspace has set
     vcpu_values: dict = field(default_factory=dict)  # per-vCPU values userspace has set
     ranges: list = field(default_factory=list)     # (first, last) of a VM table's entries
+    last_event: dict = field(default_factory=dict)   # the guest's last GUEST_EXIT event
 
     @property
     def page_mask(self) -> int:
@@ -230,6 +231,40 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         if said == "ok":
             return Result(0, None, where)
         return Result(-1, Errno[said], where)
+
+    # exits (GuestRuleKind.EXIT): what KVM_RUN returns for a guest event ----
+    def exit_taken(self, call: Call, reason: int, fields: dict, where: str) -> Result:
+        """KVM_RUN returns 0 with exit_reason `reason` (a GUEST_EXIT step);
+        a RUN_FIELD step then reads `fields[member]`: ("arg", name) a value
+        of the guest's event (its ipa, x0...), ("const", n) a number,
+        ("bits", n, mask) the bits of mask the step reads, n."""
+        if call.arg.path == StepKind.GUEST_EXIT.value:
+            self.last_event = dict(vars(call.arg))
+            self.vcpus_ran = max(self.vcpus_ran, 1)
+            return Result(int(reason), None, where)
+        if call.arg.field not in fields:
+            raise Unmodelled(where, f"the exit fills no run field {call.arg.field or 'x0'} "
+                             "the reference knows")
+        kind, value = fields[call.arg.field][:2]
+        rule = where.partition(":")[0]
+        return Result(int(self.last_event[value] if kind == "arg" else value), None,
+                      f"{rule}:field:{call.arg.field}")
+
+    def run_fails(self, call: Call, errno: Errno, where: str) -> Result:
+        """KVM_RUN fails with `errno`: there is no exit to read."""
+        if call.arg.path == StepKind.GUEST_EXIT.value:
+            self.vcpus_ran = max(self.vcpus_ran, 1)
+            return Result(-1, errno, where)
+        raise Unmodelled(where, f"KVM_RUN failed with {errno.name}: no exit to read")
+
+    def guest_answers(self, call: Call, x0: int, where: str) -> Result:
+        """No exit: the guest's call returns `x0` to the guest, which answers."""
+        if call.arg.path == StepKind.GUEST_EXIT.value:
+            self.vcpus_ran = max(self.vcpus_ran, 1)
+            return Result(GUEST_ANSWERED, None, where)
+        if call.arg.field:
+            raise Unmodelled(where, f"no exit: run field {call.arg.field} is not filled")
+        return Result(int(x0), None, where)
 
     # set-up steps (generator.model.case: Step.ref_setup) -----------------
     @staticmethod

@@ -211,7 +211,15 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		break;
 #ifdef KC_WITH_GUEST
 	case KC_VCPU_START:
-		ret = kc_vcpu_start(env);
+		ret = kc_vcpu_start(env, s);
+		if (ret == -2)		/* a feature the host cannot offer */
+			rc = 1;
+		break;
+	case KC_GUEST_EXIT:
+		rc = kc_guest_exit(env, s, &ret, &err);
+		break;
+	case KC_RUN_FIELD:
+		rc = kc_run_field(env, s, &ret);
 		break;
 	case KC_GET_ONE_REG:
 		ret = kc_get_one_reg(env, s);
@@ -240,7 +248,8 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 	if (env->why[0])
 		return -1;
 	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST &&
-	    !(s->kind == KC_ENABLE_CAP && s->argp != KC_ARG_VALID))
+	    !(s->kind == KC_ENABLE_CAP && s->argp != KC_ARG_VALID) &&
+	    s->kind != KC_GUEST_EXIT && s->kind != KC_RUN_FIELD)
 		err = ret < 0 ? errno : 0;
 	KC_PRINT_OBS(c, n, s, ret, err, has_digest, digest);
 	return 0;

@@ -20,6 +20,8 @@ enum kc_step_kind {
 	KC_PAGEOUT,	/* pageout */
 	KC_DEVICE_ATTR,	/* device_attr */
 	KC_DELETE_MEMSLOT,	/* delete_memslot */
+	KC_GUEST_EXIT,	/* guest_exit */
+	KC_RUN_FIELD,	/* run_field */
 };
 
 enum kc_argp {
@@ -36,6 +38,9 @@ enum kc_guest_op {
 	KC_GOP_MRS = 1,	/* mrs */
 	KC_GOP_STG,	/* stg */
 	KC_GOP_LDG,	/* ldg */
+	KC_GOP_LDP,	/* ldp */
+	KC_GOP_HVC,	/* hvc */
+	KC_GOP_SMC,	/* smc */
 };
 
 enum kc_report {
@@ -63,6 +68,8 @@ static inline const char *kc_kind_name(enum kc_step_kind k)
 	case KC_PAGEOUT: return "pageout";
 	case KC_DEVICE_ATTR: return "device_attr";
 	case KC_DELETE_MEMSLOT: return "delete_memslot";
+	case KC_GUEST_EXIT: return "guest_exit";
+	case KC_RUN_FIELD: return "run_field";
 	}
 	return "unknown";
 }

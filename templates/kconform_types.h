@@ -66,6 +66,12 @@ struct kc_step {
 	uint32_t gop;			/* KC_GUEST: enum kg_op */
 	struct kc_val gargs[3];		/* ... its arguments */
 	uint32_t report;		/* ... what ret is (enum kc_report) */
+	uint64_t features;		/* KC_VCPU_START: KVM_ARM_VCPU_INIT feature bits */
+	const char *feature_names;	/* ... named so (a skip says which) */
+	struct {			/* KC_RUN_FIELD: a kvm_run member */
+		size_t off, size;	/* size 0: the guest call's x0 */
+		uint64_t mask;		/* ret = value & mask (0: all of it) */
+	} rfield;
 	struct {			/* KC_DEVICE_ATTR */
 		unsigned long req;	/* KVM_{SET,GET,HAS}_DEVICE_ATTR */
 		int on_vcpu;		/* the last vCPU created, else the VM */

@@ -33,7 +33,13 @@
 
 _Static_assert((int)KC_GOP_MRS == (int)KG_OP_MRS &&
 	       (int)KC_GOP_STG == (int)KG_OP_STG &&
-	       (int)KC_GOP_LDG == (int)KG_OP_LDG, "kc_guest_op follows enum kg_op");
+	       (int)KC_GOP_LDG == (int)KG_OP_LDG &&
+	       (int)KC_GOP_LDP == (int)KG_OP_LDP &&
+	       (int)KC_GOP_HVC == (int)KG_OP_HVC &&
+	       (int)KC_GOP_SMC == (int)KG_OP_SMC, "kc_guest_op follows enum kg_op");
+
+/* a GUEST_EXIT whose call returned to the guest (generator.model.case.GUEST_ANSWERED) */
+#define KC_GUEST_ANSWERED	1000
 
 static struct kvm_run *volatile kc_alarm_run;
 
@@ -69,11 +75,12 @@ static inline int kc_set_reg(int fd, uint64_t id, uint64_t value)
 }
 
 /* create vCPU 0 of the guest, load the image, point PC and SP at it */
-static inline long kc_vcpu_start(struct kc_env *env)
+static inline long kc_vcpu_start(struct kc_env *env, const struct kc_step *s)
 {
 	struct kvm_userspace_memory_region region;
 	struct kvm_vcpu_init init;
 	long fd, size;
+	int i;
 
 	fd = ioctl(env->vm_fd, KVM_CREATE_VCPU, env->nvcpus);
 	if (fd < 0)
@@ -81,9 +88,19 @@ static inline long kc_vcpu_start(struct kc_env *env)
 	env->vcpus[env->nvcpus++] = (int)fd;
 	env->guest_fd = (int)fd;
 	memset(&init, 0, sizeof(init));
-	if (ioctl(env->vm_fd, KVM_ARM_PREFERRED_TARGET, &init) ||
-	    ioctl((int)fd, KVM_ARM_VCPU_INIT, &init))
-		return kc_fail(env, "KVM_ARM_VCPU_INIT failed: %s", strerror(errno));
+	if (ioctl(env->vm_fd, KVM_ARM_PREFERRED_TARGET, &init))
+		return kc_fail(env, "KVM_ARM_PREFERRED_TARGET failed: %s", strerror(errno));
+	for (i = 0; i < 64; i++)
+		if (s->features & (1ULL << i))
+			init.features[i / 32] |= 1U << (i % 32);
+	if (ioctl((int)fd, KVM_ARM_VCPU_INIT, &init)) {
+		if (!s->features)
+			return kc_fail(env, "KVM_ARM_VCPU_INIT failed: %s", strerror(errno));
+		snprintf(env->why, sizeof(env->why), "the host cannot offer vCPU "
+			 "feature(s) %s: KVM_ARM_VCPU_INIT failed: %s",
+			 s->feature_names, kc_errno_name(errno));
+		return -2;	/* kc_step: the case cannot run here */
+	}
 	size = ioctl(env->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	env->run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			(int)fd, 0);
@@ -224,6 +241,88 @@ static inline int kc_guest_step(struct kc_env *env, const struct kc_step *s,
 		printf("# kconform: case=%s guest exception ESR_EL1=%#llx "
 		       "EC=%#llx TCO=%llu\n", env->case_id, mb->esr,
 		       (mb->esr >> 26) & 0x3f, mb->tco);
+	return 0;
+}
+
+/*
+ * The guest makes one event (s->gop: an LDP from an IPA, an HVC or SMC) and
+ * the vCPU runs until KVM_RUN returns something other than an MMIO exit of
+ * the guest's own protocol: *ret is the exit_reason, -1 with *err when
+ * KVM_RUN failed, or KC_GUEST_ANSWERED when the guest got its call's result
+ * back and answered (the result is the mailbox's, for KC_RUN_FIELD).  A
+ * guest exception or a timeout fails the step.  The vCPU is left as the
+ * exit left it: the case ends there or reads kvm_run.
+ */
+static inline int kc_guest_exit(struct kc_env *env, const struct kc_step *s,
+				long *ret, int *err)
+{
+	volatile struct kg_mailbox *mb;
+	struct sigaction sa;
+	int r, e;
+
+	if (env->guest_fd < 0 || !env->run)
+		return kc_fail(env, "no guest vCPU was started");
+	mb = kc_mailbox(env);
+	mb->op = s->gop;
+	mb->a0 = kc_resolve(env, s->gargs[0]);
+	mb->a1 = kc_resolve(env, s->gargs[1]);
+	mb->a2 = kc_resolve(env, s->gargs[2]);
+	mb->result = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kc_on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	env->run->immediate_exit = 0;
+	kc_alarm_run = env->run;
+	alarm(KC_GUEST_TIMEOUT_S);
+	r = ioctl(env->guest_fd, KVM_RUN, 0);
+	e = errno;
+	alarm(0);
+	kc_alarm_run = NULL;
+	*err = 0;
+	if (r < 0 && e == EINTR)
+		return kc_fail(env, "guest timeout: no exit within %d s",
+			       KC_GUEST_TIMEOUT_S);
+	if (r < 0) {
+		*ret = -1;
+		*err = e;
+		return 0;
+	}
+	if (env->run->exit_reason == KVM_EXIT_MMIO &&
+	    env->run->mmio.phys_addr == KG_MMIO_FAULT)
+		return kc_fail(env, "guest fault: ESR_EL1=%#llx (EC %#llx) "
+			       "FAR_EL1=%#llx ELR_EL1=%#llx", mb->esr,
+			       (mb->esr >> 26) & 0x3f, mb->far, mb->elr);
+	if (env->run->exit_reason == KVM_EXIT_MMIO &&
+	    env->run->mmio.phys_addr == KG_MMIO_DONE && env->run->mmio.is_write) {
+		*ret = KC_GUEST_ANSWERED;
+		printf("# kconform: case=%s guest answered x0=%#llx\n", env->case_id,
+		       (unsigned long long)mb->result);
+		return 0;
+	}
+	*ret = (long)env->run->exit_reason;
+	printf("# kconform: case=%s KVM_RUN exit_reason=%u\n", env->case_id,
+	       env->run->exit_reason);
+	return 0;
+}
+
+/* a kvm_run member of the last exit (the bits of rfield.mask, when set),
+ * or (size 0) the guest call's x0 */
+static inline int kc_run_field(struct kc_env *env, const struct kc_step *s,
+			       long *ret)
+{
+	uint64_t v = 0;
+
+	if (!env->run)
+		return kc_fail(env, "no vCPU ran: no kvm_run to read");
+	if (!s->rfield.size)
+		v = kc_mailbox(env)->result;
+	else if (s->rfield.size <= sizeof(v) &&
+		 s->rfield.off + s->rfield.size <= env->run_size)
+		memcpy(&v, (unsigned char *)env->run + s->rfield.off, s->rfield.size);
+	else
+		return kc_fail(env, "kvm_run member at %zu (%zu bytes) is not a scalar",
+			       s->rfield.off, s->rfield.size);
+	*ret = (long)(s->rfield.mask ? v & s->rfield.mask : v);
 	return 0;
 }
 

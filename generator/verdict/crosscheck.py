@@ -189,11 +189,17 @@ def _why_guest(spec: Spec, out: Outcome) -> tuple[str, Optional[Source]]:
     """A guest rule's expectation: "<rule>:value" comes from the line that
     gives the value while its condition holds, ":otherwise" from the line
     that gives it when not."""
-    rule_id, _, side = out.check.rpartition(":")
+    rule_id, _, side = out.check.partition(":")
     try:
         r = spec.guest_rule(rule_id)
     except KeyError:
         return "", None
+    if side.startswith("field:"):       # an exit's run field: the line that fills it
+        f = next((f for f in r.run_fields if f.path == side[6:]), None)
+        if f is not None:
+            src = f.value_source or f.source
+            return (f"{r.kind.value} {r.id}: `{r.when}` holds ({r.source}), so "
+                    f"run->{f.path} = {f.expr} ({f.source}): `{src.text}` at {src}", src)
     src = (r.value_source if side == "value" else r.otherwise_source) or r.source
     holds = "holds" if side == "value" else "does not hold"
     return (f"{r.kind.value} {r.id}: `{r.when}` {holds} ({r.source}), so "

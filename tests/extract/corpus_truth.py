@@ -94,6 +94,9 @@ HAS_SMCCC = "KVM_HAS_DEVICE_ATTR(KVM_ARM_VM_SMCCC_CTRL)"
 # entry-point check of KVM_ENABLE_CAP on a VM fd
 CAP_COPY = ("cap_copy_faults", "copy_from_user(&cap, argp")
 PKVM = "the pKVM allow-list was added after posting"
+# a guest event's exit (spec.guest, kind EXIT): check = the rule's id, its
+# errno the rule's `otherwise` (KVM_RUN fails), its condition the negated guard
+RUN = "KVM_RUN(guest exit)"
 
 _PVTIME = [
     Found(1, SET_PVTIME, "attr_copy_faults", "copy_from_user(&attr"),
@@ -115,8 +118,7 @@ TRUTH: dict[str, Entry] = {
         Found(1, "KVM_ENABLE_CAP(KVM_CAP_ARM_NISV_TO_USER)", *CAP_COPY),
         Found(2, "KVM_ENABLE_CAP(KVM_CAP_ARM_NISV_TO_USER)", "flags_nonzero", "cap->flags"),
         Missing(3, PKVM, absent=True),
-        Missing(7, "a guest data abort without syndrome (io_mem_abort): guest-side exits are "
-                   "not extracted"),
+        Found(7, RUN, "exit.arm_nisv", "return_nisv_io_abort_to_user"),
     ]),
     "nisv-v3-02": Entry("nisv-v3-02", [
         Found(1, "KVM_SET_VCPU_EVENTS", "events_copy_faults", "copy_from_user(&events"),
@@ -253,7 +255,7 @@ def score(name: str, spec, truth: dict[str, list[Row]], plannable: set[tuple[str
             s.missing.append(f"row {x.row}: {x.reason}")
             continue
         try:
-            op = spec.operation(x.op)
+            op = _exits_as_operation(spec) if x.op == RUN else spec.operation(x.op)
         except KeyError:
             s.problems.append(f"row {x.row}: no operation {x.op}")
             continue
@@ -280,6 +282,23 @@ def score(name: str, spec, truth: dict[str, list[Row]], plannable: set[tuple[str
     return s
 
 
+def _exits_as_operation(spec):
+    """The exits of spec.guest as the checks of one KVM_RUN operation: the
+    side where KVM_RUN fails with an errno (`otherwise`) is a check whose
+    condition is the guard's negation, in the order the rules are found."""
+    from generator.model import Check, CheckKind, GuestRuleKind, Operation, OpKind, Source
+    from generator.model import errno_from_name
+    checks = []
+    for r in spec.guest:
+        if r.kind is GuestRuleKind.EXIT and r.otherwise.startswith("-E"):
+            checks.append(Check(r.id, len(checks) + 1, f"!({r.when})",
+                                errno_from_name(r.otherwise), CheckKind.STATE, [],
+                                r.predicates, r.otherwise_source or r.source))
+    if not checks:
+        raise KeyError(RUN)
+    return Operation(RUN, OpKind.INTERNAL, "", "vcpu", checks, None, Source(spec.seed, 0))
+
+
 def plannable_checks(spec) -> set[tuple[str, str]]:
     """(operation, check id) pairs some planned case violates."""
     from generator.model import OpKind
@@ -298,6 +317,12 @@ def plannable_checks(spec) -> set[tuple[str, str]]:
         for case in cases:
             for v in case.violates:
                 out.add((op.name, v))
+    # an exit's errno side: a guest case of its rule without the capability
+    from generator.model.case import StepKind
+    from generator.plan.guest import plan_guest
+    for case in plan_guest(spec, vocab):
+        if any(s.kind is StepKind.GUEST_EXIT for s in case.steps) and case.id.endswith(".disabled"):
+            out.add((RUN, case.clause))
     return out
 
 

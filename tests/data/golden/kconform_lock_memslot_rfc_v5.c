@@ -55,7 +55,7 @@ static const struct kc_case kc_cases[] = {
 	/*
 	 * copy_from_user(&cap, argp, sizeof(cap)) fails alone (lever
 	 * bad_arg_pointer): expect EFAULT, every earlier check satisfied
-	 * [cap_copy_faults, vocabulary.yaml:223]
+	 * [cap_copy_faults, vocabulary.yaml:295]
 	 */
 	{
 		.id = "enable_cap.cap_copy_faults",

@@ -144,7 +144,7 @@ static const struct kc_case kc_cases[] = {
 	/*
 	 * copy_from_user(&cap, argp, sizeof(cap)) fails alone (lever
 	 * bad_arg_pointer): expect EFAULT, every earlier check satisfied
-	 * [cap_copy_faults, vocabulary.yaml:223]
+	 * [cap_copy_faults, vocabulary.yaml:295]
 	 */
 	{
 		.id = "enable_cap.cap_copy_faults",
@@ -189,7 +189,7 @@ static const struct kc_case kc_cases[] = {
 	/*
 	 * cap_copy_faults and flags_nonzero both fail: cap_copy_faults comes
 	 * first (order 1 < 2), so EFAULT, not EINVAL
-	 * [order.cap_copy_faults+flags_nonzero, vocabulary.yaml:223]
+	 * [order.cap_copy_faults+flags_nonzero, vocabulary.yaml:295]
 	 */
 	{
 		.id = "enable_cap.pair.cap_copy_faults+flags_nonzero",
@@ -204,7 +204,7 @@ static const struct kc_case kc_cases[] = {
 	/*
 	 * cap_copy_faults and vcpus_created both fail: cap_copy_faults comes
 	 * first (order 1 < 4), so EFAULT, not EINVAL
-	 * [order.cap_copy_faults+vcpus_created, vocabulary.yaml:223]
+	 * [order.cap_copy_faults+vcpus_created, vocabulary.yaml:295]
 	 */
 	{
 		.id = "enable_cap.pair.cap_copy_faults+vcpus_created",
