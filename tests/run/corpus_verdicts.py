@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from tests.extract.corpus_truth import CORPUS, TRUTH, Found, Missing, ground_truth, score
+from tests.extract.corpus_truth import CORPUS, RUN, TRUTH, Found, Missing, ground_truth, score
 
 #: SOURCES tables counted once for the corpus fraction (v7 for pvtime, v3 for NISV)
 COUNTED = [n for n in TRUTH if n not in ("pvtime-v6-07", "nisv-v2-02")]
@@ -99,6 +99,8 @@ def judge(entry: str, spec, cases, results, truth) -> EntryResult:
         r = results.get(case.id)
         for check in case.violates:
             by_check.setdefault((op, check), []).append((case.id, r))
+        if not case.violates and case.clause.startswith("exit."):   # a guest exit's rule
+            by_check.setdefault((RUN, case.clause), []).append((case.id, r))
     for x in TRUTH[entry].rows:
         if isinstance(x, Missing):
             out.rows.append(RowResult(x.row, "absent" if x.absent else "missing", why=x.reason))
