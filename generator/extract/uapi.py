@@ -7,7 +7,8 @@ numbers are encoded as arm64 does (asm-generic/ioctl.h).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 from pycparser import c_ast
 
@@ -17,7 +18,7 @@ from generator.model import (Capability, Constant, Finding, FindingKind, IocDir,
                      Ioctl, Member, Source, StructDef)
 from generator.abi.errors import AbiError
 from generator.abi.spec import arm64_layouts
-from generator.extract.consts import evaluate
+from generator.extract.consts import Macro, evaluate
 from generator.model.vocab import Vocabulary
 
 _DIRECTIVE = re.compile(r'^\s*#\s*(\w*)')
@@ -27,6 +28,7 @@ _NOT_C = re.compile(r'[#@$`\\]|[^\x00-\x7f]')   # outside a macro body's C (bar 
 # a define _DEFINE does not read that is still well formed: a guard, a macro
 _DEFINE_OTHER = re.compile(r'^\s*#\s*define\s+[A-Za-z_]\w*(?:\(|\s*(?:/\*.*)?$)')
 _DEFINE = re.compile(r'^\s*#\s*define\s+([A-Za-z_]\w*)\s+(.+?)\s*(?:/\*.*)?$')
+_DEFINE_FN = re.compile(r'^\s*#\s*define\s+([A-Za-z_]\w*)\(([^)]*)\)\s+(.+?)\s*(?:/\*.*)?$')
 _IOC = re.compile(r'^(_IO|_IOR|_IOW|_IOWR)\s*\(\s*([A-Za-z_]\w*|0x[0-9a-fA-F]+)\s*,'
                   r'\s*(0x[0-9a-fA-F]+|\d+)\s*(?:,\s*(.+?))?\s*\)$')
 _STRUCT_START = re.compile(r'^\s*(struct|union)\s+([A-Za-z_]\w*)\s*\{')
@@ -39,6 +41,25 @@ class UapiResult:
     capabilities: list[Capability]
     ioctls: list[Ioctl]
     findings: list[Finding]
+    macros: dict = field(default_factory=dict)    # function-like: name -> Macro
+
+
+def joined_lines(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """(first seed line, text) with each backslash-continued line joined to
+    the next, as the preprocessor reads them."""
+    out: list[tuple[int, str]] = []
+    pending: Optional[tuple[int, str]] = None
+    for no, t in lines:
+        if pending is not None:
+            no, t = pending[0], pending[1] + " " + t.strip()
+            pending = None
+        if t.rstrip().endswith("\\"):
+            pending = (no, t.rstrip()[:-1].rstrip())
+            continue
+        out.append((no, t))
+    if pending is not None:
+        out.append(pending)
+    return out
 
 
 def _src(seed: str, patch: Patch, path: str, line: int, text: str) -> Source:
@@ -131,7 +152,13 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
                             _members(t, seed, patch, f.path, dict(block)),
                             _src(seed, patch, f.path, block[0][0], block[0][1]),
                             text="\n".join(x for _, x in block), header=f.path))
-            for no, t in added:
+            for no, t in joined_lines(added):
+                fm = _DEFINE_FN.match(t)
+                if fm:                   # KVM_REG_ARM_FW_FEAT_BMAP_REG(r): expanded where called
+                    res.macros[fm.group(1)] = Macro(
+                        tuple(p.strip() for p in fm.group(2).split(",") if p.strip()),
+                        fm.group(3).strip())
+                    continue
                 m = _DEFINE.match(t)
                 if m:
                     defines.append((no, m.group(1), m.group(2).strip(), f.path))
@@ -170,7 +197,7 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
             number = (d.bits << 30) | (size << 16) | (tval << 8) | int(nr, 0)
             res.ioctls.append(Ioctl(name, d, typ, tval, int(nr, 0), arg, size, number, src))
             continue
-        value = evaluate(expr, consts)
+        value = evaluate(expr, consts, res.macros)
         if value is None and _NOT_C.search(expr):
             res.findings.append(Finding(FindingKind.DAMAGE,
                                         f"`#define {name} {expr}` has characters no C "
@@ -186,3 +213,70 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
         res.constants.append(Constant(name, value, expr, src, path))
         consts[name] = value
     return res
+
+
+def header_constants(patches: list[Patch], seed: str, names: set[str],
+                     known: dict[str, int]) -> list[Constant]:
+    """The kernel-internal constants a check names that a patch defines in a
+    header outside include/uapi (`#define KVM_ARM_SMCCC_STD_FEATURES
+    GENMASK(KVM_REG_ARM_STD_BMAP_BIT_MAX, 0)` in include/kvm/arm_hypercalls.h):
+    each one evaluated over the constants known and the macros of the
+    patch's headers; one that is no integer constant is left out."""
+    objects: dict[str, tuple[int, str, str, Patch]] = {}
+    macros: dict[str, Macro] = {}
+    for p in patches:
+        for f in p.files:
+            if not f.path.endswith(".h"):
+                continue
+            for h in f.hunks:
+                added = [(l.seed_line, l.text) for l in h.lines if l.kind is LineKind.ADD]
+                for no, t in joined_lines(added):
+                    fm = _DEFINE_FN.match(t)
+                    if fm:
+                        macros.setdefault(fm.group(1), Macro(
+                            tuple(a.strip() for a in fm.group(2).split(",") if a.strip()),
+                            fm.group(3).strip()))
+                    elif (m := _DEFINE.match(t)):
+                        objects.setdefault(m.group(1), (no, m.group(2).strip(), f.path, p))
+    scope = dict(known)
+    for name, (_, expr, _, _) in objects.items():      # the patch's own constants first
+        v = evaluate(expr, scope, macros)
+        if v is not None:
+            scope.setdefault(name, v)
+    out = []
+    for name in sorted(names):
+        if name in known or name not in objects:
+            continue
+        no, expr, path, p = objects[name]
+        value = scope.get(name)
+        if value is None:
+            value = evaluate(expr, scope, macros)
+        if value is None:
+            continue
+        out.append(Constant(name, value, expr,
+                            _src(seed, p, path, no, f"#define {name} {expr}"), path))
+    return out
+
+
+def operand_names(condition: str) -> set[str]:
+    """The upper-case identifiers a condition computes with: not those a
+    call takes (`test_bit(KVM_ARCH_FLAG_X, ...)`: a vocabulary predicate's
+    argument, no number userspace sees)."""
+    try:
+        node = cparse.parse_expr(condition)
+    except cparse.CParseError:
+        return set()
+    out: set[str] = set()
+
+    class V(c_ast.NodeVisitor):
+        def visit_ID(self, n):
+            if re.fullmatch(r"[A-Z][A-Z0-9_]*", n.name):
+                out.add(n.name)
+
+        def visit_FuncCall(self, n):
+            pass
+
+        def visit_StructRef(self, n):
+            self.visit(n.name)
+    V().visit(node)
+    return out

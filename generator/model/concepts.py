@@ -120,6 +120,7 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
     + _c(K, "generic",
          attr_group="a device-attribute group (or attribute) number of mainline's uAPI",
          invalid_gpa="the all-ones guest physical address KVM uses for `not set`",
+         one_reg_id="a field of a KVM_{GET,SET}_ONE_REG register id, or an id, of mainline's uAPI",
          page_size="the running kernel's page size",
          page_mask="~(page size - 1) of the running kernel",
          page_shift="log2 of the running kernel's page size",

@@ -159,7 +159,7 @@ TRUTH: dict[str, Entry] = {
         Found(4, SET_BMAP, "id_size_mismatch", "KVM_REG_SIZE(reg->id) != sizeof(val)"),
         Found(5, SET_BMAP, "value_copy_faults", "copy_from_user(&val"),
         Found(6, SET_BMAP, "id_not_a_case", "reg->id != KVM_REG_ARM_STD_BMAP"),
-        Found(7, SET_BMAP, "val_invalid_bits", "val & (~fw_reg_features)"),
+        Found(7, SET_BMAP, "val_invalid_bits", "val & (~KVM_ARM_SMCCC_STD_FEATURES)"),
         Found(8, SET_BMAP, "vm_has_run", "test_bit(KVM_ARCH_FLAG_HAS_RAN_ONCE"),
         Missing(10, "KVM_GET_ONE_REG's copy to reg->addr comes after the register switch, "
                     "in code the diff does not show"),
