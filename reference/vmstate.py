@@ -231,6 +231,12 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         self.vcpus += 1
         return self.setup_fd()
 
+    def setup_run(self) -> Outcome:
+        """A vCPU entered the guest (KVM_RUN) and ran one command; what the
+        command reports (>= 0) is not modelled."""
+        self.vcpus_ran += 1
+        return self.setup_fd()
+
     def setup_memslot(self, slot: int, base_gfn: int, pages: int) -> Outcome:
         self.memslots[slot] = (base_gfn, pages)
         self._forget_tags(base_gfn, pages)     # fresh anonymous memory

@@ -37,6 +37,8 @@ class Lever(enum.Enum):
                                                  # attribute's addr) points at an unmapped page
     REPEAT_VALID_CALL = "repeat_valid_call"      # the operation's own valid call, made
                                                  # first, sets the state the check refuses
+    VM_HAS_RUN = "vm_has_run"                    # a vCPU enters the guest (KVM_RUN) once
+                                                 # before the call
     NONE = "none"                                # no input makes it fail
 
 

@@ -46,8 +46,9 @@ from generator.model import Check, Operation, OpKind, Reach, Source, Spec
 from generator.model.concepts import Lever
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
                                   ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
-                                  AttrRequest, DeviceAttr, EnableCap, Fill, Gap, Step,
-                                  StepRole, Untested, Val, VmIoctl)
+                                  AttrRequest, DeviceAttr, EnableCap, Fill, Gap, Guest,
+                                  GuestOp, Report, Step, StepRole, Untested, Val, VcpuStart,
+                                  VmIoctl)
 
 
 class PlanError(KconformError):
@@ -391,6 +392,7 @@ class _Draft:
     buffer_valid: Optional[Val] = None     # None: the whole buffer is mapped
     addr: ArgPointer = ArgPointer.VALID    # a device attribute's addr
     repeat: bool = False                   # the valid call is made first
+    ran: bool = False                      # a vCPU has entered the guest once
 
 
 class _OpPlanner:
@@ -599,10 +601,12 @@ class _OpPlanner:
             d.addr = ArgPointer.UNMAPPED
         elif v.lever is Lever.REPEAT_VALID_CALL:
             d.repeat = True
+        elif v.lever is Lever.VM_HAS_RUN:
+            d.ran = True
 
     def setup(self, d: _Draft) -> list[Step]:
         steps = [CreateVm()]
-        if d.vcpu_first or self.op.fd == "vcpu":
+        if d.vcpu_first or (self.op.fd == "vcpu" and not d.ran):
             steps.append(CreateVcpu())
         if self.cap and d.enable and self.op.kind is OpKind.IOCTL:
             en = self._enable_op()
@@ -613,6 +617,8 @@ class _OpPlanner:
                 v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT for _, v in self.violations):
             steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
+        if d.ran:
+            steps += run_once()
         if d.repeat:
             steps.append(self.call(self.base(), note="the valid call first"))
         return steps
@@ -909,6 +915,21 @@ class _OpPlanner:
                               f"`{op.success.ret if op.success else '?'}`",
                               self.setup(d) + [self.call(d)])]
         return []
+
+
+# an ID register every EL1 can read: the guest command a vCPU runs to enter
+# the guest once (any command would do; this one cannot fault)
+RUN_ONCE_REG = "ID_AA64PFR1_EL1"
+
+
+def run_once() -> list[Step]:
+    """Set-up steps that make a vCPU enter the guest through KVM_RUN once
+    (concept vm_has_run): a vCPU initialised and loaded with the guest
+    runtime, which then runs one command.  An operation on a vCPU fd acts
+    on that vCPU (the last one created)."""
+    return [VcpuStart(note="a vCPU to run the guest"),
+            Guest(reg=RUN_ONCE_REG, guest_op=GuestOp.MRS, report=Report.ACCESS,
+                  note="enter the guest once (KVM_RUN)")]
 
 
 def always_failing(op: Operation) -> Optional[Check]:
