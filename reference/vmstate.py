@@ -79,6 +79,32 @@ class CoreConcepts:
     def vcpu_value(self, call: Call, it: Optional[Cursor], what: str = "", unset: str = "0") -> int:
         return self.vcpu_values.get(what, int(unset, 0))
 
+    # ONE_REG registers a spec defines (generator.plan.onereg) ------------
+    def set_one_reg(self, reg_id: int, value: int) -> None:
+        """KVM_SET_ONE_REG succeeded: the register holds the value."""
+        self.one_regs[int(reg_id)] = int(value)
+
+    def one_reg(self, reg_id: int, default: Optional[int], what: str = "") -> int:
+        """The register's value: what was set, else its value on a fresh VM."""
+        if int(reg_id) in self.one_regs:
+            return self.one_regs[int(reg_id)]
+        if default is None:
+            raise Unmodelled("success", f"the value of `{what}` on a fresh VM: the "
+                             "patch's code assigns it nothing the model can read")
+        return default
+
+    @staticmethod
+    def put_user_value(call: Call, value: int, size: int = 8) -> None:
+        """KVM_GET_ONE_REG's copy of the value to reg->addr (little endian)."""
+        if call.buffer is not None:
+            for i, b in enumerate(int(value).to_bytes(size, "little", signed=value < 0)):
+                call.buffer.write(i, b)
+
+    @staticmethod
+    def listed(call: Call, ids: tuple) -> int:
+        """KVM_GET_REG_LIST: bit k set when the step's register k is in `ids`."""
+        return sum(1 << k for k, x in enumerate(call.arg.ids) if x in ids)
+
     def set_vcpu_value(self, what: str, value: int) -> None:
         """The effect of a call that sets a per-vCPU value (vcpu_value)."""
         self.vcpu_values[what] = int(value)
@@ -157,6 +183,7 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     features_initialised: set = field(default_factory=set)  # e.g. the PMU after its INIT
     vcpu_state: set = field(default_factory=set)   # per-vCPU state userspace has set
     vcpu_values: dict = field(default_factory=dict)  # per-vCPU values userspace has set
+    one_regs: dict = field(default_factory=dict)   # ONE_REG id -> value userspace has set
 
     @property
     def page_mask(self) -> int:

@@ -116,6 +116,81 @@ static inline int kc_device_attr(struct kc_env *env, const struct kc_step *s,
 	return 0;
 }
 
+/* KVM_{GET,SET}_ONE_REG of a register a spec defines, on the last vCPU
+ * created: struct kvm_one_reg whose addr points at one u64 (or at an
+ * unmapped page); the digest is the u64 after the call (SENTINEL bytes
+ * prefilled), of no bytes when addr is unmapped.  0, or -1 harness failed */
+static inline int kc_one_reg(struct kc_env *env, const struct kc_step *s,
+			     long *ret, int *err, uint64_t *digest,
+			     int *has_digest)
+{
+	struct kc_map arg, val;
+	struct kvm_one_reg *r;
+	unsigned long req = s->kind == KC_GET_ONE_REG ? KVM_GET_ONE_REG :
+			    KVM_SET_ONE_REG;
+	int mapped = s->oreg.addrp == KC_ARG_VALID;
+
+	if (env->nvcpus == 0)
+		return -1;
+	if (kc_map_guarded(env, sizeof(*r), &arg))
+		return -1;
+	if (kc_map_guarded(env, sizeof(uint64_t), &val)) {
+		munmap(arg.base, arg.total);
+		return -1;
+	}
+	if (s->kind == KC_GET_ONE_REG)
+		memset(val.p, KC_SENTINEL, sizeof(uint64_t));
+	else
+		*(uint64_t *)val.p = kc_resolve(env, s->oreg.value);
+	r = (struct kvm_one_reg *)arg.p;
+	memset(r, 0, sizeof(*r));
+	r->id = s->reg;
+	r->addr = (uintptr_t)(mapped ? val.p : val.p + sizeof(uint64_t));
+	errno = 0;
+	*ret = ioctl(env->vcpus[env->nvcpus - 1], req,
+		     s->argp == KC_ARG_VALID ? arg.p : arg.p + sizeof(*r));
+	*err = *ret < 0 ? errno : 0;
+	if (s->kind == KC_GET_ONE_REG) {
+		*has_digest = 1;
+		*digest = kc_fnv1a64(val.p, mapped ? sizeof(uint64_t) : 0);
+	}
+	munmap(val.base, val.total);
+	munmap(arg.base, arg.total);
+	return 0;
+}
+
+/* KVM_GET_REG_LIST on the last vCPU created: bit k of ret set when
+ * s->regs[k] is listed; the call's errno when the list cannot be read */
+static inline long kc_reg_list_ids(struct kc_env *env, const struct kc_step *s)
+{
+	struct kvm_reg_list probe = { .n = 0 }, *list;
+	long ret, mask = 0;
+	uint64_t i;
+	int k, fd;
+
+	if (env->nvcpus == 0)
+		return -1;
+	fd = env->vcpus[env->nvcpus - 1];
+	ret = ioctl(fd, KVM_GET_REG_LIST, &probe);	/* E2BIG, sets n */
+	if (ret < 0 && errno != E2BIG)
+		return ret;
+	list = calloc(1, sizeof(*list) + probe.n * sizeof(__u64));
+	if (!list)
+		return -1;
+	list->n = probe.n;
+	ret = ioctl(fd, KVM_GET_REG_LIST, list);
+	if (ret < 0) {
+		free(list);
+		return ret;
+	}
+	for (k = 0; k < KC_MAX_REGS && s->regs[k]; k++)
+		for (i = 0; i < list->n; i++)
+			if (list->reg[i] == s->regs[k])
+				mask |= 1L << k;
+	free(list);
+	return mask;
+}
+
 /* 0 observed, 1 the case cannot run here (env->why), -1 harness failed */
 static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		   const struct kc_case *c, int n)
@@ -188,18 +263,34 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		if (kc_device_attr(env, s, &ret, &err))
 			return -1;
 		break;
+	case KC_GET_ONE_REG:
+	case KC_SET_ONE_REG:
+		if (s->oreg.direct) {
+			if (kc_one_reg(env, s, &ret, &err, &digest, &has_digest))
+				return -1;
+			break;
+		}
+#ifdef KC_WITH_GUEST
+		ret = s->kind == KC_GET_ONE_REG ? kc_get_one_reg(env, s) :
+						  kc_set_one_reg(env, s);
+		break;
+#else
+		goto no_guest;
+#endif
+	case KC_REG_LIST:
+		if (s->oreg.direct) {
+			ret = kc_reg_list_ids(env, s);
+			break;
+		}
+#ifdef KC_WITH_GUEST
+		ret = kc_reg_list(env, s);
+		break;
+#else
+		goto no_guest;
+#endif
 #ifdef KC_WITH_GUEST
 	case KC_VCPU_START:
 		ret = kc_vcpu_start(env);
-		break;
-	case KC_GET_ONE_REG:
-		ret = kc_get_one_reg(env, s);
-		break;
-	case KC_SET_ONE_REG:
-		ret = kc_set_one_reg(env, s);
-		break;
-	case KC_REG_LIST:
-		ret = kc_reg_list(env, s);
 		break;
 	case KC_GUEST:
 		rc = kc_guest_step(env, s, &ret, &digest, &has_digest);
@@ -209,6 +300,7 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		break;
 #else
 	default:
+no_guest:
 		snprintf(env->why, sizeof(env->why), "the guest runtime is built "
 			 "for arm64 only (step kind %s)", kc_kind_name(s->kind));
 		return 1;
@@ -218,7 +310,8 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		return rc;
 	if (env->why[0])
 		return -1;
-	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST)
+	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST &&
+	    !(s->oreg.direct && s->kind != KC_REG_LIST))
 		err = ret < 0 ? errno : 0;
 	KC_PRINT_OBS(c, n, s, ret, err, has_digest, digest);
 	return 0;

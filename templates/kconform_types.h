@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -73,6 +74,11 @@ struct kc_step {
 		struct kc_val value;	/* the u64 at attr.addr */
 		enum kc_argp addrp;	/* attr.addr valid or unmapped */
 	} dattr;
+	struct {			/* KC_{GET,SET}_ONE_REG, KC_REG_LIST of a spec's register */
+		int direct;		/* the last vCPU created, not the guest runtime's */
+		struct kc_val value;	/* the u64 at reg.addr */
+		enum kc_argp addrp;	/* reg.addr valid or unmapped */
+	} oreg;
 };
 
 struct kc_case {

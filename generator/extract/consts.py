@@ -13,7 +13,11 @@ from generator import cparse
 
 _BIN = {"+": operator.add, "-": operator.sub, "*": operator.mul, "<<": operator.lshift,
         ">>": operator.rshift, "&": operator.and_, "|": operator.or_, "^": operator.xor,
-        "/": lambda a, b: int(a / b), "%": lambda a, b: a - int(a / b) * b}
+        "/": lambda a, b: int(a / b), "%": lambda a, b: a - int(a / b) * b,
+        "==": lambda a, b: int(a == b), "!=": lambda a, b: int(a != b),
+        "<": lambda a, b: int(a < b), "<=": lambda a, b: int(a <= b),
+        ">": lambda a, b: int(a > b), ">=": lambda a, b: int(a >= b),
+        "&&": lambda a, b: int(bool(a) and bool(b)), "||": lambda a, b: int(bool(a) or bool(b))}
 
 
 def _literal(text: str) -> int:

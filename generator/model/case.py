@@ -20,6 +20,7 @@ SLOT_BASE_PAGES = 256    # guest IPA of the slot, in pages
 SLOT_PAGES = 8           # size of the slot, in pages
 OUTSIDE_PAGES = SLOT_BASE_PAGES + 4 * SLOT_PAGES   # an IPA no slot covers
 SENTINEL = 0xA5          # prefill of buffers the kernel may write
+ONE_REG_BYTES = 8        # the value a ONE_REG step's reg.addr points at: one u64
 
 
 # ---------------------------------------------------------------- values
@@ -376,48 +377,119 @@ def _guest_values(step: "Step", page_size: int) -> dict:
     return values
 
 
+def _one_reg_value_init(step, r) -> list[str]:
+    """The C of a ONE_REG step a spec operation is the subject of: the
+    register id, the u64 at reg.addr, which pointers are unmapped."""
+    lines = [f".kind = {step.KIND.c_name}, .reg = {step.reg_id:#x}ULL",
+             f".oreg = {{ .direct = 1, .value = {r.val_init(step.value)}, "
+             f".addrp = {step.addr.c_name} }},"]
+    if step.arg is not ArgPointer.VALID:
+        lines.append(f".argp = {step.arg.c_name},")
+    return lines
+
+
+class _OneReg:
+    """What KVM_GET_ONE_REG and KVM_SET_ONE_REG steps share.  A step names
+    either a system register of the guest vocabulary (`reg`: a guest
+    rule's observation on the vCPU the guest runtime runs), or, as the
+    subject of a spec operation, the register id the patch defines
+    (`reg_id`), the u64 its struct kvm_one_reg's addr points at (`value`)
+    and which of the two pointers is unmapped; it then acts on the last
+    vCPU created."""
+
+    @property
+    def direct(self) -> bool:
+        return not self.reg
+
+    def ref_key(self, by_number: dict) -> tuple[str, str]:
+        return ("guest_rule", self.op) if self.reg else (self.KIND.value, self.op)
+
+    def ref_values(self, page_size: int) -> dict:
+        if self.reg:
+            return _guest_values(self, page_size)
+        return {"id": self.reg_id, "value": self.value.resolve(page_size)}
+
+    def ref_pointers(self) -> dict:
+        return {"addr": self.addr is ArgPointer.VALID}
+
+
 @dataclass(frozen=True)
-class GetOneReg(Step):
+class GetOneReg(_OneReg, Step):
+    """KVM_GET_ONE_REG.  As a spec operation's subject the step reports
+    the call's return and, as its digest, the 8 bytes at reg.addr after it
+    (prefilled with SENTINEL: a failed call leaves them)."""
     KIND = StepKind.GET_ONE_REG
     GUEST_RULE = True
     reg: str = ""                    # system register name (guest vocabulary)
     shift: int = 0                   # field of the value reported ...
     width: int = 0                   # ... (width 0: the whole register)
+    reg_id: int = 0                  # a spec operation's register id
+    value: Val = Val()
+    arg: ArgPointer = ArgPointer.VALID
+    addr: ArgPointer = ArgPointer.VALID
 
     def c_init(self, r) -> list[str]:
+        if self.direct:
+            return _one_reg_value_init(self, r)
         line = f".kind = {self.KIND.c_name}, .reg = {r.sysreg_macro(self.reg)}"
         if self.width:
             line += f", .shift = {self.shift}, .width = {self.width}"
         return [line]
 
-    def ref_values(self, page_size: int) -> dict:
-        return _guest_values(self, page_size)
+    @property
+    def buffer(self) -> Optional[Buffer]:
+        if self.reg:
+            return None
+        mapped = Val(bytes=ONE_REG_BYTES if self.addr is ArgPointer.VALID else 0)
+        return Buffer(length=Val(bytes=ONE_REG_BYTES), valid=mapped)
+
+    def ref_buffer(self, page_size: int):
+        b = self.buffer
+        return None if b is None else (b.length.resolve(page_size), b.valid.resolve(page_size))
 
 
 @dataclass(frozen=True)
-class SetOneReg(Step):
+class SetOneReg(_OneReg, Step):
+    """KVM_SET_ONE_REG: of a guest register, the value it holds written
+    back; of a spec operation's register, `value`."""
     KIND = StepKind.SET_ONE_REG
     GUEST_RULE = True
     reg: str = ""
+    reg_id: int = 0
+    value: Val = Val()
+    arg: ArgPointer = ArgPointer.VALID
+    addr: ArgPointer = ArgPointer.VALID
 
     def c_init(self, r) -> list[str]:
+        if self.direct:
+            return _one_reg_value_init(self, r)
         return [f".kind = {self.KIND.c_name}, .reg = {r.sysreg_macro(self.reg)}"]
-
-    def ref_values(self, page_size: int) -> dict:
-        return _guest_values(self, page_size)
 
 
 @dataclass(frozen=True)
 class RegList(Step):
+    """KVM_GET_REG_LIST; ret is a mask, bit i set when register i of the
+    step is listed.  Registers are guest-vocabulary names (`regs`, a guest
+    rule's observation) or ids a spec defines (`reg_ids`, on the last vCPU
+    created, keyed by `op`)."""
     KIND = StepKind.REG_LIST
     GUEST_RULE = True
     regs: tuple = ()                 # register names looked for
+    reg_ids: tuple = ()              # ... or register ids
 
     def c_init(self, r) -> list[str]:
+        if self.reg_ids:
+            return [f".kind = {self.KIND.c_name}, .oreg = {{ .direct = 1 }},",
+                    ".regs = { " + ", ".join(f"{x:#x}ULL" for x in self.reg_ids) + " }"]
         return [f".kind = {self.KIND.c_name}",
                 ".regs = { " + ", ".join(r.sysreg_macro(x) for x in self.regs) + " }"]
 
+    def ref_key(self, by_number: dict) -> tuple[str, str]:
+        return (self.KIND.value, self.op) if self.reg_ids else ("guest_rule", self.op)
+
     def ref_values(self, page_size: int) -> dict:
+        if self.reg_ids:
+            return {"ids": self.reg_ids}
         return _guest_values(self, page_size)
 
 

@@ -38,6 +38,7 @@ from pycparser import c_ast
 
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
+from generator.plan.onereg import ONE_REG_FIELDS, ONE_REG_KINDS, id_for, reads_id, through_addr
 from generator.model.vocab import DEFAULT_PATH as VOCABULARY
 from generator.model.vocab import Vocabulary
 from generator.model.vocab import load_vocabulary as _load_vocabulary
@@ -47,8 +48,8 @@ from generator.model.concepts import Lever
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
                                   ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
                                   AttrRequest, DeviceAttr, EnableCap, Fill, Gap, Guest,
-                                  GuestOp, Report, Step, StepRole, Untested, Val, VcpuStart,
-                                  VmIoctl)
+                                  GetOneReg, GuestOp, RegList, Report, SetOneReg, Step,
+                                  StepRole, Untested, Val, VcpuStart, VmIoctl)
 
 
 class PlanError(KconformError):
@@ -94,6 +95,7 @@ class Violation:
     value: int = 0
     elements: tuple = ()             # ELEMENTS: the element paths, one case each
     inside: int = 0                  # ABOVE: the value just inside the bound
+    note: str = ""                   # VALUE: what the value is, for the description
 
     @property
     def touches(self) -> str:
@@ -122,6 +124,8 @@ def op_fields(spec: Spec, op: Operation) -> list[str]:
     scalar fields, or a device attribute's group, attr and value."""
     if op.kind in ATTR_KINDS:
         return list(ATTR_FIELDS)
+    if op.kind in ONE_REG_KINDS:
+        return list(ONE_REG_FIELDS)
     return struct_fields(spec, op.arg_type)
 
 
@@ -154,10 +158,13 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     if check.reach is not Reach.REACHABLE or check.value is not None:
         return None
     fields = op_fields(spec, op)
+    if op.kind in ONE_REG_KINDS and reads_id(op, check):
+        return _id_violation(spec, op, check, vocab)
     node = parse_expr(check.condition)
     inner = node.expr if isinstance(node, c_ast.UnaryOp) and node.op == "!" else node
-    heads = [_head(inner)] + [p.spelling.split("(")[0].strip()
-                              for p in check.predicates]
+    # a predicate's whole spelling (`test_bit(KVM_ARCH_FLAG_HAS_RAN_ONCE)`) before its head
+    heads = [_head(inner)] + [h for p in check.predicates
+                              for h in (p.spelling.strip(), p.spelling.split("(")[0].strip())]
     for head in filter(None, heads):
         term = vocab.predicates.get(head) or vocab.helpers.get(head)
         if term is not None and term.lever in (Lever.RESERVED_ELEMENT_NONZERO.value,
@@ -171,7 +178,9 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
             if lever is Lever.REPEAT_VALID_CALL and not any(
                     e.startswith(f"{head} = ") for e in op.effects):
                 return None               # the operation does not set what the check tests
-            if lever is Lever.BAD_ARG_POINTER and op.kind in ATTR_KINDS and "addr" in check.reads:
+            if lever is Lever.BAD_ARG_POINTER and (
+                    (op.kind in ATTR_KINDS and "addr" in check.reads)
+                    or (op.kind in ONE_REG_KINDS and through_addr(check))):
                 lever = Lever.BAD_VALUE_POINTER   # the pointer a field holds, not the argument
             read = next((op.aliases.get(r, r) for r in check.reads), "")
             return Violation(check, How.LEVER, lever=lever,
@@ -315,6 +324,24 @@ def _const_value(spec: Spec, node, vocab: Vocabulary) -> Optional[int]:
     return None
 
 
+def _id_violation(spec: Spec, op: Operation, check: Check, vocab: Vocabulary) -> Violation:
+    """A check on a ONE_REG operation's register id: the variant of the
+    valid id that fails it alone (generator.plan.onereg)."""
+    const = op.select.get("id", "")
+    try:
+        valid = spec.constant(const).value
+    except KeyError:
+        valid = vocab.constant_value(const)
+    if valid is None:
+        raise PlanError(check.source, f"unmapped name {const} at line {check.source.line}: "
+                        f"the register id {op.name} is reached by has no value", Gap.UNMAPPED)
+    found, why = id_for(spec, op, vocab, check, {"id": valid, "value": 0})
+    if found is None:
+        raise PlanError(check.source, why, Gap.NOT_TARGETED)
+    what, rid = found
+    return Violation(check, How.VALUE, field="id", value=rid, note=what)
+
+
 def why_no_violation(spec: Spec, op: Operation, check: Check,
                      vocab: Vocabulary) -> tuple[Gap, str]:
     """Why `derive_violation` gave None for a check userspace cannot be
@@ -355,6 +382,10 @@ def op_prefix(spec: Spec, op: Operation, gating_cap: str = "") -> str:
         return f"{ATTR_KINDS[op.kind].value}_attr.{'_'.join(words).lower()}"
     if op.kind is OpKind.CHECK_EXTENSION:
         return "check_extension"
+    if op.kind in ONE_REG_KINDS:
+        words = [w for w in "_".join(op.select.values()).split("_")
+                 if w not in ("KVM", "REG", "ARM", "ARM64")]
+        return f"{op.kind.value}.{'_'.join(words).lower()}"
     noise = {"KVM", "ARM", "CAP"} | set(gating_cap.split("_"))
     for c in spec.capabilities:
         noise |= set(c.name.split("_"))
@@ -633,6 +664,11 @@ class _OpPlanner:
         if op.kind is OpKind.CHECK_EXTENSION:
             return CheckExtension(StepRole.SUBJECT, op=op.name,
                         cap=self.cap, note=note)
+        if op.kind in ONE_REG_KINDS:
+            cls = GetOneReg if op.kind is OpKind.GET_ONE_REG else SetOneReg
+            return cls(StepRole.SUBJECT, op=op.name, note=note,
+                       reg_id=d.fields.get("id", Val()).bytes,
+                       value=d.fields.get("value", Val()), arg=d.arg, addr=d.addr)
         if op.kind in ATTR_KINDS:
             return DeviceAttr(StepRole.SUBJECT, op=op.name, note=note,
                               request=ATTR_KINDS[op.kind], on_vcpu=op.fd == "vcpu",
@@ -889,14 +925,41 @@ class _OpPlanner:
         (page-loop operations have theirs in buffer_cases; KVM_ENABLE_CAP
         and KVM_CHECK_EXTENSION in cap_cases)."""
         plain = self.op.kind is OpKind.IOCTL and self.op.buffer is None
-        if not (self.op.kind in ATTR_KINDS or plain) or self.fatal is not None \
-                or self.op.success is None:
+        if not (self.op.kind in ATTR_KINDS or self.op.kind in ONE_REG_KINDS or plain) \
+                or self.fatal is not None or self.op.success is None:
             return []
         d = self.base()
         args = _describe_call(d)
         return [self.case("valid", "success", self.op.success.source,
                           f"valid arguments ({args or 'the defaults'}): the call returns "
-                          f"`{self.op.success.ret}`", self.setup(d) + [self.call(d)])]
+                          f"`{self.op.success.ret}`", self.setup(d) + [self.call(d)])
+                ] + self.one_reg_cases()
+
+    def one_reg_cases(self) -> list[Case]:
+        """What a register's ONE_REG operations promise together (api.rst
+        4.68-4.70, 4.84): a value KVM_SET_ONE_REG accepted is what a
+        following KVM_GET_ONE_REG reads; KVM_GET_REG_LIST lists every
+        register KVM_GET_ONE_REG reads."""
+        op = self.op
+        if op.kind not in ONE_REG_KINDS or self.fatal is not None or op.success is None:
+            return []
+        get = next((o for o in self.spec.operations if o.kind is OpKind.GET_ONE_REG
+                    and o.select == op.select), None)
+        if get is None:
+            return []
+        d = self.base()
+        rid = d.fields["id"].bytes
+        if op.kind is OpKind.GET_ONE_REG:
+            return [self.case("listed", "success", op.success.source,
+                              f"KVM_GET_REG_LIST lists {op.select['id']} ({rid:#x}), which "
+                              "KVM_GET_ONE_REG reads", self.setup(d) + [
+                                  RegList(StepRole.SUBJECT, op=op.name, reg_ids=(rid,))])]
+        return [self.case("then_get", "success", op.success.source,
+                          f"KVM_SET_ONE_REG({op.select['id']}) of {d.fields['value']} succeeds; "
+                          "KVM_GET_ONE_REG then reads that value",
+                          self.setup(d) + [self.call(d),
+                                           GetOneReg(StepRole.SUBJECT, op=get.name, reg_id=rid,
+                                                     note="read it back")])]
 
     def cap_cases(self) -> list[Case]:
         op = self.op
@@ -962,6 +1025,8 @@ def _how(v: Violation, element: str = "") -> str:
         return f"{v.field}=1"
     if v.how is How.ELEMENTS:
         return f"{element or v.elements[0]}={v.value}"
+    if v.how is How.VALUE and v.note:
+        return f"{v.field}={v.value:#x}, {v.note}"
     if v.how in (How.ABOVE, How.VALUE):
         return f"{v.field}={v.value}"
     return f"{v.field} += {v.value:#x}"

@@ -34,6 +34,8 @@ from generator.plan.ops import (ATTR_KINDS, Vocabulary, always_failing, load_voc
                                op_fields)
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
+from generator.model.case import ONE_REG_BYTES
+from generator.plan.onereg import ONE_REG_KINDS, register_default, through_addr
 from generator.render.templates import environment
 from generator.model import (Check, GuestRule, GuestRuleKind, Operation, OpKind,
                              Reach, Source, Spec, errno_from_number)
@@ -41,7 +43,8 @@ from generator.model import (Check, GuestRule, GuestRuleKind, Operation, OpKind,
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STEP_KIND = {OpKind.IOCTL: "vm_ioctl", OpKind.ENABLE_CAP: "enable_cap",
              OpKind.CHECK_EXTENSION: "check_extension", OpKind.SET_DEVICE_ATTR: "device_attr",
-             OpKind.GET_DEVICE_ATTR: "device_attr", OpKind.HAS_DEVICE_ATTR: "device_attr"}
+             OpKind.GET_DEVICE_ATTR: "device_attr", OpKind.HAS_DEVICE_ATTR: "device_attr",
+             OpKind.GET_ONE_REG: "get_one_reg", OpKind.SET_ONE_REG: "set_one_reg"}
 _POINTER_CONCEPTS = ("user_read_faults", "user_write_faults")
 _BINOPS = {"/": "//", "&&": "and", "||": "or"}
 _RUNTIME_CONSTANTS = {"page_size": "vm.page_size", "page_mask": "vm.page_mask",
@@ -125,6 +128,11 @@ class PyExpr(c_ast.NodeVisitor):
         head = n.name.name if isinstance(n.name, c_ast.ID) else to_c(n.name)
         if head in self.helpers:            # defined by the patch: its constant
             return f"{head}()"
+        exprs = n.args.exprs if n.args else []
+        if exprs and isinstance(exprs[0], c_ast.ID):  # `test_bit(KVM_ARCH_FLAG_X)`: the flag's entry
+            entry = self.vocab.lookup(f"{head}({exprs[0].name})")
+            if entry is not None:
+                return self.concept(entry)
         entry = self.vocab.lookup(head)
         if entry is None:
             self.fail(n, f"{head} is not in specs/vocabulary.yaml")
@@ -140,6 +148,9 @@ class PyExpr(c_ast.NodeVisitor):
             return f"(not {self.visit(n.expr)})"
         if n.op in ("~", "-"):
             return f"({n.op}{self.visit(n.expr)})"
+        if n.op == "sizeof" and self.op.kind in ONE_REG_KINDS and isinstance(n.expr, c_ast.ID) \
+                and self.op.aliases.get(n.expr.name) == "value":
+            return str(ONE_REG_BYTES)         # the u64 a ONE_REG step's addr points at
         self.fail(n, f"unary {n.op} is not modelled")
 
     def visit_BinaryOp(self, n):
@@ -301,7 +312,8 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
                             str(c.source), dead=_dead_reason(spec, op, c), when=c.when)
         t = PyExpr(spec, op, vocab, c.source, locals_ | {result}, c.in_loop, helpers)
         try:
-            if op.kind in ATTR_KINDS and "addr" in c.reads:
+            if (op.kind in ATTR_KINDS and "addr" in c.reads) or (
+                    op.kind in ONE_REG_KINDS and through_addr(c)):
                 t.ptr = "addr"
             expr = t.visit(parse_expr(c.condition))
             if c.when:
@@ -358,6 +370,8 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         return fn
     if op.kind is OpKind.ENABLE_CAP:
         fn.effects.append(f"vm.enable_cap({subject!r})")
+    if op.kind in ONE_REG_KINDS:
+        return _one_reg_success(spec, op, fn)
     for e in op.effects:                # `vcpu->arch.steal.base = ipa`: a per-vCPU value set
         target, eq, rhs = e.partition(" = ")
         entry = vocab.lookup(target)
@@ -372,6 +386,50 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         t = PyExpr(spec, op, vocab, op.success.source, locals_, False, helpers)
         fn.ret = f"vm.ok(int({t.visit(parse_expr(op.success.ret))}))"
     return fn
+
+
+def _one_reg_success(spec: Spec, op: Operation, fn: FunctionModel) -> FunctionModel:
+    """A ONE_REG call that passes every check: KVM_SET_ONE_REG stores the
+    value for the register (the uAPI's contract: a later GET reads it);
+    KVM_GET_ONE_REG writes the register's value to reg->addr, its value on a
+    fresh VM being what the patch's code assigns to the location it reads."""
+    if op.kind is OpKind.SET_ONE_REG:
+        fn.effects.append("vm.set_one_reg(arg.id, arg.value)")
+        fn.ret = "vm.ok(0)"
+        return fn
+    default = register_default(spec, op)
+    if default is None:
+        fn.effects.append(f"# the value on a fresh VM: no assignment to `{op.success.ret}` "
+                          "in the patch's code")
+        fn.effects.append(f"vm.put_user_value(call, vm.one_reg(arg.id, None, "
+                          f"{json.dumps(op.success.ret)}))")
+    else:
+        value, where = default
+        fn.effects.append(f"# on a fresh VM: {where}")
+        fn.effects.append(f"vm.put_user_value(call, vm.one_reg(arg.id, {value:#x}))")
+    fn.ret = "vm.ok(0)"
+    return fn
+
+
+def reg_list_function(spec: Spec, op: Operation) -> FunctionModel:
+    """KVM_GET_REG_LIST as a ONE_REG register's cases observe it: every
+    register KVM_GET_ONE_REG reads is listed (api.rst 4.84)."""
+    ids = sorted({spec.constant(o.select["id"]).value for o in spec.operations
+                  if o.kind is OpKind.GET_ONE_REG and "id" in o.select
+                  and _has_constant(spec, o.select["id"])})
+    return FunctionModel(name=function_name(op).replace("get_one_reg", "reg_list", 1),
+                         key=("reg_list", op.name),
+                         doc=f"KVM_GET_REG_LIST: lists what {op.name} reads ({op.source})",
+                         ret=f"vm.ok(vm.listed(call, {tuple(ids)!r}))",
+                         ret_source=str(op.source))
+
+
+def _has_constant(spec: Spec, name: str) -> bool:
+    try:
+        spec.constant(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _function_or_unmodelled(spec: Spec, op: Operation, vocab: Vocabulary,
@@ -517,6 +575,8 @@ def render_reference(spec: Spec, vocab: Optional[Vocabulary] = None,
     functions = [_function_or_unmodelled(spec, op, vocab,
                                          {h.name: h.value for h in helpers.values()}, strict)
                  for op in spec.operations if op.kind in STEP_KIND]
+    functions += [reg_list_function(spec, op) for op in spec.operations
+                  if op.kind is OpKind.GET_ONE_REG and _has_constant(spec, op.select.get("id", ""))]
     if not functions and not spec.guest:
         raise RenderError(Source(spec.seed, 0), f"spec {spec.name} has no operation "
                           "userspace can call and no guest rule: nothing to model "
