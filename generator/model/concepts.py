@@ -37,6 +37,11 @@ class Lever(enum.Enum):
                                                  # attribute's addr) points at an unmapped page
     REPEAT_VALID_CALL = "repeat_valid_call"      # the operation's own valid call, made
                                                  # first, sets the state the check refuses
+    VCPU_NOT_INITIALISED = "vcpu_not_initialised"  # the vCPU the call is made on is
+                                                 # created without KVM_ARM_VCPU_INIT
+    VCPU_WITHOUT_FEATURE = "vcpu_without_feature"  # the vCPU is initialised without the
+                                                 # feature the predicate names (the valid
+                                                 # path initialises it with the feature)
     NONE = "none"                                # no input makes it fail
 
 
@@ -119,6 +124,7 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          stage2_unmap="unmap a stage-2 range")
     + _c(K, "generic",
          attr_group="a device-attribute group (or attribute) number of mainline's uAPI",
+         vcpu_feature="a KVM_ARM_VCPU_INIT feature: its bit number in features[]",
          invalid_gpa="the all-ones guest physical address KVM uses for `not set`",
          page_size="the running kernel's page size",
          page_mask="~(page size - 1) of the running kernel",
