@@ -191,6 +191,40 @@ static inline long kc_reg_list_ids(struct kc_env *env, const struct kc_step *s)
 	return mask;
 }
 
+/* KVM_ARM_PREFERRED_TARGET + KVM_ARM_VCPU_INIT with the step's feature
+ * bits: 0 done, 1 the host cannot offer a feature (the case is skipped,
+ * naming it), -1 the init failed without any feature */
+static inline int kc_vcpu_init(struct kc_env *env, int fd,
+			       const struct kc_step *s)
+{
+#ifdef __aarch64__
+	struct kvm_vcpu_init init;
+	int i;
+
+	memset(&init, 0, sizeof(init));
+	if (ioctl(env->vm_fd, KVM_ARM_PREFERRED_TARGET, &init)) {
+		snprintf(env->why, sizeof(env->why),
+			 "KVM_ARM_PREFERRED_TARGET failed: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < 64; i++)
+		if (s->features & (1ULL << i))
+			init.features[i / 32] |= 1U << (i % 32);
+	if (ioctl(fd, KVM_ARM_VCPU_INIT, &init) == 0)
+		return 0;
+	snprintf(env->why, sizeof(env->why), "%s%s: KVM_ARM_VCPU_INIT failed: %s",
+		 s->features ? "the host cannot offer vCPU feature(s) " :
+		 "KVM_ARM_VCPU_INIT without features failed",
+		 s->features ? s->feature_names : "", kc_errno_name(errno));
+	return s->features ? 1 : -1;
+#else
+	(void)env; (void)fd;
+	snprintf(env->why, sizeof(env->why), "KVM_ARM_VCPU_INIT is arm64's "
+		 "(vCPU feature(s) %s)", s->feature_names ? s->feature_names : "none");
+	return 1;
+#endif
+}
+
 /* 0 observed, 1 the case cannot run here (env->why), -1 harness failed */
 static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		   const struct kc_case *c, int n)
@@ -224,6 +258,10 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		ret = ioctl(env->vm_fd, KVM_CREATE_VCPU, env->nvcpus);
 		if (ret >= 0)
 			env->vcpus[env->nvcpus++] = (int)ret;
+		if (ret >= 0 && s->vcpu_init) {
+			rc = kc_vcpu_init(env, (int)ret, s);
+			errno = 0;
+		}
 		break;
 	case KC_ADD_MEMSLOT:
 		if (s->slot >= KC_MAX_SLOTS || env->slot_mem[s->slot])

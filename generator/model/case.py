@@ -270,10 +270,30 @@ class EnableCap(Step):
 
 @dataclass(frozen=True)
 class CreateVcpu(Step):
+    """KVM_CREATE_VCPU; with `init`, then KVM_ARM_PREFERRED_TARGET and
+    KVM_ARM_VCPU_INIT with the feature bits `features` ((name, bit), ...).
+    A host that refuses the init with a feature cannot run the case: it
+    is skipped naming the feature (the C runtime), never a divergence."""
     KIND = StepKind.CREATE_VCPU
+    init: bool = False
+    features: tuple = ()             # ((KVM_ARM_VCPU_* name, bit number), ...)
+
+    @property
+    def feature_mask(self) -> int:
+        mask = 0
+        for _, bit in self.features:
+            mask |= 1 << bit
+        return mask
+
+    def c_init(self, r) -> list[str]:
+        if not self.init:
+            return [f".kind = {self.KIND.c_name}"]
+        names = " ".join(n for n, _ in self.features)
+        return [f".kind = {self.KIND.c_name}, .vcpu_init = 1",
+                f'.features = {self.feature_mask:#x}ULL, .feature_names = "{names}"']
 
     def ref_setup(self, vm):
-        return vm.setup_vcpu()
+        return vm.setup_vcpu(self.init, self.features)
 
 
 @dataclass(frozen=True)
@@ -364,7 +384,8 @@ class VcpuStart(Step):
     KIND = StepKind.VCPU_START
 
     def ref_setup(self, vm):
-        return vm.setup_vcpu()
+        # kc_vcpu_start: KVM_CREATE_VCPU, then KVM_ARM_VCPU_INIT (no features)
+        return vm.setup_vcpu(init=True)
 
 
 def _guest_values(step: "Step", page_size: int) -> dict:

@@ -39,6 +39,11 @@ class Lever(enum.Enum):
                                                  # first, sets the state the check refuses
     VM_HAS_RUN = "vm_has_run"                    # a vCPU enters the guest (KVM_RUN) once
                                                  # before the call
+    VCPU_NOT_INITIALISED = "vcpu_not_initialised"  # the vCPU the call is made on is
+                                                 # created without KVM_ARM_VCPU_INIT
+    VCPU_WITHOUT_FEATURE = "vcpu_without_feature"  # the vCPU is initialised without the
+                                                 # feature the predicate names (the valid
+                                                 # path initialises it with the feature)
     NONE = "none"                                # no input makes it fail
 
 
@@ -121,6 +126,7 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          stage2_unmap="unmap a stage-2 range")
     + _c(K, "generic",
          attr_group="a device-attribute group (or attribute) number of mainline's uAPI",
+         vcpu_feature="a KVM_ARM_VCPU_INIT feature: its bit number in features[]",
          invalid_gpa="the all-ones guest physical address KVM uses for `not set`",
          one_reg_id="a field of a KVM_{GET,SET}_ONE_REG register id, or an id, of mainline's uAPI",
          page_size="the running kernel's page size",

@@ -96,6 +96,7 @@ class Violation:
     elements: tuple = ()             # ELEMENTS: the element paths, one case each
     inside: int = 0                  # ABOVE: the value just inside the bound
     note: str = ""                   # VALUE: what the value is, for the description
+    feature: tuple = ()              # VCPU_WITHOUT_FEATURE: (KVM_ARM_VCPU_* name, bit)
 
     @property
     def touches(self) -> str:
@@ -183,8 +184,15 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
                     or (op.kind in ONE_REG_KINDS and through_addr(check))):
                 lever = Lever.BAD_VALUE_POINTER   # the pointer a field holds, not the argument
             read = next((op.aliases.get(r, r) for r in check.reads), "")
+            feature = ()
+            if lever in (Lever.VCPU_NOT_INITIALISED, Lever.VCPU_WITHOUT_FEATURE) \
+                    and op.fd != "vcpu":
+                raise PlanError(check.source, f"{head} tests a vCPU, but {op.name} is "
+                                f"issued on the {op.fd} fd: no case makes the vCPU it means")
+            if lever is Lever.VCPU_WITHOUT_FEATURE:
+                feature = vcpu_feature(spec, check, head, term, vocab)
             return Violation(check, How.LEVER, lever=lever,
-                             field=read if read in fields else "")
+                             field=read if read in fields else "", feature=feature)
     bound = _bound(spec, op, node, fields, vocab)
     if bound is not None:
         path, past, inside = bound
@@ -234,6 +242,47 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     raise PlanError(check.source, f"cannot derive how to violate check "
                     f"{check.id} ({check.condition!r}): not a field test, a "
                     f"mask test or a vocabulary predicate with a lever")
+
+
+def vcpu_feature(spec: Spec, check: Check, head: str, term, vocab: Vocabulary) -> tuple:
+    """The KVM_ARM_VCPU_INIT feature a vCPU predicate names, (name, bit):
+    its vocabulary `args.feature` (`kvm_vcpu_has_pmu`), else the argument
+    its `params` call `feature` (`vcpu_has_feature(vcpu, KVM_ARM_VCPU_SVE)`);
+    the bit is the constant's value (the vocabulary's or the spec's)."""
+    name = dict(term.args).get("feature", "")
+    if not name and "feature" in term.params:
+        i = term.params.index("feature")
+        for node in _calls(parse_expr(check.condition), head):
+            exprs = node.args.exprs if node.args else []
+            if i < len(exprs) and isinstance(exprs[i], c_ast.ID):
+                name = exprs[i].name
+                break
+    if not name:
+        raise PlanError(check.source, f"{head} names no vCPU feature the planner can read "
+                        f"(`{check.condition}`): no args.feature in the vocabulary and no "
+                        "constant argument", Gap.NO_LEVER)
+    bit = vocab.constant_value(name)
+    if bit is None:
+        try:
+            bit = spec.constant(name).value
+        except KeyError:
+            raise PlanError(check.source, f"unmapped name {name} at line {check.source.line}: "
+                            "the vCPU feature has no bit number in the vocabulary",
+                            Gap.UNMAPPED) from None
+    return (name, int(bit))
+
+
+def _calls(node, head: str) -> list:
+    """Every call of `head` inside a parsed condition."""
+    out = []
+
+    class V(c_ast.NodeVisitor):
+        def visit_FuncCall(self, n):
+            if isinstance(n.name, c_ast.ID) and n.name.name == head:
+                out.append(n)
+            self.generic_visit(n)
+    V().visit(node)
+    return out
 
 
 def _field_lever(spec: Spec, op: Operation, check: Check, lever: Lever,
@@ -424,6 +473,8 @@ class _Draft:
     addr: ArgPointer = ArgPointer.VALID    # a device attribute's addr
     repeat: bool = False                   # the valid call is made first
     ran: bool = False                      # a vCPU has entered the guest once
+    vcpu_init: bool = True                 # the vCPU the call is made on is initialised
+    vcpu_features: tuple = ()              # ... with these features ((name, bit), ...)
 
 
 class _OpPlanner:
@@ -573,7 +624,16 @@ class _OpPlanner:
             if v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT and v.field \
                     and not self.addr_field:
                 f[v.field] = Val(pages=SLOT_BASE_PAGES)
-        return _Draft(fields=f)
+        return _Draft(fields=f, vcpu_features=self.vcpu_features())
+
+    def vcpu_features(self) -> tuple:
+        """The features the valid path initialises its vCPU with: every
+        feature a check of the operation requires (VCPU_WITHOUT_FEATURE)."""
+        out: dict = {}
+        for _, v in self.violations:
+            if v is not None and v.lever is Lever.VCPU_WITHOUT_FEATURE:
+                out.setdefault(v.feature[0], v.feature)
+        return tuple(sorted(out.values(), key=lambda f: f[1]))
 
     def _required(self) -> dict[str, int]:
         """Values a valid call must give: what the dispatcher selects (the
@@ -634,10 +694,17 @@ class _OpPlanner:
             d.repeat = True
         elif v.lever is Lever.VM_HAS_RUN:
             d.ran = True
+        elif v.lever is Lever.VCPU_NOT_INITIALISED:
+            d.vcpu_init = False
+        elif v.lever is Lever.VCPU_WITHOUT_FEATURE:
+            d.vcpu_features = tuple(f for f in d.vcpu_features if f != v.feature)
 
     def setup(self, d: _Draft) -> list[Step]:
         steps = [CreateVm()]
-        if d.vcpu_first or (self.op.fd == "vcpu" and not d.ran):
+        if self.op.fd == "vcpu" and not d.ran:   # the vCPU the call is made on
+            steps.append(CreateVcpu(init=d.vcpu_init,
+                                    features=d.vcpu_features if d.vcpu_init else ()))
+        elif d.vcpu_first:
             steps.append(CreateVcpu())
         if self.cap and d.enable and self.op.kind is OpKind.IOCTL:
             en = self._enable_op()
@@ -1019,6 +1086,8 @@ def _describe_call(d: _Draft) -> str:
 
 
 def _how(v: Violation, element: str = "") -> str:
+    if v.how is How.LEVER and v.feature:
+        return f"lever {v.lever.value}: no {v.feature[0]}"
     if v.how is How.LEVER:
         return f"lever {v.lever.value}"
     if v.how is How.TRUTHY:
