@@ -500,7 +500,7 @@ class RegList(Step):
 
     def c_init(self, r) -> list[str]:
         if self.reg_ids:
-            return [f".kind = {self.KIND.c_name}, .oreg = {{ .direct = 1 }},",
+            return [f".kind = {self.KIND.c_name}, .oreg = {{ .direct = 1 }}",
                     ".regs = { " + ", ".join(f"{x:#x}ULL" for x in self.reg_ids) + " }"]
         return [f".kind = {self.KIND.c_name}",
                 ".regs = { " + ", ".join(r.sysreg_macro(x) for x in self.regs) + " }"]
