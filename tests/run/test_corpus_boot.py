@@ -83,3 +83,27 @@ def test_nisv_capability_number_diverges(tmp_path):
     verdicts = {c["id"]: c["verdict"] for c in data["cases"]}
     assert verdicts.pop("cap.number") == "diverges"
     assert set(verdicts.values()) == {"conforms"} and "enable_cap.flags_nonzero" in verdicts
+
+
+def test_fw_bmap_one_reg_conforms_on_6_12(tmp_path):
+    """fw-bmap v7 (firmware pseudo-register KVM_REG_ARM_STD_BMAP through
+    KVM_GET/SET_ONE_REG, merged in v5.19): SOURCES.md rows 1-7 and 9-12 are
+    what v6.12 does, and row 8 differs only for an unchanged value, which
+    no case sets; so every case conforms, and each ground-truth row of the
+    SET is some case's clause.  The GET on a fresh VM reads the default
+    (row 11), a SET's value is read back (row 9) and KVM_GET_REG_LIST lists
+    the register (row 12)."""
+    code, data = _run(tmp_path, "fw-bmap-v7-02")
+    assert code == 0 and data["kernel"]["release"].startswith("6.12")
+    bad = [(c["id"], c["verdict"], c["reason"]) for c in data["cases"]
+           if c["verdict"] not in ("conforms", "not reachable", "untested")]
+    assert bad == []
+    run = {c["clause"] for c in data["cases"] if c["verdict"] == "conforms"
+           and c["id"].startswith("set_one_reg.")}
+    rows = [x.check for x in TRUTH["fw-bmap-v7-02"].rows if isinstance(x, Found)]
+    assert set(rows) <= run
+    ids = {c["id"] for c in data["cases"] if c["verdict"] == "conforms"}
+    assert {"get_one_reg.std_bmap.valid", "get_one_reg.std_bmap.listed",
+            "set_one_reg.std_bmap.then_get", "get_one_reg.std_bmap.id_not_a_case"} <= ids
+    untested = [c["id"] for c in data["cases"] if c["verdict"] == "untested"]
+    assert untested == ["set_one_reg.std_bmap.id_not_a_case_2"]
