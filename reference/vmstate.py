@@ -101,6 +101,16 @@ class CoreConcepts:
                 call.buffer.write(i, b)
 
     @staticmethod
+    def reg_count(call: Call, it: Optional[Cursor]) -> int:
+        """How many registers the vCPU lists: the host's number, which the
+        model does not know.  A step that sizes its list (n None) passes
+        exactly that number; otherwise the model knows only that there is
+        at least one (every vCPU has its core registers), so it predicts
+        E2BIG for n = 0 alone."""
+        n = getattr(call.arg, "n", None)
+        return n if getattr(call.arg, "sized", False) else 1
+
+    @staticmethod
     def listed(call: Call, ids: tuple) -> int:
         """KVM_GET_REG_LIST: bit k set when the step's register k is in `ids`."""
         return sum(1 << k for k, x in enumerate(call.arg.ids) if x in ids)

@@ -171,6 +171,30 @@ static inline long kc_reg_list_ids(struct kc_env *env, const struct kc_step *s)
 	if (env->nvcpus == 0)
 		return -1;
 	fd = env->vcpus[env->nvcpus - 1];
+	if (s->argp != KC_ARG_VALID) {		/* the struct on an unmapped page */
+		struct kc_map arg;
+
+		if (kc_map_guarded(env, sizeof(probe), &arg))
+			return -1;
+		errno = 0;
+		ret = ioctl(fd, KVM_GET_REG_LIST, arg.p + sizeof(probe));
+		k = errno;
+		munmap(arg.base, arg.total);
+		errno = k;
+		return ret;
+	}
+	if (s->oreg.n_set) {			/* one call with the case's n */
+		probe.n = kc_resolve(env, s->oreg.value);
+		list = calloc(1, sizeof(*list) + probe.n * sizeof(__u64));
+		if (!list)
+			return -1;
+		list->n = probe.n;
+		ret = ioctl(fd, KVM_GET_REG_LIST, list);
+		k = errno;
+		free(list);
+		errno = k;
+		return ret < 0 ? ret : mask;
+	}
 	ret = ioctl(fd, KVM_GET_REG_LIST, &probe);	/* E2BIG, sets n */
 	if (ret < 0 && errno != E2BIG)
 		return ret;

@@ -80,8 +80,9 @@ struct kc_step {
 	} dattr;
 	struct {			/* KC_{GET,SET}_ONE_REG, KC_REG_LIST of a spec's register */
 		int direct;		/* the last vCPU created, not the guest runtime's */
-		struct kc_val value;	/* the u64 at reg.addr */
+		struct kc_val value;	/* the u64 at reg.addr (KC_REG_LIST: n) */
 		enum kc_argp addrp;	/* reg.addr valid or unmapped */
+		int n_set;		/* KC_REG_LIST: one call with n = value */
 	} oreg;
 };
 

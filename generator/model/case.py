@@ -491,26 +491,43 @@ class SetOneReg(_OneReg, Step):
 class RegList(Step):
     """KVM_GET_REG_LIST; ret is a mask, bit i set when register i of the
     step is listed.  Registers are guest-vocabulary names (`regs`, a guest
-    rule's observation) or ids a spec defines (`reg_ids`, on the last vCPU
-    created, keyed by `op`)."""
+    rule's observation on the guest runtime's vCPU), or, on the last vCPU
+    created, ids a spec defines (`reg_ids`, keyed by the GET that reads
+    them) or none (the request as a spec operation's subject, `arg` its
+    pointer): the list is sized by a first call (n = 0, E2BIG) and read by
+    a second, unless `n` is given (one call with it); a failing call's
+    errno is the step's (the n an E2BIG writes back is the host's count,
+    not compared).""" 
     KIND = StepKind.REG_LIST
     GUEST_RULE = True
     regs: tuple = ()                 # register names looked for
     reg_ids: tuple = ()              # ... or register ids
+    arg: ArgPointer = ArgPointer.VALID
+    n: Optional[int] = None          # struct kvm_reg_list's n for one call (None: sized)
+
+    @property
+    def direct(self) -> bool:
+        return not self.regs
 
     def c_init(self, r) -> list[str]:
-        if self.reg_ids:
-            return [f".kind = {self.KIND.c_name}, .oreg = {{ .direct = 1 }}",
-                    ".regs = { " + ", ".join(f"{x:#x}ULL" for x in self.reg_ids) + " }"]
+        if self.direct:
+            n = "" if self.n is None else f", .n_set = 1, .value = {{ .bytes = {self.n:#x} }}"
+            lines = [f".kind = {self.KIND.c_name}, .oreg = {{ .direct = 1{n} }}"]
+            if self.reg_ids:
+                lines.append(".regs = { " + ", ".join(f"{x:#x}ULL" for x in self.reg_ids)
+                             + " },")
+            if self.arg is not ArgPointer.VALID:
+                lines.append(f".argp = {self.arg.c_name},")
+            return lines
         return [f".kind = {self.KIND.c_name}",
                 ".regs = { " + ", ".join(r.sysreg_macro(x) for x in self.regs) + " }"]
 
     def ref_key(self, by_number: dict) -> tuple[str, str]:
-        return (self.KIND.value, self.op) if self.reg_ids else ("guest_rule", self.op)
+        return (self.KIND.value, self.op) if self.direct else ("guest_rule", self.op)
 
     def ref_values(self, page_size: int) -> dict:
-        if self.reg_ids:
-            return {"ids": self.reg_ids}
+        if self.direct:
+            return {"ids": self.reg_ids, "n": self.n or 0, "sized": self.n is None}
         return _guest_values(self, page_size)
 
 

@@ -107,6 +107,7 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          genmask="GENMASK(h, l): bits h..l set",
          field_get="FIELD_GET(mask, x): the field of x under mask",
          reg_size="bytes of a ONE_REG register, from its id",
+         reg_count="how many registers KVM_GET_REG_LIST lists for the vCPU (the host's: at least one)",
          gfn_hva="the host address backing a guest frame, or the error value",
          value_of="the value of its argument (atomic_read: a counter's value)")
     + _c(H, "memslots",

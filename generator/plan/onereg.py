@@ -26,6 +26,15 @@ from generator.model.case import ONE_REG_BYTES
 from generator.model.vocab import Vocabulary
 
 ONE_REG_KINDS = (OpKind.GET_ONE_REG, OpKind.SET_ONE_REG)
+# vCPU ioctls a step kind of their own issues (not VM_IOCTL's table of ops):
+# request -> the inputs a case sets.  KVM_GET_REG_LIST: struct kvm_reg_list's
+# n (a REG_LIST step sizes it to the list itself unless a case sets it)
+VCPU_REQUESTS = {"KVM_GET_REG_LIST": ["n"]}
+
+
+def vcpu_request(op: Operation) -> bool:
+    """A vCPU ioctl a step kind of its own issues (VCPU_REQUESTS)."""
+    return op.kind is OpKind.IOCTL and op.fd == "vcpu" and op.name in VCPU_REQUESTS
 # struct kvm_one_reg (include/uapi/linux/kvm.h) as a ONE_REG step sets it;
 # `value` is the u64 its addr points at
 ONE_REG_FIELDS = ["id", "value"]

@@ -38,7 +38,8 @@ from pycparser import c_ast
 
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
-from generator.plan.onereg import ONE_REG_FIELDS, ONE_REG_KINDS, id_for, reads_id, through_addr
+from generator.plan.onereg import (ONE_REG_FIELDS, ONE_REG_KINDS, VCPU_REQUESTS, id_for, reads_id,
+                                   through_addr, vcpu_request)
 from generator.model.vocab import DEFAULT_PATH as VOCABULARY
 from generator.model.vocab import Vocabulary
 from generator.model.vocab import load_vocabulary as _load_vocabulary
@@ -127,6 +128,8 @@ def op_fields(spec: Spec, op: Operation) -> list[str]:
         return list(ATTR_FIELDS)
     if op.kind in ONE_REG_KINDS:
         return list(ONE_REG_FIELDS)
+    if vcpu_request(op):
+        return list(VCPU_REQUESTS[op.name])
     return struct_fields(spec, op.arg_type)
 
 
@@ -162,6 +165,10 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     if op.kind in ONE_REG_KINDS and reads_id(op, check):
         return _id_violation(spec, op, check, vocab)
     node = parse_expr(check.condition)
+    below = _below_count(op, node, fields, vocab) if vcpu_request(op) else None
+    if below is not None:
+        return Violation(check, How.VALUE, field=below, value=0,
+                         note="below any count of registers (there is at least one)")
     inner = node.expr if isinstance(node, c_ast.UnaryOp) and node.op == "!" else node
     # a predicate's whole spelling (`test_bit(KVM_ARCH_FLAG_HAS_RAN_ONCE)`) before its head
     heads = [_head(inner)] + [h for p in check.predicates
@@ -362,6 +369,21 @@ def _bound(spec: Spec, op: Operation, node, fields: list[str], vocab: Vocabulary
     return None
 
 
+def _below_count(op: Operation, node, fields: list[str], vocab: Vocabulary) -> Optional[str]:
+    """`field < count` where the count is the host's number of registers
+    (a vocabulary helper of concept reg_count): the field's path (0 is
+    below any such count)."""
+    if not (isinstance(node, c_ast.BinaryOp) and node.op in ("<", ">")):
+        return None
+    a, b = (node.left, node.right) if node.op == "<" else (node.right, node.left)
+    head = _head(b)
+    term = vocab.helpers.get(head) if head else None
+    path = _field_path(a, op, fields)
+    if term is not None and term.concept == "reg_count" and path is not None:
+        return path
+    return None
+
+
 def _const_value(spec: Spec, node, vocab: Vocabulary) -> Optional[int]:
     if isinstance(node, c_ast.Constant) and node.type.startswith(("int", "unsigned", "long")):
         return int(node.value.rstrip("uUlL"), 0)
@@ -481,7 +503,8 @@ class _OpPlanner:
     """Plans the cases of one operation."""
 
     def __init__(self, spec: Spec, op: Operation, vocab: Vocabulary):
-        if op.kind in (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) and op.fd != "vm":
+        if op.kind in (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) and op.fd != "vm" \
+                and not vcpu_request(op):
             raise PlanError(op.source, f"{op.name} is a {op.fd} ioctl; its step issues it "
                             f"on the VM fd, and no step kind issues it on a {op.fd} fd yet")
         self.spec, self.op, self.vocab = spec, op, vocab
@@ -607,7 +630,8 @@ class _OpPlanner:
 
     # -- drafts and steps
     def base(self, to_kernel: bool = False, pages: int = 1) -> _Draft:
-        f = {name: Val() for name in self.fields}
+        # a request whose step sizes its own argument (KVM_GET_REG_LIST's n) sets none
+        f = {} if vcpu_request(self.op) else {name: Val() for name in self.fields}
         b = self.op.buffer
         if b is not None:
             f[b.length_field] = Val(pages=pages)
@@ -731,6 +755,10 @@ class _OpPlanner:
         if op.kind is OpKind.CHECK_EXTENSION:
             return CheckExtension(StepRole.SUBJECT, op=op.name,
                         cap=self.cap, note=note)
+        if vcpu_request(op):              # KVM_GET_REG_LIST on the vCPU
+            n = d.fields.get("n")         # set by a case; else the step sizes the list
+            return RegList(StepRole.SUBJECT, op=op.name, note=note, arg=d.arg,
+                           n=None if n is None else n.bytes)
         if op.kind in ONE_REG_KINDS:
             cls = GetOneReg if op.kind is OpKind.GET_ONE_REG else SetOneReg
             return cls(StepRole.SUBJECT, op=op.name, note=note,
@@ -1095,7 +1123,7 @@ def _how(v: Violation, element: str = "") -> str:
     if v.how is How.ELEMENTS:
         return f"{element or v.elements[0]}={v.value}"
     if v.how is How.VALUE and v.note:
-        return f"{v.field}={v.value:#x}, {v.note}"
+        return f"{v.field}={v.value:#x}: {v.note}"
     if v.how in (How.ABOVE, How.VALUE):
         return f"{v.field}={v.value}"
     return f"{v.field} += {v.value:#x}"

@@ -35,7 +35,7 @@ from generator.plan.ops import (ATTR_KINDS, Vocabulary, always_failing, load_voc
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
 from generator.model.case import ONE_REG_BYTES
-from generator.plan.onereg import ONE_REG_KINDS, register_default, through_addr
+from generator.plan.onereg import ONE_REG_KINDS, register_default, through_addr, vcpu_request
 from generator.render.templates import environment
 from generator.model import (Check, GuestRule, GuestRuleKind, Operation, OpKind,
                              Reach, Source, Spec, errno_from_number)
@@ -277,18 +277,23 @@ def _dead_reason(spec: Spec, op: Operation, c: Check) -> str:
     return "not reachable from userspace with this input"
 
 
+def step_kind(op: Operation) -> str:
+    """The step kind a case calls the operation with (its functions' key)."""
+    return "reg_list" if vcpu_request(op) else STEP_KIND[op.kind]
+
+
 def function_name(op: Operation) -> str:
     """The Python name of an operation's function in the reference module
     (`KVM_SET_DEVICE_ATTR(KVM_ARM_VCPU_PVTIME_CTRL)` -> an identifier)."""
     subject = op_cap(op) or op.name
-    return re.sub(r"\W+", "_", f"{STEP_KIND[op.kind]}_{subject.lower()}").strip("_")
+    return re.sub(r"\W+", "_", f"{step_kind(op)}_{subject.lower()}").strip("_")
 
 
 def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
                    helpers: Optional[dict[str, int]] = None,
                    strict: bool = False) -> FunctionModel:
     subject = op_cap(op) or op.name
-    fn = FunctionModel(name=function_name(op), key=(STEP_KIND[op.kind], subject),
+    fn = FunctionModel(name=function_name(op), key=(step_kind(op), subject),
                        doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}")
     buf = op.buffer
     locals_ = {k for k, v in op.aliases.items() if not buf or v != buf.pointer_field}
@@ -372,6 +377,9 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         fn.effects.append(f"vm.enable_cap({subject!r})")
     if op.kind in ONE_REG_KINDS:
         return _one_reg_success(spec, op, fn)
+    if vcpu_request(op):                 # KVM_GET_REG_LIST: the indices copied, 0
+        fn.ret = "vm.ok(vm.listed(call, ()))"
+        return fn
     for e in op.effects:                # `vcpu->arch.steal.base = ipa`: a per-vCPU value set
         target, eq, rhs = e.partition(" = ")
         entry = vocab.lookup(target)
@@ -443,7 +451,7 @@ def _function_or_unmodelled(spec: Spec, op: Operation, vocab: Vocabulary,
         if strict:
             raise
         subject = op_cap(op) or op.name
-        return FunctionModel(name=function_name(op), key=(STEP_KIND[op.kind], subject),
+        return FunctionModel(name=function_name(op), key=(step_kind(op), subject),
                              doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}; "
                              "the reference cannot model it",
                              ret=f"vm.unmodelled(\"success\", {json.dumps(e.detail)})",
