@@ -330,9 +330,15 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         return CheckRow(c.order, c.id, c.condition, expr, errno, str(c.source),
                         fails=fails, when=c.when)
     fn.checks = [row(c) for c in checks if not c.in_loop]
+    if op.loop and buf is None:       # a loop over kernel objects: modelled up to it
+        first = min((c.order for c in checks if c.in_loop), default=None)
+        fn.checks = [r for r in fn.checks if first is None or r.order < first]
+        why = (f"{op.name}: the loop `{op.loop.strip()}` is not a page loop over a user "
+               f"buffer; the reference does not model it or what follows (at {op.source})")
+        fn.ret = f"vm.unmodelled(\"loop\", {json.dumps(why)})"
+        fn.ret_source = str(op.source)
+        return fn
     if op.loop:
-        if buf is None:
-            raise RenderError(op.source, "a page loop without a buffer rule")
         header = op.loop.strip()
         cond_c = header[header.index("(") + 1:header.rindex(")")]
         t = PyExpr(spec, op, vocab, op.source, locals_, True)
