@@ -51,8 +51,13 @@ static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 	struct kc_map arg, buf = { NULL, NULL, 0 };
 	uint64_t v[KC_MAX_FIELDS];
 	size_t len = 0, valid = 0, i;
-	int k;
+	int k, fd = env->vm_fd;
 
+	if (s->on_vcpu) {		/* a vCPU ioctl: on the last vCPU created */
+		if (env->nvcpus == 0)
+			return -1;
+		fd = env->vcpus[env->nvcpus - 1];
+	}
 	for (k = 0; k < KC_MAX_FIELDS; k++)
 		v[k] = kc_resolve(env, s->v[k]);
 	if (kc_map_guarded(env, op->arg_size, &arg))
@@ -71,8 +76,11 @@ static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 	memset(arg.p, 0, op->arg_size);
 	op->fill(arg.p, v, buf.p);
 	errno = 0;
-	*ret = ioctl(env->vm_fd, op->request,
-		     s->argp == KC_ARG_VALID ? arg.p : arg.p + op->arg_size);
+	if (op->by_value)		/* `_IO`: the argument is the value */
+		*ret = ioctl(fd, op->request, (unsigned long)v[0]);
+	else
+		*ret = ioctl(fd, op->request,
+			     s->argp == KC_ARG_VALID ? arg.p : arg.p + op->arg_size);
 	*err = *ret < 0 ? errno : 0;
 	if (s->buf.present) {
 		*has_digest = 1;

@@ -100,6 +100,7 @@ struct kc_op {
 	unsigned long request;
 	size_t arg_size;
 	void (*fill)(void *arg, const uint64_t *v, void *buf);
+	int by_value;			/* the ioctl's argument is v[0] itself */
 };
 
 struct kc_binding {

@@ -318,6 +318,7 @@ class VmIoctl(Step):
     fields: tuple = ()               # ((field path, Val), ...)
     arg: ArgPointer = ArgPointer.VALID
     buffer: Optional[Buffer] = None
+    on_vcpu: bool = False            # issued on the last vCPU created, not the VM
 
     def value(self, path: str) -> Val:
         return dict(self.fields).get(path, Val())
@@ -325,6 +326,8 @@ class VmIoctl(Step):
     def c_init(self, r) -> list[str]:
         d = r.ops[self.op]
         lines = [f".kind = {self.KIND.c_name}, .op = {d.index}"]
+        if self.on_vcpu:
+            lines[0] += ", .on_vcpu = 1"
         for i, f in enumerate(d.fields):
             if self.value(f) != Val():
                 lines.append(f".v[{i}] = {r.val_init(self.value(f))},\t/* {f} */")

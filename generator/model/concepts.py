@@ -134,7 +134,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          page_mask="~(page size - 1) of the running kernel",
          page_shift="log2 of the running kernel's page size",
          kvmio="the ioctl type of every KVM ioctl",
-         int_max="the largest int")
+         int_max="the largest int",
+         esr_iss_mask="the ISS field of an exception syndrome (ESR_ELx bits 24..0)")
     + _c(K, "memslots",
          mem_readonly="the KVM_MEM_READONLY memslot flag",
          memslots_num="the number of memslots per address space")

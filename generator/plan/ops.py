@@ -85,6 +85,7 @@ class How(enum.Enum):
     ELEMENTS = "elements"            # an array must be all zero: one element at a time
     ABOVE = "above"                  # field > bound / field >= bound: set it past the bound
     VALUE = "value"                  # set the field to a value the check refuses
+    ALL = "all"                      # `a && b && (c & ~MASK)`: make every conjunct fail
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class Violation:
     inside: int = 0                  # ABOVE: the value just inside the bound
     note: str = ""                   # VALUE: what the value is, for the description
     feature: tuple = ()              # VCPU_WITHOUT_FEATURE: (KVM_ARM_VCPU_* name, bit)
+    parts: tuple = ()                # ALL: one Violation per conjunct
 
     @property
     def touches(self) -> str:
@@ -123,14 +125,53 @@ ATTR_FIELDS = ["flags", "group", "attr", "value"]
 
 def op_fields(spec: Spec, op: Operation) -> list[str]:
     """The inputs a case sets for an operation: its argument struct's
-    scalar fields, or a device attribute's group, attr and value."""
+    scalar fields, a device attribute's group, attr and value, the one
+    value a scalar argument points at (named as the handler's local:
+    `get_user(what, (int __user *)argp)` -> "what"), or the ioctl's
+    integer argument itself ("arg": KVM_RUN's)."""
     if op.kind in ATTR_KINDS:
         return list(ATTR_FIELDS)
     if op.kind in ONE_REG_KINDS:
         return list(ONE_REG_FIELDS)
     if vcpu_request(op):
         return list(VCPU_REQUESTS[op.name])
+    mode = arg_mode(op)
+    if mode is ArgMode.VALUE:
+        return ["arg"]
+    if mode is ArgMode.SCALAR:
+        return [scalar_field(op)]
     return struct_fields(spec, op.arg_type)
+
+
+class ArgMode(enum.Enum):
+    """How an ioctl of the spec takes its argument."""
+    STRUCT = "struct"                # a pointer to a struct (or a struct the uAPI defines)
+    SCALAR = "scalar"                # a pointer to one scalar (`_IOW(KVMIO, n, int)`)
+    VALUE = "value"                  # the integer argument itself (`_IO`: no type)
+
+
+SCALAR_TYPES = {"int", "unsigned int", "long", "unsigned long", "__u8", "__s8", "__u16",
+                "__s16", "__u32", "__s32", "__u64", "__s64", "bool", "u8", "u16", "u32", "u64"}
+
+
+def arg_mode(op: Operation) -> ArgMode:
+    if op.kind is not OpKind.IOCTL or op.buffer is not None:
+        return ArgMode.STRUCT
+    if not op.arg_type:
+        return ArgMode.VALUE
+    if " ".join(op.arg_type.split()) in SCALAR_TYPES:
+        return ArgMode.SCALAR
+    return ArgMode.STRUCT
+
+
+def scalar_field(op: Operation) -> str:
+    """The name of the one value a scalar argument points at: the local the
+    handler reads it into (`get_user(what, argp)`), else "value"."""
+    m = re.search(r"\b(?:__)?get_user\s*\(\s*(\w+)\s*,", op.body or "")
+    if m is None:
+        m = re.search(r"\bcopy_from_user\s*\(\s*&\s*(\w+)\s*,\s*(?:\([^)]*\)\s*)?argp\b",
+                      op.body or "")
+    return m.group(1) if m else "value"
 
 
 def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[str]:
@@ -139,7 +180,12 @@ def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[
         name = op.aliases.get(node.name, node.name)    # a local may alias args[1]
         return name if name.split("[")[0] in bases else None
     if isinstance(node, c_ast.StructRef):
-        return node.field.name if node.field.name in bases else None
+        parts, n = [], node               # events->exception.pad: "exception.pad"
+        while isinstance(n, c_ast.StructRef):
+            parts.insert(0, n.field.name)
+            n = n.name
+        return next((p for p in (".".join(parts[k:]) for k in range(len(parts)))
+                     if p in bases), None)
     if isinstance(node, c_ast.ArrayRef) and isinstance(node.subscript, c_ast.Constant):
         base = _field_path(node.name, op, fields)
         return f"{base}[{int(node.subscript.value, 0)}]" if base else None
@@ -205,26 +251,15 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
         path, past, inside = bound
         return Violation(check, How.ABOVE, lever=Lever.FIELD_OUT_OF_RANGE, field=path,
                          value=past, inside=inside)
-    path = _field_path(node, op, fields)
-    if path is not None:
-        return Violation(check, How.TRUTHY, field=path, value=1)
-    if (isinstance(node, c_ast.BinaryOp) and node.op == "&"
-            and isinstance(node.right, c_ast.UnaryOp) and node.right.op == "~"
-            and isinstance(node.right.expr, c_ast.ID)):
-        path = _field_path(node.left, op, fields)
-        mask = node.right.expr.name
-        if path is not None and mask == "PAGE_MASK":
-            granule = op.buffer.bytes_per_unit if op.buffer else 1
-            return Violation(check, How.MISALIGN, field=path, value=granule)
-        if path is not None:
-            try:
-                allowed = spec.constant(mask).value
-            except KeyError:
-                raise PlanError(check.source, f"unmapped name {mask} at line "
-                                f"{check.source.line}: the mask is not a constant "
-                                f"of spec {spec.name}", Gap.UNMAPPED) from None
-            bit = ~allowed & -(~allowed)
-            return Violation(check, How.BIT_OUTSIDE_MASK, field=path, value=bit)
+    simple = _field_test(spec, op, check, node, fields, vocab)
+    if simple is not None:
+        return simple
+    conj = _conjuncts(node)
+    if len(conj) > 1:
+        parts = [_field_test(spec, op, check, n, fields, vocab) for n in conj]
+        if all(parts) and len({p.field for p in parts}) == len(parts):
+            return Violation(check, How.ALL, field=parts[0].field, value=parts[0].value,
+                             parts=tuple(parts))
     buffer_names = set()
     if op.buffer:
         buffer_names = {op.buffer.pointer_field} | {
@@ -249,6 +284,42 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     raise PlanError(check.source, f"cannot derive how to violate check "
                     f"{check.id} ({check.condition!r}): not a field test, a "
                     f"mask test or a vocabulary predicate with a lever")
+
+
+def _field_test(spec: Spec, op: Operation, check: Check, node, fields: list[str],
+                vocab: Vocabulary) -> Optional[Violation]:
+    """A truthy field (`field`: set it to 1) or a mask test (`field &
+    ~CONST`: set a bit outside CONST; `~PAGE_MASK`: add a granule)."""
+    path = _field_path(node, op, fields)
+    if path is not None:
+        return Violation(check, How.TRUTHY, field=path, value=1)
+    if (isinstance(node, c_ast.BinaryOp) and node.op == "&"
+            and isinstance(node.right, c_ast.UnaryOp) and node.right.op == "~"
+            and isinstance(node.right.expr, c_ast.ID)):
+        path = _field_path(node.left, op, fields)
+        mask = node.right.expr.name
+        if path is not None and mask == "PAGE_MASK":
+            granule = op.buffer.bytes_per_unit if op.buffer else 1
+            return Violation(check, How.MISALIGN, field=path, value=granule)
+        if path is not None:
+            try:
+                allowed = spec.constant(mask).value
+            except KeyError:
+                allowed = vocab.constant_value(mask)
+            if allowed is None:
+                raise PlanError(check.source, f"unmapped name {mask} at line "
+                                f"{check.source.line}: the mask is not a constant "
+                                f"of spec {spec.name} or the vocabulary", Gap.UNMAPPED)
+            bit = ~allowed & -(~allowed)
+            return Violation(check, How.BIT_OUTSIDE_MASK, field=path, value=bit)
+    return None
+
+
+def _conjuncts(node) -> list:
+    """`a && b && c` -> [a, b, c] (one node for anything else)."""
+    if isinstance(node, c_ast.BinaryOp) and node.op == "&&":
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
 
 
 def vcpu_feature(spec: Spec, check: Check, head: str, term, vocab: Vocabulary) -> tuple:
@@ -503,8 +574,9 @@ class _OpPlanner:
     """Plans the cases of one operation."""
 
     def __init__(self, spec: Spec, op: Operation, vocab: Vocabulary):
-        if op.kind in (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) and op.fd != "vm" \
-                and not vcpu_request(op):
+        vcpu_ok = op.kind is OpKind.IOCTL and op.fd == "vcpu"   # VM_IOCTL on_vcpu
+        if op.kind in (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) \
+                and op.fd != "vm" and not vcpu_ok:
             raise PlanError(op.source, f"{op.name} is a {op.fd} ioctl; its step issues it "
                             f"on the VM fd, and no step kind issues it on a {op.fd} fd yet")
         self.spec, self.op, self.vocab = spec, op, vocab
@@ -540,7 +612,7 @@ class _OpPlanner:
         if v is None and c.reach is not Reach.UNREACHABLE and not (
                 self.fatal is not None and c is self.fatal):
             self.gap(c, *why_no_violation(self.spec, self.op, c, self.vocab))
-        elif v is not None and c.errno is None:
+        elif v is not None and c.errno is None and not _is_effect(c):
             self.gap(c, Gap.NOT_OBSERVABLE, f"`{c.condition}` fails with `return "
                      f"{c.result or '?'}`, no errno a single call shows")
         return v
@@ -692,7 +764,10 @@ class _OpPlanner:
         return bool(d & bit) == bool(to_v & bit)
 
     def apply(self, d: _Draft, v: Violation, element: str = "") -> None:
-        if v.how is How.TRUTHY:
+        if v.how is How.ALL:
+            for p in v.parts:
+                self.apply(d, p)
+        elif v.how is How.TRUTHY:
             d.fields[v.field] = Val(bytes=v.value)
         elif v.lever is Lever.RESERVED_ELEMENT_NONZERO:
             d.fields[element or v.elements[0]] = Val(bytes=v.value)
@@ -780,7 +855,8 @@ class _OpPlanner:
                          fill=Fill.PATTERN if to_kernel else Fill.SENTINEL,
                          seed=seed if to_kernel else 0)
         return VmIoctl(StepRole.SUBJECT, op=op.name,
-                    fields=tuple(d.fields.items()), arg=d.arg, buffer=buf, note=note)
+                    fields=tuple(d.fields.items()), arg=d.arg, buffer=buf, note=note,
+                    on_vcpu=op.fd == "vcpu")
 
     def case(self, name: str, clause: str, source: Source, description: str,
              steps: list[Step], violates=()) -> Case:
@@ -900,6 +976,24 @@ class _OpPlanner:
                 f"`{c.condition}` fails on every call{why}: {what}"
                 f"{', ' + args if args else ''}: expect {expect}",
                 self.setup(d) + [self.call(d)], [c.id]))
+        return out
+
+    def effect_cases(self) -> list[Case]:
+        """A condition whose side acts and goes on (`if (ext_dabt_pending)
+        kvm_inject_dabt(...)`: no errno, no early return): made true, the
+        call returns what a valid call returns; the action itself is only
+        seen where something reads it back."""
+        out = []
+        for check, v in self.violations:
+            if v is None or not _is_effect(check) or not self._branch_ok(check):
+                continue
+            d = self.base()
+            self.enter_branch(d, check)
+            self.apply(d, v)
+            desc = (f"{check.condition} holds ({_how(v)}): the call also does "
+                    f"`{check.effect}` and returns what a valid call returns")
+            out.append(self.case(check.id, check.id, check.source, desc,
+                                 self.setup(d) + [self.call(d)], [check.id]))
         return out
 
     def violation_cases(self) -> list[Case]:
@@ -1090,6 +1184,11 @@ def run_once() -> list[Step]:
                   note="enter the guest once (KVM_RUN)")]
 
 
+def _is_effect(c: Check) -> bool:
+    """A check whose side acts (`effect`) and returns nothing: not a failure."""
+    return c.errno is None and not c.result and bool(c.effect)
+
+
 def always_failing(op: Operation) -> Optional[Check]:
     """The first reachable check the patch's own code makes fail on every
     call (`value` True, outside any branch), if any: the operation ends
@@ -1126,6 +1225,8 @@ def _how(v: Violation, element: str = "") -> str:
         return f"{v.field}={v.value:#x}: {v.note}"
     if v.how in (How.ABOVE, How.VALUE):
         return f"{v.field}={v.value}"
+    if v.how is How.ALL:
+        return ", ".join(_how(p) for p in v.parts)
     return f"{v.field} += {v.value:#x}"
 
 
