@@ -35,6 +35,7 @@ from generator.extract.guest import extract_guest_rules
 from generator.extract.handlers import extract_operations
 from generator.extract.notes import ElementIndex, notes_and_findings
 from generator.extract.prose import ProseLexicon, classify, is_prose, prose_text, sentences
+from generator.extract.consts import Macro
 from generator.extract.uapi import extract_uapi, header_constants, operand_names
 from generator.model.vocab import Vocabulary, load_vocabulary
 
@@ -135,7 +136,8 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
     known = {c: t.value for c, t in voc.constants.items() if t.value is not None}
     known.update({c.name: c.value for c in spec.constants})
     named = {n for o in ops for c in o.checks for n in operand_names(c.condition)}
-    spec.constants += header_constants(patches, seed, named, known)
+    spec.constants += header_constants(patches, seed, named, known,
+                                       {k: Macro(*v) for k, v in voc.macros.items()})
 
     # 3b. guest-visible rules (ID registers, register visibility, exception entry)
     spec.guest = extract_guest_rules(patches, seed, voc)

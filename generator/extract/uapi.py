@@ -180,6 +180,8 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
     patches before it (ioctl sizes may name them) and grows by this
     patch's; sizes come from the one layout engine (generator.abi)."""
     res = UapiResult([], [], [], [], [])
+    # mainline's function-like uAPI macros (KVM_REG_ARM_FW_REG(r)), the patch's over them
+    res.macros.update({k: Macro(*v) for k, v in voc.macros.items()})
     defines: list[tuple[int, str, str, str]] = []
     for f in patch.files:
         if "include/uapi/" not in f.path:
@@ -268,14 +270,14 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
 
 
 def header_constants(patches: list[Patch], seed: str, names: set[str],
-                     known: dict[str, int]) -> list[Constant]:
+                     known: dict[str, int], vocab_macros=None) -> list[Constant]:
     """The kernel-internal constants a check names that a patch defines in a
     header outside include/uapi (`#define KVM_ARM_SMCCC_STD_FEATURES
     GENMASK(KVM_REG_ARM_STD_BMAP_BIT_MAX, 0)` in include/kvm/arm_hypercalls.h):
     each one evaluated over the constants known and the macros of the
     patch's headers; one that is no integer constant is left out."""
     objects: dict[str, tuple[int, str, str, Patch]] = {}
-    macros: dict[str, Macro] = {}
+    macros: dict[str, Macro] = dict(vocab_macros or {})
     for p in patches:
         for f in p.files:
             if not f.path.endswith(".h"):

@@ -75,6 +75,8 @@ class Vocabulary:
     context: dict[str, list[ContextCheck]] = field(default_factory=dict)
     dispatch: dict[str, Dispatch] = field(default_factory=dict)
     prose: dict = field(default_factory=dict)      # the `prose` lexicon, raw
+    macros: dict = field(default_factory=dict)     # function-like uAPI macros: name ->
+                                                   # (params, body) over the constants
 
     def lookup(self, key: str) -> Term | None:
         return self.predicates.get(key) or self.helpers.get(key)
@@ -226,6 +228,15 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
         except (KeyError, ValueError, TypeError, AttributeError):
             raise SpecError(f"{path}:{_line_of(text, fn)}: dispatch.{fn} needs a kind, one of "
                             f"{', '.join(k.value for k in OpKind)}") from None
+    for k, d in (data.get("macros") or {}).items():
+        where = f"{path if full_name else path.name}:{_line_of(text, k)}"
+        if not isinstance(d, dict) or not isinstance(d.get("body"), str) \
+                or not isinstance(d.get("params", []), list):
+            raise SpecError(f"{where}: macros.{k} needs a 'body' (C text) and 'params' (a list)")
+        if ("macros", k) in origin:
+            raise SpecError(f"{where}: macros.{k} is already defined at {origin[('macros', k)]}")
+        origin[("macros", k)] = where
+        voc.macros[k] = (tuple(str(x) for x in d.get("params", [])), d["body"])
     for k, v in (data.get("prose") or {}).items():
         voc.prose.setdefault(k, v if not isinstance(v, dict) else {})
         if isinstance(v, dict):

@@ -38,3 +38,27 @@ def test_fw_bmap_register_id_and_mask_are_numbers():
     assert op.aliases["val"] == "value"
     check = next(c for c in op.checks if c.id == "val_invalid_bits")
     assert check.condition == "val & (~KVM_ARM_SMCCC_STD_FEATURES)"
+
+
+def test_mainline_id_macros_from_the_vocabulary():
+    """A patch's `#define KVM_REG_ARM_FOO KVM_REG_ARM_FW_REG(4)` is a number:
+    the vocabulary's macros over its ONE_REG id constants."""
+    from generator.model.vocab import load_vocabulary
+    voc = load_vocabulary()
+    known = {n: t.value for n, t in voc.constants.items() if t.value is not None}
+    macros = {k: Macro(*v) for k, v in voc.macros.items()}
+    assert evaluate("KVM_REG_ARM_FW_REG(3)", known, macros) == \
+        known["KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_3"]
+    # SYS_ID_AA64PFR1_EL1 = S3_0_C0_C4_1: the guest vocabulary's encoding of the same register
+    from generator.render.c import one_reg_id
+    assert evaluate("ARM64_SYS_REG(3, 0, 0, 4, 1)", known, macros) == one_reg_id(3, 0, 0, 4, 1)
+
+
+def test_a_bad_macro_entry_names_its_line(tmp_path):
+    import pytest
+    from generator.errors import KconformError
+    from generator.model.vocab import load_vocabulary
+    bad = tmp_path / "v.yaml"
+    bad.write_text("macros:\n  FOO:\n    params: r\n")
+    with pytest.raises(KconformError, match=r"v.yaml:2: macros.FOO needs a 'body'"):
+        load_vocabulary(bad)
