@@ -68,12 +68,15 @@ def _deleted_context(ctx: ContextCheck, dels: list[Deletion]) -> Deletion | None
 
 
 def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
-                    voc: Vocabulary, walker: HandlerWalker, state: State) -> None:
+                    voc: Vocabulary, walker: HandlerWalker, state: State,
+                    after: bool = False) -> None:
     """The vocabulary's checks of the code around a dispatcher; a user read
     among them (`copy_from_user(&val, reg->addr, ...)`) makes its target
     input for the patch's code, as in the walker."""
     findings = walker.findings
     for ctx in voc.context.get(u.dispatcher, []):
+        if ctx.after != after:       # before the patch's code, or (`after`) once it is walked
+            continue
         gone = _deleted_context(ctx, dels)
         if gone is not None:
             findings.append(Finding(
@@ -152,6 +155,8 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
         if switch is None and d.selects and d.argvar and u.default is not None:
             _not_a_case(op, u, d, seed, walker, state)
         res = walker.walk_unit(u, state)
+        if switch is None:
+            _context_checks(op, u, dels, seed, voc, walker, state, after=True)
         called = _called(u, functions)
         reached.update(called)
         _finish(op, walker, [u] + [functions[f] for f in called], seed, voc,

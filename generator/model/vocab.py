@@ -41,6 +41,8 @@ class ContextCheck:
     line: int
     file: str = "vocabulary.yaml"
     id: str = ""                 # the check's id when the condition names no field
+    after: bool = False          # mainline makes it after the patch's code (`after: true`:
+                                 # the GET's copy of the value to reg->addr)
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,8 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
         voc.context.setdefault(fn, []).extend(
             ContextCheck(fn, r["condition"], r["errno"], tuple(r.get("reads", [])),
                          r.get("meaning", ""), r.get("where", ""),
-                         _context_line(text, fn, r["condition"]), path.name, r.get("id", ""))
+                         _context_line(text, fn, r["condition"]), path.name, r.get("id", ""),
+                         bool(r.get("after", False)))
             for r in rules)
     for fn, d in (data.get("dispatch") or {}).items():
         try:

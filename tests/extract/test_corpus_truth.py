@@ -14,7 +14,7 @@ from tests.extract.corpus_truth import CORPUS, TRUTH, Found, ground_truth, plann
 # extraction improves)
 FOUND = {"nisv-v3-01": 1, "nisv-v3-02": 5, "nisv-v2-02": 0, "pvtime-v7-07": 10,
          "pvtime-v6-07": 9, "system-suspend-v6-07": 1, "pmu-set-pmu-v4-05": 7,
-         "fw-bmap-v7-02": 8, "sve-finalize-pull-22": 6, "smccc-filter-v3-09": 9,
+         "fw-bmap-v7-02": 9, "sve-finalize-pull-22": 6, "smccc-filter-v3-09": 9,
          "x86-nx-huge-pages-v6-08": 4}
 
 
