@@ -130,3 +130,9 @@ def test_c_steps(spec, planned, tmp_path):
     r = subprocess.run([CROSS, "-static", "-O2", "-Wall", "-Werror", "-I", str(tmp_path), "-o",
                         str(tmp_path / "t"), str(tmp_path / "t.c")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_kselftest_export_leaves_a_spec_register_out_saying_why(planned):
+    from generator.export.kselftest import Exported, classify
+    out = classify(next(c for c in planned.cases if c.id == "set_one_reg.std_bmap.then_get"))
+    assert out.status is Exported.NO and "register id the spec defines" in out.reason
