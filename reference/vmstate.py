@@ -93,12 +93,16 @@ class CoreConcepts:
                              "patch's code assigns it nothing the model can read")
         return default
 
-    @staticmethod
-    def put_user_value(call: Call, value: int, size: int = 8) -> None:
-        """KVM_GET_ONE_REG's copy of the value to reg->addr (little endian)."""
-        if call.buffer is not None:
-            for i, b in enumerate(int(value).to_bytes(size, "little", signed=value < 0)):
-                call.buffer.write(i, b)
+    def put_user_value(self, call: Call, value: int) -> None:
+        """KVM_GET_ONE_REG's copy of the value to reg->addr: KVM_REG_SIZE(id)
+        bytes, little endian (the step's buffer holds one u64: a wider
+        register's first 8 bytes)."""
+        if call.buffer is None:
+            return
+        size = self.reg_size(call, None, reg_id=call.arg.id)
+        data = (int(value) & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+        for i, b in enumerate(data[:8]):
+            call.buffer.write(i, b)
 
     @staticmethod
     def reg_count(call: Call, it: Optional[Cursor]) -> int:

@@ -125,9 +125,11 @@ static inline int kc_device_attr(struct kc_env *env, const struct kc_step *s,
 }
 
 /* KVM_{GET,SET}_ONE_REG of a register a spec defines, on the last vCPU
- * created: struct kvm_one_reg whose addr points at one u64 (or at an
- * unmapped page); the digest is the u64 after the call (SENTINEL bytes
- * prefilled), of no bytes when addr is unmapped.  0, or -1 harness failed */
+ * created: struct kvm_one_reg whose addr points at the register's
+ * KVM_REG_SIZE(id) bytes (at least one u64: the SET's value, little
+ * endian, zero above) ending at a guard page, or at the unmapped page; the
+ * digest is of the first 8 bytes after the call (SENTINEL prefilled), of
+ * none when addr is unmapped.  0, or -1 harness failed */
 static inline int kc_one_reg(struct kc_env *env, const struct kc_step *s,
 			     long *ret, int *err, uint64_t *digest,
 			     int *has_digest)
@@ -137,23 +139,30 @@ static inline int kc_one_reg(struct kc_env *env, const struct kc_step *s,
 	unsigned long req = s->kind == KC_GET_ONE_REG ? KVM_GET_ONE_REG :
 			    KVM_SET_ONE_REG;
 	int mapped = s->oreg.addrp == KC_ARG_VALID;
+	/* KVM_REG_SIZE(id): 1 << the size field, bits 52..55 */
+	size_t size = (size_t)1 << ((s->reg >> 52) & 0xf);
+	uint64_t v = kc_resolve(env, s->oreg.value);
 
+	if (size < sizeof(uint64_t))
+		size = sizeof(uint64_t);
 	if (env->nvcpus == 0)
 		return -1;
 	if (kc_map_guarded(env, sizeof(*r), &arg))
 		return -1;
-	if (kc_map_guarded(env, sizeof(uint64_t), &val)) {
+	if (kc_map_guarded(env, size, &val)) {
 		munmap(arg.base, arg.total);
 		return -1;
 	}
-	if (s->kind == KC_GET_ONE_REG)
-		memset(val.p, KC_SENTINEL, sizeof(uint64_t));
-	else
-		*(uint64_t *)val.p = kc_resolve(env, s->oreg.value);
+	if (s->kind == KC_GET_ONE_REG) {
+		memset(val.p, KC_SENTINEL, size);
+	} else {
+		memset(val.p, 0, size);
+		memcpy(val.p, &v, sizeof(v));
+	}
 	r = (struct kvm_one_reg *)arg.p;
 	memset(r, 0, sizeof(*r));
 	r->id = s->reg;
-	r->addr = (uintptr_t)(mapped ? val.p : val.p + sizeof(uint64_t));
+	r->addr = (uintptr_t)(mapped ? val.p : val.p + size);
 	errno = 0;
 	*ret = ioctl(env->vcpus[env->nvcpus - 1], req,
 		     s->argp == KC_ARG_VALID ? arg.p : arg.p + sizeof(*r));

@@ -136,3 +136,13 @@ def test_kselftest_export_leaves_a_spec_register_out_saying_why(planned):
     from generator.export.kselftest import Exported, classify
     out = classify(next(c for c in planned.cases if c.id == "set_one_reg.std_bmap.then_get"))
     assert out.status is Exported.NO and "register id the spec defines" in out.reason
+
+
+def test_a_get_writes_the_registers_own_size():
+    """A 32-bit register's GET writes 4 bytes to reg->addr; the rest of the
+    step's u64 keeps its SENTINEL prefill (as kc_one_reg's buffer does)."""
+    from generator.model.case import GetOneReg, Val
+    from reference.vmstate import VMState, _call_for
+    call = _call_for(GetOneReg(StepRole.SUBJECT, op="x", reg_id=0x6020000000160000), 4096)
+    VMState(4096, Host()).put_user_value(call, 0x11223344)
+    assert bytes(call.buffer.data) == bytes([0x44, 0x33, 0x22, 0x11]) + bytes([0xA5] * 4)
