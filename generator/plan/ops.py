@@ -39,7 +39,7 @@ from pycparser import c_ast
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
 from generator.plan.onereg import (ONE_REG_FIELDS, ONE_REG_KINDS, VCPU_REQUESTS, id_for, reads_id,
-                                   through_addr, vcpu_request)
+                                   register_default, through_addr, vcpu_request)
 from generator.model.vocab import DEFAULT_PATH as VOCABULARY
 from generator.model.vocab import Vocabulary
 from generator.model.vocab import load_vocabulary as _load_vocabulary
@@ -1119,10 +1119,14 @@ class _OpPlanner:
             return []
         d = self.base()
         args = _describe_call(d)
+        what = f"the call returns `{self.op.success.ret}`"
+        if self.op.kind is OpKind.GET_ONE_REG:
+            default = register_default(self.spec, self.op)
+            what = (f"the call returns 0 and writes `{self.op.success.ret}` to reg->addr"
+                    + (f": {default[0]:#x} on a fresh VM, {default[1]}" if default else ""))
         return [self.case("valid", "success", self.op.success.source,
-                          f"valid arguments ({args or 'the defaults'}): the call returns "
-                          f"`{self.op.success.ret}`", self.setup(d) + [self.call(d)])
-                ] + self.one_reg_cases()
+                          f"valid arguments ({args or 'the defaults'}): {what}",
+                          self.setup(d) + [self.call(d)])] + self.one_reg_cases()
 
     def one_reg_cases(self) -> list[Case]:
         """What a register's ONE_REG operations promise together (api.rst
