@@ -1147,12 +1147,27 @@ class _OpPlanner:
                               f"KVM_GET_REG_LIST lists {op.select['id']} ({rid:#x}), which "
                               "KVM_GET_ONE_REG reads", self.setup(d) + [
                                   RegList(StepRole.SUBJECT, op=op.name, reg_ids=(rid,))])]
-        return [self.case("then_get", "success", op.success.source,
-                          f"KVM_SET_ONE_REG({op.select['id']}) of {d.fields['value']} succeeds; "
-                          "KVM_GET_ONE_REG then reads that value",
-                          self.setup(d) + [self.call(d),
-                                           GetOneReg(StepRole.SUBJECT, op=get.name, reg_id=rid,
-                                                     note="read it back")])]
+        out = [self.case("then_get", "success", op.success.source,
+                         f"KVM_SET_ONE_REG({op.select['id']}) of {d.fields['value']} succeeds; "
+                         "KVM_GET_ONE_REG then reads that value",
+                         self.setup(d) + [self.call(d),
+                                          GetOneReg(StepRole.SUBJECT, op=get.name, reg_id=rid,
+                                                    note="read it back")])]
+        default = register_default(self.spec, get)
+        for check, v in self.violations:  # once the VM ran: the value it already holds
+            if v is None or v.lever is not Lever.VM_HAS_RUN or check.errno is None \
+                    or default is None:
+                continue
+            same = self.base()
+            self.apply(same, v)
+            same.fields["value"] = Val(bytes=default[0])
+            out.append(self.case(
+                f"{check.id}.same_value", check.id, check.source,
+                f"`{check.condition}` (a vCPU has run) with the value the register already "
+                f"holds ({default[0]:#x}, {default[1]}): expect {check.errno.name} as the "
+                "patch's order says, the value not being compared first",
+                self.setup(same) + [self.call(same)], [check.id]))
+        return out
 
     def cap_cases(self) -> list[Case]:
         op = self.op

@@ -146,3 +146,9 @@ def test_a_get_writes_the_registers_own_size():
     call = _call_for(GetOneReg(StepRole.SUBJECT, op="x", reg_id=0x6020000000160000), 4096)
     VMState(4096, Host()).put_user_value(call, 0x11223344)
     assert bytes(call.buffer.data) == bytes([0x44, 0x33, 0x22, 0x11]) + bytes([0xA5] * 4)
+
+
+def test_after_a_run_the_value_already_held_is_still_refused_by_the_patch(model, planned):
+    case = _case(planned, "set_one_reg.std_bmap.vm_has_run.same_value")
+    assert _subject(case)[0].value.bytes == 1                     # the fresh-VM value
+    assert _outcomes(model, planned, case.id)[-1].errno.name == "EBUSY"

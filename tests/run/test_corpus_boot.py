@@ -94,9 +94,16 @@ def test_fw_bmap_one_reg_conforms_on_6_12(tmp_path):
     (row 11), a SET's value is read back (row 9) and KVM_GET_REG_LIST lists
     the register (row 12)."""
     code, data = _run(tmp_path, "fw-bmap-v7-02")
-    assert code == 0 and data["kernel"]["release"].startswith("6.12")
-    bad = [(c["id"], c["verdict"], c["reason"]) for c in data["cases"]
-           if c["verdict"] not in ("conforms", "not reachable", "untested")]
+    assert data["kernel"]["release"].startswith("6.12")
+    # row 8 changed after merge: posted refuses any write once a vCPU ran
+    # (EBUSY at :383), v6.12 accepts the value the register already holds
+    div = {c["id"]: c for c in data["cases"] if c["verdict"] == "diverges"}
+    assert set(div) == {"set_one_reg.std_bmap.vm_has_run.same_value",
+                        "set_one_reg.std_bmap.vm_has_run_2.same_value"}
+    for c in div.values():
+        assert c["observed"]["ret"] == 0 and "fw-bmap-v7-02.txt:383" in c["reason"]
+    bad = [(c["id"], c["verdict"], c["reason"]) for c in data["cases"] if c["id"] not in div
+           and c["verdict"] not in ("conforms", "not reachable", "untested")]
     assert bad == []
     run = {(c["clause"], c["id"].split(".")[0]) for c in data["cases"]
            if c["verdict"] == "conforms"}
