@@ -79,6 +79,46 @@ class CoreConcepts:
     def vcpu_value(self, call: Call, it: Optional[Cursor], what: str = "", unset: str = "0") -> int:
         return self.vcpu_values.get(what, int(unset, 0))
 
+    # ONE_REG registers a spec defines (generator.plan.onereg) ------------
+    def set_one_reg(self, reg_id: int, value: int) -> None:
+        """KVM_SET_ONE_REG succeeded: the register holds the value."""
+        self.one_regs[int(reg_id)] = int(value)
+
+    def one_reg(self, reg_id: int, default: Optional[int], what: str = "") -> int:
+        """The register's value: what was set, else its value on a fresh VM."""
+        if int(reg_id) in self.one_regs:
+            return self.one_regs[int(reg_id)]
+        if default is None:
+            raise Unmodelled("success", f"the value of `{what}` on a fresh VM: the "
+                             "patch's code assigns it nothing the model can read")
+        return default
+
+    def put_user_value(self, call: Call, value: int) -> None:
+        """KVM_GET_ONE_REG's copy of the value to reg->addr: KVM_REG_SIZE(id)
+        bytes, little endian (the step's buffer holds one u64: a wider
+        register's first 8 bytes)."""
+        if call.buffer is None:
+            return
+        size = self.reg_size(call, None, reg_id=call.arg.id)
+        data = (int(value) & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+        for i, b in enumerate(data[:8]):
+            call.buffer.write(i, b)
+
+    @staticmethod
+    def reg_count(call: Call, it: Optional[Cursor]) -> int:
+        """How many registers the vCPU lists: the host's number, which the
+        model does not know.  A step that sizes its list (n None) passes
+        exactly that number; otherwise the model knows only that there is
+        at least one (every vCPU has its core registers), so it predicts
+        E2BIG for n = 0 alone."""
+        n = getattr(call.arg, "n", None)
+        return n if getattr(call.arg, "sized", False) else 1
+
+    @staticmethod
+    def listed(call: Call, ids: tuple) -> int:
+        """KVM_GET_REG_LIST: bit k set when the step's register k is in `ids`."""
+        return sum(1 << k for k, x in enumerate(call.arg.ids) if x in ids)
+
     def set_vcpu_value(self, what: str, value: int) -> None:
         """The effect of a call that sets a per-vCPU value (vcpu_value)."""
         self.vcpu_values[what] = int(value)
@@ -172,6 +212,7 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     vcpu_values: dict = field(default_factory=dict)  # per-vCPU values userspace has set
     ranges: list = field(default_factory=list)     # (first, last) of a VM table's entries
     last_event: dict = field(default_factory=dict)   # the guest's last GUEST_EXIT event
+    one_regs: dict = field(default_factory=dict)   # ONE_REG id -> value userspace has set
 
     @property
     def page_mask(self) -> int:
@@ -276,8 +317,23 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         """A step that returns a file descriptor (any value >= 0)."""
         return Outcome(None, None, None, "setup")
 
-    def setup_vcpu(self) -> Outcome:
+    def setup_vcpu(self, init: bool = False, features: tuple = ()) -> Outcome:
+        """KVM_CREATE_VCPU, and with `init` KVM_ARM_VCPU_INIT with the
+        features `features` ((name, bit number), ...; a host that cannot
+        offer one skips the case before any prediction is compared).  A
+        feature is known by its name and by its number (a predicate may
+        name it either way: `vcpu_has_feature(vcpu, KVM_ARM_VCPU_SVE)`)."""
         self.vcpus += 1
+        if init:
+            self.vcpus_initialised += 1
+            for name, bit in features:
+                self.vcpu_features |= {name, bit}
+        return self.setup_fd()
+
+    def setup_run(self) -> Outcome:
+        """A vCPU entered the guest (KVM_RUN) and ran one command; what the
+        command reports (>= 0) is not modelled."""
+        self.vcpus_ran += 1
         return self.setup_fd()
 
     def setup_memslot(self, slot: int, base_gfn: int, pages: int) -> Outcome:

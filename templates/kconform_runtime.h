@@ -51,8 +51,13 @@ static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 	struct kc_map arg, buf = { NULL, NULL, 0 };
 	uint64_t v[KC_MAX_FIELDS];
 	size_t len = 0, valid = 0, i;
-	int k;
+	int k, fd = env->vm_fd;
 
+	if (s->on_vcpu) {		/* a vCPU ioctl: on the last vCPU created */
+		if (env->nvcpus == 0)
+			return -1;
+		fd = env->vcpus[env->nvcpus - 1];
+	}
 	for (k = 0; k < KC_MAX_FIELDS; k++)
 		v[k] = kc_resolve(env, s->v[k]);
 	if (kc_map_guarded(env, op->arg_size, &arg))
@@ -71,8 +76,11 @@ static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 	memset(arg.p, 0, op->arg_size);
 	op->fill(arg.p, v, buf.p);
 	errno = 0;
-	*ret = ioctl(env->vm_fd, op->request,
-		     s->argp == KC_ARG_VALID ? arg.p : arg.p + op->arg_size);
+	if (op->by_value)		/* `_IO`: the argument is the value */
+		*ret = ioctl(fd, op->request, (unsigned long)v[0]);
+	else
+		*ret = ioctl(fd, op->request,
+			     s->argp == KC_ARG_VALID ? arg.p : arg.p + op->arg_size);
 	*err = *ret < 0 ? errno : 0;
 	if (s->buf.present) {
 		*has_digest = 1;
@@ -132,6 +140,148 @@ static inline int kc_enable_cap_unmapped(struct kc_env *env, long *ret, int *err
 	return 0;
 }
 
+/* KVM_{GET,SET}_ONE_REG of a register a spec defines, on the last vCPU
+ * created: struct kvm_one_reg whose addr points at the register's
+ * KVM_REG_SIZE(id) bytes (at least one u64: the SET's value, little
+ * endian, zero above) ending at a guard page, or at the unmapped page; the
+ * digest is of the first 8 bytes after the call (SENTINEL prefilled), of
+ * none when addr is unmapped.  0, or -1 harness failed */
+static inline int kc_one_reg(struct kc_env *env, const struct kc_step *s,
+			     long *ret, int *err, uint64_t *digest,
+			     int *has_digest)
+{
+	struct kc_map arg, val;
+	struct kvm_one_reg *r;
+	unsigned long req = s->kind == KC_GET_ONE_REG ? KVM_GET_ONE_REG :
+			    KVM_SET_ONE_REG;
+	int mapped = s->oreg.addrp == KC_ARG_VALID;
+	/* KVM_REG_SIZE(id): 1 << the size field, bits 52..55 */
+	size_t size = (size_t)1 << ((s->reg >> 52) & 0xf);
+	uint64_t v = kc_resolve(env, s->oreg.value);
+
+	if (size < sizeof(uint64_t))
+		size = sizeof(uint64_t);
+	if (env->nvcpus == 0)
+		return -1;
+	if (kc_map_guarded(env, sizeof(*r), &arg))
+		return -1;
+	if (kc_map_guarded(env, size, &val)) {
+		munmap(arg.base, arg.total);
+		return -1;
+	}
+	if (s->kind == KC_GET_ONE_REG) {
+		memset(val.p, KC_SENTINEL, size);
+	} else {
+		memset(val.p, 0, size);
+		memcpy(val.p, &v, sizeof(v));
+	}
+	r = (struct kvm_one_reg *)arg.p;
+	memset(r, 0, sizeof(*r));
+	r->id = s->reg;
+	r->addr = (uintptr_t)(mapped ? val.p : val.p + size);
+	errno = 0;
+	*ret = ioctl(env->vcpus[env->nvcpus - 1], req,
+		     s->argp == KC_ARG_VALID ? arg.p : arg.p + sizeof(*r));
+	*err = *ret < 0 ? errno : 0;
+	if (s->kind == KC_GET_ONE_REG) {
+		*has_digest = 1;
+		*digest = kc_fnv1a64(val.p, mapped ? sizeof(uint64_t) : 0);
+	}
+	munmap(val.base, val.total);
+	munmap(arg.base, arg.total);
+	return 0;
+}
+
+/* KVM_GET_REG_LIST on the last vCPU created: bit k of ret set when
+ * s->regs[k] is listed; the call's errno when the list cannot be read */
+static inline long kc_reg_list_ids(struct kc_env *env, const struct kc_step *s)
+{
+	struct kvm_reg_list probe = { .n = 0 }, *list;
+	long ret, mask = 0;
+	uint64_t i;
+	int k, fd;
+
+	if (env->nvcpus == 0)
+		return -1;
+	fd = env->vcpus[env->nvcpus - 1];
+	if (s->argp != KC_ARG_VALID) {		/* the struct on an unmapped page */
+		struct kc_map arg;
+
+		if (kc_map_guarded(env, sizeof(probe), &arg))
+			return -1;
+		errno = 0;
+		ret = ioctl(fd, KVM_GET_REG_LIST, arg.p + sizeof(probe));
+		k = errno;
+		munmap(arg.base, arg.total);
+		errno = k;
+		return ret;
+	}
+	if (s->oreg.n_set) {			/* one call with the case's n */
+		probe.n = kc_resolve(env, s->oreg.value);
+		list = calloc(1, sizeof(*list) + probe.n * sizeof(__u64));
+		if (!list)
+			return -1;
+		list->n = probe.n;
+		ret = ioctl(fd, KVM_GET_REG_LIST, list);
+		k = errno;
+		free(list);
+		errno = k;
+		return ret < 0 ? ret : mask;
+	}
+	ret = ioctl(fd, KVM_GET_REG_LIST, &probe);	/* E2BIG, sets n */
+	if (ret < 0 && errno != E2BIG)
+		return ret;
+	list = calloc(1, sizeof(*list) + probe.n * sizeof(__u64));
+	if (!list)
+		return -1;
+	list->n = probe.n;
+	ret = ioctl(fd, KVM_GET_REG_LIST, list);
+	if (ret < 0) {
+		free(list);
+		return ret;
+	}
+	for (k = 0; k < KC_MAX_REGS && s->regs[k]; k++)
+		for (i = 0; i < list->n; i++)
+			if (list->reg[i] == s->regs[k])
+				mask |= 1L << k;
+	free(list);
+	return mask;
+}
+
+/* KVM_ARM_PREFERRED_TARGET + KVM_ARM_VCPU_INIT with the step's feature
+ * bits: 0 done, 1 the host cannot offer a feature (the case is skipped,
+ * naming it), -1 the init failed without any feature */
+static inline int kc_vcpu_init(struct kc_env *env, int fd,
+			       const struct kc_step *s)
+{
+#ifdef __aarch64__
+	struct kvm_vcpu_init init;
+	int i;
+
+	memset(&init, 0, sizeof(init));
+	if (ioctl(env->vm_fd, KVM_ARM_PREFERRED_TARGET, &init)) {
+		snprintf(env->why, sizeof(env->why),
+			 "KVM_ARM_PREFERRED_TARGET failed: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < 64; i++)
+		if (s->features & (1ULL << i))
+			init.features[i / 32] |= 1U << (i % 32);
+	if (ioctl(fd, KVM_ARM_VCPU_INIT, &init) == 0)
+		return 0;
+	snprintf(env->why, sizeof(env->why), "%s%s: KVM_ARM_VCPU_INIT failed: %s",
+		 s->features ? "the host cannot offer vCPU feature(s) " :
+		 "KVM_ARM_VCPU_INIT without features failed",
+		 s->features ? s->feature_names : "", kc_errno_name(errno));
+	return s->features ? 1 : -1;
+#else
+	(void)env; (void)fd;
+	snprintf(env->why, sizeof(env->why), "KVM_ARM_VCPU_INIT is arm64's "
+		 "(vCPU feature(s) %s)", s->feature_names ? s->feature_names : "none");
+	return 1;
+#endif
+}
+
 /* 0 observed, 1 the case cannot run here (env->why), -1 harness failed */
 static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		   const struct kc_case *c, int n)
@@ -170,6 +320,10 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		ret = ioctl(env->vm_fd, KVM_CREATE_VCPU, env->nvcpus);
 		if (ret >= 0)
 			env->vcpus[env->nvcpus++] = (int)ret;
+		if (ret >= 0 && s->vcpu_init) {
+			rc = kc_vcpu_init(env, (int)ret, s);
+			errno = 0;
+		}
 		break;
 	case KC_ADD_MEMSLOT:
 		if (s->slot >= KC_MAX_SLOTS || env->slot_mem[s->slot])
@@ -209,6 +363,31 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		if (kc_device_attr(env, s, &ret, &err))
 			return -1;
 		break;
+	case KC_GET_ONE_REG:
+	case KC_SET_ONE_REG:
+		if (s->oreg.direct) {
+			if (kc_one_reg(env, s, &ret, &err, &digest, &has_digest))
+				return -1;
+			break;
+		}
+#ifdef KC_WITH_GUEST
+		ret = s->kind == KC_GET_ONE_REG ? kc_get_one_reg(env, s) :
+						  kc_set_one_reg(env, s);
+		break;
+#else
+		goto no_guest;
+#endif
+	case KC_REG_LIST:
+		if (s->oreg.direct) {
+			ret = kc_reg_list_ids(env, s);
+			break;
+		}
+#ifdef KC_WITH_GUEST
+		ret = kc_reg_list(env, s);
+		break;
+#else
+		goto no_guest;
+#endif
 #ifdef KC_WITH_GUEST
 	case KC_VCPU_START:
 		ret = kc_vcpu_start(env, s);
@@ -221,15 +400,6 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 	case KC_RUN_FIELD:
 		rc = kc_run_field(env, s, &ret);
 		break;
-	case KC_GET_ONE_REG:
-		ret = kc_get_one_reg(env, s);
-		break;
-	case KC_SET_ONE_REG:
-		ret = kc_set_one_reg(env, s);
-		break;
-	case KC_REG_LIST:
-		ret = kc_reg_list(env, s);
-		break;
 	case KC_GUEST:
 		rc = kc_guest_step(env, s, &ret, &digest, &has_digest);
 		break;
@@ -238,6 +408,7 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		break;
 #else
 	default:
+no_guest:
 		snprintf(env->why, sizeof(env->why), "the guest runtime is built "
 			 "for arm64 only (step kind %s)", kc_kind_name(s->kind));
 		return 1;
@@ -249,7 +420,8 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		return -1;
 	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST &&
 	    !(s->kind == KC_ENABLE_CAP && s->argp != KC_ARG_VALID) &&
-	    s->kind != KC_GUEST_EXIT && s->kind != KC_RUN_FIELD)
+	    s->kind != KC_GUEST_EXIT && s->kind != KC_RUN_FIELD &&
+	    !(s->oreg.direct && s->kind != KC_REG_LIST))
 		err = ret < 0 ? errno : 0;
 	KC_PRINT_OBS(c, n, s, ret, err, has_digest, digest);
 	return 0;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -66,8 +67,10 @@ struct kc_step {
 	uint32_t gop;			/* KC_GUEST: enum kg_op */
 	struct kc_val gargs[3];		/* ... its arguments */
 	uint32_t report;		/* ... what ret is (enum kc_report) */
-	uint64_t features;		/* KC_VCPU_START: KVM_ARM_VCPU_INIT feature bits */
+	int vcpu_init;			/* KC_CREATE_VCPU: KVM_ARM_VCPU_INIT after it */
+	uint64_t features;		/* ... with these feature bits (also KC_VCPU_START) */
 	const char *feature_names;	/* ... named so (a skip says which) */
+	int on_vcpu;			/* KC_VM_IOCTL: on the last vCPU created */
 	struct {			/* KC_RUN_FIELD: a kvm_run member */
 		size_t off, size;	/* size 0: the guest call's x0 */
 		uint64_t mask;		/* ret = value & mask (0: all of it) */
@@ -79,6 +82,12 @@ struct kc_step {
 		struct kc_val value;	/* the u64 at attr.addr */
 		enum kc_argp addrp;	/* attr.addr valid or unmapped */
 	} dattr;
+	struct {			/* KC_{GET,SET}_ONE_REG, KC_REG_LIST of a spec's register */
+		int direct;		/* the last vCPU created, not the guest runtime's */
+		struct kc_val value;	/* the u64 at reg.addr (KC_REG_LIST: n) */
+		enum kc_argp addrp;	/* reg.addr valid or unmapped */
+		int n_set;		/* KC_REG_LIST: one call with n = value */
+	} oreg;
 };
 
 struct kc_case {
@@ -95,6 +104,7 @@ struct kc_op {
 	unsigned long request;
 	size_t arg_size;
 	void (*fill)(void *arg, const uint64_t *v, void *buf);
+	int by_value;			/* the ioctl's argument is v[0] itself */
 };
 
 struct kc_binding {

@@ -70,6 +70,9 @@ GUEST_REASON = ("they need guest code the exporter does not write yet "
                 "guest image.  MRS cases use guest_code() below (vm_create(), "
                 "vm_vcpu_add(), an UNDEF handler, ucall)")
 
+ONE_REG_REASON = ("the exporter writes ONE_REG steps of the guest vocabulary's system "
+                  "registers only; {kinds} of a register id the spec defines (an id "
+                  "variant, an unmapped struct kvm_one_reg or addr) is not exported yet")
 
 @dataclass
 class CaseExport:
@@ -130,6 +133,9 @@ def classify(case: Case) -> CaseExport:
                     if s.kind not in IOCTL_STEPS and not guest_mrs(s)})
     if other:
         return CaseExport(case, Exported.NO, GUEST_REASON.format(kinds=", ".join(other)))
+    direct = sorted({s.kind.value for s in case.steps if getattr(s, "direct", False)})
+    if direct:                      # a spec's own register (ONE_REG id, REG_LIST subject)
+        return CaseExport(case, Exported.NO, ONE_REG_REASON.format(kinds=", ".join(direct)))
     return CaseExport(case, Exported.YES, function=function_name(case.id))
 
 

@@ -36,7 +36,8 @@ from generator.extract.guest import extract_guest_rules, load_guest_vocabulary
 from generator.extract.handlers import extract_operations
 from generator.extract.notes import ElementIndex, notes_and_findings
 from generator.extract.prose import ProseLexicon, classify, is_prose, prose_text, sentences
-from generator.extract.uapi import extract_uapi
+from generator.extract.consts import Macro
+from generator.extract.uapi import extract_uapi, header_constants, operand_names
 from generator.model.vocab import Vocabulary, load_vocabulary
 
 
@@ -112,9 +113,12 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
 
     # 2. uAPI
     known_structs: list[StructDef] = []
+    partial: list[StructDef] = []
     for p in patches:
         u = extract_uapi(p, seed, voc, known_structs)
         spec.structs += u.structs
+        partial += [s for s in u.partial or [] if s.members
+                    and s.name not in {x.name for x in partial}]
         spec.constants += u.constants
         spec.capabilities += u.capabilities
         spec.ioctls += u.ioctls
@@ -125,7 +129,16 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
     user_fields = {m.name for st in spec.structs for m in st.members if m.user_pointer and m.name}
     ops, findings, spans = extract_operations(patches, seed, voc, arg_types, user_fields)
     spec.operations = ops
+    # a struct the hunks show in part gives the fields of an operation that takes it
+    spec.partial_structs = [s for s in partial if any(
+        o.arg_type in (s.name, f"{s.kind} {s.name}") for o in ops)]
     spec.findings += findings
+    # 3a. kernel-internal constants the checks name, from the patch's headers
+    known = {c: t.value for c, t in voc.constants.items() if t.value is not None}
+    known.update({c.name: c.value for c in spec.constants})
+    named = {n for o in ops for c in o.checks for n in operand_names(c.condition)}
+    spec.constants += header_constants(patches, seed, named, known,
+                                       {k: Macro(*v) for k, v in voc.macros.items()})
 
     # 3b. guest-visible rules (ID registers, register visibility, exception entry)
     spec.guest = extract_guest_rules(patches, seed, voc)

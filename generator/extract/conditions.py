@@ -117,6 +117,7 @@ class ConditionReader:
     def _add_checks(self, cond, out: Outcome, st: State, whole: bool = False,
                     cid_hint: str = "") -> None:
         for d in ([cond] if whole else disjuncts(cond)):
+            d = self._inlined(d, st)
             reads: list[str] = []
             direct: list[str] = []
             derived: list[str] = []

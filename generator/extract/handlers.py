@@ -68,12 +68,15 @@ def _deleted_context(ctx: ContextCheck, dels: list[Deletion]) -> Deletion | None
 
 
 def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
-                    voc: Vocabulary, walker: HandlerWalker, state: State) -> None:
+                    voc: Vocabulary, walker: HandlerWalker, state: State,
+                    after: bool = False) -> None:
     """The vocabulary's checks of the code around a dispatcher; a user read
     among them (`copy_from_user(&val, reg->addr, ...)`) makes its target
     input for the patch's code, as in the walker."""
     findings = walker.findings
     for ctx in voc.context.get(u.dispatcher, []):
+        if ctx.after != after:       # before the patch's code, or (`after`) once it is walked
+            continue
         gone = _deleted_context(ctx, dels)
         if gone is not None:
             findings.append(Finding(
@@ -207,10 +210,22 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
         res = walker.walk_unit(u, state)
         if u.added is not None:
             _mark_shown_context(op, u, seed, findings)
+        if switch is None:
+            _context_checks(op, u, dels, seed, voc, walker, state, after=True)
         called = _called(u, functions)
         reached.update(called)
         _finish(op, walker, [u] + [functions[f] for f in called], seed, voc,
                 walker.break_result or res)
+        if d.ioctl and not d.returns:
+            # a function that does part of one request (kvm_vcpu_first_run_init for
+            # KVM_RUN): its `return 0` hands back to the request's code, which goes
+            # on; what the request itself returns is not in the patch
+            op.success = None
+        if op.success is None and d.returns:   # the hunk does not show the function's end
+            op.success = Success(d.returns, _int_or_none(d.returns),
+                                 Source(d.file, d.line, "context", d.function,
+                                        f"returns {d.returns} once every check passes "
+                                        "(mainline; the hunk does not show it)"))
         ops.append(op)
     ops += _internal_operations(patches, functions, reached, seed, voc, findings)
     ops = _one_per_name(ops, seed, findings)
@@ -218,6 +233,13 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
         _mark_dead(op, seed, findings)
     spans = {op.name: _spans(op, units, functions) for op in ops}
     return ops, findings, spans
+
+
+def _int_or_none(text: str):
+    try:
+        return int(text, 0)
+    except ValueError:
+        return None
 
 
 def _one_per_name(ops: list[Operation], seed: str, findings: list[Finding]) -> list[Operation]:

@@ -7,7 +7,8 @@ numbers are encoded as arm64 does (asm-generic/ioctl.h).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 from pycparser import c_ast
 
@@ -17,7 +18,7 @@ from generator.model import (Capability, Constant, Finding, FindingKind, IocDir,
                      Ioctl, Member, Source, StructDef)
 from generator.abi.errors import AbiError
 from generator.abi.spec import arm64_layouts
-from generator.extract.consts import evaluate
+from generator.extract.consts import Macro, evaluate
 from generator.model.vocab import Vocabulary
 
 _DIRECTIVE = re.compile(r'^\s*#\s*(\w*)')
@@ -27,9 +28,15 @@ _NOT_C = re.compile(r'[#@$`\\]|[^\x00-\x7f]')   # outside a macro body's C (bar 
 # a define _DEFINE does not read that is still well formed: a guard, a macro
 _DEFINE_OTHER = re.compile(r'^\s*#\s*define\s+[A-Za-z_]\w*(?:\(|\s*(?:/\*.*)?$)')
 _DEFINE = re.compile(r'^\s*#\s*define\s+([A-Za-z_]\w*)\s+(.+?)\s*(?:/\*.*)?$')
+_DEFINE_FN = re.compile(r'^\s*#\s*define\s+([A-Za-z_]\w*)\(([^)]*)\)\s+(.+?)\s*(?:/\*.*)?$')
 _IOC = re.compile(r'^(_IO|_IOR|_IOW|_IOWR)\s*\(\s*([A-Za-z_]\w*|0x[0-9a-fA-F]+)\s*,'
                   r'\s*(0x[0-9a-fA-F]+|\d+)\s*(?:,\s*(.+?))?\s*\)$')
 _STRUCT_START = re.compile(r'^\s*(struct|union)\s+([A-Za-z_]\w*)\s*\{')
+_STRUCT_END = re.compile(r'^\s*}\s*;')
+# bytes of the scalar types an ioctl may take (`_IOW(KVMIO, 0xc2, int)`), on arm64
+SCALAR_SIZES = {"int": 4, "unsigned int": 4, "long": 8, "unsigned long": 8, "__u8": 1,
+                "__s8": 1, "__u16": 2, "__s16": 2, "__u32": 4, "__s32": 4, "__u64": 8,
+                "__s64": 8}
 
 
 @dataclass
@@ -39,6 +46,71 @@ class UapiResult:
     capabilities: list[Capability]
     ioctls: list[Ioctl]
     findings: list[Finding]
+    macros: dict = field(default_factory=dict)    # function-like: name -> Macro
+    partial: list[StructDef] = None
+
+
+def joined_lines(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """(first seed line, text) with each backslash-continued line joined to
+    the next, as the preprocessor reads them."""
+    out: list[tuple[int, str]] = []
+    pending: Optional[tuple[int, str]] = None
+    for no, t in lines:
+        if pending is not None:
+            no, t = pending[0], pending[1] + " " + t.strip()
+            pending = None
+        if t.rstrip().endswith("\\"):
+            pending = (no, t.rstrip()[:-1].rstrip())
+            continue
+        out.append((no, t))
+    if pending is not None:
+        out.append(pending)
+    return out
+
+
+def partial_structs(patch: Patch, seed: str, defined: set[str]) -> list[StructDef]:
+    """Structs a uAPI hunk changes inside (its section line is `struct NAME {`)
+    without adding them whole: the members the hunk's new side shows,
+    from the hunk's first line to the struct's `};` or the hunk's end.  A
+    hunk that starts inside a nested struct (its braces close before a
+    `};`) shows no member paths one can trust: none is taken from it."""
+    out: list[StructDef] = []
+    seen = set(defined)
+    files = sorted((f for f in patch.files if "include/uapi/" in f.path),
+                   key=lambda f: "arm64" not in f.path)       # arm64's own copy first
+    for f in files:
+        for h in f.hunks:
+            m = _STRUCT_START.match(h.section or "")
+            if m is None or m.group(2) in seen:
+                continue
+            block, depth = [], 1
+            for ln in h.lines:
+                if ln.kind is LineKind.DEL:
+                    continue
+                depth += ln.text.count("{") - ln.text.count("}")
+                if depth < 1:
+                    if _STRUCT_END.match(ln.text):
+                        break
+                    block = []                     # a nested struct's end: not placeable
+                    break
+                block.append((ln.seed_line, ln.text))
+            if not block:
+                continue
+            head = (h.seed_line, f"{m.group(1)} {m.group(2)} {{")
+            text, first = cparse.join_lines([head] + block + [(block[-1][0] + 1, "};")], seed)
+            try:
+                parsed = cparse.parse(text, seed, first)
+            except cparse.CParseError:
+                continue
+            for node in parsed.ast.ext:
+                t = getattr(node, "type", None)
+                if isinstance(t, (c_ast.Struct, c_ast.Union)) and t.decls is not None:
+                    out.append(StructDef(t.name, m.group(1),
+                                         _members(t, seed, patch, f.path, dict(block)),
+                                         _src(seed, patch, f.path, h.seed_line, h.section),
+                                         header=f.path))
+                    seen.add(t.name)
+    return out
 
 
 def _src(seed: str, patch: Patch, path: str, line: int, text: str) -> Source:
@@ -108,6 +180,8 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
     patches before it (ioctl sizes may name them) and grows by this
     patch's; sizes come from the one layout engine (generator.abi)."""
     res = UapiResult([], [], [], [], [])
+    # mainline's function-like uAPI macros (KVM_REG_ARM_FW_REG(r)), the patch's over them
+    res.macros.update({k: Macro(*v) for k, v in voc.macros.items()})
     defines: list[tuple[int, str, str, str]] = []
     for f in patch.files:
         if "include/uapi/" not in f.path:
@@ -131,7 +205,13 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
                             _members(t, seed, patch, f.path, dict(block)),
                             _src(seed, patch, f.path, block[0][0], block[0][1]),
                             text="\n".join(x for _, x in block), header=f.path))
-            for no, t in added:
+            for no, t in joined_lines(added):
+                fm = _DEFINE_FN.match(t)
+                if fm:                   # KVM_REG_ARM_FW_FEAT_BMAP_REG(r): expanded where called
+                    res.macros[fm.group(1)] = Macro(
+                        tuple(p.strip() for p in fm.group(2).split(",") if p.strip()),
+                        fm.group(3).strip())
+                    continue
                 m = _DEFINE.match(t)
                 if m:
                     defines.append((no, m.group(1), m.group(2).strip(), f.path))
@@ -143,9 +223,10 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
                         "`#define`?); whatever it defined is not in this spec",
                         _src(seed, patch, f.path, no, t.strip())))
     known_structs.extend(res.structs)
-    known_sizes: dict[str, int] = {}
+    res.partial = partial_structs(patch, seed, {s.name for s in known_structs})
+    known_sizes: dict[str, int] = dict(SCALAR_SIZES)
     try:
-        known_sizes = {k: lay.size for k, lay in arm64_layouts(known_structs, seed).items()}
+        known_sizes.update({k: lay.size for k, lay in arm64_layouts(known_structs, seed).items()})
     except AbiError as err:
         first = res.structs[0].source if res.structs else _src(seed, patch, "", 0, "")
         res.findings.append(Finding(FindingKind.PARSE_ERROR,
@@ -170,7 +251,7 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
             number = (d.bits << 30) | (size << 16) | (tval << 8) | int(nr, 0)
             res.ioctls.append(Ioctl(name, d, typ, tval, int(nr, 0), arg, size, number, src))
             continue
-        value = evaluate(expr, consts)
+        value = evaluate(expr, consts, res.macros)
         if value is None and _NOT_C.search(expr):
             res.findings.append(Finding(FindingKind.DAMAGE,
                                         f"`#define {name} {expr}` has characters no C "
@@ -186,3 +267,70 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
         res.constants.append(Constant(name, value, expr, src, path))
         consts[name] = value
     return res
+
+
+def header_constants(patches: list[Patch], seed: str, names: set[str],
+                     known: dict[str, int], vocab_macros=None) -> list[Constant]:
+    """The kernel-internal constants a check names that a patch defines in a
+    header outside include/uapi (`#define KVM_ARM_SMCCC_STD_FEATURES
+    GENMASK(KVM_REG_ARM_STD_BMAP_BIT_MAX, 0)` in include/kvm/arm_hypercalls.h):
+    each one evaluated over the constants known and the macros of the
+    patch's headers; one that is no integer constant is left out."""
+    objects: dict[str, tuple[int, str, str, Patch]] = {}
+    macros: dict[str, Macro] = dict(vocab_macros or {})
+    for p in patches:
+        for f in p.files:
+            if not f.path.endswith(".h"):
+                continue
+            for h in f.hunks:
+                added = [(l.seed_line, l.text) for l in h.lines if l.kind is LineKind.ADD]
+                for no, t in joined_lines(added):
+                    fm = _DEFINE_FN.match(t)
+                    if fm:
+                        macros.setdefault(fm.group(1), Macro(
+                            tuple(a.strip() for a in fm.group(2).split(",") if a.strip()),
+                            fm.group(3).strip()))
+                    elif (m := _DEFINE.match(t)):
+                        objects.setdefault(m.group(1), (no, m.group(2).strip(), f.path, p))
+    scope = dict(known)
+    for name, (_, expr, _, _) in objects.items():      # the patch's own constants first
+        v = evaluate(expr, scope, macros)
+        if v is not None:
+            scope.setdefault(name, v)
+    out = []
+    for name in sorted(names):
+        if name in known or name not in objects:
+            continue
+        no, expr, path, p = objects[name]
+        value = scope.get(name)
+        if value is None:
+            value = evaluate(expr, scope, macros)
+        if value is None:
+            continue
+        out.append(Constant(name, value, expr,
+                            _src(seed, p, path, no, f"#define {name} {expr}"), path))
+    return out
+
+
+def operand_names(condition: str) -> set[str]:
+    """The upper-case identifiers a condition computes with: not those a
+    call takes (`test_bit(KVM_ARCH_FLAG_X, ...)`: a vocabulary predicate's
+    argument, no number userspace sees)."""
+    try:
+        node = cparse.parse_expr(condition)
+    except cparse.CParseError:
+        return set()
+    out: set[str] = set()
+
+    class V(c_ast.NodeVisitor):
+        def visit_ID(self, n):
+            if re.fullmatch(r"[A-Z][A-Z0-9_]*", n.name):
+                out.add(n.name)
+
+        def visit_FuncCall(self, n):
+            pass
+
+        def visit_StructRef(self, n):
+            self.visit(n.name)
+    V().visit(node)
+    return out

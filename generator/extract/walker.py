@@ -87,6 +87,27 @@ class _Inline(c_ast.NodeVisitor):
                 self.visit(child)
 
 
+def _is_macro_name(node) -> bool:
+    """An upper-case identifier: a constant a local is set to on the path
+    walked (`fw_reg_features = KVM_ARM_SMCCC_STD_FEATURES;`)."""
+    return isinstance(node, c_ast.ID) and re.fullmatch(r"[A-Z][A-Z0-9_]*", node.name) is not None
+
+
+def inline_constants(node, st) -> c_ast.Node:
+    """`node` with each local the path walked set once to a constant
+    (`fw_reg_features = KVM_ARM_SMCCC_STD_FEATURES;` in the register's
+    case) replaced by that constant: the check then reads it."""
+    consts = {n: v[0] for n, v in st.locals.items()
+              if len(v) == 1 and _is_macro_name(v[0]) and n not in st.argvars}
+    if not consts:
+        return node
+    if isinstance(node, c_ast.ID) and node.name in consts:
+        return copy.deepcopy(consts[node.name])
+    node = copy.deepcopy(node)
+    _Inline(consts).visit(node)
+    return node
+
+
 def _set_child(node, name: str, value) -> None:
     """Set a pycparser child given its `children()` name (`expr`, `exprs[1]`)."""
     if "[" in name:
@@ -153,6 +174,10 @@ class HandlerWalker(ConditionReader):
                 text = t.strip()
         return Source(self.seed, line, self.unit.patch.label if self.unit else "",
                       self.unit.path if self.unit else "", text)
+
+    @staticmethod
+    def _inlined(node, st: State):
+        return inline_constants(node, st)
 
     def render(self, node, st: State) -> str:
         if not st.renames:
@@ -689,10 +714,12 @@ class HandlerWalker(ConditionReader):
                         st.argvars.add(dst.name)
                         st.params.add(dst.name)
                         st.locals.pop(dst.name, None)
-                        if "get_user" in cparse.to_c(call.name) and \
-                                self.outer._via_field(call.args.exprs[1], st):
-                            # one value read through a pointer field (attr->addr): the
-                            # value a device attribute or a register is set to
+                        one_value = "get_user" in cparse.to_c(call.name) or \
+                            self.outer.op.kind in (OpKind.SET_ONE_REG, OpKind.GET_ONE_REG)
+                        if one_value and self.outer._via_field(call.args.exprs[1], st):
+                            # one value read through a pointer field (attr->addr, a
+                            # register's reg->addr, whatever its size): the value a
+                            # device attribute or a register is set to
                             self.outer.op.aliases[dst.name] = "value"
                 self.generic_visit(call)
         V(self).visit(node)

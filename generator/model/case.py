@@ -26,6 +26,7 @@ GUEST_UNBACKED_IPA = 0x40001100
 # what a GUEST_EXIT step reports when the guest's call returned to the guest
 # and the guest answered its command (KC_GUEST_ANSWERED in kconform_vcpu.h)
 GUEST_ANSWERED = 1000
+ONE_REG_BYTES = 8        # the value a ONE_REG step's reg.addr points at: one u64
 
 
 # ---------------------------------------------------------------- values
@@ -283,10 +284,30 @@ class EnableCap(Step):
 
 @dataclass(frozen=True)
 class CreateVcpu(Step):
+    """KVM_CREATE_VCPU; with `init`, then KVM_ARM_PREFERRED_TARGET and
+    KVM_ARM_VCPU_INIT with the feature bits `features` ((name, bit), ...).
+    A host that refuses the init with a feature cannot run the case: it
+    is skipped naming the feature (the C runtime), never a divergence."""
     KIND = StepKind.CREATE_VCPU
+    init: bool = False
+    features: tuple = ()             # ((KVM_ARM_VCPU_* name, bit number), ...)
+
+    @property
+    def feature_mask(self) -> int:
+        mask = 0
+        for _, bit in self.features:
+            mask |= 1 << bit
+        return mask
+
+    def c_init(self, r) -> list[str]:
+        if not self.init:
+            return [f".kind = {self.KIND.c_name}"]
+        names = " ".join(n for n, _ in self.features)
+        return [f".kind = {self.KIND.c_name}, .vcpu_init = 1",
+                f'.features = {self.feature_mask:#x}ULL, .feature_names = "{names}"']
 
     def ref_setup(self, vm):
-        return vm.setup_vcpu()
+        return vm.setup_vcpu(self.init, self.features)
 
 
 @dataclass(frozen=True)
@@ -311,6 +332,7 @@ class VmIoctl(Step):
     fields: tuple = ()               # ((field path, Val), ...)
     arg: ArgPointer = ArgPointer.VALID
     buffer: Optional[Buffer] = None
+    on_vcpu: bool = False            # issued on the last vCPU created, not the VM
 
     def value(self, path: str) -> Val:
         return dict(self.fields).get(path, Val())
@@ -318,6 +340,8 @@ class VmIoctl(Step):
     def c_init(self, r) -> list[str]:
         d = r.ops[self.op]
         lines = [f".kind = {self.KIND.c_name}, .op = {d.index}"]
+        if self.on_vcpu:
+            lines[0] += ", .on_vcpu = 1"
         for i, f in enumerate(d.fields):
             if self.value(f) != Val():
                 lines.append(f".v[{i}] = {r.val_init(self.value(f))},\t/* {f} */")
@@ -388,7 +412,8 @@ class VcpuStart(Step):
                 f'.features = {mask:#x}ULL, .feature_names = "{names}"']
 
     def ref_setup(self, vm):
-        return vm.setup_vcpu()
+        # kc_vcpu_start: KVM_CREATE_VCPU, then KVM_ARM_VCPU_INIT (no features)
+        return vm.setup_vcpu(init=True)
 
 
 @dataclass(frozen=True)
@@ -446,48 +471,136 @@ def _guest_values(step: "Step", page_size: int) -> dict:
     return values
 
 
+def _one_reg_value_init(step, r) -> list[str]:
+    """The C of a ONE_REG step a spec operation is the subject of: the
+    register id, the u64 at reg.addr, which pointers are unmapped."""
+    lines = [f".kind = {step.KIND.c_name}, .reg = {step.reg_id:#x}ULL",
+             f".oreg = {{ .direct = 1, .value = {r.val_init(step.value)}, "
+             f".addrp = {step.addr.c_name} }},"]
+    if step.arg is not ArgPointer.VALID:
+        lines.append(f".argp = {step.arg.c_name},")
+    return lines
+
+
+class _OneReg:
+    """What KVM_GET_ONE_REG and KVM_SET_ONE_REG steps share.  A step names
+    either a system register of the guest vocabulary (`reg`: a guest
+    rule's observation on the vCPU the guest runtime runs), or, as the
+    subject of a spec operation, the register id the patch defines
+    (`reg_id`), the u64 its struct kvm_one_reg's addr points at (`value`)
+    and which of the two pointers is unmapped; it then acts on the last
+    vCPU created."""
+
+    @property
+    def direct(self) -> bool:
+        return not self.reg
+
+    def ref_key(self, by_number: dict) -> tuple[str, str]:
+        return ("guest_rule", self.op) if self.reg else (self.KIND.value, self.op)
+
+    def ref_values(self, page_size: int) -> dict:
+        if self.reg:
+            return _guest_values(self, page_size)
+        return {"id": self.reg_id, "value": self.value.resolve(page_size)}
+
+    def ref_pointers(self) -> dict:
+        return {"addr": self.addr is ArgPointer.VALID}
+
+
 @dataclass(frozen=True)
-class GetOneReg(Step):
+class GetOneReg(_OneReg, Step):
+    """KVM_GET_ONE_REG.  As a spec operation's subject the step reports
+    the call's return and, as its digest, the 8 bytes at reg.addr after it
+    (prefilled with SENTINEL: a failed call leaves them)."""
     KIND = StepKind.GET_ONE_REG
     GUEST_RULE = True
     reg: str = ""                    # system register name (guest vocabulary)
     shift: int = 0                   # field of the value reported ...
     width: int = 0                   # ... (width 0: the whole register)
+    reg_id: int = 0                  # a spec operation's register id
+    value: Val = Val()
+    arg: ArgPointer = ArgPointer.VALID
+    addr: ArgPointer = ArgPointer.VALID
 
     def c_init(self, r) -> list[str]:
+        if self.direct:
+            return _one_reg_value_init(self, r)
         line = f".kind = {self.KIND.c_name}, .reg = {r.sysreg_macro(self.reg)}"
         if self.width:
             line += f", .shift = {self.shift}, .width = {self.width}"
         return [line]
 
-    def ref_values(self, page_size: int) -> dict:
-        return _guest_values(self, page_size)
+    @property
+    def buffer(self) -> Optional[Buffer]:
+        if self.reg:
+            return None
+        mapped = Val(bytes=ONE_REG_BYTES if self.addr is ArgPointer.VALID else 0)
+        return Buffer(length=Val(bytes=ONE_REG_BYTES), valid=mapped)
+
+    def ref_buffer(self, page_size: int):
+        b = self.buffer
+        return None if b is None else (b.length.resolve(page_size), b.valid.resolve(page_size))
 
 
 @dataclass(frozen=True)
-class SetOneReg(Step):
+class SetOneReg(_OneReg, Step):
+    """KVM_SET_ONE_REG: of a guest register, the value it holds written
+    back; of a spec operation's register, `value`."""
     KIND = StepKind.SET_ONE_REG
     GUEST_RULE = True
     reg: str = ""
+    reg_id: int = 0
+    value: Val = Val()
+    arg: ArgPointer = ArgPointer.VALID
+    addr: ArgPointer = ArgPointer.VALID
 
     def c_init(self, r) -> list[str]:
+        if self.direct:
+            return _one_reg_value_init(self, r)
         return [f".kind = {self.KIND.c_name}, .reg = {r.sysreg_macro(self.reg)}"]
-
-    def ref_values(self, page_size: int) -> dict:
-        return _guest_values(self, page_size)
 
 
 @dataclass(frozen=True)
 class RegList(Step):
+    """KVM_GET_REG_LIST; ret is a mask, bit i set when register i of the
+    step is listed.  Registers are guest-vocabulary names (`regs`, a guest
+    rule's observation on the guest runtime's vCPU), or, on the last vCPU
+    created, ids a spec defines (`reg_ids`, keyed by the GET that reads
+    them) or none (the request as a spec operation's subject, `arg` its
+    pointer): the list is sized by a first call (n = 0, E2BIG) and read by
+    a second, unless `n` is given (one call with it); a failing call's
+    errno is the step's (the n an E2BIG writes back is the host's count,
+    not compared).""" 
     KIND = StepKind.REG_LIST
     GUEST_RULE = True
     regs: tuple = ()                 # register names looked for
+    reg_ids: tuple = ()              # ... or register ids
+    arg: ArgPointer = ArgPointer.VALID
+    n: Optional[int] = None          # struct kvm_reg_list's n for one call (None: sized)
+
+    @property
+    def direct(self) -> bool:
+        return not self.regs
 
     def c_init(self, r) -> list[str]:
+        if self.direct:
+            n = "" if self.n is None else f", .n_set = 1, .value = {{ .bytes = {self.n:#x} }}"
+            lines = [f".kind = {self.KIND.c_name}, .oreg = {{ .direct = 1{n} }}"]
+            if self.reg_ids:
+                lines.append(".regs = { " + ", ".join(f"{x:#x}ULL" for x in self.reg_ids)
+                             + " },")
+            if self.arg is not ArgPointer.VALID:
+                lines.append(f".argp = {self.arg.c_name},")
+            return lines
         return [f".kind = {self.KIND.c_name}",
                 ".regs = { " + ", ".join(r.sysreg_macro(x) for x in self.regs) + " }"]
 
+    def ref_key(self, by_number: dict) -> tuple[str, str]:
+        return (self.KIND.value, self.op) if self.direct else ("guest_rule", self.op)
+
     def ref_values(self, page_size: int) -> dict:
+        if self.direct:
+            return {"ids": self.reg_ids, "n": self.n or 0, "sized": self.n is None}
         return _guest_values(self, page_size)
 
 
@@ -510,6 +623,11 @@ class Guest(Step):
             last += f", .shift = {self.shift}, .width = {self.width}"
         return [f".kind = {self.KIND.c_name}, .gop = {self.guest_op.c_name}",
                 ".gargs = { " + ", ".join(args) + " },", last]
+
+    def ref_setup(self, vm):
+        # as a set-up step a guest command only makes the vCPU enter the
+        # guest (KVM_RUN): what it reports is not the case's subject
+        return vm.setup_run()
 
     def ref_values(self, page_size: int) -> dict:
         return _guest_values(self, page_size)

@@ -37,6 +37,13 @@ class Lever(enum.Enum):
                                                  # attribute's addr) points at an unmapped page
     REPEAT_VALID_CALL = "repeat_valid_call"      # the operation's own valid call, made
                                                  # first, sets the state the check refuses
+    VM_HAS_RUN = "vm_has_run"                    # a vCPU enters the guest (KVM_RUN) once
+                                                 # before the call
+    VCPU_NOT_INITIALISED = "vcpu_not_initialised"  # the vCPU the call is made on is
+                                                 # created without KVM_ARM_VCPU_INIT
+    VCPU_WITHOUT_FEATURE = "vcpu_without_feature"  # the vCPU is initialised without the
+                                                 # feature the predicate names (the valid
+                                                 # path initialises it with the feature)
     NONE = "none"                                # no input makes it fail
 
 
@@ -101,6 +108,7 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          genmask="GENMASK(h, l): bits h..l set",
          field_get="FIELD_GET(mask, x): the field of x under mask",
          reg_size="bytes of a ONE_REG register, from its id",
+         reg_count="how many registers KVM_GET_REG_LIST lists for the vCPU (the host's: at least one)",
          gfn_hva="the host address backing a guest frame, or the error value",
          value_of="the value of its argument (atomic_read: a counter's value)",
          range_insert="insert [first, last] into a table of the VM: 0, or -EEXIST on overlap")
@@ -121,13 +129,16 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          stage2_unmap="unmap a stage-2 range")
     + _c(K, "generic",
          attr_group="a device-attribute group (or attribute) number of mainline's uAPI",
+         vcpu_feature="a KVM_ARM_VCPU_INIT feature: its bit number in features[]",
          invalid_gpa="the all-ones guest physical address KVM uses for `not set`",
+         one_reg_id="a field of a KVM_{GET,SET}_ONE_REG register id, or an id, of mainline's uAPI",
          page_size="the running kernel's page size",
          page_mask="~(page size - 1) of the running kernel",
          page_shift="log2 of the running kernel's page size",
          kvmio="the ioctl type of every KVM ioctl",
          int_max="the largest int",
-         kernel_size="a size in bytes a kernel header fixes (include/linux/sizes.h: SZ_4K, ...)")
+         kernel_size="a size in bytes a kernel header fixes (include/linux/sizes.h: SZ_4K, ...)",
+         esr_iss_mask="the ISS field of an exception syndrome (ESR_ELx bits 24..0)")
     + _c(K, "memslots",
          mem_readonly="the KVM_MEM_READONLY memslot flag",
          memslots_num="the number of memslots per address space")

@@ -56,6 +56,8 @@ class ContextCheck:
     line: int
     file: str = "vocabulary.yaml"
     id: str = ""                 # the check's id when the condition names no field
+    after: bool = False          # mainline makes it after the patch's code (`after: true`:
+                                 # the GET's copy of the value to reg->addr)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,9 @@ class Dispatch:
     line: int = 0
     ioctl: str = ""              # the function implements this one request (no switch):
                                  # the lines a patch adds to it are that request's code
+    returns: str = ""            # what it returns once every check passes, when the
+                                 # patch's hunks do not show its end (mainline's `return 0;`)
+    file: str = ""               # the vocabulary file that declares it
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ class Vocabulary:
     cases: dict[str, list[KnownCase]] = field(default_factory=dict)   # dispatcher -> its
                                                                       # known mainline cases
     prose: dict = field(default_factory=dict)      # the `prose` lexicon, raw
+    macros: dict = field(default_factory=dict)     # function-like uAPI macros: name ->
+                                                   # (params, body) over the constants
 
     def lookup(self, key: str) -> Term | None:
         return self.predicates.get(key) or self.helpers.get(key)
@@ -287,7 +294,8 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
         voc.context.setdefault(fn, []).extend(
             ContextCheck(fn, r["condition"], r["errno"], tuple(r.get("reads", [])),
                          r.get("meaning", ""), r.get("where", ""),
-                         _context_line(text, fn, r["condition"]), path.name, r.get("id", ""))
+                         _context_line(text, fn, r["condition"]), path.name, r.get("id", ""),
+                         bool(r.get("after", False)))
             for r in rules)
     for fn, d in (data.get("dispatch") or {}).items():
         try:
@@ -295,7 +303,8 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
                                         d.get("argvar", ""), d.get("selects", ""),
                                         tuple(sorted((str(k), str(v))
                                                      for k, v in (d.get("fixed") or {}).items())),
-                                        _line_of(text, fn), d.get("ioctl", ""))
+                                        _line_of(text, fn), d.get("ioctl", ""),
+                                        str(d.get("returns", "")), path.name)
         except (KeyError, ValueError, TypeError, AttributeError):
             raise SpecError(f"{path}:{_line_of(text, fn)}: dispatch.{fn} needs a kind, one of "
                             f"{', '.join(k.value for k in OpKind)}") from None
@@ -313,6 +322,15 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
                             f"already declared at {voc.entry_points[key].file}:"
                             f"{voc.entry_points[key].line}")
         voc.entry_points[key] = ep
+    for k, d in (data.get("macros") or {}).items():
+        where = f"{path if full_name else path.name}:{_line_of(text, k)}"
+        if not isinstance(d, dict) or not isinstance(d.get("body"), str) \
+                or not isinstance(d.get("params", []), list):
+            raise SpecError(f"{where}: macros.{k} needs a 'body' (C text) and 'params' (a list)")
+        if ("macros", k) in origin:
+            raise SpecError(f"{where}: macros.{k} is already defined at {origin[('macros', k)]}")
+        origin[("macros", k)] = where
+        voc.macros[k] = (tuple(str(x) for x in d.get("params", [])), d["body"])
     for k, v in (data.get("prose") or {}).items():
         voc.prose.setdefault(k, v if not isinstance(v, dict) else {})
         if isinstance(v, dict):

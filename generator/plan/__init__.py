@@ -24,7 +24,8 @@ __all__ = ["PlanError", "always_failing", "nothing_to_run", "plan", "plan_all"]
 
 
 _PLANNED = (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION, OpKind.SET_DEVICE_ATTR,
-            OpKind.GET_DEVICE_ATTR, OpKind.HAS_DEVICE_ATTR)
+            OpKind.GET_DEVICE_ATTR, OpKind.HAS_DEVICE_ATTR, OpKind.SET_ONE_REG,
+            OpKind.GET_ONE_REG)
 
 
 def plan(spec: Spec, vocab: Optional[Vocabulary] = None) -> list[Case]:
@@ -53,7 +54,7 @@ def plan_all(spec: Spec, vocab: Optional[Vocabulary] = None) -> Plan:
             continue
         try:
             p = _OpPlanner(spec, op, vocab)
-            mine = (p.violation_cases() + p.fatal_cases() + p.pair_cases()
+            mine = (p.violation_cases() + p.effect_cases() + p.fatal_cases() + p.pair_cases()
                     + p.buffer_cases() + p.cap_cases() + p.valid_cases())
         except PlanError as e:            # the operation as a whole: each check untested
             untested += [Untested(spec.name, op.name, c.id, c.source, e.gap,

@@ -38,6 +38,8 @@ from pycparser import c_ast
 
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
+from generator.plan.onereg import (ONE_REG_FIELDS, ONE_REG_KINDS, VCPU_REQUESTS, id_for, reads_id,
+                                   register_default, through_addr, vcpu_request)
 from generator.model.vocab import DEFAULT_PATH as VOCABULARY
 from generator.model.vocab import Vocabulary
 from generator.model.vocab import load_vocabulary as _load_vocabulary
@@ -46,8 +48,9 @@ from generator.model import Check, Operation, OpKind, Reach, Source, Spec
 from generator.model.concepts import Lever
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
                                   ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
-                                  AttrRequest, DeviceAttr, EnableCap, Fill, Gap, Step,
-                                  StepRole, Untested, Val, VmIoctl)
+                                  AttrRequest, DeviceAttr, EnableCap, Fill, Gap, Guest,
+                                  GetOneReg, GuestOp, RegList, Report, SetOneReg, Step,
+                                  StepRole, Untested, Val, VcpuStart, VmIoctl)
 
 
 class PlanError(KconformError):
@@ -82,6 +85,7 @@ class How(enum.Enum):
     ELEMENTS = "elements"            # an array must be all zero: one element at a time
     ABOVE = "above"                  # field > bound / field >= bound: set it past the bound
     VALUE = "value"                  # set the field to a value the check refuses
+    ALL = "all"                      # `a && b && (c & ~MASK)`: make every conjunct fail
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,9 @@ class Violation:
     value: int = 0
     elements: tuple = ()             # ELEMENTS: the element paths, one case each
     inside: int = 0                  # ABOVE: the value just inside the bound
+    note: str = ""                   # VALUE: what the value is, for the description
+    feature: tuple = ()              # VCPU_WITHOUT_FEATURE: (KVM_ARM_VCPU_* name, bit)
+    parts: tuple = ()                # ALL: one Violation per conjunct
 
     @property
     def touches(self) -> str:
@@ -118,10 +125,53 @@ ATTR_FIELDS = ["flags", "group", "attr", "value"]
 
 def op_fields(spec: Spec, op: Operation) -> list[str]:
     """The inputs a case sets for an operation: its argument struct's
-    scalar fields, or a device attribute's group, attr and value."""
+    scalar fields, a device attribute's group, attr and value, the one
+    value a scalar argument points at (named as the handler's local:
+    `get_user(what, (int __user *)argp)` -> "what"), or the ioctl's
+    integer argument itself ("arg": KVM_RUN's)."""
     if op.kind in ATTR_KINDS:
         return list(ATTR_FIELDS)
+    if op.kind in ONE_REG_KINDS:
+        return list(ONE_REG_FIELDS)
+    if vcpu_request(op):
+        return list(VCPU_REQUESTS[op.name])
+    mode = arg_mode(op)
+    if mode is ArgMode.VALUE:
+        return ["arg"]
+    if mode is ArgMode.SCALAR:
+        return [scalar_field(op)]
     return struct_fields(spec, op.arg_type)
+
+
+class ArgMode(enum.Enum):
+    """How an ioctl of the spec takes its argument."""
+    STRUCT = "struct"                # a pointer to a struct (or a struct the uAPI defines)
+    SCALAR = "scalar"                # a pointer to one scalar (`_IOW(KVMIO, n, int)`)
+    VALUE = "value"                  # the integer argument itself (`_IO`: no type)
+
+
+SCALAR_TYPES = {"int", "unsigned int", "long", "unsigned long", "__u8", "__s8", "__u16",
+                "__s16", "__u32", "__s32", "__u64", "__s64", "bool", "u8", "u16", "u32", "u64"}
+
+
+def arg_mode(op: Operation) -> ArgMode:
+    if op.kind is not OpKind.IOCTL or op.buffer is not None:
+        return ArgMode.STRUCT
+    if not op.arg_type:
+        return ArgMode.VALUE
+    if " ".join(op.arg_type.split()) in SCALAR_TYPES:
+        return ArgMode.SCALAR
+    return ArgMode.STRUCT
+
+
+def scalar_field(op: Operation) -> str:
+    """The name of the one value a scalar argument points at: the local the
+    handler reads it into (`get_user(what, argp)`), else "value"."""
+    m = re.search(r"\b(?:__)?get_user\s*\(\s*(\w+)\s*,", op.body or "")
+    if m is None:
+        m = re.search(r"\bcopy_from_user\s*\(\s*&\s*(\w+)\s*,\s*(?:\([^)]*\)\s*)?argp\b",
+                      op.body or "")
+    return m.group(1) if m else "value"
 
 
 def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[str]:
@@ -130,7 +180,12 @@ def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[
         name = op.aliases.get(node.name, node.name)    # a local may alias args[1]
         return name if name.split("[")[0] in bases else None
     if isinstance(node, c_ast.StructRef):
-        return node.field.name if node.field.name in bases else None
+        parts, n = [], node               # events->exception.pad: "exception.pad"
+        while isinstance(n, c_ast.StructRef):
+            parts.insert(0, n.field.name)
+            n = n.name
+        return next((p for p in (".".join(parts[k:]) for k in range(len(parts)))
+                     if p in bases), None)
     if isinstance(node, c_ast.ArrayRef) and isinstance(node.subscript, c_ast.Constant):
         base = _field_path(node.name, op, fields)
         return f"{base}[{int(node.subscript.value, 0)}]" if base else None
@@ -153,10 +208,17 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     if check.reach is not Reach.REACHABLE or check.value is not None:
         return None
     fields = op_fields(spec, op)
+    if op.kind in ONE_REG_KINDS and reads_id(op, check):
+        return _id_violation(spec, op, check, vocab)
     node = parse_expr(check.condition)
+    below = _below_count(op, node, fields, vocab) if vcpu_request(op) else None
+    if below is not None:
+        return Violation(check, How.VALUE, field=below, value=0,
+                         note="below any count of registers (there is at least one)")
     inner = node.expr if isinstance(node, c_ast.UnaryOp) and node.op == "!" else node
-    heads = [_head(inner)] + [p.spelling.split("(")[0].strip()
-                              for p in check.predicates]
+    # a predicate's whole spelling (`test_bit(KVM_ARCH_FLAG_HAS_RAN_ONCE)`) before its head
+    heads = [_head(inner)] + [h for p in check.predicates
+                              for h in (p.spelling.strip(), p.spelling.split("(")[0].strip())]
     for head in filter(None, heads):
         term = vocab.predicates.get(head) or vocab.helpers.get(head)
         if term is not None and term.lever in (Lever.RESERVED_ELEMENT_NONZERO.value,
@@ -170,36 +232,34 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
             if lever is Lever.REPEAT_VALID_CALL and not any(
                     e.startswith(f"{head} = ") for e in op.effects):
                 return None               # the operation does not set what the check tests
-            if lever is Lever.BAD_ARG_POINTER and op.kind in ATTR_KINDS and "addr" in check.reads:
+            if lever is Lever.BAD_ARG_POINTER and (
+                    (op.kind in ATTR_KINDS and "addr" in check.reads)
+                    or (op.kind in ONE_REG_KINDS and through_addr(check))):
                 lever = Lever.BAD_VALUE_POINTER   # the pointer a field holds, not the argument
             read = next((op.aliases.get(r, r) for r in check.reads), "")
+            feature = ()
+            if lever in (Lever.VCPU_NOT_INITIALISED, Lever.VCPU_WITHOUT_FEATURE) \
+                    and op.fd != "vcpu":
+                raise PlanError(check.source, f"{head} tests a vCPU, but {op.name} is "
+                                f"issued on the {op.fd} fd: no case makes the vCPU it means")
+            if lever is Lever.VCPU_WITHOUT_FEATURE:
+                feature = vcpu_feature(spec, check, head, term, vocab)
             return Violation(check, How.LEVER, lever=lever,
-                             field=read if read in fields else "")
+                             field=read if read in fields else "", feature=feature)
     bound = _bound(spec, op, node, fields, vocab)
     if bound is not None:
         path, past, inside = bound
         return Violation(check, How.ABOVE, lever=Lever.FIELD_OUT_OF_RANGE, field=path,
                          value=past, inside=inside)
-    path = _field_path(node, op, fields)
-    if path is not None:
-        return Violation(check, How.TRUTHY, field=path, value=1)
-    if (isinstance(node, c_ast.BinaryOp) and node.op == "&"
-            and isinstance(node.right, c_ast.UnaryOp) and node.right.op == "~"
-            and isinstance(node.right.expr, c_ast.ID)):
-        path = _field_path(node.left, op, fields)
-        mask = node.right.expr.name
-        if path is not None and mask == "PAGE_MASK":
-            granule = op.buffer.bytes_per_unit if op.buffer else 1
-            return Violation(check, How.MISALIGN, field=path, value=granule)
-        if path is not None:
-            try:
-                allowed = spec.constant(mask).value
-            except KeyError:
-                raise PlanError(check.source, f"unmapped name {mask} at line "
-                                f"{check.source.line}: the mask is not a constant "
-                                f"of spec {spec.name}", Gap.UNMAPPED) from None
-            bit = ~allowed & -(~allowed)
-            return Violation(check, How.BIT_OUTSIDE_MASK, field=path, value=bit)
+    simple = _field_test(spec, op, check, node, fields, vocab)
+    if simple is not None:
+        return simple
+    conj = _conjuncts(node)
+    if len(conj) > 1:
+        parts = [_field_test(spec, op, check, n, fields, vocab) for n in conj]
+        if all(parts) and len({p.field for p in parts}) == len(parts):
+            return Violation(check, How.ALL, field=parts[0].field, value=parts[0].value,
+                             parts=tuple(parts))
     buffer_names = set()
     if op.buffer:
         buffer_names = {op.buffer.pointer_field} | {
@@ -224,6 +284,83 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     raise PlanError(check.source, f"cannot derive how to violate check "
                     f"{check.id} ({check.condition!r}): not a field test, a "
                     f"mask test or a vocabulary predicate with a lever")
+
+
+def _field_test(spec: Spec, op: Operation, check: Check, node, fields: list[str],
+                vocab: Vocabulary) -> Optional[Violation]:
+    """A truthy field (`field`: set it to 1) or a mask test (`field &
+    ~CONST`: set a bit outside CONST; `~PAGE_MASK`: add a granule)."""
+    path = _field_path(node, op, fields)
+    if path is not None:
+        return Violation(check, How.TRUTHY, field=path, value=1)
+    if (isinstance(node, c_ast.BinaryOp) and node.op == "&"
+            and isinstance(node.right, c_ast.UnaryOp) and node.right.op == "~"
+            and isinstance(node.right.expr, c_ast.ID)):
+        path = _field_path(node.left, op, fields)
+        mask = node.right.expr.name
+        if path is not None and mask == "PAGE_MASK":
+            granule = op.buffer.bytes_per_unit if op.buffer else 1
+            return Violation(check, How.MISALIGN, field=path, value=granule)
+        if path is not None:
+            try:
+                allowed = spec.constant(mask).value
+            except KeyError:
+                allowed = vocab.constant_value(mask)
+            if allowed is None:
+                raise PlanError(check.source, f"unmapped name {mask} at line "
+                                f"{check.source.line}: the mask is not a constant "
+                                f"of spec {spec.name} or the vocabulary", Gap.UNMAPPED)
+            bit = ~allowed & -(~allowed)
+            return Violation(check, How.BIT_OUTSIDE_MASK, field=path, value=bit)
+    return None
+
+
+def _conjuncts(node) -> list:
+    """`a && b && c` -> [a, b, c] (one node for anything else)."""
+    if isinstance(node, c_ast.BinaryOp) and node.op == "&&":
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def vcpu_feature(spec: Spec, check: Check, head: str, term, vocab: Vocabulary) -> tuple:
+    """The KVM_ARM_VCPU_INIT feature a vCPU predicate names, (name, bit):
+    its vocabulary `args.feature` (`kvm_vcpu_has_pmu`), else the argument
+    its `params` call `feature` (`vcpu_has_feature(vcpu, KVM_ARM_VCPU_SVE)`);
+    the bit is the constant's value (the vocabulary's or the spec's)."""
+    name = dict(term.args).get("feature", "")
+    if not name and "feature" in term.params:
+        i = term.params.index("feature")
+        for node in _calls(parse_expr(check.condition), head):
+            exprs = node.args.exprs if node.args else []
+            if i < len(exprs) and isinstance(exprs[i], c_ast.ID):
+                name = exprs[i].name
+                break
+    if not name:
+        raise PlanError(check.source, f"{head} names no vCPU feature the planner can read "
+                        f"(`{check.condition}`): no args.feature in the vocabulary and no "
+                        "constant argument", Gap.NO_LEVER)
+    bit = vocab.constant_value(name)
+    if bit is None:
+        try:
+            bit = spec.constant(name).value
+        except KeyError:
+            raise PlanError(check.source, f"unmapped name {name} at line {check.source.line}: "
+                            "the vCPU feature has no bit number in the vocabulary",
+                            Gap.UNMAPPED) from None
+    return (name, int(bit))
+
+
+def _calls(node, head: str) -> list:
+    """Every call of `head` inside a parsed condition."""
+    out = []
+
+    class V(c_ast.NodeVisitor):
+        def visit_FuncCall(self, n):
+            if isinstance(n.name, c_ast.ID) and n.name.name == head:
+                out.append(n)
+            self.generic_visit(n)
+    V().visit(node)
+    return out
 
 
 def _field_lever(spec: Spec, op: Operation, check: Check, lever: Lever,
@@ -303,6 +440,21 @@ def _bound(spec: Spec, op: Operation, node, fields: list[str], vocab: Vocabulary
     return None
 
 
+def _below_count(op: Operation, node, fields: list[str], vocab: Vocabulary) -> Optional[str]:
+    """`field < count` where the count is the host's number of registers
+    (a vocabulary helper of concept reg_count): the field's path (0 is
+    below any such count)."""
+    if not (isinstance(node, c_ast.BinaryOp) and node.op in ("<", ">")):
+        return None
+    a, b = (node.left, node.right) if node.op == "<" else (node.right, node.left)
+    head = _head(b)
+    term = vocab.helpers.get(head) if head else None
+    path = _field_path(a, op, fields)
+    if term is not None and term.concept == "reg_count" and path is not None:
+        return path
+    return None
+
+
 def _const_value(spec: Spec, node, vocab: Vocabulary) -> Optional[int]:
     if isinstance(node, c_ast.Constant) and node.type.startswith(("int", "unsigned", "long")):
         return int(node.value.rstrip("uUlL"), 0)
@@ -312,6 +464,24 @@ def _const_value(spec: Spec, node, vocab: Vocabulary) -> Optional[int]:
         except KeyError:
             return vocab.constant_value(node.name)
     return None
+
+
+def _id_violation(spec: Spec, op: Operation, check: Check, vocab: Vocabulary) -> Violation:
+    """A check on a ONE_REG operation's register id: the variant of the
+    valid id that fails it alone (generator.plan.onereg)."""
+    const = op.select.get("id", "")
+    try:
+        valid = spec.constant(const).value
+    except KeyError:
+        valid = vocab.constant_value(const)
+    if valid is None:
+        raise PlanError(check.source, f"unmapped name {const} at line {check.source.line}: "
+                        f"the register id {op.name} is reached by has no value", Gap.UNMAPPED)
+    found, why = id_for(spec, op, vocab, check, {"id": valid, "value": 0})
+    if found is None:
+        raise PlanError(check.source, why, Gap.NOT_TARGETED)
+    what, rid = found
+    return Violation(check, How.VALUE, field="id", value=rid, note=what)
 
 
 def why_no_violation(spec: Spec, op: Operation, check: Check,
@@ -354,6 +524,10 @@ def op_prefix(spec: Spec, op: Operation, gating_cap: str = "") -> str:
         return f"{ATTR_KINDS[op.kind].value}_attr.{'_'.join(words).lower()}"
     if op.kind is OpKind.CHECK_EXTENSION:
         return "check_extension"
+    if op.kind in ONE_REG_KINDS:
+        words = [w for w in "_".join(op.select.values()).split("_")
+                 if w not in ("KVM", "REG", "ARM", "ARM64")]
+        return f"{op.kind.value}.{'_'.join(words).lower()}"
     noise = {"KVM", "ARM", "CAP"} | set(gating_cap.split("_"))
     for c in spec.capabilities:
         noise |= set(c.name.split("_"))
@@ -391,13 +565,18 @@ class _Draft:
     buffer_valid: Optional[Val] = None     # None: the whole buffer is mapped
     addr: ArgPointer = ArgPointer.VALID    # a device attribute's addr
     repeat: bool = False                   # the valid call is made first
+    ran: bool = False                      # a vCPU has entered the guest once
+    vcpu_init: bool = True                 # the vCPU the call is made on is initialised
+    vcpu_features: tuple = ()              # ... with these features ((name, bit), ...)
 
 
 class _OpPlanner:
     """Plans the cases of one operation."""
 
     def __init__(self, spec: Spec, op: Operation, vocab: Vocabulary):
-        if op.kind in (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) and op.fd != "vm":
+        vcpu_ok = op.kind is OpKind.IOCTL and op.fd == "vcpu"   # VM_IOCTL on_vcpu
+        if op.kind in (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) \
+                and op.fd != "vm" and not vcpu_ok:
             raise PlanError(op.source, f"{op.name} is a {op.fd} ioctl; its step issues it "
                             f"on the VM fd, and no step kind issues it on a {op.fd} fd yet")
         self.spec, self.op, self.vocab = spec, op, vocab
@@ -433,7 +612,7 @@ class _OpPlanner:
         if v is None and c.reach is not Reach.UNREACHABLE and not (
                 self.fatal is not None and c is self.fatal):
             self.gap(c, *why_no_violation(self.spec, self.op, c, self.vocab))
-        elif v is not None and c.errno is None:
+        elif v is not None and c.errno is None and not _is_effect(c):
             self.gap(c, Gap.NOT_OBSERVABLE, f"`{c.condition}` fails with `return "
                      f"{c.result or '?'}`, no errno a single call shows")
         return v
@@ -523,7 +702,8 @@ class _OpPlanner:
 
     # -- drafts and steps
     def base(self, to_kernel: bool = False, pages: int = 1) -> _Draft:
-        f = {name: Val() for name in self.fields}
+        # a request whose step sizes its own argument (KVM_GET_REG_LIST's n) sets none
+        f = {} if vcpu_request(self.op) else {name: Val() for name in self.fields}
         b = self.op.buffer
         if b is not None:
             f[b.length_field] = Val(pages=pages)
@@ -540,7 +720,16 @@ class _OpPlanner:
             if v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT and v.field \
                     and not self.addr_field:
                 f[v.field] = Val(pages=SLOT_BASE_PAGES)
-        return _Draft(fields=f)
+        return _Draft(fields=f, vcpu_features=self.vcpu_features())
+
+    def vcpu_features(self) -> tuple:
+        """The features the valid path initialises its vCPU with: every
+        feature a check of the operation requires (VCPU_WITHOUT_FEATURE)."""
+        out: dict = {}
+        for _, v in self.violations:
+            if v is not None and v.lever is Lever.VCPU_WITHOUT_FEATURE:
+                out.setdefault(v.feature[0], v.feature)
+        return tuple(sorted(out.values(), key=lambda f: f[1]))
 
     def _required(self) -> dict[str, int]:
         """Values a valid call must give: what the dispatcher selects (the
@@ -575,7 +764,10 @@ class _OpPlanner:
         return bool(d & bit) == bool(to_v & bit)
 
     def apply(self, d: _Draft, v: Violation, element: str = "") -> None:
-        if v.how is How.TRUTHY:
+        if v.how is How.ALL:
+            for p in v.parts:
+                self.apply(d, p)
+        elif v.how is How.TRUTHY:
             d.fields[v.field] = Val(bytes=v.value)
         elif v.lever is Lever.RESERVED_ELEMENT_NONZERO:
             d.fields[element or v.elements[0]] = Val(bytes=v.value)
@@ -599,10 +791,19 @@ class _OpPlanner:
             d.addr = ArgPointer.UNMAPPED
         elif v.lever is Lever.REPEAT_VALID_CALL:
             d.repeat = True
+        elif v.lever is Lever.VM_HAS_RUN:
+            d.ran = True
+        elif v.lever is Lever.VCPU_NOT_INITIALISED:
+            d.vcpu_init = False
+        elif v.lever is Lever.VCPU_WITHOUT_FEATURE:
+            d.vcpu_features = tuple(f for f in d.vcpu_features if f != v.feature)
 
     def setup(self, d: _Draft) -> list[Step]:
         steps = [CreateVm()]
-        if d.vcpu_first or self.op.fd == "vcpu":
+        if self.op.fd == "vcpu" and not d.ran:   # the vCPU the call is made on
+            steps.append(CreateVcpu(init=d.vcpu_init,
+                                    features=d.vcpu_features if d.vcpu_init else ()))
+        elif d.vcpu_first:
             steps.append(CreateVcpu())
         if self.cap and d.enable and self.op.kind is OpKind.IOCTL:
             en = self._enable_op()
@@ -613,6 +814,8 @@ class _OpPlanner:
                 v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT for _, v in self.violations):
             steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
+        if d.ran:
+            steps += run_once()
         if d.repeat:
             steps.append(self.call(self.base(), note="the valid call first"))
         return steps
@@ -627,6 +830,15 @@ class _OpPlanner:
         if op.kind is OpKind.CHECK_EXTENSION:
             return CheckExtension(StepRole.SUBJECT, op=op.name,
                         cap=self.cap, note=note)
+        if vcpu_request(op):              # KVM_GET_REG_LIST on the vCPU
+            n = d.fields.get("n")         # set by a case; else the step sizes the list
+            return RegList(StepRole.SUBJECT, op=op.name, note=note, arg=d.arg,
+                           n=None if n is None else n.bytes)
+        if op.kind in ONE_REG_KINDS:
+            cls = GetOneReg if op.kind is OpKind.GET_ONE_REG else SetOneReg
+            return cls(StepRole.SUBJECT, op=op.name, note=note,
+                       reg_id=d.fields.get("id", Val()).bytes,
+                       value=d.fields.get("value", Val()), arg=d.arg, addr=d.addr)
         if op.kind in ATTR_KINDS:
             return DeviceAttr(StepRole.SUBJECT, op=op.name, note=note,
                               request=ATTR_KINDS[op.kind], on_vcpu=op.fd == "vcpu",
@@ -643,7 +855,8 @@ class _OpPlanner:
                          fill=Fill.PATTERN if to_kernel else Fill.SENTINEL,
                          seed=seed if to_kernel else 0)
         return VmIoctl(StepRole.SUBJECT, op=op.name,
-                    fields=tuple(d.fields.items()), arg=d.arg, buffer=buf, note=note)
+                    fields=tuple(d.fields.items()), arg=d.arg, buffer=buf, note=note,
+                    on_vcpu=op.fd == "vcpu")
 
     def case(self, name: str, clause: str, source: Source, description: str,
              steps: list[Step], violates=()) -> Case:
@@ -765,6 +978,24 @@ class _OpPlanner:
                 self.setup(d) + [self.call(d)], [c.id]))
         return out
 
+    def effect_cases(self) -> list[Case]:
+        """A condition whose side acts and goes on (`if (ext_dabt_pending)
+        kvm_inject_dabt(...)`: no errno, no early return): made true, the
+        call returns what a valid call returns; the action itself is only
+        seen where something reads it back."""
+        out = []
+        for check, v in self.violations:
+            if v is None or not _is_effect(check) or not self._branch_ok(check):
+                continue
+            d = self.base()
+            self.enter_branch(d, check)
+            self.apply(d, v)
+            desc = (f"{check.condition} holds ({_how(v)}): the call also does "
+                    f"`{check.effect}` and returns what a valid call returns")
+            out.append(self.case(check.id, check.id, check.source, desc,
+                                 self.setup(d) + [self.call(d)], [check.id]))
+        return out
+
     def violation_cases(self) -> list[Case]:
         out = []
         for check, v in self.violations:
@@ -883,14 +1114,60 @@ class _OpPlanner:
         (page-loop operations have theirs in buffer_cases; KVM_ENABLE_CAP
         and KVM_CHECK_EXTENSION in cap_cases)."""
         plain = self.op.kind is OpKind.IOCTL and self.op.buffer is None
-        if not (self.op.kind in ATTR_KINDS or plain) or self.fatal is not None \
-                or self.op.success is None:
+        if not (self.op.kind in ATTR_KINDS or self.op.kind in ONE_REG_KINDS or plain) \
+                or self.fatal is not None or self.op.success is None:
             return []
         d = self.base()
         args = _describe_call(d)
+        what = f"the call returns `{self.op.success.ret}`"
+        if self.op.kind is OpKind.GET_ONE_REG:
+            default = register_default(self.spec, self.op)
+            what = (f"the call returns 0 and writes `{self.op.success.ret}` to reg->addr"
+                    + (f": {default[0]:#x} on a fresh VM, {default[1]}" if default else ""))
         return [self.case("valid", "success", self.op.success.source,
-                          f"valid arguments ({args or 'the defaults'}): the call returns "
-                          f"`{self.op.success.ret}`", self.setup(d) + [self.call(d)])]
+                          f"valid arguments ({args or 'the defaults'}): {what}",
+                          self.setup(d) + [self.call(d)])] + self.one_reg_cases()
+
+    def one_reg_cases(self) -> list[Case]:
+        """What a register's ONE_REG operations promise together (api.rst
+        4.68-4.70, 4.84): a value KVM_SET_ONE_REG accepted is what a
+        following KVM_GET_ONE_REG reads; KVM_GET_REG_LIST lists every
+        register KVM_GET_ONE_REG reads."""
+        op = self.op
+        if op.kind not in ONE_REG_KINDS or self.fatal is not None or op.success is None:
+            return []
+        get = next((o for o in self.spec.operations if o.kind is OpKind.GET_ONE_REG
+                    and o.select == op.select), None)
+        if get is None:
+            return []
+        d = self.base()
+        rid = d.fields["id"].bytes
+        if op.kind is OpKind.GET_ONE_REG:
+            return [self.case("listed", "success", op.success.source,
+                              f"KVM_GET_REG_LIST lists {op.select['id']} ({rid:#x}), which "
+                              "KVM_GET_ONE_REG reads", self.setup(d) + [
+                                  RegList(StepRole.SUBJECT, op=op.name, reg_ids=(rid,))])]
+        out = [self.case("then_get", "success", op.success.source,
+                         f"KVM_SET_ONE_REG({op.select['id']}) of {d.fields['value']} succeeds; "
+                         "KVM_GET_ONE_REG then reads that value",
+                         self.setup(d) + [self.call(d),
+                                          GetOneReg(StepRole.SUBJECT, op=get.name, reg_id=rid,
+                                                    note="read it back")])]
+        default = register_default(self.spec, get)
+        for check, v in self.violations:  # once the VM ran: the value it already holds
+            if v is None or v.lever is not Lever.VM_HAS_RUN or check.errno is None \
+                    or default is None:
+                continue
+            same = self.base()
+            self.apply(same, v)
+            same.fields["value"] = Val(bytes=default[0])
+            out.append(self.case(
+                f"{check.id}.same_value", check.id, check.source,
+                f"`{check.condition}` (a vCPU has run) with the value the register already "
+                f"holds ({default[0]:#x}, {default[1]}): expect {check.errno.name} as the "
+                "patch's order says, the value not being compared first",
+                self.setup(same) + [self.call(same)], [check.id]))
+        return out
 
     def cap_cases(self) -> list[Case]:
         op = self.op
@@ -909,6 +1186,26 @@ class _OpPlanner:
                               f"`{op.success.ret if op.success else '?'}`",
                               self.setup(d) + [self.call(d)])]
         return []
+
+
+# an ID register every EL1 can read: the guest command a vCPU runs to enter
+# the guest once (any command would do; this one cannot fault)
+RUN_ONCE_REG = "ID_AA64PFR1_EL1"
+
+
+def run_once() -> list[Step]:
+    """Set-up steps that make a vCPU enter the guest through KVM_RUN once
+    (concept vm_has_run): a vCPU initialised and loaded with the guest
+    runtime, which then runs one command.  An operation on a vCPU fd acts
+    on that vCPU (the last one created)."""
+    return [VcpuStart(note="a vCPU to run the guest"),
+            Guest(reg=RUN_ONCE_REG, guest_op=GuestOp.MRS, report=Report.ACCESS,
+                  note="enter the guest once (KVM_RUN)")]
+
+
+def _is_effect(c: Check) -> bool:
+    """A check whose side acts (`effect`) and returns nothing: not a failure."""
+    return c.errno is None and not c.result and bool(c.effect)
 
 
 def always_failing(op: Operation) -> Optional[Check]:
@@ -935,14 +1232,20 @@ def _describe_call(d: _Draft) -> str:
 
 
 def _how(v: Violation, element: str = "") -> str:
+    if v.how is How.LEVER and v.feature:
+        return f"lever {v.lever.value}: no {v.feature[0]}"
     if v.how is How.LEVER:
         return f"lever {v.lever.value}"
     if v.how is How.TRUTHY:
         return f"{v.field}=1"
     if v.how is How.ELEMENTS:
         return f"{element or v.elements[0]}={v.value}"
+    if v.how is How.VALUE and v.note:
+        return f"{v.field}={v.value:#x}: {v.note}"
     if v.how in (How.ABOVE, How.VALUE):
         return f"{v.field}={v.value}"
+    if v.how is How.ALL:
+        return ", ".join(_how(p) for p in v.parts)
     return f"{v.field} += {v.value:#x}"
 
 

@@ -34,6 +34,8 @@ from generator.plan.ops import (ATTR_KINDS, Vocabulary, always_failing, load_voc
                                op_fields)
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
+from generator.model.case import ONE_REG_BYTES
+from generator.plan.onereg import ONE_REG_KINDS, register_default, through_addr, vcpu_request
 from generator.render.templates import environment
 from generator.model import (Check, Errno, GuestRule, GuestRuleKind, Operation, OpKind,
                              Reach, Source, Spec, errno_from_number)
@@ -41,7 +43,8 @@ from generator.model import (Check, Errno, GuestRule, GuestRuleKind, Operation, 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STEP_KIND = {OpKind.IOCTL: "vm_ioctl", OpKind.ENABLE_CAP: "enable_cap",
              OpKind.CHECK_EXTENSION: "check_extension", OpKind.SET_DEVICE_ATTR: "device_attr",
-             OpKind.GET_DEVICE_ATTR: "device_attr", OpKind.HAS_DEVICE_ATTR: "device_attr"}
+             OpKind.GET_DEVICE_ATTR: "device_attr", OpKind.HAS_DEVICE_ATTR: "device_attr",
+             OpKind.GET_ONE_REG: "get_one_reg", OpKind.SET_ONE_REG: "set_one_reg"}
 _POINTER_CONCEPTS = ("user_read_faults", "user_write_faults")
 _BINOPS = {"/": "//", "&&": "and", "||": "or"}
 _RUNTIME_CONSTANTS = {"page_size": "vm.page_size", "page_mask": "vm.page_mask",
@@ -109,6 +112,8 @@ class PyExpr(c_ast.NodeVisitor):
             return self.concept(pred)
         if re.fullmatch(r"E[A-Z0-9]+", name) and name in Errno.__members__:
             return f"Errno.{name}.value"     # `r == -EEXIST`: a helper's errno
+        if name in self.fields:          # a scalar argument's value, KVM_RUN's `arg`
+            return f"arg.{name}"
         self.fail(n, f"{name} is neither a field, a local, a spec constant "
                   f"nor in the vocabulary")
 
@@ -116,8 +121,14 @@ class PyExpr(c_ast.NodeVisitor):
         entry = self.vocab.lookup(to_c(n))
         if entry is not None:
             return self.concept(entry)
-        if n.field.name in self.fields:
-            return f"arg.{n.field.name}"
+        parts, node = [], n               # events->exception.pad: "exception.pad"
+        while isinstance(node, c_ast.StructRef):
+            parts.insert(0, node.field.name)
+            node = node.name
+        for k in range(len(parts)):
+            path = ".".join(parts[k:])
+            if path in self.fields:
+                return f"arg.{path}"
         self.fail(n, f"{n.field.name} is not a field of {self.op.arg_type or 'the argument'}")
 
     def visit_ArrayRef(self, n):
@@ -127,6 +138,11 @@ class PyExpr(c_ast.NodeVisitor):
         head = n.name.name if isinstance(n.name, c_ast.ID) else to_c(n.name)
         if head in self.helpers:            # defined by the patch: its constant
             return f"{head}()"
+        exprs = n.args.exprs if n.args else []
+        if exprs and isinstance(exprs[0], c_ast.ID):  # `test_bit(KVM_ARCH_FLAG_X)`: the flag's entry
+            entry = self.vocab.lookup(f"{head}({exprs[0].name})")
+            if entry is not None:
+                return self.concept(entry)
         entry = self.vocab.lookup(head)
         if entry is None:
             self.fail(n, f"{head} is not in specs/vocabulary.yaml")
@@ -142,6 +158,9 @@ class PyExpr(c_ast.NodeVisitor):
             return f"(not {self.visit(n.expr)})"
         if n.op in ("~", "-"):
             return f"({n.op}{self.visit(n.expr)})"
+        if n.op == "sizeof" and self.op.kind in ONE_REG_KINDS and isinstance(n.expr, c_ast.ID) \
+                and self.op.aliases.get(n.expr.name) == "value":
+            return str(ONE_REG_BYTES)         # the u64 a ONE_REG step's addr points at
         self.fail(n, f"unary {n.op} is not modelled")
 
     def visit_BinaryOp(self, n):
@@ -268,18 +287,23 @@ def _dead_reason(spec: Spec, op: Operation, c: Check) -> str:
     return "not reachable from userspace with this input"
 
 
+def step_kind(op: Operation) -> str:
+    """The step kind a case calls the operation with (its functions' key)."""
+    return "reg_list" if vcpu_request(op) else STEP_KIND[op.kind]
+
+
 def function_name(op: Operation) -> str:
     """The Python name of an operation's function in the reference module
     (`KVM_SET_DEVICE_ATTR(KVM_ARM_VCPU_PVTIME_CTRL)` -> an identifier)."""
     subject = op_cap(op) or op.name
-    return re.sub(r"\W+", "_", f"{STEP_KIND[op.kind]}_{subject.lower()}").strip("_")
+    return re.sub(r"\W+", "_", f"{step_kind(op)}_{subject.lower()}").strip("_")
 
 
 def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
                    helpers: Optional[dict[str, int]] = None,
                    strict: bool = False) -> FunctionModel:
     subject = op_cap(op) or op.name
-    fn = FunctionModel(name=function_name(op), key=(STEP_KIND[op.kind], subject),
+    fn = FunctionModel(name=function_name(op), key=(step_kind(op), subject),
                        doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}")
     buf = op.buffer
     locals_ = {k for k, v in op.aliases.items() if not buf or v != buf.pointer_field}
@@ -298,12 +322,17 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
 
     def row(c: Check) -> CheckRow:
         errno = c.errno.name if c.errno else ""
+        if c.errno is None and not c.result and c.effect and c.reach is not Reach.UNREACHABLE:
+            return CheckRow(c.order, c.id, c.condition, "", "no errno", str(c.source),
+                            dead=f"an effect, not a failure: when it holds the call also does "
+                            f"`{c.effect}` and goes on", when=c.when)
         if c.reach is Reach.UNREACHABLE:
             return CheckRow(c.order, c.id, c.condition, "", errno or "no errno",
                             str(c.source), dead=_dead_reason(spec, op, c), when=c.when)
         t = PyExpr(spec, op, vocab, c.source, locals_ | {result}, c.in_loop, helpers)
         try:
-            if op.kind in ATTR_KINDS and "addr" in c.reads:
+            if (op.kind in ATTR_KINDS and "addr" in c.reads) or (
+                    op.kind in ONE_REG_KINDS and through_addr(c)):
                 t.ptr = "addr"
             expr = t.visit(parse_expr(c.condition))
             if c.when:
@@ -320,9 +349,15 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         return CheckRow(c.order, c.id, c.condition, expr, errno, str(c.source),
                         fails=fails, when=c.when)
     fn.checks = [row(c) for c in checks if not c.in_loop]
+    if op.loop and buf is None:       # a loop over kernel objects: modelled up to it
+        first = min((c.order for c in checks if c.in_loop), default=None)
+        fn.checks = [r for r in fn.checks if first is None or r.order < first]
+        why = (f"{op.name}: the loop `{op.loop.strip()}` is not a page loop over a user "
+               f"buffer; the reference does not model it or what follows (at {op.source})")
+        fn.ret = f"vm.unmodelled(\"loop\", {json.dumps(why)})"
+        fn.ret_source = str(op.source)
+        return fn
     if op.loop:
-        if buf is None:
-            raise RenderError(op.source, "a page loop without a buffer rule")
         header = op.loop.strip()
         cond_c = header[header.index("(") + 1:header.rindex(")")]
         t = PyExpr(spec, op, vocab, op.source, locals_, True)
@@ -341,12 +376,16 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
             result=result, copy_in=copy_in, copy_out=copy_out,
             after=[row(c) for c in checks if c.in_loop and c.id in post],
             step=f"{length_local} -= vm.page_size")
-    if op.success is None:
-        raise RenderError(op.source, f"{op.name} has no success value")
     fatal = always_failing(op)
     if fatal is not None:
         fn.dead_tail = (f"not reachable in this version: check {fatal.order} "
                         f"({fatal.id}) fails on every call")
+    if op.success is None:            # the checks are modelled; what passes them is not
+        why = (f"{op.name}: the patch shows no value for a call that passes every "
+               f"check (at {op.source})")
+        fn.ret = f"vm.unmodelled(\"success\", {json.dumps(why)})"
+        fn.ret_source = str(op.source)
+        return fn
     fn.ret_source = str(op.success.source)
     value = op.success.ret_value
     if value is not None and value < 0:
@@ -360,6 +399,11 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         return fn
     if op.kind is OpKind.ENABLE_CAP:
         fn.effects.append(f"vm.enable_cap({subject!r})")
+    if op.kind in ONE_REG_KINDS:
+        return _one_reg_success(spec, op, fn)
+    if vcpu_request(op):                 # KVM_GET_REG_LIST: the indices copied, 0
+        fn.ret = "vm.ok(vm.listed(call, ()))"
+        return fn
     for e in op.effects:                # `vcpu->arch.steal.base = ipa`: a per-vCPU value set
         target, eq, rhs = e.partition(" = ")
         entry = vocab.lookup(target)
@@ -376,6 +420,50 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
     return fn
 
 
+def _one_reg_success(spec: Spec, op: Operation, fn: FunctionModel) -> FunctionModel:
+    """A ONE_REG call that passes every check: KVM_SET_ONE_REG stores the
+    value for the register (the uAPI's contract: a later GET reads it);
+    KVM_GET_ONE_REG writes the register's value to reg->addr, its value on a
+    fresh VM being what the patch's code assigns to the location it reads."""
+    if op.kind is OpKind.SET_ONE_REG:
+        fn.effects.append("vm.set_one_reg(arg.id, arg.value)")
+        fn.ret = "vm.ok(0)"
+        return fn
+    default = register_default(spec, op)
+    if default is None:
+        fn.effects.append(f"# the value on a fresh VM: no assignment to `{op.success.ret}` "
+                          "in the patch's code")
+        fn.effects.append(f"vm.put_user_value(call, vm.one_reg(arg.id, None, "
+                          f"{json.dumps(op.success.ret)}))")
+    else:
+        value, where = default
+        fn.effects.append(f"# on a fresh VM: {where}")
+        fn.effects.append(f"vm.put_user_value(call, vm.one_reg(arg.id, {value:#x}))")
+    fn.ret = "vm.ok(0)"
+    return fn
+
+
+def reg_list_function(spec: Spec, op: Operation) -> FunctionModel:
+    """KVM_GET_REG_LIST as a ONE_REG register's cases observe it: every
+    register KVM_GET_ONE_REG reads is listed (api.rst 4.84)."""
+    ids = sorted({spec.constant(o.select["id"]).value for o in spec.operations
+                  if o.kind is OpKind.GET_ONE_REG and "id" in o.select
+                  and _has_constant(spec, o.select["id"])})
+    return FunctionModel(name=function_name(op).replace("get_one_reg", "reg_list", 1),
+                         key=("reg_list", op.name),
+                         doc=f"KVM_GET_REG_LIST: lists what {op.name} reads ({op.source})",
+                         ret=f"vm.ok(vm.listed(call, {tuple(ids)!r}))",
+                         ret_source=str(op.source))
+
+
+def _has_constant(spec: Spec, name: str) -> bool:
+    try:
+        spec.constant(name)
+    except KeyError:
+        return False
+    return True
+
+
 def _function_or_unmodelled(spec: Spec, op: Operation, vocab: Vocabulary,
                             helpers: dict[str, int], strict: bool) -> FunctionModel:
     """The operation's function; one the reference cannot lay out (no
@@ -387,7 +475,7 @@ def _function_or_unmodelled(spec: Spec, op: Operation, vocab: Vocabulary,
         if strict:
             raise
         subject = op_cap(op) or op.name
-        return FunctionModel(name=function_name(op), key=(STEP_KIND[op.kind], subject),
+        return FunctionModel(name=function_name(op), key=(step_kind(op), subject),
                              doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}; "
                              "the reference cannot model it",
                              ret=f"vm.unmodelled(\"success\", {json.dumps(e.detail)})",
@@ -571,6 +659,8 @@ def render_reference(spec: Spec, vocab: Optional[Vocabulary] = None,
     functions = [_function_or_unmodelled(spec, op, vocab,
                                          {h.name: h.value for h in helpers.values()}, strict)
                  for op in spec.operations if op.kind in STEP_KIND]
+    functions += [reg_list_function(spec, op) for op in spec.operations
+                  if op.kind is OpKind.GET_ONE_REG and _has_constant(spec, op.select.get("id", ""))]
     if not functions and not spec.guest:
         raise RenderError(Source(spec.seed, 0), f"spec {spec.name} has no operation "
                           "userspace can call and no guest rule: nothing to model "

@@ -98,3 +98,36 @@ def test_nisv_capability_number_diverges_and_its_exit_conforms(tmp_path):
     assert by_id["guest.exit.arm_nisv.disabled"]["observed"]["errno"] == "ENOSYS"
     assert by_id["guest.exit.arm_nisv.disabled"]["source"]["line"] == 336
     assert by_id["guest.exit.arm_nisv.enabled"]["verdict"] == "conforms"
+
+
+def test_fw_bmap_one_reg_conforms_on_6_12(tmp_path):
+    """fw-bmap v7 (firmware pseudo-register KVM_REG_ARM_STD_BMAP through
+    KVM_GET/SET_ONE_REG, merged in v5.19): SOURCES.md rows 1-7 and 9-12 are
+    what v6.12 does, and row 8 differs only for an unchanged value, which
+    no case sets; so every case conforms, and each ground-truth row of the
+    SET is some case's clause.  The GET on a fresh VM reads the default
+    (row 11), a SET's value is read back (row 9) and KVM_GET_REG_LIST lists
+    the register (row 12)."""
+    code, data = _run(tmp_path, "fw-bmap-v7-02")
+    assert data["kernel"]["release"].startswith("6.12")
+    # row 8 changed after merge: posted refuses any write once a vCPU ran
+    # (EBUSY at :383), v6.12 accepts the value the register already holds
+    div = {c["id"]: c for c in data["cases"] if c["verdict"] == "diverges"}
+    assert set(div) == {"set_one_reg.std_bmap.vm_has_run.same_value",
+                        "set_one_reg.std_bmap.vm_has_run_2.same_value"}
+    for c in div.values():
+        assert c["observed"]["ret"] == 0 and "fw-bmap-v7-02.txt:383" in c["reason"]
+    bad = [(c["id"], c["verdict"], c["reason"]) for c in data["cases"] if c["id"] not in div
+           and c["verdict"] not in ("conforms", "not reachable", "untested")]
+    assert bad == []
+    run = {(c["clause"], c["id"].split(".")[0]) for c in data["cases"]
+           if c["verdict"] == "conforms"}
+    rows = [(x.check, x.op.split("(")[0][4:].lower()) for x in TRUTH["fw-bmap-v7-02"].rows
+            if isinstance(x, Found)]
+    assert ("value_copy_faults", "get_one_reg") in rows      # row 10, the GET's copy out
+    assert set(rows) <= run
+    ids = {c["id"] for c in data["cases"] if c["verdict"] == "conforms"}
+    assert {"get_one_reg.std_bmap.valid", "get_one_reg.std_bmap.listed",
+            "set_one_reg.std_bmap.then_get", "get_one_reg.std_bmap.id_not_a_case"} <= ids
+    untested = [c["id"] for c in data["cases"] if c["verdict"] == "untested"]
+    assert untested == ["set_one_reg.std_bmap.id_not_a_case_2"]
