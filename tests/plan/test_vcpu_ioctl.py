@@ -135,3 +135,30 @@ def test_a_call_past_every_check_of_an_op_with_no_success_is_unmodelled(finalize
     valid = replace(c, steps=c.steps[:-1] + [replace(call, fields=(("arg", call.fields[0][1].__class__()),))])
     with pytest.raises(Unmodelled):
         _outcome(mod, valid)
+
+
+def test_what_a_call_set_is_read_back_by_the_vocabularys_get(events):
+    """KVM_SET_VCPU_EVENTS with ext_dabt_pending = 1 (the effect's side),
+    then KVM_GET_VCPU_EVENTS on the same vCPU: the vocabulary says an
+    injected abort never reads back as pending, so the model expects 0."""
+    from generator.model.case import ReadBack
+    spec, _, cases, mod = events
+    c = cases["set_vcpu_events.reads_back.exception_ext_dabt_pending"]
+    back = c.steps[-1]
+    assert isinstance(back, ReadBack) and back.request == "KVM_GET_VCPU_EVENTS"
+    assert (back.field, back.set_value, back.fixed, back.on_vcpu) == (
+        "exception.ext_dabt_pending", 1, 0, True)
+    assert _vals(c)["exception.ext_dabt_pending"] == 1
+    o = predict(mod.OPERATIONS, mod.CAPABILITIES, c, 4096, Host())
+    assert [(x.ret, x.errno) for x in o[-2:]] == [(0, None), (0, None)]
+    text = render_c(spec, list(cases.values()))
+    assert "case 2: return arg->exception.ext_dabt_pending;" in text
+    assert ".rb_request = KVM_GET_VCPU_EVENTS, .rb_field = 2" in text
+
+
+def test_a_field_read_back_as_set_is_predicted_as_written():
+    from generator.model.case import ReadBack
+    from reference.vmstate import VMState
+    vm = VMState(4096, Host())
+    assert vm.read_back("x", 7, None).ret == 7 and vm.read_back("x", 7, 0).ret == 0
+    assert ReadBack(field="x", set_value=7).ref_predict(vm).ret == 7
