@@ -392,7 +392,7 @@ class VcpuStart(Step):
     KIND = StepKind.VCPU_START
 
     def ref_setup(self, vm):
-        return vm.setup_vcpu()
+        return vm.setup_vcpu(True)     # kc_vcpu_start inits it (no feature)
 
 
 def _guest_values(step: "Step", page_size: int) -> dict:
