@@ -175,3 +175,14 @@ def test_vcpu_fd_rows_of_the_ground_truth_get_a_case(name):
     spec = extract_spec(CORPUS / f"{name}.txt", name)
     s = score(name, spec, ground_truth(), plannable_checks(spec))
     assert s.plannable >= PLANNED[name]
+
+
+def test_the_kselftest_export_says_it_leaves_vcpu_fd_cases_out(events):
+    """The exported selftest's helpers create bare vCPUs and call on the VM
+    fd: a case on an initialised vCPU or a vCPU fd is listed as not
+    exported with that reason, never exported wrong."""
+    from generator.export.kselftest import VCPU_REASON, Exported, classify
+    _, _, cases, _ = events
+    assert classify(cases["set_vcpu_events.valid"]).status is Exported.NO
+    assert classify(cases["set_vcpu_events.valid"]).reason == VCPU_REASON
+    assert classify(cases["check_extension.reports_inject_ext_dabt"]).status is Exported.YES
