@@ -91,6 +91,31 @@ static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 	return 0;
 }
 
+/* a GET ioctl into the op's struct (SENTINEL-filled), reporting one field
+ * as ret; 0, or -1 when the harness failed */
+static inline int kc_read_back(struct kc_env *env, const struct kc_op *op,
+			       const struct kc_step *s, long *ret, int *err)
+{
+	struct kc_map arg;
+	int fd = env->vm_fd;
+
+	if (s->on_vcpu) {
+		if (env->nvcpus == 0)
+			return -1;
+		fd = env->vcpus[env->nvcpus - 1];
+	}
+	if (!op->read || kc_map_guarded(env, op->arg_size, &arg))
+		return -1;
+	memset(arg.p, KC_SENTINEL, op->arg_size);
+	errno = 0;
+	*ret = ioctl(fd, s->rb_request, arg.p);
+	*err = *ret < 0 ? errno : 0;
+	if (*ret == 0)
+		*ret = (long)op->read(arg.p, s->rb_field);
+	munmap(arg.base, arg.total);
+	return 0;
+}
+
 /* runs one device-attribute step; returns 0, or -1 when the harness failed */
 static inline int kc_device_attr(struct kc_env *env, const struct kc_step *s,
 				 long *ret, int *err)
@@ -388,6 +413,10 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 #else
 		goto no_guest;
 #endif
+	case KC_READ_BACK:
+		if (kc_read_back(env, &ops[s->op], s, &ret, &err))
+			return -1;
+		break;
 #ifdef KC_WITH_GUEST
 	case KC_VCPU_START:
 		ret = kc_vcpu_start(env, s);
@@ -418,7 +447,7 @@ no_guest:
 		return rc;
 	if (env->why[0])
 		return -1;
-	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST &&
+	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST && s->kind != KC_READ_BACK &&
 	    !(s->kind == KC_ENABLE_CAP && s->argp != KC_ARG_VALID) &&
 	    s->kind != KC_GUEST_EXIT && s->kind != KC_RUN_FIELD &&
 	    !(s->oreg.direct && s->kind != KC_REG_LIST))

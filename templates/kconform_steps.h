@@ -22,6 +22,7 @@ enum kc_step_kind {
 	KC_DELETE_MEMSLOT,	/* delete_memslot */
 	KC_GUEST_EXIT,	/* guest_exit */
 	KC_RUN_FIELD,	/* run_field */
+	KC_READ_BACK,	/* read_back */
 };
 
 enum kc_argp {
@@ -70,6 +71,7 @@ static inline const char *kc_kind_name(enum kc_step_kind k)
 	case KC_DELETE_MEMSLOT: return "delete_memslot";
 	case KC_GUEST_EXIT: return "guest_exit";
 	case KC_RUN_FIELD: return "run_field";
+	case KC_READ_BACK: return "read_back";
 	}
 	return "unknown";
 }

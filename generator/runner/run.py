@@ -466,7 +466,7 @@ def _agent_initramfs(kernel: KernelImage, busybox: Path,
         return f"the kernel's virtio_blk module cannot be loaded ({e})"
     setup = setup if setup is not None else zram_swap(kernel.modules_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # runs in threads too
     agent.build_agent_initramfs(busybox, tmp, setup, modules)
     os.replace(tmp, path)
     return path
