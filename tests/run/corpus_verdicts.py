@@ -86,9 +86,22 @@ class EntryResult:
     rows: list = field(default_factory=list)
 
 
-def judge(entry: str, spec, cases, results, truth) -> EntryResult:
-    """Rows of `entry` against the cases planned for `spec` and their
-    `results` (CaseResult by case id)."""
+def why_no_case(spec, gaps) -> dict[tuple[str, str], str]:
+    """(operation, check) -> why no case exercises it: the plan's `untested`
+    reason, or that the posted code itself never lets it fail."""
+    from generator.model import Reach
+    out = {(u.op, u.check): f"untested: {u.gap.value}: {u.detail}" for u in gaps}
+    for op in spec.operations:
+        for c in op.checks:
+            if c.reach is Reach.UNREACHABLE:
+                out.setdefault((op.name, c.id), f"not reachable in the posted code: `{c.condition}` "
+                                                "can never fail there (its own helper fixes it)")
+    return out
+
+
+def judge(entry: str, spec, cases, results, truth, gaps=()) -> EntryResult:
+    """Rows of `entry` against the cases planned for `spec`, their
+    `results` (CaseResult by case id) and the plan's `gaps` (Untested)."""
     from generator.model.case import StepRole
     s = score(entry, spec, truth, set())
     out = EntryResult(entry, truth=s.truth, absent=s.absent, extracted=s.found)
@@ -119,8 +132,9 @@ def judge(entry: str, spec, cases, results, truth) -> EntryResult:
             out.platform += ok
             continue
         if not run:
-            out.rows.append(RowResult(x.row, "not run", got,
-                                      "no case" if not got else "no case got a verdict"))
+            why = why_no_case(spec, gaps).get((x.op, x.check), "")
+            out.rows.append(RowResult(x.row, "not run", got, why or (
+                "no case" if not got else "no case got a verdict")))
             continue
         out.exercised += 1
         if want.verdict == "conforms":
@@ -151,7 +165,7 @@ def measure(work: Path, entries: Optional[list[str]] = None) -> list[EntryResult
     out = []
     for part in prep.parts:
         mine = {c.id: results.get(part.qualify(c.id)) for c in part.cases}
-        out.append(judge(part.spec.name, part.spec, part.cases, mine, truth))
+        out.append(judge(part.spec.name, part.spec, part.cases, mine, truth, part.gaps))
     if report.broke:
         print(f"the run broke: {report.broke}", file=sys.stderr)
     return out
