@@ -273,14 +273,15 @@ def header_constants(patches: list[Patch], seed: str, names: set[str],
                      known: dict[str, int], vocab_macros=None) -> list[Constant]:
     """The kernel-internal constants a check names that a patch defines in a
     header outside include/uapi (`#define KVM_ARM_SMCCC_STD_FEATURES
-    GENMASK(KVM_REG_ARM_STD_BMAP_BIT_MAX, 0)` in include/kvm/arm_hypercalls.h):
+    GENMASK(KVM_REG_ARM_STD_BMAP_BIT_MAX, 0)` in include/kvm/arm_hypercalls.h)
+    or in a C file (`#define FOO_MODE GENMASK(7, 4)` above its handler):
     each one evaluated over the constants known and the macros of the
     patch's headers; one that is no integer constant is left out."""
     objects: dict[str, tuple[int, str, str, Patch]] = {}
     macros: dict[str, Macro] = dict(vocab_macros or {})
     for p in patches:
         for f in p.files:
-            if not f.path.endswith(".h"):
+            if not f.path.endswith((".h", ".c")):
                 continue
             for h in f.hunks:
                 added = [(l.seed_line, l.text) for l in h.lines if l.kind is LineKind.ADD]
@@ -312,6 +313,10 @@ def header_constants(patches: list[Patch], seed: str, names: set[str],
     return out
 
 
+_BIT_MACROS = {"FIELD_GET", "FIELD_PREP", "FIELD_FIT", "GENMASK", "GENMASK_ULL", "BIT",
+               "BIT_ULL", "IS_ALIGNED", "ALIGN"}
+
+
 def operand_names(condition: str) -> set[str]:
     """The upper-case identifiers a condition computes with: not those a
     call takes (`test_bit(KVM_ARCH_FLAG_X, ...)`: a vocabulary predicate's
@@ -328,7 +333,11 @@ def operand_names(condition: str) -> set[str]:
                 out.add(n.name)
 
         def visit_FuncCall(self, n):
-            pass
+            # the kernel's bit macros compute with their arguments
+            # (`FIELD_GET(FOO_MODE, x)`); another call's arguments are its own
+            if isinstance(n.name, c_ast.ID) and n.name.name in _BIT_MACROS and n.args:
+                for a in n.args.exprs:
+                    self.visit(a)
 
         def visit_StructRef(self, n):
             self.visit(n.name)

@@ -53,3 +53,13 @@ def test_every_check_is_planned_or_untested_with_a_reason(foo):
     untested = {u.check: u for u in plan.untested}
     for c in op.checks:
         assert c.id in targeted or untested[c.id].detail
+
+
+def test_macros_the_patch_defines_in_a_c_file_are_constants(foo):
+    """`#define FOO_MODE GENMASK(7, 4)` above the handler in arm.c: a
+    constant with its value and line, also when only a bit macro's
+    argument names it (FIELD_GET(FOO_MODE, ...))."""
+    spec, _ = foo
+    mode, top = spec.constant("FOO_MODE"), spec.constant("FOO_MODE_MAX")
+    assert (mode.value, top.value) == (0xF0, 3)
+    assert mode.source.path == "arch/arm64/kvm/arm.c" and mode.source.line == 46
