@@ -88,7 +88,10 @@ class CoreConcepts:
         return hva < 0
 
     def caller_capable(self, call: Call, it: Optional[Cursor], cap: str = "") -> bool:
-        return True                   # the tests run as root in the guest
+        """The tests run as root in the guest: every capability, less the
+        ones a DROP_CAPABILITY step dropped (any of them when the check's
+        capability is not named)."""
+        return cap not in self.caps_dropped if cap else not self.caps_dropped
 
     def host_has_feature(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
         return self.host.has(feature) if feature else True
@@ -157,6 +160,7 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     features_initialised: set = field(default_factory=set)  # e.g. the PMU after its INIT
     vcpu_state: set = field(default_factory=set)   # per-vCPU state userspace has set
     vcpu_values: dict = field(default_factory=dict)  # per-vCPU values userspace has set
+    caps_dropped: set = field(default_factory=set)   # POSIX capabilities the process dropped
 
     @property
     def page_mask(self) -> int:
@@ -236,6 +240,10 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         command reports (>= 0) is not modelled."""
         self.vcpus_ran += 1
         return self.setup_fd()
+
+    def setup_drop_capability(self, cap: str) -> Outcome:
+        self.caps_dropped.add(cap)
+        return self.setup_ok()
 
     def setup_memslot(self, slot: int, base_gfn: int, pages: int) -> Outcome:
         self.memslots[slot] = (base_gfn, pages)

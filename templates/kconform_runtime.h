@@ -18,6 +18,8 @@
 #ifndef KCONFORM_RUNTIME_H
 #define KCONFORM_RUNTIME_H
 
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include "kconform_types.h"
 
 #ifdef KC_WITH_GUEST
@@ -116,6 +118,32 @@ static inline int kc_device_attr(struct kc_env *env, const struct kc_step *s,
 	return 0;
 }
 
+/* drop POSIX capability `cap` from the effective set (drop), or make the
+ * effective set the permitted one again (!drop); the ioctl's result */
+static inline long kc_capability(struct kc_env *env, uint64_t cap, int drop)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	int i;
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	if (drop && cap >= 32 * _LINUX_CAPABILITY_U32S_3) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (!drop)
+			d[i].effective = d[i].permitted;
+	if (drop)
+		d[cap / 32].effective &= ~(1U << (cap % 32));
+	if (syscall(SYS_capset, &h, d))
+		return -1;
+	env->caps_dropped = drop;
+	return 0;
+}
+
 /* 0 observed, 1 the case cannot run here (env->why), -1 harness failed */
 static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		   const struct kc_case *c, int n)
@@ -188,6 +216,9 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		if (kc_device_attr(env, s, &ret, &err))
 			return -1;
 		break;
+	case KC_DROP_CAPABILITY:
+		ret = kc_capability(env, s->cap, 1);
+		break;
 #ifdef KC_WITH_GUEST
 	case KC_VCPU_START:
 		ret = kc_vcpu_start(env);
@@ -231,6 +262,8 @@ static inline void kc_teardown(struct kc_env *env)
 #ifdef KC_WITH_GUEST
 	kc_vcpu_teardown(env);
 #endif
+	if (env->caps_dropped)
+		kc_capability(env, 0, 0);
 	for (i = 0; i < env->nvcpus; i++)
 		close(env->vcpus[i]);
 	env->nvcpus = 0;

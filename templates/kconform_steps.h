@@ -20,6 +20,7 @@ enum kc_step_kind {
 	KC_PAGEOUT,	/* pageout */
 	KC_DEVICE_ATTR,	/* device_attr */
 	KC_DELETE_MEMSLOT,	/* delete_memslot */
+	KC_DROP_CAPABILITY,	/* drop_capability */
 };
 
 enum kc_argp {
@@ -63,6 +64,7 @@ static inline const char *kc_kind_name(enum kc_step_kind k)
 	case KC_PAGEOUT: return "pageout";
 	case KC_DEVICE_ATTR: return "device_attr";
 	case KC_DELETE_MEMSLOT: return "delete_memslot";
+	case KC_DROP_CAPABILITY: return "drop_capability";
 	}
 	return "unknown";
 }

@@ -110,6 +110,7 @@ struct kc_env {
 	size_t run_size;
 	const char *case_id;
 	char why[256];			/* why a step failed or skipped */
+	int caps_dropped;		/* KC_DROP_CAPABILITY: raise them at teardown */
 };
 
 static inline uint64_t kc_resolve(const struct kc_env *env, struct kc_val v)

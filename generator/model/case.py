@@ -65,6 +65,7 @@ class StepKind(enum.Enum):
     PAGEOUT = "pageout"              # MADV_PAGEOUT of a memslot's mapping
     DEVICE_ATTR = "device_attr"      # KVM_{SET,GET,HAS}_DEVICE_ATTR on the VM or a vCPU
     DELETE_MEMSLOT = "delete_memslot"  # KVM_SET_USER_MEMORY_REGION of size 0
+    DROP_CAPABILITY = "drop_capability"  # the process drops a POSIX capability
 
     @property
     def c_name(self) -> str:
@@ -476,6 +477,21 @@ class DeleteMemslot(Step):
 
     def ref_setup(self, vm):
         return vm.setup_delete_memslot(self.slot)
+
+
+@dataclass(frozen=True)
+class DropCapability(Step):
+    """The test process drops a POSIX capability (CAP_SYS_BOOT, ...) from
+    its effective set until the case ends (the runtime raises it again at
+    teardown: it stays permitted), so a `capable()` check fails."""
+    KIND = StepKind.DROP_CAPABILITY
+    posix_cap: str = ""              # the <linux/capability.h> name
+
+    def c_init(self, r) -> list[str]:
+        return [f".kind = {self.KIND.c_name}, .cap = {self.posix_cap or 'CAP_CHOWN'}"]
+
+    def ref_setup(self, vm):
+        return vm.setup_drop_capability(self.posix_cap)
 
 
 # steps that observe a guest rule (spec.guest) rather than an operation

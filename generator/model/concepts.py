@@ -39,6 +39,8 @@ class Lever(enum.Enum):
                                                  # first, sets the state the check refuses
     VM_HAS_RUN = "vm_has_run"                    # a vCPU enters the guest (KVM_RUN) once
                                                  # before the call
+    DROP_CAPABILITY = "drop_capability"          # `capable(CAP_X)`: the test process drops
+                                                 # CAP_X (effective set) before the call
     NONE = "none"                                # no input makes it fail
 
 

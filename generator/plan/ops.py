@@ -46,6 +46,7 @@ from generator.model import Check, Operation, OpKind, Reach, Source, Spec
 from generator.model.concepts import Lever
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
                                   ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
+                                  DropCapability,
                                   AttrRequest, DeviceAttr, EnableCap, Fill, Gap, Guest,
                                   GuestOp, Report, Step, StepRole, Untested, Val, VcpuStart,
                                   VmIoctl)
@@ -93,6 +94,7 @@ class Violation:
     field: str = ""
     value: int = 0
     elements: tuple = ()             # ELEMENTS: the element paths, one case each
+    arg: str = ""                    # DROP_CAPABILITY: the POSIX capability
     inside: int = 0                  # ABOVE: the value just inside the bound
 
     @property
@@ -171,6 +173,9 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
             if lever is Lever.REPEAT_VALID_CALL and not any(
                     e.startswith(f"{head} = ") for e in op.effects):
                 return None               # the operation does not set what the check tests
+            if lever is Lever.DROP_CAPABILITY:
+                return Violation(check, How.LEVER, lever=lever,
+                                 arg=_posix_capability(check, head))
             if lever is Lever.BAD_ARG_POINTER and op.kind in ATTR_KINDS and "addr" in check.reads:
                 lever = Lever.BAD_VALUE_POINTER   # the pointer a field holds, not the argument
             read = next((op.aliases.get(r, r) for r in check.reads), "")
@@ -225,6 +230,25 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     raise PlanError(check.source, f"cannot derive how to violate check "
                     f"{check.id} ({check.condition!r}): not a field test, a "
                     f"mask test or a vocabulary predicate with a lever")
+
+
+def _posix_capability(check: Check, head: str) -> str:
+    """The POSIX capability `capable(CAP_X)` (or ns_capable(ns, CAP_X), ...)
+    tests: its last argument, a <linux/capability.h> name."""
+    def find(n):
+        if isinstance(n, c_ast.FuncCall) and to_c(n.name) == head and n.args:
+            return n.args.exprs[-1]
+        for _, child in n.children():
+            got = find(child)
+            if got is not None:
+                return got
+        return None
+    arg = find(parse_expr(check.condition))
+    name = to_c(arg) if arg is not None else ""
+    if not re.fullmatch(r"CAP_[A-Z0-9_]+", name):
+        raise PlanError(check.source, f"check {check.id} ({check.condition!r}): {head}() "
+                        f"names no POSIX capability (CAP_...) to drop")
+    return name
 
 
 def _field_lever(spec: Spec, op: Operation, check: Check, lever: Lever,
@@ -393,6 +417,7 @@ class _Draft:
     addr: ArgPointer = ArgPointer.VALID    # a device attribute's addr
     repeat: bool = False                   # the valid call is made first
     ran: bool = False                      # a vCPU has entered the guest once
+    drop_caps: tuple = ()                  # POSIX capabilities dropped before the call
 
 
 class _OpPlanner:
@@ -603,6 +628,8 @@ class _OpPlanner:
             d.repeat = True
         elif v.lever is Lever.VM_HAS_RUN:
             d.ran = True
+        elif v.lever is Lever.DROP_CAPABILITY:
+            d.drop_caps += (v.arg,)
 
     def setup(self, d: _Draft) -> list[Step]:
         steps = [CreateVm()]
@@ -621,6 +648,8 @@ class _OpPlanner:
             steps += run_once()
         if d.repeat:
             steps.append(self.call(self.base(), note="the valid call first"))
+        steps += [DropCapability(posix_cap=c, note=f"the process drops {c}")
+                  for c in d.drop_caps]
         return steps
 
     def call(self, d: _Draft, seed: int = 0, note: str = "") -> Step:

@@ -11,7 +11,7 @@ import pytest
 
 from generator.extract import extract_spec
 from generator.model import CheckKind, Errno, Predicate
-from generator.model.case import (CreateVcpu, DeviceAttr, Guest, GuestOp, StepKind, StepRole,
+from generator.model.case import (CreateVcpu, DeviceAttr, DropCapability, Guest, GuestOp, StepKind, StepRole,
                                   VcpuStart, VmIoctl)
 from generator.model.spec import Check
 from generator.plan import plan
@@ -88,3 +88,43 @@ def test_reference_predicts_ebusy_only_after_a_run():
     assert isinstance(pair.steps[-1], VmIoctl)
     out = predict(mod.OPERATIONS, mod.CAPABILITIES, pair, 4096, Host())
     assert out[-1].check == "nr_above"
+
+
+@pytest.fixture(scope="module")
+def nx():
+    spec = extract_spec(CORPUS / "x86-nx-huge-pages-v6-08.txt", "x86-nx-huge-pages-v6-08")
+    return spec, {c.id: c for c in plan(spec)}
+
+
+def test_a_capable_check_drops_that_capability_just_before_the_call(nx):
+    """`!capable(CAP_SYS_BOOT)` -> EPERM: the process drops CAP_SYS_BOOT
+    right before the call; the valid call keeps every capability."""
+    _, cases = nx
+    c = cases["enable_cap.not_caller_capable"]
+    drop = c.steps[-2]
+    assert isinstance(drop, DropCapability) and drop.posix_cap == "CAP_SYS_BOOT"
+    assert drop.role is StepRole.SETUP and c.steps[-1].role is StepRole.SUBJECT
+    assert not any(isinstance(s, DropCapability) for s in cases["enable_cap.valid"].steps)
+
+
+def test_reference_refuses_the_call_only_without_the_capability(nx):
+    spec, cases = nx
+    mod = _module(spec)
+    last = lambda cid: predict(mod.OPERATIONS, mod.CAPABILITIES, cases[cid], 4096, Host())[-1]
+    assert (last("enable_cap.not_caller_capable").errno,
+            last("enable_cap.not_caller_capable").check) == (Errno.EPERM, "not_caller_capable")
+    assert last("enable_cap.valid").errno is None
+    # args[0] is checked first in the posted patch: it wins over the capability
+    assert last("enable_cap.pair.args_0_nonzero+not_caller_capable").check == "args_0_nonzero"
+
+
+def test_a_capable_check_without_a_capability_name_is_untested_by_line():
+    from generator.model.case import Gap
+    from generator.plan import plan_all
+    spec = extract_spec(CORPUS / "x86-nx-huge-pages-v6-08.txt", "x86-nx-huge-pages-v6-08")
+    op = next(o for o in spec.operations if any(c.id == "not_caller_capable" for c in o.checks))
+    chk = next(c for c in op.checks if c.id == "not_caller_capable")
+    chk.condition = "!capable(cap)"
+    u = {u.check: u for u in plan_all(spec).untested}["not_caller_capable"]
+    assert u.gap is Gap.NO_LEVER and "POSIX capability" in u.reason
+    assert str(u.source).startswith("x86-nx-huge-pages-v6-08.txt:")
