@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
 
-from generator.model import Errno
+from generator.model import Errno, errno_from_number
 from generator.model.case import ArgPointer, Case, StepKind, StepRole
 from reference import mte
 from reference.families import MemslotConcepts, MmioGuardConcepts, VgicConcepts
@@ -134,6 +134,18 @@ class CoreConcepts:
         """KVM_REG_SIZE(id): 1 << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT)."""
         return 1 << ((reg_id >> 52) & 0xf)
 
+    def range_insert(self, call: Call, it: Optional[Cursor], first: int = 0,
+                     last: int = 0) -> int:
+        """mtree_insert_range: -EINVAL for last < first, -EEXIST when the
+        range overlaps one an earlier call inserted, else 0 (inserted).
+        Ranges the kernel inserts itself (outside the patch) are not known."""
+        if last < first:
+            return -Errno.EINVAL.value
+        if any(first <= b and a <= last for a, b in self.ranges):
+            return -Errno.EEXIST.value
+        self.ranges.append((first, last))
+        return 0
+
     def lock(self, call: Call, it: Optional[Cursor]) -> int:
         return 0
 
@@ -161,6 +173,7 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     vcpu_state: set = field(default_factory=set)   # per-vCPU state userspace has set
     vcpu_values: dict = field(default_factory=dict)  # per-vCPU values userspace has set
     caps_dropped: set = field(default_factory=set)   # POSIX capabilities the process dropped
+    ranges: list = field(default_factory=list)       # range_insert: [first, last] inserted
 
     @property
     def page_mask(self) -> int:
@@ -177,6 +190,11 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
 
     @staticmethod
     def ok(value: int) -> Result:
+        """The success path's return value; a negative one is an -errno
+        (a helper's error the handler returns), which the ioctl reports
+        as -1 and errno."""
+        if int(value) < 0 and errno_from_number(-int(value)) is not None:
+            return Result(-1, errno_from_number(-int(value)), "success")
         return Result(int(value), None, "success")
 
     @staticmethod

@@ -85,30 +85,45 @@ static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 	return 0;
 }
 
-/* runs one device-attribute step; returns 0, or -1 when the harness failed */
-static inline int kc_device_attr(struct kc_env *env, const struct kc_step *s,
-				 long *ret, int *err)
+/* runs one device-attribute step; returns 0, or -1 when the harness failed.
+ * attr.addr points at one u64 (dattr.value), or at the struct ops[s->op]
+ * fills from v[] (dattr.vstruct), ending at a guard page */
+static inline int kc_device_attr(struct kc_env *env, const struct kc_op *ops,
+				 const struct kc_step *s, long *ret, int *err)
 {
 	struct kc_map arg, val;
 	struct kvm_device_attr *a;
-	int fd;
+	uint64_t v[KC_MAX_FIELDS];
+	size_t vsize = sizeof(uint64_t);
+	int fd, k;
 
 	if (s->dattr.on_vcpu && env->nvcpus == 0)
 		return -1;
+	if (s->dattr.vstruct && !ops)
+		return -1;
+	if (s->dattr.vstruct)
+		vsize = ops[s->op].arg_size;
 	fd = s->dattr.on_vcpu ? env->vcpus[env->nvcpus - 1] : env->vm_fd;
 	if (kc_map_guarded(env, sizeof(*a), &arg))
 		return -1;
-	if (kc_map_guarded(env, sizeof(uint64_t), &val)) {
+	if (kc_map_guarded(env, vsize, &val)) {
 		munmap(arg.base, arg.total);
 		return -1;
 	}
-	*(uint64_t *)val.p = kc_resolve(env, s->dattr.value);
+	if (s->dattr.vstruct) {
+		for (k = 0; k < KC_MAX_FIELDS; k++)
+			v[k] = kc_resolve(env, s->v[k]);
+		memset(val.p, 0, vsize);
+		ops[s->op].fill(val.p, v, NULL);
+	} else {
+		*(uint64_t *)val.p = kc_resolve(env, s->dattr.value);
+	}
 	a = (struct kvm_device_attr *)arg.p;
 	memset(a, 0, sizeof(*a));
 	a->group = (__u32)s->dattr.group;
 	a->attr = s->dattr.attr;
 	a->addr = (uintptr_t)(s->dattr.addrp == KC_ARG_VALID ? val.p :
-			      val.p + sizeof(uint64_t));
+			      val.p + vsize);
 	errno = 0;
 	*ret = ioctl(fd, s->dattr.req,
 		     s->argp == KC_ARG_VALID ? arg.p : arg.p + sizeof(*a));
@@ -213,7 +228,7 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 			return -1;
 		break;
 	case KC_DEVICE_ATTR:
-		if (kc_device_attr(env, s, &ret, &err))
+		if (kc_device_attr(env, ops, s, &ret, &err))
 			return -1;
 		break;
 	case KC_DROP_CAPABILITY:

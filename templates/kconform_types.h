@@ -72,6 +72,7 @@ struct kc_step {
 		uint64_t group, attr;
 		struct kc_val value;	/* the u64 at attr.addr */
 		enum kc_argp addrp;	/* attr.addr valid or unmapped */
+		int vstruct;		/* attr.addr: ops[op]'s struct, filled from v[] */
 	} dattr;
 };
 

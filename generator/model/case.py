@@ -340,19 +340,33 @@ class DeviceAttr(Step):
     value: Val = Val()
     arg: ArgPointer = ArgPointer.VALID
     addr: ArgPointer = ArgPointer.VALID
+    fields: tuple = ()               # ((path, Val), ...): addr points at the struct the
+                                     # handler copies (its fill is ops[op]), not a u64
 
     def c_init(self, r) -> list[str]:
+        vstruct = ", .vstruct = 1" if self.fields else ""
         lines = [f".kind = {self.KIND.c_name}",
                  f".dattr = {{ .req = {self.request.c_name}, .on_vcpu = {int(self.on_vcpu)},",
                  f"  .group = {self.group:#x}, .attr = {self.attr:#x},",
-                 f"  .value = {r.val_init(self.value)}, .addrp = {self.addr.c_name} }},"]
+                 f"  .value = {r.val_init(self.value)}, .addrp = {self.addr.c_name}{vstruct} }},"]
+        if self.fields:
+            d = r.ops[self.op]
+            lines.append(f".op = {d.index},")
+            values = dict(self.fields)
+            for i, f in enumerate(d.fields):
+                if values.get(f, Val()) != Val():
+                    lines.append(f".v[{i}] = {r.val_init(values[f])},\t/* {f} */")
         if self.arg is not ArgPointer.VALID:
             lines.append(f".argp = {self.arg.c_name},")
         return lines
 
     def ref_values(self, page_size: int) -> dict:
-        return {"flags": 0, "group": self.group, "attr": self.attr,
-                "value": self.value.resolve(page_size)}
+        out = {"flags": 0, "group": self.group, "attr": self.attr}
+        if self.fields:
+            out.update((p, v.resolve(page_size)) for p, v in self.fields)
+        else:
+            out["value"] = self.value.resolve(page_size)
+        return out
 
     def ref_pointers(self) -> dict:
         """Which user pointers of the call can be dereferenced."""

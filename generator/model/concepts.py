@@ -105,7 +105,9 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          field_get="FIELD_GET(mask, x): the field of x under mask",
          reg_size="bytes of a ONE_REG register, from its id",
          gfn_hva="the host address backing a guest frame, or the error value",
-         value_of="the value of its argument (atomic_read: a counter's value)")
+         value_of="the value of its argument (atomic_read: a counter's value)",
+         range_insert="insert a range [first, last] into the VM's range tree: 0, or "
+                      "-EEXIST when it overlaps one inserted before")
     + _c(H, "memslots",
          gfn_of="guest frame number of a guest physical address",
          resolve_gfn="the page backing a guest frame",
@@ -128,7 +130,9 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          page_mask="~(page size - 1) of the running kernel",
          page_shift="log2 of the running kernel's page size",
          kvmio="the ioctl type of every KVM ioctl",
-         int_max="the largest int")
+         int_max="the largest int",
+         enum_count="the number of values of a kernel enum (its NR_ member, which the "
+                    "uAPI header hides from userspace behind __KERNEL__)")
     + _c(K, "memslots",
          mem_readonly="the KVM_MEM_READONLY memslot flag",
          memslots_num="the number of memslots per address space")

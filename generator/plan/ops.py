@@ -44,6 +44,7 @@ from generator.model.vocab import load_vocabulary as _load_vocabulary
 from generator.model.vocab import user_vocabularies
 from generator.model import Check, Operation, OpKind, Reach, Source, Spec
 from generator.model.concepts import Lever
+from generator.plan.values import describe, solve, value_struct
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
                                   ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
                                   DropCapability,
@@ -84,6 +85,7 @@ class How(enum.Enum):
     ELEMENTS = "elements"            # an array must be all zero: one element at a time
     ABOVE = "above"                  # field > bound / field >= bound: set it past the bound
     VALUE = "value"                  # set the field to a value the check refuses
+    ASSIGN = "assign"                # set several fields (a check over derived locals)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class Violation:
     value: int = 0
     elements: tuple = ()             # ELEMENTS: the element paths, one case each
     arg: str = ""                    # DROP_CAPABILITY: the POSIX capability
+    assignments: tuple = ()          # ASSIGN: ((path, value), ...) per case
+    named: tuple = ()                # ASSIGN: a word per assignment ("closest", "wraps")
     inside: int = 0                  # ABOVE: the value just inside the bound
 
     @property
@@ -121,10 +125,28 @@ ATTR_FIELDS = ["flags", "group", "attr", "value"]
 
 def op_fields(spec: Spec, op: Operation) -> list[str]:
     """The inputs a case sets for an operation: its argument struct's
-    scalar fields, or a device attribute's group, attr and value."""
+    scalar fields, or a device attribute's group, attr and value -- or,
+    when the handler copies the value pointer into a struct the spec
+    defines (values.value_struct), that struct's fields instead of value."""
     if op.kind in ATTR_KINDS:
-        return list(ATTR_FIELDS)
+        inner = attr_value_fields(spec, op)
+        return ATTR_FIELDS[:3] + inner if inner else list(ATTR_FIELDS)
     return struct_fields(spec, op.arg_type)
+
+
+def attr_value_fields(spec: Spec, op: Operation) -> list[str]:
+    """The scalar fields of the struct a device attribute's addr points at
+    ([] when it points at one u64, or when a field's name is one of
+    kvm_device_attr's own)."""
+    if op.kind not in ATTR_KINDS:
+        return []
+    vs = value_struct(spec, op)
+    if vs is None:
+        return []
+    inner = struct_fields(spec, vs[1])
+    if not inner or {f.split("[")[0] for f in inner} & set(ATTR_FIELDS):
+        return []
+    return inner
 
 
 def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[str]:
@@ -181,6 +203,10 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
             read = next((op.aliases.get(r, r) for r in check.reads), "")
             return Violation(check, How.LEVER, lever=lever,
                              field=read if read in fields else "")
+    solved = _solve(spec, op, check.condition, fields, vocab)
+    if solved is not None:
+        return Violation(check, How.ASSIGN, field=",".join(p for p, _ in solved.failing[0]),
+                         assignments=solved.failing, named=solved.what)
     bound = _bound(spec, op, node, fields, vocab)
     if bound is not None:
         path, past, inside = bound
@@ -249,6 +275,19 @@ def _posix_capability(check: Check, head: str) -> str:
         raise PlanError(check.source, f"check {check.id} ({check.condition!r}): {head}() "
                         f"names no POSIX capability (CAP_...) to drop")
     return name
+
+
+def _solve(spec: Spec, op: Operation, condition: str, fields: list[str], vocab: Vocabulary):
+    """values.solve over the operation's inputs (a condition reading locals
+    the handler derives from them), constants from the spec or the vocabulary."""
+    def constant(name):
+        try:
+            return spec.constant(name).value
+        except KeyError:
+            return vocab.constant_value(name)
+    vs = value_struct(spec, op) if op.kind in ATTR_KINDS else None
+    return solve(spec, op, fields, condition, constant,
+                 struct_type=vs[1] if vs else op.arg_type)
 
 
 def _field_lever(spec: Spec, op: Operation, check: Check, lever: Lever,
@@ -581,6 +620,9 @@ class _OpPlanner:
                               self.vocab)
             if got is not None:
                 out.setdefault(got[0], got[2][0])
+            solved = _solve(self.spec, self.op, c.condition, self.fields, self.vocab)
+            for path, value in (solved.passing if solved else ()):
+                out.setdefault(path, value)
         for name, const in self.op.select.items():
             value = self._constant(c_ast.ID(const))
             if value is None:
@@ -602,7 +644,10 @@ class _OpPlanner:
         return bool(d & bit) == bool(to_v & bit)
 
     def apply(self, d: _Draft, v: Violation, element: str = "") -> None:
-        if v.how is How.TRUTHY:
+        if v.how is How.ASSIGN:
+            for path, value in (element or v.assignments[0]):
+                d.fields[path] = Val(bytes=value)
+        elif v.how is How.TRUTHY:
             d.fields[v.field] = Val(bytes=v.value)
         elif v.lever is Lever.RESERVED_ELEMENT_NONZERO:
             d.fields[element or v.elements[0]] = Val(bytes=v.value)
@@ -663,11 +708,13 @@ class _OpPlanner:
             return CheckExtension(StepRole.SUBJECT, op=op.name,
                         cap=self.cap, note=note)
         if op.kind in ATTR_KINDS:
+            inner = attr_value_fields(self.spec, op)
             return DeviceAttr(StepRole.SUBJECT, op=op.name, note=note,
                               request=ATTR_KINDS[op.kind], on_vcpu=op.fd == "vcpu",
                               group=d.fields.get("group", Val()).bytes,
                               attr=d.fields.get("attr", Val()).bytes,
-                              value=d.fields.get("value", Val()), arg=d.arg, addr=d.addr)
+                              value=d.fields.get("value", Val()), arg=d.arg, addr=d.addr,
+                              fields=tuple((p, d.fields.get(p, Val())) for p in inner))
         buf = None
         if op.buffer is not None:
             n = d.fields[op.buffer.length_field]
@@ -832,6 +879,9 @@ class _OpPlanner:
         if v.how is How.ELEMENTS and len(v.elements) > 1:
             return [(f"{check.id}.{re.sub(r'[^0-9a-z]+', '_', e.lower()).strip('_')}", e)
                     for e in v.elements]
+        if v.how is How.ASSIGN:      # the closest failing values, then one that wraps
+            return [(check.id if i == 0 else f"{check.id}.{word}", a)
+                    for i, (a, word) in enumerate(zip(v.assignments, v.named))]
         return [(check.id, "")]
 
     def pair_cases(self) -> list[Case]:
@@ -984,7 +1034,9 @@ def _describe_call(d: _Draft) -> str:
     return ", ".join(f"{k} = {v}" for k, v in d.fields.items() if v != Val())
 
 
-def _how(v: Violation, element: str = "") -> str:
+def _how(v: Violation, element=()) -> str:
+    if v.how is How.ASSIGN:
+        return describe(element or v.assignments[0])
     if v.how is How.LEVER:
         return f"lever {v.lever.value}"
     if v.how is How.TRUTHY:

@@ -33,6 +33,7 @@ from pycparser import c_ast
 from generator.plan.ops import (ATTR_KINDS, Vocabulary, always_failing, load_vocabulary, op_cap,
                                op_fields)
 from generator.cparse import parse_expr, to_c
+from generator.plan.values import derived_locals
 from generator.errors import KconformError
 from generator.render.templates import environment
 from generator.model import (Check, GuestRule, GuestRuleKind, Operation, OpKind,
@@ -273,6 +274,15 @@ def function_name(op: Operation) -> str:
     return re.sub(r"\W+", "_", f"{STEP_KIND[op.kind]}_{subject.lower()}").strip("_")
 
 
+def _wrapped(py: str, bits: int, signed: bool) -> str:
+    """A Python expression for a C value of `bits` bits (wrapped around)."""
+    mask = (1 << bits) - 1
+    if not signed:
+        return f"({py}) & {mask:#x}"
+    half = 1 << (bits - 1)
+    return f"((({py}) + {half:#x}) & {mask:#x}) - {half:#x}"
+
+
 def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
                    helpers: Optional[dict[str, int]] = None,
                    strict: bool = False) -> FunctionModel:
@@ -282,6 +292,14 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
     buf = op.buffer
     locals_ = {k for k, v in op.aliases.items() if not buf or v != buf.pointer_field}
     fn.prologue = [f"{k} = arg.{op.aliases[k]}" for k in sorted(locals_)]
+    for d in derived_locals(op).values():       # `end = start + nr - 1;` (u32)
+        try:
+            py = PyExpr(spec, op, vocab, op.source, locals_, False, helpers).visit(
+                parse_expr(d.expr))
+        except RenderError:
+            continue                              # a check reading it says why
+        fn.prologue.append(f"{d.name} = {_wrapped(py, d.bits, d.signed)}")
+        locals_ = locals_ | {d.name}
     checks = sorted(op.checks, key=lambda c: c.order)
     # a loop check naming a local that is no alias reads the copy's result
     post: dict[str, str] = {}
