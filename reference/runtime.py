@@ -73,10 +73,16 @@ class UserBuffer:
 
 class Arg:
     """The argument struct as the kernel reads it: `arg.flags`,
-    `arg.reserved[1]`; array fields are lists."""
+    `arg.reserved[1]`, `arg.exception.pad[0]` (a named nested struct is an
+    Arg of its own); array fields are lists."""
 
     def __init__(self, values: Mapping[str, int]):
+        nested: dict[str, dict] = {}
         for path, v in values.items():
+            head, dot, rest = path.partition(".")
+            if dot and "[" not in head:
+                nested.setdefault(head, {})[rest] = v
+                continue
             if "[" in path:
                 name, idx = path[:-1].split("[")
                 arr = self.__dict__.setdefault(name, [])
@@ -84,6 +90,8 @@ class Arg:
                 arr[int(idx)] = v
             else:
                 setattr(self, path, v)
+        for name, inner in nested.items():
+            setattr(self, name, Arg(inner))
 
     def __getattr__(self, name: str):
         raise AttributeError(f"the argument has no field {name!r}; it has "

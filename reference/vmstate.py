@@ -249,8 +249,17 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         """A step that returns a file descriptor (any value >= 0)."""
         return Outcome(None, None, None, "setup")
 
-    def setup_vcpu(self) -> Outcome:
+    def setup_vcpu(self, init: bool = False, features: tuple = ()) -> Outcome:
+        """KVM_CREATE_VCPU, and with `init` KVM_ARM_VCPU_INIT with the
+        features `features` ((name, bit number), ...; a host that cannot
+        offer one skips the case before any prediction is compared).  A
+        feature is known by its name and by its number (a predicate may
+        name it either way: `vcpu_has_feature(vcpu, KVM_ARM_VCPU_SVE)`)."""
         self.vcpus += 1
+        if init:
+            self.vcpus_initialised += 1
+            for name, bit in features:
+                self.vcpu_features |= {name, bit}
         return self.setup_fd()
 
     def setup_run(self) -> Outcome:

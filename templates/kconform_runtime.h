@@ -53,8 +53,13 @@ static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 	struct kc_map arg, buf = { NULL, NULL, 0 };
 	uint64_t v[KC_MAX_FIELDS];
 	size_t len = 0, valid = 0, i;
-	int k;
+	int k, fd = env->vm_fd;
 
+	if (s->on_vcpu) {		/* a vCPU ioctl: on the last vCPU created */
+		if (env->nvcpus == 0)
+			return -1;
+		fd = env->vcpus[env->nvcpus - 1];
+	}
 	for (k = 0; k < KC_MAX_FIELDS; k++)
 		v[k] = kc_resolve(env, s->v[k]);
 	if (kc_map_guarded(env, op->arg_size, &arg))
@@ -73,8 +78,11 @@ static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 	memset(arg.p, 0, op->arg_size);
 	op->fill(arg.p, v, buf.p);
 	errno = 0;
-	*ret = ioctl(env->vm_fd, op->request,
-		     s->argp == KC_ARG_VALID ? arg.p : arg.p + op->arg_size);
+	if (op->by_value)		/* `_IO`: the argument is the value */
+		*ret = ioctl(fd, op->request, (unsigned long)v[0]);
+	else
+		*ret = ioctl(fd, op->request,
+			     s->argp == KC_ARG_VALID ? arg.p : arg.p + op->arg_size);
 	*err = *ret < 0 ? errno : 0;
 	if (s->buf.present) {
 		*has_digest = 1;
@@ -159,6 +167,40 @@ static inline long kc_capability(struct kc_env *env, uint64_t cap, int drop)
 	return 0;
 }
 
+/* KVM_ARM_PREFERRED_TARGET + KVM_ARM_VCPU_INIT with the step's feature
+ * bits: 0 done, 1 the host cannot offer a feature (the case is skipped,
+ * naming it), -1 the init failed without any feature */
+static inline int kc_vcpu_init(struct kc_env *env, int fd,
+			       const struct kc_step *s)
+{
+#ifdef __aarch64__
+	struct kvm_vcpu_init init;
+	int i;
+
+	memset(&init, 0, sizeof(init));
+	if (ioctl(env->vm_fd, KVM_ARM_PREFERRED_TARGET, &init)) {
+		snprintf(env->why, sizeof(env->why),
+			 "KVM_ARM_PREFERRED_TARGET failed: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < 64; i++)
+		if (s->features & (1ULL << i))
+			init.features[i / 32] |= 1U << (i % 32);
+	if (ioctl(fd, KVM_ARM_VCPU_INIT, &init) == 0)
+		return 0;
+	snprintf(env->why, sizeof(env->why), "%s%s: KVM_ARM_VCPU_INIT failed: %s",
+		 s->features ? "the host cannot offer vCPU feature(s) " :
+		 "KVM_ARM_VCPU_INIT without features failed",
+		 s->features ? s->feature_names : "", kc_errno_name(errno));
+	return s->features ? 1 : -1;
+#else
+	(void)env; (void)fd;
+	snprintf(env->why, sizeof(env->why), "KVM_ARM_VCPU_INIT is arm64's "
+		 "(vCPU feature(s) %s)", s->feature_names ? s->feature_names : "none");
+	return 1;
+#endif
+}
+
 /* 0 observed, 1 the case cannot run here (env->why), -1 harness failed */
 static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		   const struct kc_case *c, int n)
@@ -192,6 +234,10 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		ret = ioctl(env->vm_fd, KVM_CREATE_VCPU, env->nvcpus);
 		if (ret >= 0)
 			env->vcpus[env->nvcpus++] = (int)ret;
+		if (ret >= 0 && s->vcpu_init) {
+			rc = kc_vcpu_init(env, (int)ret, s);
+			errno = 0;
+		}
 		break;
 	case KC_ADD_MEMSLOT:
 		if (s->slot >= KC_MAX_SLOTS || env->slot_mem[s->slot])
@@ -236,7 +282,9 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		break;
 #ifdef KC_WITH_GUEST
 	case KC_VCPU_START:
-		ret = kc_vcpu_start(env);
+		ret = kc_vcpu_start(env, s);
+		if (ret == -2)		/* a feature the host cannot offer */
+			rc = 1;
 		break;
 	case KC_GET_ONE_REG:
 		ret = kc_get_one_reg(env, s);

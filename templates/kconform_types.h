@@ -66,6 +66,10 @@ struct kc_step {
 	uint32_t gop;			/* KC_GUEST: enum kg_op */
 	struct kc_val gargs[3];		/* ... its arguments */
 	uint32_t report;		/* ... what ret is (enum kc_report) */
+	int vcpu_init;			/* KC_CREATE_VCPU: KVM_ARM_VCPU_INIT after it */
+	uint64_t features;		/* ... with these feature bits */
+	const char *feature_names;	/* ... named so (a skip says which) */
+	int on_vcpu;			/* KC_VM_IOCTL: on the last vCPU created */
 	struct {			/* KC_DEVICE_ATTR */
 		unsigned long req;	/* KVM_{SET,GET,HAS}_DEVICE_ATTR */
 		int on_vcpu;		/* the last vCPU created, else the VM */
@@ -90,6 +94,7 @@ struct kc_op {
 	unsigned long request;
 	size_t arg_size;
 	void (*fill)(void *arg, const uint64_t *v, void *buf);
+	int by_value;			/* the ioctl's argument is v[0] itself */
 };
 
 struct kc_binding {

@@ -69,11 +69,12 @@ static inline int kc_set_reg(int fd, uint64_t id, uint64_t value)
 }
 
 /* create vCPU 0 of the guest, load the image, point PC and SP at it */
-static inline long kc_vcpu_start(struct kc_env *env)
+static inline long kc_vcpu_start(struct kc_env *env, const struct kc_step *s)
 {
 	struct kvm_userspace_memory_region region;
 	struct kvm_vcpu_init init;
 	long fd, size;
+	int i;
 
 	fd = ioctl(env->vm_fd, KVM_CREATE_VCPU, env->nvcpus);
 	if (fd < 0)
@@ -81,9 +82,19 @@ static inline long kc_vcpu_start(struct kc_env *env)
 	env->vcpus[env->nvcpus++] = (int)fd;
 	env->guest_fd = (int)fd;
 	memset(&init, 0, sizeof(init));
-	if (ioctl(env->vm_fd, KVM_ARM_PREFERRED_TARGET, &init) ||
-	    ioctl((int)fd, KVM_ARM_VCPU_INIT, &init))
-		return kc_fail(env, "KVM_ARM_VCPU_INIT failed: %s", strerror(errno));
+	if (ioctl(env->vm_fd, KVM_ARM_PREFERRED_TARGET, &init))
+		return kc_fail(env, "KVM_ARM_PREFERRED_TARGET failed: %s", strerror(errno));
+	for (i = 0; i < 64; i++)
+		if (s->features & (1ULL << i))
+			init.features[i / 32] |= 1U << (i % 32);
+	if (ioctl((int)fd, KVM_ARM_VCPU_INIT, &init)) {
+		if (!s->features)
+			return kc_fail(env, "KVM_ARM_VCPU_INIT failed: %s", strerror(errno));
+		snprintf(env->why, sizeof(env->why), "the host cannot offer vCPU "
+			 "feature(s) %s: KVM_ARM_VCPU_INIT failed: %s",
+			 s->feature_names, kc_errno_name(errno));
+		return -2;	/* kc_step: the case cannot run here */
+	}
 	size = ioctl(env->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	env->run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			(int)fd, 0);

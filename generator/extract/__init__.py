@@ -111,9 +111,12 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
 
     # 2. uAPI
     known_structs: list[StructDef] = []
+    partial: list[StructDef] = []
     for p in patches:
         u = extract_uapi(p, seed, voc, known_structs)
         spec.structs += u.structs
+        partial += [s for s in u.partial or [] if s.members
+                    and s.name not in {x.name for x in partial}]
         spec.constants += u.constants
         spec.capabilities += u.capabilities
         spec.ioctls += u.ioctls
@@ -124,6 +127,9 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
     user_fields = {m.name for st in spec.structs for m in st.members if m.user_pointer and m.name}
     ops, findings, spans = extract_operations(patches, seed, voc, arg_types, user_fields)
     spec.operations = ops
+    # a struct the hunks show in part gives the fields of an operation that takes it
+    spec.partial_structs = [s for s in partial if any(
+        o.arg_type in (s.name, f"{s.kind} {s.name}") for o in ops)]
     spec.findings += findings
 
     # 3b. guest-visible rules (ID registers, register visibility, exception entry)

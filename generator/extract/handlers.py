@@ -156,6 +156,11 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
         reached.update(called)
         _finish(op, walker, [u] + [functions[f] for f in called], seed, voc,
                 walker.break_result or res)
+        if op.success is None and d.returns:   # the hunk does not show the function's end
+            op.success = Success(d.returns, _int_or_none(d.returns),
+                                 Source(d.file, d.line, "context", d.function,
+                                        f"returns {d.returns} once every check passes "
+                                        "(mainline; the hunk does not show it)"))
         ops.append(op)
     ops += _internal_operations(patches, functions, reached, seed, voc, findings)
     ops = _one_per_name(ops, seed, findings)
@@ -163,6 +168,13 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
         _mark_dead(op, seed, findings)
     spans = {op.name: _spans(op, units, functions) for op in ops}
     return ops, findings, spans
+
+
+def _int_or_none(text: str):
+    try:
+        return int(text, 0)
+    except ValueError:
+        return None
 
 
 def _one_per_name(ops: list[Operation], seed: str, findings: list[Finding]) -> list[Operation]:

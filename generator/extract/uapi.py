@@ -30,6 +30,11 @@ _DEFINE = re.compile(r'^\s*#\s*define\s+([A-Za-z_]\w*)\s+(.+?)\s*(?:/\*.*)?$')
 _IOC = re.compile(r'^(_IO|_IOR|_IOW|_IOWR)\s*\(\s*([A-Za-z_]\w*|0x[0-9a-fA-F]+)\s*,'
                   r'\s*(0x[0-9a-fA-F]+|\d+)\s*(?:,\s*(.+?))?\s*\)$')
 _STRUCT_START = re.compile(r'^\s*(struct|union)\s+([A-Za-z_]\w*)\s*\{')
+_STRUCT_END = re.compile(r'^\s*}\s*;')
+# bytes of the scalar types an ioctl may take (`_IOW(KVMIO, 0xc2, int)`), on arm64
+SCALAR_SIZES = {"int": 4, "unsigned int": 4, "long": 8, "unsigned long": 8, "__u8": 1,
+                "__s8": 1, "__u16": 2, "__s16": 2, "__u32": 4, "__s32": 4, "__u64": 8,
+                "__s64": 8}
 
 
 @dataclass
@@ -39,6 +44,52 @@ class UapiResult:
     capabilities: list[Capability]
     ioctls: list[Ioctl]
     findings: list[Finding]
+    partial: list[StructDef] = None
+
+
+def partial_structs(patch: Patch, seed: str, defined: set[str]) -> list[StructDef]:
+    """Structs a uAPI hunk changes inside (its section line is `struct NAME {`)
+    without adding them whole: the members the hunk's new side shows,
+    from the hunk's first line to the struct's `};` or the hunk's end.  A
+    hunk that starts inside a nested struct (its braces close before a
+    `};`) shows no member paths one can trust: none is taken from it."""
+    out: list[StructDef] = []
+    seen = set(defined)
+    files = sorted((f for f in patch.files if "include/uapi/" in f.path),
+                   key=lambda f: "arm64" not in f.path)       # arm64's own copy first
+    for f in files:
+        for h in f.hunks:
+            m = _STRUCT_START.match(h.section or "")
+            if m is None or m.group(2) in seen:
+                continue
+            block, depth = [], 1
+            for ln in h.lines:
+                if ln.kind is LineKind.DEL:
+                    continue
+                depth += ln.text.count("{") - ln.text.count("}")
+                if depth < 1:
+                    if _STRUCT_END.match(ln.text):
+                        break
+                    block = []                     # a nested struct's end: not placeable
+                    break
+                block.append((ln.seed_line, ln.text))
+            if not block:
+                continue
+            head = (h.seed_line, f"{m.group(1)} {m.group(2)} {{")
+            text, first = cparse.join_lines([head] + block + [(block[-1][0] + 1, "};")], seed)
+            try:
+                parsed = cparse.parse(text, seed, first)
+            except cparse.CParseError:
+                continue
+            for node in parsed.ast.ext:
+                t = getattr(node, "type", None)
+                if isinstance(t, (c_ast.Struct, c_ast.Union)) and t.decls is not None:
+                    out.append(StructDef(t.name, m.group(1),
+                                         _members(t, seed, patch, f.path, dict(block)),
+                                         _src(seed, patch, f.path, h.seed_line, h.section),
+                                         header=f.path))
+                    seen.add(t.name)
+    return out
 
 
 def _src(seed: str, patch: Patch, path: str, line: int, text: str) -> Source:
@@ -143,9 +194,10 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
                         "`#define`?); whatever it defined is not in this spec",
                         _src(seed, patch, f.path, no, t.strip())))
     known_structs.extend(res.structs)
-    known_sizes: dict[str, int] = {}
+    res.partial = partial_structs(patch, seed, {s.name for s in known_structs})
+    known_sizes: dict[str, int] = dict(SCALAR_SIZES)
     try:
-        known_sizes = {k: lay.size for k, lay in arm64_layouts(known_structs, seed).items()}
+        known_sizes.update({k: lay.size for k, lay in arm64_layouts(known_structs, seed).items()})
     except AbiError as err:
         first = res.structs[0].source if res.structs else _src(seed, patch, "", 0, "")
         res.findings.append(Finding(FindingKind.PARSE_ERROR,

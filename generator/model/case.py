@@ -270,10 +270,30 @@ class EnableCap(Step):
 
 @dataclass(frozen=True)
 class CreateVcpu(Step):
+    """KVM_CREATE_VCPU; with `init`, then KVM_ARM_PREFERRED_TARGET and
+    KVM_ARM_VCPU_INIT with the feature bits `features` ((name, bit), ...).
+    A host that refuses the init with a feature cannot run the case: it
+    is skipped naming the feature (the C runtime), never a divergence."""
     KIND = StepKind.CREATE_VCPU
+    init: bool = False
+    features: tuple = ()             # ((KVM_ARM_VCPU_* name, bit number), ...)
+
+    @property
+    def feature_mask(self) -> int:
+        mask = 0
+        for _, bit in self.features:
+            mask |= 1 << bit
+        return mask
+
+    def c_init(self, r) -> list[str]:
+        if not self.init:
+            return [f".kind = {self.KIND.c_name}"]
+        names = " ".join(n for n, _ in self.features)
+        return [f".kind = {self.KIND.c_name}, .vcpu_init = 1",
+                f'.features = {self.feature_mask:#x}ULL, .feature_names = "{names}"']
 
     def ref_setup(self, vm):
-        return vm.setup_vcpu()
+        return vm.setup_vcpu(self.init, self.features)
 
 
 @dataclass(frozen=True)
@@ -298,6 +318,7 @@ class VmIoctl(Step):
     fields: tuple = ()               # ((field path, Val), ...)
     arg: ArgPointer = ArgPointer.VALID
     buffer: Optional[Buffer] = None
+    on_vcpu: bool = False            # issued on the last vCPU created, not the VM
 
     def value(self, path: str) -> Val:
         return dict(self.fields).get(path, Val())
@@ -305,6 +326,8 @@ class VmIoctl(Step):
     def c_init(self, r) -> list[str]:
         d = r.ops[self.op]
         lines = [f".kind = {self.KIND.c_name}, .op = {d.index}"]
+        if self.on_vcpu:
+            lines[0] += ", .on_vcpu = 1"
         for i, f in enumerate(d.fields):
             if self.value(f) != Val():
                 lines.append(f".v[{i}] = {r.val_init(self.value(f))},\t/* {f} */")
@@ -375,10 +398,21 @@ class DeviceAttr(Step):
 
 @dataclass(frozen=True)
 class VcpuStart(Step):
+    """A vCPU initialised (KVM_ARM_VCPU_INIT, with the feature bits
+    `features`) and loaded with the guest runtime."""
     KIND = StepKind.VCPU_START
+    features: tuple = ()             # ((KVM_ARM_VCPU_* name, bit number), ...)
+
+    def c_init(self, r) -> list[str]:
+        if not self.features:
+            return [f".kind = {self.KIND.c_name}"]
+        mask = sum(1 << bit for _, bit in self.features)
+        names = " ".join(n for n, _ in self.features)
+        return [f".kind = {self.KIND.c_name}",
+                f'.features = {mask:#x}ULL, .feature_names = "{names}"']
 
     def ref_setup(self, vm):
-        return vm.setup_vcpu()
+        return vm.setup_vcpu(True, self.features)
 
 
 def _guest_values(step: "Step", page_size: int) -> dict:

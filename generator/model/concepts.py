@@ -41,6 +41,11 @@ class Lever(enum.Enum):
                                                  # before the call
     DROP_CAPABILITY = "drop_capability"          # `capable(CAP_X)`: the test process drops
                                                  # CAP_X (effective set) before the call
+    VCPU_NOT_INITIALISED = "vcpu_not_initialised"  # the vCPU the call is made on is
+                                                 # created without KVM_ARM_VCPU_INIT
+    VCPU_WITHOUT_FEATURE = "vcpu_without_feature"  # the vCPU is initialised without the
+                                                 # feature the predicate names (the valid
+                                                 # path initialises it with the feature)
     NONE = "none"                                # no input makes it fail
 
 
@@ -125,6 +130,7 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          stage2_unmap="unmap a stage-2 range")
     + _c(K, "generic",
          attr_group="a device-attribute group (or attribute) number of mainline's uAPI",
+         vcpu_feature="a KVM_ARM_VCPU_INIT feature: its bit number in features[]",
          invalid_gpa="the all-ones guest physical address KVM uses for `not set`",
          page_size="the running kernel's page size",
          page_mask="~(page size - 1) of the running kernel",
@@ -132,7 +138,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          kvmio="the ioctl type of every KVM ioctl",
          int_max="the largest int",
          enum_count="the number of values of a kernel enum (its NR_ member, which the "
-                    "uAPI header hides from userspace behind __KERNEL__)")
+                    "uAPI header hides from userspace behind __KERNEL__)",
+         esr_iss_mask="the ISS field of an exception syndrome (ESR_ELx bits 24..0)")
     + _c(K, "memslots",
          mem_readonly="the KVM_MEM_READONLY memslot flag",
          memslots_num="the number of memslots per address space")

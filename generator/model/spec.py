@@ -429,6 +429,12 @@ class Spec:
     findings: list[Finding] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     guest: list[GuestRule] = field(default_factory=list)
+    # structs the patch changes without showing their whole definition (a
+    # hunk inside `struct kvm_vcpu_events {`): the members its new side
+    # shows, in order.  They give an operation's argument fields; the C test
+    # takes the struct itself from the uAPI header, so they are never
+    # rendered or laid out as the spec's own structs.
+    partial_structs: list[StructDef] = field(default_factory=list)
 
     # lookups -----------------------------------------------------------
     def struct(self, name: str) -> StructDef:
@@ -473,18 +479,22 @@ class Spec:
         try:
             sd = self.struct(arg_type)
         except KeyError:
-            return []
+            sd = next((s for s in self.partial_structs
+                       if arg_type in (s.name, f"{s.kind} {s.name}")), None)
+            if sd is None:
+                return []
         out: list[str] = []
 
-        def walk(members):
+        def walk(members, prefix=""):
             for m in members:
-                if m.nested is not None:
+                if m.nested is not None:          # a named one: `} exception;`
+                    inner = f"{prefix}{m.name}." if m.name else prefix
                     walk(m.nested.members[:1] if m.nested.kind == "union"
-                         else m.nested.members)
+                         else m.nested.members, inner)
                 elif m.array:
-                    out.extend(f"{m.name}[{i}]" for i in range(m.array[0]))
+                    out.extend(f"{prefix}{m.name}[{i}]" for i in range(m.array[0]))
                 else:
-                    out.append(m.name)
+                    out.append(f"{prefix}{m.name}")
         walk(sd.members)
         return out
 

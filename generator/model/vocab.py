@@ -61,6 +61,9 @@ class Dispatch:
     line: int = 0
     ioctl: str = ""              # the function implements this one request (no switch):
                                  # the lines a patch adds to it are that request's code
+    returns: str = ""            # what it returns once every check passes, when the
+                                 # patch's hunks do not show its end (mainline's `return 0;`)
+    file: str = ""               # the vocabulary file that declares it
 
 
 @dataclass
@@ -218,7 +221,8 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
                                         d.get("argvar", ""), d.get("selects", ""),
                                         tuple(sorted((str(k), str(v))
                                                      for k, v in (d.get("fixed") or {}).items())),
-                                        _line_of(text, fn), d.get("ioctl", ""))
+                                        _line_of(text, fn), d.get("ioctl", ""),
+                                        str(d.get("returns", "")), path.name)
         except (KeyError, ValueError, TypeError, AttributeError):
             raise SpecError(f"{path}:{_line_of(text, fn)}: dispatch.{fn} needs a kind, one of "
                             f"{', '.join(k.value for k in OpKind)}") from None

@@ -86,6 +86,7 @@ class How(enum.Enum):
     ABOVE = "above"                  # field > bound / field >= bound: set it past the bound
     VALUE = "value"                  # set the field to a value the check refuses
     ASSIGN = "assign"                # set several fields (a check over derived locals)
+    ALL = "all"                      # `a && b && (c & ~MASK)`: make every conjunct fail
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class Violation:
     assignments: tuple = ()          # ASSIGN: ((path, value), ...) per case
     named: tuple = ()                # ASSIGN: a word per assignment ("closest", "wraps")
     inside: int = 0                  # ABOVE: the value just inside the bound
+    feature: tuple = ()              # VCPU_WITHOUT_FEATURE: (KVM_ARM_VCPU_* name, bit)
+    parts: tuple = ()                # ALL: one Violation per conjunct
 
     @property
     def touches(self) -> str:
@@ -125,13 +128,52 @@ ATTR_FIELDS = ["flags", "group", "attr", "value"]
 
 def op_fields(spec: Spec, op: Operation) -> list[str]:
     """The inputs a case sets for an operation: its argument struct's
-    scalar fields, or a device attribute's group, attr and value -- or,
-    when the handler copies the value pointer into a struct the spec
-    defines (values.value_struct), that struct's fields instead of value."""
+    scalar fields, a device attribute's group, attr and value (or, when
+    the handler copies the value pointer into a struct the spec defines,
+    values.value_struct, that struct's fields instead of value), the one
+    value a scalar argument points at (named as the handler's local:
+    `get_user(what, (int __user *)argp)` -> "what"), or the ioctl's
+    integer argument itself ("arg": KVM_RUN's)."""
     if op.kind in ATTR_KINDS:
         inner = attr_value_fields(spec, op)
         return ATTR_FIELDS[:3] + inner if inner else list(ATTR_FIELDS)
+    mode = arg_mode(op)
+    if mode is ArgMode.VALUE:
+        return ["arg"]
+    if mode is ArgMode.SCALAR:
+        return [scalar_field(op)]
     return struct_fields(spec, op.arg_type)
+
+
+class ArgMode(enum.Enum):
+    """How an ioctl of the spec takes its argument."""
+    STRUCT = "struct"                # a pointer to a struct (or a struct the uAPI defines)
+    SCALAR = "scalar"                # a pointer to one scalar (`_IOW(KVMIO, n, int)`)
+    VALUE = "value"                  # the integer argument itself (`_IO`: no type)
+
+
+SCALAR_TYPES = {"int", "unsigned int", "long", "unsigned long", "__u8", "__s8", "__u16",
+                "__s16", "__u32", "__s32", "__u64", "__s64", "bool", "u8", "u16", "u32", "u64"}
+
+
+def arg_mode(op: Operation) -> ArgMode:
+    if op.kind is not OpKind.IOCTL or op.buffer is not None:
+        return ArgMode.STRUCT
+    if not op.arg_type:
+        return ArgMode.VALUE
+    if " ".join(op.arg_type.split()) in SCALAR_TYPES:
+        return ArgMode.SCALAR
+    return ArgMode.STRUCT
+
+
+def scalar_field(op: Operation) -> str:
+    """The name of the one value a scalar argument points at: the local the
+    handler reads it into (`get_user(what, argp)`), else "value"."""
+    m = re.search(r"\b(?:__)?get_user\s*\(\s*(\w+)\s*,", op.body or "")
+    if m is None:
+        m = re.search(r"\bcopy_from_user\s*\(\s*&\s*(\w+)\s*,\s*(?:\([^)]*\)\s*)?argp\b",
+                      op.body or "")
+    return m.group(1) if m else "value"
 
 
 def attr_value_fields(spec: Spec, op: Operation) -> list[str]:
@@ -155,7 +197,12 @@ def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[
         name = op.aliases.get(node.name, node.name)    # a local may alias args[1]
         return name if name.split("[")[0] in bases else None
     if isinstance(node, c_ast.StructRef):
-        return node.field.name if node.field.name in bases else None
+        parts, n = [], node               # events->exception.pad: "exception.pad"
+        while isinstance(n, c_ast.StructRef):
+            parts.insert(0, n.field.name)
+            n = n.name
+        return next((p for p in (".".join(parts[k:]) for k in range(len(parts)))
+                     if p in bases), None)
     if isinstance(node, c_ast.ArrayRef) and isinstance(node.subscript, c_ast.Constant):
         base = _field_path(node.name, op, fields)
         return f"{base}[{int(node.subscript.value, 0)}]" if base else None
@@ -201,8 +248,15 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
             if lever is Lever.BAD_ARG_POINTER and op.kind in ATTR_KINDS and "addr" in check.reads:
                 lever = Lever.BAD_VALUE_POINTER   # the pointer a field holds, not the argument
             read = next((op.aliases.get(r, r) for r in check.reads), "")
+            feature = ()
+            if lever in (Lever.VCPU_NOT_INITIALISED, Lever.VCPU_WITHOUT_FEATURE) \
+                    and op.fd != "vcpu":
+                raise PlanError(check.source, f"{head} tests a vCPU, but {op.name} is "
+                                f"issued on the {op.fd} fd: no case makes the vCPU it means")
+            if lever is Lever.VCPU_WITHOUT_FEATURE:
+                feature = vcpu_feature(spec, check, head, term, vocab)
             return Violation(check, How.LEVER, lever=lever,
-                             field=read if read in fields else "")
+                             field=read if read in fields else "", feature=feature)
     solved = _solve(spec, op, check.condition, fields, vocab)
     if solved is not None:
         return Violation(check, How.ASSIGN, field=",".join(p for p, _ in solved.failing[0]),
@@ -212,26 +266,15 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
         path, past, inside = bound
         return Violation(check, How.ABOVE, lever=Lever.FIELD_OUT_OF_RANGE, field=path,
                          value=past, inside=inside)
-    path = _field_path(node, op, fields)
-    if path is not None:
-        return Violation(check, How.TRUTHY, field=path, value=1)
-    if (isinstance(node, c_ast.BinaryOp) and node.op == "&"
-            and isinstance(node.right, c_ast.UnaryOp) and node.right.op == "~"
-            and isinstance(node.right.expr, c_ast.ID)):
-        path = _field_path(node.left, op, fields)
-        mask = node.right.expr.name
-        if path is not None and mask == "PAGE_MASK":
-            granule = op.buffer.bytes_per_unit if op.buffer else 1
-            return Violation(check, How.MISALIGN, field=path, value=granule)
-        if path is not None:
-            try:
-                allowed = spec.constant(mask).value
-            except KeyError:
-                raise PlanError(check.source, f"unmapped name {mask} at line "
-                                f"{check.source.line}: the mask is not a constant "
-                                f"of spec {spec.name}", Gap.UNMAPPED) from None
-            bit = ~allowed & -(~allowed)
-            return Violation(check, How.BIT_OUTSIDE_MASK, field=path, value=bit)
+    simple = _field_test(spec, op, check, node, fields, vocab)
+    if simple is not None:
+        return simple
+    conj = _conjuncts(node)
+    if len(conj) > 1:
+        parts = [_field_test(spec, op, check, n, fields, vocab) for n in conj]
+        if all(parts) and len({p.field for p in parts}) == len(parts):
+            return Violation(check, How.ALL, field=parts[0].field, value=parts[0].value,
+                             parts=tuple(parts))
     buffer_names = set()
     if op.buffer:
         buffer_names = {op.buffer.pointer_field} | {
@@ -288,6 +331,83 @@ def _solve(spec: Spec, op: Operation, condition: str, fields: list[str], vocab: 
     vs = value_struct(spec, op) if op.kind in ATTR_KINDS else None
     return solve(spec, op, fields, condition, constant,
                  struct_type=vs[1] if vs else op.arg_type)
+
+
+def _field_test(spec: Spec, op: Operation, check: Check, node, fields: list[str],
+                vocab: Vocabulary) -> Optional[Violation]:
+    """A truthy field (`field`: set it to 1) or a mask test (`field &
+    ~CONST`: set a bit outside CONST; `~PAGE_MASK`: add a granule)."""
+    path = _field_path(node, op, fields)
+    if path is not None:
+        return Violation(check, How.TRUTHY, field=path, value=1)
+    if (isinstance(node, c_ast.BinaryOp) and node.op == "&"
+            and isinstance(node.right, c_ast.UnaryOp) and node.right.op == "~"
+            and isinstance(node.right.expr, c_ast.ID)):
+        path = _field_path(node.left, op, fields)
+        mask = node.right.expr.name
+        if path is not None and mask == "PAGE_MASK":
+            granule = op.buffer.bytes_per_unit if op.buffer else 1
+            return Violation(check, How.MISALIGN, field=path, value=granule)
+        if path is not None:
+            try:
+                allowed = spec.constant(mask).value
+            except KeyError:
+                allowed = vocab.constant_value(mask)
+            if allowed is None:
+                raise PlanError(check.source, f"unmapped name {mask} at line "
+                                f"{check.source.line}: the mask is not a constant "
+                                f"of spec {spec.name} or the vocabulary", Gap.UNMAPPED)
+            bit = ~allowed & -(~allowed)
+            return Violation(check, How.BIT_OUTSIDE_MASK, field=path, value=bit)
+    return None
+
+
+def _conjuncts(node) -> list:
+    """`a && b && c` -> [a, b, c] (one node for anything else)."""
+    if isinstance(node, c_ast.BinaryOp) and node.op == "&&":
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def vcpu_feature(spec: Spec, check: Check, head: str, term, vocab: Vocabulary) -> tuple:
+    """The KVM_ARM_VCPU_INIT feature a vCPU predicate names, (name, bit):
+    its vocabulary `args.feature` (`kvm_vcpu_has_pmu`), else the argument
+    its `params` call `feature` (`vcpu_has_feature(vcpu, KVM_ARM_VCPU_SVE)`);
+    the bit is the constant's value (the vocabulary's or the spec's)."""
+    name = dict(term.args).get("feature", "")
+    if not name and "feature" in term.params:
+        i = term.params.index("feature")
+        for node in _calls(parse_expr(check.condition), head):
+            exprs = node.args.exprs if node.args else []
+            if i < len(exprs) and isinstance(exprs[i], c_ast.ID):
+                name = exprs[i].name
+                break
+    if not name:
+        raise PlanError(check.source, f"{head} names no vCPU feature the planner can read "
+                        f"(`{check.condition}`): no args.feature in the vocabulary and no "
+                        "constant argument", Gap.NO_LEVER)
+    bit = vocab.constant_value(name)
+    if bit is None:
+        try:
+            bit = spec.constant(name).value
+        except KeyError:
+            raise PlanError(check.source, f"unmapped name {name} at line {check.source.line}: "
+                            "the vCPU feature has no bit number in the vocabulary",
+                            Gap.UNMAPPED) from None
+    return (name, int(bit))
+
+
+def _calls(node, head: str) -> list:
+    """Every call of `head` inside a parsed condition."""
+    out = []
+
+    class V(c_ast.NodeVisitor):
+        def visit_FuncCall(self, n):
+            if isinstance(n.name, c_ast.ID) and n.name.name == head:
+                out.append(n)
+            self.generic_visit(n)
+    V().visit(node)
+    return out
 
 
 def _field_lever(spec: Spec, op: Operation, check: Check, lever: Lever,
@@ -457,13 +577,17 @@ class _Draft:
     repeat: bool = False                   # the valid call is made first
     ran: bool = False                      # a vCPU has entered the guest once
     drop_caps: tuple = ()                  # POSIX capabilities dropped before the call
+    vcpu_init: bool = True                 # the vCPU the call is made on is initialised
+    vcpu_features: tuple = ()              # ... with these features ((name, bit), ...)
 
 
 class _OpPlanner:
     """Plans the cases of one operation."""
 
     def __init__(self, spec: Spec, op: Operation, vocab: Vocabulary):
-        if op.kind in (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) and op.fd != "vm":
+        vcpu_ok = op.kind is OpKind.IOCTL and op.fd == "vcpu"   # VM_IOCTL on_vcpu
+        if op.kind in (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) \
+                and op.fd != "vm" and not vcpu_ok:
             raise PlanError(op.source, f"{op.name} is a {op.fd} ioctl; its step issues it "
                             f"on the VM fd, and no step kind issues it on a {op.fd} fd yet")
         self.spec, self.op, self.vocab = spec, op, vocab
@@ -499,7 +623,7 @@ class _OpPlanner:
         if v is None and c.reach is not Reach.UNREACHABLE and not (
                 self.fatal is not None and c is self.fatal):
             self.gap(c, *why_no_violation(self.spec, self.op, c, self.vocab))
-        elif v is not None and c.errno is None:
+        elif v is not None and c.errno is None and not _is_effect(c):
             self.gap(c, Gap.NOT_OBSERVABLE, f"`{c.condition}` fails with `return "
                      f"{c.result or '?'}`, no errno a single call shows")
         return v
@@ -606,7 +730,16 @@ class _OpPlanner:
             if v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT and v.field \
                     and not self.addr_field:
                 f[v.field] = Val(pages=SLOT_BASE_PAGES)
-        return _Draft(fields=f)
+        return _Draft(fields=f, vcpu_features=self.vcpu_features())
+
+    def vcpu_features(self) -> tuple:
+        """The features the valid path initialises its vCPU with: every
+        feature a check of the operation requires (VCPU_WITHOUT_FEATURE)."""
+        out: dict = {}
+        for _, v in self.violations:
+            if v is not None and v.lever is Lever.VCPU_WITHOUT_FEATURE:
+                out.setdefault(v.feature[0], v.feature)
+        return tuple(sorted(out.values(), key=lambda f: f[1]))
 
     def _required(self) -> dict[str, int]:
         """Values a valid call must give: what the dispatcher selects (the
@@ -647,6 +780,9 @@ class _OpPlanner:
         if v.how is How.ASSIGN:
             for path, value in (element or v.assignments[0]):
                 d.fields[path] = Val(bytes=value)
+        elif v.how is How.ALL:
+            for p in v.parts:
+                self.apply(d, p)
         elif v.how is How.TRUTHY:
             d.fields[v.field] = Val(bytes=v.value)
         elif v.lever is Lever.RESERVED_ELEMENT_NONZERO:
@@ -671,6 +807,10 @@ class _OpPlanner:
             d.addr = ArgPointer.UNMAPPED
         elif v.lever is Lever.REPEAT_VALID_CALL:
             d.repeat = True
+        elif v.lever is Lever.VCPU_NOT_INITIALISED:
+            d.vcpu_init = False
+        elif v.lever is Lever.VCPU_WITHOUT_FEATURE:
+            d.vcpu_features = tuple(f for f in d.vcpu_features if f != v.feature)
         elif v.lever is Lever.VM_HAS_RUN:
             d.ran = True
         elif v.lever is Lever.DROP_CAPABILITY:
@@ -678,8 +818,14 @@ class _OpPlanner:
 
     def setup(self, d: _Draft) -> list[Step]:
         steps = [CreateVm()]
-        if d.vcpu_first or (self.op.fd == "vcpu" and not d.ran):
-            steps.append(CreateVcpu())
+        vcpu = None
+        if self.op.fd == "vcpu":          # the vCPU the call is made on
+            vcpu = CreateVcpu(init=d.vcpu_init,
+                              features=d.vcpu_features if d.vcpu_init else ())
+        elif d.vcpu_first:
+            vcpu = CreateVcpu()
+        if vcpu is not None and not d.ran:
+            steps.append(vcpu)
         if self.cap and d.enable and self.op.kind is OpKind.IOCTL:
             en = self._enable_op()
             role = StepRole.SUBJECT if en else StepRole.SETUP
@@ -689,8 +835,10 @@ class _OpPlanner:
                 v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT for _, v in self.violations):
             steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
-        if d.ran:
-            steps += run_once()
+        if d.ran:                         # another vCPU, with the call's features, runs
+            steps += run_once(d.vcpu_features if self.op.fd == "vcpu" else ())
+            if self.op.fd == "vcpu":      # ... and the call's vCPU comes after it
+                steps.append(vcpu)
         if d.repeat:
             steps.append(self.call(self.base(), note="the valid call first"))
         steps += [DropCapability(posix_cap=c, note=f"the process drops {c}")
@@ -725,7 +873,8 @@ class _OpPlanner:
                          fill=Fill.PATTERN if to_kernel else Fill.SENTINEL,
                          seed=seed if to_kernel else 0)
         return VmIoctl(StepRole.SUBJECT, op=op.name,
-                    fields=tuple(d.fields.items()), arg=d.arg, buffer=buf, note=note)
+                    fields=tuple(d.fields.items()), arg=d.arg, buffer=buf, note=note,
+                    on_vcpu=op.fd == "vcpu")
 
     def case(self, name: str, clause: str, source: Source, description: str,
              steps: list[Step], violates=()) -> Case:
@@ -845,6 +994,24 @@ class _OpPlanner:
                 f"`{c.condition}` fails on every call{why}: {what}"
                 f"{', ' + args if args else ''}: expect {expect}",
                 self.setup(d) + [self.call(d)], [c.id]))
+        return out
+
+    def effect_cases(self) -> list[Case]:
+        """A condition whose side acts and goes on (`if (ext_dabt_pending)
+        kvm_inject_dabt(...)`: no errno, no early return): made true, the
+        call returns what a valid call returns; the action itself is only
+        seen where something reads it back."""
+        out = []
+        for check, v in self.violations:
+            if v is None or not _is_effect(check) or not self._branch_ok(check):
+                continue
+            d = self.base()
+            self.enter_branch(d, check)
+            self.apply(d, v)
+            desc = (f"{check.condition} holds ({_how(v)}): the call also does "
+                    f"`{check.effect}` and returns what a valid call returns")
+            out.append(self.case(check.id, check.id, check.source, desc,
+                                 self.setup(d) + [self.call(d)], [check.id]))
         return out
 
     def violation_cases(self) -> list[Case]:
@@ -1001,14 +1168,20 @@ class _OpPlanner:
 RUN_ONCE_REG = "ID_AA64PFR1_EL1"
 
 
-def run_once() -> list[Step]:
+def run_once(features: tuple = ()) -> list[Step]:
     """Set-up steps that make a vCPU enter the guest through KVM_RUN once
-    (concept vm_has_run): a vCPU initialised and loaded with the guest
-    runtime, which then runs one command.  An operation on a vCPU fd acts
-    on that vCPU (the last one created)."""
-    return [VcpuStart(note="a vCPU to run the guest"),
+    (concept vm_has_run): a vCPU initialised (with `features`: a VM's
+    vCPUs share their features) and loaded with the guest runtime, which
+    then runs one command.  An operation on a vCPU fd is made on a vCPU
+    created after it."""
+    return [VcpuStart(features=tuple(features), note="a vCPU to run the guest"),
             Guest(reg=RUN_ONCE_REG, guest_op=GuestOp.MRS, report=Report.ACCESS,
                   note="enter the guest once (KVM_RUN)")]
+
+
+def _is_effect(c: Check) -> bool:
+    """A check whose side acts (`effect`) and returns nothing: not a failure."""
+    return c.errno is None and not c.result and bool(c.effect)
 
 
 def always_failing(op: Operation) -> Optional[Check]:
@@ -1037,6 +1210,8 @@ def _describe_call(d: _Draft) -> str:
 def _how(v: Violation, element=()) -> str:
     if v.how is How.ASSIGN:
         return describe(element or v.assignments[0])
+    if v.how is How.LEVER and v.feature:
+        return f"lever {v.lever.value}: no {v.feature[0]}"
     if v.how is How.LEVER:
         return f"lever {v.lever.value}"
     if v.how is How.TRUTHY:
@@ -1045,6 +1220,8 @@ def _how(v: Violation, element=()) -> str:
         return f"{element or v.elements[0]}={v.value}"
     if v.how in (How.ABOVE, How.VALUE):
         return f"{v.field}={v.value}"
+    if v.how is How.ALL:
+        return ", ".join(_how(p) for p in v.parts)
     return f"{v.field} += {v.value:#x}"
 
 

@@ -27,7 +27,8 @@ from typing import Optional
 
 from generator.model.case import C_ENUMS, Case, Gap, Step, StepKind, Untested, Val
 
-from generator.plan.ops import attr_value_fields, struct_fields
+from generator.plan.ops import (ArgMode, arg_mode, attr_value_fields, op_fields,
+                               struct_fields)
 from generator.plan.values import value_struct
 from generator.errors import KconformError
 from generator.render.templates import environment
@@ -84,6 +85,8 @@ def struct_lines(sd: StructDef) -> list[str]:
 
 def _prefixed_type(arg_type: str) -> str:
     kind, _, name = arg_type.partition(" ")
+    if kind not in ("struct", "union"):      # a scalar (`_IOW(KVMIO, 0xc2, int)`)
+        return arg_type
     return f"{kind} {PREFIX}{name}"
 
 
@@ -200,6 +203,7 @@ class OpDef:
     fill: str
     fields: list[str]            # v[i] order
     body: list[str] = field(default_factory=list)
+    by_value: bool = False       # the ioctl's argument is v[0] itself (KVM_RUN's `arg`)
 
 
 def op_defs(spec: Spec) -> list[OpDef]:
@@ -208,18 +212,25 @@ def op_defs(spec: Spec) -> list[OpDef]:
         if op.kind is not OpKind.IOCTL:
             continue
         ptr = op.buffer.pointer_field if op.buffer else None
-        fields = [f for f in struct_fields(spec, op.arg_type) if f != ptr]
+        mode = arg_mode(op)
+        fields = [f for f in op_fields(spec, op) if f != ptr]
         if any(i.name == op.name for i in spec.ioctls):
             request, arg_type = c_name(op.name), _prefixed_type(op.arg_type)
-        elif op.arg_type and op.name.isidentifier():
+        elif (op.arg_type or mode is ArgMode.VALUE) and op.name.isidentifier():
             # a new use of an ioctl the patch does not define (KVM_SET_VCPU_EVENTS
-            # with a new field): the uAPI header's own request and struct
+            # with a new field, KVM_RUN): the uAPI header's own request and struct
             request, arg_type = op.name, op.arg_type
         else:
             continue
+        if mode is ArgMode.VALUE:
+            arg_type = "unsigned long"
         d = OpDef(op.name, op_index(op.name), request,
-                  arg_type, f"kc_fill_{op.name.lower()}", fields)
-        d.body = [f"arg->{f} = v[{i}];" for i, f in enumerate(fields)]
+                  arg_type, f"kc_fill_{op.name.lower()}", fields,
+                  by_value=mode is ArgMode.VALUE)
+        if mode is ArgMode.STRUCT:
+            d.body = [f"arg->{f} = v[{i}];" for i, f in enumerate(fields)]
+        else:                    # the one value: pointed at, or passed as is
+            d.body = [f"*arg = ({arg_type})v[0];\t/* {fields[0]} */"]
         if ptr:
             d.body.append(f"arg->{ptr} = buf;")
         else:

@@ -108,6 +108,8 @@ class PyExpr(c_ast.NodeVisitor):
         pred = self.vocab.lookup(name)
         if pred is not None:
             return self.concept(pred)
+        if name in self.fields:          # a scalar argument's value, KVM_RUN's `arg`
+            return f"arg.{name}"
         self.fail(n, f"{name} is neither a field, a local, a spec constant "
                   f"nor in the vocabulary")
 
@@ -115,8 +117,14 @@ class PyExpr(c_ast.NodeVisitor):
         entry = self.vocab.lookup(to_c(n))
         if entry is not None:
             return self.concept(entry)
-        if n.field.name in self.fields:
-            return f"arg.{n.field.name}"
+        parts, node = [], n               # events->exception.pad: "exception.pad"
+        while isinstance(node, c_ast.StructRef):
+            parts.insert(0, node.field.name)
+            node = node.name
+        for k in range(len(parts)):
+            path = ".".join(parts[k:])
+            if path in self.fields:
+                return f"arg.{path}"
         self.fail(n, f"{n.field.name} is not a field of {self.op.arg_type or 'the argument'}")
 
     def visit_ArrayRef(self, n):
@@ -314,6 +322,10 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
 
     def row(c: Check) -> CheckRow:
         errno = c.errno.name if c.errno else ""
+        if c.errno is None and not c.result and c.effect and c.reach is not Reach.UNREACHABLE:
+            return CheckRow(c.order, c.id, c.condition, "", "no errno", str(c.source),
+                            dead=f"an effect, not a failure: when it holds the call also does "
+                            f"`{c.effect}` and goes on", when=c.when)
         if c.reach is Reach.UNREACHABLE:
             return CheckRow(c.order, c.id, c.condition, "", errno or "no errno",
                             str(c.source), dead=_dead_reason(spec, op, c), when=c.when)
@@ -357,12 +369,16 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
             result=result, copy_in=copy_in, copy_out=copy_out,
             after=[row(c) for c in checks if c.in_loop and c.id in post],
             step=f"{length_local} -= vm.page_size")
-    if op.success is None:
-        raise RenderError(op.source, f"{op.name} has no success value")
     fatal = always_failing(op)
     if fatal is not None:
         fn.dead_tail = (f"not reachable in this version: check {fatal.order} "
                         f"({fatal.id}) fails on every call")
+    if op.success is None:            # the checks are modelled; what passes them is not
+        why = (f"{op.name}: the patch shows no value for a call that passes every "
+               f"check (at {op.source})")
+        fn.ret = f"vm.unmodelled(\"success\", {json.dumps(why)})"
+        fn.ret_source = str(op.source)
+        return fn
     fn.ret_source = str(op.success.source)
     value = op.success.ret_value
     if value is not None and value < 0:
