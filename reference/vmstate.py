@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
 
 from generator.model import Errno, errno_from_number
-from generator.model.case import ArgPointer, Case, StepKind, StepRole
+from generator.model.case import ArgPointer, Case, HostValue, StepKind, StepRole
 from reference import mte
 from reference.families import MemslotConcepts, MmioGuardConcepts, VgicConcepts
 from reference.mte import GRANULE, MteConcepts  # noqa: F401  (re-exported)
@@ -70,7 +70,10 @@ class CoreConcepts:
     def vcpu_has_feature(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
         return feature in self.vcpu_features
 
-    def feature_initialised(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
+    def feature_initialised(self, call: Call, it: Optional[Cursor], feature: str = "",
+                            init: str = "") -> bool:
+        """Whether the feature of the last vCPU created (the one a vCPU-fd
+        call is made on) was initialised (`init`: the attribute that does it)."""
         return feature in self.features_initialised
 
     def vcpu_state_set(self, call: Call, it: Optional[Cursor], what: str = "") -> bool:
@@ -133,6 +136,12 @@ class CoreConcepts:
     def reg_size(call: Call, it: Optional[Cursor], reg_id: int = 0) -> int:
         """KVM_REG_SIZE(id): 1 << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT)."""
         return 1 << ((reg_id >> 52) & 0xf)
+
+    @staticmethod
+    def host_pmu_type(call: Call, it: Optional[Cursor]) -> int:
+        """The host PMU's type: equal only to the value a case reads from
+        the host at run time (generator.model.case.HostValue)."""
+        return HostValue("pmu_type")
 
     def range_insert(self, call: Call, it: Optional[Cursor], first: int = 0,
                      last: int = 0) -> int:
@@ -255,6 +264,7 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         offer one skips the case before any prediction is compared).  A
         feature is known by its name and by its number (a predicate may
         name it either way: `vcpu_has_feature(vcpu, KVM_ARM_VCPU_SVE)`)."""
+        self.features_initialised = set()     # per vCPU: the new one has none
         self.vcpus += 1
         if init:
             self.vcpus_initialised += 1
@@ -267,6 +277,11 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         command reports (>= 0) is not modelled."""
         self.vcpus_ran += 1
         return self.setup_fd()
+
+    def setup_feature_init(self, feature: str) -> Outcome:
+        """A feature of the last vCPU created initialised (its init attribute)."""
+        self.features_initialised.add(feature)
+        return self.setup_ok()
 
     def setup_drop_capability(self, cap: str) -> Outcome:
         self.caps_dropped.add(cap)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 #include "kconform_steps.h"
@@ -36,7 +37,10 @@ struct kc_val {
 	int64_t pages;
 	int64_t bytes;
 	uint32_t div;
+	int host;		/* KC_HOST_*: a value the host gives at run time */
 };
+
+#define KC_HOST_PMU_TYPE	1	/* perf type of the host's arm PMU */
 
 
 
@@ -119,8 +123,49 @@ struct kc_env {
 	int caps_dropped;		/* KC_DROP_CAPABILITY: raise them at teardown */
 };
 
+/* KC_HOST_PMU_TYPE: the `type` of the first event source under
+ * /sys/bus/event_source/devices with a `cpus` file (an arm_pmu); -1 none */
+static inline int64_t kc_host_value(int which)
+{
+	static int64_t pmu_type = -2;
+	char path[320];
+	struct dirent *e;
+	DIR *d;
+	FILE *f;
+	long t;
+
+	if (which != KC_HOST_PMU_TYPE)
+		return -1;
+	if (pmu_type != -2)
+		return pmu_type;
+	pmu_type = -1;
+	d = opendir("/sys/bus/event_source/devices");
+	while (d && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/event_source/devices/%s/cpus",
+			 e->d_name);
+		if (access(path, R_OK))
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/event_source/devices/%s/type",
+			 e->d_name);
+		f = fopen(path, "r");
+		if (f && fscanf(f, "%ld", &t) == 1)
+			pmu_type = t;
+		if (f)
+			fclose(f);
+		if (pmu_type >= 0)
+			break;
+	}
+	if (d)
+		closedir(d);
+	return pmu_type;
+}
+
 static inline uint64_t kc_resolve(const struct kc_env *env, struct kc_val v)
 {
+	if (v.host)
+		return (uint64_t)kc_host_value(v.host);
 	int64_t n = v.pages * env->page_size + v.bytes;
 
 	return (uint64_t)n / (v.div ? v.div : 1);

@@ -23,20 +23,53 @@ SENTINEL = 0xA5          # prefill of buffers the kernel may write
 
 
 # ---------------------------------------------------------------- values
+# values only the host under test knows, read by the C runtime at run time
+# (templates/kconform_types.h kc_host_value): name -> C constant
+HOST_VALUES = {"pmu_type": "KC_HOST_PMU_TYPE"}   # perf type of the host's arm PMU
+
+
+class HostValue(int):
+    """A value the host gives at run time (Val.host), in the reference: it
+    equals only the same host value, never a number a case chose (an
+    unused id is one no host gives)."""
+
+    def __new__(cls, name: str):
+        obj = super().__new__(cls, 0)
+        obj.name = name
+        return obj
+
+    def __eq__(self, other):
+        return isinstance(other, HostValue) and other.name == self.name
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = int.__hash__
+
+    def __repr__(self):
+        return f"<host {self.name}>"
+
+
 @dataclass(frozen=True)
 class Val:
-    """pages * PAGE_SIZE + bytes, divided by div (1 unless a buffer size)."""
+    """pages * PAGE_SIZE + bytes, divided by div (1 unless a buffer size);
+    or, with `host`, a value the host gives at run time (HOST_VALUES)."""
     pages: int = 0
     bytes: int = 0
     div: int = 1
+    host: str = ""
 
     def resolve(self, page_size: int) -> int:
+        if self.host:
+            return HostValue(self.host)
         return (self.pages * page_size + self.bytes) // self.div
 
     def plus(self, nbytes: int) -> "Val":
         return replace(self, bytes=self.bytes + nbytes)
 
     def __str__(self) -> str:
+        if self.host:
+            return f"<host {self.host}>"
         parts = [f"{self.pages}p"] if self.pages else []
         if self.bytes or not parts:
             parts.append(hex(self.bytes) if self.bytes > 9 else str(self.bytes))
@@ -365,6 +398,7 @@ class DeviceAttr(Step):
     addr: ArgPointer = ArgPointer.VALID
     fields: tuple = ()               # ((path, Val), ...): addr points at the struct the
                                      # handler copies (its fill is ops[op]), not a u64
+    initialises: str = ""            # as a set-up step: the vCPU feature it initialises
 
     def c_init(self, r) -> list[str]:
         vstruct = ", .vstruct = 1" if self.fields else ""
@@ -382,6 +416,12 @@ class DeviceAttr(Step):
         if self.arg is not ArgPointer.VALID:
             lines.append(f".argp = {self.arg.c_name},")
         return lines
+
+    def ref_setup(self, vm):
+        if not self.initialises:
+            raise ValueError("a device attribute is a set-up step only to initialise a "
+                             "vCPU feature")
+        return vm.setup_feature_init(self.initialises)
 
     def ref_values(self, page_size: int) -> dict:
         out = {"flags": 0, "group": self.group, "attr": self.attr}

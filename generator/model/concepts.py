@@ -46,6 +46,9 @@ class Lever(enum.Enum):
     VCPU_WITHOUT_FEATURE = "vcpu_without_feature"  # the vCPU is initialised without the
                                                  # feature the predicate names (the valid
                                                  # path initialises it with the feature)
+    INITIALISE_FEATURE_FIRST = "initialise_feature_first"  # the vCPU's feature is
+                                                 # initialised (the vocabulary's `init`
+                                                 # attribute, GROUP/ATTR) before the call
     NONE = "none"                                # no input makes it fail
 
 
@@ -111,6 +114,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          reg_size="bytes of a ONE_REG register, from its id",
          gfn_hva="the host address backing a guest frame, or the error value",
          value_of="the value of its argument (atomic_read: a counter's value)",
+         host_pmu_type="the perf type number of a PMU of the host (read at run time: "
+                       "the sysfs event source with a cpus file)",
          range_insert="insert a range [first, last] into the VM's range tree: 0, or "
                       "-EEXIST when it overlaps one inserted before")
     + _c(H, "memslots",

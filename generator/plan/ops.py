@@ -102,6 +102,7 @@ class Violation:
     named: tuple = ()                # ASSIGN: a word per assignment ("closest", "wraps")
     inside: int = 0                  # ABOVE: the value just inside the bound
     feature: tuple = ()              # VCPU_WITHOUT_FEATURE: (KVM_ARM_VCPU_* name, bit)
+    init: tuple = ()                 # INITIALISE_FEATURE_FIRST: (feature, group, attr)
     parts: tuple = ()                # ALL: one Violation per conjunct
 
     @property
@@ -109,6 +110,10 @@ class Violation:
         return self.lever.value if self.how is How.LEVER else self.field
 
     def composable_with(self, other: "Violation") -> bool:
+        levers = {self.lever, other.lever}
+        if Lever.INITIALISE_FEATURE_FIRST in levers and levers & {
+                Lever.VCPU_WITHOUT_FEATURE, Lever.VCPU_NOT_INITIALISED}:
+            return False                  # a feature initialised needs the vCPU to have it
         if self.touches != other.touches:
             return True
         return {self.how, other.how} == {How.BIT_OUTSIDE_MASK, How.MISALIGN}
@@ -255,8 +260,18 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
                                 f"issued on the {op.fd} fd: no case makes the vCPU it means")
             if lever is Lever.VCPU_WITHOUT_FEATURE:
                 feature = vcpu_feature(spec, check, head, term, vocab)
+            if lever is Lever.INITIALISE_FEATURE_FIRST:
+                if op.fd != "vcpu":
+                    raise PlanError(check.source, f"{head} tests a vCPU feature, but "
+                                    f"{op.name} is issued on the {op.fd} fd")
+                return Violation(check, How.LEVER, lever=lever,
+                                 init=feature_init(spec, check, head, term, vocab))
             return Violation(check, How.LEVER, lever=lever,
                              field=read if read in fields else "", feature=feature)
+    host = host_value_test(op, node, fields, vocab)
+    if host is not None:
+        path, _, unused = host
+        return Violation(check, How.VALUE, field=path, value=unused)
     solved = _solve(spec, op, check.condition, fields, vocab)
     if solved is not None:
         return Violation(check, How.ASSIGN, field=",".join(p for p, _ in solved.failing[0]),
@@ -320,6 +335,30 @@ def _posix_capability(check: Check, head: str) -> str:
     return name
 
 
+# concepts of host values a case reads at run time (generator.model.case
+# HOST_VALUES): concept -> (host value, a number the host never gives)
+HOST_CONCEPTS = {
+    # perf type numbers come from an IDR counting up from PERF_TYPE_MAX
+    "host_pmu_type": ("pmu_type", 0x7fffffff),
+}
+
+
+def host_value_test(op: Operation, node, fields: list[str], vocab: Vocabulary):
+    """`HOST != field` (either way round), HOST a vocabulary helper whose
+    concept is a host value: (field path, host value, a value the host
+    never gives) -- the valid call sends the host's, the case an unused one."""
+    if not (isinstance(node, c_ast.BinaryOp) and node.op == "!="):
+        return None
+    for a, b in ((node.left, node.right), (node.right, node.left)):
+        term = vocab.lookup(to_c(a)) or vocab.lookup(_head(a) or "")
+        if term is None or term.concept not in HOST_CONCEPTS:
+            continue
+        path = _field_path(b, op, fields)
+        if path is not None:
+            return (path, *HOST_CONCEPTS[term.concept])
+    return None
+
+
 def _solve(spec: Spec, op: Operation, condition: str, fields: list[str], vocab: Vocabulary):
     """values.solve over the operation's inputs (a condition reading locals
     the handler derives from them), constants from the spec or the vocabulary."""
@@ -367,6 +406,46 @@ def _conjuncts(node) -> list:
     if isinstance(node, c_ast.BinaryOp) and node.op == "&&":
         return _conjuncts(node.left) + _conjuncts(node.right)
     return [node]
+
+
+def feature_init(spec: Spec, check: Check, head: str, term, vocab: Vocabulary) -> tuple:
+    """(feature, group, attr) of the device attribute that initialises the
+    vCPU feature a predicate tests: its vocabulary args `feature` and
+    `init: GROUP/ATTR` (constants of the vocabulary or the spec)."""
+    args = dict(term.args)
+    name, init = args.get("feature", ""), args.get("init", "")
+    parts = init.split("/")
+    if not name or len(parts) != 2:
+        raise PlanError(check.source, f"{head} names no attribute that initialises the "
+                        "feature (vocabulary args feature and init: GROUP/ATTR)")
+    values = []
+    for c in parts:
+        v = vocab.constant_value(c.strip())
+        if v is None:
+            try:
+                v = spec.constant(c.strip()).value
+            except KeyError:
+                raise PlanError(check.source, f"unmapped name {c.strip()} at line "
+                                f"{check.source.line}: the attribute that initialises "
+                                f"{name} has no value in the vocabulary", Gap.UNMAPPED) from None
+        values.append(int(v))
+    return (name, values[0], values[1])
+
+
+def feature_inits(vocab: Vocabulary) -> dict[str, tuple[int, int]]:
+    """feature -> (group, attr) of its init attribute, for every vCPU
+    feature the vocabulary says is initialised by one (a vCPU with it
+    needs it before KVM_RUN)."""
+    out: dict[str, tuple[int, int]] = {}
+    for term in vocab.predicates.values():
+        args = dict(term.args)
+        parts = args.get("init", "").split("/")
+        if term.concept != "feature_initialised" or len(parts) != 2:
+            continue
+        values = [vocab.constant_value(c.strip()) for c in parts]
+        if None not in values and args.get("feature"):
+            out[args["feature"]] = (int(values[0]), int(values[1]))
+    return out
 
 
 def vcpu_feature(spec: Spec, check: Check, head: str, term, vocab: Vocabulary) -> tuple:
@@ -579,6 +658,7 @@ class _Draft:
     drop_caps: tuple = ()                  # POSIX capabilities dropped before the call
     vcpu_init: bool = True                 # the vCPU the call is made on is initialised
     vcpu_features: tuple = ()              # ... with these features ((name, bit), ...)
+    feature_inits: tuple = ()              # ... initialised first ((name, group, attr), ...)
 
 
 class _OpPlanner:
@@ -726,6 +806,12 @@ class _OpPlanner:
                 f[v.field] = Val(bytes=1)
         for path, value in self._required().items():
             f[path] = Val(bytes=value)
+        for c in self.op.checks:          # a value only the host knows: the host's
+            if c.reach is Reach.REACHABLE and c.value is None:
+                host = host_value_test(self.op, parse_expr(c.condition), self.fields,
+                                       self.vocab)
+                if host is not None:
+                    f[host[0]] = Val(host=host[1])
         for _, v in self.violations:      # an address a memslot must back
             if v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT and v.field \
                     and not self.addr_field:
@@ -811,6 +897,8 @@ class _OpPlanner:
             d.vcpu_init = False
         elif v.lever is Lever.VCPU_WITHOUT_FEATURE:
             d.vcpu_features = tuple(f for f in d.vcpu_features if f != v.feature)
+        elif v.lever is Lever.INITIALISE_FEATURE_FIRST:
+            d.feature_inits += (v.init,)
         elif v.lever is Lever.VM_HAS_RUN:
             d.ran = True
         elif v.lever is Lever.DROP_CAPABILITY:
@@ -826,6 +914,7 @@ class _OpPlanner:
             vcpu = CreateVcpu()
         if vcpu is not None and not d.ran:
             steps.append(vcpu)
+            steps += self.init_features(d)
         if self.cap and d.enable and self.op.kind is OpKind.IOCTL:
             en = self._enable_op()
             role = StepRole.SUBJECT if en else StepRole.SETUP
@@ -836,14 +925,21 @@ class _OpPlanner:
             steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
         if d.ran:                         # another vCPU, with the call's features, runs
-            steps += run_once(d.vcpu_features if self.op.fd == "vcpu" else ())
+            features = d.vcpu_features if self.op.fd == "vcpu" else ()
+            inits = feature_inits(self.vocab)
+            steps += run_once(features, [(n, *inits[n]) for n, _ in features if n in inits])
             if self.op.fd == "vcpu":      # ... and the call's vCPU comes after it
                 steps.append(vcpu)
+                steps += self.init_features(d)
         if d.repeat:
             steps.append(self.call(self.base(), note="the valid call first"))
         steps += [DropCapability(posix_cap=c, note=f"the process drops {c}")
                   for c in d.drop_caps]
         return steps
+
+    def init_features(self, d: _Draft) -> list[Step]:
+        """The call's vCPU features initialised first (INITIALISE_FEATURE_FIRST)."""
+        return [init_feature_step(*i) for i in d.feature_inits]
 
     def call(self, d: _Draft, seed: int = 0, note: str = "") -> Step:
         op = self.op
@@ -1168,15 +1264,24 @@ class _OpPlanner:
 RUN_ONCE_REG = "ID_AA64PFR1_EL1"
 
 
-def run_once(features: tuple = ()) -> list[Step]:
+def init_feature_step(feature: str, group: int, attr: int) -> Step:
+    """KVM_SET_DEVICE_ATTR on the last vCPU created that initialises a
+    feature (KVM_ARM_VCPU_PMU_V3_INIT), as a set-up step."""
+    return DeviceAttr(request=AttrRequest.SET, on_vcpu=True, group=group, attr=attr,
+                      initialises=feature, note=f"initialise {feature}")
+
+
+def run_once(features: tuple = (), inits=()) -> list[Step]:
     """Set-up steps that make a vCPU enter the guest through KVM_RUN once
     (concept vm_has_run): a vCPU initialised (with `features`: a VM's
-    vCPUs share their features) and loaded with the guest runtime, which
-    then runs one command.  An operation on a vCPU fd is made on a vCPU
-    created after it."""
-    return [VcpuStart(features=tuple(features), note="a vCPU to run the guest"),
-            Guest(reg=RUN_ONCE_REG, guest_op=GuestOp.MRS, report=Report.ACCESS,
-                  note="enter the guest once (KVM_RUN)")]
+    vCPUs share their features; `inits`, (feature, group, attr), the
+    attributes a feature needs before KVM_RUN) and loaded with the guest
+    runtime, which then runs one command.  An operation on a vCPU fd is
+    made on a vCPU created after it."""
+    return ([VcpuStart(features=tuple(features), note="a vCPU to run the guest")]
+            + [init_feature_step(*i) for i in inits]
+            + [Guest(reg=RUN_ONCE_REG, guest_op=GuestOp.MRS, report=Report.ACCESS,
+                     note="enter the guest once (KVM_RUN)")])
 
 
 def _is_effect(c: Check) -> bool:

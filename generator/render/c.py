@@ -307,6 +307,9 @@ def has_guest(cases: list[Case]) -> bool:
 
 
 def val_init(v: Val) -> str:
+    if v.host:
+        from generator.model.case import HOST_VALUES
+        return f"{{ .host = {HOST_VALUES[v.host]} }}"
     parts = [f".pages = {v.pages}" if v.pages else "",
              f".bytes = {v.bytes:#x}" if v.bytes else "",
              f".div = {v.div}" if v.div != 1 else ""]

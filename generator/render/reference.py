@@ -22,6 +22,7 @@ Changing an errno, an order or a condition in the seed changes the output.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -282,6 +283,12 @@ def function_name(op: Operation) -> str:
     return re.sub(r"\W+", "_", f"{STEP_KIND[op.kind]}_{subject.lower()}").strip("_")
 
 
+def _list_search(loop: str) -> bool:
+    """A loop over the entries of a kernel list (list_for_each_entry, as
+    the extractor spells it: `for (e = list_first_entry(...); e; ...)`)."""
+    return bool(re.search(r"\blist_(first|next)_entry\b|\blist_for_each", loop))
+
+
 def _wrapped(py: str, bits: int, signed: bool) -> str:
     """A Python expression for a C value of `bits` bits (wrapped around)."""
     mask = (1 << bits) - 1
@@ -348,7 +355,12 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         return CheckRow(c.order, c.id, c.condition, expr, errno, str(c.source),
                         fails=fails, when=c.when)
     fn.checks = [row(c) for c in checks if not c.in_loop]
-    if op.loop:
+    if op.loop and buf is None and _list_search(op.loop):
+        # a search of a kernel list (the host's PMUs) for the entry the
+        # argument names: one pass, whose entry is the one a host value of
+        # the case names (generator.model.case.HostValue), or none
+        fn.checks += [row(dataclasses.replace(c, in_loop=False)) for c in checks if c.in_loop]
+    elif op.loop:
         if buf is None:
             raise RenderError(op.source, "a page loop without a buffer rule")
         header = op.loop.strip()

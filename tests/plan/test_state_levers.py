@@ -11,7 +11,8 @@ import pytest
 
 from generator.extract import extract_spec
 from generator.model import CheckKind, Errno, Predicate
-from generator.model.case import (CreateVcpu, DeviceAttr, DropCapability, Guest, GuestOp, StepKind, StepRole,
+from generator.model.case import (CreateVcpu, DeviceAttr, DropCapability, Guest, GuestOp,
+                                  StepKind, StepRole, Val,
                                   VcpuStart, VmIoctl)
 from generator.model.spec import Check
 from generator.plan import plan
@@ -131,3 +132,54 @@ def test_a_capable_check_without_a_capability_name_is_untested_by_line():
     u = {u.check: u for u in plan_all(spec).untested}["not_caller_capable"]
     assert u.gap is Gap.NO_LEVER and "POSIX capability" in u.reason
     assert str(u.source).startswith("x86-nx-huge-pages-v6-08.txt:")
+
+
+@pytest.fixture(scope="module")
+def pmu():
+    spec = extract_spec(CORPUS / "pmu-set-pmu-v4-05.txt", "pmu-set-pmu-v4-05")
+    cases = {c.id.replace("set_attr.pmu_v3_pmu_v3_set_pmu.", ""): c for c in plan(spec)}
+    return spec, cases
+
+
+def test_a_feature_initialised_first_is_initialised_on_the_calls_vcpu(pmu):
+    """`vcpu->arch.pmu.created` -> EBUSY: KVM_ARM_VCPU_PMU_V3_INIT (the
+    vocabulary's init attribute) on the call's vCPU, with the PMU, first."""
+    _, cases = pmu
+    c = cases["pmu_initialised"]
+    vcpu, init, call = c.steps[1:]
+    assert isinstance(vcpu, CreateVcpu) and [n for n, _ in vcpu.features] == ["KVM_ARM_VCPU_PMU_V3"]
+    assert isinstance(init, DeviceAttr) and init.role is StepRole.SETUP
+    assert (init.group, init.attr, init.initialises, init.on_vcpu) == (0, 1, "KVM_ARM_VCPU_PMU_V3", True)
+    assert call.role is StepRole.SUBJECT
+    # no pair takes the feature away from a vCPU whose feature it initialises
+    assert not any("not_vcpu_has_pmu+pmu_initialised" in k for k in cases)
+
+
+def test_the_vcpu_that_runs_initialises_what_its_features_need_before_kvm_run(pmu):
+    _, cases = pmu
+    kinds = [s.kind for s in cases["vm_has_run"].steps]
+    i = kinds.index(StepKind.VCPU_START)
+    init = cases["vm_has_run"].steps[i + 1]
+    assert isinstance(init, DeviceAttr) and init.initialises == "KVM_ARM_VCPU_PMU_V3"
+    assert kinds[i + 2] is StepKind.GUEST
+
+
+def test_a_value_the_host_gives_is_read_at_run_time_and_an_unused_one_fails(pmu):
+    """`arm_pmu->pmu.type != pmu_id` -> ENXIO: the valid call sends the
+    host PMU's type (read from sysfs by the C runtime), the case a type
+    no PMU has; the reference matches only the host's."""
+    from generator.model.case import HostValue
+    from generator.render.c import val_init
+    spec, cases = pmu
+    valid, bad = cases["vm_has_run"].steps[-1].value, cases["arm_pmu_pmu_type_mismatch"].steps[-1].value
+    assert valid == Val(host="pmu_type") and val_init(valid) == "{ .host = KC_HOST_PMU_TYPE }"
+    assert bad == Val(bytes=0x7fffffff)
+    assert HostValue("pmu_type") == valid.resolve(4096) and HostValue("pmu_type") != 0
+    mod = _module(spec)
+    last = lambda cid: predict(mod.OPERATIONS, mod.CAPABILITIES, cases[cid], 4096, Host())[-1]
+    assert (last("arm_pmu_pmu_type_mismatch").errno,
+            last("arm_pmu_pmu_type_mismatch").check) == (Errno.ENXIO, "arm_pmu_pmu_type_mismatch")
+    assert (last("pmu_initialised").errno, last("pmu_initialised").check) == \
+        (Errno.EBUSY, "pmu_initialised")
+    # the vCPU that ran initialised its own PMU; the call's vCPU is fresh
+    assert (last("vm_has_run").errno, last("vm_has_run").check) == (Errno.EBUSY, "vm_has_run")
