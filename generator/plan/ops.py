@@ -335,6 +335,10 @@ def _posix_capability(check: Check, head: str) -> str:
     return name
 
 
+# helpers whose error a repeated valid call gives (the reference models it)
+REPEAT_ERROR_CONCEPTS = {"range_insert"}     # EEXIST: the range overlaps one inserted
+
+
 # concepts of host values a case reads at run time (generator.model.case
 # HOST_VALUES): concept -> (host value, a number the host never gives)
 HOST_CONCEPTS = {
@@ -1236,9 +1240,27 @@ class _OpPlanner:
             return []
         d = self.base()
         args = _describe_call(d)
-        return [self.case("valid", "success", self.op.success.source,
-                          f"valid arguments ({args or 'the defaults'}): the call returns "
-                          f"`{self.op.success.ret}`", self.setup(d) + [self.call(d)])]
+        out = [self.case("valid", "success", self.op.success.source,
+                         f"valid arguments ({args or 'the defaults'}): the call returns "
+                         f"`{self.op.success.ret}`", self.setup(d) + [self.call(d)])]
+        helper = self._repeat_error_helper()
+        if helper:
+            out.append(self.case(
+                "valid.twice", "success", self.op.success.source,
+                f"the valid call twice: {helper} on the success path refuses what the "
+                f"first call inserted (its error, from the vocabulary's concept)",
+                self.setup(d) + [self.call(d, note="first"), self.call(d, note="again")]))
+        return out
+
+    def _repeat_error_helper(self) -> str:
+        """A helper the success path calls whose error a second, equal call
+        gives (REPEAT_ERROR_CONCEPTS: mtree_insert_range's EEXIST on an
+        overlap), or ""."""
+        for head in re.findall(r"(\w+)\s*\(", self.op.success.ret if self.op.success else ""):
+            term = self.vocab.helpers.get(head)
+            if term is not None and term.concept in REPEAT_ERROR_CONCEPTS:
+                return head
+        return ""
 
     def cap_cases(self) -> list[Case]:
         op = self.op
