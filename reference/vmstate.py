@@ -39,7 +39,7 @@ class CoreConcepts:
         return self.vcpus > 0
 
     def vcpus_lockable(self, call: Call, it: Optional[Cursor]) -> bool:
-        return True                   # no vCPU of a case is inside KVM_RUN
+        return not self.vcpus_in_run      # a VCPU_IN_RUN step holds one
 
     def user_read_faults(self, call: Call, it: Optional[Cursor], ptr: str = "") -> bool:
         return not call.readable(ptr)
@@ -183,6 +183,7 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     vcpu_values: dict = field(default_factory=dict)  # per-vCPU values userspace has set
     caps_dropped: set = field(default_factory=set)   # POSIX capabilities the process dropped
     ranges: list = field(default_factory=list)       # range_insert: [first, last] inserted
+    vcpus_in_run: int = 0                            # vCPUs inside KVM_RUN (a thread)
 
     @property
     def page_mask(self) -> int:
@@ -277,6 +278,12 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         command reports (>= 0) is not modelled."""
         self.vcpus_ran += 1
         return self.setup_fd()
+
+    def setup_vcpu_in_run(self) -> Outcome:
+        """The started vCPU stays inside KVM_RUN: it has run, and holds its lock."""
+        self.vcpus_in_run += 1
+        self.vcpus_ran += 1
+        return self.setup_ok()
 
     def setup_feature_init(self, feature: str) -> Outcome:
         """A feature of the last vCPU created initialised (its init attribute)."""

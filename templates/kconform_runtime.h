@@ -286,6 +286,9 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		if (ret == -2)		/* a feature the host cannot offer */
 			rc = 1;
 		break;
+	case KC_VCPU_IN_RUN:
+		ret = kc_vcpu_in_run(env);
+		break;
 	case KC_GET_ONE_REG:
 		ret = kc_get_one_reg(env, s);
 		break;

@@ -21,6 +21,7 @@ enum kc_step_kind {
 	KC_DEVICE_ATTR,	/* device_attr */
 	KC_DELETE_MEMSLOT,	/* delete_memslot */
 	KC_DROP_CAPABILITY,	/* drop_capability */
+	KC_VCPU_IN_RUN,	/* vcpu_in_run */
 };
 
 enum kc_argp {
@@ -37,6 +38,7 @@ enum kc_guest_op {
 	KC_GOP_MRS = 1,	/* mrs */
 	KC_GOP_STG,	/* stg */
 	KC_GOP_LDG,	/* ldg */
+	KC_GOP_SPIN,	/* spin */
 };
 
 enum kc_report {
@@ -65,6 +67,7 @@ static inline const char *kc_kind_name(enum kc_step_kind k)
 	case KC_DEVICE_ATTR: return "device_attr";
 	case KC_DELETE_MEMSLOT: return "delete_memslot";
 	case KC_DROP_CAPABILITY: return "drop_capability";
+	case KC_VCPU_IN_RUN: return "vcpu_in_run";
 	}
 	return "unknown";
 }

@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 #include "kconform_steps.h"
@@ -121,6 +122,8 @@ struct kc_env {
 	const char *case_id;
 	char why[256];			/* why a step failed or skipped */
 	int caps_dropped;		/* KC_DROP_CAPABILITY: raise them at teardown */
+	pthread_t spin;			/* KC_VCPU_IN_RUN: the thread inside KVM_RUN */
+	int spinning;
 };
 
 /* KC_HOST_PMU_TYPE: the `type` of the first event source under

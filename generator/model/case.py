@@ -99,6 +99,7 @@ class StepKind(enum.Enum):
     DEVICE_ATTR = "device_attr"      # KVM_{SET,GET,HAS}_DEVICE_ATTR on the VM or a vCPU
     DELETE_MEMSLOT = "delete_memslot"  # KVM_SET_USER_MEMORY_REGION of size 0
     DROP_CAPABILITY = "drop_capability"  # the process drops a POSIX capability
+    VCPU_IN_RUN = "vcpu_in_run"      # the started vCPU stays inside KVM_RUN (a thread)
 
     @property
     def c_name(self) -> str:
@@ -137,6 +138,7 @@ class GuestOp(enum.Enum):
     MRS = "mrs"                      # read a system register
     STG = "stg"                      # set a tag per granule over a range
     LDG = "ldg"                      # read the tags of a range
+    SPIN = "spin"                    # stay in the guest until the VMM changes the command
 
     @property
     def c_name(self) -> str:
@@ -580,6 +582,17 @@ class DropCapability(Step):
 
     def ref_setup(self, vm):
         return vm.setup_drop_capability(self.posix_cap)
+
+
+@dataclass(frozen=True)
+class VcpuInRun(Step):
+    """The vCPU VCPU_START started enters KVM_RUN on a thread of its own and
+    stays in the guest (guest command SPIN) until the case ends, holding
+    its vCPU mutex: an ioctl that must lock every vCPU cannot."""
+    KIND = StepKind.VCPU_IN_RUN
+
+    def ref_setup(self, vm):
+        return vm.setup_vcpu_in_run()
 
 
 # steps that observe a guest rule (spec.guest) rather than an operation

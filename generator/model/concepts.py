@@ -46,6 +46,8 @@ class Lever(enum.Enum):
     VCPU_WITHOUT_FEATURE = "vcpu_without_feature"  # the vCPU is initialised without the
                                                  # feature the predicate names (the valid
                                                  # path initialises it with the feature)
+    VCPU_IN_RUN = "vcpu_in_run"                  # a vCPU is inside KVM_RUN (a thread of
+                                                 # the test) during the call
     INITIALISE_FEATURE_FIRST = "initialise_feature_first"  # the vCPU's feature is
                                                  # initialised (the vocabulary's `init`
                                                  # attribute, GROUP/ATTR) before the call

@@ -49,7 +49,8 @@ from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAG
                                   ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
                                   DropCapability,
                                   AttrRequest, DeviceAttr, EnableCap, Fill, Gap, Guest,
-                                  GuestOp, Report, Step, StepRole, Untested, Val, VcpuStart,
+                                  GuestOp, Report, Step, StepRole, Untested, Val, VcpuInRun,
+                                  VcpuStart,
                                   VmIoctl)
 
 
@@ -659,6 +660,7 @@ class _Draft:
     addr: ArgPointer = ArgPointer.VALID    # a device attribute's addr
     repeat: bool = False                   # the valid call is made first
     ran: bool = False                      # a vCPU has entered the guest once
+    in_run: bool = False                   # a vCPU is inside KVM_RUN during the call
     drop_caps: tuple = ()                  # POSIX capabilities dropped before the call
     vcpu_init: bool = True                 # the vCPU the call is made on is initialised
     vcpu_features: tuple = ()              # ... with these features ((name, bit), ...)
@@ -905,6 +907,8 @@ class _OpPlanner:
             d.feature_inits += (v.init,)
         elif v.lever is Lever.VM_HAS_RUN:
             d.ran = True
+        elif v.lever is Lever.VCPU_IN_RUN:
+            d.in_run = True
         elif v.lever is Lever.DROP_CAPABILITY:
             d.drop_caps += (v.arg,)
 
@@ -916,7 +920,7 @@ class _OpPlanner:
                               features=d.vcpu_features if d.vcpu_init else ())
         elif d.vcpu_first:
             vcpu = CreateVcpu()
-        if vcpu is not None and not d.ran:
+        if vcpu is not None and not (d.ran or d.in_run):
             steps.append(vcpu)
             steps += self.init_features(d)
         if self.cap and d.enable and self.op.kind is OpKind.IOCTL:
@@ -928,10 +932,11 @@ class _OpPlanner:
                 v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT for _, v in self.violations):
             steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
-        if d.ran:                         # another vCPU, with the call's features, runs
+        if d.ran or d.in_run:             # another vCPU, with the call's features, runs
             features = d.vcpu_features if self.op.fd == "vcpu" else ()
             inits = feature_inits(self.vocab)
-            steps += run_once(features, [(n, *inits[n]) for n, _ in features if n in inits])
+            steps += run_once(features, [(n, *inits[n]) for n, _ in features if n in inits],
+                              stay=d.in_run, once=d.ran)
             if self.op.fd == "vcpu":      # ... and the call's vCPU comes after it
                 steps.append(vcpu)
                 steps += self.init_features(d)
@@ -1293,17 +1298,21 @@ def init_feature_step(feature: str, group: int, attr: int) -> Step:
                       initialises=feature, note=f"initialise {feature}")
 
 
-def run_once(features: tuple = (), inits=()) -> list[Step]:
+def run_once(features: tuple = (), inits=(), stay: bool = False,
+             once: bool = True) -> list[Step]:
     """Set-up steps that make a vCPU enter the guest through KVM_RUN once
     (concept vm_has_run): a vCPU initialised (with `features`: a VM's
     vCPUs share their features; `inits`, (feature, group, attr), the
     attributes a feature needs before KVM_RUN) and loaded with the guest
     runtime, which then runs one command.  An operation on a vCPU fd is
-    made on a vCPU created after it."""
+    made on a vCPU created after it.  With `stay` the vCPU then stays
+    inside KVM_RUN, on a thread, until the case ends (concept
+    vcpus_lockable); `once` False: no command before that."""
     return ([VcpuStart(features=tuple(features), note="a vCPU to run the guest")]
             + [init_feature_step(*i) for i in inits]
-            + [Guest(reg=RUN_ONCE_REG, guest_op=GuestOp.MRS, report=Report.ACCESS,
-                     note="enter the guest once (KVM_RUN)")])
+            + ([Guest(reg=RUN_ONCE_REG, guest_op=GuestOp.MRS, report=Report.ACCESS,
+                      note="enter the guest once (KVM_RUN)")] if once else [])
+            + ([VcpuInRun(note="the vCPU stays inside KVM_RUN")] if stay else []))
 
 
 def _is_effect(c: Check) -> bool:

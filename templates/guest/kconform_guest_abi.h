@@ -31,6 +31,7 @@ enum kg_op {
 	KG_OP_MRS,	/* a0 = mrs instruction (Rt = x0): value, or probe */
 	KG_OP_STG,	/* a0 = ipa, a1 = bytes, a2 = seed: tag pattern (stgp) */
 	KG_OP_LDG,	/* a0 = ipa, a1 = bytes: tags into mailbox.tags */
+	KG_OP_SPIN,	/* set a1 = 1, then stay in the guest until op changes */
 };
 
 struct kg_mailbox {

@@ -183,3 +183,29 @@ def test_a_value_the_host_gives_is_read_at_run_time_and_an_unused_one_fails(pmu)
         (Errno.EBUSY, "pmu_initialised")
     # the vCPU that ran initialised its own PMU; the call's vCPU is fresh
     assert (last("vm_has_run").errno, last("vm_has_run").check) == (Errno.EBUSY, "vm_has_run")
+
+
+def _fixture_with_lock_check():
+    spec = fixture_spec_levers()
+    op = spec.operations[0]
+    op.checks.append(Check("not_vcpus_lockable", 4, "!lock_all_vcpus(kvm)", Errno.EBUSY,
+                           CheckKind.STATE, [], [Predicate("lock_all_vcpus", "vcpus_lockable")],
+                           _lsrc(15)))
+    return spec
+
+
+def test_a_vcpu_inside_kvm_run_makes_locking_every_vcpu_fail():
+    """`!lock_all_vcpus(kvm)` -> EBUSY: a started vCPU stays inside KVM_RUN
+    (VCPU_IN_RUN, a thread) during the call; the reference predicts EBUSY
+    there and nowhere else."""
+    spec = _fixture_with_lock_check()
+    cases = {c.id: c for c in plan(spec)}
+    c = cases["fixture.not_vcpus_lockable"]
+    kinds = [s.kind for s in c.steps]
+    assert kinds[-3:] == [StepKind.VCPU_START, StepKind.VCPU_IN_RUN, StepKind.VM_IOCTL]
+    assert StepKind.GUEST not in kinds and has_guest([c])
+    mod = _module(spec)
+    out = predict(mod.OPERATIONS, mod.CAPABILITIES, c, 4096, Host())[-1]
+    assert (out.errno, out.check) == (Errno.EBUSY, "not_vcpus_lockable")
+    valid = predict(mod.OPERATIONS, mod.CAPABILITIES, cases["fixture.valid"], 4096, Host())[-1]
+    assert valid.errno is None
