@@ -320,6 +320,14 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         return self.setup_ok()
 
 
+    @staticmethod
+    def read_back(field: str, set_value: int, fixed: Optional[int]) -> Outcome:
+        """A follow-up GET of one field a call set (ReadBack): the value the
+        vocabulary says it always reads back, else the value written."""
+        return Outcome(int(set_value if fixed is None else fixed), None, None, "read_back",
+                       field)
+
+
 # ---------------------------------------------------------------- predict
 Operations = Mapping[tuple, Callable[[VMState, Call], Result]]
 
@@ -346,6 +354,10 @@ def predict(ops: Operations, capabilities: Mapping[str, int], case: Case,
             if step.kind is StepKind.CREATE_VM:
                 vm = VMState(page_size, host)
             out.append(step.ref_setup(vm))
+            continue
+        own = step.ref_predict(vm)
+        if own is not None:
+            out.append(own)
             continue
         key = step.ref_key(by_number)
         fn = ops.get(key)

@@ -93,6 +93,31 @@ static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 	return 0;
 }
 
+/* a GET ioctl into the op's struct (SENTINEL-filled), reporting one field
+ * as ret; 0, or -1 when the harness failed */
+static inline int kc_read_back(struct kc_env *env, const struct kc_op *op,
+			       const struct kc_step *s, long *ret, int *err)
+{
+	struct kc_map arg;
+	int fd = env->vm_fd;
+
+	if (s->on_vcpu) {
+		if (env->nvcpus == 0)
+			return -1;
+		fd = env->vcpus[env->nvcpus - 1];
+	}
+	if (!op->read || kc_map_guarded(env, op->arg_size, &arg))
+		return -1;
+	memset(arg.p, KC_SENTINEL, op->arg_size);
+	errno = 0;
+	*ret = ioctl(fd, s->rb_request, arg.p);
+	*err = *ret < 0 ? errno : 0;
+	if (*ret == 0)
+		*ret = (long)op->read(arg.p, s->rb_field);
+	munmap(arg.base, arg.total);
+	return 0;
+}
+
 /* runs one device-attribute step; returns 0, or -1 when the harness failed.
  * attr.addr points at one u64 (dattr.value), or at the struct ops[s->op]
  * fills from v[] (dattr.vstruct), ending at a guard page */
@@ -280,6 +305,10 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 	case KC_DROP_CAPABILITY:
 		ret = kc_capability(env, s->cap, 1);
 		break;
+	case KC_READ_BACK:
+		if (kc_read_back(env, &ops[s->op], s, &ret, &err))
+			return -1;
+		break;
 #ifdef KC_WITH_GUEST
 	case KC_VCPU_START:
 		ret = kc_vcpu_start(env, s);
@@ -315,7 +344,7 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		return rc;
 	if (env->why[0])
 		return -1;
-	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST)
+	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST && s->kind != KC_READ_BACK)
 		err = ret < 0 ? errno : 0;
 	KC_PRINT_OBS(c, n, s, ret, err, has_digest, digest);
 	return 0;

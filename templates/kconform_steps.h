@@ -22,6 +22,7 @@ enum kc_step_kind {
 	KC_DELETE_MEMSLOT,	/* delete_memslot */
 	KC_DROP_CAPABILITY,	/* drop_capability */
 	KC_VCPU_IN_RUN,	/* vcpu_in_run */
+	KC_READ_BACK,	/* read_back */
 };
 
 enum kc_argp {
@@ -68,6 +69,7 @@ static inline const char *kc_kind_name(enum kc_step_kind k)
 	case KC_DELETE_MEMSLOT: return "delete_memslot";
 	case KC_DROP_CAPABILITY: return "drop_capability";
 	case KC_VCPU_IN_RUN: return "vcpu_in_run";
+	case KC_READ_BACK: return "read_back";
 	}
 	return "unknown";
 }

@@ -74,7 +74,9 @@ struct kc_step {
 	int vcpu_init;			/* KC_CREATE_VCPU: KVM_ARM_VCPU_INIT after it */
 	uint64_t features;		/* ... with these feature bits */
 	const char *feature_names;	/* ... named so (a skip says which) */
-	int on_vcpu;			/* KC_VM_IOCTL: on the last vCPU created */
+	int on_vcpu;			/* KC_VM_IOCTL, KC_READ_BACK: on the last vCPU created */
+	unsigned long rb_request;	/* KC_READ_BACK: the GET ioctl */
+	int rb_field;			/* ... the field of the op's struct it reports */
 	struct {			/* KC_DEVICE_ATTR */
 		unsigned long req;	/* KVM_{SET,GET,HAS}_DEVICE_ATTR */
 		int on_vcpu;		/* the last vCPU created, else the VM */
@@ -100,6 +102,7 @@ struct kc_op {
 	size_t arg_size;
 	void (*fill)(void *arg, const uint64_t *v, void *buf);
 	int by_value;			/* the ioctl's argument is v[0] itself */
+	uint64_t (*read)(const void *arg, int i);	/* field i of the struct */
 };
 
 struct kc_binding {

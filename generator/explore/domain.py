@@ -264,7 +264,11 @@ class Domain:
     def of(cls, spec: Spec) -> "Domain":
         ops, skipped = [], []
         for op in spec.operations:
-            if op.kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION, OpKind.IOCTL):
+            if op.kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION, OpKind.IOCTL) \
+                    and op.fd != "vm":
+                skipped.append(f"{op.name}: a {op.fd} ioctl; explored calls are made on "
+                               "the VM fd only")
+            elif op.kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION, OpKind.IOCTL):
                 ops.append(op_domain(spec, op))
             else:
                 skipped.append(f"{op.name}: a {op.kind.value} no user call reaches")

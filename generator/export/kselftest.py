@@ -128,9 +128,17 @@ def has_guest_code(case: Case) -> bool:
 def classify(case: Case) -> CaseExport:
     other = sorted({s.kind.value for s in case.steps
                     if s.kind not in IOCTL_STEPS and not guest_mrs(s)})
+    vcpu = [s for s in case.steps if s.kind is not StepKind.DEVICE_ATTR
+            and (getattr(s, "init", False) or getattr(s, "on_vcpu", False))]
+    if vcpu:                      # the selftest's helpers create bare vCPUs, call on the VM fd
+        return CaseExport(case, Exported.NO, VCPU_REASON)
     if other:
         return CaseExport(case, Exported.NO, GUEST_REASON.format(kinds=", ".join(other)))
     return CaseExport(case, Exported.YES, function=function_name(case.id))
+
+
+VCPU_REASON = ("it initialises a vCPU (KVM_ARM_VCPU_INIT with features) or makes a spec "
+               "ioctl on a vCPU fd, which the exported helpers do not do yet")
 
 
 # ---------------------------------------------------------------- values
@@ -523,12 +531,17 @@ def header(spec: Spec, name: str, exported: list[CaseExport],
               "SKIP with the reason.  The expectations are the model's for a "
               "host with the features " + ", ".join(sorted(host.features))
               + " (the kernel's own checks of those are not asserted)."]
+    vcpu = [c for c in skipped if c.reason == VCPU_REASON]
+    skipped = [c for c in skipped if c.reason != VCPU_REASON]
     if skipped:
         kinds = sorted({s.kind.value for c in skipped for s in c.case.steps
                         if s.kind not in IOCTL_STEPS})
         lines += ["", f"Not exported ({len(skipped)} cases): "
                   + GUEST_REASON.format(kinds=", ".join(kinds)) + ":"]
         lines += [f"  {c.case.id}" for c in skipped]
+    if vcpu:
+        lines += ["", f"Not exported ({len(vcpu)} cases): {VCPU_REASON}:"]
+        lines += [f"  {c.case.id}" for c in vcpu]
     out = []
     for ln in lines:
         out += textwrap.wrap(ln, 74, subsequent_indent="  " if ln.startswith("  ") else "",

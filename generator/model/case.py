@@ -100,6 +100,7 @@ class StepKind(enum.Enum):
     DELETE_MEMSLOT = "delete_memslot"  # KVM_SET_USER_MEMORY_REGION of size 0
     DROP_CAPABILITY = "drop_capability"  # the process drops a POSIX capability
     VCPU_IN_RUN = "vcpu_in_run"      # the started vCPU stays inside KVM_RUN (a thread)
+    READ_BACK = "read_back"          # a GET ioctl reading back one field a call set
 
     @property
     def c_name(self) -> str:
@@ -251,6 +252,11 @@ class Step:
 
     def ref_buffer(self, page_size: int):
         """(initial bytes length, mapped bytes) of the user buffer, or None."""
+        return None
+
+    def ref_predict(self, vm):
+        """A subject step the reference predicts by itself (no function of
+        the generated module models it): its Outcome, or None."""
         return None
 
 
@@ -593,6 +599,30 @@ class VcpuInRun(Step):
 
     def ref_setup(self, vm):
         return vm.setup_vcpu_in_run()
+
+
+@dataclass(frozen=True)
+class ReadBack(Step):
+    """A follow-up read of what a subject call set: the GET ioctl `request`
+    (the uAPI header's) on the same fd, into the operation's struct
+    (prefilled with SENTINEL bytes), reporting field `field` as its ret.
+    The reference predicts `fixed` when the vocabulary says the field
+    always reads back that value, else `set_value`, what the call wrote."""
+    KIND = StepKind.READ_BACK
+    request: str = ""
+    field: str = ""
+    on_vcpu: bool = False
+    set_value: int = 0
+    fixed: Optional[int] = None
+
+    def c_init(self, r) -> list[str]:
+        d = r.ops[self.op]
+        return [f".kind = {self.KIND.c_name}, .op = {d.index}, .on_vcpu = {int(self.on_vcpu)}",
+                f".rb_request = {self.request}, .rb_field = {d.fields.index(self.field)}"
+                f",\t/* {self.field} */"]
+
+    def ref_predict(self, vm):
+        return vm.read_back(self.field, self.set_value, self.fixed)
 
 
 # steps that observe a guest rule (spec.guest) rather than an operation

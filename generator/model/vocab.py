@@ -64,6 +64,11 @@ class Dispatch:
     returns: str = ""            # what it returns once every check passes, when the
                                  # patch's hunks do not show its end (mainline's `return 0;`)
     file: str = ""               # the vocabulary file that declares it
+    reads_back: str = ""         # the ioctl that reads back what a call of it set
+                                 # (KVM_GET_VCPU_EVENTS), on the same fd and struct
+    read_fields: tuple[tuple[str, str], ...] = ()   # (field, "as_set" or the value it
+                                 # always reads back), the fields a follow-up step reads
+    read_meaning: str = ""       # why those fields read back so (where mainline says it)
 
 
 @dataclass
@@ -222,7 +227,12 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
                                         tuple(sorted((str(k), str(v))
                                                      for k, v in (d.get("fixed") or {}).items())),
                                         _line_of(text, fn), d.get("ioctl", ""),
-                                        str(d.get("returns", "")), path.name)
+                                        str(d.get("returns", "")), path.name,
+                                        str((d.get("reads_back") or {}).get("ioctl", "")),
+                                        tuple((str(k), str(v)) for k, v in
+                                              ((d.get("reads_back") or {}).get("fields")
+                                               or {}).items()),
+                                        str((d.get("reads_back") or {}).get("meaning", "")))
         except (KeyError, ValueError, TypeError, AttributeError):
             raise SpecError(f"{path}:{_line_of(text, fn)}: dispatch.{fn} needs a kind, one of "
                             f"{', '.join(k.value for k in OpKind)}") from None

@@ -54,7 +54,8 @@ def plan_all(spec: Spec, vocab: Optional[Vocabulary] = None) -> Plan:
         try:
             p = _OpPlanner(spec, op, vocab)
             mine = (p.violation_cases() + p.effect_cases() + p.fatal_cases() + p.pair_cases()
-                    + p.buffer_cases() + p.cap_cases() + p.valid_cases())
+                    + p.buffer_cases() + p.cap_cases() + p.valid_cases()
+                    + p.read_back_cases())
         except PlanError as e:            # the operation as a whole: each check untested
             untested += [Untested(spec.name, op.name, c.id, c.source, e.gap,
                                   f"{op.name} cannot be planned: {e.detail}")

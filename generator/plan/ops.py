@@ -47,11 +47,9 @@ from generator.model.concepts import Lever
 from generator.plan.values import describe, solve, value_struct
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
                                   ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
-                                  DropCapability,
-                                  AttrRequest, DeviceAttr, EnableCap, Fill, Gap, Guest,
-                                  GuestOp, Report, Step, StepRole, Untested, Val, VcpuInRun,
-                                  VcpuStart,
-                                  VmIoctl)
+                                  AttrRequest, DeviceAttr, DropCapability, EnableCap, Fill, Gap,
+                                  Guest, GuestOp, ReadBack, Report, Step, StepRole, Untested,
+                                  Val, VcpuInRun, VcpuStart, VmIoctl)
 
 
 class PlanError(KconformError):
@@ -1099,6 +1097,47 @@ class _OpPlanner:
                 f"`{c.condition}` fails on every call{why}: {what}"
                 f"{', ' + args if args else ''}: expect {expect}",
                 self.setup(d) + [self.call(d)], [c.id]))
+        return out
+
+    def read_back_cases(self) -> list[Case]:
+        """What a call set, read back by the ioctl the vocabulary names for
+        it (dispatch `reads_back`: KVM_SET_VCPU_EVENTS -> KVM_GET_VCPU_EVENTS),
+        one case per field it lists: the field set as a check with an effect
+        sets it (`ext_dabt_pending = 1`) or as the valid call does, then the
+        GET on the same fd reports it -- the value written, or the one the
+        vocabulary says it always reads back."""
+        op = self.op
+        disp = self.vocab.dispatch.get(op.handler)
+        if disp is None or not disp.reads_back or arg_mode(op) is not ArgMode.STRUCT \
+                or self.fatal is not None or op.success is None:
+            return []
+        effects = {v.field: (c, v) for c, v in self.violations
+                   if v is not None and _is_effect(c) and self._branch_ok(c)}
+        where = Source(disp.file, disp.line, "context", disp.function,
+                       disp.read_meaning or f"{disp.reads_back} reads back what {op.name} set")
+        out = []
+        for path, value in disp.read_fields:
+            if path not in self.fields:
+                continue
+            d = self.base()
+            set_by = ""
+            if path in effects:
+                c, v = effects[path]
+                self.enter_branch(d, c)
+                self.apply(d, v)
+                set_by = f" ({c.condition} holds: `{c.effect}`)"
+            fixed = None if value == "as_set" else int(value, 0)
+            written = d.fields.get(path, Val()).bytes
+            expect = f"{fixed}, always" if fixed is not None else f"{written}, as written"
+            back = ReadBack(StepRole.SUBJECT, op=op.name, request=disp.reads_back, field=path,
+                            on_vcpu=op.fd == "vcpu", set_value=written, fixed=fixed,
+                            note=disp.read_meaning)
+            name = re.sub(r"[^0-9a-z]+", "_", path.lower()).strip("_")
+            out.append(self.case(
+                f"reads_back.{name}", "success", where,
+                f"{op.name} with {path} = {written}{set_by}, then {disp.reads_back} on the "
+                f"same fd: {path} reads back {expect}",
+                self.setup(d) + [self.call(d), back]))
         return out
 
     def effect_cases(self) -> list[Case]:

@@ -204,6 +204,7 @@ class OpDef:
     fields: list[str]            # v[i] order
     body: list[str] = field(default_factory=list)
     by_value: bool = False       # the ioctl's argument is v[0] itself (KVM_RUN's `arg`)
+    read: str = ""               # the function reading field i (a READ_BACK step uses it)
 
 
 def op_defs(spec: Spec) -> list[OpDef]:
@@ -429,6 +430,10 @@ def render_c(spec: Spec, cases: list[Case],
              kernel_ioctls: Optional[dict] = None) -> str:
     env = environment(cached=True)
     ops = op_defs(spec)
+    read = {s.op for c in cases for s in c.steps if s.kind is StepKind.READ_BACK}
+    for o in ops:
+        if o.name in read and not o.by_value:
+            o.read = f"kc_read_{o.name.lower()}"
     cases, _ = fit_runtime(spec, cases)   # the caller reports what is dropped
     asserts = abi_asserts(spec) if extra_asserts is None else extra_asserts
     reasons: dict[str, str] = {}

@@ -360,9 +360,15 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         # argument names: one pass, whose entry is the one a host value of
         # the case names (generator.model.case.HostValue), or none
         fn.checks += [row(dataclasses.replace(c, in_loop=False)) for c in checks if c.in_loop]
+    elif op.loop and buf is None:       # a loop over kernel objects: modelled up to it
+        first = min((c.order for c in checks if c.in_loop), default=None)
+        fn.checks = [r for r in fn.checks if first is None or r.order < first]
+        why = (f"{op.name}: the loop `{op.loop.strip()}` is not a page loop over a user "
+               f"buffer; the reference does not model it or what follows (at {op.source})")
+        fn.ret = f"vm.unmodelled(\"loop\", {json.dumps(why)})"
+        fn.ret_source = str(op.source)
+        return fn
     elif op.loop:
-        if buf is None:
-            raise RenderError(op.source, "a page loop without a buffer rule")
         header = op.loop.strip()
         cond_c = header[header.index("(") + 1:header.rindex(")")]
         t = PyExpr(spec, op, vocab, op.source, locals_, True)
