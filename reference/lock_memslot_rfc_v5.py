@@ -43,40 +43,43 @@ def enable_cap_kvm_cap_arm_lock_user_memory_region(vm: VMState, call: Call) -> R
     action = arg.flags
     action_flags = arg.args[1]
     slot = arg.args[0]
-    # 1. not_kvm_arm_lock_memslot_supported: `!kvm_arm_lock_memslot_supported()` (004_baa2838cf23bbaa8.txt:276)
+    # 1. cap_copy_faults: `copy_from_user(&cap, argp, sizeof(cap))` (vocabulary.yaml:295)
+    if vm.user_read_faults(call, None):
+        return vm.fail(Errno.EFAULT, "cap_copy_faults")
+    # 2. not_kvm_arm_lock_memslot_supported: `!kvm_arm_lock_memslot_supported()` (004_baa2838cf23bbaa8.txt:276)
     if (not kvm_arm_lock_memslot_supported()):
         return vm.fail(Errno.EINVAL, "not_kvm_arm_lock_memslot_supported")
-    # 2. args_2_nonzero: `cap->args[2]` -> EINVAL (004_baa2838cf23bbaa8.txt:239)
-    #    not reachable: check 1 (not_kvm_arm_lock_memslot_supported) fails on every call
-    # 3. args_3_nonzero: `cap->args[3]` -> EINVAL (004_baa2838cf23bbaa8.txt:239)
-    #    not reachable: check 1 (not_kvm_arm_lock_memslot_supported) fails on every call
-    # 4. flags_not_a_case: `(action != KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK) && (action != KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_UNLOCK)` -> EINVAL (004_baa2838cf23bbaa8.txt:246)
-    #    not reachable: check 1 (not_kvm_arm_lock_memslot_supported) fails on every call
-    # 5. slot_at_least: `slot >= KVM_MEM_SLOTS_NUM` -> EINVAL (004_baa2838cf23bbaa8.txt:314)
+    # 3. args_2_nonzero: `cap->args[2]` -> EINVAL (004_baa2838cf23bbaa8.txt:239)
+    #    not reachable: check 2 (not_kvm_arm_lock_memslot_supported) fails on every call
+    # 4. args_3_nonzero: `cap->args[3]` -> EINVAL (004_baa2838cf23bbaa8.txt:239)
+    #    not reachable: check 2 (not_kvm_arm_lock_memslot_supported) fails on every call
+    # 5. flags_not_a_case: `(action != KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK) && (action != KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_UNLOCK)` -> EINVAL (004_baa2838cf23bbaa8.txt:246)
+    #    not reachable: check 2 (not_kvm_arm_lock_memslot_supported) fails on every call
+    # 6. slot_at_least: `slot >= KVM_MEM_SLOTS_NUM` -> EINVAL (004_baa2838cf23bbaa8.txt:314)
     #    in the branch `action == KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK`
-    #    not reachable: check 1 (not_kvm_arm_lock_memslot_supported) fails on every call
-    # 6. lock_mem_read_clear: `!(action_flags & KVM_ARM_LOCK_MEM_READ)` -> EINVAL (004_baa2838cf23bbaa8.txt:317)
+    #    not reachable: check 2 (not_kvm_arm_lock_memslot_supported) fails on every call
+    # 7. lock_mem_read_clear: `!(action_flags & KVM_ARM_LOCK_MEM_READ)` -> EINVAL (004_baa2838cf23bbaa8.txt:317)
     #    in the branch `action == KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK`
-    #    not reachable: check 1 (not_kvm_arm_lock_memslot_supported) fails on every call
-    # 7. not_vcpus_lockable: `!kvm_lock_all_vcpus(kvm)` -> EBUSY (004_baa2838cf23bbaa8.txt:321)
+    #    not reachable: check 2 (not_kvm_arm_lock_memslot_supported) fails on every call
+    # 8. not_vcpus_lockable: `!kvm_lock_all_vcpus(kvm)` -> EBUSY (004_baa2838cf23bbaa8.txt:321)
     #    in the branch `action == KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK`
-    #    not reachable: check 1 (not_kvm_arm_lock_memslot_supported) fails on every call
-    # 8. not_memslot_exists: `!memslot` -> EINVAL (004_baa2838cf23bbaa8.txt:328)
+    #    not reachable: check 2 (not_kvm_arm_lock_memslot_supported) fails on every call
+    # 9. not_memslot_exists: `!memslot` -> EINVAL (004_baa2838cf23bbaa8.txt:328)
     #    in the branch `action == KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK`
-    #    not reachable: check 1 (not_kvm_arm_lock_memslot_supported) fails on every call
-    # 9. lock_mem_write_set_and_mem_readonly_set_or_memslot_dirty_logging: `(action_flags & KVM_ARM_LOCK_MEM_WRITE) && ((memslot->flags & KVM_MEM_READONLY) || memslot->dirty_bitmap)` -> EPERM (004_baa2838cf23bbaa8.txt:332)
+    #    not reachable: check 2 (not_kvm_arm_lock_memslot_supported) fails on every call
+    # 10. lock_mem_write_set_and_mem_readonly_set_or_memslot_dirty_logging: `(action_flags & KVM_ARM_LOCK_MEM_WRITE) && ((memslot->flags & KVM_MEM_READONLY) || memslot->dirty_bitmap)` -> EPERM (004_baa2838cf23bbaa8.txt:332)
     #    in the branch `action == KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK`
-    #    not reachable: check 1 (not_kvm_arm_lock_memslot_supported) fails on every call
-    # 10. unlock_mem_all_clear_and_slot_at_least: `(!unlock_all) && (slot >= KVM_MEM_SLOTS_NUM)` -> EINVAL (004_baa2838cf23bbaa8.txt:354)
+    #    not reachable: check 2 (not_kvm_arm_lock_memslot_supported) fails on every call
+    # 11. unlock_mem_all_clear_and_slot_at_least: `(!unlock_all) && (slot >= KVM_MEM_SLOTS_NUM)` -> EINVAL (004_baa2838cf23bbaa8.txt:354)
     #    in the branch `action == KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_UNLOCK`
-    #    not reachable: check 1 (not_kvm_arm_lock_memslot_supported) fails on every call
-    # 11. unlock_mem_all_set: `unlock_all` -> EINVAL (004_baa2838cf23bbaa8.txt:359)
+    #    not reachable: check 2 (not_kvm_arm_lock_memslot_supported) fails on every call
+    # 12. unlock_mem_all_set: `unlock_all` -> EINVAL (004_baa2838cf23bbaa8.txt:359)
     #    in the branch `action == KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_UNLOCK`
-    #    not reachable: check 1 (not_kvm_arm_lock_memslot_supported) fails on every call
-    # 12. not_memslot_exists_2: `!memslot` -> EINVAL (004_baa2838cf23bbaa8.txt:365)
+    #    not reachable: check 2 (not_kvm_arm_lock_memslot_supported) fails on every call
+    # 13. not_memslot_exists_2: `!memslot` -> EINVAL (004_baa2838cf23bbaa8.txt:365)
     #    in the branch `action == KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_UNLOCK`
-    #    not reachable: check 1 (not_kvm_arm_lock_memslot_supported) fails on every call
-    # not reachable in this version: check 1 (not_kvm_arm_lock_memslot_supported) fails on every call
+    #    not reachable: check 2 (not_kvm_arm_lock_memslot_supported) fails on every call
+    # not reachable in this version: check 2 (not_kvm_arm_lock_memslot_supported) fails on every call
     return vm.fail(Errno.EINVAL, "success")  # 004_baa2838cf23bbaa8.txt:279
 
 

@@ -20,7 +20,7 @@ KVM_ARM_TAGS_FROM_GUEST = 1  # 002_640e98e582cbc741.txt:694
 KVMIO = 174  # specs/vocabulary.yaml
 MTE_GRANULE_SIZE = 16  # specs/vocabulary.yaml
 
-ID_AA64PFR1_MTE = 2  # vocabulary.yaml:167
+ID_AA64PFR1_MTE = 2  # vocabulary.yaml:168
 
 # what a register's visibility means to the vCPU ioctls (vocabulary.yaml: guest.visibility)
 VISIBILITY = {
@@ -36,13 +36,16 @@ CAPABILITIES = {
 def enable_cap_kvm_cap_arm_mte(vm: VMState, call: Call) -> Result:
     """KVM_ENABLE_CAP(KVM_CAP_ARM_MTE) (enable_cap): kvm_vm_ioctl_enable_cap, 002_640e98e582cbc741.txt:606"""
     arg = call.arg
-    # 1. flags_nonzero: `cap->flags` (vocabulary.yaml:127)
+    # 1. cap_copy_faults: `copy_from_user(&cap, argp, sizeof(cap))` (vocabulary.yaml:295)
+    if vm.user_read_faults(call, None):
+        return vm.fail(Errno.EFAULT, "cap_copy_faults")
+    # 2. flags_nonzero: `cap->flags` (vocabulary.yaml:127)
     if arg.flags:
         return vm.fail(Errno.EINVAL, "flags_nonzero")
-    # 2. not_host_has_mte: `!system_supports_mte()` (002_640e98e582cbc741.txt:607)
+    # 3. not_host_has_mte: `!system_supports_mte()` (002_640e98e582cbc741.txt:607)
     if (not vm.host_has_mte(call, None)):
         return vm.fail(Errno.EINVAL, "not_host_has_mte")
-    # 3. vcpus_created: `kvm->created_vcpus` (002_640e98e582cbc741.txt:607)
+    # 4. vcpus_created: `kvm->created_vcpus` (002_640e98e582cbc741.txt:607)
     if vm.vcpus_created(call, None):
         return vm.fail(Errno.EINVAL, "vcpus_created")
     vm.enable_cap('KVM_CAP_ARM_MTE')
@@ -120,7 +123,7 @@ def guest_mte_visibility(vm: VMState, call: Call) -> Result:
 def guest_hcr_ata(vm: VMState, call: Call) -> Result:
     """HCR_EL2 HCR_ATA (trap_control): vcpu_reset_hcr, 002_640e98e582cbc741.txt:191"""
     # trap_control in vcpu_reset_hcr: `kvm_has_mte(vcpu->kvm)` (002_640e98e582cbc741.txt:191)
-    # HCR_ATA untraps mte_registers, tag_access (vocabulary.yaml:178); trapped, `.access = undef_access` (002_640e98e582cbc741.txt:538) injects UNDEF
+    # HCR_ATA untraps mte_registers, tag_access (vocabulary.yaml:179); trapped, `.access = undef_access` (002_640e98e582cbc741.txt:538) injects UNDEF
     if vm.cap_enabled(call, None, cap='KVM_CAP_ARM_MTE'):
         return vm.rule(1, "hcr.ata:value")  # 002_640e98e582cbc741.txt:192
     return vm.rule(0, "hcr.ata:otherwise")  # 002_640e98e582cbc741.txt:538

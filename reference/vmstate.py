@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
 
 from generator.model import Errno, errno_from_number
-from generator.model.case import ArgPointer, Case, HostValue, StepKind, StepRole
+from generator.model.case import (GUEST_ANSWERED, ArgPointer, Case, HostValue, StepKind,
+                                  StepRole)
 from reference import mte
 from reference.families import MemslotConcepts, MmioGuardConcepts, VgicConcepts
 from reference.mte import GRANULE, MteConcepts  # noqa: F401  (re-exported)
@@ -105,6 +106,26 @@ class CoreConcepts:
     def vm_ext_allowed(self, call: Call, it: Optional[Cursor]) -> bool:
         return True                   # no allow-list for a normal VM
 
+    def range_overlaps(self, call: Call, it: Optional[Cursor], first: int = 0,
+                       last: int = 0) -> bool:
+        """[first, last] overlaps a range the VM's table holds (self.ranges:
+        the ranges earlier calls of the case inserted; the kernel's own
+        reserved ranges are not in the material and not modelled)."""
+        return any(a <= last and first <= b for a, b, by in self.ranges if by is not call)
+
+    def range_insert(self, call: Call, it: Optional[Cursor], first: int = 0,
+                     last: int = 0) -> int:
+        """mtree_insert_range()'s result: -EEXIST on overlap, else 0 (the host
+        never runs out of memory in the model: host_memory_exhausted)."""
+        if self.range_overlaps(call, it, first, last):
+            return -Errno.EEXIST.value
+        # inserted: the model evaluates the helper once per check that
+        # reads its result and once more for the success value, all for the
+        # same call, which does not overlap itself
+        if not any(by is call for *_, by in self.ranges):
+            self.ranges.append((first, last, call))
+        return 0
+
     def value_of(self, call: Call, it: Optional[Cursor], value=0):
         return value
 
@@ -143,18 +164,6 @@ class CoreConcepts:
         the host at run time (generator.model.case.HostValue)."""
         return HostValue("pmu_type")
 
-    def range_insert(self, call: Call, it: Optional[Cursor], first: int = 0,
-                     last: int = 0) -> int:
-        """mtree_insert_range: -EINVAL for last < first, -EEXIST when the
-        range overlaps one an earlier call inserted, else 0 (inserted).
-        Ranges the kernel inserts itself (outside the patch) are not known."""
-        if last < first:
-            return -Errno.EINVAL.value
-        if any(first <= b and a <= last for a, b in self.ranges):
-            return -Errno.EEXIST.value
-        self.ranges.append((first, last))
-        return 0
-
     def lock(self, call: Call, it: Optional[Cursor]) -> int:
         return 0
 
@@ -182,8 +191,9 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     vcpu_state: set = field(default_factory=set)   # per-vCPU state userspace has set
     vcpu_values: dict = field(default_factory=dict)  # per-vCPU values userspace has set
     caps_dropped: set = field(default_factory=set)   # POSIX capabilities the process dropped
-    ranges: list = field(default_factory=list)       # range_insert: [first, last] inserted
+    ranges: list = field(default_factory=list)     # (first, last, call) of a VM table's entries
     vcpus_in_run: int = 0                            # vCPUs inside KVM_RUN (a thread)
+    last_event: dict = field(default_factory=dict)   # the guest's last GUEST_EXIT event
 
     @property
     def page_mask(self) -> int:
@@ -248,6 +258,40 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         if said == "ok":
             return Result(0, None, where)
         return Result(-1, Errno[said], where)
+
+    # exits (GuestRuleKind.EXIT): what KVM_RUN returns for a guest event ----
+    def exit_taken(self, call: Call, reason: int, fields: dict, where: str) -> Result:
+        """KVM_RUN returns 0 with exit_reason `reason` (a GUEST_EXIT step);
+        a RUN_FIELD step then reads `fields[member]`: ("arg", name) a value
+        of the guest's event (its ipa, x0...), ("const", n) a number,
+        ("bits", n, mask) the bits of mask the step reads, n."""
+        if call.arg.path == StepKind.GUEST_EXIT.value:
+            self.last_event = dict(vars(call.arg))
+            self.vcpus_ran = max(self.vcpus_ran, 1)
+            return Result(int(reason), None, where)
+        if call.arg.field not in fields:
+            raise Unmodelled(where, f"the exit fills no run field {call.arg.field or 'x0'} "
+                             "the reference knows")
+        kind, value = fields[call.arg.field][:2]
+        rule = where.partition(":")[0]
+        return Result(int(self.last_event[value] if kind == "arg" else value), None,
+                      f"{rule}:field:{call.arg.field}")
+
+    def run_fails(self, call: Call, errno: Errno, where: str) -> Result:
+        """KVM_RUN fails with `errno`: there is no exit to read."""
+        if call.arg.path == StepKind.GUEST_EXIT.value:
+            self.vcpus_ran = max(self.vcpus_ran, 1)
+            return Result(-1, errno, where)
+        raise Unmodelled(where, f"KVM_RUN failed with {errno.name}: no exit to read")
+
+    def guest_answers(self, call: Call, x0: int, where: str) -> Result:
+        """No exit: the guest's call returns `x0` to the guest, which answers."""
+        if call.arg.path == StepKind.GUEST_EXIT.value:
+            self.vcpus_ran = max(self.vcpus_ran, 1)
+            return Result(GUEST_ANSWERED, None, where)
+        if call.arg.field:
+            raise Unmodelled(where, f"no exit: run field {call.arg.field} is not filled")
+        return Result(int(x0), None, where)
 
     # set-up steps (generator.model.case: Step.ref_setup) -----------------
     @staticmethod

@@ -226,6 +226,22 @@ static inline int kc_vcpu_init(struct kc_env *env, int fd,
 #endif
 }
 
+/* KVM_ENABLE_CAP whose argument points at the PROT_NONE page after a
+ * struct kvm_enable_cap; returns 0, or -1 when the harness failed */
+static inline int kc_enable_cap_unmapped(struct kc_env *env, long *ret, int *err)
+{
+	struct kc_map arg;
+
+	if (kc_map_guarded(env, sizeof(struct kvm_enable_cap), &arg))
+		return -1;
+	errno = 0;
+	*ret = ioctl(env->vm_fd, KVM_ENABLE_CAP,
+		     arg.p + sizeof(struct kvm_enable_cap));
+	*err = *ret < 0 ? errno : 0;
+	munmap(arg.base, arg.total);
+	return 0;
+}
+
 /* 0 observed, 1 the case cannot run here (env->why), -1 harness failed */
 static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		   const struct kc_case *c, int n)
@@ -253,6 +269,11 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		ec.cap = (__u32)s->cap;
 		ec.flags = (__u32)s->flags;
 		memcpy(ec.args, s->args, sizeof(ec.args));
+		if (s->argp != KC_ARG_VALID) {
+			if (kc_enable_cap_unmapped(env, &ret, &err))
+				return -1;
+			break;
+		}
 		ret = ioctl(env->vm_fd, KVM_ENABLE_CAP, &ec);
 		break;
 	case KC_CREATE_VCPU:
@@ -318,6 +339,12 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 	case KC_VCPU_IN_RUN:
 		ret = kc_vcpu_in_run(env);
 		break;
+	case KC_GUEST_EXIT:
+		rc = kc_guest_exit(env, s, &ret, &err);
+		break;
+	case KC_RUN_FIELD:
+		rc = kc_run_field(env, s, &ret);
+		break;
 	case KC_GET_ONE_REG:
 		ret = kc_get_one_reg(env, s);
 		break;
@@ -344,7 +371,9 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		return rc;
 	if (env->why[0])
 		return -1;
-	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST && s->kind != KC_READ_BACK)
+	if (s->kind != KC_VM_IOCTL && s->kind != KC_GUEST && s->kind != KC_READ_BACK &&
+	    !(s->kind == KC_ENABLE_CAP && s->argp != KC_ARG_VALID) &&
+	    s->kind != KC_GUEST_EXIT && s->kind != KC_RUN_FIELD)
 		err = ret < 0 ? errno : 0;
 	KC_PRINT_OBS(c, n, s, ret, err, has_digest, digest);
 	return 0;

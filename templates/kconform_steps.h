@@ -23,6 +23,8 @@ enum kc_step_kind {
 	KC_DROP_CAPABILITY,	/* drop_capability */
 	KC_VCPU_IN_RUN,	/* vcpu_in_run */
 	KC_READ_BACK,	/* read_back */
+	KC_GUEST_EXIT,	/* guest_exit */
+	KC_RUN_FIELD,	/* run_field */
 };
 
 enum kc_argp {
@@ -40,6 +42,9 @@ enum kc_guest_op {
 	KC_GOP_STG,	/* stg */
 	KC_GOP_LDG,	/* ldg */
 	KC_GOP_SPIN,	/* spin */
+	KC_GOP_LDP,	/* ldp */
+	KC_GOP_HVC,	/* hvc */
+	KC_GOP_SMC,	/* smc */
 };
 
 enum kc_report {
@@ -70,6 +75,8 @@ static inline const char *kc_kind_name(enum kc_step_kind k)
 	case KC_DROP_CAPABILITY: return "drop_capability";
 	case KC_VCPU_IN_RUN: return "vcpu_in_run";
 	case KC_READ_BACK: return "read_back";
+	case KC_GUEST_EXIT: return "guest_exit";
+	case KC_RUN_FIELD: return "run_field";
 	}
 	return "unknown";
 }

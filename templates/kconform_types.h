@@ -77,6 +77,10 @@ struct kc_step {
 	int on_vcpu;			/* KC_VM_IOCTL, KC_READ_BACK: on the last vCPU created */
 	unsigned long rb_request;	/* KC_READ_BACK: the GET ioctl */
 	int rb_field;			/* ... the field of the op's struct it reports */
+	struct {			/* KC_RUN_FIELD: a kvm_run member */
+		size_t off, size;	/* size 0: the guest call's x0 */
+		uint64_t mask;		/* ret = value & mask (0: all of it) */
+	} rfield;
 	struct {			/* KC_DEVICE_ATTR */
 		unsigned long req;	/* KVM_{SET,GET,HAS}_DEVICE_ATTR */
 		int on_vcpu;		/* the last vCPU created, else the VM */

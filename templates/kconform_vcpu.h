@@ -35,7 +35,13 @@
 _Static_assert((int)KC_GOP_MRS == (int)KG_OP_MRS &&
 	       (int)KC_GOP_STG == (int)KG_OP_STG &&
 	       (int)KC_GOP_LDG == (int)KG_OP_LDG &&
-	       (int)KC_GOP_SPIN == (int)KG_OP_SPIN, "kc_guest_op follows enum kg_op");
+	       (int)KC_GOP_SPIN == (int)KG_OP_SPIN &&
+	       (int)KC_GOP_LDP == (int)KG_OP_LDP &&
+	       (int)KC_GOP_HVC == (int)KG_OP_HVC &&
+	       (int)KC_GOP_SMC == (int)KG_OP_SMC, "kc_guest_op follows enum kg_op");
+
+/* a GUEST_EXIT whose call returned to the guest (generator.model.case.GUEST_ANSWERED) */
+#define KC_GUEST_ANSWERED	1000
 
 static struct kvm_run *volatile kc_alarm_run;
 
@@ -280,6 +286,88 @@ static inline int kc_guest_step(struct kc_env *env, const struct kc_step *s,
 		printf("# kconform: case=%s guest exception ESR_EL1=%#llx "
 		       "EC=%#llx TCO=%llu\n", env->case_id, mb->esr,
 		       (mb->esr >> 26) & 0x3f, mb->tco);
+	return 0;
+}
+
+/*
+ * The guest makes one event (s->gop: an LDP from an IPA, an HVC or SMC) and
+ * the vCPU runs until KVM_RUN returns something other than an MMIO exit of
+ * the guest's own protocol: *ret is the exit_reason, -1 with *err when
+ * KVM_RUN failed, or KC_GUEST_ANSWERED when the guest got its call's result
+ * back and answered (the result is the mailbox's, for KC_RUN_FIELD).  A
+ * guest exception or a timeout fails the step.  The vCPU is left as the
+ * exit left it: the case ends there or reads kvm_run.
+ */
+static inline int kc_guest_exit(struct kc_env *env, const struct kc_step *s,
+				long *ret, int *err)
+{
+	volatile struct kg_mailbox *mb;
+	struct sigaction sa;
+	int r, e;
+
+	if (env->guest_fd < 0 || !env->run)
+		return kc_fail(env, "no guest vCPU was started");
+	mb = kc_mailbox(env);
+	mb->op = s->gop;
+	mb->a0 = kc_resolve(env, s->gargs[0]);
+	mb->a1 = kc_resolve(env, s->gargs[1]);
+	mb->a2 = kc_resolve(env, s->gargs[2]);
+	mb->result = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kc_on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	env->run->immediate_exit = 0;
+	kc_alarm_run = env->run;
+	alarm(KC_GUEST_TIMEOUT_S);
+	r = ioctl(env->guest_fd, KVM_RUN, 0);
+	e = errno;
+	alarm(0);
+	kc_alarm_run = NULL;
+	*err = 0;
+	if (r < 0 && e == EINTR)
+		return kc_fail(env, "guest timeout: no exit within %d s",
+			       KC_GUEST_TIMEOUT_S);
+	if (r < 0) {
+		*ret = -1;
+		*err = e;
+		return 0;
+	}
+	if (env->run->exit_reason == KVM_EXIT_MMIO &&
+	    env->run->mmio.phys_addr == KG_MMIO_FAULT)
+		return kc_fail(env, "guest fault: ESR_EL1=%#llx (EC %#llx) "
+			       "FAR_EL1=%#llx ELR_EL1=%#llx", mb->esr,
+			       (mb->esr >> 26) & 0x3f, mb->far, mb->elr);
+	if (env->run->exit_reason == KVM_EXIT_MMIO &&
+	    env->run->mmio.phys_addr == KG_MMIO_DONE && env->run->mmio.is_write) {
+		*ret = KC_GUEST_ANSWERED;
+		printf("# kconform: case=%s guest answered x0=%#llx\n", env->case_id,
+		       (unsigned long long)mb->result);
+		return 0;
+	}
+	*ret = (long)env->run->exit_reason;
+	printf("# kconform: case=%s KVM_RUN exit_reason=%u\n", env->case_id,
+	       env->run->exit_reason);
+	return 0;
+}
+
+/* a kvm_run member of the last exit (the bits of rfield.mask, when set),
+ * or (size 0) the guest call's x0 */
+static inline int kc_run_field(struct kc_env *env, const struct kc_step *s,
+			       long *ret)
+{
+	uint64_t v = 0;
+
+	if (!env->run)
+		return kc_fail(env, "no vCPU ran: no kvm_run to read");
+	if (!s->rfield.size)
+		v = kc_mailbox(env)->result;
+	else if (s->rfield.size <= sizeof(v) &&
+		 s->rfield.off + s->rfield.size <= env->run_size)
+		memcpy(&v, (unsigned char *)env->run + s->rfield.off, s->rfield.size);
+	else
+		return kc_fail(env, "kvm_run member at %zu (%zu bytes) is not a scalar",
+			       s->rfield.off, s->rfield.size);
+	*ret = (long)(s->rfield.mask ? v & s->rfield.mask : v);
 	return 0;
 }
 

@@ -31,7 +31,8 @@ from generator.model import (AlignmentRule, CheckKind, Finding, FindingKind, Pre
                              PreKind, Reach, Source, Spec, StructDef)
 from generator.extract import consistency
 from generator.extract.docs import apply_sections, claims_of, doc_sections
-from generator.extract.guest import extract_guest_rules
+from generator.extract.exits import extract_exits
+from generator.extract.guest import extract_guest_rules, load_guest_vocabulary
 from generator.extract.handlers import extract_operations
 from generator.extract.notes import ElementIndex, notes_and_findings
 from generator.extract.prose import ProseLexicon, classify, is_prose, prose_text, sentences
@@ -134,6 +135,9 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
 
     # 3b. guest-visible rules (ID registers, register visibility, exception entry)
     spec.guest = extract_guest_rules(patches, seed, voc)
+    # 3c. exits the patch adds to KVM_RUN (a guest event -> exit reason / errno)
+    spec.guest += extract_exits(patches, seed, voc, load_guest_vocabulary(voc.path),
+                                spec.findings)
 
     # 4. documentation
     consts = {c: t.value for c, t in voc.constants.items() if t.value is not None}

@@ -125,7 +125,7 @@ class ConditionReader:
             self.op.aliases.update(aliases)
             preds, reach = self._predicates(d, st, direct, derived)
             text = self.render(d, st)
-            kind = classify(text, preds, st.in_loop, reach)
+            kind = classify(text, preds, st.per_page, reach)
             field_reads = [aliases.get(r, r) for r in reads]
             if not field_reads and preds and all(p.value is not None for p in preds):
                 kind = CheckKind.HOST    # the kernel's own code decides, not the caller
@@ -154,7 +154,7 @@ class ConditionReader:
                     continue
             self.op.checks.append(Check(
                 cid, len(self.op.checks) + 1, text, errno, kind, field_reads, preds,
-                self.src(d), st.in_loop, reach, result=result, effect=out.effect,
+                self.src(d), st.per_page, reach, result=result, effect=out.effect,
                 when=st.when, value=_fold(d, preds)))
 
     def _unique(self, cid: str) -> str:

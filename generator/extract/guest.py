@@ -25,6 +25,7 @@ from typing import Optional
 
 from generator.ingest import LineKind, Patch
 from generator.model import GuestRule, GuestRuleKind, Predicate, Source
+from generator.errors import SpecError
 from generator.model.vocab import DEFAULT_PATH, Vocabulary, read_vocabulary_file
 
 
@@ -263,6 +264,13 @@ class GuestVocabulary:
     tag_init: tuple
     path: str
     lines: dict          # key -> line in the file
+    triggers: dict = None        # run-loop function -> how the guest reaches it
+    function_ids: dict = None    # SMCCC function id name -> number
+    call_results: dict = None    # SMCCC/PSCI return name -> x0 value
+    vcpu_features: dict = None   # KVM_ARM_VCPU_* -> feature bit
+    exit_reasons: dict = None    # KVM_EXIT_* -> number
+    events: dict = None          # trigger -> what its event leaves in a bit-field value
+    esr_bits: dict = None        # ESR_ELx_* -> mask
 
     def encoding(self, name: str, error=KeyError) -> tuple:
         """[op0, op1, CRn, CRm, op2] of a system register; `error` (an
@@ -272,6 +280,30 @@ class GuestVocabulary:
         except KeyError:
             raise error(f"register {name} has no encoding in the vocabulary's "
                         f"guest.sysregs; it has {', '.join(self.sysregs)}") from None
+
+
+_NUMBER_TABLES = ("function_ids", "call_results", "vcpu_features", "exit_reasons", "esr_bits")
+_TRIGGERS = ("nisv_abort", "hvc", "smc")
+
+
+def _check_exit_sections(g: dict, path: Path, lines: dict) -> None:
+    """The guest sections the exits read: a wrong shape is a one-line
+    error at its line, not a traceback later."""
+    def bad(key: str, what: str):
+        raise SpecError(f"{path}:{lines.get(key, 0)}: guest.{key}: {what}")
+    for key in _NUMBER_TABLES + ("triggers", "events"):
+        if not isinstance(g.get(key) or {}, dict):
+            bad(key, "must be a mapping")
+    for key in _NUMBER_TABLES:
+        for name, v in (g.get(key) or {}).items():
+            if not isinstance(v, int) or isinstance(v, bool):
+                bad(name, f"{v!r} is not a number (in guest.{key})")
+    for fn, t in (g.get("triggers") or {}).items():
+        if not isinstance(t, dict) or t.get("trigger") not in _TRIGGERS:
+            bad(fn, f"needs `trigger:` one of {', '.join(_TRIGGERS)}")
+        if not isinstance(t.get("values") or {}, dict) or \
+                not isinstance(t.get("features") or [], list):
+            bad(fn, "`values` is a mapping and `features` a list")
 
 
 def load_guest_vocabulary(path: Path = DEFAULT_PATH) -> GuestVocabulary:
@@ -288,12 +320,17 @@ def load_guest_vocabulary(path: Path = DEFAULT_PATH) -> GuestVocabulary:
             m = re.match(r"\s+\"?([\w]+)\"?:", line)
             if m:
                 lines.setdefault(m.group(1), no)
+    _check_exit_sections(g, Path(path), lines)
     return GuestVocabulary(
         {k: tuple(v) for k, v in (g.get("sysregs") or {}).items()},
         dict(g.get("fields") or {}), dict(g.get("pstate") or {}), dict(g.get("hcr") or {}),
         {str(k): v for k, v in (g.get("visibility") or {}).items()},
         dict(g.get("access") or {}), dict(g.get("injected_exception") or {}),
-        tuple(g.get("tag_init") or ()), Path(path).name, lines)
+        tuple(g.get("tag_init") or ()), Path(path).name, lines,
+        dict(g.get("triggers") or {}), dict(g.get("function_ids") or {}),
+        dict(g.get("call_results") or {}), dict(g.get("vcpu_features") or {}),
+        dict(g.get("exit_reasons") or {}), dict(g.get("events") or {}),
+        dict(g.get("esr_bits") or {}))
 
 
 def extract_guest_rules(patches: list[Patch], seed: str, voc: Vocabulary,

@@ -30,7 +30,7 @@ from generator.ingest import Patch
 from generator.model import (Check, Finding, FindingKind, Operation, OpKind, Predicate, Reach,
                              Source, Success, element_id, errno_from_name)
 from generator.extract.slugs import classify, ident
-from generator.extract.units import (Deletion, Unit, UnitKind, collect_units, declared_functions, deletions,
+from generator.extract.units import (UNSEEN, Deletion, Unit, UnitKind, collect_units, declared_functions, deletions,
                                      header_macros,
                     parse_unit)
 from generator.model.vocab import ContextCheck, Vocabulary
@@ -83,22 +83,73 @@ def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
                 "apply before the capability's own checks",
                 Source(seed, gone.line, u.patch.label, gone.path, gone.text.strip())))
             continue
-        preds = [Predicate(h, t.concept) for h in dict.fromkeys(re.findall(r'([A-Za-z_]\w*)\s*\(',
-                                                                          ctx.condition))
-                 if (t := voc.lookup(h)) is not None]
-        reach = next((voc.lookup(p.spelling).reach for p in preds
-                      if voc.lookup(p.spelling).reach is not Reach.REACHABLE), Reach.REACHABLE)
-        op.checks.append(Check(ctx.id or (f"{ident(ctx.reads[0])}_nonzero"
-                                          if ctx.reads else ident(ctx.condition)),
-                               len(op.checks) + 1, ctx.condition, errno_from_name(ctx.errno),
-                               classify(ctx.condition, preds, False, reach), list(ctx.reads), preds,
-                               Source(ctx.file, ctx.line, "context", ctx.where, ctx.meaning),
-                               reach=reach, context=True))
-        walker.ids.add(op.checks[-1].id)
-        node = cparse.parse_expr(ctx.condition)
-        if not (isinstance(node, c_ast.FuncCall) and node.args and node.args.exprs
-                and cparse.to_c(node.args.exprs[0]).lstrip("&") in state.argvars | {"argp"}):
-            walker._user_reads(node, state)
+        _add_context_check(op, ctx, voc, walker, state, "context")
+
+
+def _add_context_check(op: Operation, ctx: ContextCheck, voc: Vocabulary, walker: HandlerWalker,
+                       state: State, label: str) -> None:
+    """One check of the code around the patch (the vocabulary's), its
+    source the vocabulary line and `label` saying whose code it is."""
+    preds = [Predicate(h, t.concept) for h in dict.fromkeys(re.findall(r'([A-Za-z_]\w*)\s*\(',
+                                                                      ctx.condition))
+             if (t := voc.lookup(h)) is not None]
+    reach = next((voc.lookup(p.spelling).reach for p in preds
+                  if voc.lookup(p.spelling).reach is not Reach.REACHABLE), Reach.REACHABLE)
+    op.checks.append(Check(walker._unique(ctx.id or (f"{ident(ctx.reads[0])}_nonzero"
+                                                     if ctx.reads else ident(ctx.condition))),
+                           len(op.checks) + 1, ctx.condition, errno_from_name(ctx.errno),
+                           classify(ctx.condition, preds, False, reach), list(ctx.reads), preds,
+                           Source(ctx.file, ctx.line, label, ctx.where, ctx.meaning),
+                           reach=reach, context=True))
+    walker.ids.add(op.checks[-1].id)
+    node = cparse.parse_expr(ctx.condition)
+    if not (isinstance(node, c_ast.FuncCall) and node.args and node.args.exprs
+            and cparse.to_c(node.args.exprs[0]).lstrip("&") in state.argvars | {"argp"}):
+        walker._user_reads(node, state)
+
+
+def _entry_point_checks(op: Operation, units: list[Unit], dels: list[Deletion], seed: str,
+                        voc: Vocabulary, walker: HandlerWalker, state: State) -> None:
+    """The checks of the generic code the operation's request passes through
+    first (the vocabulary's `entry_points`), unless the patch shows that
+    code itself; a check the patch deletes from it is a note instead."""
+    ep = voc.entry_point(op.kind.ioctl or op.name, op.fd)
+    if ep is None or any(u.name == ep.function and u.kind is UnitKind.FUNCTION for u in units):
+        return
+    for ctx in ep.checks:
+        gone = _deleted_context(ctx, dels)
+        if gone is not None:
+            walker.findings.append(Finding(
+                FindingKind.NOTE,
+                f"{op.name}: the patch deletes mainline's `if ({ctx.condition})` -> "
+                f"-{ctx.errno} from {ctx.function} (line {gone.line})",
+                Source(seed, gone.line, "", gone.path, gone.text.strip())))
+            continue
+        _add_context_check(op, ctx, voc, walker, state, f"entry point {ep.ioctl}")
+
+
+def _mark_shown_context(op: Operation, u: Unit, seed: str, findings: list[Finding]) -> None:
+    """A post-image unit's checks on lines the hunk shows as context are the
+    pre-existing code the patch's lines sit in (marked context, at their mail
+    line); a check whose condition is code the mail does not show is no
+    check, and a finding says so."""
+    lines = {no for no, _ in u.lines}
+    kept = []
+    for c in op.checks:
+        if UNSEEN in c.condition:
+            findings.append(Finding(
+                FindingKind.NOTE,
+                f"{op.name}: a check at line {c.source.line} depends on code between the "
+                "hunks that the mail does not show; it is not in this spec",
+                Source(seed, c.source.line, u.patch.label, u.path, c.source.text)))
+            continue
+        if not c.context and c.source.seed == seed and c.source.line in lines \
+                and c.source.line not in u.added:
+            c.context = True
+        kept.append(c)
+    for k, c in enumerate(kept, 1):
+        c.order = k
+    op.checks[:] = kept
 
 
 def _success(res: Result | None) -> Success | None:
@@ -141,17 +192,21 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
             src = Source(seed, line, u.patch.label, u.path,
                          next((t.strip() for no, t in u.lines if no == line), ""))
         op = Operation(name, kind, d.function, d.fd, [], None, src,
-                       arg_type=arg_types.get(label, "") or d.arg, cap=cap, select=select)
+                       arg_type=arg_types.get(label, "") or u.arg_type or d.arg, cap=cap,
+                       select=select)
         walker = HandlerWalker(op, functions, seed, voc, findings)
         walker.user_fields = user_fields
         walker.macros = macros
         walker.only_case = (id(switch[0]), label) if switch is not None else None
         state = State({d.argvar} if d.argvar else set())
+        _entry_point_checks(op, units, dels, seed, voc, walker, state)
         if switch is None:             # the patch adds the whole dispatcher: no context around it
             _context_checks(op, u, dels, seed, voc, walker, state)
         if switch is None and d.selects and d.argvar and u.default is not None:
             _not_a_case(op, u, d, seed, walker, state)
         res = walker.walk_unit(u, state)
+        if u.added is not None:
+            _mark_shown_context(op, u, seed, findings)
         called = _called(u, functions)
         reached.update(called)
         _finish(op, walker, [u] + [functions[f] for f in called], seed, voc,

@@ -40,6 +40,11 @@ class Unit:
     ast: c_ast.FuncDef | None = None
     labels: list[str] = field(default_factory=list)   # every case label of its switch the hunk shows
     default: tuple[str, int, str] | None = None       # the switch's `default:` errno, line, text
+    added: frozenset[int] | None = None   # a post-image unit: the seed lines the patch adds
+                                          # (the others are hunk context, pre-existing code)
+    fallback: list[tuple[int, str]] | None = None     # the added lines alone, read when
+                                                      # the post-image does not parse
+    arg_type: str = ""             # the argument's C type, when the vocabulary knows it
 
 
 def balanced_block(lines: list[tuple[int, str]], i: int) -> int:
@@ -67,6 +72,7 @@ def collect_units(patch: Patch, seed: str, voc: Vocabulary) -> list[Unit]:
     (KVM_SET_VCPU_EVENTS gains a field in __kvm_arm_vcpu_set_events)."""
     units: list[Unit] = []
     grown: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    shown: dict[tuple[str, str], dict[int, list[tuple[int, str]]]] = {}
     for f in patch.files:
         if not f.path.endswith(".c"):
             continue
@@ -91,8 +97,15 @@ def collect_units(patch: Patch, seed: str, voc: Vocabulary) -> list[Unit]:
                     dispatcher = fm.group(1)    # the hunk shows the next function's start
                 cm = _CASE.match(text)
                 d = voc.dispatch.get(dispatcher)
-                if no in added and d is not None and d.ioctl:
-                    grown.setdefault((f.path, dispatcher), []).append((no, text))
+                if d is not None and d.ioctl:
+                    frags = shown.setdefault((f.path, dispatcher), {})
+                    if no not in added and text.rstrip() == "}" and not text.startswith((" ", "\t")):
+                        dispatcher = ""         # the function's closing brace
+                        i += 1
+                        continue
+                    frags.setdefault(id(h), []).append((no, text))
+                    if no in added:
+                        grown.setdefault((f.path, dispatcher), []).append((no, text))
                     i += 1
                     continue
                 if no in added and cm and dispatcher in voc.dispatch:
@@ -104,12 +117,132 @@ def collect_units(patch: Patch, seed: str, voc: Vocabulary) -> list[Unit]:
                     i = end + 1
                     continue
                 i += 1
+        for h in f.hunks:
+            units += _known_case_units(h, f.path, patch, voc)
     for (path, fn), lines in grown.items():
         if path.startswith("arch/arm/") and any(p.startswith("arch/arm64/") and g == fn
                                                 for p, g in grown):
             continue       # 32-bit arm KVM (removed in v5.7) beside its arm64 twin
-        units.append(Unit(UnitKind.CASE, voc.dispatch[fn].ioctl, fn, lines, path, patch))
+        image = post_image(list(shown.get((path, fn), {}).values()))
+        units.append(Unit(UnitKind.CASE, voc.dispatch[fn].ioctl, fn, image or lines, path, patch,
+                          added=frozenset(no for no, _ in lines), fallback=lines))
     return units
+
+
+def _known_case_units(h, path: str, patch: Patch, voc: Vocabulary) -> list[Unit]:
+    """Lines a hunk adds inside a case of a dispatcher whose label it does
+    not show: the hunk's lines before its first case label, when they show
+    the statement the vocabulary knows that case by (`cases:` of the
+    dispatcher), are that case's post-image."""
+    m = re.search(r'([A-Za-z_]\w*)\s*\(', h.section)
+    d = voc.dispatch.get(m.group(1)) if m else None
+    cases = voc.cases.get(d.function, []) if d is not None else []
+    if not cases:
+        return []
+    added = {l.seed_line for l in h.added()}
+    frag: list[tuple[int, str]] = []
+    for l in h.new_side():
+        t = _strip_comments(l.text).strip()
+        if _CASE.match(l.text) or _DEFAULT.match(l.text) or _is_function_start(l.text) or \
+                (t == "}" and not l.text.startswith((" ", "\t"))):
+            break
+        frag.append((l.seed_line, l.text))
+    mine = [(no, t) for no, t in frag if no in added]
+    if not mine:
+        return []
+    flat = re.sub(r'\s+', '', "".join(t for _, t in frag))
+    for kc in cases:
+        if re.sub(r'\s+', '', kc.anchor) in flat:
+            return [Unit(UnitKind.CASE, kc.label, d.function, post_image([frag]) or mine, path,
+                         patch, added=frozenset(added), fallback=mine, arg_type=kc.arg)]
+    return []
+
+
+UNSEEN = "__kconform_unseen"     # stands for code between two hunks the mail does not show
+
+
+def post_image(fragments: list[list[tuple[int, str]]]) -> list[tuple[int, str]]:
+    """A function body as it looks after the patch, from what its hunks
+    show (each fragment: the new side of one hunk inside the function,
+    context and added lines, in order).  Code the mail does not show (before
+    the first hunk, between two hunks) is one `__kconform_unseen();`
+    statement; a fragment that starts inside blocks opened in unseen code
+    (found from its indentation: `} else if` continuing an `if` the hunk
+    does not show) gets unseen heads for them (`if (__kconform_unseen()) {`),
+    and lines at its start that are the bodies of unseen statements are
+    dropped.  Blocks never span a gap: what the gap closed and reopened is
+    not known.  The result is the body's statements, without the function's
+    own braces."""
+    out: list[tuple[int, str]] = []
+    for frag in fragments:
+        frag = list(frag)
+        at_body = False
+        if frag and _strip_comments(frag[0][1]).strip() == "{" and not frag[0][1].startswith((" ", "\t")):
+            frag, at_body = frag[1:], True         # the function's opening brace: its body
+        code = [(no, t) for no, t in frag if _is_code(t)]
+        if not code:
+            continue
+        depth = 1 if at_body else _start_depth(code)
+        first_no = code[0][0]
+        if out or not at_body:
+            out.append((first_no, f"\t{UNSEEN}();"))
+        # drop leading lines deeper than their braces: bodies of unseen statements
+        rel = 0
+        kept: list[tuple[int, str]] = []
+        leading = True
+        for no, t in frag:
+            st = _strip_comments(t).strip()
+            if leading and _is_code(t):
+                closers = len(st) - len(st.lstrip("}"))
+                if _indent(t) > depth + rel - closers and not st.startswith("}"):
+                    continue
+                leading = False
+            kept.append((no, t))
+            if _is_code(t):
+                rel += st.count("{") - st.count("}")
+        # unseen heads of the blocks the fragment starts in
+        first = next((_strip_comments(t).strip() for _, t in kept if _is_code(t)), "")
+        opens = max(depth - 1, 0)
+        heads = [f"if ({UNSEEN}()) {{"] * opens
+        if first.startswith("else"):
+            heads.append(f"if ({UNSEEN}()) {UNSEEN}();")
+        out += [(first_no, "\t" + h) for h in heads]
+        out += kept
+        # close what is still open at the fragment's end (down to the body)
+        open_now = opens + rel
+        if open_now > 0:
+            last = kept[-1][0] if kept else first_no
+            if _unbraced_head(_strip_comments(kept[-1][1]).strip() if kept else ""):
+                out.append((last, f"\t{UNSEEN}();"))
+            out += [(last, "\t}")] * open_now
+        elif kept and _unbraced_head(_strip_comments(kept[-1][1]).strip()):
+            out.append((kept[-1][0], f"\t{UNSEEN}();"))
+    return out
+
+
+def _is_code(t: str) -> bool:
+    st = _strip_comments(t).strip()
+    return bool(st) and not st.startswith(("#", "*", "/*")) and not re.match(r'^\w+\s*:$', st)
+
+
+def _indent(t: str) -> int:
+    """Nesting level from kernel indentation (a tab, or 8 spaces, a level)."""
+    lead = t[:len(t) - len(t.lstrip(" \t"))]
+    return lead.count("\t") + lead.count(" ") // 8
+
+
+def _start_depth(code: list[tuple[int, str]]) -> int:
+    """The brace depth a mid-body fragment starts at (the function body is
+    1): the least of each line's indentation less the braces the fragment
+    opened before it (an unbraced body or a continuation is deeper)."""
+    rel, best = 0, None
+    for _, t in code:
+        st = _strip_comments(t).strip()
+        closers = len(st) - len(st.lstrip("}"))
+        at = _indent(t) - rel + closers
+        best = at if best is None else min(best, at)
+        rel += st.count("{") - st.count("}")
+    return max(best or 1, 1)
 
 
 _DEFAULT = re.compile(r'^\s*default\s*:\s*(.*)$')
@@ -179,6 +312,16 @@ def _unbraced_head(line: str) -> bool:
 
 
 def parse_unit(u: Unit, seed: str) -> None:
+    if u.fallback is not None and u.lines is not u.fallback:
+        try:
+            _parse_unit(u, seed)
+            return
+        except cparse.CParseError:
+            u.lines = u.fallback             # the hunks' context does not parse: the added
+    _parse_unit(u, seed)                     # lines alone
+
+
+def _parse_unit(u: Unit, seed: str) -> None:
     if u.kind is UnitKind.FUNCTION:
         text, first = cparse.join_lines(u.lines, seed)
     else:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pycparser import c_ast
 
 from generator import cparse
-from generator.model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind, Source,
+from generator.model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind, Predicate, Reach, Source,
                              errno_from_name, errno_from_number)
 from generator.extract.conditions import ConditionReader, root
 from generator.extract.state import Outcome, Result, State  # noqa: F401
@@ -107,6 +107,19 @@ def _label_returns(body: c_ast.Compound) -> dict[str, c_ast.Node]:
                 if isinstance(r, c_ast.Return):
                     out[it.name] = r.expr
                     break
+    return out
+
+
+def _names(node) -> set[str]:
+    """Every identifier an expression (or declaration) mentions."""
+    out: set[str] = set()
+
+    class _V(c_ast.NodeVisitor):
+        def visit_ID(self, n):
+            out.add(n.name)
+
+    if isinstance(node, c_ast.Node):
+        _V().visit(node)
     return out
 
 
@@ -215,7 +228,8 @@ class HandlerWalker(ConditionReader):
                     self.stmt(s.iftrue, st.derive(guard=_and(st.guard,
                                                              self._shown_cond(s.cond, st))))
             else:
-                self._unreadable(s, st)
+                if not self._helper_errors(s, st):
+                    self._unreadable(s, st)
                 self._user_reads(s.cond, st)
                 cond = self._shown_cond(s.cond, st)
                 self.stmt(s.iftrue, st.derive(guard=_and(st.guard, cond)))
@@ -226,9 +240,14 @@ class HandlerWalker(ConditionReader):
         elif isinstance(s, c_ast.Switch):
             self._switch(s, st)
         elif isinstance(s, (c_ast.While, c_ast.For, c_ast.DoWhile)):
+            if not self._walks_caller_data(s, st):
+                # `list_for_each_entry(...)`, `kvm_for_each_vcpu(...)`: a search
+                # over kernel objects, its checks made once per call
+                self.stmt(s.stmt, st.derive(in_loop=True, kernel_walk=True))
+                return
             if self.loop_text is None:
                 self.loop_text = self._loop_header(s)
-            self.stmt(s.stmt, st.derive(in_loop=True))
+            self.stmt(s.stmt, st.derive(in_loop=True, kernel_walk=False))
         elif isinstance(s, c_ast.Compound):
             self.stmts(s.block_items or [], st)
         elif isinstance(s, c_ast.Label):
@@ -282,6 +301,24 @@ class HandlerWalker(ConditionReader):
             node = copy.deepcopy(calls[node.name])
         return self.render(node, st)
 
+    def _walks_caller_data(self, s, st: State) -> bool:
+        """The loop's header reads what the caller passed: the argument, a
+        user pointer, or a local set (at any remove) from one of those."""
+        given = set(st.argvars) | set(st.userptrs) | set(st.params)
+        seen: set[str] = set()
+
+        def derived(name: str, depth: int = 0) -> bool:
+            if name in given:
+                return True
+            if name in seen or depth > 6:
+                return False
+            seen.add(name)
+            return any(derived(n, depth + 1) for e in st.locals.get(name, [])
+                       for n in _names(e))
+
+        parts = [s.cond] + ([s.init, s.next] if isinstance(s, c_ast.For) else [])
+        return any(derived(n) for p in parts if p is not None for n in _names(p))
+
     def _loop_header(self, s) -> str:
         if isinstance(s, c_ast.While):
             return f"while ({cparse.to_c(s.cond)})"
@@ -301,6 +338,7 @@ class HandlerWalker(ConditionReader):
         args = node.args.exprs if node.args else []
         inner = State(set(st.argvars), dict(st.locals), st.in_loop, set(), dict(st.renames), st.when)
         inner.userptrs = set(st.userptrs)
+        inner.kernel_walk = st.kernel_walk
         for pname, a in zip(params, args):
             base = a.expr if isinstance(a, c_ast.UnaryOp) and a.op == "&" else a
             inner.locals.pop(pname, None)
@@ -339,7 +377,7 @@ class HandlerWalker(ConditionReader):
             self.op.checks.append(Check(
                 self._unique("unconditional_return"), len(self.op.checks) + 1, "1",
                 errno_from_name(errno_of(e)), CheckKind.STATE, [], [], self.src(s),
-                st.in_loop, when=st.when, value=True))
+                st.per_page, when=st.when, value=True))
             return
         if e is None or errno_of(e):
             return
@@ -478,6 +516,43 @@ class HandlerWalker(ConditionReader):
                             return Outcome(None, res)
         return None
 
+    def _helper_errors(self, s: c_ast.If, st: State) -> bool:
+        """`r = helper(...); if (r) goto out;` (out returns r), `if (r) return
+        r;`: the call's result is passed on.  When the vocabulary lists the
+        helper's errors, each is a check (`helper(...) == -E`, in the listed
+        order, with the error's concept and reach) at the `if`; otherwise the
+        caller reports the value as unreadable."""
+        cond = s.cond
+        var = cond.name if isinstance(cond, c_ast.ID) else (
+            cond.left.name if isinstance(cond, c_ast.BinaryOp) and cond.op in ("!=", "<")
+            and isinstance(cond.left, c_ast.ID) and cparse.to_c(cond.right) == "0" else None)
+        vals = st.locals.get(var) or [] if var else []
+        call = vals[-1] if vals else None
+        if not isinstance(call, c_ast.FuncCall):
+            return False
+        head = cparse.to_c(call.name)
+        term = self.voc.helpers.get(head) or self.voc.predicates.get(head)
+        if term is None or not term.errors:
+            return False
+        body = s.iftrue.block_items or [] if isinstance(s.iftrue, c_ast.Compound) else [s.iftrue]
+        leave = body[-1] if body else None
+        if isinstance(leave, c_ast.Goto):
+            leave = self.frames[-1].label_returns.get(leave.name)
+        elif isinstance(leave, c_ast.Return):
+            leave = leave.expr
+        if not (isinstance(leave, c_ast.ID) and leave.name == var):
+            return False
+        shown = self.render(call, st)
+        for e in term.errors:
+            text = f"{shown} == -{e.errno}"
+            preds = [Predicate(head, e.concept)]
+            self.op.checks.append(Check(
+                self._unique(e.concept), len(self.op.checks) + 1, text,
+                errno_from_name(e.errno),
+                CheckKind.HOST if e.reach is Reach.HOST_ONLY else CheckKind.STATE, [], preds,
+                self.src(s.cond), st.in_loop, e.reach, when=st.when))
+        return True
+
     def _unreadable(self, s: c_ast.If, st: State) -> None:
         """An `if` whose true side leaves the function with a value the
         walker cannot read (`if (r) return r;`, `{ ret = helper(); goto
@@ -485,7 +560,7 @@ class HandlerWalker(ConditionReader):
         body = s.iftrue.block_items or [] if isinstance(s.iftrue, c_ast.Compound) else [s.iftrue]
         leave = body[-1] if body else None
         frame = self.frames[-1]
-        what = None
+        what = why = None
         if isinstance(leave, c_ast.Return) and leave.expr is not None:
             if self.value(leave.expr, st) is None and not (
                     isinstance(leave.expr, c_ast.FuncCall)
@@ -495,13 +570,19 @@ class HandlerWalker(ConditionReader):
             final = frame.label_returns.get(leave.name)
             if isinstance(final, c_ast.ID) and self.value(final, st) is None:
                 what = f"goto {leave.name} (returning {final.name}, not a constant here)"
+        elif isinstance(leave, c_ast.Break) and not st.in_loop and not (
+                frame.ret_var or st.errvar) and self.unit is not None \
+                and self.unit.added is not None:
+            what = "break"
+            why = ("the error it returns is set before the hunk, in code the mail does not "
+                   "show; no check is recorded for it")
         if what is None:
             return
         self.findings.append(Finding(
             FindingKind.NOTE,
-            f"{self.op.name}: `if ({self.render(s.cond, st)})` leaves with `{what}`: the "
-            "value it returns is not a constant the extractor can read (a helper's "
-            "error passed on); no check is recorded for it", self.src(s.cond)))
+            f"{self.op.name}: `if ({self.render(s.cond, st)})` leaves with `{what}`: " + (
+                why or "the value it returns is not a constant the extractor can read (a "
+                "helper's error passed on); no check is recorded for it"), self.src(s.cond)))
 
     def _pending(self, leave, st: State, frame: _Frame) -> Outcome | None:
         """`r = -EINVAL; if (x) goto out;` / `... if (x) break;`: the errno

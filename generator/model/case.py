@@ -20,6 +20,12 @@ SLOT_BASE_PAGES = 256    # guest IPA of the slot, in pages
 SLOT_PAGES = 8           # size of the slot, in pages
 OUTSIDE_PAGES = SLOT_BASE_PAGES + 4 * SLOT_PAGES   # an IPA no slot covers
 SENTINEL = 0xA5          # prefill of buffers the kernel may write
+# an IPA no memslot backs, inside the guest runtime's Device-mapped second
+# GiB (KG_MMIO_BASE, templates/guest/kconform_guest_abi.h: KG_UNBACKED_IPA)
+GUEST_UNBACKED_IPA = 0x40001100
+# what a GUEST_EXIT step reports when the guest's call returned to the guest
+# and the guest answered its command (KC_GUEST_ANSWERED in kconform_vcpu.h)
+GUEST_ANSWERED = 1000
 
 
 # ---------------------------------------------------------------- values
@@ -101,6 +107,8 @@ class StepKind(enum.Enum):
     DROP_CAPABILITY = "drop_capability"  # the process drops a POSIX capability
     VCPU_IN_RUN = "vcpu_in_run"      # the started vCPU stays inside KVM_RUN (a thread)
     READ_BACK = "read_back"          # a GET ioctl reading back one field a call set
+    GUEST_EXIT = "guest_exit"        # the guest makes an event; what KVM_RUN returns
+    RUN_FIELD = "run_field"          # a kvm_run field of the last exit (or the guest's x0)
 
     @property
     def c_name(self) -> str:
@@ -140,6 +148,9 @@ class GuestOp(enum.Enum):
     STG = "stg"                      # set a tag per granule over a range
     LDG = "ldg"                      # read the tags of a range
     SPIN = "spin"                    # stay in the guest until the VMM changes the command
+    LDP = "ldp"                      # a load pair from an IPA (no ISV syndrome describes it)
+    HVC = "hvc"                      # an HVC with x0..x2; the result is x0
+    SMC = "smc"                      # an SMC with x0..x2; the result is x0
 
     @property
     def c_name(self) -> str:
@@ -291,6 +302,7 @@ class EnableCap(Step):
     cap: str = ""
     flags: int = 0                   # KVM_ENABLE_CAP flags
     args: tuple = (0, 0, 0, 0)       # ... args[]
+    arg: ArgPointer = ArgPointer.VALID   # where the struct kvm_enable_cap pointer points
 
     def c_init(self, r) -> list[str]:
         m = [f".kind = {self.KIND.c_name}"]
@@ -300,6 +312,8 @@ class EnableCap(Step):
             m.append(f".flags = {self.flags:#x}")
         if any(self.args):
             m.append(".args = { " + ", ".join(f"{a:#x}" for a in self.args) + " }")
+        if self.arg is not ArgPointer.VALID:
+            m.append(f".argp = {self.arg.c_name}")
         return [", ".join(m)]
 
     def ref_setup(self, vm):
@@ -461,6 +475,51 @@ class VcpuStart(Step):
 
     def ref_setup(self, vm):
         return vm.setup_vcpu(True, self.features)
+
+
+@dataclass(frozen=True)
+class GuestExit(Step):
+    """The guest runtime makes one event (`guest_op` with `gargs`: an LDP
+    from an IPA, an HVC/SMC with x0..x2) and the vCPU runs once: ret is
+    KVM_RUN's exit_reason, -1 with its errno when KVM_RUN fails, or
+    GUEST_ANSWERED when the call returned to the guest (its x0: RUN_FIELD
+    with no field)."""
+    KIND = StepKind.GUEST_EXIT
+    GUEST_RULE = True
+    guest_op: GuestOp = GuestOp.LDP
+    gargs: tuple = ()                # ints: (ipa,) or (x0, x1, x2)
+
+    def c_init(self, r) -> list[str]:
+        args = ", ".join(f"{{ .bytes = {a:#x} }}" for a in self.gargs)
+        return [f".kind = {self.KIND.c_name}, .gop = {self.guest_op.c_name}",
+                ".gargs = { " + args + " },"]
+
+    def ref_values(self, page_size: int) -> dict:
+        return {"path": self.KIND.value, "guest_op": self.guest_op.value,
+                **dict(zip(("x0", "x1", "x2") if self.guest_op is not GuestOp.LDP
+                           else ("ipa",), self.gargs))}
+
+
+@dataclass(frozen=True)
+class RunFieldRead(Step):
+    """A field of `struct kvm_run` as the last GUEST_EXIT left it (a C
+    member path, read with offsetof/sizeof of the headers the test is
+    built with), or with no field the x0 the guest's call returned."""
+    KIND = StepKind.RUN_FIELD
+    GUEST_RULE = True
+    field: str = ""                  # "arm_nisv.fault_ipa"; "" for the guest's x0
+    mask: int = 0                    # report value & mask (0: the whole value)
+
+    def c_init(self, r) -> list[str]:
+        if not self.field:
+            return [f".kind = {self.KIND.c_name}"]
+        mask = f", .mask = {self.mask:#x}ULL" if self.mask else ""
+        return [f".kind = {self.KIND.c_name}",
+                f".rfield = {{ .off = offsetof(struct kvm_run, {self.field}),",
+                f"  .size = sizeof(((struct kvm_run *)0)->{self.field}){mask} }},"]
+
+    def ref_values(self, page_size: int) -> dict:
+        return {"path": self.KIND.value, "field": self.field, "mask": self.mask}
 
 
 def _guest_values(step: "Step", page_size: int) -> dict:

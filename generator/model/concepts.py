@@ -87,7 +87,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
        hva_error="a host address is the error value (no memslot backs the frame)",
        host_has_feature="the host has the architecture feature (not driven from userspace)",
        vm_protected="the VM is a protected (pKVM) VM (no case creates one)",
-       vm_ext_allowed="a protected VM's allow-list has the capability (all for a normal VM)")
+       vm_ext_allowed="a protected VM's allow-list has the capability (all for a normal VM)",
+       range_overlaps="the range the call inserts overlaps one already in the VM's table")
     + _c(P, "memslots",
          no_memslot="no memslot backs the guest frame of the loop cursor",
          memslot_visible="a user-visible memslot backs the guest frame",
@@ -118,8 +119,7 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          value_of="the value of its argument (atomic_read: a counter's value)",
          host_pmu_type="the perf type number of a PMU of the host (read at run time: "
                        "the sysfs event source with a cpus file)",
-         range_insert="insert a range [first, last] into the VM's range tree: 0, or "
-                      "-EEXIST when it overlaps one inserted before")
+         range_insert="insert [first, last] into a table of the VM: 0, or -EEXIST on overlap")
     + _c(H, "memslots",
          gfn_of="guest frame number of a guest physical address",
          resolve_gfn="the page backing a guest frame",
@@ -146,7 +146,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          int_max="the largest int",
          enum_count="the number of values of a kernel enum (its NR_ member, which the "
                     "uAPI header hides from userspace behind __KERNEL__)",
-         esr_iss_mask="the ISS field of an exception syndrome (ESR_ELx bits 24..0)")
+         esr_iss_mask="the ISS field of an exception syndrome (ESR_ELx bits 24..0)",
+         kernel_size="a size in bytes a kernel header fixes (include/linux/sizes.h: SZ_4K, ...)")
     + _c(K, "memslots",
          mem_readonly="the KVM_MEM_READONLY memslot flag",
          memslots_num="the number of memslots per address space")

@@ -325,6 +325,13 @@ class Operation:
         about (stored by extraction from the `case` label); "" for others."""
         return self.cap if self.kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION) else ""
 
+    @property
+    def arch(self) -> str:
+        """The architecture whose code implements the operation ("x86" for
+        arch/x86/...), "" for generic code (virt/kvm, include)."""
+        parts = self.source.path.split("/")
+        return parts[1] if len(parts) > 2 and parts[0] == "arch" else ""
+
 
 @dataclass
 class BufferRule:
@@ -386,6 +393,18 @@ class GuestRuleKind(enum.Enum):
     EXCEPTION_PSTATE = "exception_pstate"  # a PSTATE bit set on an injected exception
     TRAP_CONTROL = "trap_control"      # an HCR_EL2 bit that stops guest accesses trapping
     TAG_INIT = "tag_init"              # guest pages get initialised tag storage
+    EXIT = "exit"                      # a guest event KVM_RUN returns to userspace as an
+                                       # exit reason (or fails with an errno)
+
+
+@dataclass
+class RunField:
+    """A `kvm_run` field the patch fills on an exit: `run-><path> = <expr>;`."""
+    path: str                    # "arm_nisv.fault_ipa", "system_event.type"
+    expr: str                    # C right-hand side, e.g. "fault_ipa"
+    source: Source
+    value: str = ""              # expr with a helper the patch defines inlined
+    value_source: Optional[Source] = None   # the helper's `return` line
 
 
 @dataclass
@@ -408,6 +427,19 @@ class GuestRule:
     register_sources: list[Source] = field(default_factory=list)
     access: str = ""             # a trapped access's handler, e.g. "undef_access"
     access_source: Optional[Source] = None
+    # EXIT: `value` is the exit reason, `otherwise` what happens when `when`
+    # does not hold ("-ENOSYS": KVM_RUN fails; a constant: the guest's
+    # call returns it); the guest event that reaches it and its argument
+    # (a function id), the capability whose enabling makes `when` true,
+    # the run fields set, the vCPU features the path needs, the api.rst line
+    trigger: str = ""            # vocabulary guest.triggers kind: "nisv_abort", "hvc"
+    trigger_arg: str = ""        # e.g. "PSCI_1_0_FN64_SYSTEM_SUSPEND"
+    cap: str = ""
+    cap_source: Optional[Source] = None
+    run_fields: list[RunField] = field(default_factory=list)
+    vcpu_features: list[str] = field(default_factory=list)
+    doc: str = ""
+    doc_source: Optional[Source] = None
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The reviewed vocabulary (specs/vocabulary.yaml) as typed objects."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,20 @@ class Term:
     params: tuple[str, ...] = ()  # the concept's names for the call's arguments, by
                                   # position ("" skips one): memchr_inv -> (data, value)
     file: str = ""               # the vocabulary file that defines it
+    errors: tuple["HelperError", ...] = ()   # a helper's errors, when a patch passes
+                                             # its result on (`r = h(...); if (r) goto out;`)
+
+
+@dataclass(frozen=True)
+class HelperError:
+    """One error a kernel helper returns, and what it means to the model:
+    the predicate concept that makes it, whether userspace can reach it and
+    the lever that does."""
+    errno: str
+    concept: str
+    meaning: str
+    reach: Reach = Reach.REACHABLE
+    lever: str = "none"
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,23 @@ class ContextCheck:
     line: int
     file: str = "vocabulary.yaml"
     id: str = ""                 # the check's id when the condition names no field
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """The generic code a user request passes through before any
+    architecture or patch code (virt/kvm/kvm_main.c): its checks apply to
+    every operation reached through `ioctl` on `fd`, first, unless the
+    patch shows `function` itself.  `default` is what the request returns
+    for a selector no handler knows (an unknown capability), when declared."""
+    ioctl: str
+    fd: str
+    function: str
+    where: str
+    checks: tuple[ContextCheck, ...]
+    line: int
+    file: str = "vocabulary.yaml"
+    default: ContextCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +103,17 @@ class Dispatch:
     read_meaning: str = ""       # why those fields read back so (where mainline says it)
 
 
+@dataclass(frozen=True)
+class KnownCase:
+    """A case of a mainline dispatcher, known by a statement only it makes
+    (`anchor`): a hunk that shows the anchor and adds lines around it, but
+    not the case label, changes this case."""
+    label: str
+    anchor: str
+    arg: str = ""                # the C type of its argument
+    where: str = ""
+
+
 @dataclass
 class Vocabulary:
     path: Path
@@ -79,10 +122,17 @@ class Vocabulary:
     constants: dict[str, Term] = field(default_factory=dict)
     context: dict[str, list[ContextCheck]] = field(default_factory=dict)
     dispatch: dict[str, Dispatch] = field(default_factory=dict)
+    entry_points: dict[tuple[str, str], EntryPoint] = field(default_factory=dict)
+    cases: dict[str, list[KnownCase]] = field(default_factory=dict)   # dispatcher -> its
+                                                                      # known mainline cases
     prose: dict = field(default_factory=dict)      # the `prose` lexicon, raw
 
     def lookup(self, key: str) -> Term | None:
         return self.predicates.get(key) or self.helpers.get(key)
+
+    def entry_point(self, ioctl: str, fd: str) -> EntryPoint | None:
+        """The generic entry code of `ioctl` on an `fd` file descriptor."""
+        return self.entry_points.get((ioctl, fd))
 
     def constant_value(self, name: str) -> int | None:
         t = self.constants.get(name)
@@ -120,7 +170,8 @@ def read_vocabulary_file(path: Path) -> tuple[str, dict]:
         raise SpecError(f"{path}:{line}: vocabulary is not valid YAML") from None
     if not isinstance(data, dict):
         raise SpecError(f"{path}:1: a vocabulary is a mapping of sections "
-                        "(predicates, helpers, constants, context, dispatch, prose, include)")
+                        "(predicates, helpers, constants, context, dispatch, entry_points, cases, "
+                        "prose, include)")
     return text, data
 
 
@@ -204,7 +255,33 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
                     lever,
                     tuple(sorted((str(k), str(v)) for k, v in (d.get("args") or {}).items())),
                     d.get("effect", ""), d.get("value"), bool(d.get("failure", False)),
-                    tuple(str(x or "") for x in (d.get("params") or ())), path.name)
+                    tuple(str(x or "") for x in (d.get("params") or ())), path.name,
+                    tuple(helper_error(e, where) for e in (d.get("errors") or ())))
+
+    def helper_error(e, where: str) -> HelperError:
+        from generator.model import errno_from_name
+        if not isinstance(e, dict) or not e.get("errno") or not e.get("concept"):
+            raise SpecError(f"{where}: each of its errors needs an errno and a concept")
+        try:
+            errno_from_name(e["errno"])
+        except ValueError:
+            raise SpecError(f"{where}: errno {e['errno']!r} is not an errno the kernel "
+                            "has") from None
+        c = CONCEPTS.get(e["concept"])
+        if c is None or c.kind not in KIND_OF_SECTION["predicates"]:
+            raise SpecError(f"{where}: error {e['errno']}: concept {e['concept']!r} is not a "
+                            "predicate concept of generator/model/concepts.py; valid ones are "
+                            f"{', '.join(concept_names(KIND_OF_SECTION['predicates']))}")
+        lever = e.get("lever", "none")
+        if lever not in lever_names():
+            raise SpecError(f"{where}: error {e['errno']}: lever {lever!r} is not one of "
+                            f"{', '.join(lever_names())}")
+        try:
+            reach = Reach(e.get("reach", "reachable"))
+        except ValueError:
+            raise SpecError(f"{where}: error {e['errno']}: reach must be one of "
+                            f"{', '.join(r.value for r in Reach)}") from None
+        return HelperError(e["errno"], e["concept"], e.get("meaning", ""), reach, lever)
 
     for sect, target in (("predicates", voc.predicates), ("helpers", voc.helpers),
                          ("constants", voc.constants)):
@@ -236,6 +313,20 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
         except (KeyError, ValueError, TypeError, AttributeError):
             raise SpecError(f"{path}:{_line_of(text, fn)}: dispatch.{fn} needs a kind, one of "
                             f"{', '.join(k.value for k in OpKind)}") from None
+    for fn, cases in (data.get("cases") or {}).items():
+        for label, c in (cases or {}).items():
+            if not isinstance(c, dict) or not isinstance(c.get("anchor"), str):
+                raise SpecError(f"{path}:{_line_of(text, label)}: cases.{fn}.{label} needs an "
+                                "anchor (a statement only that case makes)")
+            voc.cases.setdefault(fn, []).append(KnownCase(str(label), c["anchor"],
+                                                          c.get("arg", ""), c.get("where", "")))
+    for ep in _entry_points(path, text, data.get("entry_points")):
+        key = (ep.ioctl, ep.fd)
+        if key in voc.entry_points:
+            raise SpecError(f"{path}:{ep.line}: entry_points: {ep.ioctl} on a {ep.fd} fd is "
+                            f"already declared at {voc.entry_points[key].file}:"
+                            f"{voc.entry_points[key].line}")
+        voc.entry_points[key] = ep
     for k, v in (data.get("prose") or {}).items():
         voc.prose.setdefault(k, v if not isinstance(v, dict) else {})
         if isinstance(v, dict):
@@ -244,3 +335,63 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
             voc.prose[k] = list(voc.prose[k]) + [x for x in v if x not in voc.prose[k]]
     for inc in data.get("include") or []:
         _load_into(voc, path.parent / inc, origin, stack + [path.resolve()])
+
+
+_FDS = ("vm", "vcpu", "system", "device")
+
+
+def _entry_points(path: Path, text: str, data) -> list[EntryPoint]:
+    """The `entry_points:` list, each entry checked: an ioctl name, an fd
+    kind, the mainline function, and checks whose condition is C and whose
+    errno the kernel has."""
+    from generator import cparse
+    from generator.model import errno_from_name
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise SpecError(f"{path}:{_line_of(text, 'entry_points')}: entry_points is a list of "
+                        "{ioctl, fd, function, where, checks, default}")
+    lines = text.splitlines()
+    starts = [i + 1 for i, l in enumerate(lines) if re.match(r'^\s*-\s*ioctl\s*:', l)]
+    out = []
+    for k, d in enumerate(data):
+        line = starts[k] if k < len(starts) else _line_of(text, "entry_points")
+        where = f"{path}:{line}: entry_points[{k}]"
+        if not isinstance(d, dict) or not all(isinstance(d.get(f), str) and d.get(f)
+                                              for f in ("ioctl", "fd", "function")):
+            raise SpecError(f"{where}: an entry point needs an ioctl, an fd and a function")
+        if d["fd"] not in _FDS:
+            raise SpecError(f"{where}: fd {d['fd']!r} is not one of {', '.join(_FDS)}")
+
+        def rule(r, n: int, what: str) -> ContextCheck:
+            key = r.get("condition") if isinstance(r, dict) and r.get("condition") else \
+                f"{what}:"
+            at = next((i + 1 for i in range(line - 1, len(lines)) if key in lines[i]), line)
+            if not isinstance(r, dict) or not r.get("errno") or \
+                    (what == "checks" and not r.get("condition")):
+                raise SpecError(f"{path}:{at}: entry_points[{k}].{what}: needs "
+                                + ("a condition and an errno" if what == "checks" else "an errno"))
+            try:
+                errno_from_name(r["errno"])
+            except ValueError:
+                raise SpecError(f"{path}:{at}: entry_points[{k}].{what}: errno {r['errno']!r} "
+                                "is not an errno the kernel has") from None
+            if r.get("condition"):
+                try:
+                    cparse.parse_expr(r["condition"])
+                except cparse.CParseError:
+                    raise SpecError(f"{path}:{at}: entry_points[{k}].{what}: condition "
+                                    f"{r['condition']!r} is not a C expression") from None
+            return ContextCheck(d["function"], r.get("condition", ""), r["errno"],
+                                tuple(r.get("reads", [])), r.get("meaning", ""),
+                                r.get("where", d.get("where", "")), at, path.name,
+                                r.get("id", ""))
+        checks = d.get("checks") or []
+        if not isinstance(checks, list):
+            raise SpecError(f"{where}: checks is a list")
+        default = d.get("default")
+        out.append(EntryPoint(d["ioctl"], d["fd"], d["function"], d.get("where", ""),
+                              tuple(rule(r, n, "checks") for n, r in enumerate(checks)),
+                              line, path.name,
+                              rule(default, 0, "default") if default is not None else None))
+    return out

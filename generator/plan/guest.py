@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from generator.model.case import (SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot, Case, CreateVm,
-                                  EnableCap, GetOneReg, Guest, GuestOp, Pageout, RegList, Report,
+from generator.model.case import (GUEST_UNBACKED_IPA, SLOT, SLOT_BASE_PAGES, SLOT_PAGES,
+                                  AddMemslot, Case, CreateVm, EnableCap, GetOneReg, Guest,
+                                  GuestExit, GuestOp, Pageout, RegList, Report, RunFieldRead,
                                   SetOneReg, Step, StepRole, Untested, Val, VcpuStart)
 from generator.model.case import Gap
 
 from generator.plan.ops import PlanError, Vocabulary, _OpPlanner, load_vocabulary, op_cap
+from generator.extract.exits import run_field_meaning
 from generator.extract.guest import GuestVocabulary, load_guest_vocabulary
 from generator.model import GuestRule, GuestRuleKind, OpKind, Spec
 
@@ -40,12 +42,22 @@ class _GuestPlanner:
         self.cap = self._cap()
         self.enable = next((o for o in spec.operations if o.kind is OpKind.ENABLE_CAP
                             and op_cap(o) == self.cap), None)
-        planner = _OpPlanner(spec, self.enable, vocab) if self.enable else None
+        self.enable_error: Optional[PlanError] = None
+        try:
+            planner = _OpPlanner(spec, self.enable, vocab) if self.enable else None
+        except PlanError as e:          # e.g. the capability is a vCPU one
+            if not all(r.kind is GuestRuleKind.EXIT for r in spec.guest):
+                raise
+            self.enable_error, planner = e, None
         self.skip_reason = (planner.skip_reason() if planner else
                             f"{self.cap} is not reported by KVM_CHECK_EXTENSION")
         self.answers_value = planner.cap_answers_a_value() if planner else False
+        self.gaps: list[Untested] = []
 
     def _cap(self) -> str:
+        for r in self.spec.guest:
+            if r.cap:
+                return r.cap
         for r in self.spec.guest:
             for p in r.predicates:
                 e = self.vocab.lookup(p.spelling.split("(")[0].strip())
@@ -186,6 +198,76 @@ class _GuestPlanner:
                       f"a vCPU created after {self.cap} is enabled: the guest sees "
                       f"{fld.name} = {fld.value}", after, True)]
 
+    def exit(self, r: GuestRule) -> list[Case]:
+        """The guest's event with the capability enabled (KVM_RUN exits with
+        the rule's reason; each run field the patch fills whose value the
+        reference knows is read) and not (KVM_RUN fails with the errno, or
+        the call returns to the guest with the value the guest reads)."""
+        if r.value_source is None:
+            raise PlanError(r.source, f"{r.name} is stated by the documentation only "
+                            f"({r.doc_source}): no code of the patch sets it, so the guard, "
+                            "the guest event and the run fields it fills are unknown")
+        if not r.cap:
+            raise PlanError(r.source, f"{r.name}: no capability of the spec makes "
+                            f"`{r.when}` true")
+        if not r.trigger:
+            raise PlanError(r.source, f"{r.name} is set in {r.function}, which the "
+                            "vocabulary's guest.triggers does not list: no guest event is "
+                            "known to reach it")
+        if self.enable_error is not None:
+            raise PlanError(r.source, f"{r.cap} cannot be enabled by a step: "
+                            f"{self.enable_error.detail}")
+        op, args = self.trigger(r)
+        feats = []
+        for f in r.vcpu_features:
+            if f not in self.gvoc.vcpu_features:
+                raise PlanError(r.source, f"vCPU feature {f} is not in the vocabulary's "
+                                "guest.vcpu_features")
+            feats.append((f, int(self.gvoc.vcpu_features[f])))
+        if not r.otherwise:
+            raise PlanError(r.source, f"{r.name}: what {r.function} does when `{r.when}` "
+                            "does not hold is not in the patch")
+        event = GuestExit(StepRole.SUBJECT, op=r.id, guest_op=op, gargs=args)
+        what = f"the guest's {op.value}" + (f" of {r.trigger_arg}" if r.trigger_arg else
+                                             f" from IPA {args[0]:#x} (no memslot)")
+        fields = []
+        for f in r.run_fields:
+            meaning = run_field_meaning(self.spec, r, f, self.gvoc)
+            if meaning is None:
+                self.gaps.append(Untested(
+                    self.spec.name, "guest", f"{r.id}.{f.path}", f.source, Gap.NOT_EVALUABLE,
+                    f"run->{f.path} = {f.expr}: the reference cannot evaluate `{f.expr}` "
+                    f"(neither a constant of the spec nor a value of the vocabulary's "
+                    f"guest.triggers.{r.function})"))
+            else:
+                fields.append(RunFieldRead(StepRole.SUBJECT, op=r.id, field=f.path,
+                                           mask=meaning[2] if meaning[0] == "bits" else 0))
+        start = VcpuStart(features=tuple(feats))
+        on = [CreateVm(), self.enable_step(), start, event] + fields
+        off = [CreateVm(), start, event]
+        errno = r.otherwise.startswith("-E")
+        if not errno:
+            off.append(RunFieldRead(StepRole.SUBJECT, op=r.id))
+        result = (f"KVM_RUN fails with {r.otherwise.lstrip('-')}" if errno else
+                  f"the call returns {r.otherwise} to the guest")
+        return [
+            self.case(r, "enabled", f"{what}, {r.cap} enabled: KVM_RUN returns 0 with "
+                      f"exit_reason {r.value}" + (f" and {', '.join(f.field for f in fields)}"
+                                                   if fields else ""), on, True),
+            self.case(r, "disabled", f"{what}, {r.cap} not enabled: {result}", off, False,
+                      source=r.otherwise_source)]
+
+    def trigger(self, r: GuestRule) -> tuple[GuestOp, tuple]:
+        if r.trigger == "nisv_abort":
+            return GuestOp.LDP, (GUEST_UNBACKED_IPA,)
+        if r.trigger in ("hvc", "smc"):
+            fid = self.gvoc.function_ids.get(r.trigger_arg)
+            if fid is None:
+                raise PlanError(r.source, f"function id {r.trigger_arg or '(none)'} is not in "
+                                "the vocabulary's guest.function_ids")
+            return GuestOp(r.trigger), (int(fid), 0, 0)
+        raise PlanError(r.source, f"trigger {r.trigger} has no guest runtime command")
+
     def tags(self, r: GuestRule) -> list[Case]:
         copy = next((o for o in self.spec.operations if o.kind is OpKind.IOCTL
                      and o.buffer is not None and o.loop), None)
@@ -237,16 +319,25 @@ def plan_guest(spec: Spec, vocab: Optional[Vocabulary] = None,
     vocab = vocab or load_vocabulary()
     gp = _GuestPlanner(spec, vocab, gvoc or load_guest_vocabulary(vocab.path))
     gaps = untested if untested is not None else []
+    gp.gaps = gaps
     if not gp.cap:
-        gaps += [Untested(spec.name, "guest", r.id, r.source, Gap.NOT_TARGETED,
-                          f"guest rule {r.id}: no capability of the spec enables it")
-                 for r in spec.guest]
+        for r in spec.guest:
+            try:
+                if r.kind is GuestRuleKind.EXIT:
+                    gp.exit(r)              # says why it cannot be planned
+            except PlanError as e:
+                gaps.append(Untested(spec.name, "guest", r.id, r.source, Gap.NOT_TARGETED,
+                                     e.detail))
+                continue
+            gaps.append(Untested(spec.name, "guest", r.id, r.source, Gap.NOT_TARGETED,
+                                 f"guest rule {r.id}: no capability of the spec enables it"))
         return []
     by_kind = {GuestRuleKind.ID_FIELD: gp.id_field,
                GuestRuleKind.REG_VISIBILITY: gp.visibility,
                GuestRuleKind.TRAP_CONTROL: gp.trap_control,
                GuestRuleKind.EXCEPTION_PSTATE: gp.exception,
-               GuestRuleKind.TAG_INIT: gp.tags}
+               GuestRuleKind.TAG_INIT: gp.tags,
+               GuestRuleKind.EXIT: gp.exit}
     out: list[Case] = []
     for r in spec.guest:
         try:

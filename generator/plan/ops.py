@@ -233,6 +233,9 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     inner = node.expr if isinstance(node, c_ast.UnaryOp) and node.op == "!" else node
     heads = [_head(inner)] + [p.spelling.split("(")[0].strip()
                               for p in check.predicates]
+    helper_error = _repeat_helper_error(check, vocab)
+    if helper_error is not None:
+        return helper_error
     for head in filter(None, heads):
         term = vocab.predicates.get(head) or vocab.helpers.get(head)
         if term is not None and term.lever in (Lever.RESERVED_ELEMENT_NONZERO.value,
@@ -334,10 +337,6 @@ def _posix_capability(check: Check, head: str) -> str:
     return name
 
 
-# helpers whose error a repeated valid call gives (the reference models it)
-REPEAT_ERROR_CONCEPTS = {"range_insert"}     # EEXIST: the range overlaps one inserted
-
-
 # concepts of host values a case reads at run time (generator.model.case
 # HOST_VALUES): concept -> (host value, a number the host never gives)
 HOST_CONCEPTS = {
@@ -359,6 +358,22 @@ def host_value_test(op: Operation, node, fields: list[str], vocab: Vocabulary):
         path = _field_path(b, op, fields)
         if path is not None:
             return (path, *HOST_CONCEPTS[term.concept])
+    return None
+
+
+def _repeat_helper_error(check: Check, vocab: Vocabulary) -> Optional[Violation]:
+    """`r = helper(...); if (r) goto out;` read as `helper(...) == -ERRNO`
+    (a helper error of the vocabulary): when that error's lever is
+    repeat_valid_call (mtree_insert_range's EEXIST on an overlap), the valid
+    call made first makes the same call fail with it."""
+    if check.errno is None:
+        return None
+    for p in check.predicates:
+        term = vocab.helpers.get(p.spelling.split("(")[0].strip())
+        for e in getattr(term, "errors", ()) or ():
+            if e.concept == p.concept and e.errno == check.errno.name \
+                    and e.lever == Lever.REPEAT_VALID_CALL.value:
+                return Violation(check, How.LEVER, lever=Lever.REPEAT_VALID_CALL)
     return None
 
 
@@ -954,7 +969,7 @@ class _OpPlanner:
             args = tuple(d.fields.get(f"args[{i}]", Val()).bytes for i in range(4))
             return EnableCap(StepRole.SUBJECT, op=op.name,
                         cap=self.cap, flags=d.fields.get("flags", Val()).bytes,
-                        args=args, note=note)
+                        args=args, arg=d.arg, note=note)
         if op.kind is OpKind.CHECK_EXTENSION:
             return CheckExtension(StepRole.SUBJECT, op=op.name,
                         cap=self.cap, note=note)
@@ -1287,24 +1302,7 @@ class _OpPlanner:
         out = [self.case("valid", "success", self.op.success.source,
                          f"valid arguments ({args or 'the defaults'}): the call returns "
                          f"`{self.op.success.ret}`", self.setup(d) + [self.call(d)])]
-        helper = self._repeat_error_helper()
-        if helper:
-            out.append(self.case(
-                "valid.twice", "success", self.op.success.source,
-                f"the valid call twice: {helper} on the success path refuses what the "
-                f"first call inserted (its error, from the vocabulary's concept)",
-                self.setup(d) + [self.call(d, note="first"), self.call(d, note="again")]))
         return out
-
-    def _repeat_error_helper(self) -> str:
-        """A helper the success path calls whose error a second, equal call
-        gives (REPEAT_ERROR_CONCEPTS: mtree_insert_range's EEXIST on an
-        overlap), or ""."""
-        for head in re.findall(r"(\w+)\s*\(", self.op.success.ret if self.op.success else ""):
-            term = self.vocab.helpers.get(head)
-            if term is not None and term.concept in REPEAT_ERROR_CONCEPTS:
-                return head
-        return ""
 
     def cap_cases(self) -> list[Case]:
         op = self.op

@@ -37,7 +37,7 @@ from generator.cparse import parse_expr, to_c
 from generator.plan.values import derived_locals
 from generator.errors import KconformError
 from generator.render.templates import environment
-from generator.model import (Check, GuestRule, GuestRuleKind, Operation, OpKind,
+from generator.model import (Check, Errno, GuestRule, GuestRuleKind, Operation, OpKind,
                              Reach, Source, Spec, errno_from_number)
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -111,6 +111,8 @@ class PyExpr(c_ast.NodeVisitor):
             return self.concept(pred)
         if name in self.fields:          # a scalar argument's value, KVM_RUN's `arg`
             return f"arg.{name}"
+        if re.fullmatch(r"E[A-Z0-9]+", name) and name in Errno.__members__:
+            return f"Errno.{name}.value"     # `r == -EEXIST`: a helper's errno
         self.fail(n, f"{name} is neither a field, a local, a spec constant "
                   f"nor in the vocabulary")
 
@@ -475,7 +477,59 @@ def _guest_cond(spec: Spec, r: GuestRule, vocab: Vocabulary) -> str:
     return " and ".join(t.visit(parse_expr(p.spelling)) for p in mapped)
 
 
+def _number(spec: Spec, name: str, table: dict, what: str, r: GuestRule) -> int:
+    """A name's number: the spec's own constant, else the vocabulary's table."""
+    for c in spec.constants:
+        if c.name == name:
+            return c.value
+    if name in table:
+        return int(table[name])
+    if re.fullmatch(r"-?(0x[0-9a-fA-F]+|\d+)", name):
+        return int(name, 0)
+    raise RenderError(r.source, f"{name} is neither a constant of the spec nor in the "
+                      f"vocabulary's guest.{what}")
+
+
+def exit_function(spec: Spec, r: GuestRule, gvoc) -> GuestFunction:
+    """An exit rule: with `when` KVM_RUN exits with the reason and its run
+    fields, else it fails with the errno or the guest's call returns."""
+    from generator.extract.exits import run_field_meaning
+    if r.value_source is None:
+        raise RenderError(r.source, f"{r.name} is stated by the documentation only: no code "
+                          "of the patch sets it")
+    if not r.cap:
+        raise RenderError(r.source, f"{r.name}: no capability of the spec makes "
+                          f"`{r.when}` true")
+    reason = _number(spec, r.value, gvoc.exit_reasons, "exit_reasons", r)
+    fields = {f.path: run_field_meaning(spec, r, f, gvoc) for f in r.run_fields}
+    fields = {k: list(v) for k, v in fields.items() if v is not None}
+    if r.otherwise.startswith("-E"):
+        otherwise = f'vm.run_fails(call, Errno.{r.otherwise[1:]}, "{r.id}:otherwise")'
+    elif r.otherwise:
+        x0 = _number(spec, r.otherwise, gvoc.call_results, "call_results", r)
+        otherwise = f'vm.guest_answers(call, {x0}, "{r.id}:otherwise")'
+    else:
+        raise RenderError(r.source, f"{r.name}: what {r.function} does otherwise is not "
+                          "in the patch")
+    comments = [f"exit in {r.function}: `{r.when}` ({r.source}); {r.cap} sets it "
+                f"({r.cap_source or r.source})",
+                f"the guest's event: {r.trigger} {r.trigger_arg}".rstrip()]
+    comments += [f"run->{f.path} = {f.expr} ({f.source})" for f in r.run_fields]
+    if r.doc:
+        comments.append(f"api: {r.doc} ({r.doc_source})")
+    return GuestFunction(
+        name=f"guest_{r.id.replace('.', '_')}", key=("guest_rule", r.id),
+        doc=f"{r.name} ({r.kind.value}): {r.function}, {r.source}", comments=comments,
+        cond=f"vm.cap_enabled(call, None, {r.cap!r})", cond_c=r.when,
+        cond_source=str(r.source),
+        then=f'vm.exit_taken(call, {reason}, {json.dumps(fields)}, "{r.id}:value")',
+        then_source=str(r.value_source or r.source), otherwise=otherwise,
+        otherwise_source=str(r.otherwise_source or r.source))
+
+
 def guest_function(spec: Spec, r: GuestRule, vocab: Vocabulary, gvoc) -> GuestFunction:
+    if r.kind is GuestRuleKind.EXIT:
+        return exit_function(spec, r, gvoc)
     cond = _guest_cond(spec, r, vocab)
     vs = str(r.value_source) if r.value_source else str(r.source)
     os_ = str(r.otherwise_source) if r.otherwise_source else str(r.source)

@@ -23,6 +23,7 @@ from typing import Iterable, Optional
 from generator.model.case import Case, Gap, StepRole
 from generator.errors import KconformError
 from generator.model import Reach, Source, Spec, Verdict
+from generator.verdict.platform import platform_verdict
 from reference.vmstate import Host, Outcome, Unmodelled
 
 _DIAG = re.compile(r"kconform:\s*(.*)$")
@@ -188,11 +189,17 @@ def _why_guest(spec: Spec, out: Outcome) -> tuple[str, Optional[Source]]:
     """A guest rule's expectation: "<rule>:value" comes from the line that
     gives the value while its condition holds, ":otherwise" from the line
     that gives it when not."""
-    rule_id, _, side = out.check.rpartition(":")
+    rule_id, _, side = out.check.partition(":")
     try:
         r = spec.guest_rule(rule_id)
     except KeyError:
         return "", None
+    if side.startswith("field:"):       # an exit's run field: the line that fills it
+        f = next((f for f in r.run_fields if f.path == side[6:]), None)
+        if f is not None:
+            src = f.value_source or f.source
+            return (f"{r.kind.value} {r.id}: `{r.when}` holds ({r.source}), so "
+                    f"run->{f.path} = {f.expr} ({f.source}): `{src.text}` at {src}", src)
     src = (r.value_source if side == "value" else r.otherwise_source) or r.source
     holds = "holds" if side == "value" else "does not hold"
     return (f"{r.kind.value} {r.id}: `{r.when}` {holds} ({r.source}), so "
@@ -288,11 +295,14 @@ def crosscheck(spec: Spec, cases: list[Case], obs: Observations,
                page_size: Optional[int] = None, host: Host = Host(),
                broke: Optional[str] = None,
                platform_fault: Optional[str] = None,
-               module: Optional[ModuleType] = None) -> list[CaseResult]:
+               module: Optional[ModuleType] = None,
+               arch: str = "arm64") -> list[CaseResult]:
     """One CaseResult per case.  `page_size` defaults to the one the test
     printed; `platform_fault` (the platform sanity check's sentence) turns
     a divergence into an error, since the platform, not the kernel, may
-    be at fault."""
+    be at fault; a case whose operation is another architecture's code
+    (an x86 capability run on the `arch` kernel) is `skipped` for the
+    platform, never a divergence of the kernel."""
     module = module or reference_module(spec)
     ps = page_size or obs.page_size
     out = []
@@ -313,8 +323,10 @@ def crosscheck(spec: Spec, cases: list[Case], obs: Observations,
                                   f"{e.check}: {e.reason}"))
             continue
         r = judge(spec, case, predicted, o, broke)
+        platform_verdict(spec, case, r, target=arch)   # another arch's handler: not a verdict
         if r.verdict is Verdict.DIVERGES and platform_fault:
             r.verdict = Verdict.ERROR
             r.reason = f"platform fault ({platform_fault}); would diverge: {r.reason}"
         out.append(r)
     return out
+

@@ -169,6 +169,32 @@ static u64 kg_ldg(u64 ipa, u64 bytes)
 	return n;
 }
 
+/* a load pair: the Arm ARM gives it no ISV syndrome on a stage-2 abort */
+static u64 kg_ldp(u64 ipa)
+{
+	u64 a, b;
+
+	__asm__ volatile("ldp %0, %1, [%2]" : "=&r"(a), "=&r"(b) : "r"(ipa) : "memory");
+	return a ^ b;
+}
+
+/* an SMCCC call: x0..x2 in, x0 out; x4..x17 may be clobbered */
+#define KG_SMCCC(insn)							\
+static u64 kg_##insn(u64 a0, u64 a1, u64 a2)				\
+{									\
+	register u64 x0 __asm__("x0") = a0;				\
+	register u64 x1 __asm__("x1") = a1;				\
+	register u64 x2 __asm__("x2") = a2;				\
+	register u64 x3 __asm__("x3") = 0;				\
+									\
+	__asm__ volatile(#insn " #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) \
+			 : : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", \
+			 "x12", "x13", "x14", "x15", "x16", "x17", "memory"); \
+	return x0;							\
+}
+KG_SMCCC(hvc)
+KG_SMCCC(smc)
+
 void kg_main(void)
 {
 	u64 r;
@@ -190,6 +216,15 @@ void kg_main(void)
 			while (MB->op == KG_OP_SPIN)
 				;
 			r = 0;
+			break;
+		case KG_OP_LDP:
+			r = kg_ldp(MB->a0);
+			break;
+		case KG_OP_HVC:
+			r = kg_hvc(MB->a0, MB->a1, MB->a2);
+			break;
+		case KG_OP_SMC:
+			r = kg_smc(MB->a0, MB->a1, MB->a2);
 			break;
 		default:
 			r = ~0ULL;

@@ -19,6 +19,7 @@
 #define KG_MMIO_BASE	0x40000000ULL	/* second GiB: Device memory, no slot */
 #define KG_MMIO_DONE	(KG_MMIO_BASE + 0x00)	/* command finished */
 #define KG_MMIO_FAULT	(KG_MMIO_BASE + 0x08)	/* unexpected exception */
+#define KG_UNBACKED_IPA	(KG_MMIO_BASE + 0x1100)	/* no slot: KG_OP_LDP's target */
 
 #define KG_MAX_TAGS	8192		/* granules one LDG command reads */
 
@@ -32,6 +33,9 @@ enum kg_op {
 	KG_OP_STG,	/* a0 = ipa, a1 = bytes, a2 = seed: tag pattern (stgp) */
 	KG_OP_LDG,	/* a0 = ipa, a1 = bytes: tags into mailbox.tags */
 	KG_OP_SPIN,	/* set a1 = 1, then stay in the guest until op changes */
+	KG_OP_LDP,	/* a0 = ipa: ldp x1, x2, [a0] (no ISV syndrome) */
+	KG_OP_HVC,	/* a0..a2 = x0..x2 of an HVC #0: its x0 */
+	KG_OP_SMC,	/* a0..a2 = x0..x2 of an SMC #0: its x0 */
 };
 
 struct kg_mailbox {

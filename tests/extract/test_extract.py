@@ -66,8 +66,12 @@ def test_v8_differs_where_the_text_differs(v8):
 def test_enable_cap_and_check_extension(v10):
     en = v10.operation("KVM_ENABLE_CAP(KVM_CAP_ARM_MTE)")
     assert en.kind is OpKind.ENABLE_CAP
-    assert [c.id for c in en.checks] == ["flags_nonzero", "not_host_has_mte", "vcpus_created"]
-    assert en.checks[0].context and en.checks[1].reach is Reach.HOST_ONLY
+    assert [c.id for c in en.checks] == ["cap_copy_faults", "flags_nonzero", "not_host_has_mte",
+                                         "vcpus_created"]
+    # the generic copy of kvm_vm_ioctl (the vocabulary's entry point), then the arch's flags
+    assert en.checks[0].source.patch == "entry point KVM_ENABLE_CAP"
+    assert en.checks[0].source.seed == "vocabulary.yaml"
+    assert en.checks[0].context and en.checks[1].context and en.checks[2].reach is Reach.HOST_ONLY
     assert en.effects == ["kvm->arch.mte_enabled = true"]
     ce = v10.operation("KVM_CHECK_EXTENSION(KVM_CAP_ARM_MTE)")
     assert ce.success.ret == "system_supports_mte()"

@@ -132,6 +132,7 @@ def test_lock_memslot_checks_errnos_and_order(lock):
     op = lock.operation("KVM_ENABLE_CAP(KVM_CAP_ARM_LOCK_USER_MEMORY_REGION)")
     got = [(c.id, c.errno.name) for c in op.checks]
     assert got == [
+        ("cap_copy_faults", "EFAULT"),          # kvm_vm_ioctl's copy (the entry point's)
         ("not_kvm_arm_lock_memslot_supported", "EINVAL"),
         ("args_2_nonzero", "EINVAL"), ("args_3_nonzero", "EINVAL"),
         ("flags_not_a_case", "EINVAL"),
@@ -151,11 +152,13 @@ def test_lock_memslot_checks_errnos_and_order(lock):
 
 def test_this_rfc_always_fails_and_says_so(lock):
     op = lock.operation("KVM_ENABLE_CAP(KVM_CAP_ARM_LOCK_USER_MEMORY_REGION)")
-    first = op.checks[0]
+    first = op.checks[1]          # after the entry point's copy of the argument
+    assert op.checks[0].id == "cap_copy_faults" and op.checks[0].reach is Reach.REACHABLE
     assert first.value is True and first.reach is Reach.REACHABLE
     assert first.predicates[0].value == 0
-    assert all(c.reach is Reach.UNREACHABLE for c in op.checks[1:])
-    assert not any(c.context for c in op.checks), "the patch deletes the flags check"
+    assert all(c.reach is Reach.UNREACHABLE for c in op.checks[2:])
+    assert [c.id for c in op.checks if c.context] == ["cap_copy_faults"], \
+        "the patch deletes the flags check"
     assert op.success.ret_value == -22, "past every check the RFC still returns -EINVAL"
     ce = lock.operation("KVM_CHECK_EXTENSION(KVM_CAP_ARM_LOCK_USER_MEMORY_REGION)")
     assert ce.success.ret_value == 0

@@ -48,16 +48,20 @@ def test_every_enable_cap_is_planned_to_fail_at_the_first_check(spec):
     cases = {c.id: c for c in plan(spec)}
     assert sorted(cases) == sorted([
         f"enable_cap.{FATAL}.lock", f"enable_cap.{FATAL}.unlock", f"enable_cap.{FATAL}.other",
+        # kvm_vm_ioctl's copy of the argument comes before the RFC's first check
+        "enable_cap.cap_copy_faults",
         "check_extension.reports_lock_user_memory_region", "cap.number"])
     call = {k.rsplit(".", 1)[1]: c.steps[-1] for k, c in cases.items()
-            if k.startswith("enable_cap.")}
+            if k.startswith("enable_cap.") and "copy" not in k}
     # LOCK with the read permission its own branch requires; UNLOCK; a value neither takes
     assert (call["lock"].flags, call["lock"].args) == (1, (0, 1, 0, 0))
     assert (call["unlock"].flags, call["unlock"].args) == (2, (0, 0, 0, 0))
     assert call["other"].flags not in (1, 2)
     for c in cases.values():
         out = ref_lock.predict(c, 4096, Host())[-1]
-        if c.id.startswith("enable_cap."):
+        if c.id == "enable_cap.cap_copy_faults":
+            assert (out.ret, out.errno) == (-1, Errno.EFAULT), c.id
+        elif c.id.startswith("enable_cap."):
             assert (out.ret, out.errno, out.check) == (-1, Errno.EINVAL, FATAL), c.id
             assert "expect EINVAL" in c.description and "returns 0" in c.description
         else:
@@ -66,7 +70,7 @@ def test_every_enable_cap_is_planned_to_fail_at_the_first_check(spec):
 
 def test_no_case_for_dead_checks_or_the_dead_success_path(spec):
     ids = " ".join(c.id for c in plan(spec))
-    for c in spec.operation(ENABLE).checks[1:]:
+    for c in spec.operation(ENABLE).checks[2:]:
         assert c.reach is Reach.UNREACHABLE and c.id not in ids
     assert "enable_cap.valid" not in ids and "twice" not in ids
 
@@ -91,7 +95,7 @@ def test_reference_evaluates_the_patch_helper_it_does_not_special_case_it(spec):
     assert "if (not kvm_arm_lock_memslot_supported()):" in text
     assert "return vm.ok(int(kvm_arm_lock_memslot_supported()))" in text
     # the dead checks are comments with their errno, branch and line, never code
-    assert "# 9. lock_mem_write_set_and_mem_readonly_set_or_memslot_dirty_logging" in text
+    assert "# 10. lock_mem_write_set_and_mem_readonly_set_or_memslot_dirty_logging" in text
     assert "-> EPERM (004_baa2838cf23bbaa8.txt:332)" in text
     assert "#    in the branch `action == KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK`" in text
     assert "Errno.EPERM" not in text and "Errno.EBUSY" not in text
@@ -112,10 +116,10 @@ def test_a_reachable_check_inside_a_branch_is_violated_inside_it(spec):
     the branch requires) and then violates the check; the model tests the
     branch condition too."""
     op = spec.operation(ENABLE)
-    op.checks[0].value, op.checks[0].reach = False, Reach.UNREACHABLE
+    op.checks[1].value, op.checks[1].reach = False, Reach.UNREACHABLE
     lock = "action == KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK"
     op.checks.append(Check("args_2_in_lock", 20, "cap->args[2]", Errno.E2BIG,
-                           CheckKind.ARGUMENT, ["args[2]"], [], op.checks[4].source,
+                           CheckKind.ARGUMENT, ["args[2]"], [], op.checks[5].source,
                            when=lock))
     case = next(c for c in plan(spec) if c.id == "enable_cap.args_2_in_lock")
     step = case.steps[-1]
@@ -131,10 +135,10 @@ def test_a_reachable_check_inside_a_branch_is_violated_inside_it(spec):
 
 def test_a_branch_the_planner_cannot_read_names_the_line(spec):
     op = spec.operation(ENABLE)
-    op.checks[0].value, op.checks[0].reach = False, Reach.UNREACHABLE
+    op.checks[1].value, op.checks[1].reach = False, Reach.UNREACHABLE
     op.checks.append(Check("odd", 20, "cap->args[2]", Errno.EINVAL, CheckKind.ARGUMENT,
-                           ["args[2]"], [], op.checks[4].source, when="action > 3"))
-    for c in op.checks[1:-1]:
+                           ["args[2]"], [], op.checks[5].source, when="action > 3"))
+    for c in op.checks[:-1]:
         c.reach = Reach.UNREACHABLE
     from generator.plan import plan_all
     p = plan_all(spec)
@@ -203,9 +207,10 @@ def test_a_check_that_fails_without_an_errno(spec):
     """`errno: null`: the failing side returns a value, not -errno (a bool
     helper's `return false`); the model returns it, the plan says so, and a
     check with neither is refused naming its line."""
-    first = spec.operation(ENABLE).checks[0]
+    first = spec.operation(ENABLE).checks[1]
     first.errno, first.result = None, "false"
-    cases = [c for c in plan(spec) if c.id.startswith("enable_cap.")]
+    cases = [c for c in plan(spec) if c.id.startswith("enable_cap.")
+             and c.id != "enable_cap.cap_copy_faults"]
     assert cases and all("expect `return false`" in c.description for c in cases)
     out = _module(spec).predict(cases[0], 4096, Host())[-1]
     assert (out.ret, out.errno, out.check) == (0, None, FATAL)

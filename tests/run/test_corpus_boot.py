@@ -77,12 +77,27 @@ def test_pvtime_v6_diverges_where_v7_added_the_memslot_check(tmp_path):
         assert c["observed"]["errno"] == "EINVAL" and "pvtime-v6-07.txt:131" in c["reason"]
 
 
-def test_nisv_capability_number_diverges(tmp_path):
-    """SOURCES.md: posted 176, v6.12 177 (176 is a PPC capability there)."""
+def test_nisv_capability_number_diverges_and_its_exit_conforms(tmp_path):
+    """SOURCES.md: posted 176, v6.12 177 (176 is a PPC capability there).
+    Rows 6-7: the guest's LDP outside every memslot (no ISV syndrome) exits
+    with KVM_EXIT_ARM_NISV, the faulting IPA and an esr_iss holding no bit
+    but the fault status code (the patch's helper keeps CM | WnR | FSC; the
+    LDP is a read) when the capability is enabled, and KVM_RUN fails with
+    ENOSYS when not."""
     _, data = _run(tmp_path, "nisv-v3-01")
     verdicts = {c["id"]: c["verdict"] for c in data["cases"]}
     assert verdicts.pop("cap.number") == "diverges"
     assert set(verdicts.values()) == {"conforms"} and "enable_cap.flags_nonzero" in verdicts
+    # kvm_vm_ioctl's copy of struct kvm_enable_cap (the vocabulary's entry point),
+    # exercised with the argument on an unmapped page
+    copy = next(c for c in data["cases"] if c["id"] == "enable_cap.cap_copy_faults")
+    assert copy["observed"]["errno"] == "EFAULT"
+    assert copy["source"]["seed"] == "vocabulary.yaml" and \
+        copy["source"]["patch"] == "entry point KVM_ENABLE_CAP"
+    by_id = {c["id"]: c for c in data["cases"]}
+    assert by_id["guest.exit.arm_nisv.disabled"]["observed"]["errno"] == "ENOSYS"
+    assert by_id["guest.exit.arm_nisv.disabled"]["source"]["line"] == 336
+    assert by_id["guest.exit.arm_nisv.enabled"]["verdict"] == "conforms"
 
 
 def _run_many(out: Path, entries: list[str]):

@@ -53,6 +53,19 @@ static const struct kc_binding kc_bindings[] = {
 
 static const struct kc_case kc_cases[] = {
 	/*
+	 * copy_from_user(&cap, argp, sizeof(cap)) fails alone (lever
+	 * bad_arg_pointer): expect EFAULT, every earlier check satisfied
+	 * [cap_copy_faults, vocabulary.yaml:295]
+	 */
+	{
+		.id = "enable_cap.cap_copy_faults",
+		.nsteps = 2,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_LOCK_USER_MEMORY_REGION, .argp = KC_ARG_UNMAPPED },
+		},
+	},
+	/*
 	 * `!kvm_arm_lock_memslot_supported()` fails on every call
 	 * (kvm_arm_lock_memslot_supported() returns 0 in the patch): branch
 	 * `action == KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK` (its first

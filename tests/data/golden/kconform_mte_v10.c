@@ -36,17 +36,17 @@
 #include "kconform_runtime.h"
 
 /* system registers the guest cases name (vocabulary: guest.sysregs) */
-#define KC_SYSREG_GCR_EL1	0x603000000013c086ULL	/* S3_0_C1_C0_6, vocabulary.yaml:160 */
+#define KC_SYSREG_GCR_EL1	0x603000000013c086ULL	/* S3_0_C1_C0_6, vocabulary.yaml:161 */
 #define KC_MRS_GCR_EL1	0xd53810c0ULL	/* mrs x0, GCR_EL1 */
-#define KC_SYSREG_ID_AA64PFR1_EL1	0x603000000013c021ULL	/* S3_0_C0_C4_1, vocabulary.yaml:158 */
+#define KC_SYSREG_ID_AA64PFR1_EL1	0x603000000013c021ULL	/* S3_0_C0_C4_1, vocabulary.yaml:159 */
 #define KC_MRS_ID_AA64PFR1_EL1	0xd5380420ULL	/* mrs x0, ID_AA64PFR1_EL1 */
-#define KC_SYSREG_PMCR_EL0	0x603000000013dce0ULL	/* S3_3_C9_C12_0, vocabulary.yaml:163 */
+#define KC_SYSREG_PMCR_EL0	0x603000000013dce0ULL	/* S3_3_C9_C12_0, vocabulary.yaml:164 */
 #define KC_MRS_PMCR_EL0	0xd53b9c00ULL	/* mrs x0, PMCR_EL0 */
-#define KC_SYSREG_RGSR_EL1	0x603000000013c085ULL	/* S3_0_C1_C0_5, vocabulary.yaml:159 */
+#define KC_SYSREG_RGSR_EL1	0x603000000013c085ULL	/* S3_0_C1_C0_5, vocabulary.yaml:160 */
 #define KC_MRS_RGSR_EL1	0xd53810a0ULL	/* mrs x0, RGSR_EL1 */
-#define KC_SYSREG_TFSRE0_EL1	0x603000000013c2b1ULL	/* S3_0_C5_C6_1, vocabulary.yaml:162 */
+#define KC_SYSREG_TFSRE0_EL1	0x603000000013c2b1ULL	/* S3_0_C5_C6_1, vocabulary.yaml:163 */
 #define KC_MRS_TFSRE0_EL1	0xd5385620ULL	/* mrs x0, TFSRE0_EL1 */
-#define KC_SYSREG_TFSR_EL1	0x603000000013c2b0ULL	/* S3_0_C5_C6_0, vocabulary.yaml:161 */
+#define KC_SYSREG_TFSR_EL1	0x603000000013c2b0ULL	/* S3_0_C5_C6_0, vocabulary.yaml:162 */
 #define KC_MRS_TFSR_EL1	0xd5385600ULL	/* mrs x0, TFSR_EL1 */
 #ifdef __aarch64__
 _Static_assert(KC_SYSREG_GCR_EL1 == ARM64_SYS_REG(3, 0, 1, 0, 6), "GCR_EL1: the uAPI's own encoding");
@@ -142,6 +142,21 @@ static const char kc_skip_0[] =
 
 static const struct kc_case kc_cases[] = {
 	/*
+	 * copy_from_user(&cap, argp, sizeof(cap)) fails alone (lever
+	 * bad_arg_pointer): expect EFAULT, every earlier check satisfied
+	 * [cap_copy_faults, vocabulary.yaml:295]
+	 */
+	{
+		.id = "enable_cap.cap_copy_faults",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 2,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE, .argp = KC_ARG_UNMAPPED },
+		},
+	},
+	/*
 	 * cap->flags fails alone (flags=1): expect EINVAL, every earlier
 	 * check satisfied [flags_nonzero, vocabulary.yaml:127]
 	 */
@@ -169,6 +184,37 @@ static const struct kc_case kc_cases[] = {
 			{ .kind = KC_CREATE_VM },
 			{ .kind = KC_CREATE_VCPU },
 			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE },
+		},
+	},
+	/*
+	 * cap_copy_faults and flags_nonzero both fail: cap_copy_faults comes
+	 * first (order 1 < 2), so EFAULT, not EINVAL
+	 * [order.cap_copy_faults+flags_nonzero, vocabulary.yaml:295]
+	 */
+	{
+		.id = "enable_cap.pair.cap_copy_faults+flags_nonzero",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 2,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE, .flags = 0x1, .argp = KC_ARG_UNMAPPED },
+		},
+	},
+	/*
+	 * cap_copy_faults and vcpus_created both fail: cap_copy_faults comes
+	 * first (order 1 < 4), so EFAULT, not EINVAL
+	 * [order.cap_copy_faults+vcpus_created, vocabulary.yaml:295]
+	 */
+	{
+		.id = "enable_cap.pair.cap_copy_faults+vcpus_created",
+		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
+		.skip_reason = kc_skip_0,
+		.nsteps = 3,
+		.steps = {
+			{ .kind = KC_CREATE_VM },
+			{ .kind = KC_CREATE_VCPU },
+			{ .kind = KC_ENABLE_CAP, .cap = KCONFORM_KVM_CAP_ARM_MTE, .argp = KC_ARG_UNMAPPED },
 		},
 	},
 	/*
