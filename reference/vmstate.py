@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
 
-from generator.model import Errno
-from generator.model.case import GUEST_ANSWERED, ArgPointer, Case, StepKind, StepRole
+from generator.model import Errno, errno_from_number
+from generator.model.case import (GUEST_ANSWERED, ArgPointer, Case, HostValue, StepKind,
+                                  StepRole)
 from reference import mte
 from reference.families import MemslotConcepts, MmioGuardConcepts, VgicConcepts
 from reference.mte import GRANULE, MteConcepts  # noqa: F401  (re-exported)
@@ -39,7 +40,7 @@ class CoreConcepts:
         return self.vcpus > 0
 
     def vcpus_lockable(self, call: Call, it: Optional[Cursor]) -> bool:
-        return True                   # no vCPU of a case is inside KVM_RUN
+        return not self.vcpus_in_run      # a VCPU_IN_RUN step holds one
 
     def user_read_faults(self, call: Call, it: Optional[Cursor], ptr: str = "") -> bool:
         return not call.readable(ptr)
@@ -70,7 +71,10 @@ class CoreConcepts:
     def vcpu_has_feature(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
         return feature in self.vcpu_features
 
-    def feature_initialised(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
+    def feature_initialised(self, call: Call, it: Optional[Cursor], feature: str = "",
+                            init: str = "") -> bool:
+        """Whether the feature of the last vCPU created (the one a vCPU-fd
+        call is made on) was initialised (`init`: the attribute that does it)."""
         return feature in self.features_initialised
 
     def vcpu_state_set(self, call: Call, it: Optional[Cursor], what: str = "") -> bool:
@@ -128,7 +132,10 @@ class CoreConcepts:
         return hva < 0
 
     def caller_capable(self, call: Call, it: Optional[Cursor], cap: str = "") -> bool:
-        return True                   # the tests run as root in the guest
+        """The tests run as root in the guest: every capability, less the
+        ones a DROP_CAPABILITY step dropped (any of them when the check's
+        capability is not named)."""
+        return cap not in self.caps_dropped if cap else not self.caps_dropped
 
     def host_has_feature(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
         return self.host.has(feature) if feature else True
@@ -144,13 +151,20 @@ class CoreConcepts:
         """[first, last] overlaps a range the VM's table holds (self.ranges:
         the ranges earlier calls of the case inserted; the kernel's own
         reserved ranges are not in the material and not modelled)."""
-        return any(a <= last and first <= b for a, b in self.ranges)
+        return any(a <= last and first <= b for a, b, by in self.ranges if by is not call)
 
     def range_insert(self, call: Call, it: Optional[Cursor], first: int = 0,
                      last: int = 0) -> int:
         """mtree_insert_range()'s result: -EEXIST on overlap, else 0 (the host
         never runs out of memory in the model: host_memory_exhausted)."""
-        return -Errno.EEXIST.value if self.range_overlaps(call, it, first, last) else 0
+        if self.range_overlaps(call, it, first, last):
+            return -Errno.EEXIST.value
+        # inserted: the model evaluates the helper once per check that
+        # reads its result and once more for the success value, all for the
+        # same call, which does not overlap itself
+        if not any(by is call for *_, by in self.ranges):
+            self.ranges.append((first, last, call))
+        return 0
 
     def value_of(self, call: Call, it: Optional[Cursor], value=0):
         return value
@@ -184,6 +198,12 @@ class CoreConcepts:
         """KVM_REG_SIZE(id): 1 << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT)."""
         return 1 << ((reg_id >> 52) & 0xf)
 
+    @staticmethod
+    def host_pmu_type(call: Call, it: Optional[Cursor]) -> int:
+        """The host PMU's type: equal only to the value a case reads from
+        the host at run time (generator.model.case.HostValue)."""
+        return HostValue("pmu_type")
+
     def lock(self, call: Call, it: Optional[Cursor]) -> int:
         return 0
 
@@ -210,7 +230,9 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     features_initialised: set = field(default_factory=set)  # e.g. the PMU after its INIT
     vcpu_state: set = field(default_factory=set)   # per-vCPU state userspace has set
     vcpu_values: dict = field(default_factory=dict)  # per-vCPU values userspace has set
-    ranges: list = field(default_factory=list)     # (first, last) of a VM table's entries
+    caps_dropped: set = field(default_factory=set)   # POSIX capabilities the process dropped
+    ranges: list = field(default_factory=list)     # (first, last, call) of a VM table's entries
+    vcpus_in_run: int = 0                            # vCPUs inside KVM_RUN (a thread)
     last_event: dict = field(default_factory=dict)   # the guest's last GUEST_EXIT event
     one_regs: dict = field(default_factory=dict)   # ONE_REG id -> value userspace has set
 
@@ -229,6 +251,11 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
 
     @staticmethod
     def ok(value: int) -> Result:
+        """The success path's return value; a negative one is an -errno
+        (a helper's error the handler returns), which the ioctl reports
+        as -1 and errno."""
+        if int(value) < 0 and errno_from_number(-int(value)) is not None:
+            return Result(-1, errno_from_number(-int(value)), "success")
         return Result(int(value), None, "success")
 
     @staticmethod
@@ -323,6 +350,7 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         offer one skips the case before any prediction is compared).  A
         feature is known by its name and by its number (a predicate may
         name it either way: `vcpu_has_feature(vcpu, KVM_ARM_VCPU_SVE)`)."""
+        self.features_initialised = set()     # per vCPU: the new one has none
         self.vcpus += 1
         if init:
             self.vcpus_initialised += 1
@@ -335,6 +363,21 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         command reports (>= 0) is not modelled."""
         self.vcpus_ran += 1
         return self.setup_fd()
+
+    def setup_vcpu_in_run(self) -> Outcome:
+        """The started vCPU stays inside KVM_RUN: it has run, and holds its lock."""
+        self.vcpus_in_run += 1
+        self.vcpus_ran += 1
+        return self.setup_ok()
+
+    def setup_feature_init(self, feature: str) -> Outcome:
+        """A feature of the last vCPU created initialised (its init attribute)."""
+        self.features_initialised.add(feature)
+        return self.setup_ok()
+
+    def setup_drop_capability(self, cap: str) -> Outcome:
+        self.caps_dropped.add(cap)
+        return self.setup_ok()
 
     def setup_memslot(self, slot: int, base_gfn: int, pages: int) -> Outcome:
         self.memslots[slot] = (base_gfn, pages)

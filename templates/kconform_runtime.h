@@ -18,6 +18,8 @@
 #ifndef KCONFORM_RUNTIME_H
 #define KCONFORM_RUNTIME_H
 
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include "kconform_types.h"
 
 #ifdef KC_WITH_GUEST
@@ -116,30 +118,45 @@ static inline int kc_read_back(struct kc_env *env, const struct kc_op *op,
 	return 0;
 }
 
-/* runs one device-attribute step; returns 0, or -1 when the harness failed */
-static inline int kc_device_attr(struct kc_env *env, const struct kc_step *s,
-				 long *ret, int *err)
+/* runs one device-attribute step; returns 0, or -1 when the harness failed.
+ * attr.addr points at one u64 (dattr.value), or at the struct ops[s->op]
+ * fills from v[] (dattr.vstruct), ending at a guard page */
+static inline int kc_device_attr(struct kc_env *env, const struct kc_op *ops,
+				 const struct kc_step *s, long *ret, int *err)
 {
 	struct kc_map arg, val;
 	struct kvm_device_attr *a;
-	int fd;
+	uint64_t v[KC_MAX_FIELDS];
+	size_t vsize = sizeof(uint64_t);
+	int fd, k;
 
 	if (s->dattr.on_vcpu && env->nvcpus == 0)
 		return -1;
+	if (s->dattr.vstruct && !ops)
+		return -1;
+	if (s->dattr.vstruct)
+		vsize = ops[s->op].arg_size;
 	fd = s->dattr.on_vcpu ? env->vcpus[env->nvcpus - 1] : env->vm_fd;
 	if (kc_map_guarded(env, sizeof(*a), &arg))
 		return -1;
-	if (kc_map_guarded(env, sizeof(uint64_t), &val)) {
+	if (kc_map_guarded(env, vsize, &val)) {
 		munmap(arg.base, arg.total);
 		return -1;
 	}
-	*(uint64_t *)val.p = kc_resolve(env, s->dattr.value);
+	if (s->dattr.vstruct) {
+		for (k = 0; k < KC_MAX_FIELDS; k++)
+			v[k] = kc_resolve(env, s->v[k]);
+		memset(val.p, 0, vsize);
+		ops[s->op].fill(val.p, v, NULL);
+	} else {
+		*(uint64_t *)val.p = kc_resolve(env, s->dattr.value);
+	}
 	a = (struct kvm_device_attr *)arg.p;
 	memset(a, 0, sizeof(*a));
 	a->group = (__u32)s->dattr.group;
 	a->attr = s->dattr.attr;
 	a->addr = (uintptr_t)(s->dattr.addrp == KC_ARG_VALID ? val.p :
-			      val.p + sizeof(uint64_t));
+			      val.p + vsize);
 	errno = 0;
 	*ret = ioctl(fd, s->dattr.req,
 		     s->argp == KC_ARG_VALID ? arg.p : arg.p + sizeof(*a));
@@ -273,6 +290,32 @@ static inline long kc_reg_list_ids(struct kc_env *env, const struct kc_step *s)
 	return mask;
 }
 
+/* drop POSIX capability `cap` from the effective set (drop), or make the
+ * effective set the permitted one again (!drop); the ioctl's result */
+static inline long kc_capability(struct kc_env *env, uint64_t cap, int drop)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	int i;
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	if (drop && cap >= 32 * _LINUX_CAPABILITY_U32S_3) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (!drop)
+			d[i].effective = d[i].permitted;
+	if (drop)
+		d[cap / 32].effective &= ~(1U << (cap % 32));
+	if (syscall(SYS_capset, &h, d))
+		return -1;
+	env->caps_dropped = drop;
+	return 0;
+}
+
 /* KVM_ARM_PREFERRED_TARGET + KVM_ARM_VCPU_INIT with the step's feature
  * bits: 0 done, 1 the host cannot offer a feature (the case is skipped,
  * naming it), -1 the init failed without any feature */
@@ -385,7 +428,7 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 			return -1;
 		break;
 	case KC_DEVICE_ATTR:
-		if (kc_device_attr(env, s, &ret, &err))
+		if (kc_device_attr(env, ops, s, &ret, &err))
 			return -1;
 		break;
 	case KC_GET_ONE_REG:
@@ -413,6 +456,9 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 #else
 		goto no_guest;
 #endif
+	case KC_DROP_CAPABILITY:
+		ret = kc_capability(env, s->cap, 1);
+		break;
 	case KC_READ_BACK:
 		if (kc_read_back(env, &ops[s->op], s, &ret, &err))
 			return -1;
@@ -422,6 +468,9 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 		ret = kc_vcpu_start(env, s);
 		if (ret == -2)		/* a feature the host cannot offer */
 			rc = 1;
+		break;
+	case KC_VCPU_IN_RUN:
+		ret = kc_vcpu_in_run(env);
 		break;
 	case KC_GUEST_EXIT:
 		rc = kc_guest_exit(env, s, &ret, &err);
@@ -463,6 +512,8 @@ static inline void kc_teardown(struct kc_env *env)
 #ifdef KC_WITH_GUEST
 	kc_vcpu_teardown(env);
 #endif
+	if (env->caps_dropped)
+		kc_capability(env, 0, 0);
 	for (i = 0; i < env->nvcpus; i++)
 		close(env->vcpus[i]);
 	env->nvcpus = 0;

@@ -20,9 +20,11 @@ enum kc_step_kind {
 	KC_PAGEOUT,	/* pageout */
 	KC_DEVICE_ATTR,	/* device_attr */
 	KC_DELETE_MEMSLOT,	/* delete_memslot */
+	KC_DROP_CAPABILITY,	/* drop_capability */
+	KC_VCPU_IN_RUN,	/* vcpu_in_run */
+	KC_READ_BACK,	/* read_back */
 	KC_GUEST_EXIT,	/* guest_exit */
 	KC_RUN_FIELD,	/* run_field */
-	KC_READ_BACK,	/* read_back */
 };
 
 enum kc_argp {
@@ -39,6 +41,7 @@ enum kc_guest_op {
 	KC_GOP_MRS = 1,	/* mrs */
 	KC_GOP_STG,	/* stg */
 	KC_GOP_LDG,	/* ldg */
+	KC_GOP_SPIN,	/* spin */
 	KC_GOP_LDP,	/* ldp */
 	KC_GOP_HVC,	/* hvc */
 	KC_GOP_SMC,	/* smc */
@@ -69,9 +72,11 @@ static inline const char *kc_kind_name(enum kc_step_kind k)
 	case KC_PAGEOUT: return "pageout";
 	case KC_DEVICE_ATTR: return "device_attr";
 	case KC_DELETE_MEMSLOT: return "delete_memslot";
+	case KC_DROP_CAPABILITY: return "drop_capability";
+	case KC_VCPU_IN_RUN: return "vcpu_in_run";
+	case KC_READ_BACK: return "read_back";
 	case KC_GUEST_EXIT: return "guest_exit";
 	case KC_RUN_FIELD: return "run_field";
-	case KC_READ_BACK: return "read_back";
 	}
 	return "unknown";
 }

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <dirent.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 #include "kconform_steps.h"
@@ -37,7 +39,10 @@ struct kc_val {
 	int64_t pages;
 	int64_t bytes;
 	uint32_t div;
+	int host;		/* KC_HOST_*: a value the host gives at run time */
 };
+
+#define KC_HOST_PMU_TYPE	1	/* perf type of the host's arm PMU */
 
 
 
@@ -83,6 +88,7 @@ struct kc_step {
 		uint64_t group, attr;
 		struct kc_val value;	/* the u64 at attr.addr */
 		enum kc_argp addrp;	/* attr.addr valid or unmapped */
+		int vstruct;		/* attr.addr: ops[op]'s struct, filled from v[] */
 	} dattr;
 	struct {			/* KC_{GET,SET}_ONE_REG, KC_REG_LIST of a spec's register */
 		int direct;		/* the last vCPU created, not the guest runtime's */
@@ -129,10 +135,54 @@ struct kc_env {
 	size_t run_size;
 	const char *case_id;
 	char why[256];			/* why a step failed or skipped */
+	int caps_dropped;		/* KC_DROP_CAPABILITY: raise them at teardown */
+	pthread_t spin;			/* KC_VCPU_IN_RUN: the thread inside KVM_RUN */
+	int spinning;
 };
+
+/* KC_HOST_PMU_TYPE: the `type` of the first event source under
+ * /sys/bus/event_source/devices with a `cpus` file (an arm_pmu); -1 none */
+static inline int64_t kc_host_value(int which)
+{
+	static int64_t pmu_type = -2;
+	char path[320];
+	struct dirent *e;
+	DIR *d;
+	FILE *f;
+	long t;
+
+	if (which != KC_HOST_PMU_TYPE)
+		return -1;
+	if (pmu_type != -2)
+		return pmu_type;
+	pmu_type = -1;
+	d = opendir("/sys/bus/event_source/devices");
+	while (d && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/event_source/devices/%s/cpus",
+			 e->d_name);
+		if (access(path, R_OK))
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/event_source/devices/%s/type",
+			 e->d_name);
+		f = fopen(path, "r");
+		if (f && fscanf(f, "%ld", &t) == 1)
+			pmu_type = t;
+		if (f)
+			fclose(f);
+		if (pmu_type >= 0)
+			break;
+	}
+	if (d)
+		closedir(d);
+	return pmu_type;
+}
 
 static inline uint64_t kc_resolve(const struct kc_env *env, struct kc_val v)
 {
+	if (v.host)
+		return (uint64_t)kc_host_value(v.host);
 	int64_t n = v.pages * env->page_size + v.bytes;
 
 	return (uint64_t)n / (v.div ? v.div : 1);

@@ -15,6 +15,7 @@
 #ifndef KCONFORM_VCPU_H
 #define KCONFORM_VCPU_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdarg.h>
@@ -34,6 +35,7 @@
 _Static_assert((int)KC_GOP_MRS == (int)KG_OP_MRS &&
 	       (int)KC_GOP_STG == (int)KG_OP_STG &&
 	       (int)KC_GOP_LDG == (int)KG_OP_LDG &&
+	       (int)KC_GOP_SPIN == (int)KG_OP_SPIN &&
 	       (int)KC_GOP_LDP == (int)KG_OP_LDP &&
 	       (int)KC_GOP_HVC == (int)KG_OP_HVC &&
 	       (int)KC_GOP_SMC == (int)KG_OP_SMC, "kc_guest_op follows enum kg_op");
@@ -134,8 +136,11 @@ static inline long kc_vcpu_start(struct kc_env *env, const struct kc_step *s)
 	return fd;
 }
 
+static inline void kc_vcpu_stop_spin(struct kc_env *env);
+
 static inline void kc_vcpu_teardown(struct kc_env *env)
 {
+	kc_vcpu_stop_spin(env);
 	if (env->run)
 		munmap(env->run, env->run_size);
 	env->run = NULL;
@@ -200,6 +205,46 @@ static inline int kc_guest_command(struct kc_env *env, uint64_t op,
 			       (unsigned long long)env->run->mmio.phys_addr,
 			       env->run->mmio.is_write ? "write" : "read");
 	}
+}
+
+static void *kc_spin_thread(void *p)
+{
+	struct kc_env *env = p;
+	uint64_t r;
+
+	kc_guest_command(env, KG_OP_SPIN, 0, 0, 0, &r);
+	return NULL;
+}
+
+/* KC_VCPU_IN_RUN: the started vCPU runs the guest's SPIN command on a
+ * thread; returns once the guest says it is spinning (inside KVM_RUN) */
+static inline long kc_vcpu_in_run(struct kc_env *env)
+{
+	volatile struct kg_mailbox *mb;
+	int i;
+
+	if (env->guest_fd < 0 || !env->run)
+		return kc_fail(env, "no guest vCPU was started");
+	mb = kc_mailbox(env);
+	mb->a1 = 0;
+	if (pthread_create(&env->spin, NULL, kc_spin_thread, env))
+		return kc_fail(env, "pthread_create: %s", strerror(errno));
+	env->spinning = 1;
+	for (i = 0; i < 2000 && mb->a1 != 1; i++)
+		usleep(1000);
+	if (mb->a1 != 1)
+		return kc_fail(env, "the vCPU did not enter the guest within 2 s");
+	return 0;
+}
+
+/* the spinning vCPU leaves the guest (its command done) and its thread ends */
+static inline void kc_vcpu_stop_spin(struct kc_env *env)
+{
+	if (!env->spinning)
+		return;
+	kc_mailbox(env)->op = KG_OP_NONE;
+	pthread_join(env->spin, NULL);
+	env->spinning = 0;
 }
 
 static inline int kc_guest_step(struct kc_env *env, const struct kc_step *s,

@@ -30,20 +30,53 @@ ONE_REG_BYTES = 8        # the value a ONE_REG step's reg.addr points at: one u6
 
 
 # ---------------------------------------------------------------- values
+# values only the host under test knows, read by the C runtime at run time
+# (templates/kconform_types.h kc_host_value): name -> C constant
+HOST_VALUES = {"pmu_type": "KC_HOST_PMU_TYPE"}   # perf type of the host's arm PMU
+
+
+class HostValue(int):
+    """A value the host gives at run time (Val.host), in the reference: it
+    equals only the same host value, never a number a case chose (an
+    unused id is one no host gives)."""
+
+    def __new__(cls, name: str):
+        obj = super().__new__(cls, 0)
+        obj.name = name
+        return obj
+
+    def __eq__(self, other):
+        return isinstance(other, HostValue) and other.name == self.name
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = int.__hash__
+
+    def __repr__(self):
+        return f"<host {self.name}>"
+
+
 @dataclass(frozen=True)
 class Val:
-    """pages * PAGE_SIZE + bytes, divided by div (1 unless a buffer size)."""
+    """pages * PAGE_SIZE + bytes, divided by div (1 unless a buffer size);
+    or, with `host`, a value the host gives at run time (HOST_VALUES)."""
     pages: int = 0
     bytes: int = 0
     div: int = 1
+    host: str = ""
 
     def resolve(self, page_size: int) -> int:
+        if self.host:
+            return HostValue(self.host)
         return (self.pages * page_size + self.bytes) // self.div
 
     def plus(self, nbytes: int) -> "Val":
         return replace(self, bytes=self.bytes + nbytes)
 
     def __str__(self) -> str:
+        if self.host:
+            return f"<host {self.host}>"
         parts = [f"{self.pages}p"] if self.pages else []
         if self.bytes or not parts:
             parts.append(hex(self.bytes) if self.bytes > 9 else str(self.bytes))
@@ -72,9 +105,11 @@ class StepKind(enum.Enum):
     PAGEOUT = "pageout"              # MADV_PAGEOUT of a memslot's mapping
     DEVICE_ATTR = "device_attr"      # KVM_{SET,GET,HAS}_DEVICE_ATTR on the VM or a vCPU
     DELETE_MEMSLOT = "delete_memslot"  # KVM_SET_USER_MEMORY_REGION of size 0
+    DROP_CAPABILITY = "drop_capability"  # the process drops a POSIX capability
+    VCPU_IN_RUN = "vcpu_in_run"      # the started vCPU stays inside KVM_RUN (a thread)
+    READ_BACK = "read_back"          # a GET ioctl reading back one field a call set
     GUEST_EXIT = "guest_exit"        # the guest makes an event; what KVM_RUN returns
     RUN_FIELD = "run_field"          # a kvm_run field of the last exit (or the guest's x0)
-    READ_BACK = "read_back"          # a GET ioctl reading back one field a call set
 
     @property
     def c_name(self) -> str:
@@ -113,6 +148,7 @@ class GuestOp(enum.Enum):
     MRS = "mrs"                      # read a system register
     STG = "stg"                      # set a tag per granule over a range
     LDG = "ldg"                      # read the tags of a range
+    SPIN = "spin"                    # stay in the guest until the VMM changes the command
     LDP = "ldp"                      # a load pair from an IPA (no ISV syndrome describes it)
     HVC = "hvc"                      # an HVC with x0..x2; the result is x0
     SMC = "smc"                      # an SMC with x0..x2; the result is x0
@@ -383,19 +419,40 @@ class DeviceAttr(Step):
     value: Val = Val()
     arg: ArgPointer = ArgPointer.VALID
     addr: ArgPointer = ArgPointer.VALID
+    fields: tuple = ()               # ((path, Val), ...): addr points at the struct the
+                                     # handler copies (its fill is ops[op]), not a u64
+    initialises: str = ""            # as a set-up step: the vCPU feature it initialises
 
     def c_init(self, r) -> list[str]:
+        vstruct = ", .vstruct = 1" if self.fields else ""
         lines = [f".kind = {self.KIND.c_name}",
                  f".dattr = {{ .req = {self.request.c_name}, .on_vcpu = {int(self.on_vcpu)},",
                  f"  .group = {self.group:#x}, .attr = {self.attr:#x},",
-                 f"  .value = {r.val_init(self.value)}, .addrp = {self.addr.c_name} }},"]
+                 f"  .value = {r.val_init(self.value)}, .addrp = {self.addr.c_name}{vstruct} }},"]
+        if self.fields:
+            d = r.ops[self.op]
+            lines.append(f".op = {d.index},")
+            values = dict(self.fields)
+            for i, f in enumerate(d.fields):
+                if values.get(f, Val()) != Val():
+                    lines.append(f".v[{i}] = {r.val_init(values[f])},\t/* {f} */")
         if self.arg is not ArgPointer.VALID:
             lines.append(f".argp = {self.arg.c_name},")
         return lines
 
+    def ref_setup(self, vm):
+        if not self.initialises:
+            raise ValueError("a device attribute is a set-up step only to initialise a "
+                             "vCPU feature")
+        return vm.setup_feature_init(self.initialises)
+
     def ref_values(self, page_size: int) -> dict:
-        return {"flags": 0, "group": self.group, "attr": self.attr,
-                "value": self.value.resolve(page_size)}
+        out = {"flags": 0, "group": self.group, "attr": self.attr}
+        if self.fields:
+            out.update((p, v.resolve(page_size)) for p, v in self.fields)
+        else:
+            out["value"] = self.value.resolve(page_size)
+        return out
 
     def ref_pointers(self) -> dict:
         """Which user pointers of the call can be dereferenced."""
@@ -418,8 +475,7 @@ class VcpuStart(Step):
                 f'.features = {mask:#x}ULL, .feature_names = "{names}"']
 
     def ref_setup(self, vm):
-        # kc_vcpu_start: KVM_CREATE_VCPU, then KVM_ARM_VCPU_INIT (no features)
-        return vm.setup_vcpu(init=True)
+        return vm.setup_vcpu(True, self.features)
 
 
 @dataclass(frozen=True)
@@ -665,6 +721,32 @@ class DeleteMemslot(Step):
 
     def ref_setup(self, vm):
         return vm.setup_delete_memslot(self.slot)
+
+
+@dataclass(frozen=True)
+class DropCapability(Step):
+    """The test process drops a POSIX capability (CAP_SYS_BOOT, ...) from
+    its effective set until the case ends (the runtime raises it again at
+    teardown: it stays permitted), so a `capable()` check fails."""
+    KIND = StepKind.DROP_CAPABILITY
+    posix_cap: str = ""              # the <linux/capability.h> name
+
+    def c_init(self, r) -> list[str]:
+        return [f".kind = {self.KIND.c_name}, .cap = {self.posix_cap or 'CAP_CHOWN'}"]
+
+    def ref_setup(self, vm):
+        return vm.setup_drop_capability(self.posix_cap)
+
+
+@dataclass(frozen=True)
+class VcpuInRun(Step):
+    """The vCPU VCPU_START started enters KVM_RUN on a thread of its own and
+    stays in the guest (guest command SPIN) until the case ends, holding
+    its vCPU mutex: an ioctl that must lock every vCPU cannot."""
+    KIND = StepKind.VCPU_IN_RUN
+
+    def ref_setup(self, vm):
+        return vm.setup_vcpu_in_run()
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,18 @@ class Lever(enum.Enum):
                                                  # first, sets the state the check refuses
     VM_HAS_RUN = "vm_has_run"                    # a vCPU enters the guest (KVM_RUN) once
                                                  # before the call
+    DROP_CAPABILITY = "drop_capability"          # `capable(CAP_X)`: the test process drops
+                                                 # CAP_X (effective set) before the call
     VCPU_NOT_INITIALISED = "vcpu_not_initialised"  # the vCPU the call is made on is
                                                  # created without KVM_ARM_VCPU_INIT
     VCPU_WITHOUT_FEATURE = "vcpu_without_feature"  # the vCPU is initialised without the
                                                  # feature the predicate names (the valid
                                                  # path initialises it with the feature)
+    VCPU_IN_RUN = "vcpu_in_run"                  # a vCPU is inside KVM_RUN (a thread of
+                                                 # the test) during the call
+    INITIALISE_FEATURE_FIRST = "initialise_feature_first"  # the vCPU's feature is
+                                                 # initialised (the vocabulary's `init`
+                                                 # attribute, GROUP/ATTR) before the call
     NONE = "none"                                # no input makes it fail
 
 
@@ -111,6 +118,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          reg_count="how many registers KVM_GET_REG_LIST lists for the vCPU (the host's: at least one)",
          gfn_hva="the host address backing a guest frame, or the error value",
          value_of="the value of its argument (atomic_read: a counter's value)",
+         host_pmu_type="the perf type number of a PMU of the host (read at run time: "
+                       "the sysfs event source with a cpus file)",
          range_insert="insert [first, last] into a table of the VM: 0, or -EEXIST on overlap")
     + _c(H, "memslots",
          gfn_of="guest frame number of a guest physical address",
@@ -137,8 +146,10 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          page_shift="log2 of the running kernel's page size",
          kvmio="the ioctl type of every KVM ioctl",
          int_max="the largest int",
-         kernel_size="a size in bytes a kernel header fixes (include/linux/sizes.h: SZ_4K, ...)",
-         esr_iss_mask="the ISS field of an exception syndrome (ESR_ELx bits 24..0)")
+         enum_count="the number of values of a kernel enum (its NR_ member, which the "
+                    "uAPI header hides from userspace behind __KERNEL__)",
+         esr_iss_mask="the ISS field of an exception syndrome (ESR_ELx bits 24..0)",
+         kernel_size="a size in bytes a kernel header fixes (include/linux/sizes.h: SZ_4K, ...)")
     + _c(K, "memslots",
          mem_readonly="the KVM_MEM_READONLY memslot flag",
          memslots_num="the number of memslots per address space")

@@ -46,11 +46,12 @@ from generator.model.vocab import load_vocabulary as _load_vocabulary
 from generator.model.vocab import user_vocabularies
 from generator.model import Check, Operation, OpKind, Reach, Source, Spec
 from generator.model.concepts import Lever
+from generator.plan.values import describe, solve, value_struct
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
                                   ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
-                                  AttrRequest, DeviceAttr, EnableCap, Fill, Gap, Guest,
-                                  GetOneReg, GuestOp, ReadBack, RegList, Report, SetOneReg, Step,
-                                  StepRole, Untested, Val, VcpuStart, VmIoctl)
+                                  AttrRequest, DeviceAttr, DropCapability, EnableCap, Fill, Gap,
+                                  GetOneReg, Guest, GuestOp, ReadBack, RegList, Report, SetOneReg,
+                                  Step, StepRole, Untested, Val, VcpuInRun, VcpuStart, VmIoctl)
 
 
 class PlanError(KconformError):
@@ -85,6 +86,7 @@ class How(enum.Enum):
     ELEMENTS = "elements"            # an array must be all zero: one element at a time
     ABOVE = "above"                  # field > bound / field >= bound: set it past the bound
     VALUE = "value"                  # set the field to a value the check refuses
+    ASSIGN = "assign"                # set several fields (a check over derived locals)
     ALL = "all"                      # `a && b && (c & ~MASK)`: make every conjunct fail
 
 
@@ -96,9 +98,13 @@ class Violation:
     field: str = ""
     value: int = 0
     elements: tuple = ()             # ELEMENTS: the element paths, one case each
+    arg: str = ""                    # DROP_CAPABILITY: the POSIX capability
+    assignments: tuple = ()          # ASSIGN: ((path, value), ...) per case
+    named: tuple = ()                # ASSIGN: a word per assignment ("closest", "wraps")
     inside: int = 0                  # ABOVE: the value just inside the bound
     note: str = ""                   # VALUE: what the value is, for the description
     feature: tuple = ()              # VCPU_WITHOUT_FEATURE: (KVM_ARM_VCPU_* name, bit)
+    init: tuple = ()                 # INITIALISE_FEATURE_FIRST: (feature, group, attr)
     parts: tuple = ()                # ALL: one Violation per conjunct
 
     @property
@@ -106,6 +112,10 @@ class Violation:
         return self.lever.value if self.how is How.LEVER else self.field
 
     def composable_with(self, other: "Violation") -> bool:
+        levers = {self.lever, other.lever}
+        if Lever.INITIALISE_FEATURE_FIRST in levers and levers & {
+                Lever.VCPU_WITHOUT_FEATURE, Lever.VCPU_NOT_INITIALISED}:
+            return False                  # a feature initialised needs the vCPU to have it
         if self.touches != other.touches:
             return True
         return {self.how, other.how} == {How.BIT_OUTSIDE_MASK, How.MISALIGN}
@@ -125,12 +135,15 @@ ATTR_FIELDS = ["flags", "group", "attr", "value"]
 
 def op_fields(spec: Spec, op: Operation) -> list[str]:
     """The inputs a case sets for an operation: its argument struct's
-    scalar fields, a device attribute's group, attr and value, the one
+    scalar fields, a device attribute's group, attr and value (or, when
+    the handler copies the value pointer into a struct the spec defines,
+    values.value_struct, that struct's fields instead of value), the one
     value a scalar argument points at (named as the handler's local:
     `get_user(what, (int __user *)argp)` -> "what"), or the ioctl's
     integer argument itself ("arg": KVM_RUN's)."""
     if op.kind in ATTR_KINDS:
-        return list(ATTR_FIELDS)
+        inner = attr_value_fields(spec, op)
+        return ATTR_FIELDS[:3] + inner if inner else list(ATTR_FIELDS)
     if op.kind in ONE_REG_KINDS:
         return list(ONE_REG_FIELDS)
     if vcpu_request(op):
@@ -172,6 +185,21 @@ def scalar_field(op: Operation) -> str:
         m = re.search(r"\bcopy_from_user\s*\(\s*&\s*(\w+)\s*,\s*(?:\([^)]*\)\s*)?argp\b",
                       op.body or "")
     return m.group(1) if m else "value"
+
+
+def attr_value_fields(spec: Spec, op: Operation) -> list[str]:
+    """The scalar fields of the struct a device attribute's addr points at
+    ([] when it points at one u64, or when a field's name is one of
+    kvm_device_attr's own)."""
+    if op.kind not in ATTR_KINDS:
+        return []
+    vs = value_struct(spec, op)
+    if vs is None:
+        return []
+    inner = struct_fields(spec, vs[1])
+    if not inner or {f.split("[")[0] for f in inner} & set(ATTR_FIELDS):
+        return []
+    return inner
 
 
 def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[str]:
@@ -219,6 +247,9 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     # a predicate's whole spelling (`test_bit(KVM_ARCH_FLAG_HAS_RAN_ONCE)`) before its head
     heads = [_head(inner)] + [h for p in check.predicates
                               for h in (p.spelling.strip(), p.spelling.split("(")[0].strip())]
+    helper_error = _repeat_helper_error(check, vocab)
+    if helper_error is not None:
+        return helper_error
     for head in filter(None, heads):
         term = vocab.predicates.get(head) or vocab.helpers.get(head)
         if term is not None and term.lever in (Lever.RESERVED_ELEMENT_NONZERO.value,
@@ -232,6 +263,9 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
             if lever is Lever.REPEAT_VALID_CALL and not any(
                     e.startswith(f"{head} = ") for e in op.effects):
                 return None               # the operation does not set what the check tests
+            if lever is Lever.DROP_CAPABILITY:
+                return Violation(check, How.LEVER, lever=lever,
+                                 arg=_posix_capability(check, head))
             if lever is Lever.BAD_ARG_POINTER and (
                     (op.kind in ATTR_KINDS and "addr" in check.reads)
                     or (op.kind in ONE_REG_KINDS and through_addr(check))):
@@ -244,8 +278,22 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
                                 f"issued on the {op.fd} fd: no case makes the vCPU it means")
             if lever is Lever.VCPU_WITHOUT_FEATURE:
                 feature = vcpu_feature(spec, check, head, term, vocab)
+            if lever is Lever.INITIALISE_FEATURE_FIRST:
+                if op.fd != "vcpu":
+                    raise PlanError(check.source, f"{head} tests a vCPU feature, but "
+                                    f"{op.name} is issued on the {op.fd} fd")
+                return Violation(check, How.LEVER, lever=lever,
+                                 init=feature_init(spec, check, head, term, vocab))
             return Violation(check, How.LEVER, lever=lever,
                              field=read if read in fields else "", feature=feature)
+    host = host_value_test(op, node, fields, vocab)
+    if host is not None:
+        path, _, unused = host
+        return Violation(check, How.VALUE, field=path, value=unused)
+    solved = _solve(spec, op, check.condition, fields, vocab)
+    if solved is not None:
+        return Violation(check, How.ASSIGN, field=",".join(p for p, _ in solved.failing[0]),
+                         assignments=solved.failing, named=solved.what)
     bound = _bound(spec, op, node, fields, vocab)
     if bound is not None:
         path, past, inside = bound
@@ -286,6 +334,78 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
                     f"mask test or a vocabulary predicate with a lever")
 
 
+def _posix_capability(check: Check, head: str) -> str:
+    """The POSIX capability `capable(CAP_X)` (or ns_capable(ns, CAP_X), ...)
+    tests: its last argument, a <linux/capability.h> name."""
+    def find(n):
+        if isinstance(n, c_ast.FuncCall) and to_c(n.name) == head and n.args:
+            return n.args.exprs[-1]
+        for _, child in n.children():
+            got = find(child)
+            if got is not None:
+                return got
+        return None
+    arg = find(parse_expr(check.condition))
+    name = to_c(arg) if arg is not None else ""
+    if not re.fullmatch(r"CAP_[A-Z0-9_]+", name):
+        raise PlanError(check.source, f"check {check.id} ({check.condition!r}): {head}() "
+                        f"names no POSIX capability (CAP_...) to drop")
+    return name
+
+
+# concepts of host values a case reads at run time (generator.model.case
+# HOST_VALUES): concept -> (host value, a number the host never gives)
+HOST_CONCEPTS = {
+    # perf type numbers come from an IDR counting up from PERF_TYPE_MAX
+    "host_pmu_type": ("pmu_type", 0x7fffffff),
+}
+
+
+def host_value_test(op: Operation, node, fields: list[str], vocab: Vocabulary):
+    """`HOST != field` (either way round), HOST a vocabulary helper whose
+    concept is a host value: (field path, host value, a value the host
+    never gives) -- the valid call sends the host's, the case an unused one."""
+    if not (isinstance(node, c_ast.BinaryOp) and node.op == "!="):
+        return None
+    for a, b in ((node.left, node.right), (node.right, node.left)):
+        term = vocab.lookup(to_c(a)) or vocab.lookup(_head(a) or "")
+        if term is None or term.concept not in HOST_CONCEPTS:
+            continue
+        path = _field_path(b, op, fields)
+        if path is not None:
+            return (path, *HOST_CONCEPTS[term.concept])
+    return None
+
+
+def _repeat_helper_error(check: Check, vocab: Vocabulary) -> Optional[Violation]:
+    """`r = helper(...); if (r) goto out;` read as `helper(...) == -ERRNO`
+    (a helper error of the vocabulary): when that error's lever is
+    repeat_valid_call (mtree_insert_range's EEXIST on an overlap), the valid
+    call made first makes the same call fail with it."""
+    if check.errno is None:
+        return None
+    for p in check.predicates:
+        term = vocab.helpers.get(p.spelling.split("(")[0].strip())
+        for e in getattr(term, "errors", ()) or ():
+            if e.concept == p.concept and e.errno == check.errno.name \
+                    and e.lever == Lever.REPEAT_VALID_CALL.value:
+                return Violation(check, How.LEVER, lever=Lever.REPEAT_VALID_CALL)
+    return None
+
+
+def _solve(spec: Spec, op: Operation, condition: str, fields: list[str], vocab: Vocabulary):
+    """values.solve over the operation's inputs (a condition reading locals
+    the handler derives from them), constants from the spec or the vocabulary."""
+    def constant(name):
+        try:
+            return spec.constant(name).value
+        except KeyError:
+            return vocab.constant_value(name)
+    vs = value_struct(spec, op) if op.kind in ATTR_KINDS else None
+    return solve(spec, op, fields, condition, constant,
+                 struct_type=vs[1] if vs else op.arg_type)
+
+
 def _field_test(spec: Spec, op: Operation, check: Check, node, fields: list[str],
                 vocab: Vocabulary) -> Optional[Violation]:
     """A truthy field (`field`: set it to 1) or a mask test (`field &
@@ -320,6 +440,46 @@ def _conjuncts(node) -> list:
     if isinstance(node, c_ast.BinaryOp) and node.op == "&&":
         return _conjuncts(node.left) + _conjuncts(node.right)
     return [node]
+
+
+def feature_init(spec: Spec, check: Check, head: str, term, vocab: Vocabulary) -> tuple:
+    """(feature, group, attr) of the device attribute that initialises the
+    vCPU feature a predicate tests: its vocabulary args `feature` and
+    `init: GROUP/ATTR` (constants of the vocabulary or the spec)."""
+    args = dict(term.args)
+    name, init = args.get("feature", ""), args.get("init", "")
+    parts = init.split("/")
+    if not name or len(parts) != 2:
+        raise PlanError(check.source, f"{head} names no attribute that initialises the "
+                        "feature (vocabulary args feature and init: GROUP/ATTR)")
+    values = []
+    for c in parts:
+        v = vocab.constant_value(c.strip())
+        if v is None:
+            try:
+                v = spec.constant(c.strip()).value
+            except KeyError:
+                raise PlanError(check.source, f"unmapped name {c.strip()} at line "
+                                f"{check.source.line}: the attribute that initialises "
+                                f"{name} has no value in the vocabulary", Gap.UNMAPPED) from None
+        values.append(int(v))
+    return (name, values[0], values[1])
+
+
+def feature_inits(vocab: Vocabulary) -> dict[str, tuple[int, int]]:
+    """feature -> (group, attr) of its init attribute, for every vCPU
+    feature the vocabulary says is initialised by one (a vCPU with it
+    needs it before KVM_RUN)."""
+    out: dict[str, tuple[int, int]] = {}
+    for term in vocab.predicates.values():
+        args = dict(term.args)
+        parts = args.get("init", "").split("/")
+        if term.concept != "feature_initialised" or len(parts) != 2:
+            continue
+        values = [vocab.constant_value(c.strip()) for c in parts]
+        if None not in values and args.get("feature"):
+            out[args["feature"]] = (int(values[0]), int(values[1]))
+    return out
 
 
 def vcpu_feature(spec: Spec, check: Check, head: str, term, vocab: Vocabulary) -> tuple:
@@ -566,8 +726,11 @@ class _Draft:
     addr: ArgPointer = ArgPointer.VALID    # a device attribute's addr
     repeat: bool = False                   # the valid call is made first
     ran: bool = False                      # a vCPU has entered the guest once
+    in_run: bool = False                   # a vCPU is inside KVM_RUN during the call
+    drop_caps: tuple = ()                  # POSIX capabilities dropped before the call
     vcpu_init: bool = True                 # the vCPU the call is made on is initialised
     vcpu_features: tuple = ()              # ... with these features ((name, bit), ...)
+    feature_inits: tuple = ()              # ... initialised first ((name, group, attr), ...)
 
 
 class _OpPlanner:
@@ -716,6 +879,12 @@ class _OpPlanner:
                 f[v.field] = Val(bytes=1)
         for path, value in self._required().items():
             f[path] = Val(bytes=value)
+        for c in self.op.checks:          # a value only the host knows: the host's
+            if c.reach is Reach.REACHABLE and c.value is None:
+                host = host_value_test(self.op, parse_expr(c.condition), self.fields,
+                                       self.vocab)
+                if host is not None:
+                    f[host[0]] = Val(host=host[1])
         for _, v in self.violations:      # an address a memslot must back
             if v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT and v.field \
                     and not self.addr_field:
@@ -743,6 +912,9 @@ class _OpPlanner:
                               self.vocab)
             if got is not None:
                 out.setdefault(got[0], got[2][0])
+            solved = _solve(self.spec, self.op, c.condition, self.fields, self.vocab)
+            for path, value in (solved.passing if solved else ()):
+                out.setdefault(path, value)
         for name, const in self.op.select.items():
             value = self._constant(c_ast.ID(const))
             if value is None:
@@ -764,7 +936,10 @@ class _OpPlanner:
         return bool(d & bit) == bool(to_v & bit)
 
     def apply(self, d: _Draft, v: Violation, element: str = "") -> None:
-        if v.how is How.ALL:
+        if v.how is How.ASSIGN:
+            for path, value in (element or v.assignments[0]):
+                d.fields[path] = Val(bytes=value)
+        elif v.how is How.ALL:
             for p in v.parts:
                 self.apply(d, p)
         elif v.how is How.TRUTHY:
@@ -791,20 +966,30 @@ class _OpPlanner:
             d.addr = ArgPointer.UNMAPPED
         elif v.lever is Lever.REPEAT_VALID_CALL:
             d.repeat = True
-        elif v.lever is Lever.VM_HAS_RUN:
-            d.ran = True
         elif v.lever is Lever.VCPU_NOT_INITIALISED:
             d.vcpu_init = False
         elif v.lever is Lever.VCPU_WITHOUT_FEATURE:
             d.vcpu_features = tuple(f for f in d.vcpu_features if f != v.feature)
+        elif v.lever is Lever.INITIALISE_FEATURE_FIRST:
+            d.feature_inits += (v.init,)
+        elif v.lever is Lever.VM_HAS_RUN:
+            d.ran = True
+        elif v.lever is Lever.VCPU_IN_RUN:
+            d.in_run = True
+        elif v.lever is Lever.DROP_CAPABILITY:
+            d.drop_caps += (v.arg,)
 
     def setup(self, d: _Draft) -> list[Step]:
         steps = [CreateVm()]
-        if self.op.fd == "vcpu" and not d.ran:   # the vCPU the call is made on
-            steps.append(CreateVcpu(init=d.vcpu_init,
-                                    features=d.vcpu_features if d.vcpu_init else ()))
+        vcpu = None
+        if self.op.fd == "vcpu":          # the vCPU the call is made on
+            vcpu = CreateVcpu(init=d.vcpu_init,
+                              features=d.vcpu_features if d.vcpu_init else ())
         elif d.vcpu_first:
-            steps.append(CreateVcpu())
+            vcpu = CreateVcpu()
+        if vcpu is not None and not (d.ran or d.in_run):
+            steps.append(vcpu)
+            steps += self.init_features(d)
         if self.cap and d.enable and self.op.kind is OpKind.IOCTL:
             en = self._enable_op()
             role = StepRole.SUBJECT if en else StepRole.SETUP
@@ -814,11 +999,23 @@ class _OpPlanner:
                 v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT for _, v in self.violations):
             steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))
-        if d.ran:
-            steps += run_once()
+        if d.ran or d.in_run:             # another vCPU, with the call's features, runs
+            features = d.vcpu_features if self.op.fd == "vcpu" else ()
+            inits = feature_inits(self.vocab)
+            steps += run_once(features, [(n, *inits[n]) for n, _ in features if n in inits],
+                              stay=d.in_run, once=d.ran)
+            if self.op.fd == "vcpu":      # ... and the call's vCPU comes after it
+                steps.append(vcpu)
+                steps += self.init_features(d)
         if d.repeat:
             steps.append(self.call(self.base(), note="the valid call first"))
+        steps += [DropCapability(posix_cap=c, note=f"the process drops {c}")
+                  for c in d.drop_caps]
         return steps
+
+    def init_features(self, d: _Draft) -> list[Step]:
+        """The call's vCPU features initialised first (INITIALISE_FEATURE_FIRST)."""
+        return [init_feature_step(*i) for i in d.feature_inits]
 
     def call(self, d: _Draft, seed: int = 0, note: str = "") -> Step:
         op = self.op
@@ -840,11 +1037,13 @@ class _OpPlanner:
                        reg_id=d.fields.get("id", Val()).bytes,
                        value=d.fields.get("value", Val()), arg=d.arg, addr=d.addr)
         if op.kind in ATTR_KINDS:
+            inner = attr_value_fields(self.spec, op)
             return DeviceAttr(StepRole.SUBJECT, op=op.name, note=note,
                               request=ATTR_KINDS[op.kind], on_vcpu=op.fd == "vcpu",
                               group=d.fields.get("group", Val()).bytes,
                               attr=d.fields.get("attr", Val()).bytes,
-                              value=d.fields.get("value", Val()), arg=d.arg, addr=d.addr)
+                              value=d.fields.get("value", Val()), arg=d.arg, addr=d.addr,
+                              fields=tuple((p, d.fields.get(p, Val())) for p in inner))
         buf = None
         if op.buffer is not None:
             n = d.fields[op.buffer.length_field]
@@ -1069,6 +1268,9 @@ class _OpPlanner:
         if v.how is How.ELEMENTS and len(v.elements) > 1:
             return [(f"{check.id}.{re.sub(r'[^0-9a-z]+', '_', e.lower()).strip('_')}", e)
                     for e in v.elements]
+        if v.how is How.ASSIGN:      # the closest failing values, then one that wraps
+            return [(check.id if i == 0 else f"{check.id}.{word}", a)
+                    for i, (a, word) in enumerate(zip(v.assignments, v.named))]
         return [(check.id, "")]
 
     def pair_cases(self) -> list[Case]:
@@ -1234,14 +1436,28 @@ class _OpPlanner:
 RUN_ONCE_REG = "ID_AA64PFR1_EL1"
 
 
-def run_once() -> list[Step]:
+def init_feature_step(feature: str, group: int, attr: int) -> Step:
+    """KVM_SET_DEVICE_ATTR on the last vCPU created that initialises a
+    feature (KVM_ARM_VCPU_PMU_V3_INIT), as a set-up step."""
+    return DeviceAttr(request=AttrRequest.SET, on_vcpu=True, group=group, attr=attr,
+                      initialises=feature, note=f"initialise {feature}")
+
+
+def run_once(features: tuple = (), inits=(), stay: bool = False,
+             once: bool = True) -> list[Step]:
     """Set-up steps that make a vCPU enter the guest through KVM_RUN once
-    (concept vm_has_run): a vCPU initialised and loaded with the guest
-    runtime, which then runs one command.  An operation on a vCPU fd acts
-    on that vCPU (the last one created)."""
-    return [VcpuStart(note="a vCPU to run the guest"),
-            Guest(reg=RUN_ONCE_REG, guest_op=GuestOp.MRS, report=Report.ACCESS,
-                  note="enter the guest once (KVM_RUN)")]
+    (concept vm_has_run): a vCPU initialised (with `features`: a VM's
+    vCPUs share their features; `inits`, (feature, group, attr), the
+    attributes a feature needs before KVM_RUN) and loaded with the guest
+    runtime, which then runs one command.  An operation on a vCPU fd is
+    made on a vCPU created after it.  With `stay` the vCPU then stays
+    inside KVM_RUN, on a thread, until the case ends (concept
+    vcpus_lockable); `once` False: no command before that."""
+    return ([VcpuStart(features=tuple(features), note="a vCPU to run the guest")]
+            + [init_feature_step(*i) for i in inits]
+            + ([Guest(reg=RUN_ONCE_REG, guest_op=GuestOp.MRS, report=Report.ACCESS,
+                      note="enter the guest once (KVM_RUN)")] if once else [])
+            + ([VcpuInRun(note="the vCPU stays inside KVM_RUN")] if stay else []))
 
 
 def _is_effect(c: Check) -> bool:
@@ -1272,7 +1488,9 @@ def _describe_call(d: _Draft) -> str:
     return ", ".join(f"{k} = {v}" for k, v in d.fields.items() if v != Val())
 
 
-def _how(v: Violation, element: str = "") -> str:
+def _how(v: Violation, element=()) -> str:
+    if v.how is How.ASSIGN:
+        return describe(element or v.assignments[0])
     if v.how is How.LEVER and v.feature:
         return f"lever {v.lever.value}: no {v.feature[0]}"
     if v.how is How.LEVER:

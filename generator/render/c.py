@@ -27,7 +27,9 @@ from typing import Optional
 
 from generator.model.case import C_ENUMS, Case, Gap, Step, StepKind, Untested, Val
 
-from generator.plan.ops import ArgMode, arg_mode, op_fields, struct_fields
+from generator.plan.ops import (ArgMode, arg_mode, attr_value_fields, op_fields,
+                               struct_fields)
+from generator.plan.values import value_struct
 from generator.errors import KconformError
 from generator.render.templates import environment
 from generator.model import Member, OpKind, Spec, StructDef
@@ -235,6 +237,24 @@ def op_defs(spec: Spec) -> list[OpDef]:
         else:
             d.body.append("(void)buf;")
         out.append(d)
+    return out + attr_value_defs(spec)
+
+
+def attr_value_defs(spec: Spec) -> list[OpDef]:
+    """A fill function per device attribute whose addr points at a struct
+    of the spec (generator.plan.ops.attr_value_fields): the DEVICE_ATTR
+    step fills that struct, not one u64 (the request is the step's own)."""
+    out = []
+    for op in spec.operations:
+        inner = attr_value_fields(spec, op)
+        if not inner:
+            continue
+        _, struct_type = value_struct(spec, op)
+        slug = re.sub(r"\W+", "_", op.name).strip("_")
+        d = OpDef(op.name, op_index(slug), "0", _prefixed_type(struct_type),
+                  f"kc_fill_{slug.lower()}", inner)
+        d.body = [f"arg->{f} = v[{i}];" for i, f in enumerate(inner)] + ["(void)buf;"]
+        out.append(d)
     return out
 
 
@@ -288,6 +308,9 @@ def has_guest(cases: list[Case]) -> bool:
 
 
 def val_init(v: Val) -> str:
+    if v.host:
+        from generator.model.case import HOST_VALUES
+        return f"{{ .host = {HOST_VALUES[v.host]} }}"
     parts = [f".pages = {v.pages}" if v.pages else "",
              f".bytes = {v.bytes:#x}" if v.bytes else "",
              f".div = {v.div}" if v.div != 1 else ""]

@@ -22,6 +22,7 @@ Changing an errno, an order or a condition in the seed changes the output.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from pycparser import c_ast
 from generator.plan.ops import (ATTR_KINDS, Vocabulary, always_failing, load_vocabulary, op_cap,
                                op_fields)
 from generator.cparse import parse_expr, to_c
+from generator.plan.values import derived_locals
 from generator.errors import KconformError
 from generator.model.case import ONE_REG_BYTES
 from generator.plan.onereg import ONE_REG_KINDS, register_default, through_addr, vcpu_request
@@ -299,6 +301,21 @@ def function_name(op: Operation) -> str:
     return re.sub(r"\W+", "_", f"{step_kind(op)}_{subject.lower()}").strip("_")
 
 
+def _list_search(loop: str) -> bool:
+    """A loop over the entries of a kernel list (list_for_each_entry, as
+    the extractor spells it: `for (e = list_first_entry(...); e; ...)`)."""
+    return bool(re.search(r"\blist_(first|next)_entry\b|\blist_for_each", loop))
+
+
+def _wrapped(py: str, bits: int, signed: bool) -> str:
+    """A Python expression for a C value of `bits` bits (wrapped around)."""
+    mask = (1 << bits) - 1
+    if not signed:
+        return f"({py}) & {mask:#x}"
+    half = 1 << (bits - 1)
+    return f"((({py}) + {half:#x}) & {mask:#x}) - {half:#x}"
+
+
 def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
                    helpers: Optional[dict[str, int]] = None,
                    strict: bool = False) -> FunctionModel:
@@ -308,6 +325,14 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
     buf = op.buffer
     locals_ = {k for k, v in op.aliases.items() if not buf or v != buf.pointer_field}
     fn.prologue = [f"{k} = arg.{op.aliases[k]}" for k in sorted(locals_)]
+    for d in derived_locals(op).values():       # `end = start + nr - 1;` (u32)
+        try:
+            py = PyExpr(spec, op, vocab, op.source, locals_, False, helpers).visit(
+                parse_expr(d.expr))
+        except RenderError:
+            continue                              # a check reading it says why
+        fn.prologue.append(f"{d.name} = {_wrapped(py, d.bits, d.signed)}")
+        locals_ = locals_ | {d.name}
     checks = sorted(op.checks, key=lambda c: c.order)
     # a loop check naming a local that is no alias reads the copy's result
     post: dict[str, str] = {}
@@ -349,7 +374,12 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         return CheckRow(c.order, c.id, c.condition, expr, errno, str(c.source),
                         fails=fails, when=c.when)
     fn.checks = [row(c) for c in checks if not c.in_loop]
-    if op.loop and buf is None:       # a loop over kernel objects: modelled up to it
+    if op.loop and buf is None and _list_search(op.loop):
+        # a search of a kernel list (the host's PMUs) for the entry the
+        # argument names: one pass, whose entry is the one a host value of
+        # the case names (generator.model.case.HostValue), or none
+        fn.checks += [row(dataclasses.replace(c, in_loop=False)) for c in checks if c.in_loop]
+    elif op.loop and buf is None:       # a loop over kernel objects: modelled up to it
         first = min((c.order for c in checks if c.in_loop), default=None)
         fn.checks = [r for r in fn.checks if first is None or r.order < first]
         why = (f"{op.name}: the loop `{op.loop.strip()}` is not a page loop over a user "
@@ -357,7 +387,7 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
         fn.ret = f"vm.unmodelled(\"loop\", {json.dumps(why)})"
         fn.ret_source = str(op.source)
         return fn
-    if op.loop:
+    elif op.loop:
         header = op.loop.strip()
         cond_c = header[header.index("(") + 1:header.rindex(")")]
         t = PyExpr(spec, op, vocab, op.source, locals_, True)

@@ -211,6 +211,12 @@ void kg_main(void)
 		case KG_OP_LDG:
 			r = kg_ldg(MB->a0, MB->a1);
 			break;
+		case KG_OP_SPIN:	/* inside KVM_RUN until the VMM says */
+			MB->a1 = 1;
+			while (MB->op == KG_OP_SPIN)
+				;
+			r = 0;
+			break;
 		case KG_OP_LDP:
 			r = kg_ldp(MB->a0);
 			break;

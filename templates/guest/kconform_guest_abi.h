@@ -32,6 +32,7 @@ enum kg_op {
 	KG_OP_MRS,	/* a0 = mrs instruction (Rt = x0): value, or probe */
 	KG_OP_STG,	/* a0 = ipa, a1 = bytes, a2 = seed: tag pattern (stgp) */
 	KG_OP_LDG,	/* a0 = ipa, a1 = bytes: tags into mailbox.tags */
+	KG_OP_SPIN,	/* set a1 = 1, then stay in the guest until op changes */
 	KG_OP_LDP,	/* a0 = ipa: ldp x1, x2, [a0] (no ISV syndrome) */
 	KG_OP_HVC,	/* a0..a2 = x0..x2 of an HVC #0: its x0 */
 	KG_OP_SMC,	/* a0..a2 = x0..x2 of an SMC #0: its x0 */

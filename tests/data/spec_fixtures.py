@@ -221,3 +221,28 @@ def fixture_spec_levers(bound_op: str = ">", pad: int = 3) -> Spec:
                (1 << 30) | (size << 16) | (0xAE << 8) | 0xff, _lsrc(20))
     return Spec("fixture", "FIXTURE", 1, False, LEVER_SEED, [], structs=[st], ioctls=[io],
                 operations=[op])
+
+
+def fixture_spec_counter_offset() -> Spec:
+    """FIXTURE: KVM_ARM_SET_COUNTER_OFFSET as mainline v6.4+ has it (a VM
+    ioctl that locks every vCPU: `if (offset->reserved) return -EINVAL;
+    ... if (lock_all_vcpus(kvm)) ... else ret = -EBUSY;`), so the
+    vcpus_lockable lever runs on the real kernel (tests/run/test_levers_boot.py)."""
+    src = lambda n: Source("counter-offset.txt", n, "fixture", "arch/arm64/kvm/arch_timer.c")
+    st = StructDef("kvm_arm_counter_offset", "struct",
+                   [Member("counter_offset", "__u64", src(2)), Member("reserved", "__u64", src(3))],
+                   src(1), header="arch/arm64/include/uapi/asm/kvm.h")
+    checks = [
+        Check("reserved_nonzero", 1, "offset->reserved", Errno.EINVAL, CheckKind.ARGUMENT,
+              ["reserved"], [], src(10)),
+        Check("not_vcpus_lockable", 2, "!lock_all_vcpus(kvm)", Errno.EBUSY, CheckKind.STATE,
+              [], [Predicate("lock_all_vcpus", "vcpus_lockable")], src(13)),
+    ]
+    op = Operation("KVM_ARM_SET_COUNTER_OFFSET", OpKind.IOCTL, "kvm_vm_ioctl_set_counter_offset",
+                   "vm", checks, Success("0", 0, src(20)), src(8),
+                   arg_type="struct kvm_arm_counter_offset")
+    io = Ioctl("KVM_ARM_SET_COUNTER_OFFSET", IocDir.WRITE, "KVMIO", 0xAE, 0xb5,
+               "struct kvm_arm_counter_offset", 16,
+               (1 << 30) | (16 << 16) | (0xAE << 8) | 0xb5, src(30))
+    return Spec("counter-offset", "FIXTURE: KVM_ARM_SET_COUNTER_OFFSET", 1, False,
+                "counter-offset.txt", [], structs=[st], ioctls=[io], operations=[op])

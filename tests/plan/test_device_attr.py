@@ -73,17 +73,6 @@ def test_reference_predicts_the_check_each_case_breaks(spec, cases):
             assert (out.ret, out.errno) == (0, None), case.id
 
 
-def test_an_attribute_whose_value_is_a_struct_is_untested_by_line():
-    """A check on a field of an attribute's struct value gets no lever yet:
-    it is `untested` at its line with the reason, and planning goes on."""
-    from generator.model.case import Gap
-    from generator.plan import plan_all
-    spec = extract_spec(CORPUS / "smccc-filter-v3-09.txt", "smccc-filter-v3-09")
-    gaps = {u.check: u for u in plan_all(spec).untested}
-    u = gaps["bytes_nonzero"]
-    assert str(u.source) == "smccc-filter-v3-09.txt:248" and u.gap is Gap.NO_LEVER
-
-
 def test_a_vcpu_enable_cap_is_refused_by_line():
     """KVM_ENABLE_CAP on a vCPU fd (kvm_vcpu_ioctl_enable_cap) is extracted;
     its step issues KVM_ENABLE_CAP on the VM fd only, so planning says so."""

@@ -124,9 +124,11 @@ def test_a_scalar_and_an_integer_argument(finalize):
     assert not p.untested
 
 
-def test_a_call_past_every_check_of_an_op_with_no_success_is_unmodelled(finalize):
-    """KVM_RUN's success (running the guest) is not in the patch: its checks
-    are modelled, a call that passes them has no prediction."""
+def test_a_call_past_every_check_of_kvm_run_is_unmodelled(finalize):
+    """KVM_RUN's success (running the guest) is not in the patch: the
+    `return 0` its hunk shows is kvm_vcpu_first_run_init's, which hands back
+    to KVM_RUN's code (extraction gives the request no success value), so
+    its checks are modelled and a call that passes them has no prediction."""
     from dataclasses import replace
     from reference.runtime import Unmodelled
     _, _, cases, mod = finalize

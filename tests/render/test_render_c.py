@@ -132,6 +132,41 @@ def test_runtime_pattern_and_digest_match_the_reference(tmp_path):
         assert out[seed] == f"{seed} {want}"
 
 
+CAPS_HARNESS = r"""
+#include "kconform_runtime.h"
+static int has(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	syscall(SYS_capget, &h, d);
+	return !!(d[cap / 32].effective & (1U << (cap % 32)));
+}
+int main(void)
+{
+	struct kc_env env = { .vm_fd = -1, .guest_fd = -1 };
+	int before = has(CAP_SYS_BOOT);
+	long r = kc_capability(&env, CAP_SYS_BOOT, 1);
+	int during = has(CAP_SYS_BOOT), other = has(CAP_SYS_ADMIN);
+
+	kc_teardown(&env);
+	printf("%d %ld %d %d %d\n", before, r, during, other, has(CAP_SYS_BOOT));
+	return 0;
+}
+"""
+
+
+@pytest.mark.skipif(NATIVE is None or os.geteuid() != 0, reason="needs gcc and root")
+def test_a_dropped_capability_is_gone_until_teardown(tmp_path):
+    """KC_DROP_CAPABILITY's kc_capability drops CAP_SYS_BOOT alone from the
+    effective set; kc_teardown raises it again for the next case."""
+    r = _compile(tmp_path, CAPS_HARNESS, NATIVE, "caps")
+    assert r.returncode == 0, r.stderr
+    out = subprocess.run([str(tmp_path / "caps")], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["1", "0", "0", "1", "1"]
+
+
 @pytest.mark.skipif(CROSS is None, reason="aarch64-linux-gnu-gcc not installed")
 def test_a_struct_wider_than_the_default_compiles(tmp_path):
     """No fixed field limit: a spec whose argument has 21 scalar fields
