@@ -63,7 +63,9 @@ class CoreConcepts:
         return self.vcpus_ran > 0
 
     def vcpu_initialised(self, call: Call, it: Optional[Cursor]) -> bool:
-        return self.vcpus_initialised > 0
+        """The vCPU the call is made on (the last one created) is past
+        KVM_ARM_VCPU_INIT: another vCPU that ran first does not make it so."""
+        return self.last_vcpu_initialised
 
     def vcpu_finalized(self, call: Call, it: Optional[Cursor]) -> bool:
         return True                   # no feature of a case needs finalizing
@@ -226,6 +228,7 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     tags: dict = field(default_factory=dict)       # gfn -> bytearray
     vcpus_ran: int = 0                             # vCPUs that entered KVM_RUN
     vcpus_initialised: int = 0                     # vCPUs past KVM_ARM_VCPU_INIT
+    last_vcpu_initialised: bool = False            # ... the last one created among them
     vcpu_features: set = field(default_factory=set)        # KVM_ARM_VCPU_INIT features
     features_initialised: set = field(default_factory=set)  # e.g. the PMU after its INIT
     vcpu_state: set = field(default_factory=set)   # per-vCPU state userspace has set
@@ -352,6 +355,7 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
         name it either way: `vcpu_has_feature(vcpu, KVM_ARM_VCPU_SVE)`)."""
         self.features_initialised = set()     # per vCPU: the new one has none
         self.vcpus += 1
+        self.last_vcpu_initialised = init
         if init:
             self.vcpus_initialised += 1
             for name, bit in features:

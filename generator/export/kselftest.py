@@ -128,7 +128,15 @@ def has_guest_code(case: Case) -> bool:
     return any(guest_mrs(s) for s in case.steps)
 
 
-def classify(case: Case) -> CaseExport:
+def classify(case: Case, spec: Optional[Spec] = None) -> CaseExport:
+    if spec is not None and case.clause != "cap_number":
+        from generator.verdict.platform import TARGET_ARCH, foreign_arch, subject_op
+        op = subject_op(spec, case)
+        arch = foreign_arch(op) if op is not None else ""
+        if arch:                  # an arm64 selftest cannot run another arch's handler
+            return CaseExport(case, Exported.NO, f"{op.name} is handled by arch/{arch} "
+                              f"code, which the {TARGET_ARCH} kernel a selftest runs on "
+                              "does not have")
     other = sorted({s.kind.value for s in case.steps
                     if s.kind not in IOCTL_STEPS and not guest_mrs(s)})
     vcpu = [s for s in case.steps if s.kind is not StepKind.DEVICE_ATTR
@@ -137,12 +145,16 @@ def classify(case: Case) -> CaseExport:
         return CaseExport(case, Exported.NO, VCPU_REASON)
     if other:
         return CaseExport(case, Exported.NO, GUEST_REASON.format(kinds=", ".join(other)))
+    if any(s.kind is StepKind.ENABLE_CAP and s.arg is not ArgPointer.VALID for s in case.steps):
+        return CaseExport(case, Exported.NO, ENABLE_CAP_ARG_REASON)
     direct = sorted({s.kind.value for s in case.steps if getattr(s, "direct", False)})
     if direct:                      # a spec's own register (ONE_REG id, REG_LIST subject)
         return CaseExport(case, Exported.NO, ONE_REG_REASON.format(kinds=", ".join(direct)))
     return CaseExport(case, Exported.YES, function=function_name(case.id))
 
 
+ENABLE_CAP_ARG_REASON = ("it passes KVM_ENABLE_CAP an argument on an unmapped page, which the "
+                         "exported vm_enable_cap() helper cannot do")
 VCPU_REASON = ("it initialises a vCPU (KVM_ARM_VCPU_INIT with features) or makes a spec "
                "ioctl on a vCPU fd, which the exported helpers do not do yet")
 
@@ -562,7 +574,7 @@ def render(spec: Spec, cases: Optional[list[Case]] = None,
     cases = plan(spec) if cases is None else cases
     module = module or reference_module(spec)
     name = kselftest_name(spec)
-    exports = [classify(c) for c in cases]
+    exports = [classify(c, spec) for c in cases]
     yes = [c for c in exports if c.status is Exported.YES]
     no = [c for c in exports if c.status is Exported.NO]
     if not yes:
