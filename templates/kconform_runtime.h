@@ -239,8 +239,7 @@ static inline int kc_one_reg(struct kc_env *env, const struct kc_step *s,
 static inline long kc_reg_list_ids(struct kc_env *env, const struct kc_step *s)
 {
 	struct kvm_reg_list probe = { .n = 0 }, *list;
-	long ret, mask = 0;
-	uint64_t i;
+	long ret;
 	int k, fd;
 
 	if (env->nvcpus == 0)
@@ -268,26 +267,12 @@ static inline long kc_reg_list_ids(struct kc_env *env, const struct kc_step *s)
 		k = errno;
 		free(list);
 		errno = k;
-		return ret < 0 ? ret : mask;
+		return ret < 0 ? ret : 0;
 	}
 	ret = ioctl(fd, KVM_GET_REG_LIST, &probe);	/* E2BIG, sets n */
 	if (ret < 0 && errno != E2BIG)
 		return ret;
-	list = calloc(1, sizeof(*list) + probe.n * sizeof(__u64));
-	if (!list)
-		return -1;
-	list->n = probe.n;
-	ret = ioctl(fd, KVM_GET_REG_LIST, list);
-	if (ret < 0) {
-		free(list);
-		return ret;
-	}
-	for (k = 0; k < KC_MAX_REGS && s->regs[k]; k++)
-		for (i = 0; i < list->n; i++)
-			if (list->reg[i] == s->regs[k])
-				mask |= 1L << k;
-	free(list);
-	return mask;
+	return kc_listed(fd, probe.n, s->regs);
 }
 
 /* drop POSIX capability `cap` from the effective set (drop), or make the

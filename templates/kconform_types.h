@@ -246,6 +246,33 @@ struct kc_map {
 	size_t total;
 };
 
+/* KVM_GET_REG_LIST of vCPU `fd` with room for `n` ids: bit k of the
+ * result set when regs[k] (up to KC_MAX_REGS, 0-terminated) is listed;
+ * the call's result when the list cannot be read */
+static inline long kc_listed(int fd, uint64_t n, const uint64_t *regs)
+{
+	struct kvm_reg_list *list;
+	long ret, mask = 0;
+	uint64_t i;
+	int k;
+
+	list = calloc(1, sizeof(*list) + n * sizeof(__u64));
+	if (!list)
+		return -1;
+	list->n = n;
+	ret = ioctl(fd, KVM_GET_REG_LIST, list);
+	if (ret < 0) {
+		free(list);
+		return ret;
+	}
+	for (k = 0; k < KC_MAX_REGS && regs[k]; k++)
+		for (i = 0; i < list->n; i++)
+			if (list->reg[i] == regs[k])
+				mask |= 1L << k;
+	free(list);
+	return mask;
+}
+
 static inline int kc_map_guarded(const struct kc_env *env, size_t len,
 			  struct kc_map *m)
 {

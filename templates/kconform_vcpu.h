@@ -52,6 +52,23 @@ static void kc_on_alarm(int sig)
 		kc_alarm_run->immediate_exit = 1;
 }
 
+/* one KVM_RUN of the guest vCPU, cut short by SIGALRM after the guest
+ * timeout (kc_on_alarm sets immediate_exit: KVM_RUN then fails EINTR);
+ * its result, and its errno in *e */
+static inline int kc_run_guest(struct kc_env *env, int *e)
+{
+	int r;
+
+	env->run->immediate_exit = 0;
+	kc_alarm_run = env->run;
+	alarm(KC_GUEST_TIMEOUT_S);
+	r = ioctl(env->guest_fd, KVM_RUN, 0);
+	*e = errno;
+	alarm(0);
+	kc_alarm_run = NULL;
+	return r;
+}
+
 __attribute__((format(printf, 2, 3)))
 static inline int kc_fail(struct kc_env *env, const char *fmt, ...)
 {
@@ -173,13 +190,7 @@ static inline int kc_guest_command(struct kc_env *env, uint64_t op,
 	sa.sa_handler = kc_on_alarm;	/* no SA_RESTART: KVM_RUN -> EINTR */
 	sigaction(SIGALRM, &sa, NULL);
 	for (;;) {
-		env->run->immediate_exit = 0;
-		kc_alarm_run = env->run;
-		alarm(KC_GUEST_TIMEOUT_S);
-		r = ioctl(env->guest_fd, KVM_RUN, 0);
-		e = errno;
-		alarm(0);
-		kc_alarm_run = NULL;
+		r = kc_run_guest(env, &e);
 		if (r < 0 && e == EINTR)
 			return kc_fail(env, "guest timeout: no answer within %d s",
 				       KC_GUEST_TIMEOUT_S);
@@ -316,13 +327,7 @@ static inline int kc_guest_exit(struct kc_env *env, const struct kc_step *s,
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kc_on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
-	env->run->immediate_exit = 0;
-	kc_alarm_run = env->run;
-	alarm(KC_GUEST_TIMEOUT_S);
-	r = ioctl(env->guest_fd, KVM_RUN, 0);
-	e = errno;
-	alarm(0);
-	kc_alarm_run = NULL;
+	r = kc_run_guest(env, &e);
 	*err = 0;
 	if (r < 0 && e == EINTR)
 		return kc_fail(env, "guest timeout: no exit within %d s",
@@ -409,29 +414,12 @@ static inline long kc_set_one_reg(struct kc_env *env, const struct kc_step *s)
 /* bit i set when s->regs[i] is in KVM_GET_REG_LIST */
 static inline long kc_reg_list(struct kc_env *env, const struct kc_step *s)
 {
-	struct kvm_reg_list probe = { .n = 0 }, *list;
-	long ret, mask = 0;
-	uint64_t i;
-	int k;
+	struct kvm_reg_list probe = { .n = 0 };
 
 	if (env->guest_fd < 0)
 		return kc_fail(env, "no vCPU for KVM_GET_REG_LIST");
 	ioctl(env->guest_fd, KVM_GET_REG_LIST, &probe);	/* E2BIG, sets n */
-	list = calloc(1, sizeof(*list) + probe.n * sizeof(__u64));
-	if (!list)
-		return -1;
-	list->n = probe.n;
-	ret = ioctl(env->guest_fd, KVM_GET_REG_LIST, list);
-	if (ret < 0) {
-		free(list);
-		return ret;
-	}
-	for (k = 0; k < KC_MAX_REGS && s->regs[k]; k++)
-		for (i = 0; i < list->n; i++)
-			if (list->reg[i] == s->regs[k])
-				mask |= 1L << k;
-	free(list);
-	return mask;
+	return kc_listed(env->guest_fd, probe.n, s->regs);
 }
 
 static inline long kc_vmstat(const char *key)
