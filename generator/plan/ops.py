@@ -588,15 +588,29 @@ def _bound(spec: Spec, op: Operation, node, fields: list[str], vocab: Vocabulary
     if not (isinstance(node, c_ast.BinaryOp) and node.op in _FLIP):
         return None
     for a, b, op_ in ((node.left, node.right, node.op), (node.right, node.left, _FLIP[node.op])):
+        shift, mask = 0, None
+        if (isinstance(a, c_ast.FuncCall) and isinstance(a.name, c_ast.ID)
+                and a.name.name == "FIELD_GET" and a.args and len(a.args.exprs) == 2):
+            # `FIELD_GET(MASK, field) > MAX`: the bound on the bits MASK selects
+            mask = _const_value(spec, a.args.exprs[0], vocab)
+            if not mask:
+                continue
+            shift, a = (mask & -mask).bit_length() - 1, a.args.exprs[1]
         path = _field_path(a, op, fields + ["flags"] + [f"args[{i}]" for i in range(4)])
         value = _const_value(spec, b, vocab)
         if path is None or value is None:
             continue
         if op_ == ">":
-            return path, value + 1, value
-        if op_ == ">=":
-            return path, value, value - 1
-        return None                      # `field < BOUND` fails below: not a range lever
+            past, inside = value + 1, value
+        elif op_ == ">=":
+            past, inside = value, value - 1
+        else:
+            return None                  # `field < BOUND` fails below: not a range lever
+        if mask is not None:
+            past, inside = past << shift, inside << shift
+            if past & ~mask:             # MAX fills the field: no value of it is past MAX
+                return None
+        return path, past, inside
     return None
 
 

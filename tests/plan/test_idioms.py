@@ -63,3 +63,20 @@ def test_macros_the_patch_defines_in_a_c_file_are_constants(foo):
     mode, top = spec.constant("FOO_MODE"), spec.constant("FOO_MODE_MAX")
     assert (mode.value, top.value) == (0xF0, 3)
     assert mode.source.path == "arch/arm64/kvm/arm.c" and mode.source.line == 46
+
+
+def test_a_bound_on_a_field_get_sets_the_bits_its_mask_selects(foo):
+    """`FIELD_GET(FOO_MODE, foo->size) > FOO_MODE_MAX` with FOO_MODE =
+    GENMASK(7, 4) and MAX 3: size gets 4 << 4, one past MAX in bits 7..4,
+    and the reference predicts the check's ERANGE for it."""
+    import types
+    from generator.render.reference import render_reference
+    from reference.vmstate import Host
+    spec, plan = foo
+    case = next(c for c in plan.cases
+                if list(c.violates) == ["field_get_foo_mode_foo_size_above"])
+    call = case.steps[-1]
+    assert dict(call.fields)["size"].bytes == 4 << 4
+    mod = types.ModuleType("set_foo_reference")
+    exec(render_reference(spec), mod.__dict__)
+    assert mod.predict(case, 4096, Host())[-1].errno is Errno.ERANGE
