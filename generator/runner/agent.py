@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import gzip
 import os
 import re
 import tempfile
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
 from generator.runner.errors import RunnerError
-from generator.runner.initramfs import INIT_PREAMBLE, CpioWriter, Markers
+from generator.runner.initramfs import INIT_PREAMBLE, Markers, _base, _write
 from generator.runner.kernels import KernelImage, resolve_busybox
 from generator.runner.qemu import (AARCH64, LOG_HEADER, FaultKind, QemuConfig, QemuProcess,
                                    console_fault, emulator_info)
@@ -112,20 +111,14 @@ def init_script(markers: Markers) -> str:
 
 def build_agent_initramfs(agents: Sequence[Path], busybox: Path, out: Path,
                           markers: Markers) -> Path:
-    cpio = CpioWriter()
-    for d in ("bin", "dev", "proc", "sys", "tmp", "tests"):
-        cpio.directory(d)
-    cpio.chardev("dev/console", 5, 1)
+    cpio = _base(busybox)
     try:
-        cpio.file("bin/busybox", Path(busybox).read_bytes())
         for a in agents:
             cpio.file(f"tests/{Path(a).name}", Path(a).read_bytes())
     except OSError as e:
         raise RunnerError(f"cannot read {e.filename}: {e.strerror}") from e
-    cpio.symlink("bin/sh", "busybox")
     cpio.file("init", init_script(markers).encode())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(gzip.compress(cpio.finish(), compresslevel=1, mtime=0))
+    _write(cpio, out)
     return out
 
 

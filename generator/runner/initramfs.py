@@ -161,6 +161,16 @@ class CpioWriter:
     def file(self, name: str, data: bytes, mode: int = 0o755) -> None:
         self._entry(name, stat.S_IFREG | mode, data)
 
+    def file_at(self, name: str, data: bytes, mode: int = 0o644) -> None:
+        """A file at a path (leading `/` ignored), with the directories
+        above it that are not in the archive yet."""
+        parts = name.strip("/").split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in self.names:
+                self.directory(d)
+        self.file(name.strip("/"), data, mode=mode)
+
     def symlink(self, name: str, target: str) -> None:
         self._entry(name, stat.S_IFLNK | 0o777, target.encode())
 
@@ -275,12 +285,7 @@ def build_initramfs(tests: Sequence[GuestTest], busybox: Path, out: Path, *,
             raise InitramfsError(f"cannot read test binary {t.binary}: {e}") \
                 from e
     for name, data in extra_files:
-        parts = name.strip("/").split("/")
-        for i in range(1, len(parts)):
-            d = "/".join(parts[:i])
-            if d not in cpio.names:
-                cpio.directory(d)
-        cpio.file(name.strip("/"), data, mode=0o644)
+        cpio.file_at(name, data)
     timeout = max(1, int(round(per_test_timeout)))
     cpio.file("init", init_script(tests, markers, timeout, setup).encode())
     return Initramfs(out, _write(cpio, out), markers, tuple(tests))

@@ -79,12 +79,7 @@ def build_agent_initramfs(busybox: Path, out: Path, setup: GuestSetup,
     for name, elf in modules:
         cpio.file(f"lib/modules/agent/{name}.ko", elf, mode=0o644)
     for name, data in setup.files:
-        parts = name.strip("/").split("/")
-        for i in range(1, len(parts)):
-            d = "/".join(parts[:i])
-            if d not in cpio.names:
-                cpio.directory(d)
-        cpio.file(name.strip("/"), data, mode=0o644)
+        cpio.file_at(name, data)
     cpio.file("init", agent_init(setup.lines, [n for n, _ in modules]).encode())
     return Initramfs(out, _write(cpio, out), None, ())
 
