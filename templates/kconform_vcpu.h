@@ -57,8 +57,12 @@ static void kc_on_alarm(int sig)
  * its result, and its errno in *e */
 static inline int kc_run_guest(struct kc_env *env, int *e)
 {
+	struct sigaction sa;
 	int r;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kc_on_alarm;	/* no SA_RESTART: KVM_RUN -> EINTR */
+	sigaction(SIGALRM, &sa, NULL);
 	env->run->immediate_exit = 0;
 	kc_alarm_run = env->run;
 	alarm(KC_GUEST_TIMEOUT_S);
@@ -176,7 +180,6 @@ static inline int kc_guest_command(struct kc_env *env, uint64_t op,
 				   uint64_t *result)
 {
 	volatile struct kg_mailbox *mb;
-	struct sigaction sa;
 	int r, e;
 
 	if (env->guest_fd < 0 || !env->run)
@@ -186,9 +189,6 @@ static inline int kc_guest_command(struct kc_env *env, uint64_t op,
 	mb->a0 = a0;
 	mb->a1 = a1;
 	mb->a2 = a2;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = kc_on_alarm;	/* no SA_RESTART: KVM_RUN -> EINTR */
-	sigaction(SIGALRM, &sa, NULL);
 	for (;;) {
 		r = kc_run_guest(env, &e);
 		if (r < 0 && e == EINTR)
@@ -313,7 +313,6 @@ static inline int kc_guest_exit(struct kc_env *env, const struct kc_step *s,
 				long *ret, int *err)
 {
 	volatile struct kg_mailbox *mb;
-	struct sigaction sa;
 	int r, e;
 
 	if (env->guest_fd < 0 || !env->run)
@@ -324,9 +323,6 @@ static inline int kc_guest_exit(struct kc_env *env, const struct kc_step *s,
 	mb->a1 = kc_resolve(env, s->gargs[1]);
 	mb->a2 = kc_resolve(env, s->gargs[2]);
 	mb->result = 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = kc_on_alarm;
-	sigaction(SIGALRM, &sa, NULL);
 	r = kc_run_guest(env, &e);
 	*err = 0;
 	if (r < 0 && e == EINTR)
