@@ -397,10 +397,7 @@ def _solve(spec: Spec, op: Operation, condition: str, fields: list[str], vocab: 
     """values.solve over the operation's inputs (a condition reading locals
     the handler derives from them), constants from the spec or the vocabulary."""
     def constant(name):
-        try:
-            return spec.constant(name).value
-        except KeyError:
-            return vocab.constant_value(name)
+        return constant_value(spec, vocab, name)
     vs = value_struct(spec, op) if op.kind in ATTR_KINDS else None
     return solve(spec, op, fields, condition, constant,
                  struct_type=vs[1] if vs else op.arg_type)
@@ -422,10 +419,7 @@ def _field_test(spec: Spec, op: Operation, check: Check, node, fields: list[str]
             granule = op.buffer.bytes_per_unit if op.buffer else 1
             return Violation(check, How.MISALIGN, field=path, value=granule)
         if path is not None:
-            try:
-                allowed = spec.constant(mask).value
-            except KeyError:
-                allowed = vocab.constant_value(mask)
+            allowed = constant_value(spec, vocab, mask)
             if allowed is None:
                 raise PlanError(check.source, f"unmapped name {mask} at line "
                                 f"{check.source.line}: the mask is not a constant "
@@ -629,14 +623,19 @@ def _below_count(op: Operation, node, fields: list[str], vocab: Vocabulary) -> O
     return None
 
 
+def constant_value(spec: Spec, vocab: Vocabulary, name: str) -> Optional[int]:
+    """A name's value: the spec's constant, else the vocabulary's (None)."""
+    try:
+        return spec.constant(name).value
+    except KeyError:
+        return vocab.constant_value(name)
+
+
 def _const_value(spec: Spec, node, vocab: Vocabulary) -> Optional[int]:
     if isinstance(node, c_ast.Constant) and node.type.startswith(("int", "unsigned", "long")):
         return int(node.value.rstrip("uUlL"), 0)
     if isinstance(node, c_ast.ID):
-        try:
-            return spec.constant(node.name).value
-        except KeyError:
-            return vocab.constant_value(node.name)
+        return constant_value(spec, vocab, node.name)
     return None
 
 
@@ -644,10 +643,7 @@ def _id_violation(spec: Spec, op: Operation, check: Check, vocab: Vocabulary) ->
     """A check on a ONE_REG operation's register id: the variant of the
     valid id that fails it alone (generator.plan.onereg)."""
     const = op.select.get("id", "")
-    try:
-        valid = spec.constant(const).value
-    except KeyError:
-        valid = vocab.constant_value(const)
+    valid = constant_value(spec, vocab, const)
     if valid is None:
         raise PlanError(check.source, f"unmapped name {const} at line {check.source.line}: "
                         f"the register id {op.name} is reached by has no value", Gap.UNMAPPED)
@@ -1102,14 +1098,7 @@ class _OpPlanner:
         return walk(parse_expr(when))
 
     def _constant(self, node) -> Optional[int]:
-        if isinstance(node, c_ast.Constant) and node.type.startswith(("int", "unsigned", "long")):
-            return int(node.value.rstrip("uUlL"), 0)
-        if isinstance(node, c_ast.ID):
-            try:
-                return self.spec.constant(node.name).value
-            except KeyError:
-                return self.vocab.constant_value(node.name)
-        return None
+        return _const_value(self.spec, node, self.vocab)
 
     def _required_bits(self, check: Check) -> Optional[tuple[str, int]]:
         """A check `!(field & CONST)` is satisfied by setting CONST's bits."""
