@@ -113,6 +113,16 @@ _PVTIME = [
                 "value; no code of the mail handles it"),
 ]
 
+# KVM_SET_VCPU_EVENTS: the rows v3 and v2 (as its post-image) both give
+_EVENTS = [
+    Found(1, "KVM_SET_VCPU_EVENTS", "events_copy_faults", "copy_from_user(&events"),
+    Found(2, "KVM_SET_VCPU_EVENTS", "reserved_nonzero", "memchr_inv(events->reserved"),
+    Found(3, "KVM_SET_VCPU_EVENTS", "exception_pad_nonzero",
+          "memchr_inv(events->exception.pad"),
+    Found(4, "KVM_SET_VCPU_EVENTS", "serror_esr_without_ras", "ARM64_HAS_RAS_EXTN"),
+    Found(5, "KVM_SET_VCPU_EVENTS", "serror_esr_invalid_bits", "~ESR_ELx_ISS_MASK"),
+]
+
 TRUTH: dict[str, Entry] = {
     "nisv-v3-01": Entry("nisv-v3-01", [
         Found(1, "KVM_ENABLE_CAP(KVM_CAP_ARM_NISV_TO_USER)", *CAP_COPY),
@@ -120,25 +130,11 @@ TRUTH: dict[str, Entry] = {
         Missing(3, PKVM, absent=True),
         Found(7, RUN, "exit.arm_nisv", "return_nisv_io_abort_to_user"),
     ]),
-    "nisv-v3-02": Entry("nisv-v3-02", [
-        Found(1, "KVM_SET_VCPU_EVENTS", "events_copy_faults", "copy_from_user(&events"),
-        Found(2, "KVM_SET_VCPU_EVENTS", "reserved_nonzero", "memchr_inv(events->reserved"),
-        Found(3, "KVM_SET_VCPU_EVENTS", "exception_pad_nonzero",
-              "memchr_inv(events->exception.pad"),
-        Found(4, "KVM_SET_VCPU_EVENTS", "serror_esr_without_ras", "ARM64_HAS_RAS_EXTN"),
-        Found(5, "KVM_SET_VCPU_EVENTS", "serror_esr_invalid_bits", "~ESR_ELx_ISS_MASK"),
-    ]),
+    "nisv-v3-02": Entry("nisv-v3-02", _EVENTS),
     # v2 adds `} else if (has_ext_dabt_pending) {` to __kvm_arm_vcpu_set_events: the
     # lines parse as the function's post-image (hunk context + added lines), and
     # the rows are the vocabulary's context of KVM_SET_VCPU_EVENTS, as in v3
-    "nisv-v2-02": Entry("nisv-v3-02", [
-        Found(1, "KVM_SET_VCPU_EVENTS", "events_copy_faults", "copy_from_user(&events"),
-        Found(2, "KVM_SET_VCPU_EVENTS", "reserved_nonzero", "memchr_inv(events->reserved"),
-        Found(3, "KVM_SET_VCPU_EVENTS", "exception_pad_nonzero",
-              "memchr_inv(events->exception.pad"),
-        Found(4, "KVM_SET_VCPU_EVENTS", "serror_esr_without_ras", "ARM64_HAS_RAS_EXTN"),
-        Found(5, "KVM_SET_VCPU_EVENTS", "serror_esr_invalid_bits", "~ESR_ELx_ISS_MASK"),
-    ]),
+    "nisv-v2-02": Entry("nisv-v3-02", _EVENTS),
     "pvtime-v7-07": Entry("pvtime-v6-07", _PVTIME),
     "pvtime-v6-07": Entry("pvtime-v6-07", [
         Missing(7, "the memslot check was added in v7 after review", absent=True)
