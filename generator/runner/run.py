@@ -243,6 +243,23 @@ def outcome_from_lines(watched: WatchResult, markers: Markers, *,
         not_run=[n for n in expected if n not in runs])
 
 
+def _console_outcome(watched: WatchResult, markers: Markers, names: Sequence[str], emulator,
+                     proc, log_path: Path, *, per_test_timeout: float,
+                     line_times: Sequence[float], boot_timeout: float,
+                     prepare: float) -> RunOutcome:
+    """The outcome of one watched QEMU console (a cold boot or a restored
+    guest): its results, the command that ran and its log."""
+    outcome = outcome_from_lines(
+        watched, markers, expected=names, per_test_timeout=per_test_timeout,
+        emulator_name=emulator.name, emulator_version=emulator.version,
+        line_times=line_times, boot_timeout=boot_timeout,
+        emulator_label=f"QEMU {emulator.version}")
+    outcome.timings.prepare = prepare
+    outcome.command = list(proc.cmd)
+    outcome.log_path = log_path
+    return outcome
+
+
 def _emit(on_event, kind: EventKind, message: str,
           test: Optional[str] = None) -> None:
     if on_event is not None:
@@ -328,14 +345,9 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
                     is_progress=lambda l: markers.parse(l) is not None,
                     is_final=lambda l: _is_done(markers, l),
                     log=log, on_line=seen, cancel=cancel)
-    outcome = outcome_from_lines(
-        watched, markers, expected=names, per_test_timeout=per_test_timeout,
-        emulator_name=emulator.name, emulator_version=emulator.version,
-        line_times=line_times, boot_timeout=boot_timeout,
-        emulator_label=f"QEMU {emulator.version}")
-    outcome.timings.prepare = prepare
-    outcome.command = list(proc.cmd)
-    outcome.log_path = log_path
+    outcome = _console_outcome(watched, markers, names, emulator, proc, log_path,
+                               per_test_timeout=per_test_timeout, line_times=line_times,
+                               boot_timeout=boot_timeout, prepare=prepare)
     _check_expectations(outcome, kernel, on_event)
     return outcome
 
@@ -425,18 +437,13 @@ def _run_restored(guests: list[GuestTest], kernel: KernelImage, *, emulator,
               + ("; its snapshot is deleted" if guest.how is Start.RESTORED else "")
               + "; booting with the tests in the initramfs instead")
         return boot_instead()
-    outcome = outcome_from_lines(
-        watched, markers, expected=names, per_test_timeout=per_test_timeout,
-        emulator_name=emulator.name, emulator_version=emulator.version,
-        line_times=line_times, boot_timeout=boot_timeout,
-        emulator_label=f"QEMU {emulator.version}")
-    outcome.timings.prepare = prepare
+    outcome = _console_outcome(watched, markers, names, emulator, proc, log_path,
+                               per_test_timeout=per_test_timeout, line_times=line_times,
+                               boot_timeout=boot_timeout, prepare=prepare)
     outcome.timings.total = total
     outcome.timings.restore = guest.restore_seconds
     outcome.timings.save = guest.save_seconds
     outcome.start = guest.how
-    outcome.command = list(proc.cmd)
-    outcome.log_path = log_path
     _check_expectations(outcome, kernel, on_event)
     return outcome
 
