@@ -45,15 +45,23 @@ def sha256_text(text: Union[str, bytes]) -> str:
 
 
 @contextmanager
-def locked(directory: Path, name: str = ".kconform.lock") -> Iterator[None]:
-    """An exclusive fcntl lock on `directory/name` (created) for the block."""
+def locked(directory: Path, name: str = ".kconform.lock", *,
+           read_only_ok: bool = False) -> Iterator[None]:
+    """An exclusive fcntl lock on `directory/name` (created) for the block.
+    With `read_only_ok`, a directory that cannot be written but already
+    holds the lock file is a read-only, populated cache: the block runs
+    unlocked, since nobody can change it."""
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         lock = open(directory / name, "a")
     except OSError as e:
-        raise CacheError(f"{directory}: cannot lock the cache ({e.strerror}); make it "
-                         "writable or point KCONFORM_CACHE at a writable directory") from None
+        if read_only_ok and (directory / name).is_file():
+            yield
+            return
+        raise CacheError(f"cache problem: {directory} cannot be written ({e.strerror}); make "
+                         "the cache writable or set KCONFORM_CACHE to a writable directory") \
+            from None
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:

@@ -17,7 +17,6 @@ The cache lives in ``$KCONFORM_CACHE`` or ``<repo>/.cache``.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import gzip
 import hashlib
 import json
@@ -27,12 +26,12 @@ import shutil
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 from generator import paths
 from generator.runner.cachefs import CacheError, sha256
+from generator.runner.cachefs import locked as cachefs_locked
 from generator.runner.errors import KernelError, UnknownKernelError
 
 DEFAULT_KERNEL = "debian-6.12"
@@ -163,26 +162,10 @@ class DebianArchive:
         return subprocess.run([tool, *self._apt_opts(), *args], cwd=cwd,
                               capture_output=True, text=True)
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Serialise cache updates between concurrent kconform processes."""
-        try:
-            self.apt_dir.mkdir(parents=True, exist_ok=True)
-            lock = open(self.apt_dir / "kconform.lock", "a")
-        except OSError as e:
-            if not (self.apt_dir / "kconform.lock").is_file():
-                raise CacheError(f"cache problem: {self.apt_dir} cannot be written "
-                                 f"({e.strerror}); make the cache writable or set "
-                                 "KCONFORM_CACHE to a writable directory") from None
-            # a read-only, populated cache: read it as it is, nobody can change it
-            yield
-            return
-        with lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def locked(self):
+        """Serialise cache updates between concurrent kconform processes (a
+        read-only, populated cache is read as it is)."""
+        return cachefs_locked(self.apt_dir, "kconform.lock", read_only_ok=True)
 
     def lists_signature(self) -> str:
         """Names, sizes and times of the package lists: what a resolution
