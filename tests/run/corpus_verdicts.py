@@ -106,6 +106,7 @@ def judge(entry: str, spec, cases, results, truth, gaps=()) -> EntryResult:
     s = score(entry, spec, truth, set())
     out = EntryResult(entry, truth=s.truth, absent=s.absent, extracted=s.found)
     bad = {p.split(":")[0] for p in s.problems}          # "row N" of rows not found in order
+    no_case = why_no_case(spec, gaps)
     by_check: dict[tuple[str, str], list] = {}
     for case in cases:
         op = next((st.op for st in reversed(case.steps) if st.role is StepRole.SUBJECT), "")
@@ -132,7 +133,7 @@ def judge(entry: str, spec, cases, results, truth, gaps=()) -> EntryResult:
             out.platform += ok
             continue
         if not run:
-            why = why_no_case(spec, gaps).get((x.op, x.check), "")
+            why = no_case.get((x.op, x.check), "")
             out.rows.append(RowResult(x.row, "not run", got, why or (
                 "no case" if not got else "no case got a verdict")))
             continue
