@@ -27,7 +27,7 @@ from pycparser import c_ast
 
 from generator import cparse
 from generator.ingest import Patch
-from generator.model import (Check, Finding, FindingKind, Operation, OpKind, Predicate, Reach,
+from generator.model import (ENTRY_POINT, Check, Finding, FindingKind, Operation, OpKind, Predicate, Reach,
                              Source, Success, element_id, errno_from_name)
 from generator.extract.slugs import classify, ident
 from generator.extract.units import (UNSEEN, Deletion, Unit, UnitKind, collect_units, declared_functions, deletions,
@@ -128,7 +128,7 @@ def _entry_point_checks(op: Operation, units: list[Unit], dels: list[Deletion], 
                 f"-{ctx.errno} from {ctx.function} (line {gone.line})",
                 Source(seed, gone.line, "", gone.path, gone.text.strip())))
             continue
-        _add_context_check(op, ctx, voc, walker, state, f"entry point {ep.ioctl}")
+        _add_context_check(op, ctx, voc, walker, state, f"{ENTRY_POINT} {ep.ioctl}")
 
 
 def _mark_shown_context(op: Operation, u: Unit, seed: str, findings: list[Finding]) -> None:

@@ -233,6 +233,9 @@ class Predicate:
                                  # whose body is `return 0;`), else None
 
 
+ENTRY_POINT = "entry point"      # the label (Source.patch) of an entry point's checks
+
+
 @dataclass
 class Check:
     id: str                      # stable slug, e.g. "reserved_nonzero"
@@ -256,6 +259,13 @@ class Check:
                                  # (a switch case), "" on the common path
     value: Optional[bool] = None  # fixed by the patch's code: True means the
                                   # check always fails, False that it never does
+
+    @property
+    def entry_point(self) -> bool:
+        """Whether the check is the generic entry code's (the vocabulary's
+        `entry_points`, in virt/kvm), made before any architecture's or
+        capability's handler is chosen."""
+        return self.context and self.source.patch.startswith(ENTRY_POINT + " ")
 
 
 @dataclass

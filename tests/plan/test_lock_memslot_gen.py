@@ -85,7 +85,12 @@ def test_cases_are_not_gated_on_the_capability_probe(spec):
 def test_the_same_enable_cap_is_gated_when_the_spec_reports_the_capability(spec):
     probe = spec.operation("KVM_CHECK_EXTENSION(KVM_CAP_ARM_LOCK_USER_MEMORY_REGION)")
     probe.success.ret_value = 1
-    gated = [c for c in plan(spec) if c.id.startswith("enable_cap.")]
+    cases = [c for c in plan(spec) if c.id.startswith("enable_cap.")]
+    # the generic copy of struct kvm_enable_cap fails before any capability's
+    # handler: that case runs whether or not the capability is reported
+    copy = [c for c in cases if c.violates == ["cap_copy_faults"]]
+    gated = [c for c in cases if c not in copy]
+    assert copy and not copy[0].requires_cap and not copy[0].skip_reason
     assert gated and all(c.requires_cap == "KVM_CAP_ARM_LOCK_USER_MEMORY_REGION" for c in gated)
 
 

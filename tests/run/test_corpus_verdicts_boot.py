@@ -14,7 +14,7 @@ pytestmark = pytest.mark.boot
 EXERCISED = {"nisv-v3-01": 3, "nisv-v3-02": 4, "nisv-v2-02": 4, "pvtime-v7-07": 10,
              "pvtime-v6-07": 9, "system-suspend-v6-07": 2, "pmu-set-pmu-v4-05": 6,
              "fw-bmap-v7-02": 9, "sve-finalize-pull-22": 6, "smccc-filter-v3-09": 10,
-             "x86-nx-huge-pages-v6-08": 0}
+             "x86-nx-huge-pages-v6-08": 1}
 
 
 @pytest.fixture(scope="module")
@@ -48,5 +48,6 @@ def test_every_row_not_exercised_says_why(scores):
 
 def test_counted_tables(scores):
     assert sum(scores[n].truth for n in COUNTED) == 71
-    # the x86 contrast case: every row it has a case for is a platform skip
-    assert scores["x86-nx-huge-pages-v6-08"].platform >= 5
+    # the x86 contrast case: every row of x86 code it has a case for is a
+    # platform skip; the generic copy before any handler (row 1) is judged
+    assert scores["x86-nx-huge-pages-v6-08"].platform >= 4

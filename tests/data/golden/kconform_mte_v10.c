@@ -148,8 +148,6 @@ static const struct kc_case kc_cases[] = {
 	 */
 	{
 		.id = "enable_cap.cap_copy_faults",
-		.requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_MTE,
-		.skip_reason = kc_skip_0,
 		.nsteps = 2,
 		.steps = {
 			{ .kind = KC_CREATE_VM },
