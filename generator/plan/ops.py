@@ -654,12 +654,46 @@ def _id_violation(spec: Spec, op: Operation, check: Check, vocab: Vocabulary) ->
     return Violation(check, How.VALUE, field="id", value=rid, note=what)
 
 
+HOST_ALLOCATION = "host_memory_exhausted"     # the concept of a failed host allocation
+
+
+def allocation_failure(check: Check, vocab: Vocabulary) -> Optional[str]:
+    """Why a check that fails only when a host allocation fails stays
+    untested (its predicate maps to `host_memory_exhausted`), or None for
+    any other check.  No lever fails a host allocation: Debian's kernels
+    are built without CONFIG_FAULT_INJECTION (no failslab, no fail-nth),
+    and a memory-cgroup limit would fail only what is charged to the
+    caller's cgroup: the vocabulary's meaning of the helper says whether
+    its allocation is."""
+    for p in check.predicates:
+        if p.concept != HOST_ALLOCATION:
+            continue
+        head = p.spelling.split("(")[0].strip()
+        term = vocab.lookup(head)
+        meaning = ""
+        if term is not None:
+            meaning = next((e.meaning for e in term.errors
+                            if e.concept == HOST_ALLOCATION
+                            and (check.errno is None or e.errno == check.errno.name)),
+                           term.meaning if term.concept == HOST_ALLOCATION else "")
+        what = f"{head}: {meaning}" if meaning else head
+        return (f"`{check.condition}` fails only when the host cannot allocate ({what}); "
+                "no lever makes a host allocation fail: Debian's kernels, which "
+                "kconform boots, have no fault injection, and kconform has no "
+                "memory-cgroup lever (a memory.max limit fails only allocations "
+                "charged to the caller's cgroup)")
+    return None
+
+
 def why_no_violation(spec: Spec, op: Operation, check: Check,
                      vocab: Vocabulary) -> tuple[Gap, str]:
     """Why `derive_violation` gave None for a check userspace cannot be
     made to fail: the host decides it, the vocabulary gives it no lever,
     or the patch's own code fixes its outcome."""
     if check.reach is Reach.HOST_ONLY:
+        allocation = allocation_failure(check, vocab)
+        if allocation is not None:
+            return Gap.HOST_ONLY, allocation
         return Gap.HOST_ONLY, f"`{check.condition}` depends on the host's features"
     if check.value is False:
         return Gap.FIXED, f"`{check.condition}` never fails: the patch's code fixes it"
