@@ -328,7 +328,11 @@ static inline int kc_vcpu_init(struct kc_env *env, int fd,
 		 s->features ? s->feature_names : "", kc_errno_name(errno));
 	return s->features ? 1 : -1;
 #else
-	(void)env; (void)fd;
+	/* another architecture: KVM_CREATE_VCPU made the vCPU; only feature
+	 * bits of KVM_ARM_VCPU_INIT cannot be had */
+	(void)fd;
+	if (!s->features)
+		return 0;
 	snprintf(env->why, sizeof(env->why), "KVM_ARM_VCPU_INIT is arm64's "
 		 "(vCPU feature(s) %s)", s->feature_names ? s->feature_names : "none");
 	return 1;

@@ -118,6 +118,7 @@ def to_json(spec: str, results: list[CaseResult], facts: RunFacts) -> dict:
             "expected": _expect(r.expected), "observed": _expect(r.observed),
             "verdict": r.verdict.value, "reason": r.reason,
             "decided_by": _source(r.decided_by), "step": r.step,
+            **({"target": r.target} if r.target else {}),
             **({"merged": r.merged.as_json()} if r.merged is not None else {}),
         } for r in results],
         "summary": summary(results),
