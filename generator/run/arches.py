@@ -12,8 +12,9 @@ platform skip.
    case routed away that needs a facility the other target lacks (an arm64
    guest, KVM_{GET,SET}_ONE_REG of arm64 registers, vCPU features of
    KVM_ARM_VCPU_INIT) is `untested` with that reason, never dropped.
-2. `build_elsewhere` (prepare): one `Prepared` per other architecture with
-   its cases, built by that architecture's compiler (runner.arch).
+2. `pipeline.build_elsewhere` (prepare): one `Prepared` per other
+   architecture with its cases, built by that architecture's compiler
+   (runner.arch).
 3. `run_elsewhere` (run_target): each other architecture's binaries run on
    QEMU booting the same kernel alias for that architecture; where that
    target cannot run (no emulator, no such kernel, a user-built kernel,
@@ -105,47 +106,6 @@ def route(spec: Spec, cases: list[Case], arches: Sequence[TargetArch]
     return out, gaps
 
 
-def build_elsewhere(parts, work: Path, binding, *, kernel_caps=None, kernel_ioctls=None,
-                    uapi=None, uapi_note: str = "") -> dict:
-    """arch name -> the `Prepared` of every case routed to that architecture
-    (parts' `elsewhere`), compiled by its compiler under work/<arch>."""
-    from generator import paths
-    from generator.render.c import write_c
-    from generator.run.pipeline import Prepared, SpecPart
-    from generator.runner import cachefs
-    from generator.runner.build import cross_compile
-    names = sorted({a for p in parts for a in p.elsewhere})
-    out = {}
-    for name in names:
-        arch = target_arch(name)
-        t0 = time.monotonic()
-        root = Path(work) / arch.name
-        mine, sources = [], []
-        for p in parts:
-            cases = p.elsewhere.get(name, [])
-            if not cases:
-                continue
-            part = SpecPart(p.spec, cases, None, prefix=p.prefix, model=p.model,
-                            spec_file=p.spec_file, spec_digest=p.spec_digest,
-                            model_digest=p.model_digest, model_note=p.model_note)
-            sources.append(write_c(p.spec, cases, root / p.spec.name, binding,
-                                   kernel_caps=kernel_caps, kernel_ioctls=kernel_ioctls))
-            mine.append(part)
-        t1 = time.monotonic()
-        built = cross_compile(sources, root / "bin", include_dirs=[s.parent for s in sources],
-                              cc=arch.cc, cache=paths.cache_dir() / "build")
-        for part, b in zip(mine, built.binaries):
-            part.binary = b.binary
-        first = mine[0]
-        prep = Prepared(first.spec, first.cases, first.binary, None, root,
-                        root / first.spec.name,
-                        {"generate": t1 - t0, "compile": time.monotonic() - t1}, mine)
-        prep.digests = {b.name: cachefs.sha256(b) for b in prep.binaries}
-        prep.uapi, prep.uapi_note = uapi, uapi_note
-        out[name] = prep
-    return out
-
-
 def target_of(target, arch: TargetArch):
     """The target running `arch`'s cases beside `target` (arm64's), or why
     there is none."""
@@ -176,11 +136,12 @@ def skipped(prep, arch: TargetArch, why: str) -> list:
     return out
 
 
-def run_elsewhere(prep, target, req, *, out: Path, on_event=None, cancel=None) -> list[dict]:
-    """Run each other architecture's `Prepared` beside `target`: one entry
-    per architecture with its `results`, its `cases` (report ids), `facts`
-    and `report` (None when it could not run)."""
-    from generator.run.pipeline import run_target
+def run_elsewhere(prep, target, req, run_target, *, out: Path, on_event=None,
+                  cancel=None) -> list[dict]:
+    """Run each other architecture's `Prepared` beside `target` with
+    `run_target` (pipeline's): one entry per architecture with its
+    `results`, its `cases` (report ids), `facts` and `report` (None when it
+    could not run)."""
     from generator.runner.run import RunStatus
     done = []
     for name, other in prep.others.items():

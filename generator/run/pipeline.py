@@ -291,12 +291,51 @@ def prepare(req: RunRequest) -> Prepared:
     prep.digests = {b.name: cachefs.sha256(b) for b in prep.binaries}
     prep.uapi, prep.uapi_note = uapi, uapi_note
     t3 = time.monotonic()
-    prep.others = route.build_elsewhere(parts, work, req.binding, kernel_caps=kernel_caps,
+    prep.others = build_elsewhere(parts, work, req.binding, kernel_caps=kernel_caps,
                                         kernel_ioctls=kernel_ioctls, uapi=uapi,
                                         uapi_note=uapi_note)
     if prep.others:
         prep.timings["compile"] += time.monotonic() - t3
     return prep
+
+
+def build_elsewhere(parts, work: Path, binding, *, kernel_caps=None, kernel_ioctls=None,
+                    uapi=None, uapi_note: str = "") -> dict:
+    """arch name -> the `Prepared` of every case routed to that architecture
+    (parts' `elsewhere`, generator.run.arches), compiled by its compiler
+    under work/<arch>."""
+    from generator.runner.arch import target_arch
+    from generator.runner.build import cross_compile
+    names = sorted({a for p in parts for a in p.elsewhere})
+    out = {}
+    for name in names:
+        arch = target_arch(name)
+        t0 = time.monotonic()
+        root = Path(work) / arch.name
+        mine, sources = [], []
+        for p in parts:
+            cases = p.elsewhere.get(name, [])
+            if not cases:
+                continue
+            part = SpecPart(p.spec, cases, None, prefix=p.prefix, model=p.model,
+                            spec_file=p.spec_file, spec_digest=p.spec_digest,
+                            model_digest=p.model_digest, model_note=p.model_note)
+            sources.append(write_c(p.spec, cases, root / p.spec.name, binding,
+                                   kernel_caps=kernel_caps, kernel_ioctls=kernel_ioctls))
+            mine.append(part)
+        t1 = time.monotonic()
+        built = cross_compile(sources, root / "bin", include_dirs=[s.parent for s in sources],
+                              cc=arch.cc, cache=paths.cache_dir() / "build")
+        for part, b in zip(mine, built.binaries):
+            part.binary = b.binary
+        first = mine[0]
+        prep = Prepared(first.spec, first.cases, first.binary, None, root,
+                        root / first.spec.name,
+                        {"generate": t1 - t0, "compile": time.monotonic() - t1}, mine)
+        prep.digests = {b.name: cachefs.sha256(b) for b in prep.binaries}
+        prep.uapi, prep.uapi_note = uapi, uapi_note
+        out[name] = prep
+    return out
 
 
 def uapi_headers(req: RunRequest):
@@ -442,17 +481,20 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
             for name, (number, how) in obs.bindings.items():
                 bindings[name] = {"number": number, "how": how, "spec": part.spec.name}
         results += [replace(r) for r in part.unreachable + part.untested]
+    own = list(results)
     others = []
     if prep.others:                   # the cases of another architecture's code (run.arches)
         from generator.run.arches import run_elsewhere
-        others = run_elsewhere(prep, target, req, out=out, on_event=on_event, cancel=cancel)
+        others = run_elsewhere(prep, target, req, run_target, out=out, on_event=on_event,
+                               cancel=cancel)
         for o in others:
             results += o["results"]
     facts = RunFacts.from_outcome(outcome, req.binding.value)
     facts.extra["log"] = str(outcome.log_path) if outcome.log_path else None
     facts.extra.update(target.facts())
     if others:
-        facts.extra["targets"] = {arch.name: target.facts(),
+        facts.extra["targets"] = {arch.name: {"state": outcome.status.value, **target.facts(),
+                                              "kernel_release": outcome.kernel_release},
                                   **{o["arch"]: o["facts"] for o in others}}
     start = getattr(outcome, "start", None)         # runner.snapshot.Start, QEMU only
     if start is not None:
@@ -465,7 +507,7 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                         [r for r in results if r.spec == p.spec.name])}
                    for p in prep.parts]
     facts.bindings = bindings
-    _uapi_facts(prep, facts, results)
+    _uapi_facts(prep, facts, own)      # another target's results have had theirs
     mismatch = _binding_mismatch(req, bindings)
     if mismatch and not broke:
         broke = mismatch
