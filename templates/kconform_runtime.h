@@ -76,6 +76,14 @@ static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 				   kc_pattern(i, s->buf.seed) : KC_SENTINEL;
 	}
 	memset(arg.p, 0, op->arg_size);
+	if (!op->fill) {		/* the struct of another architecture */
+		snprintf(env->why, sizeof(env->why), "%s fills its architecture's "
+			 "struct, which this build does not have", op->name);
+		munmap(arg.base, arg.total);
+		if (s->buf.present)
+			munmap(buf.base, buf.total);
+		return -1;
+	}
 	op->fill(arg.p, v, buf.p);
 	errno = 0;
 	if (op->by_value)		/* `_IO`: the argument is the value */
@@ -132,7 +140,7 @@ static inline int kc_device_attr(struct kc_env *env, const struct kc_op *ops,
 
 	if (s->dattr.on_vcpu && env->nvcpus == 0)
 		return -1;
-	if (s->dattr.vstruct && !ops)
+	if (s->dattr.vstruct && (!ops || !ops[s->op].fill))
 		return -1;
 	if (s->dattr.vstruct)
 		vsize = ops[s->op].arg_size;

@@ -146,7 +146,7 @@ def run_elsewhere(prep, target, req, run_target, *, out: Path, on_event=None,
     done = []
     for name, other in prep.others.items():
         arch = target_arch(name)
-        sub = target_of(target, arch)
+        sub = other.cannot_run or target_of(target, arch)
         entry = {"arch": name, "cases": other.all_cases, "report": None}
         if isinstance(sub, str):
             entry.update(results=skipped(other, arch, sub), facts={"state": "not run",

@@ -37,6 +37,7 @@ parallel); `run` is both for one kernel.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 import threading
 import time
@@ -135,6 +136,7 @@ class Prepared:
     uapi: object = None               # runner.uapi.UapiHeaders the names were bound with
     uapi_note: str = ""               # why a better source was not used
     others: dict = field(default_factory=dict)   # arch name -> Prepared (run.arches)
+    cannot_run: str = ""              # why these binaries were not built (run.arches)
 
     def __post_init__(self):
         if not self.parts:
@@ -324,11 +326,17 @@ def build_elsewhere(parts, work: Path, binding, *, kernel_caps=None, kernel_ioct
                                    kernel_caps=kernel_caps, kernel_ioctls=kernel_ioctls))
             mine.append(part)
         t1 = time.monotonic()
+        first = mine[0]
+        if shutil.which(arch.cc) is None:     # its cases become platform skips saying so
+            prep = Prepared(first.spec, first.cases, None, None, root, root / first.spec.name,
+                            {}, mine, cannot_run=f"no {arch.cc} to build its tests "
+                            f"(apt-get install {arch.cc_package}, or scripts/setup.sh)")
+            out[name] = prep
+            continue
         built = cross_compile(sources, root / "bin", include_dirs=[s.parent for s in sources],
                               cc=arch.cc, cache=paths.cache_dir() / "build")
         for part, b in zip(mine, built.binaries):
             part.binary = b.binary
-        first = mine[0]
         prep = Prepared(first.spec, first.cases, first.binary, None, root,
                         root / first.spec.name,
                         {"generate": t1 - t0, "compile": time.monotonic() - t1}, mine)

@@ -147,4 +147,32 @@ def test_a_target_that_cannot_run_makes_platform_skips(x86_spec, monkeypatch, tm
     assert [r.id for r in entry["results"]] == [f"x86:{c.id}" for c in cases]
     assert "qemu-system-x86_64 is not installed" in entry["results"][0].reason
     assert entry["results"][0].reason.startswith("platform: x86 code")
-    assert isinstance(arches.target_of(LocalTarget(), X86), str)
+    assert "an arm64 machine" in arches.target_of(LocalTarget(), X86)
+    other.cannot_run = "no gcc to build its tests"
+    [entry] = arches.run_elsewhere(prep, QemuTarget("debian-6.12"), None, never, out=tmp_path)
+    assert all("cannot run here: no gcc" in r.reason for r in entry["results"])
+
+
+MAILS_WITH_HEADER_STRUCTS = ("nisv-v3-02", "x86-nx-huge-pages-v6-08", "pvtime-v7-07",
+                             "smccc-filter-v3-09")
+
+
+@pytest.mark.skipif(__import__("shutil").which("gcc") is None, reason="no host gcc")
+@pytest.mark.parametrize("mail", MAILS_WITH_HEADER_STRUCTS)
+def test_the_test_binary_builds_for_x86_64(mail, tmp_path):
+    """Every case's C compiles with the x86_64 compiler: the arm64 guest,
+    KVM_ARM_VCPU_INIT and arm64's own <asm/kvm.h> structs (nisv's
+    kvm_vcpu_events.exception.serror_pending) are guarded."""
+    import subprocess
+    from generator.cli.series import extract_to
+    from generator.model.specio import load_spec
+    from generator.plan import plan_all
+    from generator.render.c import CapBinding, fit_runtime, write_c
+    out = tmp_path / f"{mail}.yaml"
+    extract_to(CORPUS / f"{mail}.txt", mail, out)
+    spec = load_spec(out)
+    cases, _ = fit_runtime(spec, plan_all(spec).cases)
+    c = write_c(spec, cases, tmp_path / "c", CapBinding.HEADER)
+    proc = subprocess.run([X86.cc, "-fsyntax-only", "-Wall", f"-I{c.parent}", str(c)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr[-2000:]
