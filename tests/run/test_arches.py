@@ -176,3 +176,56 @@ def test_the_test_binary_builds_for_x86_64(mail, tmp_path):
     proc = subprocess.run([X86.cc, "-fsyntax-only", "-Wall", f"-I{c.parent}", str(c)],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_boot_that_never_reaches_init_makes_platform_skips(x86_spec, tmp_path, monkeypatch):
+    """The x86_64 kernel ran but never reached /init (a fake run_target,
+    named as such): its cases are platform skips quoting why, not errors."""
+    from types import SimpleNamespace
+    from generator.plan import plan_all
+    from generator.report.table import RunFacts
+    from generator.run.pipeline import Prepared, SpecPart
+    from generator.run.targets import QemuTarget
+    from generator.runner.run import RunStatus
+    cases = plan_all(x86_spec).cases[:3]
+    other = Prepared(x86_spec, cases, None, None, tmp_path, tmp_path,
+                     parts=[SpecPart(x86_spec, cases, None)])
+    prep = Prepared(x86_spec, [], None, None, tmp_path, tmp_path)
+    prep.others = {"x86_64": other}
+    seen = []
+
+    def fake_run_target(p, target, req, *, out, on_event=None, cancel=None):
+        seen.append((p, target.config, target.restore))
+        outcome = SimpleNamespace(status=RunStatus.BOOT_FAILED, log_path=None)
+        return SimpleNamespace(outcome=outcome, results=[], timings={"total": 3.0},
+                               broke="the kernel never reached /init: QEMU exited (status 1)",
+                               facts=RunFacts(emulator_name="qemu-system-x86_64"))
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/" + name)
+    [entry] = arches.run_elsewhere(prep, QemuTarget("debian-6.12"), None, fake_run_target,
+                                   out=tmp_path)
+    assert seen == [(other, X86_64, False)]        # the amd64 kernel, booted (no snapshot)
+    assert [r.verdict for r in entry["results"]] == [Verdict.SKIPPED] * 3
+    assert "never reached /init (the kernel never reached /init: QEMU exited" in \
+        entry["results"][0].reason
+    assert entry["facts"]["state"] == "boot failed" and entry["facts"]["arch"] == "x86_64"
+
+
+def test_the_table_names_each_case_s_target():
+    import io
+    from rich.console import Console
+    from generator.model import Source
+    from generator.report.table import RunFacts, render_table
+    from generator.verdict.crosscheck import CaseResult
+    src = Source(seed="m.txt", line=3)
+    rows = [CaseResult("a.one", "s", "c", src, None, None, Verdict.CONFORMS, target="arm64"),
+            CaseResult("a.two", "s", "c", src, None, None, Verdict.CONFORMS, target="x86_64")]
+    facts = RunFacts(kernel_release="6.12.117+deb12-arm64",
+                     extra={"targets": {"arm64": {}, "x86_64": {
+                         "kernel_release": "6.12.117+deb12-amd64",
+                         "emulator": "qemu-system-x86_64 10.0.2"}}})
+    buf = io.StringIO()
+    render_table("s", rows, facts, console=Console(file=buf, width=200), footer=False)
+    text = buf.getvalue()
+    title = " ".join(text.split("┏")[0].split())           # rich wraps a long title
+    assert title.endswith("; x86_64 cases on 6.12.117+deb12-amd64 (qemu-system-x86_64 10.0.2)")
+    assert "target" in text and "x86_64" in text.split("a.two")[1].splitlines()[0]
