@@ -12,13 +12,17 @@ primary spec's ids, baselines and reports read as before.
 Phases (each one's result feeds the next; a phase that cannot start stops
 the run with a clear error, a run that breaks part-way still reports):
   1. load each spec (specs/<name>.yaml) and plan its cases (cases.plan), or
-     note why it has nothing to run (cases.nothing_to_run);
+     note why it has nothing to run (cases.nothing_to_run); a case of
+     another architecture's code goes to that architecture's target
+     (generator.run.arches: x86_64 for arch/x86), the others to arm64;
   2. render each C kselftest (render_c) and cross-compile them together
      (runner.build);
   3. resolve the target: cache the kernel and busybox (runner.kernels) for
      QEMU, or check the host / ssh client (targets);
   4. run the platform check, then the tests: boot under QEMU (runner.run),
-     or stage them on an arm64 machine (targets);
+     or stage them on an arm64 machine (targets); then each other
+     architecture's cases, on QEMU booting the same kernel alias for it
+     (run.arches.run_elsewhere);
   5. cross-check every case against the reference model generated from
      that very spec into the run's directory (`model_of`; a spec that
      differs from the committed reference/ module says so in the notes),
@@ -294,8 +298,7 @@ def prepare(req: RunRequest) -> Prepared:
     prep.uapi, prep.uapi_note = uapi, uapi_note
     t3 = time.monotonic()
     prep.others = build_elsewhere(parts, work, req.binding, kernel_caps=kernel_caps,
-                                        kernel_ioctls=kernel_ioctls, uapi=uapi,
-                                        uapi_note=uapi_note)
+                                  kernel_ioctls=kernel_ioctls, uapi=uapi, uapi_note=uapi_note)
     if prep.others:
         prep.timings["compile"] += time.monotonic() - t3
     return prep

@@ -277,7 +277,8 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
               cancel: Optional[threading.Event] = None,
               restore: bool = True, lanes: Optional[int] = None,
               snapshot_cache: Optional[Path] = None) -> RunOutcome:
-    """Run ``binaries`` on ``kernel`` (platform check first).
+    """Run ``binaries`` on ``kernel`` (the MTE platform check first on
+    arm64; another architecture's KVM modules loaded first, runner.arch).
 
     With ``restore`` (the default) the guest agent is restored from the
     cached snapshot of this kernel and configuration, or booted and saved

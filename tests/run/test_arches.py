@@ -229,3 +229,14 @@ def test_the_table_names_each_case_s_target():
     title = " ".join(text.split("┏")[0].split())           # rich wraps a long title
     assert title.endswith("; x86_64 cases on 6.12.117+deb12-amd64 (qemu-system-x86_64 10.0.2)")
     assert "target" in text and "x86_64" in text.split("a.two")[1].splitlines()[0]
+
+
+def test_snapshots_are_keyed_by_architecture():
+    from generator.runner.snapshot import SnapshotKey
+    kw = dict(kernel="k 1", qemu="QEMU emulator version 10.0.2", initramfs="ab",
+              disk_bytes=1, agent="7")
+    arm, x86 = SnapshotKey.of(AARCH64, **kw), SnapshotKey.of(X86_64, **kw)
+    assert "arch" not in arm.as_dict()               # arm64's saved guests keep their digest
+    assert x86.as_dict()["arch"] == "x86_64" and x86.digest != arm.digest
+    same_but_arch = dataclasses.replace(arm, arch="x86_64")
+    assert same_but_arch.digest != arm.digest
