@@ -23,6 +23,8 @@ if command -v qemu-system-aarch64 >/dev/null 2>&1; then
   qemu_major=$(qemu-system-aarch64 --version | sed -n 's/.*version \([0-9]*\)\..*/\1/p' | head -1)
 fi
 [ "${qemu_major:-0}" -ge "$QEMU_MIN_MAJOR" ] || need_apt=1
+# the x86_64 target (cases of arch/x86 code) boots Debian's amd64 kernel
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt=1
 
 if [ "$need_apt" = 1 ]; then
   export DEBIAN_FRONTEND=noninteractive
@@ -45,7 +47,8 @@ if [ "$need_apt" = 1 ]; then
   fi
   apt-get update -q || echo "setup: apt-get update reported errors (unreachable extra sources are ignored)" >&2
   apt-get install -y -q --no-install-recommends "${APT_PKGS[@]}"
-  apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-arm
+  apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-arm \
+    qemu-system-x86
 fi
 
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[test]'
@@ -55,4 +58,4 @@ command -v kconform >/dev/null 2>&1 || {
   echo "setup: kconform is installed but not on PATH; add $(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH" >&2
   exit 2
 }
-echo "setup: ok ($(qemu-system-aarch64 --version | head -1))"
+echo "setup: ok ($(qemu-system-aarch64 --version | head -1); $(qemu-system-x86_64 --version | head -1))"

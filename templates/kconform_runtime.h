@@ -76,6 +76,14 @@ static inline int kc_vm_ioctl(struct kc_env *env, const struct kc_op *op,
 				   kc_pattern(i, s->buf.seed) : KC_SENTINEL;
 	}
 	memset(arg.p, 0, op->arg_size);
+	if (!op->fill) {		/* the struct of another architecture */
+		snprintf(env->why, sizeof(env->why), "%s fills its architecture's "
+			 "struct, which this build does not have", op->name);
+		munmap(arg.base, arg.total);
+		if (s->buf.present)
+			munmap(buf.base, buf.total);
+		return -1;
+	}
 	op->fill(arg.p, v, buf.p);
 	errno = 0;
 	if (op->by_value)		/* `_IO`: the argument is the value */
@@ -132,7 +140,7 @@ static inline int kc_device_attr(struct kc_env *env, const struct kc_op *ops,
 
 	if (s->dattr.on_vcpu && env->nvcpus == 0)
 		return -1;
-	if (s->dattr.vstruct && !ops)
+	if (s->dattr.vstruct && (!ops || !ops[s->op].fill))
 		return -1;
 	if (s->dattr.vstruct)
 		vsize = ops[s->op].arg_size;
@@ -328,7 +336,11 @@ static inline int kc_vcpu_init(struct kc_env *env, int fd,
 		 s->features ? s->feature_names : "", kc_errno_name(errno));
 	return s->features ? 1 : -1;
 #else
-	(void)env; (void)fd;
+	/* another architecture: KVM_CREATE_VCPU made the vCPU; only feature
+	 * bits of KVM_ARM_VCPU_INIT cannot be had */
+	(void)fd;
+	if (!s->features)
+		return 0;
 	snprintf(env->why, sizeof(env->why), "KVM_ARM_VCPU_INIT is arm64's "
 		 "(vCPU feature(s) %s)", s->feature_names ? s->feature_names : "none");
 	return 1;

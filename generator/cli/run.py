@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import Optional
 
 from generator import paths
 from generator.errors import EXIT_BASELINE, EXIT_BROKEN, EXIT_DIVERGES, EXIT_OK, EXIT_USAGE
@@ -64,6 +65,11 @@ def _add_run_options(r, *, ci: bool) -> None:
     r.add_argument("--kernel-src", metavar="DIR",
                    help="bind capability names with this kernel source tree's include/uapi")
     r.add_argument("--quiet", action="store_true", help="no progress display")
+    r.add_argument("--arch", action="append", default=None, metavar="A[,A...]",
+                   help="architectures booted, comma-separated and/or repeated: arm64 (every "
+                        "case that is not another architecture's code) and x86_64 (cases of "
+                        "arch/x86 code, on the same kernel alias for amd64); default both; "
+                        "--arch arm64 makes x86 code's cases platform skips")
     r.add_argument("--vcpus", type=int, default=None, metavar="N",
                    help="guest vCPUs (default 1: fastest measured on two host cores); the "
                         "tests run in one lane per vCPU; each count has its own saved guest")
@@ -151,8 +157,19 @@ def _plan(args, baseline=None, recording=False):
                      target=target, merged=_merged_tree(args, targets[0].label),
                      oracle=getattr(args, "oracle", "posted"),
                      kernel_headers=Path(args.kernel_headers) if args.kernel_headers else None,
-                     kernel_src=Path(args.kernel_src) if args.kernel_src else None)
+                     kernel_src=Path(args.kernel_src) if args.kernel_src else None,
+                     arches=parse_arches(getattr(args, "arch", None)))
     return req, targets
+
+
+def parse_arches(values) -> Optional[tuple]:
+    """--arch A[,A...] (repeatable) as architecture names, None when not
+    given; a name that is no architecture kconform boots is a clear error."""
+    if not values:
+        return None
+    from generator.run.arches import enabled
+    names = tuple(n.strip() for v in values for n in v.split(",") if n.strip())
+    return tuple(a.name for a in enabled(names))
 
 
 class Signals:

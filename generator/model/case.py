@@ -815,6 +815,7 @@ class Gap(enum.Enum):
     FIXED = "the patch's own code fixes its outcome"
     NOT_TARGETED = "no case targets it"
     NO_STEP_KIND = "no step kind issues its entry point yet"
+    TARGET_ARCH = "the target architecture lacks a facility it needs"
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,14 @@ class OpDef:
     body: list[str] = field(default_factory=list)
     by_value: bool = False       # the ioctl's argument is v[0] itself (KVM_RUN's `arg`)
     read: str = ""               # the function reading field i (a READ_BACK step uses it)
+    only: str = ""               # #if condition where the header's struct has these fields
+
+
+#: the compiler's macro of an architecture whose <asm/kvm.h> struct an
+#: operation fills (another architecture's struct of that name has other
+#: fields: x86's kvm_vcpu_events has no serror_pending); built elsewhere,
+#: the op has no fill function and a case reaching it says so
+STRUCT_ARCH_GUARDS = {"arm64": "defined(__aarch64__)", "arm": "defined(__aarch64__)"}
 
 
 def op_defs(spec: Spec) -> list[OpDef]:
@@ -230,6 +238,8 @@ def op_defs(spec: Spec) -> list[OpDef]:
                   by_value=mode is ArgMode.VALUE)
         if mode is ArgMode.STRUCT:
             d.body = [f"arg->{f} = v[{i}];" for i, f in enumerate(fields)]
+            if arg_type == op.arg_type:   # the uAPI header's struct: its architecture's
+                d.only = STRUCT_ARCH_GUARDS.get(op.arch or "", "")
         else:                    # the one value: pointed at, or passed as is
             d.body = [f"*arg = ({arg_type})v[0];\t/* {fields[0]} */"]
         if ptr:

@@ -118,6 +118,7 @@ def to_json(spec: str, results: list[CaseResult], facts: RunFacts) -> dict:
             "expected": _expect(r.expected), "observed": _expect(r.observed),
             "verdict": r.verdict.value, "reason": r.reason,
             "decided_by": _source(r.decided_by), "step": r.step,
+            **({"target": r.target} if r.target else {}),
             **({"merged": r.merged.as_json()} if r.merged is not None else {}),
         } for r in results],
         "summary": summary(results),
@@ -232,12 +233,17 @@ def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
              f"platform {facts.platform_state})")
     if nothing:
         title = f"{spec}: nothing to run ({nothing})"
+    title += _other_targets(facts)
+    mixed = len({r.target for r in results if r.target}) > 1 or any(
+        r.target and r.target != "arm64" for r in results)
     mine = next((s for s in facts.specs if s.get("name") == spec and "checks" in s), None)
     caption = (f"checks: {mine['checks']} extracted, {mine['checks_exercised']} exercised, "
                f"{mine['checks_untested']} untested, {mine['checks_not_reachable']} not reachable"
                if mine else None)
     t = Table(title=title, caption=caption, show_lines=False)
     t.add_column("case", overflow="fold", max_width=56)
+    if mixed:
+        t.add_column("target", no_wrap=True)
     t.add_column("patch line", no_wrap=True)
     t.add_column("expected", overflow="fold", max_width=22)
     t.add_column("observed", overflow="fold", max_width=22)
@@ -246,7 +252,8 @@ def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
     for r in results:
         # Digests only matter where they differ; the JSON keeps them all.
         show_digest = bool(r.expected and r.observed and r.expected.digest != r.observed.digest)
-        t.add_row(display_id(r), str(r.decided_by or r.source),
+        t.add_row(display_id(r), *([r.target or "-"] if mixed else []),
+                  str(r.decided_by or r.source),
                   _brief(r.expected, show_digest), _brief(r.observed, show_digest),
                   f"[{_STYLE[r.verdict]}]{r.verdict.value}[/]",
                   _short_reason(r))   # a conforming row with a reason says why (cap.number)
@@ -257,6 +264,19 @@ def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
         console.print(f"platform: {facts.platform_sentence}")
     console.print(summary_line(results, next((s for s in facts.specs
                                               if s.get("name") == spec), None)))
+
+
+def _other_targets(facts: RunFacts) -> str:
+    """What the run's other architectures booted (run.arches), for a title."""
+    out = ""
+    for arch, f in (facts.extra.get("targets") or {}).items():
+        if arch == "arm64" or not isinstance(f, dict):
+            continue
+        if f.get("state") == "not run":
+            out += f"; {arch}: not run ({f.get('why', '')})"
+        else:
+            out += f"; {arch} cases on {f.get('kernel_release') or '?'} ({f.get('emulator', '')})"
+    return out
 
 
 def _brief(e: Optional[Expect], digest: bool) -> str:

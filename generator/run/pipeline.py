@@ -12,13 +12,17 @@ primary spec's ids, baselines and reports read as before.
 Phases (each one's result feeds the next; a phase that cannot start stops
 the run with a clear error, a run that breaks part-way still reports):
   1. load each spec (specs/<name>.yaml) and plan its cases (cases.plan), or
-     note why it has nothing to run (cases.nothing_to_run);
+     note why it has nothing to run (cases.nothing_to_run); a case of
+     another architecture's code goes to that architecture's target
+     (generator.run.arches: x86_64 for arch/x86), the others to arm64;
   2. render each C kselftest (render_c) and cross-compile them together
      (runner.build);
   3. resolve the target: cache the kernel and busybox (runner.kernels) for
      QEMU, or check the host / ssh client (targets);
   4. run the platform check, then the tests: boot under QEMU (runner.run),
-     or stage them on an arm64 machine (targets);
+     or stage them on an arm64 machine (targets); then each other
+     architecture's cases, on QEMU booting the same kernel alias for it
+     (run.arches.run_elsewhere);
   5. cross-check every case against the reference model generated from
      that very spec into the run's directory (`model_of`; a spec that
      differs from the committed reference/ module says so in the notes),
@@ -37,6 +41,7 @@ parallel); `run` is both for one kernel.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 import threading
 import time
@@ -86,6 +91,7 @@ class RunRequest:
     target: "Optional[LocalTarget | SshTarget]" = None   # None: QEMU booting `kernel`
     merged: Optional[str] = None      # a source tree (dir or kernel alias): explain divergences
     oracle: str = "posted"            # "merged": judge against the tree's spec (verdict.merged)
+    arches: Optional[tuple] = None    # architectures booted (--arch); None: all (run.arches)
 
     @property
     def specs(self) -> tuple:
@@ -110,6 +116,7 @@ class SpecPart:
     model_digest: str = ""            # sha256 of the generated reference text
     model_note: str = ""              # how it stands against the committed reference/
     merged: Optional[object] = None   # verdict.merged.MergedOracle when the run reads a tree
+    elsewhere: dict = field(default_factory=dict)   # arch name -> cases another target runs
 
     def qualify(self, case_id: str) -> str:
         return self.prefix + case_id
@@ -132,6 +139,8 @@ class Prepared:
     digests: dict[str, str] = field(default_factory=dict)  # binary name -> sha256
     uapi: object = None               # runner.uapi.UapiHeaders the names were bound with
     uapi_note: str = ""               # why a better source was not used
+    others: dict = field(default_factory=dict)   # arch name -> Prepared (run.arches)
+    cannot_run: str = ""              # why these binaries were not built (run.arches)
 
     def __post_init__(self):
         if not self.parts:
@@ -232,9 +241,11 @@ def prepare(req: RunRequest) -> Prepared:
     """Phases 1-2: load every spec, plan, render and build their tests in
     one parallel compile (and the platform check, so parallel kernels find
     it built)."""
+    from generator.run import arches as route
     from generator.runner.build import cross_compile
     from generator.runner.platform import platform_binary
     t0 = time.monotonic()
+    enabled = route.enabled(req.arches)
     specs = [load_named_spec(n) for n in req.specs]
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
@@ -249,16 +260,19 @@ def prepare(req: RunRequest) -> Prepared:
     for i, (spec, file) in enumerate(zip(specs, files)):
         planned = plan_all(spec)
         cases, dropped = fit_runtime(spec, planned.cases)
+        routed, lacking = route.route(spec, cases, enabled)
+        cases = routed.pop("arm64", [])
         part = SpecPart(spec, cases, None, nothing_to_run(spec, planned.cases),
                         prefix="" if i == 0 else f"{spec.name}:", spec_file=file,
-                        spec_digest=cachefs.sha256(file))
+                        spec_digest=cachefs.sha256(file), elsewhere=routed)
         part.unreachable = [replace(r, id=part.qualify(r.id)) for r in unreachable_results(spec)]
-        part.gaps = planned.untested + dropped
+        part.gaps = planned.untested + dropped + lacking
         part.untested = [replace(r, id=part.qualify(r.id))
                          for r in untested_results(spec, part.gaps)]
         if cases:
             sources.append(write_c(spec, cases, work / spec.name, req.binding,
                                    kernel_caps=kernel_caps, kernel_ioctls=kernel_ioctls))
+        if cases or routed:
             part.model, part.model_digest, note = model_of(spec, work / "reference")
             if note:
                 notes.append(note)
@@ -282,7 +296,57 @@ def prepare(req: RunRequest) -> Prepared:
                     {"generate": t1 - t0, "compile": t2 - t1}, parts, notes)
     prep.digests = {b.name: cachefs.sha256(b) for b in prep.binaries}
     prep.uapi, prep.uapi_note = uapi, uapi_note
+    t3 = time.monotonic()
+    prep.others = build_elsewhere(parts, work, req.binding, kernel_caps=kernel_caps,
+                                  kernel_ioctls=kernel_ioctls, uapi=uapi, uapi_note=uapi_note)
+    if prep.others:
+        prep.timings["compile"] += time.monotonic() - t3
     return prep
+
+
+def build_elsewhere(parts, work: Path, binding, *, kernel_caps=None, kernel_ioctls=None,
+                    uapi=None, uapi_note: str = "") -> dict:
+    """arch name -> the `Prepared` of every case routed to that architecture
+    (parts' `elsewhere`, generator.run.arches), compiled by its compiler
+    under work/<arch>."""
+    from generator.runner.arch import target_arch
+    from generator.runner.build import cross_compile
+    names = sorted({a for p in parts for a in p.elsewhere})
+    out = {}
+    for name in names:
+        arch = target_arch(name)
+        t0 = time.monotonic()
+        root = Path(work) / arch.name
+        mine, sources = [], []
+        for p in parts:
+            cases = p.elsewhere.get(name, [])
+            if not cases:
+                continue
+            part = SpecPart(p.spec, cases, None, prefix=p.prefix, model=p.model,
+                            spec_file=p.spec_file, spec_digest=p.spec_digest,
+                            model_digest=p.model_digest, model_note=p.model_note)
+            sources.append(write_c(p.spec, cases, root / p.spec.name, binding,
+                                   kernel_caps=kernel_caps, kernel_ioctls=kernel_ioctls))
+            mine.append(part)
+        t1 = time.monotonic()
+        first = mine[0]
+        if shutil.which(arch.cc) is None:     # its cases become platform skips saying so
+            prep = Prepared(first.spec, first.cases, None, None, root, root / first.spec.name,
+                            {}, mine, cannot_run=f"no {arch.cc} to build its tests "
+                            f"(apt-get install {arch.cc_package}, or scripts/setup.sh)")
+            out[name] = prep
+            continue
+        built = cross_compile(sources, root / "bin", include_dirs=[s.parent for s in sources],
+                              cc=arch.cc, cache=paths.cache_dir() / "build")
+        for part, b in zip(mine, built.binaries):
+            part.binary = b.binary
+        prep = Prepared(first.spec, first.cases, first.binary, None, root,
+                        root / first.spec.name,
+                        {"generate": t1 - t0, "compile": time.monotonic() - t1}, mine)
+        prep.digests = {b.name: cachefs.sha256(b) for b in prep.binaries}
+        prep.uapi, prep.uapi_note = uapi, uapi_note
+        out[name] = prep
+    return out
 
 
 def uapi_headers(req: RunRequest):
@@ -393,6 +457,8 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                          log_path=Path(out) / "console.log", on_event=on_event,
                          work_dir=prep.work / "runner", cancel=cancel)
     t_run = time.monotonic()
+    from generator.runner.arch import target_arch
+    arch = target_arch(getattr(target, "arch", "arm64"))
     host = Host.of(mte=_host_mte(outcome))
     from generator.runner.platform import PlatformState
     platform_fault = (outcome.platform.sentence
@@ -412,7 +478,7 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
             ps = obs.page_size or outcome.page_size
             judged = crosscheck(part.spec, part.cases, obs, page_size=ps,
                                 host=host, broke=broke, platform_fault=platform_fault,
-                                module=part.model)
+                                module=part.model, arch=arch.kernel_dir)
             if part.merged is not None and req.oracle == "merged":
                 from generator.verdict.merged import judge_merged
                 judged = judge_merged(judged, part.cases, obs, part.merged, ps, host)
@@ -421,23 +487,38 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                 explain_results(judged, part.cases, obs, part.merged, ps, host)
             for r in judged:
                 r.id = part.qualify(r.id)
+                r.target = arch.name
                 results.append(r)
             for name, (number, how) in obs.bindings.items():
                 bindings[name] = {"number": number, "how": how, "spec": part.spec.name}
         results += [replace(r) for r in part.unreachable + part.untested]
+    own = list(results)
+    others = []
+    if prep.others:                   # the cases of another architecture's code (run.arches)
+        from generator.run.arches import run_elsewhere
+        others = run_elsewhere(prep, target, req, run_target, out=out, on_event=on_event,
+                               cancel=cancel)
+        for o in others:
+            results += o["results"]
     facts = RunFacts.from_outcome(outcome, req.binding.value)
     facts.extra["log"] = str(outcome.log_path) if outcome.log_path else None
     facts.extra.update(target.facts())
+    if others:
+        facts.extra["targets"] = {arch.name: {"state": outcome.status.value, **target.facts(),
+                                              "kernel_release": outcome.kernel_release},
+                                  **{o["arch"]: o["facts"] for o in others}}
     start = getattr(outcome, "start", None)         # runner.snapshot.Start, QEMU only
     if start is not None:
         facts.extra["guest"] = start.value
     facts.specs = [{"name": p.spec.name, "seed": p.spec.seed, "cases": len(p.cases),
                     "not_reachable": len(p.unreachable), "untested": len(p.untested),
                     "nothing_to_run": p.nothing or None,
-                    **check_counts(p, [r for r in results if r.spec == p.spec.name])}
+                    **check_counts(replace(p, cases=p.cases + [
+                        c for cs in p.elsewhere.values() for c in cs]),
+                        [r for r in results if r.spec == p.spec.name])}
                    for p in prep.parts]
     facts.bindings = bindings
-    _uapi_facts(prep, facts, results)
+    _uapi_facts(prep, facts, own)      # another target's results have had theirs
     mismatch = _binding_mismatch(req, bindings)
     if mismatch and not broke:
         broke = mismatch
@@ -460,8 +541,8 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
         facts.extra["btf"] = btf.get(prep.spec.name) or next(iter(btf.values()), None)
         if len(btf) > 1:
             facts.extra["btf_by_spec"] = btf
-    report = RunReport(prep.spec, prep.all_cases, results, facts, outcome, broke,
-                       specs=prep.specs, inconsistent=mismatch)
+    report = RunReport(prep.spec, prep.all_cases + [c for o in others for c in o["cases"]],
+                       results, facts, outcome, broke, specs=prep.specs, inconsistent=mismatch)
     report.timings = {**prep.timings,
                       "kernel": t_fetch - t0,
                       "boot": outcome.timings.boot or 0.0,

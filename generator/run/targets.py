@@ -76,16 +76,23 @@ class QemuTarget:
     def label(self) -> str:
         return self.kernel
 
+    @property
+    def arch(self) -> str:
+        """The architecture booted (runner.arch: arm64, x86_64)."""
+        return self.config.arch
+
     def resolve(self, log: Optional[Callable[[str], None]] = None) -> None:
+        from generator.runner.arch import arch_of_config
         from generator.runner.kernels import resolve_kernel
         if self.image is None:
-            self.image = resolve_kernel(self.kernel, log=log)
+            self.image = resolve_kernel(self.kernel, log=log,
+                                        arch=arch_of_config(self.config).debian)
 
     def facts(self) -> dict:
         k = self.image
         if k is None:
-            return {"target": "qemu", "kernel_name": self.kernel}
-        return {"target": "qemu", "kernel_name": self.kernel,
+            return {"target": "qemu", "arch": self.arch, "kernel_name": self.kernel}
+        return {"target": "qemu", "arch": self.arch, "kernel_name": self.kernel,
                 "kernel_package": f"{k.package or k.vmlinuz} {k.version or ''}".strip()}
 
     def run(self, binaries: Sequence[Path], *, per_test_timeout: float,

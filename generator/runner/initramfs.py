@@ -214,9 +214,12 @@ def _base(busybox: Path) -> CpioWriter:
 
 
 def init_script(tests: Sequence[GuestTest], markers: Markers,
-                per_test_timeout: int, setup: Sequence[str] = ()) -> str:
-    """/init: mounts, markers, ``setup`` (shell lines run once before the
-    tests, e.g. a swap device), then every test under ``timeout``."""
+                per_test_timeout: int, setup: Sequence[str] = (),
+                early: Sequence[str] = ()) -> str:
+    """/init: mounts, markers, ``early`` (shell lines every test needs,
+    e.g. the KVM modules, run to their end first), ``setup`` (shell lines
+    run once before the tests, e.g. a swap device), then every test under
+    ``timeout``."""
     m = markers.prefix
     up = "read up _ </proc/uptime"      # a shell builtin: no fork
     lines = [
@@ -227,6 +230,7 @@ def init_script(tests: Sequence[GuestTest], markers: Markers,
         f"echo \"{m} PAGESIZE $(awk '/^KernelPageSize:/ {{print $2 * 1024; "
         "exit}' /proc/self/smaps)\"",
         "cd /tmp",
+        *early,
     ]
     if setup:
         # The set-up (e.g. a swap device) runs beside the first test (the
@@ -264,7 +268,8 @@ def build_initramfs(tests: Sequence[GuestTest], busybox: Path, out: Path, *,
                     per_test_timeout: float,
                     markers: Optional[Markers] = None,
                     extra_files: Sequence[tuple[str, bytes]] = (),
-                    setup: Sequence[str] = ()) -> Initramfs:
+                    setup: Sequence[str] = (),
+                    early: Sequence[str] = ()) -> Initramfs:
     """Pack ``tests`` (run in order) with busybox and /init into ``out``;
     ``extra_files`` (path in the archive, bytes) are added with their
     directories, and /init runs the ``setup`` lines before the tests."""
@@ -287,7 +292,7 @@ def build_initramfs(tests: Sequence[GuestTest], busybox: Path, out: Path, *,
     for name, data in extra_files:
         cpio.file_at(name, data)
     timeout = max(1, int(round(per_test_timeout)))
-    cpio.file("init", init_script(tests, markers, timeout, setup).encode())
+    cpio.file("init", init_script(tests, markers, timeout, setup, early).encode())
     return Initramfs(out, _write(cpio, out), markers, tuple(tests))
 
 

@@ -60,6 +60,27 @@ FLAVOURS: tuple[KernelFlavour, ...] = (
 )
 _ANY_KERNEL_PACKAGE = re.compile(r"linux-image-.*-arm64(-16k)?-unsigned")
 
+# the same aliases for Debian's amd64 kernels (the x86_64 target,
+# runner.arch): KVM is a module there (kvm, kvm_amd), loaded by /init
+AMD64_FLAVOURS: tuple[KernelFlavour, ...] = (
+    KernelFlavour("debian-6.12", r"linux-image-6\.12\.[^-]+-amd64-unsigned",
+                  4096, "newest Debian 6.12 amd64 kernel (default)"),
+    KernelFlavour("debian-6.1", r"linux-image-6\.1\.\d+-\d+-amd64-unsigned",
+                  4096, "newest Debian 6.1 amd64 kernel"),
+)
+FLAVOURS_BY_ARCH = {"arm64": FLAVOURS, "amd64": AMD64_FLAVOURS}
+_ANY_PACKAGE_BY_ARCH = {"arm64": _ANY_KERNEL_PACKAGE,
+                        "amd64": re.compile(r"linux-image-.*-amd64-unsigned")}
+
+
+def flavours(arch: str = "arm64") -> tuple[KernelFlavour, ...]:
+    """The aliases of one Debian architecture's kernels."""
+    try:
+        return FLAVOURS_BY_ARCH[arch]
+    except KeyError:
+        raise UnknownKernelError(f"no Debian kernels known for architecture {arch!r}; "
+                                 f"options are {', '.join(FLAVOURS_BY_ARCH)}") from None
+
 
 @dataclasses.dataclass(frozen=True)
 class KernelImage:
@@ -130,18 +151,23 @@ def image_page_size(path: Path) -> Optional[int]:
 # -- the private apt view -------------------------------------------------
 
 class DebianArchive:
-    """Debian's arm64 packages seen through private apt lists in the cache."""
+    """Debian's packages of one architecture (arm64 unless told) seen
+    through private apt lists in the cache (``apt/`` for arm64,
+    ``apt-<arch>/`` for another)."""
 
-    def __init__(self, root: Optional[Path] = None, log: Optional[Log] = None):
+    def __init__(self, root: Optional[Path] = None, log: Optional[Log] = None,
+                 arch: str = "arm64"):
         self.root = (root or cache_root())
-        self.apt_dir = self.root / "apt"
+        self.arch = arch
+        self.apt_dir = self.root / ("apt" if arch == "arm64" else f"apt-{arch}")
         self.lists = self.apt_dir / "lists"
         self.debs = self.apt_dir / "debs"
         self.log = log or (lambda msg: None)
         self.download_log: list[tuple[str, int, float]] = []  # (file, bytes, s)
 
     def _apt_opts(self) -> list[str]:
-        opts = ["-q", "-oAPT::Architecture=arm64", "-oAPT::Architectures=arm64",
+        opts = ["-q", f"-oAPT::Architecture={self.arch}",
+                f"-oAPT::Architectures={self.arch}",
                 f"-oDir::State::Lists={self.lists}",
                 f"-oDir::Cache={self.apt_dir}",
                 f"-oDir::Cache::Archives={self.apt_dir / 'archives'}",
@@ -215,14 +241,14 @@ class DebianArchive:
         (self.lists / "partial").mkdir(parents=True, exist_ok=True)
         (self.apt_dir / "archives" / "partial").mkdir(parents=True,
                                                       exist_ok=True)
-        self.log("updating private arm64 package lists")
+        self.log(f"updating private {self.arch} package lists")
         t0 = time.monotonic()
         proc = self._run("apt-get", ["update"])
         if proc.returncode != 0:
             if not self._lists_present():
                 tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
                 raise KernelError(
-                    "apt-get update for arm64 failed and no cached package "
+                    f"apt-get update for {self.arch} failed and no cached package "
                     f"lists exist under {self.lists}:\n{tail}\n"
                     "Check network access to Debian's archive, or pass the "
                     "path to a kernel Image instead of an alias.")
@@ -276,7 +302,9 @@ class DebianArchive:
 
     def unpacked(self, package: str, version: str) -> Path:
         """Directory holding ``dpkg -x`` of package=version (fetched once)."""
-        safe = re.sub(r"[^A-Za-z0-9.+_-]", "_", f"{package}_{version}")
+        # busybox-static has one name and version for every architecture
+        tag = "" if self.arch == "arm64" else f"_{self.arch}"
+        safe = re.sub(r"[^A-Za-z0-9.+_-]", "_", f"{package}_{version}{tag}")
         dest = self.root / "unpacked" / safe
         damaged: list[str] = []
         if dest.is_dir():
@@ -384,60 +412,67 @@ def verify_manifest(root: Path) -> list[str]:
 
 # -- resolution -----------------------------------------------------------
 
-def _flavour(alias: str) -> Optional[KernelFlavour]:
-    return next((f for f in FLAVOURS if f.alias == alias), None)
+def _flavour(alias: str, arch: str = "arm64") -> Optional[KernelFlavour]:
+    return next((f for f in flavours(arch) if f.alias == alias), None)
 
 
 def _looks_like_path(name: str) -> bool:
     return "/" in name or Path(name).exists()
 
 
-def _user_kernel(name: str) -> KernelImage:
+def _user_kernel(name: str, arch: str = "arm64") -> KernelImage:
     path = Path(name).expanduser().resolve()
     if not path.is_file():
         raise UnknownKernelError(f"kernel image {name} does not exist; pass the path "
-                          "to an arm64 Image/vmlinuz or one of: "
-                          + ", ".join(f.alias for f in FLAVOURS))
+                          f"to an {arch} Image/vmlinuz or one of: "
+                          + ", ".join(f.alias for f in flavours(arch)))
+    if arch != "arm64":
+        return KernelImage(alias="path", package=None, version=None, vmlinuz=path,
+                           modules_dir=None, page_size=None)
     return KernelImage(alias="path", package=None, version=None, vmlinuz=path,
                        modules_dir=None, page_size=image_page_size(path))
 
 
-def _unknown_name(name: str, names: list[str]) -> UnknownKernelError:
-    lines = [f"unknown kernel '{name}'. Names that resolve:"]
-    for f in FLAVOURS:
+def _unknown_name(name: str, names: list[str], arch: str = "arm64") -> UnknownKernelError:
+    what = "kernel" if arch == "arm64" else f"{arch} kernel"
+    lines = [f"unknown {what} '{name}'. Names that resolve:"]
+    for f in flavours(arch):
         pkg = newest(names, f.pattern)
         lines.append(f"  {f.alias:<16} -> {pkg or '(nothing in the archive)'}"
                      f"  {f.summary}")
-    exact = [n for n in names if _ANY_KERNEL_PACKAGE.fullmatch(n)
+    exact = [n for n in names if _ANY_PACKAGE_BY_ARCH[arch].fullmatch(n)
              and "cloud" not in n and "-rt-" not in n]
     if exact:
         shown = sorted(exact, key=_natural_key)[-6:]
         lines.append("  an exact package name, e.g. " + ", ".join(shown))
-    lines.append("  or the path to a user-built arm64 Image/vmlinuz")
+    lines.append(f"  or the path to a user-built {arch} Image/vmlinuz")
     return UnknownKernelError("\n".join(lines))
 
 
 def resolve_kernel(name: str = DEFAULT_KERNEL, *, cache: Optional[Path] = None,
                    refresh: bool = False, log: Optional[Log] = None,
-                   archive: Optional[DebianArchive] = None) -> KernelImage:
-    """Resolve ``name`` to a cached, unpacked kernel, fetching it if needed."""
+                   archive: Optional[DebianArchive] = None,
+                   arch: str = "arm64") -> KernelImage:
+    """Resolve ``name`` to a cached, unpacked kernel of Debian architecture
+    ``arch`` (``arm64``, ``amd64``), fetching it if needed."""
     if _looks_like_path(name):
-        return _user_kernel(name)
-    archive = archive or DebianArchive(cache, log)
+        return _user_kernel(name, arch)
+    archive = archive or DebianArchive(cache, log, arch=arch)
+    arch = archive.arch
     with archive.locked():
         archive.update(force=refresh)
-        flavour = _flavour(name)
+        flavour = _flavour(name, arch)
 
         def look_up() -> tuple[str, str]:
             names = archive.package_names("linux-image-")
             if flavour is not None:
                 package = newest(names, flavour.pattern)
-            elif name in names and _ANY_KERNEL_PACKAGE.fullmatch(name):
+            elif name in names and _ANY_PACKAGE_BY_ARCH[arch].fullmatch(name):
                 package = name
             else:
-                raise _unknown_name(name, names)
+                raise _unknown_name(name, names, arch)
             if package is None:
-                raise _unknown_name(name, names)
+                raise _unknown_name(name, names, arch)
             cand = archive.candidate(package)
             if cand is None:
                 raise KernelError(f"{package} is listed but has no downloadable "
@@ -463,16 +498,18 @@ def resolve_kernel(name: str = DEFAULT_KERNEL, *, cache: Optional[Path] = None,
 
 
 def resolve_busybox(*, cache: Optional[Path] = None, log: Optional[Log] = None,
-                    archive: Optional[DebianArchive] = None) -> Busybox:
-    """Debian's arm64 ``busybox-static``, fetched and unpacked once."""
-    archive = archive or DebianArchive(cache, log)
+                    archive: Optional[DebianArchive] = None,
+                    arch: str = "arm64") -> Busybox:
+    """Debian's ``busybox-static`` of architecture ``arch`` (arm64 unless
+    told), fetched and unpacked once."""
+    archive = archive or DebianArchive(cache, log, arch=arch)
     with archive.locked():
         archive.update()
 
         def look_up() -> tuple[str, str]:
             cand = archive.candidate("busybox-static")
             if cand is None:
-                raise KernelError("busybox-static (arm64) is not in the package "
+                raise KernelError(f"busybox-static ({archive.arch}) is not in the package "
                                   "lists; run with refresh=True")
             return "busybox-static", cand[0]
         _, version = archive.memo("busybox", look_up)

@@ -63,7 +63,24 @@ AARCH64 = QemuConfig(
     kernel_args=("panic=-1", "quiet"),
     extra_args=("-nographic", "-no-reboot", "-net", "none"),
 )
-CONFIGS = {"arm64": AARCH64}
+X86_64 = QemuConfig(
+    arch="x86_64",
+    binary="qemu-system-x86_64",
+    machine="q35",
+    # TCG emulates AMD's SVM, not Intel's VMX: +svm lets the guest kernel
+    # run KVM itself (kvm_amd, nested paging)
+    cpu="EPYC,+svm",
+    smp=1,
+    memory_mb=1024,
+    console="ttyS0",
+    kernel_args=("panic=-1", "quiet"),
+    extra_args=("-accel", "tcg", "-nographic", "-no-reboot", "-net", "none"),
+)
+CONFIGS = {"arm64": AARCH64, "x86_64": X86_64}
+
+# the Debian package (bookworm-backports for QEMU >= 8) holding each emulator
+QEMU_PACKAGES = {"qemu-system-aarch64": "qemu-system-arm",
+                 "qemu-system-x86_64": "qemu-system-x86"}
 
 
 def qemu_command(config: QemuConfig, kernel: Path, initrd: Path,
@@ -95,9 +112,10 @@ class EmulatorInfo:
 def emulator_info(binary: str = AARCH64.binary) -> EmulatorInfo:
     path = shutil.which(binary)
     if path is None:
+        package = QEMU_PACKAGES.get(Path(binary).name, "qemu-system-arm")
         raise QemuError(f"'{binary}' not found: install QEMU >= 8 (Debian "
                         "bookworm: apt-get install -t bookworm-backports "
-                        "qemu-system-arm; or run scripts/setup.sh)")
+                        f"{package}; or run scripts/setup.sh)")
     proc = subprocess.run([path, "--version"], capture_output=True, text=True)
     banner = (proc.stdout.splitlines() or [""])[0]
     m = re.search(r"version (\S+)", banner)

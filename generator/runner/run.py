@@ -32,8 +32,8 @@ from generator.runner.initramfs import (TIMEOUT_EXIT, GuestTest, MarkerKind, Mar
                         build_floor_initramfs, build_initramfs)
 from generator.runner.kernels import KernelImage, cache_root, resolve_busybox
 from generator.runner.ktap import KtapDocument, parse_ktap
-from generator.runner.platform import (PLATFORM_TEST, PlatformStatus, interpret_platform,
-                       platform_binary)
+from generator.runner.platform import (PLATFORM_TEST, PlatformState, PlatformStatus,
+                       interpret_platform, platform_binary)
 from generator.runner.qemu import (AARCH64, LOG_HEADER, EndReason, Fault, FaultKind,
                    QemuConfig, QemuProcess, WatchResult, console_fault,
                    emulator_info, watch)
@@ -277,7 +277,8 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
               cancel: Optional[threading.Event] = None,
               restore: bool = True, lanes: Optional[int] = None,
               snapshot_cache: Optional[Path] = None) -> RunOutcome:
-    """Run ``binaries`` on ``kernel`` (platform check first).
+    """Run ``binaries`` on ``kernel`` (the MTE platform check first on
+    arm64; another architecture's KVM modules loaded first, runner.arch).
 
     With ``restore`` (the default) the guest agent is restored from the
     cached snapshot of this kernel and configuration, or booted and saved
@@ -296,20 +297,23 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
     gives up on a silent guest ``HOST_GRACE`` seconds later, and on the
     whole run after ``total_timeout``.  Setting ``cancel`` from another
     thread kills QEMU promptly; the outcome is then ``INTERRUPTED``."""
+    from generator.runner.arch import arch_of_config, combine, kvm_setup
     t0 = time.monotonic()
+    arch = arch_of_config(config)
     emulator = emulator_info(config.binary)
-    busybox = resolve_busybox()
+    busybox = resolve_busybox(arch=arch.debian)
     names = [Path(b).name for b in binaries]
     if PLATFORM_TEST in names:
         raise RunnerError(f"a test binary may not be named '{PLATFORM_TEST}' "
                           "(reserved for the platform check); rename it")
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    platform = platform_binary(Path(work_dir) if work_dir
-                               else cache_root() / "runner")
-    guests = [GuestTest(PLATFORM_TEST, platform)]
+    guests = []
+    if arch.platform_check:
+        guests.append(GuestTest(PLATFORM_TEST, platform_binary(
+            Path(work_dir) if work_dir else cache_root() / "runner")))
     guests += [GuestTest(n, Path(b)) for n, b in zip(names, binaries)]
-    if restore:
+    if restore and arch.snapshots:
         return _run_restored(
             guests, kernel, emulator=emulator, busybox=busybox.binary,
             per_test_timeout=per_test_timeout, total_timeout=total_timeout,
@@ -319,10 +323,12 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
             cache=Path(snapshot_cache) if snapshot_cache else cache_root())
     with tempfile.TemporaryDirectory(prefix="kconform-run-") as tmp:
         setup = setup if setup is not None else zram_swap(kernel.modules_dir)
+        setup = combine(kvm_setup(arch, kernel.modules_dir), setup)
         initrd = build_initramfs(guests, busybox.binary,
                                  Path(tmp) / "initrd.gz",
                                  per_test_timeout=per_test_timeout,
-                                 extra_files=setup.files, setup=setup.lines)
+                                 extra_files=setup.files, setup=setup.lines,
+                                 early=setup.early)
         markers = initrd.markers
         prepare = time.monotonic() - t0
         proc = QemuProcess(config, kernel.vmlinuz, initrd.path)
@@ -348,6 +354,10 @@ def run_tests(binaries: list[Path], kernel: KernelImage, *,
     outcome = _console_outcome(watched, markers, names, emulator, proc, log_path,
                                per_test_timeout=per_test_timeout, line_times=line_times,
                                boot_timeout=boot_timeout, prepare=prepare)
+    if not arch.platform_check:
+        outcome.platform = PlatformStatus(
+            PlatformState.UNCHECKED, f"no platform check on {arch.name}: the MTE "
+            "sanity check is arm64's")
     _check_expectations(outcome, kernel, on_event)
     return outcome
 
@@ -532,8 +542,9 @@ def boot_floor(kernel: KernelImage, *, config: QemuConfig = AARCH64,
                log_path: Optional[Path] = None) -> float:
     """Seconds to boot ``kernel`` into an /init that only powers off, with
     the same emulator and flags as :func:`run_tests` (the benchmark floor)."""
+    from generator.runner.arch import arch_of_config
     emulator_info(config.binary)
-    busybox = resolve_busybox()
+    busybox = resolve_busybox(arch=arch_of_config(config).debian)
     with tempfile.TemporaryDirectory(prefix="kconform-floor-") as tmp:
         initrd = build_floor_initramfs(busybox.binary,
                                        Path(tmp) / "floor.gz")

@@ -65,17 +65,20 @@ class SnapshotKey:
     initramfs: str
     disk_bytes: int
     agent: str
+    arch: str = "arm64"       # runner.arch; arm64's keys (and digests) read as before
 
     @classmethod
     def of(cls, config: QemuConfig, *, kernel: str, qemu: str, initramfs: str,
            disk_bytes: int, agent: str) -> "SnapshotKey":
         return cls(kernel, qemu, config.machine, config.cpu, config.smp,
                    config.memory_mb, tuple(config.kernel_args), initramfs,
-                   disk_bytes, agent)
+                   disk_bytes, agent, config.arch)
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["kernel_args"] = list(self.kernel_args)
+        if self.arch == "arm64":
+            del d["arch"]
         return d
 
     @property
@@ -89,7 +92,8 @@ _FIELD_WORDS = {"kernel": "another kernel", "qemu": "another QEMU",
                 "smp": "another vCPU count", "memory_mb": "another memory size",
                 "kernel_args": "other kernel arguments",
                 "initramfs": "another agent initramfs",
-                "disk_bytes": "another work-disk size", "agent": "another agent"}
+                "disk_bytes": "another work-disk size", "agent": "another agent",
+                "arch": "another architecture"}
 
 
 @dataclasses.dataclass(frozen=True)

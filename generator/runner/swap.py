@@ -32,6 +32,7 @@ class GuestSetup:
     files: tuple[tuple[str, bytes], ...] = ()
     lines: tuple[str, ...] = ()
     summary: str = ""
+    early: tuple[str, ...] = ()     # run before any test, not beside the first
 
 
 class ModuleError(Exception):

@@ -1,5 +1,7 @@
 """A case of an operation whose handler is another architecture's code
-(a patch to arch/x86/kvm/x86.c) run on the arm64 kernel kconform boots: the
+(a patch to arch/x86/kvm/x86.c) run on the arm64 kernel kconform boots (it
+runs on the x86_64 target instead unless that is left out, `--arch arm64`:
+generator.run.arches; crosscheck's `arch` is the target's): the
 kernel under test has no such handler, so what it answers is the platform's
 doing, not a divergence of the kernel from the patch.  Such a case gets a
 platform verdict (skipped, the reason naming both architectures and, when
