@@ -65,17 +65,21 @@ class SnapshotKey:
     initramfs: str
     disk_bytes: int
     agent: str
+    dtb: str = ""        # sha256 of a host profile's device tree (QemuConfig.dtb); "": QEMU's
 
     @classmethod
     def of(cls, config: QemuConfig, *, kernel: str, qemu: str, initramfs: str,
            disk_bytes: int, agent: str) -> "SnapshotKey":
+        dtb = hashlib.sha256(Path(config.dtb).read_bytes()).hexdigest() if config.dtb else ""
         return cls(kernel, qemu, config.machine, config.cpu, config.smp,
                    config.memory_mb, tuple(config.kernel_args), initramfs,
-                   disk_bytes, agent)
+                   disk_bytes, agent, dtb)
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["kernel_args"] = list(self.kernel_args)
+        if not self.dtb:              # QEMU's own tree: the key (and digest) as before
+            del d["dtb"]
         return d
 
     @property
