@@ -74,13 +74,21 @@ def run_routed(prep: Prepared, target, req: RunRequest, *, out: Path, cache: Pat
                on_event: Optional[Callable] = None) -> RunReport:
     """The main run on `target`, then one run per host profile some case
     needs (only the specs holding such cases), merged (merge_routed)."""
+    from generator.runner.errors import RunnerError
     main = run_target(prep, target, req, out=out, on_event=on_event)
-    routed = {}
+    routed, failed = {}, {}
     for profile, parts in profiles_needed(prep).items():
         sub = dataclasses.replace(prep, spec=parts[0].spec, cases=parts[0].cases,
                                   binary=parts[0].binary, parts=parts, probe=None)
         where = Path(out) / f"profile-{profile}"
         where.mkdir(parents=True, exist_ok=True)
-        routed[profile] = run_target(sub, profile_target(target, profile, cache), req,
-                                     out=where, on_event=on_event)
-    return merge_routed(main, routed, prep) if routed else main
+        try:
+            routed[profile] = run_target(sub, profile_target(target, profile, cache), req,
+                                         out=where, on_event=on_event)
+        except RunnerError as e:         # no dtc, QEMU refused the tree: the skips stay
+            failed[profile] = str(e)
+    report = merge_routed(main, routed, prep) if routed else main
+    if failed:
+        report.facts.extra.setdefault("host_profiles", {}).update(
+            {p: {"error": why} for p, why in failed.items()})
+    return report

@@ -57,3 +57,20 @@ def test_the_profile_target_keeps_the_kernel(monkeypatch, tmp_path):
     t = routing.profile_target(QemuTarget("debian-6.12", AARCH64), "two-pmus", tmp_path)
     assert t.kernel == "debian-6.12" and t.config.smp == 2
     assert t.config.dtb == str(tmp_path / "x.dtb")
+
+
+def test_a_profile_that_cannot_boot_keeps_the_skips(monkeypatch, tmp_path):
+    from generator.run import routing
+    from generator.runner.dtb import DtbError
+    spec = object()
+    cases = [_case("c", "pmu_type_other")]
+    prep = Prepared(spec, cases, tmp_path / "bin", None, tmp_path, tmp_path)
+    main = _report([_result("c", Verdict.SKIPPED, "the host has no second arm PMU")])
+    monkeypatch.setattr(routing, "run_target", lambda *a, **k: main)
+
+    def no_dtc(*a, **k):
+        raise DtbError("'fdtget' not found")
+    monkeypatch.setattr(routing, "profile_target", no_dtc)
+    report = routing.run_routed(prep, None, None, out=tmp_path, cache=tmp_path)
+    assert report.results[0].verdict is Verdict.SKIPPED
+    assert "fdtget" in report.facts.extra["host_profiles"]["two-pmus"]["error"]
