@@ -70,8 +70,13 @@ class CoreConcepts:
         KVM_ARM_VCPU_INIT: another vCPU that ran first does not make it so."""
         return self.last_vcpu_initialised
 
-    def vcpu_finalized(self, call: Call, it: Optional[Cursor]) -> bool:
-        return True                   # no feature of a case needs finalizing
+    def vcpu_finalized(self, call: Call, it: Optional[Cursor], feature: str = "",
+                       cap: str = "") -> bool:
+        """Every feature of the vCPU that needs KVM_ARM_VCPU_FINALIZE
+        (`feature`, reported by `cap`) has had it: no step finalizes one, so
+        a vCPU initialised with the feature is not finalized
+        (VCPU_NOT_FINALIZED), and one without it has nothing to finalize."""
+        return not feature or feature not in self.vcpu_features
 
     def vcpu_has_feature(self, call: Call, it: Optional[Cursor], feature: str = "") -> bool:
         return feature in self.vcpu_features

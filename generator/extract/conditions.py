@@ -90,7 +90,7 @@ class ConditionReader:
         for spelling in direct + derived:
             if spelling in self.functions or spelling in self.macros:
                 value = self.patch_constant(spelling)
-                if value is not None:
+                if value is not None and not self._placeholder(spelling, value, d):
                     preds.append(Predicate(spelling, None, value))
                     continue
             term = self.voc.predicates.get(spelling) if spelling in direct else self.voc.lookup(spelling)
@@ -113,6 +113,26 @@ class ConditionReader:
             if term.reach is not Reach.REACHABLE and spelling in direct:
                 reach = term.reach
         return preds, reach
+
+    def _placeholder(self, spelling: str, value: int, node) -> bool:
+        """A predicate the patch defines as a constant (`#define
+        kvm_arm_vcpu_is_finalized(vcpu) true`) that the vocabulary knows as
+        mainline's, with a lever: the patch's definition is a placeholder for
+        what later code of the series makes of it (its commit message says
+        so), and the check is read with the vocabulary's concept; a note
+        records the placeholder and its line."""
+        term = self.voc.predicates.get(spelling)
+        if term is None or term.reach is not Reach.REACHABLE or term.lever == "none":
+            return False
+        line = self.macros[spelling][1] if spelling in self.macros and \
+            spelling not in self.functions else self.functions[spelling].lines[0][0]
+        self.findings.append(Finding(
+            FindingKind.NOTE,
+            f"{self.op.name}: the patch defines {spelling} as the constant {value} (line {line}), "
+            f"a placeholder for mainline's predicate: the check is read with the vocabulary's "
+            f"concept {term.concept} (lever {term.lever}), not folded to that constant",
+            self.src(node)))
+        return True
 
     def _add_checks(self, cond, out: Outcome, st: State, whole: bool = False,
                     cid_hint: str = "") -> None:

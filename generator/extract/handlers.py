@@ -34,7 +34,7 @@ from generator.extract.units import (UNSEEN, Deletion, Unit, UnitKind, collect_u
                                      header_macros,
                     parse_unit)
 from generator.model.vocab import ContextCheck, Vocabulary
-from generator.extract.walker import HandlerWalker, Outcome, Result, State
+from generator.extract.walker import HandlerWalker, Outcome, Result, State, canonical_condition
 
 
 def _parsed_units(patches: list[Patch], seed: str, voc: Vocabulary,
@@ -72,11 +72,32 @@ def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
                     after: bool = False) -> None:
     """The vocabulary's checks of the code around a dispatcher; a user read
     among them (`copy_from_user(&val, reg->addr, ...)`) makes its target
-    input for the patch's code, as in the walker."""
+    input for the patch's code, as in the walker.
+
+    The rules are in mainline's order.  One the hunk shows is the walker's
+    (read where the hunk has it); one listed before the first shown rule is
+    above the hunk (made first), one listed after the last shown rule is
+    below it (made after the patch's code, as an `after` rule is); one
+    listed between two shown rules is not in the code the hunk shows (the
+    patch's base lacks it): a note, no check."""
     findings = walker.findings
-    for ctx in voc.context.get(u.dispatcher, []):
-        if ctx.after != after:       # before the patch's code, or (`after`) once it is walked
+    rules = context_rules(u, voc)
+    shown = _shown_conditions(u)
+    at = [k for k, c in enumerate(rules) if canonical_condition(c.condition) in shown]
+    for k, ctx in enumerate(rules):
+        if k in at:
+            continue                 # the hunk shows it: the walker reads it there
+        if at and at[0] < k < at[-1]:
+            if not after:
+                findings.append(Finding(
+                    FindingKind.NOTE,
+                    f"{op.name}: mainline's `if ({ctx.condition})` -> -{ctx.errno} "
+                    f"({ctx.file}:{ctx.line}) lies between lines the hunk shows, which do not "
+                    "make it: the patch's base lacks it, and it is not in this spec",
+                    op.source))
             continue
+        if (ctx.after or (bool(at) and k > at[-1])) != after:
+            continue                 # before the patch's code, or (`after`) once it is walked
         gone = _deleted_context(ctx, dels)
         if gone is not None:
             findings.append(Finding(
@@ -87,6 +108,36 @@ def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
                 Source(seed, gone.line, u.patch.label, gone.path, gone.text.strip())))
             continue
         _add_context_check(op, ctx, voc, walker, state, "context")
+
+
+def context_rules(u: Unit, voc: Vocabulary) -> list[ContextCheck]:
+    """The vocabulary's mainline checks around unit `u`: its dispatcher's
+    (they hold for every case of it), and, when `u` is a pre-existing case
+    the hunk shows part of (a post-image), that case's own (`function case
+    LABEL`); a case the patch adds whole has no mainline code of its own."""
+    return [c for c in voc.context.get(u.dispatcher, [])
+            if not c.case or (c.case == u.name and u.added is not None)]
+
+
+def _shown_conditions(u: Unit) -> set[str]:
+    """Every `if` condition of the unit's code, canonical."""
+    out: set[str] = set()
+
+    class V(c_ast.NodeVisitor):
+        def visit_If(self, n):
+            out.add(canonical_condition(cparse.to_c(n.cond)))
+            self.generic_visit(n)
+    if u.ast is not None:
+        V().visit(u.ast)
+    return out
+
+
+def _mainline_rules(op: Operation, u: Unit, voc: Vocabulary, walker: HandlerWalker) -> None:
+    """Give the walker the mainline rules of the code `u` sits in, so an
+    `if` the hunk shows whose error is set above it (`r = -ENOEXEC;` not in
+    the mail) takes the rule's errno."""
+    walker.mainline = {canonical_condition(c.condition): c for c in context_rules(u, voc)}
+    walker.add_mainline = lambda ctx, st: _add_context_check(op, ctx, voc, walker, st, "context")
 
 
 def _add_context_check(op: Operation, ctx: ContextCheck, voc: Vocabulary, walker: HandlerWalker,
@@ -205,6 +256,7 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
         _entry_point_checks(op, units, dels, seed, voc, walker, state)
         if switch is None:             # the patch adds the whole dispatcher: no context around it
             _context_checks(op, u, dels, seed, voc, walker, state)
+            _mainline_rules(op, u, voc, walker)
         if switch is None and d.selects and d.argvar and u.default is not None:
             _not_a_case(op, u, d, seed, walker, state)
         res = walker.walk_unit(u, state)

@@ -144,6 +144,16 @@ def _names(node) -> set[str]:
     return out
 
 
+def canonical_condition(text: str) -> str:
+    """A condition as one spelling (pycparser's, without blanks), so the
+    vocabulary's rule and the code it describes compare equal."""
+    try:
+        text = cparse.to_c(cparse.parse_expr(text))
+    except cparse.CParseError:
+        pass
+    return re.sub(r'\s+', '', text)
+
+
 class HandlerWalker(ConditionReader):
     """Walks one operation's code, following calls into patch functions."""
 
@@ -164,6 +174,10 @@ class HandlerWalker(ConditionReader):
         self.only_case: tuple[int, str] | None = None   # (switch, label): walk one case only
         self.user_fields: set[str] = set()
         self.macros: dict[str, tuple[str, int]] = {}      # header macros of the patch
+        # the vocabulary's mainline checks of the pre-existing code the walked
+        # unit sits in (canonical condition -> rule), and how one is recorded
+        self.mainline: dict[str, object] = {}
+        self.add_mainline = None
 
     # sources -----------------------------------------------------------
     def src(self, node) -> Source:
@@ -253,7 +267,7 @@ class HandlerWalker(ConditionReader):
                     self.stmt(s.iftrue, st.derive(guard=_and(st.guard,
                                                              self._shown_cond(s.cond, st))))
             else:
-                if not self._helper_errors(s, st):
+                if not self._helper_errors(s, st) and not self._mainline_errno(s, st):
                     self._unreadable(s, st)
                 self._user_reads(s.cond, st)
                 cond = self._shown_cond(s.cond, st)
@@ -576,6 +590,32 @@ class HandlerWalker(ConditionReader):
                 errno_from_name(e.errno),
                 CheckKind.HOST if e.reach is Reach.HOST_ONLY else CheckKind.STATE, [], preds,
                 self.src(s.cond), st.in_loop, e.reach, when=st.when))
+        return True
+
+    def _mainline_errno(self, s: c_ast.If, st: State) -> bool:
+        """`if (cond) break;` (or a `goto`/`return` of a value the hunk does
+        not set) in pre-existing code whose error is set above the hunk, in
+        lines the mail does not show: when the vocabulary's mainline context
+        of that code lists `cond`, the check is that rule (its errno, its
+        position the vocabulary line), and a note says so."""
+        if not self.mainline or self.add_mainline is None or len(self.frames) != 1 \
+                or self.unit is None or self.unit.added is None:
+            return False
+        body = s.iftrue.block_items or [] if isinstance(s.iftrue, c_ast.Compound) else [s.iftrue]
+        if not body or not isinstance(body[-1], (c_ast.Break, c_ast.Goto, c_ast.Return)):
+            return False
+        shown = self.render(s.cond, st)
+        ctx = self.mainline.get(canonical_condition(shown))
+        if ctx is None:
+            return False
+        self.add_mainline(ctx, st)
+        leave = "break" if isinstance(body[-1], c_ast.Break) else cparse.to_c(body[-1]).strip()
+        self.findings.append(Finding(
+            FindingKind.NOTE,
+            f"{self.op.name}: `if ({shown})` leaves with `{leave}`, its error set before the "
+            f"hunk in code the mail does not show: -{ctx.errno} from the vocabulary's mainline "
+            f"context of {ctx.function}" + (f" case {ctx.case}" if ctx.case else "")
+            + f" ({ctx.file}:{ctx.line})", self.src(s.cond)))
         return True
 
     def _unreadable(self, s: c_ast.If, st: State) -> None:

@@ -46,6 +46,10 @@ class Lever(enum.Enum):
     VCPU_WITHOUT_FEATURE = "vcpu_without_feature"  # the vCPU is initialised without the
                                                  # feature the predicate names (the valid
                                                  # path initialises it with the feature)
+    VCPU_NOT_FINALIZED = "vcpu_not_finalized"    # the vCPU is initialised with a feature
+                                                 # that needs KVM_ARM_VCPU_FINALIZE (the
+                                                 # predicate's args.feature, reported by
+                                                 # args.cap) and is never finalized
     VCPU_IN_RUN = "vcpu_in_run"                  # a vCPU is inside KVM_RUN (a thread of
                                                  # the test) during the call
     INITIALISE_FEATURE_FIRST = "initialise_feature_first"  # the vCPU's feature is
@@ -87,7 +91,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
        bytes_nonzero="some byte of an array (a reserved field) is not zero",
        vm_has_run="a vCPU of the VM has entered the guest (KVM_RUN) at least once",
        vcpu_initialised="KVM_ARM_VCPU_INIT has succeeded on the vCPU",
-       vcpu_finalized="every vCPU feature needing KVM_ARM_VCPU_FINALIZE has had it",
+       vcpu_finalized="every vCPU feature needing KVM_ARM_VCPU_FINALIZE (args: feature, the "
+                      "capability reporting it: cap) has had it",
        vcpu_has_feature="the vCPU was initialised with the feature (args: feature)",
        feature_initialised="the vCPU feature (args: feature) has been initialised",
        vcpu_state_set="a piece of per-vCPU state (args: what) has been set by userspace",

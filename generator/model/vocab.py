@@ -58,6 +58,8 @@ class ContextCheck:
     id: str = ""                 # the check's id when the condition names no field
     after: bool = False          # mainline makes it after the patch's code (`after: true`:
                                  # the GET's copy of the value to reg->addr)
+    case: str = ""               # only in this case of `function`'s switch (a key
+                                 # `function case LABEL`): that case's own mainline code
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,14 @@ def _context_line(text: str, function: str, condition: str) -> int:
         if lines[i].strip().startswith(f'- condition: "{condition}'):
             return i + 1
     return _line_of(text, condition)
+
+
+def _context_key(key: str) -> tuple[str, str]:
+    """A `context:` key: a function (its rules hold around every case the
+    patch touches in it), or `function case LABEL` (the mainline code of
+    that one case of its switch)."""
+    m = re.fullmatch(r'\s*([A-Za-z_]\w*)\s+case\s+([A-Za-z_]\w*)\s*', key)
+    return (m.group(1), m.group(2)) if m else (key, "")
 
 
 def read_vocabulary_file(path: Path) -> tuple[str, dict]:
@@ -295,12 +305,13 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
                 raise SpecError(f"{where}: {sect}.{k} is already defined at {origin[(sect, k)]}")
             origin[(sect, k)] = where
             target[k] = term(k, d, sect)
-    for fn, rules in (data.get("context") or {}).items():
+    for key, rules in (data.get("context") or {}).items():
+        fn, case = _context_key(str(key))
         voc.context.setdefault(fn, []).extend(
             ContextCheck(fn, r["condition"], r["errno"], tuple(r.get("reads", [])),
                          r.get("meaning", ""), r.get("where", ""),
-                         _context_line(text, fn, r["condition"]), path.name, r.get("id", ""),
-                         bool(r.get("after", False)))
+                         _context_line(text, key, r["condition"]), path.name, r.get("id", ""),
+                         bool(r.get("after", False)), case)
             for r in rules)
     for fn, d in (data.get("dispatch") or {}).items():
         try:

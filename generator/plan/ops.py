@@ -105,7 +105,9 @@ class Violation:
     named: tuple = ()                # ASSIGN: a word per assignment ("closest", "wraps")
     inside: int = 0                  # ABOVE: the value just inside the bound
     note: str = ""                   # VALUE: what the value is, for the description
-    feature: tuple = ()              # VCPU_WITHOUT_FEATURE: (KVM_ARM_VCPU_* name, bit)
+    feature: tuple = ()              # VCPU_WITHOUT_FEATURE, VCPU_NOT_FINALIZED: (KVM_ARM_VCPU_*
+                                     # name, bit); VCPU_NOT_FINALIZED's arg: the capability
+                                     # the host reports the feature with ("" unknown)
     init: tuple = ()                 # INITIALISE_FEATURE_FIRST: (feature, group, attr)
     parts: tuple = ()                # ALL: one Violation per conjunct
     state: tuple = ()                # SET_STATE_FIRST: (what, group, attr, value)
@@ -128,6 +130,10 @@ class Violation:
                 Lever.VCPU_WITHOUT_FEATURE, Lever.VCPU_NOT_INITIALISED}:
             return False                  # a feature initialised (or its state set) needs
                                           # the vCPU to have it
+        if Lever.VCPU_NOT_FINALIZED in levers and levers & {
+                Lever.VCPU_NOT_INITIALISED, Lever.VM_HAS_RUN, Lever.VCPU_IN_RUN}:
+            return False                  # an uninitialised vCPU has no feature to finalize;
+                                          # one not finalized cannot run
         if self.touches != other.touches:
             return True
         return {self.how, other.how} == {How.BIT_OUTSIDE_MASK, How.MISALIGN}
@@ -284,12 +290,16 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
                 lever = Lever.BAD_VALUE_POINTER   # the pointer a field holds, not the argument
             read = next((op.aliases.get(r, r) for r in check.reads), "")
             feature = ()
-            if lever in (Lever.VCPU_NOT_INITIALISED, Lever.VCPU_WITHOUT_FEATURE) \
-                    and op.fd != "vcpu":
+            if lever in (Lever.VCPU_NOT_INITIALISED, Lever.VCPU_WITHOUT_FEATURE,
+                         Lever.VCPU_NOT_FINALIZED) and op.fd != "vcpu":
                 raise PlanError(check.source, f"{head} tests a vCPU, but {op.name} is "
                                 f"issued on the {op.fd} fd: no case makes the vCPU it means")
             if lever is Lever.VCPU_WITHOUT_FEATURE:
                 feature = vcpu_feature(spec, check, head, term, vocab)
+            if lever is Lever.VCPU_NOT_FINALIZED:
+                return Violation(check, How.LEVER, lever=lever,
+                                 feature=vcpu_feature(spec, check, head, term, vocab),
+                                 arg=str(dict(term.args).get("cap", "")))
             if lever is Lever.INITIALISE_FEATURE_FIRST:
                 if op.fd != "vcpu":
                     raise PlanError(check.source, f"{head} tests a vCPU feature, but "
@@ -1100,6 +1110,12 @@ class _OpPlanner:
             d.vcpu_init = False
         elif v.lever is Lever.VCPU_WITHOUT_FEATURE:
             d.vcpu_features = tuple(f for f in d.vcpu_features if f != v.feature)
+        elif v.lever is Lever.VCPU_NOT_FINALIZED:
+            # initialised with the feature that needs KVM_ARM_VCPU_FINALIZE; no
+            # step finalizes it
+            if v.feature not in d.vcpu_features:
+                d.vcpu_features = tuple(sorted(d.vcpu_features + (v.feature,),
+                                               key=lambda f: f[1]))
         elif v.lever is Lever.INITIALISE_FEATURE_FIRST:
             d.feature_inits += (v.init,)
         elif v.lever is Lever.SET_STATE_FIRST:
@@ -1202,12 +1218,32 @@ class _OpPlanner:
         gated = (self.cap and self.op.kind is not OpKind.CHECK_EXTENSION
                  and not (violates and set(violates) <= entry)
                  and self.cap_can_be_reported())
+        if not gated:
+            need = self.feature_cap(violates)
+            if need:
+                return Case(id=f"{self.prefix}.{name}", spec=self.spec.name, clause=clause,
+                            source=source, description=description, steps=steps,
+                            violates=list(violates), requires_cap=need[0],
+                            skip_reason=need[1])
         return Case(id=f"{self.prefix}.{name}", spec=self.spec.name,
                     clause=clause, source=source, description=description,
                     steps=steps, violates=list(violates),
                     requires_cap=self.cap if gated else "",
                     requires_value=bool(gated) and self.cap_answers_a_value(),
                     skip_reason=self.skip_reason() if gated else "")
+
+    def feature_cap(self, violates) -> Optional[tuple[str, str]]:
+        """(capability, skip reason) when a violated check's lever gives
+        the vCPU a feature the host reports with a capability
+        (VCPU_NOT_FINALIZED's args.cap): a host without it cannot run the
+        case, which is the platform's limit, not a verdict."""
+        for c, v in self.violations:
+            if v is not None and v.lever is Lever.VCPU_NOT_FINALIZED and v.arg \
+                    and c.id in violates:
+                return v.arg, (f"{v.arg} is not reported by KVM_CHECK_EXTENSION: the host "
+                               f"cannot offer vCPU feature {v.feature[0]}, which check {c.id} "
+                               "needs initialised and not finalized")
+        return None
 
     # -- branches (`Check.when`)
     def branch_values(self, when: str, source: Source) -> dict[str, int]:
@@ -1632,6 +1668,8 @@ def _describe_call(d: _Draft) -> str:
 def _how(v: Violation, element=()) -> str:
     if v.how is How.ASSIGN:
         return describe(element or v.assignments[0])
+    if v.how is How.LEVER and v.feature and v.lever is Lever.VCPU_NOT_FINALIZED:
+        return f"lever {v.lever.value}: {v.feature[0]}, never finalized"
     if v.how is How.LEVER and v.feature:
         return f"lever {v.lever.value}: no {v.feature[0]}"
     if v.how is How.LEVER and v.lever is Lever.SET_STATE_FIRST:

@@ -153,9 +153,11 @@ TRUTH: dict[str, Entry] = {
         Found(6, SET_PMU, "vm_has_run", "kvm->arch.ran_once"),
         Found(7, SET_PMU, "vm_state_set_and_kvm_arch_arm_pmu_mismatch",
               "kvm->arch.pmu_filter && (kvm->arch.arm_pmu != arm_pmu)"),
-        Missing(9, "KVM_HAS_DEVICE_ATTR: the patch adds a case label to a pre-existing "
-                   "`if (kvm_vcpu_has_pmu(vcpu)) return 0;` whose ENXIO is after the switch, "
-                   "outside the hunk"),
+        # the patch adds a case label to a pre-existing `if (kvm_vcpu_has_pmu(vcpu))
+        # return 0;` whose ENXIO is after the switch, outside the hunk: the vocabulary's
+        # mainline context of kvm_arm_pmu_v3_has_attr (`after: true`)
+        Found(9, "KVM_HAS_DEVICE_ATTR(KVM_ARM_VCPU_PMU_V3_CTRL/KVM_ARM_VCPU_PMU_V3_SET_PMU)",
+              "not_vcpu_has_pmu", "!kvm_vcpu_has_pmu(vcpu)"),
     ]),
     "fw-bmap-v7-02": Entry("fw-bmap-v7-02", [
         Found(1, SET_BMAP, "not_vcpu_initialised", "!kvm_vcpu_initialized(vcpu)"),
@@ -180,18 +182,21 @@ TRUTH: dict[str, Entry] = {
         Missing(6, "SVE finalization came with patches 23-25/56, not in the corpus", absent=True),
         Found(8, "KVM_RUN", "arg_nonzero", "arg"),
         Found(9, "KVM_RUN", "not_vcpu_initialised", "!kvm_vcpu_initialized(vcpu)"),
-        Found(10, "KVM_RUN", "not_kvm_arm_vcpu_is_finalized", "!kvm_arm_vcpu_is_finalized(vcpu)"),
-        Missing(11, "the hunk shows `if (unlikely(!kvm_vcpu_initialized(vcpu))) break;` as "
-                    "context of KVM_GET_REG_LIST, but not the `r = -ENOEXEC;` above it: the "
-                    "errno is not in the mail (a finding at the `if`)"),
+        # the posted kvm_arm_vcpu_is_finalized() is a placeholder (`true`): the check is
+        # read with the vocabulary's concept (vcpu_finalized)
+        Found(10, "KVM_RUN", "not_vcpu_finalized", "!kvm_arm_vcpu_is_finalized(vcpu)"),
+        # the hunk shows `if (unlikely(!kvm_vcpu_initialized(vcpu))) break;` but not the
+        # `r = -ENOEXEC;` above it: the errno is the vocabulary's mainline context of
+        # `kvm_arch_vcpu_ioctl case KVM_GET_REG_LIST`
+        Found(11, "KVM_GET_REG_LIST", "not_vcpu_initialised", "!kvm_vcpu_initialized(vcpu)"),
         # the hunk adds to the KVM_GET_REG_LIST case without showing its label: the
         # vocabulary knows the case by its copy of struct kvm_reg_list
-        Found(12, "KVM_GET_REG_LIST", "not_kvm_arm_vcpu_is_finalized",
+        Found(12, "KVM_GET_REG_LIST", "not_vcpu_finalized",
               "!kvm_arm_vcpu_is_finalized(vcpu)"),
         Found(13, "KVM_GET_REG_LIST", "user_read_faults",
               "copy_from_user(&reg_list, user_list"),
-        Missing(14, "pre-existing KVM_GET_REG_LIST size check (E2BIG), after the hunk: not "
-                    "in the mail"),
+        # pre-existing, after the hunk: the case's mainline context (`after: true`)
+        Found(14, "KVM_GET_REG_LIST", "n_below_reg_count", "reg_list.n < kvm_arm_num_regs(vcpu)"),
     ]),
     "smccc-filter-v3-09": Entry("smccc-filter-v3-09", [
         Found(1, SET_SMCCC, "attr_copy_faults", "copy_from_user(&attr"),

@@ -163,14 +163,26 @@ def test_lines_added_inside_an_unlabelled_mainline_case(tmp_path):
     spec = extract_spec(f, "t")
     op = spec.operation("KVM_GET_REG_LIST")
     assert op.fd == "vcpu" and op.arg_type == "struct kvm_reg_list"
-    got = [(c.condition, c.errno, c.context, c.source.line) for c in op.checks]
+    got = [(c.condition, c.errno, c.context, c.source.seed, c.source.line) for c in op.checks]
+    voc = load_vocabulary()
+    rule = {c.id: c for c in voc.context["kvm_arch_vcpu_ioctl"] if c.case == "KVM_GET_REG_LIST"}
     assert got == [
-        ("vcpu->arch.pmu.created", Errno.EPERM, False, _line(f, "+\t\tif (vcpu->arch.pmu.created)")),
-        ("copy_from_user(&reg_list, user_list, sizeof(reg_list))", Errno.EFAULT, True,
-         _line(f, " \t\tif (copy_from_user(&reg_list, user_list, sizeof(reg_list)))"))]
-    # the `break` whose `r = -ENOEXEC` the hunk does not show is no check: a finding at it
+        # the `break` whose `r = -ENOEXEC` the hunk does not show: the vocabulary's
+        # mainline context of the case gives its errno, at the vocabulary's line
+        ("!kvm_vcpu_initialized(vcpu)", Errno.ENOEXEC, True, rule["not_vcpu_initialised"].file,
+         rule["not_vcpu_initialised"].line),
+        ("vcpu->arch.pmu.created", Errno.EPERM, False, f.name,
+         _line(f, "+\t\tif (vcpu->arch.pmu.created)")),
+        ("copy_from_user(&reg_list, user_list, sizeof(reg_list))", Errno.EFAULT, True, f.name,
+         _line(f, " \t\tif (copy_from_user(&reg_list, user_list, sizeof(reg_list)))")),
+        # below the hunk: the case's E2BIG
+        ("reg_list.n < kvm_arm_num_regs(vcpu)", Errno.E2BIG, True, rule["n_below_reg_count"].file,
+         rule["n_below_reg_count"].line)]
     (note,) = [x for x in spec.findings if "set before the hunk" in x.message]
     assert note.source.line == _line(f, " \t\tif (unlikely(!kvm_vcpu_initialized(vcpu)))")
+    # mainline's EPERM lies between the lines the hunk shows, which do not make it
+    (gap,) = [x for x in spec.findings if "lies between lines the hunk shows" in x.message]
+    assert "!kvm_arm_vcpu_is_finalized(vcpu)" in gap.message
 
 
 def test_without_the_anchor_no_case_is_guessed(tmp_path):

@@ -73,7 +73,17 @@ def test_reg_list_is_planned_on_an_initialised_vcpu(planned):
     # the count of registers is the host's (kvm_arm_num_regs): n = 0 is below it
     small = _subject(by["get_reg_list.n_below"])[0]
     assert small.n == 0 and _subject(by["get_reg_list.valid"])[0].n is None
-    assert set(untested) == {"not_kvm_arm_vcpu_is_finalized"}   # no lever: SVE not set up
+    assert not untested
+    # not finalized: the vCPU is initialised with the feature that needs
+    # KVM_ARM_VCPU_FINALIZE (the vocabulary's args.feature) and never finalized;
+    # a host that does not report its capability skips the case
+    fin = by["get_reg_list.not_kvm_arm_vcpu_is_finalized"]
+    (vcpu,) = [s for s in fin.steps if isinstance(s, CreateVcpu)]
+    assert vcpu.init and vcpu.features == (("KVM_ARM_VCPU_SVE", 4),)
+    assert fin.requires_cap == "KVM_CAP_ARM_SVE" and "KVM_ARM_VCPU_SVE" in fin.skip_reason
+    assert not any(s.features for s in valid) and not by["get_reg_list.valid"].requires_cap
+    # an uninitialised vCPU has no feature to finalize: no pair of the two
+    assert "get_reg_list.pair.not_vcpu_initialised+not_kvm_arm_vcpu_is_finalized" not in by
 
 
 def test_reference_and_c(planned):
@@ -86,8 +96,12 @@ def test_reference_and_c(planned):
     out = mod.predict(by["get_reg_list.user_read_faults"], 4096, Host())[-1]
     assert out.errno is Errno.EFAULT
     assert mod.predict(by["get_reg_list.n_below"], 4096, Host())[-1].errno is Errno.E2BIG
+    out = mod.predict(by["get_reg_list.not_kvm_arm_vcpu_is_finalized"], 4096, Host())[-1]
+    assert out.errno is Errno.EPERM
     out = mod.predict(by["get_reg_list.valid"], 4096, Host())[-1]
     assert (out.ret, out.errno) == (0, None)
     text = render_c(spec, p.cases)
     assert ".kind = KC_REG_LIST, .oreg = { .direct = 1 }," in text
     assert ".argp = KC_ARG_UNMAPPED" in text
+    assert ".requires = 1, .requires_cap = KCONFORM_KVM_CAP_ARM_SVE," in text
+    assert '.features = 0x10ULL, .feature_names = "KVM_ARM_VCPU_SVE"' in text

@@ -119,8 +119,21 @@ def test_a_scalar_and_an_integer_argument(finalize):
             "vcpu_finalize.user_read_faults": Errno.EFAULT,
             "vcpu_finalize.kvm_arm_vcpu_finalize": Errno.EINVAL,
             "run.arg_nonzero": Errno.EINVAL, "run.not_vcpu_initialised": Errno.ENOEXEC,
-            "run.pair.arg_nonzero+not_vcpu_initialised": Errno.EINVAL}
+            "run.pair.arg_nonzero+not_vcpu_initialised": Errno.EINVAL,
+            # the placeholder kvm_arm_vcpu_is_finalized() read with its concept: a vCPU
+            # with KVM_ARM_VCPU_SVE, never finalized
+            "run.not_vcpu_finalized": Errno.EPERM,
+            "run.pair.arg_nonzero+not_vcpu_finalized": Errno.EINVAL,
+            # KVM_GET_REG_LIST's mainline context: ENOEXEC (its `r =` above the hunk)
+            # and E2BIG (below it)
+            "get_reg_list.not_vcpu_initialised": Errno.ENOEXEC,
+            "get_reg_list.not_vcpu_finalized": Errno.EPERM,
+            "get_reg_list.user_read_faults": Errno.EFAULT,
+            "get_reg_list.n_below_reg_count": Errno.E2BIG}
     assert {i: _outcome(mod, cases[i]).errno for i in want} == want
+    fin = next(s for s in cases["run.not_vcpu_finalized"].steps if isinstance(s, CreateVcpu))
+    assert fin.init and fin.features == (("KVM_ARM_VCPU_SVE", 4),)
+    assert cases["run.not_vcpu_finalized"].requires_cap == "KVM_CAP_ARM_SVE"
     assert not p.untested
 
 
@@ -168,7 +181,7 @@ def test_a_field_read_back_as_set_is_predicted_as_written():
 
 # ground-truth rows with a planned case, as measured (a floor: 0, 0 and 2 before
 # vCPU-fd ioctls and vCPU features were planned)
-PLANNED = {"nisv-v3-02": 4, "sve-finalize-pull-22": 5, "pmu-set-pmu-v4-05": 3}
+PLANNED = {"nisv-v3-02": 4, "sve-finalize-pull-22": 10, "pmu-set-pmu-v4-05": 7}
 
 
 @pytest.mark.parametrize("name", sorted(PLANNED))
