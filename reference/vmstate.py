@@ -26,6 +26,9 @@ from reference.mte import GRANULE, MteConcepts  # noqa: F401  (re-exported)
 from reference.runtime import (Arg, Call, Cursor, Host, Outcome, Result, Unmodelled,  # noqa: F401
                                UserBuffer, fnv1a64, initial_bytes, pattern_byte)
 
+# the host values that name host PMUs, the first one first (case.HOST_VALUES)
+HOST_PMUS = ("pmu_type", "pmu_type_other")
+
 # capability -> the host feature it needs, from every family
 CAP_FEATURES: dict[str, str] = {**mte.CAP_FEATURES}
 
@@ -86,6 +89,28 @@ class CoreConcepts:
 
     def vcpu_state_set(self, call: Call, it: Optional[Cursor], what: str = "") -> bool:
         return what in self.vcpu_state
+
+    def vm_state_set(self, call: Call, it: Optional[Cursor], what: str = "", set: str = "",
+                     value: str = "") -> bool:
+        """Whether a set-up step set the VM state (`set`: the attribute that does)."""
+        return what in self.vm_state
+
+    def vm_value(self, call: Call, it: Optional[Cursor], what: str = "",
+                 unset: Optional[str] = None):
+        """A VM-wide value: what a call set, else `unset`; with no `unset`
+        the material does not say what it is before userspace sets it (the
+        VM's default PMU is the one of the physical CPU that ran the vCPU's
+        init), and a call that reads it has no prediction."""
+        if what in self.vm_values:
+            return self.vm_values[what]
+        if unset is None:
+            raise Unmodelled(what, f"the VM's {what} before userspace sets it: the "
+                             "host decides it, the model does not know it")
+        return int(unset, 0)
+
+    def set_vm_value(self, what: str, value) -> None:
+        """The effect of a call that sets a VM-wide value (vm_value)."""
+        self.vm_values[what] = value
 
     def vcpu_value(self, call: Call, it: Optional[Cursor], what: str = "", unset: str = "0") -> int:
         return self.vcpu_values.get(what, int(unset, 0))
@@ -207,9 +232,19 @@ class CoreConcepts:
 
     @staticmethod
     def host_pmu_type(call: Call, it: Optional[Cursor]) -> int:
-        """The host PMU's type: equal only to the value a case reads from
-        the host at run time (generator.model.case.HostValue)."""
-        return HostValue("pmu_type")
+        """The type of the host PMU a search of the host's PMUs stands on:
+        equal only to the value a case reads from the host at run time
+        (generator.model.case.HostValue).  The search stops at the entry
+        whose type the call names when the call names one of the host's
+        PMUs (a value of HOST_PMUS), else it passes every entry, the first
+        standing for them all."""
+        named = [v for v in vars(call.arg).values()
+                 if isinstance(v, HostValue) and v.name in HOST_PMUS]
+        return named[0] if named else HostValue(HOST_PMUS[0])
+
+    def host_pmu(self, call: Call, it: Optional[Cursor]) -> int:
+        """The host PMU the search stands on, known by its type."""
+        return self.host_pmu_type(call, it)
 
     def lock(self, call: Call, it: Optional[Cursor]) -> int:
         return 0
@@ -237,6 +272,8 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     vcpu_features: set = field(default_factory=set)        # KVM_ARM_VCPU_INIT features
     features_initialised: set = field(default_factory=set)  # e.g. the PMU after its INIT
     vcpu_state: set = field(default_factory=set)   # per-vCPU state userspace has set
+    vm_state: set = field(default_factory=set)     # VM-wide state userspace has set
+    vm_values: dict = field(default_factory=dict)  # VM-wide values userspace has set
     vcpu_values: dict = field(default_factory=dict)  # per-vCPU values userspace has set
     caps_dropped: set = field(default_factory=set)   # POSIX capabilities the process dropped
     ranges: list = field(default_factory=list)     # (first, last, call) of a VM table's entries
@@ -382,6 +419,11 @@ class VMState(CoreConcepts, MemslotConcepts, MteConcepts, MmioGuardConcepts,
     def setup_feature_init(self, feature: str) -> Outcome:
         """A feature of the last vCPU created initialised (its init attribute)."""
         self.features_initialised.add(feature)
+        return self.setup_ok()
+
+    def setup_vm_state(self, what: str) -> Outcome:
+        """A piece of VM state set by its device attribute (vm_state_set)."""
+        self.vm_state.add(what)
         return self.setup_ok()
 
     def setup_drop_capability(self, cap: str) -> Outcome:

@@ -11,6 +11,7 @@ APT_PKGS=(
   gcc-i686-linux-gnu libc6-dev-i386-cross
   cpio gzip xz-utils zstd kmod ca-certificates
   make patch bc gcc libc6-dev
+  device-tree-compiler
 )
 QEMU_MIN_MAJOR=8
 

@@ -425,6 +425,11 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 			return -1;
 		break;
 	case KC_DEVICE_ATTR:
+		if (s->dattr.value.host && kc_host_value(s->dattr.value.host) < 0) {
+			snprintf(env->why, sizeof(env->why), "the host has no %s",
+				 kc_host_value_need(s->dattr.value.host));
+			return 1;	/* skipped: the value the case sends does not exist */
+		}
 		if (kc_device_attr(env, ops, s, &ret, &err))
 			return -1;
 		break;

@@ -43,6 +43,8 @@ struct kc_val {
 };
 
 #define KC_HOST_PMU_TYPE	1	/* perf type of the host's arm PMU */
+#define KC_HOST_PMU_TYPE_OTHER	2	/* perf type of a second one (host profile
+					 * two-pmus, generator/runner/dtb.py) */
 
 
 
@@ -141,23 +143,26 @@ struct kc_env {
 };
 
 /* KC_HOST_PMU_TYPE: the `type` of the first event source under
- * /sys/bus/event_source/devices with a `cpus` file (an arm_pmu); -1 none */
+ * /sys/bus/event_source/devices with a `cpus` file (an arm_pmu), in
+ * directory order; KC_HOST_PMU_TYPE_OTHER: the second one's (a host with
+ * one PMU per cluster); -1 when the host has no such PMU */
 static inline int64_t kc_host_value(int which)
 {
-	static int64_t pmu_type = -2;
+	static int64_t pmu_types[2] = { -2, -2 };
 	char path[320];
 	struct dirent *e;
 	DIR *d;
 	FILE *f;
 	long t;
+	int n = 0;
 
-	if (which != KC_HOST_PMU_TYPE)
+	if (which != KC_HOST_PMU_TYPE && which != KC_HOST_PMU_TYPE_OTHER)
 		return -1;
-	if (pmu_type != -2)
-		return pmu_type;
-	pmu_type = -1;
+	if (pmu_types[0] != -2)
+		return pmu_types[which - KC_HOST_PMU_TYPE];
+	pmu_types[0] = pmu_types[1] = -1;
 	d = opendir("/sys/bus/event_source/devices");
-	while (d && (e = readdir(d)) != NULL) {
+	while (d && n < 2 && (e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/sys/bus/event_source/devices/%s/cpus",
@@ -167,16 +172,23 @@ static inline int64_t kc_host_value(int which)
 		snprintf(path, sizeof(path), "/sys/bus/event_source/devices/%s/type",
 			 e->d_name);
 		f = fopen(path, "r");
-		if (f && fscanf(f, "%ld", &t) == 1)
-			pmu_type = t;
+		if (f && fscanf(f, "%ld", &t) == 1 && t >= 0)
+			pmu_types[n++] = t;
 		if (f)
 			fclose(f);
-		if (pmu_type >= 0)
-			break;
 	}
 	if (d)
 		closedir(d);
-	return pmu_type;
+	return pmu_types[which - KC_HOST_PMU_TYPE];
+}
+
+/* what a host lacks when kc_host_value(which) is -1 (the case is skipped) */
+static inline const char *kc_host_value_need(int which)
+{
+	if (which == KC_HOST_PMU_TYPE_OTHER)
+		return "second arm PMU (event source with a cpus file): boot the "
+		       "host with profile two-pmus (generator/runner/dtb.py)";
+	return "arm PMU (event source with a cpus file)";
 }
 
 static inline uint64_t kc_resolve(const struct kc_env *env, struct kc_val v)

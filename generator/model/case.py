@@ -32,7 +32,15 @@ ONE_REG_BYTES = 8        # the value a ONE_REG step's reg.addr points at: one u6
 # ---------------------------------------------------------------- values
 # values only the host under test knows, read by the C runtime at run time
 # (templates/kconform_types.h kc_host_value): name -> C constant
-HOST_VALUES = {"pmu_type": "KC_HOST_PMU_TYPE"}   # perf type of the host's arm PMU
+HOST_VALUES = {"pmu_type": "KC_HOST_PMU_TYPE",   # perf type of the host's (first) arm PMU
+               "pmu_type_other": "KC_HOST_PMU_TYPE_OTHER"}  # ... of a second one
+# a host value's counterpart naming another entry of the same host list
+# (the second host PMU): what a case that needs two entries sends
+HOST_OTHER = {"pmu_type": "pmu_type_other"}
+# host values only a host profile has (generator.runner.dtb.PROFILES): a
+# case that sends one needs the host booted with that profile; elsewhere
+# the C runtime skips it, naming the profile
+HOST_VALUE_PROFILES = {"pmu_type_other": "two-pmus"}
 
 
 class HostValue(int):
@@ -422,6 +430,7 @@ class DeviceAttr(Step):
     fields: tuple = ()               # ((path, Val), ...): addr points at the struct the
                                      # handler copies (its fill is ops[op]), not a u64
     initialises: str = ""            # as a set-up step: the vCPU feature it initialises
+    sets_state: str = ""             # ... or the VM state it sets (vm_state_set's `what`)
 
     def c_init(self, r) -> list[str]:
         vstruct = ", .vstruct = 1" if self.fields else ""
@@ -441,9 +450,11 @@ class DeviceAttr(Step):
         return lines
 
     def ref_setup(self, vm):
+        if self.sets_state:
+            return vm.setup_vm_state(self.sets_state)
         if not self.initialises:
             raise ValueError("a device attribute is a set-up step only to initialise a "
-                             "vCPU feature")
+                             "vCPU feature or to set VM state")
         return vm.setup_feature_init(self.initialises)
 
     def ref_values(self, page_size: int) -> dict:
@@ -800,6 +811,22 @@ class Case:
     requires_cap: str = ""           # skip unless the host reports it
     requires_value: bool = False     # the capability answers a value: 0 is not "absent"
     skip_reason: str = ""            # why, naming the host-only check
+
+    def host_profile(self) -> str:
+        """The host profile the case needs ("" for any host): the one a
+        host value its steps send exists on only (HOST_VALUE_PROFILES)."""
+        def vals(v):
+            if isinstance(v, Val):
+                yield v
+            elif isinstance(v, tuple):            # fields: ((path, Val), ...)
+                for x in v:
+                    yield from vals(x)
+        for step in self.steps:
+            for v in vars(step).values():
+                for x in vals(v):
+                    if x.host in HOST_VALUE_PROFILES:
+                        return HOST_VALUE_PROFILES[x.host]
+        return ""
 
 
 # ---------------------------------------------------------------- untested

@@ -55,6 +55,15 @@ class Lever(enum.Enum):
     INITIALISE_FEATURE_FIRST = "initialise_feature_first"  # the vCPU's feature is
                                                  # initialised (the vocabulary's `init`
                                                  # attribute, GROUP/ATTR) before the call
+    SET_STATE_FIRST = "set_state_first"          # the VM state the predicate names is set
+                                                 # first (the vocabulary's `set` attribute,
+                                                 # GROUP/ATTR, with its `value`); AND-ed
+                                                 # with more: each conjunct is made true
+    OTHER_HOST_ENTRY = "other_host_entry"        # `vm value != entry`: the operation's valid
+                                                 # call, made first, sets the VM's value to
+                                                 # the host's first entry (PMU); the call
+                                                 # names a second one (case.HOST_OTHER: a
+                                                 # host profile with two, runner.dtb)
     NONE = "none"                                # no input makes it fail
 
 
@@ -87,6 +96,9 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
        vcpu_has_feature="the vCPU was initialised with the feature (args: feature)",
        feature_initialised="the vCPU feature (args: feature) has been initialised",
        vcpu_state_set="a piece of per-vCPU state (args: what) has been set by userspace",
+       vm_state_set="a piece of VM-wide state (args: what) has been set by userspace (args "
+                    "set: the GROUP/ATTR device attribute that sets it, value: the u64 "
+                    "its addr points at)",
        caller_capable="the calling process has the POSIX capability (root has all)",
        vcpu_value="a per-vCPU value userspace sets (args: what; unset: its value until set)",
        hva_error="a host address is the error value (no memslot backs the frame)",
@@ -125,7 +137,11 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          value_of="the value of its argument (atomic_read: a counter's value)",
          host_pmu_type="the perf type number of a PMU of the host (read at run time: "
                        "the sysfs event source with a cpus file)",
-         range_insert="insert [first, last] into a table of the VM: 0, or -EEXIST on overlap")
+         range_insert="insert [first, last] into a table of the VM: 0, or -EEXIST on overlap",
+         host_pmu="the host PMU a search of the host's PMUs stands on: the one whose type "
+                  "the call names (known by that type), else the first",
+         vm_value="a VM-wide value userspace sets (args: what; unset: its value until set, "
+                  "when the material gives one)")
     + _c(H, "memslots",
          gfn_of="guest frame number of a guest physical address",
          resolve_gfn="the page backing a guest frame",

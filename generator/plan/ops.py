@@ -27,6 +27,7 @@ page size the kernel reported.
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import re
@@ -47,6 +48,7 @@ from generator.model.vocab import user_vocabularies
 from generator.model import Check, Operation, OpKind, Reach, Source, Spec
 from generator.model.concepts import Lever
 from generator.plan.values import describe, solve, value_struct
+from generator.model.case import HOST_OTHER
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
                                   ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
                                   AttrRequest, DeviceAttr, DropCapability, EnableCap, Fill, Gap,
@@ -108,16 +110,26 @@ class Violation:
                                      # the host reports the feature with ("" unknown)
     init: tuple = ()                 # INITIALISE_FEATURE_FIRST: (feature, group, attr)
     parts: tuple = ()                # ALL: one Violation per conjunct
+    state: tuple = ()                # SET_STATE_FIRST: (what, group, attr, value)
+
+    def levers(self) -> set:
+        """Its lever and its conjuncts' levers."""
+        out = {self.lever} - {None}
+        for p in self.parts:
+            out |= p.levers()
+        return out
 
     @property
     def touches(self) -> str:
         return self.lever.value if self.how is How.LEVER else self.field
 
     def composable_with(self, other: "Violation") -> bool:
-        levers = {self.lever, other.lever}
-        if Lever.INITIALISE_FEATURE_FIRST in levers and levers & {
+        levers = self.levers() | other.levers()
+        if levers & {Lever.INITIALISE_FEATURE_FIRST, Lever.SET_STATE_FIRST,
+                     Lever.OTHER_HOST_ENTRY} and levers & {
                 Lever.VCPU_WITHOUT_FEATURE, Lever.VCPU_NOT_INITIALISED}:
-            return False                  # a feature initialised needs the vCPU to have it
+            return False                  # a feature initialised (or its state set) needs
+                                          # the vCPU to have it
         if Lever.VCPU_NOT_FINALIZED in levers and levers & {
                 Lever.VCPU_NOT_INITIALISED, Lever.VM_HAS_RUN, Lever.VCPU_IN_RUN}:
             return False                  # an uninitialised vCPU has no feature to finalize;
@@ -294,8 +306,14 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
                                     f"{op.name} is issued on the {op.fd} fd")
                 return Violation(check, How.LEVER, lever=lever,
                                  init=feature_init(spec, check, head, term, vocab))
+            if lever is Lever.SET_STATE_FIRST:
+                return state_and_rest(spec, op, check, node, head, term, vocab)
             return Violation(check, How.LEVER, lever=lever,
                              field=read if read in fields else "", feature=feature)
+    other = other_host_entry(op, node, fields, vocab)
+    if other is not None:
+        path, host = other
+        return Violation(check, How.LEVER, lever=Lever.OTHER_HOST_ENTRY, field=path, arg=host)
     host = host_value_test(op, node, fields, vocab)
     if host is not None:
         path, _, unused = host
@@ -385,6 +403,73 @@ def host_value_test(op: Operation, node, fields: list[str], vocab: Vocabulary):
         if path is not None:
             return (path, *HOST_CONCEPTS[term.concept])
     return None
+
+
+def other_host_entry(op: Operation, node, fields: list[str], vocab: Vocabulary):
+    """`VALUE != entry` (either way round), VALUE a vocabulary term of
+    concept vm_value with lever other_host_entry that the operation itself
+    sets (`VALUE = entry` among its effects), `entry` the cursor of a search
+    of a host list (concept host_pmu) whose key another check of the
+    operation compares with a field (`entry->pmu.type != field`,
+    host_value_test): (that field, the host value naming a second entry,
+    case.HOST_OTHER).  The valid call, made first, makes the first entry
+    the VM's; the call then names the second."""
+    if not (isinstance(node, c_ast.BinaryOp) and node.op == "!="):
+        return None
+    for a, b in ((node.left, node.right), (node.right, node.left)):
+        value, entry = vocab.lookup(to_c(a)), vocab.lookup(to_c(b))
+        if value is None or entry is None or value.lever != Lever.OTHER_HOST_ENTRY.value \
+                or entry.concept != "host_pmu" \
+                or f"{to_c(a)} = {to_c(b)}" not in op.effects:
+            continue
+        for c in op.checks:
+            host = host_value_test(op, parse_expr(c.condition), fields, vocab)
+            if host is not None and host[1] in HOST_OTHER:
+                return host[0], HOST_OTHER[host[1]]
+    return None
+
+
+def state_and_rest(spec: Spec, op: Operation, check: Check, node, head: str, term,
+                   vocab: Vocabulary) -> Violation:
+    """A VM state predicate (lever set_state_first): the state set first
+    by the device attribute its vocabulary args name (`set: GROUP/ATTR`,
+    `value`); AND-ed with other conditions, each of them made true too
+    (How.ALL), or the check has no lever."""
+    args = dict(term.args)
+    parts = args.get("set", "").split("/")
+    if op.fd != "vcpu" or len(parts) != 2 or "value" not in args:
+        raise PlanError(check.source, f"{head} names no vCPU device attribute that sets "
+                        "it (vocabulary args set: GROUP/ATTR and value), or "
+                        f"{op.name} is not issued on a vCPU")
+    values = [constant_value(spec, vocab, c.strip()) for c in parts]
+    if None in values:
+        raise PlanError(check.source, f"unmapped name in {args['set']} at line "
+                        f"{check.source.line}: the attribute that sets {head} has no value",
+                        Gap.UNMAPPED)
+    state = Violation(check, How.LEVER, lever=Lever.SET_STATE_FIRST, field=head,
+                      state=(args.get("what", head), values[0], values[1],
+                             int(args["value"], 0)))
+    rest = [n for n in _conjuncts(node) if head not in to_c(n)]
+    if len(rest) + 1 != len(_conjuncts(node)):
+        raise PlanError(check.source, f"check {check.id} ({check.condition!r}): {head} is "
+                        "not one conjunct of it")
+    parts_ = [state]
+    for n in rest:
+        text = to_c(n)
+        sub = dataclasses.replace(check, condition=text, predicates=[
+            p for p in check.predicates if p.spelling in text])
+        try:
+            v = derive_violation(spec, op, sub, vocab)
+        except PlanError as e:
+            raise PlanError(check.source, f"check {check.id}: no lever makes `{text}` "
+                            f"true beside {head} ({e.detail})", e.gap) from None
+        if v is None:
+            raise PlanError(check.source, f"check {check.id}: no lever makes `{text}` "
+                            f"true beside {head}", Gap.NO_LEVER)
+        parts_.append(v)
+    if len(parts_) == 1:
+        return state
+    return Violation(check, How.ALL, field=parts_[-1].field or head, parts=tuple(parts_))
 
 
 def _repeat_helper_error(check: Check, vocab: Vocabulary) -> Optional[Violation]:
@@ -785,6 +870,7 @@ class _Draft:
     vcpu_init: bool = True                 # the vCPU the call is made on is initialised
     vcpu_features: tuple = ()              # ... with these features ((name, bit), ...)
     feature_inits: tuple = ()              # ... initialised first ((name, group, attr), ...)
+    states_first: tuple = ()               # VM state set first ((what, group, attr, value), ...)
 
 
 class _OpPlanner:
@@ -1032,6 +1118,11 @@ class _OpPlanner:
                                                key=lambda f: f[1]))
         elif v.lever is Lever.INITIALISE_FEATURE_FIRST:
             d.feature_inits += (v.init,)
+        elif v.lever is Lever.SET_STATE_FIRST:
+            d.states_first += (v.state,)
+        elif v.lever is Lever.OTHER_HOST_ENTRY:
+            d.repeat = True                # the valid call first: the VM's is the first entry
+            d.fields[v.field] = Val(host=v.arg)
         elif v.lever is Lever.VM_HAS_RUN:
             d.ran = True
         elif v.lever is Lever.VCPU_IN_RUN:
@@ -1069,6 +1160,7 @@ class _OpPlanner:
                 steps += self.init_features(d)
         if d.repeat:
             steps.append(self.call(self.base(), note="the valid call first"))
+        steps += [state_step(*st) for st in d.states_first]
         steps += [DropCapability(posix_cap=c, note=f"the process drops {c}")
                   for c in d.drop_caps]
         return steps
@@ -1521,6 +1613,13 @@ def init_feature_step(feature: str, group: int, attr: int) -> Step:
                       initialises=feature, note=f"initialise {feature}")
 
 
+def state_step(what: str, group: int, attr: int, value: int) -> Step:
+    """KVM_SET_DEVICE_ATTR on the last vCPU created that sets a piece of VM
+    state (a PMU event filter) to `value`, as a set-up step."""
+    return DeviceAttr(request=AttrRequest.SET, on_vcpu=True, group=group, attr=attr,
+                      value=Val(bytes=value), sets_state=what, note=f"set the {what}")
+
+
 def run_once(features: tuple = (), inits=(), stay: bool = False,
              once: bool = True) -> list[Step]:
     """Set-up steps that make a vCPU enter the guest through KVM_RUN once
@@ -1573,6 +1672,11 @@ def _how(v: Violation, element=()) -> str:
         return f"lever {v.lever.value}: {v.feature[0]}, never finalized"
     if v.how is How.LEVER and v.feature:
         return f"lever {v.lever.value}: no {v.feature[0]}"
+    if v.how is How.LEVER and v.lever is Lever.SET_STATE_FIRST:
+        return f"lever {v.lever.value}: the {v.state[0]} set first"
+    if v.how is How.LEVER and v.lever is Lever.OTHER_HOST_ENTRY:
+        return (f"lever {v.lever.value}: the valid call first, then {v.field} = "
+                f"<host {v.arg}>")
     if v.how is How.LEVER:
         return f"lever {v.lever.value}"
     if v.how is How.TRUTHY:

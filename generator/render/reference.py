@@ -437,9 +437,10 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
     for e in op.effects:                # `vcpu->arch.steal.base = ipa`: a per-vCPU value set
         target, eq, rhs = e.partition(" = ")
         entry = vocab.lookup(target)
-        if eq and entry is not None and entry.concept == "vcpu_value":
+        if eq and entry is not None and entry.concept in ("vcpu_value", "vm_value"):
             t = PyExpr(spec, op, vocab, op.success.source, locals_, False, helpers)
-            fn.effects.append(f"vm.set_vcpu_value({dict(entry.args)['what']!r}, "
+            setter = "set_vcpu_value" if entry.concept == "vcpu_value" else "set_vm_value"
+            fn.effects.append(f"vm.{setter}({dict(entry.args)['what']!r}, "
                               f"{t.visit(parse_expr(rhs))})")
     calls = set(re.findall(r"(\w+)\s*\(", op.success.ret))
     if value is not None and not (calls and calls <= set(helpers or {})):

@@ -44,6 +44,7 @@ class QemuConfig:
     console: str
     kernel_args: tuple[str, ...]
     extra_args: tuple[str, ...]
+    dtb: str = ""            # a device tree file of a host profile (runner.dtb); "": QEMU's
 
 
 AARCH64 = QemuConfig(
@@ -92,7 +93,8 @@ def qemu_command(config: QemuConfig, kernel: Path, initrd: Path,
                         *append])
     return [config.binary, "-M", config.machine, "-cpu", config.cpu,
             "-smp", str(config.smp), "-m", str(config.memory_mb),
-            *config.extra_args, "-kernel", str(kernel), "-initrd", str(initrd),
+            *config.extra_args, *(("-dtb", config.dtb) if config.dtb else ()),
+            "-kernel", str(kernel), "-initrd", str(initrd),
             "-append", cmdline, *extra]
 
 

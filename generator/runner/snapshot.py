@@ -66,19 +66,23 @@ class SnapshotKey:
     disk_bytes: int
     agent: str
     arch: str = "arm64"       # runner.arch; arm64's keys (and digests) read as before
+    dtb: str = ""        # sha256 of a host profile's device tree (QemuConfig.dtb); "": QEMU's
 
     @classmethod
     def of(cls, config: QemuConfig, *, kernel: str, qemu: str, initramfs: str,
            disk_bytes: int, agent: str) -> "SnapshotKey":
+        dtb = hashlib.sha256(Path(config.dtb).read_bytes()).hexdigest() if config.dtb else ""
         return cls(kernel, qemu, config.machine, config.cpu, config.smp,
                    config.memory_mb, tuple(config.kernel_args), initramfs,
-                   disk_bytes, agent, config.arch)
+                   disk_bytes, agent, config.arch, dtb)
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["kernel_args"] = list(self.kernel_args)
         if self.arch == "arm64":
             del d["arch"]
+        if not self.dtb:              # QEMU's own tree: the key (and digest) as before
+            del d["dtb"]
         return d
 
     @property
@@ -93,7 +97,7 @@ _FIELD_WORDS = {"kernel": "another kernel", "qemu": "another QEMU",
                 "kernel_args": "other kernel arguments",
                 "initramfs": "another agent initramfs",
                 "disk_bytes": "another work-disk size", "agent": "another agent",
-                "arch": "another architecture"}
+                "arch": "another architecture", "dtb": "another device tree"}
 
 
 @dataclasses.dataclass(frozen=True)

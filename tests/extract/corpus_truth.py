@@ -151,7 +151,7 @@ TRUTH: dict[str, Entry] = {
         Found(4, SET_PMU, "user_read_faults", "get_user(pmu_id, uaddr)"),
         Found(5, SET_PMU, "arm_pmu_pmu_type_mismatch", "arm_pmu->pmu.type != pmu_id"),
         Found(6, SET_PMU, "vm_has_run", "kvm->arch.ran_once"),
-        Found(7, SET_PMU, "kvm_arch_pmu_filter_and_kvm_arch_arm_pmu_mismatch",
+        Found(7, SET_PMU, "vm_state_set_and_kvm_arch_arm_pmu_mismatch",
               "kvm->arch.pmu_filter && (kvm->arch.arm_pmu != arm_pmu)"),
         # the patch adds a case label to a pre-existing `if (kvm_vcpu_has_pmu(vcpu))
         # return 0;` whose ENXIO is after the switch, outside the hunk: the vocabulary's

@@ -18,7 +18,7 @@ EXERCISED = {
     "pvtime-v7-07": 10,
     "pvtime-v6-07": 9,
     "system-suspend-v6-07": 2,
-    "pmu-set-pmu-v4-05": 7,
+    "pmu-set-pmu-v4-05": 8,
     "fw-bmap-v7-02": 9,
     "sve-finalize-pull-22": 10,
     "smccc-filter-v3-09": 10,
