@@ -1,0 +1,242 @@
+"""What the target's mainline answers where a patch adds no handler
+(generator/extract/defaults.py), from small synthetic mails:
+
+* a device-attribute family a patch adds on a VM fd without its GET: the
+  vocabulary's default of KVM_GET_DEVICE_ATTR on a VM fd (EINVAL), as an
+  operation of its own whose check is the vocabulary line, planned and
+  predicted; none when the patch names the request, or for an fd the
+  vocabulary declares no default for;
+* an operation of another architecture's code (arch/x86): the target's
+  default of the same request (KVM_ENABLE_CAP of an unknown capability),
+  planned as its own ungated cases beside the x86 operation's;
+* a value the patch adds to enum kvm_device_type: KVM_CREATE_DEVICE of it,
+  ENODEV when the series registers no device ops for it, success (0) and
+  the KVM_CREATE_DEVICE_TEST probe when it does.
+"""
+from __future__ import annotations
+
+import textwrap
+import types
+from pathlib import Path
+
+from generator.extract import extract_spec
+from generator.extract.defaults import DEFAULT_ID
+from generator.model import Errno, OpKind
+from generator.model.case import CreateDevice, EnableCap, StepRole
+from generator.plan import plan_all
+from generator.render.reference import render_reference
+from reference import vmstate
+from generator.model.vocab import DEFAULT_PATH
+
+
+def vocabulary_line(n: int) -> str:
+    return DEFAULT_PATH.read_text().splitlines()[n - 1]
+
+
+def _mail(tmp_path: Path, files: list[tuple[str, str]]) -> Path:
+    """A one-patch mail changing each (path, unified-diff hunks)."""
+    diffs = "".join(
+        f"diff --git a/{p} b/{p}\nindex 1111111..2222222 100644\n--- a/{p}\n+++ b/{p}\n"
+        f"{textwrap.dedent(h).strip(chr(10))}\n" for p, h in files)
+    f = tmp_path / "test.txt"
+    f.write_text("From: A Developer <dev@example.org>\nSubject: [PATCH] KVM: a test\n"
+                 "Date: Tue, 1 Dec 2026 10:00:00 +0000\nMessage-Id: <t@example.org>\n\n"
+                 "A test patch.\n\nSigned-off-by: A Developer <dev@example.org>\n---\n"
+                 f"{diffs}-- \n2.30.0\n")
+    return f
+
+
+def _predict(spec, case):
+    m = types.ModuleType("ref")
+    exec(compile(render_reference(spec), "ref", "exec"), m.__dict__)
+    return m.predict(case, 4096, vmstate.Host())[-1]
+
+
+ATTR_UAPI = ("arch/arm64/include/uapi/asm/kvm.h", """\
+@@ -10,2 +10,3 @@
+ #define KVM_ARM_VM_SMCCC_CTRL		0
++#define KVM_ARM_VM_FOO_CTRL		1
+""")
+
+
+def _set_attr(fn: str, extra: str = "") -> tuple[str, str]:
+    return ("arch/arm64/kvm/arm.c", f"""\
+@@ -1,6 +1,8 @@ static int {fn}(struct kvm *kvm, struct kvm_device_attr *attr)
+ {{
+ 	switch (attr->group) {{
++	case KVM_ARM_VM_FOO_CTRL:
++		return 0;{extra}
+ 	default:
+ 		return -ENXIO;
+ 	}}
+""")
+
+
+def test_a_vm_attribute_family_without_get_gets_mainlines_get(tmp_path):
+    spec = extract_spec(_mail(tmp_path, [ATTR_UAPI, _set_attr("kvm_vm_set_attr")]), "t")
+    get = spec.operation("KVM_GET_DEVICE_ATTR(KVM_ARM_VM_FOO_CTRL)")
+    assert (get.kind, get.fd, get.select) == (OpKind.GET_DEVICE_ATTR, "vm",
+                                              {"group": "KVM_ARM_VM_FOO_CTRL"})
+    assert get.default_for == "KVM_SET_DEVICE_ATTR(KVM_ARM_VM_FOO_CTRL)"
+    (c,) = get.checks
+    assert (c.id, c.errno, c.value, c.context) == (DEFAULT_ID, Errno.EINVAL, True, True)
+    # its position is the vocabulary's line of that default, marked mainline's
+    assert c.source.seed == "vocabulary.yaml" and c.source.patch == "mainline default"
+    assert vocabulary_line(c.source.line).strip() == "default:"
+    assert "kvm_arch_vm_ioctl" in c.source.path
+    # no HAS: the vocabulary declares no default for it on a VM fd
+    assert [o.name for o in spec.operations if o.kind is OpKind.HAS_DEVICE_ATTR] == []
+    plan = plan_all(spec)
+    (case,) = [k for k in plan.cases if DEFAULT_ID in k.violates]
+    assert case.id == "get_attr.foo.mainline_default" and not case.requires_cap
+    last = case.steps[-1]
+    assert (last.role, last.op, last.group) == (StepRole.SUBJECT, get.name, 1)
+    got = _predict(spec, case)
+    assert (got.errno, got.check) == (Errno.EINVAL, DEFAULT_ID)
+
+
+def test_no_default_where_the_patch_names_the_request(tmp_path):
+    spec = extract_spec(_mail(tmp_path, [ATTR_UAPI, _set_attr(
+        "kvm_vm_set_attr", "\n+\t/* KVM_GET_DEVICE_ATTR of it is handled elsewhere */")]), "t")
+    assert not [o for o in spec.operations if o.default_for]
+
+
+def test_no_default_for_a_vcpu_family(tmp_path):
+    uapi = ("arch/arm64/include/uapi/asm/kvm.h", """\
+@@ -10,2 +10,3 @@
+ #define KVM_ARM_VCPU_TIMER_CTRL		1
++#define KVM_ARM_VCPU_FOO_CTRL		7
+""")
+    vcpu = ("arch/arm64/kvm/guest.c", """\
+@@ -1,6 +1,8 @@ int kvm_arm_vcpu_arch_set_attr(struct kvm_vcpu *vcpu, struct kvm_device_attr *attr)
+ {
+ 	switch (attr->group) {
++	case KVM_ARM_VCPU_FOO_CTRL:
++		return 0;
+ 	default:
+ 		return -ENXIO;
+ 	}
+""")
+    spec = extract_spec(_mail(tmp_path, [uapi, vcpu]), "t")
+    assert spec.operation("KVM_SET_DEVICE_ATTR(KVM_ARM_VCPU_FOO_CTRL)").fd == "vcpu"
+    assert not [o for o in spec.operations if o.default_for]
+
+
+X86 = [("include/uapi/linux/kvm.h", """\
+@@ -10,2 +10,3 @@
+ #define KVM_CAP_ARM_MTE 205
++#define KVM_CAP_FOO 300
+"""), ("arch/x86/kvm/x86.c", """\
+@@ -1,6 +1,10 @@ int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
+ {
+ 	switch (cap->cap) {
++	case KVM_CAP_FOO:
++		if (cap->args[0])
++			return -EINVAL;
++		return 0;
+ 	default:
+ 		return -EINVAL;
+ 	}
+""")]
+
+
+def test_a_foreign_operation_gets_the_targets_default_beside_it(tmp_path):
+    spec = extract_spec(_mail(tmp_path, X86), "t")
+    x86 = spec.operation("KVM_ENABLE_CAP(KVM_CAP_FOO)")
+    assert x86.arch == "x86"
+    mine = spec.operation("KVM_ENABLE_CAP(KVM_CAP_FOO) on arm64")
+    assert (mine.kind, mine.cap, mine.arch, mine.default_for) == (
+        OpKind.ENABLE_CAP, "KVM_CAP_FOO", "arm64", x86.name)
+    # the entry point's copy first, then arm64's unknown-capability default
+    assert [(c.id, c.errno) for c in mine.checks] == [("cap_copy_faults", Errno.EFAULT),
+                                                       (DEFAULT_ID, Errno.EINVAL)]
+    assert all(c.source.seed == "vocabulary.yaml" for c in mine.checks)
+    plan = plan_all(spec)
+    cases = {k.id: k for k in plan.cases}
+    default = cases["enable_cap.on_arm64.mainline_default"]
+    # no capability gates it: the target answers whether or not it reports the cap
+    assert not default.requires_cap
+    step = default.steps[-1]
+    assert isinstance(step, EnableCap) and (step.cap, step.op) == ("KVM_CAP_FOO", mine.name)
+    got = _predict(spec, default)
+    assert (got.errno, got.check, got.op) == (Errno.EINVAL, DEFAULT_ID, mine.name)
+    # the x86 operation's own cases keep its model: valid arguments succeed there
+    assert _predict(spec, cases["enable_cap.valid"]).errno is None
+    assert _predict(spec, cases["enable_cap.on_arm64.cap_copy_faults"]).errno is Errno.EFAULT
+
+
+def test_an_arm64_operation_gets_no_foreign_default(tmp_path):
+    files = [X86[0], ("arch/arm64/kvm/arm.c", X86[1][1])]
+    spec = extract_spec(_mail(tmp_path, files), "t")
+    assert not [o for o in spec.operations if o.default_for]
+
+
+DEVICE_UAPI = ("include/uapi/linux/kvm.h", """\
+@@ -1227,6 +1227,8 @@ enum kvm_device_type {
+ 	KVM_DEV_TYPE_XIVE,
+ #define KVM_DEV_TYPE_XIVE		KVM_DEV_TYPE_XIVE
++	KVM_DEV_TYPE_ARM_FOO,
++#define KVM_DEV_TYPE_ARM_FOO		KVM_DEV_TYPE_ARM_FOO
+ 	KVM_DEV_TYPE_MAX,
+ };
+""")
+
+
+def test_a_new_device_type_without_ops_is_enodev(tmp_path):
+    f = _mail(tmp_path, [DEVICE_UAPI])
+    spec = extract_spec(f, "t")
+    # the enumerator after mainline's XIVE (9): 10; its #define names itself
+    const = next(c for c in spec.constants if c.name == "KVM_DEV_TYPE_ARM_FOO")
+    assert (const.value, const.enum) == (10, "kvm_device_type")
+    assert not [x for x in spec.findings if "KVM_DEV_TYPE_ARM_FOO =" in x.message]
+    op = spec.operation("KVM_CREATE_DEVICE(KVM_DEV_TYPE_ARM_FOO)")
+    assert op.source.seed == f.name and "KVM_DEV_TYPE_ARM_FOO," in op.source.text
+    assert [(c.id, c.errno) for c in op.checks] == [("cd_copy_faults", Errno.EFAULT),
+                                                     (DEFAULT_ID, Errno.ENODEV)]
+    assert op.success is None
+    cases = {k.id: k for k in plan_all(spec).cases}
+    default = cases["create_device.foo.mainline_default"]
+    step = default.steps[-1]
+    assert isinstance(step, CreateDevice) and step.dev_type == 10
+    assert ".dtype = 0xa" in step.c_init(None)[0]
+    assert _predict(spec, default).errno is Errno.ENODEV
+    assert _predict(spec, cases["create_device.foo.cd_copy_faults"]).errno is Errno.EFAULT
+
+
+def test_a_new_device_type_with_registered_ops_is_created(tmp_path):
+    reg = ("arch/arm64/kvm/foo.c", """\
+@@ -1,2 +1,6 @@
+ #include <linux/kvm_host.h>
++int kvm_foo_init(void)
++{
++	return kvm_register_device_ops(&kvm_foo_ops, KVM_DEV_TYPE_ARM_FOO);
++}
+""")
+    f = _mail(tmp_path, [DEVICE_UAPI, reg])
+    spec = extract_spec(f, "t")
+    op = spec.operation("KVM_CREATE_DEVICE(KVM_DEV_TYPE_ARM_FOO)")
+    assert [c.id for c in op.checks] == ["cd_copy_faults"]
+    assert op.success.ret_value == 0 and "kvm_register_device_ops" in op.success.source.text
+    assert op.success.source.seed == f.name
+    cases = {k.id: k for k in plan_all(spec).cases}
+    flags = {k: cases[k].steps[-1].flags for k in ("create_device.foo.valid",
+                                                    "create_device.foo.test")}
+    assert flags == {"create_device.foo.valid": 0, "create_device.foo.test": 1}
+    for k in flags:
+        got = _predict(spec, cases[k])
+        assert (got.ret, got.errno) == (0, None)
+
+
+def test_an_enumerator_after_an_unknown_one_is_a_finding(tmp_path):
+    uapi = ("include/uapi/linux/kvm.h", """\
+@@ -1227,4 +1227,5 @@ enum kvm_device_type {
+ 	KVM_DEV_TYPE_NOT_IN_MAINLINE,
++	KVM_DEV_TYPE_ARM_FOO,
+ 	KVM_DEV_TYPE_MAX,
+ };
+""")
+    spec = extract_spec(_mail(tmp_path, [uapi]), "t")
+    assert not [c for c in spec.constants if c.name == "KVM_DEV_TYPE_ARM_FOO"]
+    assert any("KVM_DEV_TYPE_ARM_FOO: an enumerator added to enum kvm_device_type" in x.message
+               for x in spec.findings)
+    assert not [o for o in spec.operations if o.kind is OpKind.CREATE_DEVICE]
