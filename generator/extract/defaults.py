@@ -75,11 +75,16 @@ def _default_op(voc: Vocabulary, name: str, kind: OpKind, fd: str, ep: EntryPoin
                                                                  reach),
                             list(ctx.reads), preds, _context(ctx, f"entry point {ep.ioctl}"),
                             reach=reach, context=True))
-    checks.append(Check(DEFAULT_ID, len(checks) + 1, "1", errno_from_name(d.errno),
-                        CheckKind.ARGUMENT, [], [], _context(d, DEFAULT_LABEL),
-                        context=True, value=True))
-    return Operation(name, kind, ep.function, fd, checks, None, _context(d, DEFAULT_LABEL),
-                     arg_type=beside.arg_type, default_for=beside.name, **extra)
+    success = None
+    if d.returns:                   # a value (KVM_CHECK_EXTENSION: 0), not a failure
+        success = Success(d.returns, int(d.returns, 0), _context(d, DEFAULT_LABEL))
+    else:
+        checks.append(Check(DEFAULT_ID, len(checks) + 1, "1", errno_from_name(d.errno),
+                            CheckKind.ARGUMENT, [], [], _context(d, DEFAULT_LABEL),
+                            context=True, value=True))
+    return Operation(name, kind, ep.function, fd, checks, success,
+                     _context(d, DEFAULT_LABEL), arg_type=beside.arg_type,
+                     default_for=beside.name, **extra)
 
 
 def sibling_defaults(ops: list[Operation], patches: list[Patch], voc: Vocabulary,
@@ -142,10 +147,11 @@ def foreign_defaults(ops: list[Operation], voc: Vocabulary) -> tuple[list[Operat
         new = _default_op(voc, name, op.kind, op.fd, ep, op, cap=op.cap, select=dict(op.select))
         names.add(name)
         out.append(new)
+        answer = f"-{ep.default.errno}" if ep.default.errno else ep.default.returns
         findings.append(Finding(
             FindingKind.NOTE,
             f"{op.name} is handled by arch/{op.arch} code; on {target} the same request meets "
-            f"mainline's default, -{ep.default.errno} ({ep.default.where}): {name}",
+            f"mainline's default, {answer} ({ep.default.where}): {name}",
             new.source))
     return out, findings
 

@@ -58,6 +58,8 @@ class ContextCheck:
     id: str = ""                 # the check's id when the condition names no field
     after: bool = False          # mainline makes it after the patch's code (`after: true`:
                                  # the GET's copy of the value to reg->addr)
+    returns: str = ""            # an entry point's default that is a value, not an errno
+                                 # (KVM_CHECK_EXTENSION of a capability no case knows: 0)
 
 
 @dataclass(frozen=True)
@@ -381,12 +383,16 @@ def _entry_points(path: Path, text: str, data) -> list[EntryPoint]:
             key = r.get("condition") if isinstance(r, dict) and r.get("condition") else \
                 f"{what}:"
             at = next((i + 1 for i in range(line - 1, len(lines)) if key in lines[i]), line)
-            if not isinstance(r, dict) or not r.get("errno") or \
-                    (what == "checks" and not r.get("condition")):
+            value = what == "default" and isinstance(r, dict) and not r.get("errno") \
+                and isinstance(r.get("returns"), int)      # a default that is a value
+            if not value and (not isinstance(r, dict) or not r.get("errno") or
+                              (what == "checks" and not r.get("condition"))):
                 raise SpecError(f"{path}:{at}: entry_points[{k}].{what}: needs "
-                                + ("a condition and an errno" if what == "checks" else "an errno"))
+                                + ("a condition and an errno" if what == "checks" else
+                                   "an errno (or `returns:` a number)"))
             try:
-                errno_from_name(r["errno"])
+                if not value:
+                    errno_from_name(r["errno"])
             except ValueError:
                 raise SpecError(f"{path}:{at}: entry_points[{k}].{what}: errno {r['errno']!r} "
                                 "is not an errno the kernel has") from None
@@ -396,10 +402,10 @@ def _entry_points(path: Path, text: str, data) -> list[EntryPoint]:
                 except cparse.CParseError:
                     raise SpecError(f"{path}:{at}: entry_points[{k}].{what}: condition "
                                     f"{r['condition']!r} is not a C expression") from None
-            return ContextCheck(d["function"], r.get("condition", ""), r["errno"],
+            return ContextCheck(d["function"], r.get("condition", ""), r.get("errno", ""),
                                 tuple(r.get("reads", [])), r.get("meaning", ""),
                                 r.get("where", d.get("where", "")), at, path.name,
-                                r.get("id", ""))
+                                r.get("id", ""), returns=str(r["returns"]) if value else "")
         checks = d.get("checks") or []
         if not isinstance(checks, list):
             raise SpecError(f"{where}: checks is a list")

@@ -165,6 +165,31 @@ def test_a_foreign_operation_gets_the_targets_default_beside_it(tmp_path):
     assert _predict(spec, cases["enable_cap.on_arm64.cap_copy_faults"]).errno is Errno.EFAULT
 
 
+def test_a_foreign_capability_probe_gets_the_targets_value(tmp_path):
+    """KVM_CHECK_EXTENSION of an x86 capability: arm64's default is a value
+    (0, absent), not an errno: an operation that succeeds with it."""
+    probe = ("arch/x86/kvm/x86.c", """\
+@@ -1,6 +1,8 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
+ {
+ 	switch (ext) {
++	case KVM_CAP_FOO:
++		r = 1;
++		break;
+ 	default:
+ 		r = 0;
+ 	}
+""")
+    spec = extract_spec(_mail(tmp_path, [X86[0], probe]), "t")
+    assert spec.operation("KVM_CHECK_EXTENSION(KVM_CAP_FOO)").success.ret_value == 1
+    mine = spec.operation("KVM_CHECK_EXTENSION(KVM_CAP_FOO) on arm64")
+    assert mine.checks == [] and mine.success.ret_value == 0
+    assert mine.success.source.seed == "vocabulary.yaml"
+    cases = {k.id: k for k in plan_all(spec).cases}
+    got = _predict(spec, cases["check_extension.on_arm64.reports_foo"])
+    assert (got.ret, got.errno, got.op) == (0, None, mine.name)
+    assert _predict(spec, cases["check_extension.reports_foo"]).ret == 1
+
+
 def test_an_arm64_operation_gets_no_foreign_default(tmp_path):
     files = [X86[0], ("arch/arm64/kvm/arm.c", X86[1][1])]
     spec = extract_spec(_mail(tmp_path, files), "t")
@@ -240,3 +265,42 @@ def test_an_enumerator_after_an_unknown_one_is_a_finding(tmp_path):
     assert any("KVM_DEV_TYPE_ARM_FOO: an enumerator added to enum kvm_device_type" in x.message
                for x in spec.findings)
     assert not [o for o in spec.operations if o.kind is OpKind.CREATE_DEVICE]
+
+
+def test_a_default_case_bound_to_a_renumbered_number_says_so(tmp_path):
+    """--cap-binding patch on a kernel that numbers the capability otherwise:
+    the target's default is asked about the patch's number, another
+    capability there; its verdict names that (never a bare pass or
+    divergence of the default)."""
+    from types import SimpleNamespace
+
+    from generator.model import Source, Verdict
+    from generator.report.table import RunFacts
+    from generator.run.pipeline import _default_cap_numbers
+    from generator.runner import uapi
+    from generator.verdict.crosscheck import CaseResult, Expect
+    spec = extract_spec(_mail(tmp_path, X86), "t")
+    cases = plan_all(spec).cases
+    kvm_h = tmp_path / "tree" / "include" / "uapi" / "linux" / "kvm.h"
+    kvm_h.parent.mkdir(parents=True)
+    kvm_h.write_text("#define KVM_CAP_SYSTEM_EVENT_DATA 300\n#define KVM_CAP_FOO 305\n")
+    h = uapi.from_source_tree(tmp_path / "tree")
+    prep = SimpleNamespace(uapi=h, parts=[SimpleNamespace(spec=spec, cases=cases,
+                                                          qualify=lambda i: i)])
+
+    def result(case_id, verdict):
+        return CaseResult(case_id, spec.name, "x", Source("s", 1), Expect(0, None),
+                          Expect(1, None), verdict)
+    mine, x86 = (result("enable_cap.on_arm64.mainline_default", Verdict.DIVERGES),
+                 result("enable_cap.valid", Verdict.DIVERGES))
+    facts = RunFacts()
+    facts.bindings = {"KVM_CAP_FOO": {"number": 300, "how": "patch", "spec": spec.name}}
+    _default_cap_numbers(prep, facts, [mine, x86])
+    assert "300 is KVM_CAP_SYSTEM_EVENT_DATA" in mine.reason
+    assert "numbers KVM_CAP_FOO 305" in mine.reason
+    assert mine.decided_by == spec.capabilities[0].source
+    assert not x86.reason                       # the x86 operation's own: not this rule
+    same = result("enable_cap.on_arm64.mainline_default", Verdict.CONFORMS)
+    facts.bindings = {"KVM_CAP_FOO": {"number": 305, "how": "header(kernel)"}}
+    _default_cap_numbers(prep, facts, [same])
+    assert not same.reason                      # bound by name: the name's own number
