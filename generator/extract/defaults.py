@@ -3,16 +3,24 @@ the patch does not handle there, as operations of their own.
 
 The vocabulary declares, per entry point (an ioctl on an fd kind), the
 `default` mainline answers for a selector no handler knows (specs/
-vocabulary.yaml `entry_points`).  Two requests reach such a default:
+vocabulary.yaml `entry_points`), and per dispatcher what its switch answers
+for a value none of its cases names (`defaults`, specs/vocabulary/
+kvm-arm.yaml).  Three requests reach such a default:
 
 * a sibling of a device-attribute family the patch adds: a patch that adds
   KVM_SET_DEVICE_ATTR and KVM_HAS_DEVICE_ATTR of a group on a VM fd but no
   KVM_GET_DEVICE_ATTR leaves GET of that group to mainline, which on arm64
-  has no GET case at all on a VM fd (EINVAL);
+  has no GET case at all on a VM fd (EINVAL); on a vCPU fd, the sibling's
+  dispatcher (kvm_arm_vcpu_arch_get_attr, or kvm_arm_pmu_v3_get_attr for an
+  attribute of the PMU group) answers ENXIO after its context checks --
+  unless the patch's hunks sit in that dispatcher or name the request;
 * an operation whose handler is another architecture's code (a patch to
   arch/x86/kvm/x86.c): on the target, the same request of the same
   selector meets the target's default (arm64's kvm_vm_ioctl_enable_cap
-  refuses a capability it has no case for with EINVAL).
+  refuses a capability it has no case for with EINVAL; its
+  KVM_CHECK_EXTENSION reports 0, a default that is a value);
+* KVM_CREATE_DEVICE of a device type the patch adds to the uAPI without
+  registering its ops (ENODEV; device_type_operations).
 
 Each becomes an operation whose checks are the entry point's own (the
 generic copy of the argument) followed by one check that always fails with
@@ -23,6 +31,7 @@ patch's operation it stands beside.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from generator.ingest import Patch
 from generator.extract.slugs import classify, ident
@@ -59,13 +68,29 @@ def _context(ctx: ContextCheck, label: str) -> Source:
     return Source(ctx.file, ctx.line, label, ctx.where, ctx.meaning)
 
 
-def _default_op(voc: Vocabulary, name: str, kind: OpKind, fd: str, ep: EntryPoint,
+@dataclass(frozen=True)
+class _Default:
+    """Mainline's code a request meets: its function, the checks it makes
+    first (and whose they are), and its default."""
+    function: str
+    before: tuple
+    label: str
+    default: ContextCheck
+
+
+def _of_entry(ep: EntryPoint) -> _Default:
+    return _Default(ep.function, ep.checks, f"entry point {ep.ioctl}", ep.default)
+
+
+def _default_op(voc: Vocabulary, name: str, kind: OpKind, fd: str, ep,
                 beside: Operation, **extra) -> Operation:
-    """An operation of the target's mainline code: the entry point's checks,
-    then its default, which fails on every call."""
+    """An operation of the target's mainline code: the checks it makes first
+    (the entry point's, or the dispatcher's context), then its default,
+    which fails on every call."""
+    ep = _of_entry(ep) if isinstance(ep, EntryPoint) else ep
     d = ep.default
     checks = []
-    for ctx in ep.checks:           # as handlers._add_context_check reads them
+    for ctx in ep.before:           # as handlers._add_context_check reads them
         preds = [Predicate(h, t.concept) for h in dict.fromkeys(
                  re.findall(r'([A-Za-z_]\w*)\s*\(', ctx.condition)) if (t := voc.lookup(h))]
         reach = next((voc.lookup(p.spelling).reach for p in preds
@@ -73,7 +98,7 @@ def _default_op(voc: Vocabulary, name: str, kind: OpKind, fd: str, ep: EntryPoin
         checks.append(Check(ctx.id or ident(ctx.condition), len(checks) + 1, ctx.condition,
                             errno_from_name(ctx.errno), classify(ctx.condition, preds, False,
                                                                  reach),
-                            list(ctx.reads), preds, _context(ctx, f"entry point {ep.ioctl}"),
+                            list(ctx.reads), preds, _context(ctx, ep.label),
                             reach=reach, context=True))
     success = None
     if d.returns:                   # a value (KVM_CHECK_EXTENSION: 0), not a failure
@@ -95,6 +120,7 @@ def sibling_defaults(ops: list[Operation], patches: list[Patch], voc: Vocabulary
     lines name the missing request itself handles it somewhere the
     extractor did not read: no default is assumed for it."""
     families: dict[tuple, list[Operation]] = {}
+    touched = _touched(patches)
     for op in ops:
         if op.kind in ATTR_KINDS and op.select:
             families.setdefault((op.fd, tuple(sorted(op.select.items()))), []).append(op)
@@ -106,8 +132,8 @@ def sibling_defaults(ops: list[Operation], patches: list[Patch], voc: Vocabulary
         for kind in ATTR_KINDS:
             if kind in have:
                 continue
-            ep = voc.entry_point(kind.ioctl, fd)
-            if ep is None or ep.default is None or _mentions(patches, kind.ioctl):
+            ep = _sibling_default(voc, kind, fd, dict(select), touched)
+            if ep is None or _mentions(patches, kind.ioctl):
                 continue
             name = f"{kind.ioctl}({'/'.join(dict(members[0].select).values())})"
             if name in names:
@@ -122,6 +148,49 @@ def sibling_defaults(ops: list[Operation], patches: list[Patch], voc: Vocabulary
                 f"mainline answers it with -{ep.default.errno} ({ep.default.where})",
                 op.source))
     return out, findings
+
+
+def _touched(patches: list[Patch]) -> set[str]:
+    """Functions a hunk of the patches sits in (its `@@` section)."""
+    out = set()
+    for p in patches:
+        for f in p.files:
+            for h in f.hunks:
+                m = re.search(r'\b([A-Za-z_]\w*)\s*\(', h.section or "")
+                if m:
+                    out.add(m.group(1))
+    return out
+
+
+def _sibling_default(voc: Vocabulary, kind: OpKind, fd: str, select: dict,
+                     touched: set[str]):
+    """What mainline answers for request `kind` of a selector (`select`) no
+    case of it knows: the default the vocabulary declares for the
+    dispatcher that selects on the same field under the same fixed fields
+    (kvm_arm_pmu_v3_get_attr for an attribute of the PMU group), after that
+    dispatcher's context checks; else the entry point's on `fd`.  None when
+    neither is declared, or the patch changes that dispatcher."""
+    for d in voc.dispatch.values():
+        fixed = dict(d.fixed)
+        if d.kind is not kind or d.fd != fd or d.selects not in select \
+                or set(select) != set(fixed) | {d.selects} \
+                or any(select.get(k) != v for k, v in fixed.items()):
+            continue
+        dflt = voc.defaults.get(d.function)
+        if dflt is None or d.function in touched:
+            return None
+        # the checks of the dispatchers on the way (the one selecting the fixed
+        # group: its copy of the attribute), then this one's, each once
+        outer = [o.function for o in voc.dispatch.values() if o.kind is kind and o.fd == fd
+                 and o.selects in fixed and not o.fixed]
+        before: dict[str, ContextCheck] = {}
+        for fn in outer + [d.function]:
+            for c in voc.context.get(fn, []):
+                if not c.after:
+                    before.setdefault(re.sub(r'\s+', '', c.condition), c)
+        return _Default(d.function, tuple(before.values()), "context", dflt)
+    ep = voc.entry_point(kind.ioctl, fd)
+    return _of_entry(ep) if ep is not None and ep.default is not None else None
 
 
 def foreign_defaults(ops: list[Operation], voc: Vocabulary) -> tuple[list[Operation],

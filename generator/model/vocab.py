@@ -132,6 +132,8 @@ class Vocabulary:
     prose: dict = field(default_factory=dict)      # the `prose` lexicon, raw
     macros: dict = field(default_factory=dict)     # function-like uAPI macros: name ->
                                                    # (params, body) over the constants
+    defaults: dict[str, ContextCheck] = field(default_factory=dict)   # dispatcher -> what
+                                                   # it answers for a selector no case knows
 
     def lookup(self, key: str) -> Term | None:
         return self.predicates.get(key) or self.helpers.get(key)
@@ -343,6 +345,26 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
             raise SpecError(f"{where}: macros.{k} is already defined at {origin[('macros', k)]}")
         origin[("macros", k)] = where
         voc.macros[k] = (tuple(str(x) for x in d.get("params", [])), d["body"])
+    lines = text.splitlines()
+    top = next((i for i, l in enumerate(lines) if l.rstrip() == "defaults:"), 0)
+    for fn, d in (data.get("defaults") or {}).items():
+        # its key under `defaults:` (the same function is a dispatch key too)
+        at = next((i + 1 for i in range(top, len(lines))
+                   if lines[i].strip().startswith(f"{fn}:")), _line_of(text, fn))
+        if fn in voc.defaults:
+            raise SpecError(f"{path}:{at}: defaults.{fn} is already declared in "
+                            f"{voc.defaults[fn].file}:{voc.defaults[fn].line}")
+        if not isinstance(d, dict) or not d.get("errno"):
+            raise SpecError(f"{path}:{at}: defaults.{fn} needs an errno (what {fn} returns "
+                            "for a selector none of its cases knows)")
+        try:
+            from generator.model import errno_from_name
+            errno_from_name(d["errno"])
+        except ValueError:
+            raise SpecError(f"{path}:{at}: defaults.{fn}: errno {d['errno']!r} is not an "
+                            "errno the kernel has") from None
+        voc.defaults[fn] = ContextCheck(fn, "", str(d["errno"]), (), d.get("meaning", ""),
+                                        d.get("where", ""), at, path.name)
     for k, v in (data.get("prose") or {}).items():
         voc.prose.setdefault(k, v if not isinstance(v, dict) else {})
         if isinstance(v, dict):
