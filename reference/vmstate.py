@@ -496,7 +496,11 @@ def predict(ops: Operations, capabilities: Mapping[str, int], case: Case,
             out.append(own)
             continue
         key = step.ref_key(by_number)
-        fn = ops.get(key)
+        # a function keyed by the step's operation wins over one keyed by its
+        # capability (the target's default beside another arch's operation)
+        fn = ops.get((key[0], step.op)) if step.op and key[1] != step.op else None
+        key = (key[0], step.op) if fn is not None else key
+        fn = fn or ops.get(key)
         if fn is None:
             # a number the spec does not define: the kernel knows no such cap
             out.append(Outcome(0, None, None, "unknown", key[1]))

@@ -190,6 +190,34 @@ static inline int kc_enable_cap_unmapped(struct kc_env *env, long *ret, int *err
 	return 0;
 }
 
+/* KVM_CREATE_DEVICE of type s->dtype with s->flags (KVM_CREATE_DEVICE_TEST
+ * probes the type without creating a device), its struct kvm_create_device
+ * ending at a guard page, or the pointer at that unmapped page; a device
+ * the call creates is closed at once.  0, or -1 when the harness failed */
+static inline int kc_create_device(struct kc_env *env, const struct kc_step *s,
+				   long *ret, int *err)
+{
+	struct kvm_create_device *cd;
+	struct kc_map arg;
+
+	if (kc_map_guarded(env, sizeof(*cd), &arg))
+		return -1;
+	cd = (struct kvm_create_device *)arg.p;
+	memset(cd, 0, sizeof(*cd));
+	cd->type = s->dtype;
+	cd->flags = (__u32)s->flags;
+	cd->fd = (__u32)-1;
+	errno = 0;
+	*ret = ioctl(env->vm_fd, KVM_CREATE_DEVICE,
+		     s->argp == KC_ARG_VALID ? arg.p : arg.p + sizeof(*cd));
+	*err = *ret < 0 ? errno : 0;
+	if (*ret == 0 && s->argp == KC_ARG_VALID && (int)cd->fd >= 0 &&
+	    !(s->flags & KVM_CREATE_DEVICE_TEST))
+		close((int)cd->fd);
+	munmap(arg.base, arg.total);
+	return 0;
+}
+
 /* KVM_{GET,SET}_ONE_REG of a register a spec defines, on the last vCPU
  * created: struct kvm_one_reg whose addr points at the register's
  * KVM_REG_SIZE(id) bytes (at least one u64: the SET's value, little
@@ -431,6 +459,10 @@ static inline int kc_step(struct kc_env *env, const struct kc_op *ops,
 			return 1;	/* skipped: the value the case sends does not exist */
 		}
 		if (kc_device_attr(env, ops, s, &ret, &err))
+			return -1;
+		break;
+	case KC_CREATE_DEVICE:
+		if (kc_create_device(env, s, &ret, &err))
 			return -1;
 		break;
 	case KC_GET_ONE_REG:

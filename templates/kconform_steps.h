@@ -25,6 +25,7 @@ enum kc_step_kind {
 	KC_READ_BACK,	/* read_back */
 	KC_GUEST_EXIT,	/* guest_exit */
 	KC_RUN_FIELD,	/* run_field */
+	KC_CREATE_DEVICE,	/* create_device */
 };
 
 enum kc_argp {
@@ -77,6 +78,7 @@ static inline const char *kc_kind_name(enum kc_step_kind k)
 	case KC_READ_BACK: return "read_back";
 	case KC_GUEST_EXIT: return "guest_exit";
 	case KC_RUN_FIELD: return "run_field";
+	case KC_CREATE_DEVICE: return "create_device";
 	}
 	return "unknown";
 }

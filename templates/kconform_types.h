@@ -78,6 +78,7 @@ struct kc_step {
 	uint64_t features;		/* ... with these feature bits (also KC_VCPU_START) */
 	const char *feature_names;	/* ... named so (a skip says which) */
 	int on_vcpu;			/* KC_VM_IOCTL, KC_READ_BACK: on the last vCPU created */
+	uint32_t dtype;			/* KC_CREATE_DEVICE: enum kvm_device_type */
 	unsigned long rb_request;	/* KC_READ_BACK: the GET ioctl */
 	int rb_field;			/* ... the field of the op's struct it reports */
 	struct {			/* KC_RUN_FIELD: a kvm_run member */

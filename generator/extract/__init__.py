@@ -33,6 +33,7 @@ from generator.extract import consistency
 from generator.extract.docs import apply_sections, claims_of, doc_sections
 from generator.extract.exits import extract_exits
 from generator.extract.guest import extract_guest_rules, load_guest_vocabulary
+from generator.extract.defaults import device_type_operations
 from generator.extract.handlers import extract_operations
 from generator.extract.notes import ElementIndex, notes_and_findings
 from generator.extract.prose import ProseLexicon, classify, is_prose, prose_text, sentences
@@ -129,6 +130,10 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
     user_fields = {m.name for st in spec.structs for m in st.members if m.user_pointer and m.name}
     ops, findings, spans = extract_operations(patches, seed, voc, arg_types, user_fields)
     spec.operations = ops
+    # 3a'. a device type the uAPI adds: KVM_CREATE_DEVICE of it (generator.extract.defaults)
+    devices, notes = device_type_operations(spec.constants, patches, voc, seed)
+    spec.operations += devices
+    findings += notes
     # a struct the hunks show in part gives the fields of an operation that takes it
     spec.partial_structs = [s for s in partial if any(
         o.arg_type in (s.name, f"{s.kind} {s.name}") for o in ops)]

@@ -29,6 +29,7 @@ from generator import cparse
 from generator.ingest import Patch
 from generator.model import (ENTRY_POINT, Check, Finding, FindingKind, Operation, OpKind, Predicate, Reach,
                              Source, Success, element_id, errno_from_name)
+from generator.extract.defaults import foreign_defaults, sibling_defaults
 from generator.extract.slugs import classify, ident
 from generator.extract.units import (UNSEEN, Deletion, Unit, UnitKind, collect_units, declared_functions, deletions,
                                      header_macros,
@@ -283,6 +284,11 @@ def extract_operations(patches: list[Patch], seed: str, voc: Vocabulary,
     ops = _one_per_name(ops, seed, findings)
     for op in ops:
         _mark_dead(op, seed, findings)
+    # what the target's mainline answers where the patch adds no handler
+    siblings, notes = sibling_defaults(ops, patches, voc, seed)
+    foreign, more = foreign_defaults(ops, voc)
+    ops += siblings + foreign
+    findings += notes + more
     spans = {op.name: _spans(op, units, functions) for op in ops}
     return ops, findings, spans
 

@@ -232,7 +232,13 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
         res.findings.append(Finding(FindingKind.PARSE_ERROR,
                                     f"struct layout on arm64 failed: {err}", first))
     consts = {c: t.value for c, t in voc.constants.items() if t.value is not None}
+    for c in enum_additions(patch, seed, consts, res.macros, res.findings):
+        res.constants.append(c)
+        consts[c.name] = c.value
+    enumerators = {c.name for c in res.constants}
     for no, name, expr, path in defines:
+        if expr == name and name in enumerators:   # `#define KVM_DEV_TYPE_X KVM_DEV_TYPE_X`
+            continue
         src = _src(seed, patch, path, no, f"#define {name} {expr}")
         m = _IOC.match(expr)
         if m:
@@ -267,6 +273,64 @@ def extract_uapi(patch: Patch, seed: str, voc: Vocabulary,
         res.constants.append(Constant(name, value, expr, src, path))
         consts[name] = value
     return res
+
+
+_ENUM_OPEN = re.compile(r'^\s*enum\s+(\w+)\s*\{')
+_ENUMERATOR = re.compile(r'^\s*([A-Za-z_]\w*)\s*(?:=\s*([^,/]+?))?\s*,?\s*(?:/\*.*)?$')
+
+
+def enum_additions(patch: Patch, seed: str, consts: dict, macros: dict,
+                   findings: list[Finding]) -> list[Constant]:
+    """Enumerators a patch adds to a uAPI enum (`+\tKVM_DEV_TYPE_ARM_PV_TIME,`
+    in `enum kvm_device_type`): each is its `= value`, else the enumerator
+    before it plus one, where that one's value is the patch's or mainline's
+    (the vocabulary's constants); one whose value cannot be known so is a
+    finding, never a guess."""
+    out: list[Constant] = []
+    for f in patch.files:
+        if "include/uapi/" not in f.path:
+            continue
+        for h in f.hunks:
+            m = _ENUM_OPEN.match(h.section or "")
+            inside = m.group(1) if m else ""
+            prev: tuple[str, int | None] = ("", None)
+            for l in h.lines:
+                if l.kind is LineKind.DEL:
+                    continue
+                t = l.text
+                if (o := _ENUM_OPEN.match(t)):
+                    inside, prev = o.group(1), ("", None)
+                    continue
+                if not inside:
+                    continue
+                if t.strip().startswith("}"):
+                    inside = ""
+                    continue
+                e = _ENUMERATOR.match(t)
+                if e is None or t.lstrip().startswith("#"):
+                    continue
+                name, expr = e.group(1), (e.group(2) or "").strip()
+                if expr:
+                    value = evaluate(expr, consts, macros)
+                elif prev[0]:
+                    value = None if prev[1] is None else prev[1] + 1
+                else:
+                    value = None
+                if l.kind is LineKind.ADD and not name.endswith("_MAX"):
+                    src = _src(seed, patch, f.path, l.seed_line, t.strip())
+                    if value is None:
+                        findings.append(Finding(
+                            FindingKind.NOTE,
+                            f"{name}: an enumerator added to enum {inside} whose value is not "
+                            f"known ({prev[0] or 'no enumerator'} before it has none the "
+                            "patch or the vocabulary gives); left out", src))
+                    else:
+                        out.append(Constant(name, value, expr or f"{prev[0]} + 1", src, f.path,
+                                            enum=inside))
+                if l.kind is not LineKind.ADD:       # mainline's enumerator: its known value
+                    value = consts.get(name, value)
+                prev = (name, value)
+    return out
 
 
 def header_constants(patches: list[Patch], seed: str, names: set[str],

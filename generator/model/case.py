@@ -118,6 +118,7 @@ class StepKind(enum.Enum):
     READ_BACK = "read_back"          # a GET ioctl reading back one field a call set
     GUEST_EXIT = "guest_exit"        # the guest makes an event; what KVM_RUN returns
     RUN_FIELD = "run_field"          # a kvm_run field of the last exit (or the guest's x0)
+    CREATE_DEVICE = "create_device"  # KVM_CREATE_DEVICE of a device type on the VM
 
     @property
     def c_name(self) -> str:
@@ -782,6 +783,29 @@ class ReadBack(Step):
 
     def ref_predict(self, vm):
         return vm.read_back(self.field, self.set_value, self.fixed)
+
+
+@dataclass(frozen=True)
+class CreateDevice(Step):
+    """KVM_CREATE_DEVICE on the VM fd of device type `dev_type` with
+    `flags` (KVM_CREATE_DEVICE_TEST: probe the type without creating a
+    device); `arg` unmapped points the struct kvm_create_device pointer at
+    the page after it.  A device the call creates is closed at once."""
+    KIND = StepKind.CREATE_DEVICE
+    dev_type: int = 0
+    flags: int = 0
+    arg: ArgPointer = ArgPointer.VALID
+
+    def c_init(self, r) -> list[str]:
+        line = f".kind = {self.KIND.c_name}, .dtype = {self.dev_type:#x}"
+        if self.flags:
+            line += f", .flags = {self.flags:#x}"
+        if self.arg is not ArgPointer.VALID:
+            line += f", .argp = {self.arg.c_name}"
+        return [line]
+
+    def ref_values(self, page_size: int) -> dict:
+        return {"type": self.dev_type, "flags": self.flags}
 
 
 # steps that observe a guest rule (spec.guest) rather than an operation

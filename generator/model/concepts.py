@@ -159,6 +159,7 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          stage2_unmap="unmap a stage-2 range")
     + _c(K, "generic",
          attr_group="a device-attribute group (or attribute) number of mainline's uAPI",
+         device_type="a value of mainline's enum kvm_device_type (KVM_CREATE_DEVICE's type)",
          vcpu_feature="a KVM_ARM_VCPU_INIT feature: its bit number in features[]",
          invalid_gpa="the all-ones guest physical address KVM uses for `not set`",
          one_reg_id="a field of a KVM_{GET,SET}_ONE_REG register id, or an id, of mainline's uAPI",

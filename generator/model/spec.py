@@ -117,6 +117,7 @@ class OpKind(enum.Enum):
     HAS_DEVICE_ATTR = "has_device_attr"  # KVM_HAS_DEVICE_ATTR
     SET_ONE_REG = "set_one_reg"          # KVM_SET_ONE_REG of a (pseudo-)register
     GET_ONE_REG = "get_one_reg"          # KVM_GET_ONE_REG
+    CREATE_DEVICE = "create_device"      # KVM_CREATE_DEVICE of a device type
 
     @property
     def ioctl(self) -> str:
@@ -128,7 +129,8 @@ _KIND_IOCTL = {OpKind.ENABLE_CAP: "KVM_ENABLE_CAP", OpKind.CHECK_EXTENSION: "KVM
                OpKind.SET_DEVICE_ATTR: "KVM_SET_DEVICE_ATTR",
                OpKind.GET_DEVICE_ATTR: "KVM_GET_DEVICE_ATTR",
                OpKind.HAS_DEVICE_ATTR: "KVM_HAS_DEVICE_ATTR",
-               OpKind.SET_ONE_REG: "KVM_SET_ONE_REG", OpKind.GET_ONE_REG: "KVM_GET_ONE_REG"}
+               OpKind.SET_ONE_REG: "KVM_SET_ONE_REG", OpKind.GET_ONE_REG: "KVM_GET_ONE_REG",
+               OpKind.CREATE_DEVICE: "KVM_CREATE_DEVICE"}
 
 
 class CheckKind(enum.Enum):
@@ -201,6 +203,7 @@ class Constant:
     expr: str
     source: Source
     header: str = ""
+    enum: str = ""               # the uAPI enum it is an enumerator of ("" for a #define)
 
 
 @dataclass
@@ -328,6 +331,9 @@ class Operation:
     select: dict[str, str] = field(default_factory=dict)   # argument field -> the constant
                                  # the dispatcher's case selects ({"group": ..., "attr": ...}
                                  # for a device attribute, {"id": ...} for a ONE_REG register)
+    default_for: str = ""        # the patch's operation this one stands beside: the target
+                                 # architecture's mainline default for a request the patch
+                                 # does not handle there (generator.extract.defaults)
 
     @property
     def capability(self) -> str:

@@ -60,6 +60,8 @@ class ContextCheck:
                                  # the GET's copy of the value to reg->addr)
     case: str = ""               # only in this case of `function`'s switch (a key
                                  # `function case LABEL`): that case's own mainline code
+    returns: str = ""            # an entry point's default that is a value, not an errno
+                                 # (KVM_CHECK_EXTENSION of a capability no case knows: 0)
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,8 @@ class Vocabulary:
     prose: dict = field(default_factory=dict)      # the `prose` lexicon, raw
     macros: dict = field(default_factory=dict)     # function-like uAPI macros: name ->
                                                    # (params, body) over the constants
+    defaults: dict[str, ContextCheck] = field(default_factory=dict)   # dispatcher -> what
+                                                   # it answers for a selector no case knows
 
     def lookup(self, key: str) -> Term | None:
         return self.predicates.get(key) or self.helpers.get(key)
@@ -352,6 +356,26 @@ def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],
             raise SpecError(f"{where}: macros.{k} is already defined at {origin[('macros', k)]}")
         origin[("macros", k)] = where
         voc.macros[k] = (tuple(str(x) for x in d.get("params", [])), d["body"])
+    lines = text.splitlines()
+    top = next((i for i, l in enumerate(lines) if l.rstrip() == "defaults:"), 0)
+    for fn, d in (data.get("defaults") or {}).items():
+        # its key under `defaults:` (the same function is a dispatch key too)
+        at = next((i + 1 for i in range(top, len(lines))
+                   if lines[i].strip().startswith(f"{fn}:")), _line_of(text, fn))
+        if fn in voc.defaults:
+            raise SpecError(f"{path}:{at}: defaults.{fn} is already declared in "
+                            f"{voc.defaults[fn].file}:{voc.defaults[fn].line}")
+        if not isinstance(d, dict) or not d.get("errno"):
+            raise SpecError(f"{path}:{at}: defaults.{fn} needs an errno (what {fn} returns "
+                            "for a selector none of its cases knows)")
+        try:
+            from generator.model import errno_from_name
+            errno_from_name(d["errno"])
+        except ValueError:
+            raise SpecError(f"{path}:{at}: defaults.{fn}: errno {d['errno']!r} is not an "
+                            "errno the kernel has") from None
+        voc.defaults[fn] = ContextCheck(fn, "", str(d["errno"]), (), d.get("meaning", ""),
+                                        d.get("where", ""), at, path.name)
     for k, v in (data.get("prose") or {}).items():
         voc.prose.setdefault(k, v if not isinstance(v, dict) else {})
         if isinstance(v, dict):
@@ -392,12 +416,16 @@ def _entry_points(path: Path, text: str, data) -> list[EntryPoint]:
             key = r.get("condition") if isinstance(r, dict) and r.get("condition") else \
                 f"{what}:"
             at = next((i + 1 for i in range(line - 1, len(lines)) if key in lines[i]), line)
-            if not isinstance(r, dict) or not r.get("errno") or \
-                    (what == "checks" and not r.get("condition")):
+            value = what == "default" and isinstance(r, dict) and not r.get("errno") \
+                and isinstance(r.get("returns"), int)      # a default that is a value
+            if not value and (not isinstance(r, dict) or not r.get("errno") or
+                              (what == "checks" and not r.get("condition"))):
                 raise SpecError(f"{path}:{at}: entry_points[{k}].{what}: needs "
-                                + ("a condition and an errno" if what == "checks" else "an errno"))
+                                + ("a condition and an errno" if what == "checks" else
+                                   "an errno (or `returns:` a number)"))
             try:
-                errno_from_name(r["errno"])
+                if not value:
+                    errno_from_name(r["errno"])
             except ValueError:
                 raise SpecError(f"{path}:{at}: entry_points[{k}].{what}: errno {r['errno']!r} "
                                 "is not an errno the kernel has") from None
@@ -407,10 +435,10 @@ def _entry_points(path: Path, text: str, data) -> list[EntryPoint]:
                 except cparse.CParseError:
                     raise SpecError(f"{path}:{at}: entry_points[{k}].{what}: condition "
                                     f"{r['condition']!r} is not a C expression") from None
-            return ContextCheck(d["function"], r.get("condition", ""), r["errno"],
+            return ContextCheck(d["function"], r.get("condition", ""), r.get("errno", ""),
                                 tuple(r.get("reads", [])), r.get("meaning", ""),
                                 r.get("where", d.get("where", "")), at, path.name,
-                                r.get("id", ""))
+                                r.get("id", ""), returns=str(r["returns"]) if value else "")
         checks = d.get("checks") or []
         if not isinstance(checks, list):
             raise SpecError(f"{where}: checks is a list")

@@ -25,7 +25,7 @@ __all__ = ["PlanError", "always_failing", "nothing_to_run", "plan", "plan_all"]
 
 _PLANNED = (OpKind.IOCTL, OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION, OpKind.SET_DEVICE_ATTR,
             OpKind.GET_DEVICE_ATTR, OpKind.HAS_DEVICE_ATTR, OpKind.SET_ONE_REG,
-            OpKind.GET_ONE_REG)
+            OpKind.GET_ONE_REG, OpKind.CREATE_DEVICE)
 
 
 def plan(spec: Spec, vocab: Optional[Vocabulary] = None) -> list[Case]:

@@ -39,6 +39,7 @@ from pycparser import c_ast
 
 from generator.cparse import parse_expr, to_c
 from generator.errors import KconformError
+from generator.extract.defaults import DEFAULT_LABEL
 from generator.plan.onereg import (ONE_REG_FIELDS, ONE_REG_KINDS, VCPU_REQUESTS, id_for, reads_id,
                                    register_default, through_addr, vcpu_request)
 from generator.model.vocab import DEFAULT_PATH as VOCABULARY
@@ -50,7 +51,7 @@ from generator.model.concepts import Lever
 from generator.plan.values import describe, solve, value_struct
 from generator.model.case import HOST_OTHER
 from generator.model.case import (OUTSIDE_PAGES, SLOT, SLOT_BASE_PAGES, SLOT_PAGES, AddMemslot,
-                                  ArgPointer, Buffer, Case, CheckExtension, CreateVcpu, CreateVm,
+                                  ArgPointer, Buffer, Case, CheckExtension, CreateDevice, CreateVcpu, CreateVm,
                                   AttrRequest, DeviceAttr, DropCapability, EnableCap, Fill, Gap,
                                   GetOneReg, Guest, GuestOp, ReadBack, RegList, Report, SetOneReg,
                                   Step, StepRole, Untested, Val, VcpuInRun, VcpuStart, VmIoctl)
@@ -149,6 +150,10 @@ ATTR_KINDS = {OpKind.SET_DEVICE_ATTR: AttrRequest.SET, OpKind.GET_DEVICE_ATTR: A
 # struct kvm_device_attr (include/uapi/linux/kvm.h) as a DEVICE_ATTR step
 # sets it; `value` is the u64 its addr points at
 ATTR_FIELDS = ["flags", "group", "attr", "value"]
+# struct kvm_create_device as a CREATE_DEVICE step sets it (its fd is the kernel's
+# answer); KVM_CREATE_DEVICE_TEST (include/uapi/linux/kvm.h): probe, create nothing
+CREATE_DEVICE_FIELDS = ["type", "flags"]
+KVM_CREATE_DEVICE_TEST = 1
 
 
 def op_fields(spec: Spec, op: Operation) -> list[str]:
@@ -164,6 +169,8 @@ def op_fields(spec: Spec, op: Operation) -> list[str]:
         return ATTR_FIELDS[:3] + inner if inner else list(ATTR_FIELDS)
     if op.kind in ONE_REG_KINDS:
         return list(ONE_REG_FIELDS)
+    if op.kind is OpKind.CREATE_DEVICE:
+        return list(CREATE_DEVICE_FIELDS)
     if vcpu_request(op):
         return list(VCPU_REQUESTS[op.name])
     mode = arg_mode(op)
@@ -815,6 +822,9 @@ def op_cap(op: Operation) -> str:
 
 
 def op_prefix(spec: Spec, op: Operation, gating_cap: str = "") -> str:
+    if op.default_for and op.kind in (OpKind.ENABLE_CAP, OpKind.CHECK_EXTENSION):
+        # the target's default beside another architecture's operation of one capability
+        return f"{op.kind.value}.on_{op.arch or 'target'}"
     if op.kind is OpKind.ENABLE_CAP:
         return "enable_cap"
     if op.kind in ATTR_KINDS:
@@ -823,6 +833,10 @@ def op_prefix(spec: Spec, op: Operation, gating_cap: str = "") -> str:
         return f"{ATTR_KINDS[op.kind].value}_attr.{'_'.join(words).lower()}"
     if op.kind is OpKind.CHECK_EXTENSION:
         return "check_extension"
+    if op.kind is OpKind.CREATE_DEVICE:
+        words = [w for w in op.select.get("type", "").split("_")
+                 if w not in ("KVM", "DEV", "TYPE", "ARM")]
+        return f"create_device.{'_'.join(words).lower()}"
     if op.kind in ONE_REG_KINDS:
         words = [w for w in "_".join(op.select.values()).split("_")
                  if w not in ("KVM", "REG", "ARM", "ARM64")]
@@ -1188,6 +1202,10 @@ class _OpPlanner:
             return cls(StepRole.SUBJECT, op=op.name, note=note,
                        reg_id=d.fields.get("id", Val()).bytes,
                        value=d.fields.get("value", Val()), arg=d.arg, addr=d.addr)
+        if op.kind is OpKind.CREATE_DEVICE:
+            return CreateDevice(StepRole.SUBJECT, op=op.name, note=note,
+                                dev_type=d.fields.get("type", Val()).bytes,
+                                flags=d.fields.get("flags", Val()).bytes, arg=d.arg)
         if op.kind in ATTR_KINDS:
             inner = attr_value_fields(self.spec, op)
             return DeviceAttr(StepRole.SUBJECT, op=op.name, note=note,
@@ -1215,7 +1233,9 @@ class _OpPlanner:
         # of struct kvm_enable_cap) gets its answer before any capability's
         # handler is chosen: whether the capability is reported is moot
         entry = {c.id for c in self.op.checks if c.entry_point}
+        # and so does the target's default for a request it does not handle
         gated = (self.cap and self.op.kind is not OpKind.CHECK_EXTENSION
+                 and not self.op.default_for
                  and not (violates and set(violates) <= entry)
                  and self.cap_can_be_reported())
         if not gated:
@@ -1337,12 +1357,16 @@ class _OpPlanner:
             calls.append(("other", d, f"{path} = {other}, which no branch takes"))
         if not calls:
             calls.append(("", self.base(), "valid arguments"))
+        failing = f"`{c.condition}` fails on every call{why}"
+        if c.value is True and c.context and c.source.patch == DEFAULT_LABEL:   # mainline's
+            failing = (f"mainline's default answers every call ({c.source.text}; "
+                       f"{c.source.path}, {c.source.seed}:{c.source.line})")
         out = []
         for name, d, what in calls:
             args = _describe_call(d)
             out.append(self.case(
                 f"{c.id}.{name}" if name else c.id, c.id, c.source,
-                f"`{c.condition}` fails on every call{why}: {what}"
+                f"{failing}: {what}"
                 f"{', ' + args if args else ''}: expect {expect}",
                 self.setup(d) + [self.call(d)], [c.id]))
         return out
@@ -1527,9 +1551,12 @@ class _OpPlanner:
         (page-loop operations have theirs in buffer_cases; KVM_ENABLE_CAP
         and KVM_CHECK_EXTENSION in cap_cases)."""
         plain = self.op.kind is OpKind.IOCTL and self.op.buffer is None
-        if not (self.op.kind in ATTR_KINDS or self.op.kind in ONE_REG_KINDS or plain) \
+        if not (self.op.kind in ATTR_KINDS or self.op.kind in ONE_REG_KINDS or plain
+                or self.op.kind is OpKind.CREATE_DEVICE) \
                 or self.fatal is not None or self.op.success is None:
             return []
+        if self.op.kind is OpKind.CREATE_DEVICE:
+            return self.create_device_cases()
         d = self.base()
         args = _describe_call(d)
         what = f"the call returns `{self.op.success.ret}`"
@@ -1540,6 +1567,23 @@ class _OpPlanner:
         return [self.case("valid", "success", self.op.success.source,
                           f"valid arguments ({args or 'the defaults'}): {what}",
                           self.setup(d) + [self.call(d)])] + self.one_reg_cases()
+
+    def create_device_cases(self) -> list[Case]:
+        """A device type the series registers ops for: KVM_CREATE_DEVICE
+        of it succeeds (0, the device's fd in cd.fd), and so does the probe
+        with KVM_CREATE_DEVICE_TEST, which creates nothing."""
+        op, out = self.op, []
+        for name, flags, what in (("valid", 0, "creates the device"),
+                                  ("test", KVM_CREATE_DEVICE_TEST,
+                                   "with KVM_CREATE_DEVICE_TEST probes the type, creating "
+                                   "nothing")):
+            d = self.base()
+            d.fields["flags"] = Val(bytes=flags)
+            out.append(self.case(name, "success", op.success.source,
+                                 f"KVM_CREATE_DEVICE({op.select['type']}) {what}: the series "
+                                 f"registers its device ops ({op.success.source.text}), so "
+                                 "the call returns 0", self.setup(d) + [self.call(d)]))
+        return out
 
     def one_reg_cases(self) -> list[Case]:
         """What a register's ONE_REG operations promise together (api.rst

@@ -46,7 +46,8 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STEP_KIND = {OpKind.IOCTL: "vm_ioctl", OpKind.ENABLE_CAP: "enable_cap",
              OpKind.CHECK_EXTENSION: "check_extension", OpKind.SET_DEVICE_ATTR: "device_attr",
              OpKind.GET_DEVICE_ATTR: "device_attr", OpKind.HAS_DEVICE_ATTR: "device_attr",
-             OpKind.GET_ONE_REG: "get_one_reg", OpKind.SET_ONE_REG: "set_one_reg"}
+             OpKind.GET_ONE_REG: "get_one_reg", OpKind.SET_ONE_REG: "set_one_reg",
+             OpKind.CREATE_DEVICE: "create_device"}
 _POINTER_CONCEPTS = ("user_read_faults", "user_write_faults")
 _BINOPS = {"/": "//", "&&": "and", "||": "or"}
 _RUNTIME_CONSTANTS = {"page_size": "vm.page_size", "page_mask": "vm.page_mask",
@@ -297,8 +298,14 @@ def step_kind(op: Operation) -> str:
 def function_name(op: Operation) -> str:
     """The Python name of an operation's function in the reference module
     (`KVM_SET_DEVICE_ATTR(KVM_ARM_VCPU_PVTIME_CTRL)` -> an identifier)."""
-    subject = op_cap(op) or op.name
-    return re.sub(r"\W+", "_", f"{step_kind(op)}_{subject.lower()}").strip("_")
+    return re.sub(r"\W+", "_", f"{step_kind(op)}_{model_subject(op).lower()}").strip("_")
+
+
+def model_subject(op: Operation) -> str:
+    """What a step names to reach the operation's function: its capability,
+    else its name; the target's default beside another architecture's
+    operation of the same capability (Operation.default_for) by its name."""
+    return op.name if op.default_for else (op_cap(op) or op.name)
 
 
 def _list_search(loop: str) -> bool:
@@ -320,7 +327,7 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
                    helpers: Optional[dict[str, int]] = None,
                    strict: bool = False) -> FunctionModel:
     subject = op_cap(op) or op.name
-    fn = FunctionModel(name=function_name(op), key=(step_kind(op), subject),
+    fn = FunctionModel(name=function_name(op), key=(step_kind(op), model_subject(op)),
                        doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}")
     buf = op.buffer
     locals_ = {k for k, v in op.aliases.items() if not buf or v != buf.pointer_field}
@@ -505,8 +512,7 @@ def _function_or_unmodelled(spec: Spec, op: Operation, vocab: Vocabulary,
     except RenderError as e:
         if strict:
             raise
-        subject = op_cap(op) or op.name
-        return FunctionModel(name=function_name(op), key=(step_kind(op), subject),
+        return FunctionModel(name=function_name(op), key=(step_kind(op), model_subject(op)),
                              doc=f"{op.name} ({op.kind.value}): {op.handler}, {op.source}; "
                              "the reference cannot model it",
                              ret=f"vm.unmodelled(\"success\", {json.dumps(e.detail)})",

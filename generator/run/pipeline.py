@@ -589,6 +589,7 @@ def _uapi_facts(prep: Prepared, facts: RunFacts, results: list[CaseResult]) -> N
     found = {p.spec.name: [r.to_json() for r in renumbered(p.spec, h)] for p in prep.parts}
     facts.extra["uapi"] = {**h.to_json(), "note": prep.uapi_note or None,
                            "renumbered": {k: v for k, v in found.items() if v}}
+    _default_cap_numbers(prep, facts, results)
     for r in results:
         if r.clause != "cap_number":
             continue
@@ -609,6 +610,38 @@ def _uapi_facts(prep: Prepared, facts: RunFacts, results: list[CaseResult]) -> N
                 r.reason = (f"the answer {r.observed.ret if r.observed else '?'} to "
                             f"KVM_CHECK_EXTENSION({cap.number}) is not {cap.name}'s: {meaning}")
                 continue
+        r.reason = (f"{r.reason}; " if r.reason else "") + meaning
+
+
+def _default_cap_numbers(prep: Prepared, facts: RunFacts, results: list[CaseResult]) -> None:
+    """A case of the target's default beside another architecture's
+    capability (Operation.default_for) asks the kernel about the number its
+    binary was bound to: when that is the patch's number and the kernel's
+    header gives the name another one, the number is another capability
+    there, and the verdict says so (a divergence is the renumbering's)."""
+    from generator.runner.uapi import cap_meaning
+    h = prep.uapi
+    if h is None or not any(h.caps.get(name, (b.get("number"),))[0] != b.get("number")
+                            for name, b in (facts.bindings or {}).items()):
+        return                       # every capability bound to the kernel's own number
+    for r in results:
+        part = next((p for p in prep.parts if p.spec.name == r.spec), None)
+        if part is None or r.verdict not in (Verdict.CONFORMS, Verdict.DIVERGES):
+            continue
+        case = next((c for c in part.cases if part.qualify(c.id) == r.id), None)
+        op = next((o for o in part.spec.operations if case is not None and o.default_for
+                   and o.cap and o.name == case.steps[-1].op), None)
+        cap = next((c for c in part.spec.capabilities if op is not None and c.name == op.cap),
+                   None)
+        bound = facts.bindings.get(cap.name, {}) if cap is not None else {}
+        mine = h.caps.get(cap.name) if cap is not None and h is not None else None
+        if not bound or mine is None or bound.get("number") == mine[0]:
+            continue
+        meaning = (f"{cap.name} is bound to {bound.get('number')} ({bound.get('how')}): "
+                   f"{cap_meaning(h, bound.get('number'))}, while the kernel's header "
+                   f"numbers {cap.name} {mine[0]}")
+        if r.verdict is Verdict.DIVERGES:
+            r.decided_by = cap.source
         r.reason = (f"{r.reason}; " if r.reason else "") + meaning
 
 

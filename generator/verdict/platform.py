@@ -71,7 +71,7 @@ def platform_verdict(spec: Spec, case: Case, r, voc: Optional[Vocabulary] = None
     if ep is not None and ep.default is not None:
         d = ep.default
         default = (f"; on {target}, {ep.ioctl} of a selector no handler knows returns "
-                   f"{d.errno} ({d.file}:{d.line}: {d.where})")
+                   f"{d.errno or d.returns} ({d.file}:{d.line}: {d.where})")
     agreed = r.verdict is Verdict.CONFORMS
     r.verdict, r.decided_by = Verdict.SKIPPED, None
     r.reason = (f"platform: {op.name} is handled by arch/{arch} code ({op.source.path}), "

@@ -12,10 +12,10 @@ from tests.extract.corpus_truth import CORPUS, TRUTH, Found, ground_truth, plann
 
 # errno rows found in order, per entry, as measured (a floor: raise it when
 # extraction improves)
-FOUND = {"nisv-v3-01": 3, "nisv-v3-02": 5, "nisv-v2-02": 5, "pvtime-v7-07": 10,
-         "pvtime-v6-07": 9, "system-suspend-v6-07": 2, "pmu-set-pmu-v4-05": 8,
-         "fw-bmap-v7-02": 9, "sve-finalize-pull-22": 10, "smccc-filter-v3-09": 11,
-         "x86-nx-huge-pages-v6-08": 5}
+FOUND = {"nisv-v3-01": 3, "nisv-v3-02": 5, "nisv-v2-02": 5, "pvtime-v7-07": 11,
+         "pvtime-v6-07": 10, "system-suspend-v6-07": 2, "pmu-set-pmu-v4-05": 8,
+         "fw-bmap-v7-02": 9, "sve-finalize-pull-22": 10, "smccc-filter-v3-09": 12,
+         "x86-nx-huge-pages-v6-08": 6}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_corpus_fraction(truth, specs):
     total = sum(s.truth for s in scores)
     found = sum(s.found for s in scores)
     assert total == 71
-    assert found / total >= 63 / 71
+    assert found / total >= 66 / 71
 
 
 def test_a_reordered_check_is_caught(truth, specs):

@@ -278,6 +278,9 @@ def _vocabulary(tmp_path: Path, entry: str) -> Path:
     ("  - ioctl: KVM_ENABLE_CAP\n    fd: vm\n    function: kvm_vm_ioctl\n",
      "is already declared at"),
     ("  - ioctl: KVM_CHECK_EXTENSION\n    fd: vm\n", "needs an ioctl, an fd and a function"),
+    # a default is an errno, or a number the request returns (not a word)
+    ("  - ioctl: KVM_RUN\n    fd: vcpu\n    function: kvm_vcpu_ioctl\n    default:\n"
+     "      returns: none\n", r"default: needs an errno \(or `returns:` a number\)"),
 ])
 def test_the_loader_checks_entry_points(tmp_path, entry, message):
     f = _vocabulary(tmp_path, entry)
@@ -286,7 +289,7 @@ def test_the_loader_checks_entry_points(tmp_path, entry, message):
     assert str(e.value).startswith(f"{f}:")
     line = int(str(e.value).split(":")[1])
     assert f.read_text().splitlines()[line - 1].lstrip(" -").startswith(
-        ("ioctl:", "condition:")), "the line of the entry or its check"
+        ("ioctl:", "condition:", "default:")), "the line of the entry or its check"
 
 
 # -------------------------------------------------- a kernel helper's errors

@@ -48,7 +48,7 @@ def test_the_ground_truth_rows_were_exercised(pvtime_run):
     _, data = pvtime_run
     clauses = {(c["clause"], c["id"].split(".")[0]) for c in data["cases"]}
     request = {"KVM_SET_DEVICE_ATTR": "set_attr", "KVM_GET_DEVICE_ATTR": "get_attr",
-               "KVM_HAS_DEVICE_ATTR": "has_attr"}
+               "KVM_HAS_DEVICE_ATTR": "has_attr", "KVM_CREATE_DEVICE": "create_device"}
     rows = [x for x in TRUTH["pvtime-v7-07"].rows if isinstance(x, Found)]
     run = [x for x in rows if (x.check, request[x.op.split("(")[0]]) in clauses]
     assert run == rows

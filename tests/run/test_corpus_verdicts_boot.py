@@ -15,14 +15,14 @@ EXERCISED = {
     "nisv-v3-01": 3,
     "nisv-v3-02": 4,
     "nisv-v2-02": 4,
-    "pvtime-v7-07": 10,
-    "pvtime-v6-07": 9,
+    "pvtime-v7-07": 11,
+    "pvtime-v6-07": 10,
     "system-suspend-v6-07": 2,
     "pmu-set-pmu-v4-05": 8,
     "fw-bmap-v7-02": 9,
     "sve-finalize-pull-22": 10,
-    "smccc-filter-v3-09": 10,
-    "x86-nx-huge-pages-v6-08": 5,
+    "smccc-filter-v3-09": 11,
+    "x86-nx-huge-pages-v6-08": 6,
 }
 
 
