@@ -51,6 +51,9 @@ class Lever(enum.Enum):
     INITIALISE_FEATURE_FIRST = "initialise_feature_first"  # the vCPU's feature is
                                                  # initialised (the vocabulary's `init`
                                                  # attribute, GROUP/ATTR) before the call
+    HOST_LACKS_FEATURE = "host_lacks_feature"    # the case runs on a host without the
+                                                 # feature the predicate reads: the
+                                                 # registry's profile (model.hostfeatures)
     NONE = "none"                                # no input makes it fail
 
 

@@ -118,6 +118,7 @@ def to_json(spec: str, results: list[CaseResult], facts: RunFacts) -> dict:
             "expected": _expect(r.expected), "observed": _expect(r.observed),
             "verdict": r.verdict.value, "reason": r.reason,
             "decided_by": _source(r.decided_by), "step": r.step,
+            "host": r.host or "default",
             **({"merged": r.merged.as_json()} if r.merged is not None else {}),
         } for r in results],
         "summary": summary(results),
@@ -246,7 +247,8 @@ def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
     for r in results:
         # Digests only matter where they differ; the JSON keeps them all.
         show_digest = bool(r.expected and r.observed and r.expected.digest != r.observed.digest)
-        t.add_row(display_id(r), str(r.decided_by or r.source),
+        t.add_row(display_id(r) + (f" @{r.host}" if r.host else ""),
+                  str(r.decided_by or r.source),
                   _brief(r.expected, show_digest), _brief(r.observed, show_digest),
                   f"[{_STYLE[r.verdict]}]{r.verdict.value}[/]",
                   _short_reason(r))   # a conforming row with a reason says why (cap.number)

@@ -44,6 +44,9 @@ class QemuConfig:
     console: str
     kernel_args: tuple[str, ...]
     extra_args: tuple[str, ...]
+    # the host profile this is (specs/host-features.yaml): "default", or a
+    # variant of the default whose cpu / machine lack some host features
+    profile: str = "default"
 
 
 AARCH64 = QemuConfig(
@@ -64,6 +67,17 @@ AARCH64 = QemuConfig(
     extra_args=("-nographic", "-no-reboot", "-net", "none"),
 )
 CONFIGS = {"arm64": AARCH64}
+
+
+def for_profile(config: QemuConfig, profile) -> QemuConfig:
+    """The variant of `config` that emulates a host profile
+    (generator.model.hostfeatures.Profile): its -cpu and -M where it gives
+    them, the rest as `config` has it."""
+    if profile.name == config.profile:
+        return config
+    return dataclasses.replace(config, cpu=profile.cpu or config.cpu,
+                               machine=profile.machine or config.machine,
+                               profile=profile.name)
 
 
 def qemu_command(config: QemuConfig, kernel: Path, initrd: Path,

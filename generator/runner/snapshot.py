@@ -10,7 +10,8 @@ Phases:
   1. key: everything that decides what the saved machine holds —
      the kernel (package and version, or a user build's sha256), QEMU's
      version banner, machine, CPU, vCPUs, memory, kernel arguments, the
-     agent initramfs's sha256, the work disk's size (:class:`SnapshotKey`);
+     agent initramfs's sha256, the work disk's size, the host profile
+     (specs/host-features.yaml) (:class:`SnapshotKey`);
   2. look-up under ``<cache>/snapshots/<digest>/`` with an fcntl lock
      (exclusive to check, delete or build; shared while a restore reads);
   3. check (:func:`check_snapshot`): meta.json must name the same key, the
@@ -65,13 +66,14 @@ class SnapshotKey:
     initramfs: str
     disk_bytes: int
     agent: str
+    profile: str = "default"     # the host profile (specs/host-features.yaml)
 
     @classmethod
     def of(cls, config: QemuConfig, *, kernel: str, qemu: str, initramfs: str,
            disk_bytes: int, agent: str) -> "SnapshotKey":
         return cls(kernel, qemu, config.machine, config.cpu, config.smp,
                    config.memory_mb, tuple(config.kernel_args), initramfs,
-                   disk_bytes, agent)
+                   disk_bytes, agent, config.profile)
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -89,7 +91,8 @@ _FIELD_WORDS = {"kernel": "another kernel", "qemu": "another QEMU",
                 "smp": "another vCPU count", "memory_mb": "another memory size",
                 "kernel_args": "other kernel arguments",
                 "initramfs": "another agent initramfs",
-                "disk_bytes": "another work-disk size", "agent": "another agent"}
+                "disk_bytes": "another work-disk size", "agent": "another agent",
+                "profile": "another host profile"}
 
 
 @dataclasses.dataclass(frozen=True)

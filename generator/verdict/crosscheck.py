@@ -155,6 +155,7 @@ class CaseResult:
     decided_by: Optional[Source] = None  # patch line behind the expectation
     merged: Optional[object] = None     # generator.verdict.merged.MergedNote, set after
                                         # cross-checking when a merged spec is given
+    host: str = ""             # the host profile the observation came from ("" the default)
 
 
 class ReferenceMissing(KconformError):
