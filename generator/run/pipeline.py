@@ -524,7 +524,10 @@ def _run_profiles(prep: Prepared, target, req: RunRequest, out: Path, on_event,
             raise RunnerError(f"{', '.join(changed)} changed after this run built it; give "
                               "each run its own --work-dir")
         if cancel is not None and cancel.is_set():
-            break
+            from generator.run.hosts import ProfileRun, profile
+            runs[name] = ProfileRun(profile(name), reason=f"the run was interrupted before "
+                                    f"host profile {name} booted")
+            continue
 
         def run(t, name=name, binaries=binaries):
             return t.run(binaries, per_test_timeout=req.per_test_timeout,

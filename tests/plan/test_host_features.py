@@ -322,3 +322,34 @@ def test_a_kselftest_export_leaves_out_a_profiles_case(events):
     case = next(c for c in plan_all(spec).cases if c.host)
     got = classify(case, spec)
     assert got.status is Exported.NO and "armv8.0" in got.reason
+
+
+def test_the_console_says_each_profile_booted_or_why_not():
+    from generator.cli.run import _host_line
+    ran = _host_line("armv8.0", {"cpu": "cortex-a72", "machine": "virt", "lacks": ["ras"],
+                                 "cases": 2, "status": "completed", "boot": 3.2,
+                                 "guest": "restored"})
+    assert ran == ("host armv8.0 (-cpu cortex-a72 -M virt; lacks ras): 2 case(s), "
+                   "completed, restore 3.2 s")
+    no = _host_line("armv8.0", {"lacks": ["ras"], "cases": 2, "untested": "runs on its own CPU"})
+    assert no == "host armv8.0 (not QEMU): 2 case(s) untested: runs on its own CPU"
+
+
+def test_an_interrupted_run_lists_the_profiles_cases_untested(prepared):
+    import threading
+    from generator.run.pipeline import run_target
+    req, prep, spec = prepared
+    cancel = threading.Event()
+    target = FakeQemu(spec)
+    real = target.run
+
+    def then_cancel(*a, **kw):           # the default boot ends as the user interrupts
+        out = real(*a, **kw)
+        cancel.set()
+        return out
+    target.run = then_cancel
+    report = run_target(prep, target, req, out=prep.out, cancel=cancel)
+    rows = [r for r in report.results if r.host == "armv8.0"]
+    assert [p for p, _ in target.seen] == ["default"]
+    assert len(rows) == 2 and all(r.verdict is Verdict.UNTESTED and "interrupted" in r.reason
+                                  for r in rows)
