@@ -36,17 +36,32 @@ def initial_bytes(buf: Buffer, length: int) -> bytearray:
 
 
 # ---------------------------------------------------------------- inputs
+def _registry_features() -> frozenset:
+    from generator.model.hostfeatures import registry
+    return frozenset(registry().features)
+
+
+_ALL_FEATURES = frozenset({"mte"}) | _registry_features()
+
+
 @dataclass(frozen=True)
 class Host:
     """Facts about the host the model cannot learn from userspace: the
     features it has, by the names the concept families declare
-    (reference.mte: "mte")."""
-    features: frozenset = frozenset({"mte"})
+    (reference.mte: "mte") and the host-feature registry's
+    (specs/host-features.yaml: "ras", "sve", ...).  The default host has
+    every one; a host profile lacks some (`Host.lacking(profile)`)."""
+    features: frozenset = field(default_factory=lambda: _ALL_FEATURES)
 
     @classmethod
     def of(cls, **flags: bool) -> "Host":
         """Host.of(mte=False): every family feature, less those set False."""
         return cls(frozenset(f for f in cls().features | set(flags) if flags.get(f, True)))
+
+    @classmethod
+    def lacking(cls, lacks, **flags: bool) -> "Host":
+        """A host without the features `lacks` (a profile's), less those set False."""
+        return cls.of(**{**{f: False for f in lacks}, **flags})
 
     def has(self, feature: str) -> bool:
         return feature in self.features

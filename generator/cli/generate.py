@@ -91,9 +91,14 @@ def cmd_generate(args) -> int:
             else:
                 print(f"ok: {shown}")
             continue
+        from generator.run.hosts import split_by_host
+        cases, hosted = split_by_host(cases)     # another host's cases: `kconform run` boots it
         c_path = write_c(spec, cases, out / name, binding)
         ref_path.write_text(ref_text)
         print(f"{name}: {len(cases)} cases -> {c_path}, {shown}")
+        for host, group in hosted.items():
+            print(f"  {len(group)} case(s) need host profile {host} (specs/host-features.yaml): "
+                  f"not in {c_path.name}; `kconform run` boots that host for them")
         for u in planned.untested + dropped:
             print(f"  untested: {u.source}: {u.op} {u.check}: {u.reason}")
     from generator.render.c import STEPS_HEADER, steps_header

@@ -318,12 +318,25 @@ def _print_single(m, console) -> None:
                 print(f"abi: {name} matches the kernel's BTF")
     if report.broke:
         print(f"the run broke: {report.broke}")
+    for name, h in (report.facts.extra.get("hosts") or {}).items():
+        print(_host_line(name, h))
     t = report.timings
     guest = report.facts.extra.get("guest")
     start = (f"restore {t['boot']:.1f} s" if guest == "restored"
              else f"boot {t['boot']:.1f} s" + (" (guest saved)" if guest == "booted, saved" else ""))
     print(f"timings: generate {t['generate']:.2f} s, compile {t['compile']:.2f} s, "
           f"{start}, execute {t['execute']:.1f} s, total {m.timings['wall']:.1f} s")
+
+
+def _host_line(name: str, h: dict) -> str:
+    """One line per extra host profile the run booted (generator.run.hosts)."""
+    where = f"-cpu {h['cpu']} -M {h['machine']}" if h.get("cpu") else "not QEMU"
+    if h.get("untested"):
+        return f"host {name} ({where}): {h['cases']} case(s) untested: {h['untested']}"
+    boot = h.get("boot")
+    how = "restore" if h.get("guest") == "restored" else "boot"
+    return (f"host {name} ({where}; lacks {', '.join(h['lacks'])}): {h['cases']} case(s), "
+            f"{h.get('status')}" + (f", {how} {boot:.1f} s" if boot is not None else ""))
 
 
 REPORT_OPTIONS = (("results", "--results"), ("markdown", "--markdown"), ("junit", "--junit"),

@@ -129,7 +129,7 @@ def check(specs: list[str], kernel: str, tree: KernelTree, *,
     for part, f, b in zip([p for p in prep.parts if p.cases], files, built):
         test = _test_of(outcome, part)
         obs = from_ktap(test.ktap) if test is not None else from_ktap(_empty())
-        results = crosscheck(part.spec, part.cases, obs,
+        results = crosscheck(part.spec, part.default_cases, obs,
                              page_size=obs.page_size or outcome.page_size,
                              host=host, broke=outcome.broke,
                              module=modules.get(part.spec.name))

@@ -129,6 +129,8 @@ def has_guest_code(case: Case) -> bool:
 
 
 def classify(case: Case, spec: Optional[Spec] = None) -> CaseExport:
+    if case.host:                 # a selftest runs on the host it finds
+        return CaseExport(case, Exported.NO, HOST_REASON.format(host=case.host))
     if spec is not None and case.clause != "cap_number":
         from generator.verdict.platform import TARGET_ARCH, foreign_arch, subject_op
         op = subject_op(spec, case)
@@ -153,6 +155,8 @@ def classify(case: Case, spec: Optional[Spec] = None) -> CaseExport:
     return CaseExport(case, Exported.YES, function=function_name(case.id))
 
 
+HOST_REASON = ("it needs host profile {host} (a host without a feature; "
+               "specs/host-features.yaml), and a selftest runs on the host it finds")
 ENABLE_CAP_ARG_REASON = ("it passes KVM_ENABLE_CAP an argument on an unmapped page, which the "
                          "exported vm_enable_cap() helper cannot do")
 VCPU_REASON = ("it initialises a vCPU (KVM_ARM_VCPU_INIT with features) or makes a spec "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pycparser import c_ast
 
-from generator.cparse import parse_expr
+from generator.cparse import parse_expr, to_c
 from generator.model import Reach, Source, Spec
 from generator.model.concepts import KIND_OF_SECTION, concept_names, lever_names
 from generator.model.vocab import Vocabulary
@@ -31,9 +31,11 @@ class Unmapped:
     condition: str       # that check's C condition
 
 
-def _names(cond: str) -> tuple[list[str], list[str]]:
+def _names(cond: str, keyed: frozenset = frozenset()) -> tuple[list[str], list[str]]:
     """(function-like macros called, other upper-case identifiers) of a C
-    condition."""
+    condition; the first argument of a call the vocabulary keys with it
+    (`keyed`: `cpus_have_final_cap(ARM64_HAS_RAS_EXTN)`) is that key's, not
+    a name of its own."""
     try:
         node = parse_expr(cond)
     except Exception:        # a condition pycparser rejects names nothing here
@@ -45,8 +47,11 @@ def _names(cond: str) -> tuple[list[str], list[str]]:
         def visit_FuncCall(self, n):
             if isinstance(n.name, c_ast.ID) and n.name.name.isupper():
                 calls.append(n.name.name)
-            if n.args is not None:
-                self.visit(n.args)
+            args = n.args.exprs if n.args is not None else []
+            if args and f"{to_c(n.name)}({to_c(args[0])})" in keyed:
+                args = args[1:]
+            for a in args:
+                self.visit(a)
 
         def visit_ID(self, n):
             if n.name.isupper():
@@ -64,10 +69,11 @@ def unmapped(spec: Spec, voc: Vocabulary) -> list[Unmapped]:
     known = set(voc.predicates) | set(voc.helpers) | set(voc.constants)
     known |= {c.name for c in spec.constants} | {c.name for c in spec.capabilities}
     known |= {i.name for i in spec.ioctls}
+    keyed = frozenset(k for k in known if "(" in k)
     out: dict[str, Unmapped] = {}
     for op in spec.operations:
         for c in op.checks:
-            macros, upper = _names(c.condition)
+            macros, upper = _names(c.condition, keyed)
             for p in c.predicates:
                 head = p.spelling.split("(")[0].strip()
                 if p.concept is None and p.value is None and head not in known:

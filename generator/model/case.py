@@ -835,6 +835,8 @@ class Case:
     requires_cap: str = ""           # skip unless the host reports it
     requires_value: bool = False     # the capability answers a value: 0 is not "absent"
     skip_reason: str = ""            # why, naming the host-only check
+    host: str = ""                   # the host profile it runs on (specs/host-features.yaml;
+                                     # "" the default host, which has every feature)
 
     def host_profile(self) -> str:
         """The host profile the case needs ("" for any host): the one a

@@ -64,6 +64,9 @@ class Lever(enum.Enum):
                                                  # the host's first entry (PMU); the call
                                                  # names a second one (case.HOST_OTHER: a
                                                  # host profile with two, runner.dtb)
+    HOST_LACKS_FEATURE = "host_lacks_feature"    # the case runs on a host without the
+                                                 # feature the predicate reads: the
+                                                 # registry's profile (model.hostfeatures)
     NONE = "none"                                # no input makes it fail
 
 

@@ -242,7 +242,41 @@ def load_vocabulary(path: Path = DEFAULT_PATH, extra=None) -> Vocabulary:
         if not Path(f).is_file():
             raise SpecError(f"{f}: no such vocabulary file (given with --vocabulary)")
         _load_into(voc, Path(f), origin, [], full_name=True)
+    _add_host_features(voc, origin)
     return voc
+
+
+HOST_CONCEPTS = ("host_has_feature", "host_has_mte")
+
+
+def _add_host_features(voc: Vocabulary, origin: dict) -> None:
+    """The registry's host-feature predicates (specs/host-features.yaml) as
+    predicates of lever host_lacks_feature: a spelling the vocabulary lacks
+    is added (concept host_has_feature, its feature as the argument); one
+    it has must be a host-only host-feature predicate, and gets the lever."""
+    from dataclasses import replace
+    from generator.model.hostfeatures import registry
+    reg = registry()
+    for feature in reg.features.values():
+        for key in feature.predicates:
+            term = voc.predicates.get(key)
+            if term is None:
+                voc.predicates[key] = Term(
+                    key, "host_has_feature", f"the host has {feature.name}: {feature.meaning}",
+                    Reach.HOST_ONLY, "host_lacks_feature", (("feature", feature.name),),
+                    file=reg.path.name)
+                continue
+            where = origin.get(("predicates", key), term.file)
+            if term.concept not in HOST_CONCEPTS or term.reach is not Reach.HOST_ONLY:
+                raise SpecError(f"{where}: predicates.{key} reads host feature {feature.name} "
+                                f"({reg.path.name}:{feature.line}), so it must be a host_only "
+                                f"predicate of concept {' or '.join(HOST_CONCEPTS)}; it is "
+                                f"{term.reach.value} {term.concept}")
+            args = dict(term.args)
+            if term.concept == "host_has_feature":
+                args["feature"] = feature.name
+            voc.predicates[key] = replace(term, lever="host_lacks_feature",
+                                          args=tuple(sorted(args.items())))
 
 
 def _load_into(voc: Vocabulary, path: Path, origin: dict[tuple[str, str], str],

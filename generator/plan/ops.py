@@ -258,6 +258,8 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
     """How to make `check` fail; None when only the host decides it, or
     when the patch's own code fixes its outcome (`check.value`: it fails on
     every call, or on none) so that no input changes it."""
+    if check.reach is Reach.HOST_ONLY and check.value is None:
+        return host_violation(spec, op, check, vocab)
     if check.reach is not Reach.REACHABLE or check.value is not None:
         return None
     fields = op_fields(spec, op)
@@ -529,6 +531,78 @@ def _field_test(spec: Spec, op: Operation, check: Check, node, fields: list[str]
             bit = ~allowed & -(~allowed)
             return Violation(check, How.BIT_OUTSIDE_MASK, field=path, value=bit)
     return None
+
+
+def _host_feature(node, vocab: Vocabulary):
+    """(feature, has, key) when `node` is a host-feature predicate of the
+    registry (`cpus_have_final_cap(ARM64_HAS_RAS_EXTN)`: has True) or its
+    negation (has False), else None; `key` is its vocabulary spelling."""
+    from generator.model.hostfeatures import registry
+    has = True
+    while isinstance(node, c_ast.UnaryOp) and node.op == "!":
+        node, has = node.expr, not has
+    if not isinstance(node, c_ast.FuncCall):
+        return None
+    head = to_c(node.name)
+    exprs = node.args.exprs if node.args else []
+    keys = ([f"{head}({to_c(exprs[0])})"] if exprs else []) + [head]
+    for key in keys:
+        term = vocab.predicates.get(key)
+        if term is not None and term.lever == Lever.HOST_LACKS_FEATURE.value:
+            feature = registry().feature_of(key)
+            if feature is not None:
+                return feature, has, key
+    return None
+
+
+def host_violation(spec: Spec, op: Operation, check: Check,
+                   vocab: Vocabulary) -> Optional[Violation]:
+    """A host-only check `a && b && !host_has(F)` (a conjunction of which
+    the host-feature predicates of the registry are the only host-only
+    part): the host profile that lacks F (lever host_lacks_feature; a
+    conjunct `host_has(F)` wants the default host, which has every
+    feature) and the violation of the rest, derived as for any check.
+    None when no host in the registry makes it true, or the rest has no
+    violation."""
+    from generator.model.hostfeatures import DEFAULT_PROFILE, registry
+    node = parse_expr(check.condition)
+    rest, lacks, has, keys = [], set(), set(), set()
+    for conj in _conjuncts(node):
+        found = _host_feature(conj, vocab)
+        if found is None:
+            rest.append(conj)
+        else:
+            (has if found[1] else lacks).add(found[0].name)
+            keys |= {found[2], found[2].split("(")[0]}
+    if not lacks and not has:
+        return None
+    reg = registry()
+    profiles = {reg.features[f].lacking for f in lacks}
+    if len(profiles) > 1:
+        return None                      # no one profile lacks every feature wanted
+    profile = reg.profile(profiles.pop() if profiles else DEFAULT_PROFILE)
+    if not lacks <= profile.lacks or has & profile.lacks:
+        return None                      # the profile has a feature the check needs absent
+    inner = None
+    if rest:
+        text = " && ".join(to_c(n) for n in rest)
+        others = [p for p in check.predicates       # those of the rest
+                  if p.spelling.strip() not in keys and p.spelling.split("(")[0].strip() not in keys]
+        plain = Check(check.id, check.order, text, check.errno, check.kind, list(check.reads),
+                      others, check.source, check.in_loop, Reach.REACHABLE, check.context,
+                      check.result, check.effect, check.when, None)
+        try:
+            inner = derive_violation(spec, op, plain, vocab)
+        except PlanError:
+            return None
+        if inner is None:
+            return None
+    elif not lacks:
+        return None                      # `host_has(F)` alone fails on every default call
+    return Violation(check, How.LEVER, lever=Lever.HOST_LACKS_FEATURE,
+                     arg="" if profile.name == DEFAULT_PROFILE else profile.name,
+                     parts=(inner,) if inner is not None else (),
+                     note=", ".join(sorted(lacks)))
 
 
 def _conjuncts(node) -> list:
@@ -885,6 +959,7 @@ class _Draft:
     vcpu_features: tuple = ()              # ... with these features ((name, bit), ...)
     feature_inits: tuple = ()              # ... initialised first ((name, group, attr), ...)
     states_first: tuple = ()               # VM state set first ((what, group, attr, value), ...)
+    host: str = ""                         # the host profile the case runs on ("" the default)
 
 
 class _OpPlanner:
@@ -1143,6 +1218,10 @@ class _OpPlanner:
             d.in_run = True
         elif v.lever is Lever.DROP_CAPABILITY:
             d.drop_caps += (v.arg,)
+        elif v.lever is Lever.HOST_LACKS_FEATURE:
+            d.host = v.arg
+            for p in v.parts:
+                self.apply(d, p, element)
 
     def setup(self, d: _Draft) -> list[Step]:
         steps = [CreateVm()]
@@ -1228,15 +1307,18 @@ class _OpPlanner:
                     on_vcpu=op.fd == "vcpu")
 
     def case(self, name: str, clause: str, source: Source, description: str,
-             steps: list[Step], violates=()) -> Case:
+             steps: list[Step], violates=(), host: str = "") -> Case:
         # a case that breaks only the generic entry code's checks (the copy
         # of struct kvm_enable_cap) gets its answer before any capability's
-        # handler is chosen: whether the capability is reported is moot
+        # handler is chosen: whether the capability is reported is moot; so
+        # does the target's default for a request it does not handle; and a
+        # case for a host without a feature is not gated on the capability
+        # that feature gives: the host lacking it is what the case tests
         entry = {c.id for c in self.op.checks if c.entry_point}
-        # and so does the target's default for a request it does not handle
         gated = (self.cap and self.op.kind is not OpKind.CHECK_EXTENSION
                  and not self.op.default_for
                  and not (violates and set(violates) <= entry)
+                 and not host
                  and self.cap_can_be_reported())
         if not gated:
             need = self.feature_cap(violates)
@@ -1244,13 +1326,13 @@ class _OpPlanner:
                 return Case(id=f"{self.prefix}.{name}", spec=self.spec.name, clause=clause,
                             source=source, description=description, steps=steps,
                             violates=list(violates), requires_cap=need[0],
-                            skip_reason=need[1])
+                            skip_reason=need[1], host=host)
         return Case(id=f"{self.prefix}.{name}", spec=self.spec.name,
                     clause=clause, source=source, description=description,
                     steps=steps, violates=list(violates),
                     requires_cap=self.cap if gated else "",
                     requires_value=bool(gated) and self.cap_answers_a_value(),
-                    skip_reason=self.skip_reason() if gated else "")
+                    skip_reason=self.skip_reason() if gated else "", host=host)
 
     def feature_cap(self, violates) -> Optional[tuple[str, str]]:
         """(capability, skip reason) when a violated check's lever gives
@@ -1444,7 +1526,7 @@ class _OpPlanner:
                 desc = (f"{check.condition} fails alone ({_how(v, element)}): expect "
                         f"{check.errno.name}, every earlier check satisfied")
                 out.append(self.case(name, check.id, check.source, desc,
-                                     self.setup(d) + [self.call(d)], [check.id]))
+                                     self.setup(d) + [self.call(d)], [check.id], d.host))
             if v.how is How.ABOVE:          # the other side of the bound passes this check
                 d = self.base()
                 self.enter_branch(d, check)
@@ -1489,7 +1571,7 @@ class _OpPlanner:
                         f"not {b.errno.name}")
                 out.append(self.case(f"pair.{a.id}+{b.id}", f"order.{a.id}+{b.id}",
                                      a.source, desc,
-                                     self.setup(d) + [self.call(d)], [a.id, b.id]))
+                                     self.setup(d) + [self.call(d)], [a.id, b.id], d.host))
         return out
 
     def buffer_cases(self) -> list[Case]:
@@ -1721,6 +1803,9 @@ def _how(v: Violation, element=()) -> str:
     if v.how is How.LEVER and v.lever is Lever.OTHER_HOST_ENTRY:
         return (f"lever {v.lever.value}: the valid call first, then {v.field} = "
                 f"<host {v.arg}>")
+    if v.lever is Lever.HOST_LACKS_FEATURE:
+        host = f"on host {v.arg} (no {v.note})" if v.arg else "on the default host"
+        return ", ".join([_how(p, element) for p in v.parts] + [host])
     if v.how is How.LEVER:
         return f"lever {v.lever.value}"
     if v.how is How.TRUTHY:

@@ -119,6 +119,7 @@ def to_json(spec: str, results: list[CaseResult], facts: RunFacts) -> dict:
             "verdict": r.verdict.value, "reason": r.reason,
             "decided_by": _source(r.decided_by), "step": r.step,
             **({"target": r.target} if r.target else {}),
+            "host": r.host or "default",
             **({"merged": r.merged.as_json()} if r.merged is not None else {}),
         } for r in results],
         "summary": summary(results),
@@ -252,7 +253,8 @@ def render_table(spec: str, results: list[CaseResult], facts: RunFacts,
     for r in results:
         # Digests only matter where they differ; the JSON keeps them all.
         show_digest = bool(r.expected and r.observed and r.expected.digest != r.observed.digest)
-        t.add_row(display_id(r), *([r.target or "-"] if mixed else []),
+        t.add_row(display_id(r) + (f" @{r.host}" if r.host else ""),
+                  *([r.target or "-"] if mixed else []),
                   str(r.decided_by or r.source),
                   _brief(r.expected, show_digest), _brief(r.observed, show_digest),
                   f"[{_STYLE[r.verdict]}]{r.verdict.value}[/]",

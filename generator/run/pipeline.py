@@ -55,6 +55,7 @@ from generator import paths
 from generator.runner import cachefs
 from generator.model.case import Case, StepRole, Untested
 from generator.plan import nothing_to_run, plan, plan_all
+from generator.run.hosts import split_by_host
 from generator.verdict.crosscheck import CaseResult, Observations, crosscheck, from_ktap
 from generator.errors import KconformError
 from generator.model import Reach, Spec, Verdict
@@ -117,6 +118,13 @@ class SpecPart:
     model_note: str = ""              # how it stands against the committed reference/
     merged: Optional[object] = None   # verdict.merged.MergedOracle when the run reads a tree
     elsewhere: dict = field(default_factory=dict)   # arch name -> cases another target runs
+    hosted: dict = field(default_factory=dict)   # host profile -> the test binary of the
+                                      # cases that run there (generator.run.hosts)
+
+    @property
+    def default_cases(self) -> list[Case]:
+        """The cases the default host runs (the binary's)."""
+        return [c for c in self.cases if not c.host]
 
     def qualify(self, case_id: str) -> str:
         return self.prefix + case_id
@@ -137,6 +145,8 @@ class Prepared:
     parts: list[SpecPart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)   # for the console
     digests: dict[str, str] = field(default_factory=dict)  # binary name -> sha256
+    hosted_digests: dict[str, str] = field(default_factory=dict)  # a host profile's
+                                      # binary (its path) -> sha256
     uapi: object = None               # runner.uapi.UapiHeaders the names were bound with
     uapi_note: str = ""               # why a better source was not used
     others: dict = field(default_factory=dict)   # arch name -> Prepared (run.arches)
@@ -154,6 +164,12 @@ class Prepared:
     @property
     def specs(self) -> list[Spec]:
         return [p.spec for p in self.parts]
+
+    @property
+    def profiles(self) -> list[str]:
+        """The host profiles other than the default that cases need, sorted."""
+        return sorted({name for p in self.parts for name in p.hosted}
+                      | {c.host for p in self.parts for c in p.cases if c.host})
 
     @property
     def all_cases(self) -> list[Case]:
@@ -253,6 +269,7 @@ def prepare(req: RunRequest) -> Prepared:
     files = [spec_file(n) for n in req.specs]
     work = Path(req.work_dir) if req.work_dir else cachefs.new_run_dir(paths.cache_dir())
     parts, sources, notes = [], [], []
+    hosted_sources: dict[str, list] = {}
     uapi, uapi_note = uapi_headers(req)
     own = uapi is not None and uapi.source.value != "toolchain"
     kernel_caps = {n: v for n, (v, _) in uapi.caps.items()} if own else None
@@ -270,8 +287,14 @@ def prepare(req: RunRequest) -> Prepared:
         part.untested = [replace(r, id=part.qualify(r.id))
                          for r in untested_results(spec, part.gaps)]
         if cases:
-            sources.append(write_c(spec, cases, work / spec.name, req.binding,
-                                   kernel_caps=kernel_caps, kernel_ioctls=kernel_ioctls))
+            default, hosted = split_by_host(cases)
+            if default:
+                sources.append(write_c(spec, default, work / spec.name, req.binding,
+                                       kernel_caps=kernel_caps, kernel_ioctls=kernel_ioctls))
+            for name, group in hosted.items():     # one binary per host profile
+                hosted_sources.setdefault(name, []).append((part, write_c(
+                    spec, group, work / "hosts" / name / spec.name, req.binding,
+                    kernel_caps=kernel_caps, kernel_ioctls=kernel_ioctls)))
         if cases or routed:
             part.model, part.model_digest, note = model_of(spec, work / "reference")
             if note:
@@ -284,8 +307,14 @@ def prepare(req: RunRequest) -> Prepared:
         if sources:
             built = cross_compile(sources, work / "bin", include_dirs=[s.parent for s in sources],
                                   cache=paths.cache_dir() / "build")
-            for part, b in zip([p for p in parts if p.cases], built.binaries):
+            for part, b in zip([p for p in parts if p.default_cases], built.binaries):
                 part.binary = b.binary
+        for name, group in hosted_sources.items():
+            built = cross_compile([src for _, src in group], work / "hosts" / name / "bin",
+                                  include_dirs=[src.parent for _, src in group],
+                                  cache=paths.cache_dir() / "build")
+            for (part, _), b in zip(group, built.binaries):
+                part.hosted[name] = b.binary
         probe = probe_job.result()
     t2 = time.monotonic()
     platform_binary(work / "runner")
@@ -295,6 +324,7 @@ def prepare(req: RunRequest) -> Prepared:
     prep = Prepared(first.spec, first.cases, first.binary, probe, work, work / first.spec.name,
                     {"generate": t1 - t0, "compile": t2 - t1}, parts, notes)
     prep.digests = {b.name: cachefs.sha256(b) for b in prep.binaries}
+    prep.hosted_digests = {str(b): cachefs.sha256(b) for p in parts for b in p.hosted.values()}
     prep.uapi, prep.uapi_note = uapi, uapi_note
     t3 = time.monotonic()
     prep.others = build_elsewhere(parts, work, req.binding, kernel_caps=kernel_caps,
@@ -456,6 +486,7 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                          total_timeout=req.total_timeout,
                          log_path=Path(out) / "console.log", on_event=on_event,
                          work_dir=prep.work / "runner", cancel=cancel)
+    profile_runs = _run_profiles(prep, target, req, out, on_event, cancel)
     t_run = time.monotonic()
     from generator.runner.arch import target_arch
     arch = target_arch(getattr(target, "arch", "arm64"))
@@ -476,21 +507,23 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
             test = _test_of(outcome, part)
             obs = from_ktap(test.ktap) if test is not None else Observations()
             ps = obs.page_size or outcome.page_size
-            judged = crosscheck(part.spec, part.cases, obs, page_size=ps,
+            judged = crosscheck(part.spec, part.default_cases, obs, page_size=ps,
                                 host=host, broke=broke, platform_fault=platform_fault,
                                 module=part.model, arch=arch.kernel_dir)
             if part.merged is not None and req.oracle == "merged":
                 from generator.verdict.merged import judge_merged
-                judged = judge_merged(judged, part.cases, obs, part.merged, ps, host)
+                judged = judge_merged(judged, part.default_cases, obs, part.merged, ps, host)
             elif part.merged is not None and ps:
                 from generator.verdict.merged import explain_results
-                explain_results(judged, part.cases, obs, part.merged, ps, host)
+                explain_results(judged, part.default_cases, obs, part.merged, ps, host)
             for r in judged:
                 r.id = part.qualify(r.id)
                 r.target = arch.name
                 results.append(r)
             for name, (number, how) in obs.bindings.items():
                 bindings[name] = {"number": number, "how": how, "spec": part.spec.name}
+        for name, hosted in profile_runs.items():
+            results += _judge_hosted(part, name, hosted, req)
         results += [replace(r) for r in part.unreachable + part.untested]
     own = list(results)
     others = []
@@ -507,6 +540,10 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
         facts.extra["targets"] = {arch.name: {"state": outcome.status.value, **target.facts(),
                                               "kernel_release": outcome.kernel_release},
                                   **{o["arch"]: o["facts"] for o in others}}
+    if profile_runs:
+        facts.extra["hosts"] = {name: r.facts(sum(1 for p in prep.parts for c in p.cases
+                                                  if c.host == name))
+                                for name, r in profile_runs.items()}
     start = getattr(outcome, "start", None)         # runner.snapshot.Start, QEMU only
     if start is not None:
         facts.extra["guest"] = start.value
@@ -551,6 +588,68 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                       "run_phase": t_run - t_fetch,
                       "total": time.monotonic() - t0}
     return report
+
+
+def _run_profiles(prep: Prepared, target, req: RunRequest, out: Path, on_event,
+                  cancel) -> dict:
+    """Boot each host profile the cases need, once, after the default host
+    (generator.run.hosts): {profile: ProfileRun}."""
+    from generator.run.hosts import run_profile
+    runs = {}
+    for name in prep.profiles:
+        binaries = [p.hosted[name] for p in prep.parts if name in p.hosted]
+        changed = [str(b) for b in binaries
+                   if prep.hosted_digests.get(str(b)) not in (None, _digest(b))]
+        if changed:
+            from generator.runner.errors import RunnerError
+            raise RunnerError(f"{', '.join(changed)} changed after this run built it; give "
+                              "each run its own --work-dir")
+        if cancel is not None and cancel.is_set():
+            from generator.run.hosts import ProfileRun, profile
+            runs[name] = ProfileRun(profile(name), reason=f"the run was interrupted before "
+                                    f"host profile {name} booted")
+            continue
+
+        def run(t, name=name, binaries=binaries):
+            return t.run(binaries, per_test_timeout=req.per_test_timeout,
+                         total_timeout=req.total_timeout,
+                         log_path=Path(out) / f"console-{name}.log", on_event=on_event,
+                         work_dir=prep.work / "runner", cancel=cancel)
+        runs[name] = run_profile(name, target, binaries, run=run, on_event=on_event)
+    return runs
+
+
+def _digest(path: Path) -> Optional[str]:
+    try:
+        return cachefs.sha256(path)
+    except OSError:
+        return None
+
+
+def _judge_hosted(part: SpecPart, name: str, hosted, req: RunRequest) -> list[CaseResult]:
+    """The rows of a part's cases that ran on host profile `name`."""
+    from generator.run.hosts import host_for, mark, untested_rows
+    cases = [c for c in part.cases if c.host == name]
+    if not cases:
+        return []
+    binary = part.hosted.get(name)
+    if hosted.outcome is None or hosted.reason or binary is None:
+        return untested_rows(cases, hosted.reason or f"no test binary for host profile "
+                             f"{name}", part.prefix)
+    o = hosted.outcome
+    test = next((t for t in o.tests if t.name == binary.name), None)
+    obs = from_ktap(test.ktap) if test is not None else Observations()
+    broke = o.broke
+    if test is not None and test.timed_out and not broke:
+        broke = f"the test binary {binary.name} was killed after {req.per_test_timeout:.0f} s"
+    from generator.runner.platform import PlatformState
+    fault = o.platform.sentence if o.platform.state is PlatformState.FAULTY else None
+    judged = crosscheck(part.spec, cases, obs, page_size=obs.page_size or o.page_size,
+                        host=host_for(hosted.profile, _host_mte(o)), broke=broke,
+                        platform_fault=fault, module=part.model)
+    for r in judged:
+        r.id = part.qualify(r.id)
+    return mark(judged, name)
 
 
 def check_counts(part: SpecPart, results: list[CaseResult]) -> dict:

@@ -45,6 +45,9 @@ class QemuConfig:
     kernel_args: tuple[str, ...]
     extra_args: tuple[str, ...]
     dtb: str = ""            # a device tree file of a host profile (runner.dtb); "": QEMU's
+    # the host profile this is (specs/host-features.yaml): "default", or a
+    # variant of the default whose cpu / machine lack some host features
+    profile: str = "default"
 
 
 AARCH64 = QemuConfig(
@@ -82,6 +85,17 @@ CONFIGS = {"arm64": AARCH64, "x86_64": X86_64}
 # the Debian package (bookworm-backports for QEMU >= 8) holding each emulator
 QEMU_PACKAGES = {"qemu-system-aarch64": "qemu-system-arm",
                  "qemu-system-x86_64": "qemu-system-x86"}
+
+
+def for_profile(config: QemuConfig, profile) -> QemuConfig:
+    """The variant of `config` that emulates a host profile
+    (generator.model.hostfeatures.Profile): its -cpu and -M where it gives
+    them, the rest as `config` has it."""
+    if profile.name == config.profile:
+        return config
+    return dataclasses.replace(config, cpu=profile.cpu or config.cpu,
+                               machine=profile.machine or config.machine,
+                               profile=profile.name)
 
 
 def qemu_command(config: QemuConfig, kernel: Path, initrd: Path,

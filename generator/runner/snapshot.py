@@ -10,7 +10,8 @@ Phases:
   1. key: everything that decides what the saved machine holds —
      the kernel (package and version, or a user build's sha256), QEMU's
      version banner, machine, CPU, vCPUs, memory, kernel arguments, the
-     agent initramfs's sha256, the work disk's size (:class:`SnapshotKey`);
+     agent initramfs's sha256, the work disk's size, the host profile
+     (specs/host-features.yaml) (:class:`SnapshotKey`);
   2. look-up under ``<cache>/snapshots/<digest>/`` with an fcntl lock
      (exclusive to check, delete or build; shared while a restore reads);
   3. check (:func:`check_snapshot`): meta.json must name the same key, the
@@ -67,6 +68,7 @@ class SnapshotKey:
     agent: str
     arch: str = "arm64"       # runner.arch; arm64's keys (and digests) read as before
     dtb: str = ""        # sha256 of a host profile's device tree (QemuConfig.dtb); "": QEMU's
+    profile: str = "default"     # the host profile (specs/host-features.yaml)
 
     @classmethod
     def of(cls, config: QemuConfig, *, kernel: str, qemu: str, initramfs: str,
@@ -74,7 +76,7 @@ class SnapshotKey:
         dtb = hashlib.sha256(Path(config.dtb).read_bytes()).hexdigest() if config.dtb else ""
         return cls(kernel, qemu, config.machine, config.cpu, config.smp,
                    config.memory_mb, tuple(config.kernel_args), initramfs,
-                   disk_bytes, agent, config.arch, dtb)
+                   disk_bytes, agent, config.arch, dtb, config.profile)
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -97,7 +99,8 @@ _FIELD_WORDS = {"kernel": "another kernel", "qemu": "another QEMU",
                 "kernel_args": "other kernel arguments",
                 "initramfs": "another agent initramfs",
                 "disk_bytes": "another work-disk size", "agent": "another agent",
-                "arch": "another architecture", "dtb": "another device tree"}
+                "arch": "another architecture", "dtb": "another device tree",
+                "profile": "another host profile"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -156,6 +156,7 @@ class CaseResult:
     merged: Optional[object] = None     # generator.verdict.merged.MergedNote, set after
                                         # cross-checking when a merged spec is given
     target: str = ""           # the architecture whose kernel ran it (runner.arch)
+    host: str = ""             # the host profile the observation came from ("" the default)
 
 
 class ReferenceMissing(KconformError):

@@ -40,7 +40,7 @@ def _save(snap, data: bytes = b"x" * 4096, key=None) -> None:
 CHANGES = {"kernel": "linux-image-6.1 6.1.192-3", "qemu": "QEMU emulator version 9.2.0",
            "machine": "virt,mte=on", "cpu": "max", "smp": 3, "memory_mb": 2048,
            "kernel_args": ("quiet",), "initramfs": "cd" * 32, "disk_bytes": 1 << 20,
-           "agent": "0", "arch": "x86_64", "dtb": "ef" * 32}
+           "agent": "0", "arch": "x86_64", "dtb": "ef" * 32, "profile": "armv8.0"}
 
 
 def test_every_field_of_the_key_changes_the_digest():
@@ -66,7 +66,8 @@ def test_a_truncated_state_is_rejected(tmp_path):
 
 @pytest.mark.parametrize("field,words", [("qemu", "another QEMU"),
                                          ("kernel", "another kernel"),
-                                         ("smp", "another vCPU count")])
+                                         ("smp", "another vCPU count"),
+                                         ("profile", "another host profile")])
 def test_a_snapshot_from_another_qemu_or_kernel_is_rejected(tmp_path, field, words):
     snap = snapshot_for(_key(), tmp_path)
     _save(snap, key=_key(**{field: CHANGES[field]}))   # e.g. copied into place
