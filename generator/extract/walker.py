@@ -252,6 +252,8 @@ class HandlerWalker(ConditionReader):
                 if cond is not s.cond:        # `if (ok) { ...; r = 0; }`: the success side
                     self.stmt(s.iftrue, st.derive(guard=_and(st.guard,
                                                              self._shown_cond(s.cond, st))))
+            elif self._result_chain(s, st):
+                pass
             else:
                 if not self._helper_errors(s, st):
                     self._unreadable(s, st)
@@ -651,6 +653,64 @@ class HandlerWalker(ConditionReader):
         if before and isinstance(last.rvalue, c_ast.Constant) and last.rvalue.value == "0":
             return _negate(s.cond), Outcome(before)
         return None
+
+    def _result_chain(self, s: c_ast.If, st: State) -> bool:
+        """`if (a) { r = -E1; } else if (b) { r = -E2; } else { r = 0; ... }`:
+        no branch leaves, each sets the local the code returns (by `break`
+        or `return r;` after the chain).  The leading branches that set it
+        to an errno are checks, in order (`a` fails with E1, then `b` with
+        E2); what follows them (the `else`, or branches setting another
+        value) is the success path, walked as any code.  Without an `else`
+        every branch must set an errno and the local must be the one the
+        function is known to return; a chain inside the branch of an `if`
+        that is no check (a guard) is not read so.  Returns whether `s` was
+        read so."""
+        branches, node = [], s
+        while isinstance(node, c_ast.If):
+            branches.append((node.cond, node.iftrue))
+            node = node.iffalse
+        final = node
+
+        def sets(body) -> dict[str, c_ast.Node] | None:
+            items = body.block_items or [] if isinstance(body, c_ast.Compound) else [body]
+            if not items or self._leaves(items):
+                return None
+            return {it.lvalue.name: it.rvalue for it in items
+                    if isinstance(it, c_ast.Assignment) and it.op == "="
+                    and isinstance(it.lvalue, c_ast.ID)}
+
+        bodies = [b for _, b in branches] + ([final] if final is not None else [])
+        assigned = [sets(b) for b in bodies]
+        if any(a is None for a in assigned) or (final is None and len(branches) < 2):
+            return False
+        common = set.intersection(*(set(a) for a in assigned))
+        var = next((v for v in sorted(common) if errno_of(assigned[0][v])), None)
+        if var is None:
+            return False
+        errs = [errno_of(a[var]) for a in assigned]
+        n = next((k for k, e in enumerate(errs) if not e), len(errs))
+        if n == 0 or st.guard or (final is None and (n < len(branches) or var not in (
+                self.frames[-1].ret_var, st.errvar))):
+            return False
+        # an errno branch after a success branch is no check made in order:
+        # the rest of the chain is walked as any `if` (its errors unread)
+        for (cond, _), e in zip(branches[:n], errs):
+            self._add_checks(cond, Outcome(e), st)
+            self._user_reads(cond, st)
+        rest = branches[n:]
+        if rest:
+            first = rest[0]
+            tail = c_ast.If(first[0], first[1], None, first[0].coord)
+            cur = tail
+            for cond, body in rest[1:]:
+                cur.iffalse = c_ast.If(cond, body, None, cond.coord)
+                cur = cur.iffalse
+            cur.iffalse = final
+            self.stmt(tail, st)
+        elif final is not None:
+            self.stmt(final, st)
+        st.errvar = var
+        return True
 
     @staticmethod
     def _leaves(items) -> bool:
