@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from generator import paths
 from generator.runner import cachefs
-from generator.model.case import Case, StepRole, Untested
+from generator.model.case import Case, CheckExtension, StepRole, Untested
 from generator.plan import nothing_to_run, plan, plan_all
 from generator.verdict.crosscheck import CaseResult, Observations, crosscheck, from_ktap
 from generator.errors import KconformError
@@ -426,6 +426,7 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                 bindings[name] = {"number": number, "how": how, "spec": part.spec.name}
         results += [replace(r) for r in part.unreachable + part.untested]
     facts = RunFacts.from_outcome(outcome, req.binding.value)
+    _uapi_facts(prep, facts, results)     # before the counts: it may skip a case
     facts.extra["log"] = str(outcome.log_path) if outcome.log_path else None
     facts.extra.update(target.facts())
     start = getattr(outcome, "start", None)         # runner.snapshot.Start, QEMU only
@@ -437,7 +438,6 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                     **check_counts(p, [r for r in results if r.spec == p.spec.name])}
                    for p in prep.parts]
     facts.bindings = bindings
-    _uapi_facts(prep, facts, results)
     mismatch = _binding_mismatch(req, bindings)
     if mismatch and not broke:
         broke = mismatch
@@ -508,6 +508,7 @@ def _uapi_facts(prep: Prepared, facts: RunFacts, results: list[CaseResult]) -> N
     found = {p.spec.name: [r.to_json() for r in renumbered(p.spec, h)] for p in prep.parts}
     facts.extra["uapi"] = {**h.to_json(), "note": prep.uapi_note or None,
                            "renumbered": {k: v for k, v in found.items() if v}}
+    _capabilities_not_in_kernel(prep, h, results)
     for r in results:
         if r.clause != "cap_number":
             continue
@@ -529,6 +530,32 @@ def _uapi_facts(prep: Prepared, facts: RunFacts, results: list[CaseResult]) -> N
                             f"KVM_CHECK_EXTENSION({cap.number}) is not {cap.name}'s: {meaning}")
                 continue
         r.reason = (f"{r.reason}; " if r.reason else "") + meaning
+
+
+def _capabilities_not_in_kernel(prep: Prepared, h, results: list[CaseResult]) -> None:
+    """A case that diverges only because KVM_CHECK_EXTENSION of a capability
+    the kernel's headers do not define answered 0 is skipped, saying so: the
+    kernel under test does not have the capability (the series, or the
+    patch that merged it, is not in it), which is no divergence of the
+    kernel from the patch.  A capability the headers define keeps its
+    verdict."""
+    for r in results:
+        if r.verdict is not Verdict.DIVERGES or r.step is None or r.observed is None \
+                or r.observed.ret != 0:
+            continue
+        part = next((p for p in prep.parts if p.spec.name == r.spec), None)
+        case = next((c for c in (part.cases if part else [])
+                     if part.qualify(c.id) == r.id or c.id == r.id), None)
+        step = case.steps[r.step] if case is not None and r.step < len(case.steps) else None
+        if not isinstance(step, CheckExtension) or not step.cap or step.cap in h.caps:
+            continue
+        cap = next((c for c in part.spec.capabilities if c.name == step.cap), None)
+        number = f"({cap.number}) " if cap is not None else ""
+        r.verdict = Verdict.SKIPPED
+        r.reason = (f"{step.cap} {number}is not in the kernel under test: {h.description} "
+                    f"does not define it, so KVM_CHECK_EXTENSION answering 0 says the "
+                    f"capability is absent there, not that the kernel diverges from the patch "
+                    f"(was: {r.reason})")
 
 
 def _test_of(outcome, part: SpecPart):

@@ -109,3 +109,41 @@ def test_an_ioctl_the_kernel_renumbers_is_bound_by_name():
     assert same == render_c(MTE, plan(MTE), CapBinding.HEADER)       # same number: unchanged
     patch = render_c(MTE, plan(MTE), CapBinding.PATCH, kernel_ioctls={"KVM_ARM_MTE_COPY_TAGS": 0xb5})
     assert "renumbered" not in patch                                 # --cap-binding patch
+
+
+def test_a_capability_the_kernel_does_not_define_is_skipped_not_a_divergence(tmp_path):
+    """A posted capability the kernel under test's headers do not name (the
+    series is not in that kernel): KVM_CHECK_EXTENSION answering 0 there is
+    the capability's absence, reported as skipped with the reason; one the
+    headers define that answers 0 still diverges."""
+    import copy
+    from types import SimpleNamespace
+
+    from generator.model import Source, Verdict
+    from generator.model.case import Case, CheckExtension
+    from generator.model.spec import Capability
+    from generator.report.table import RunFacts
+    from generator.run.pipeline import _uapi_facts
+    from generator.verdict.crosscheck import CaseResult, Expect
+    spec = copy.deepcopy(MTE)
+    spec.capabilities.append(Capability("KVM_CAP_ARM_WIDGET", 240, Source("w.txt", 9)))
+    h = uapi.from_source_tree(_tree(tmp_path, "include/uapi/linux/kvm.h"))
+
+    def row(cid, cap, ret):
+        case = Case(cid, spec.name, "success", Source("w.txt", 9), "", [CheckExtension(cap=cap)])
+        r = CaseResult(cid, spec.name, "success", Source("w.txt", 9), Expect(1, None),
+                       Expect(ret, None), Verdict.DIVERGES, reason="step 0: expected ret=1",
+                       step=0)
+        return case, r
+
+    absent, known, answered = (row("a", "KVM_CAP_ARM_WIDGET", 0), row("b", "KVM_CAP_ARM_MTE", 0),
+                               row("c", "KVM_CAP_ARM_WIDGET", 2))
+    part = SimpleNamespace(spec=spec, cases=[absent[0], known[0], answered[0]],
+                           qualify=lambda i: i)
+    prep = SimpleNamespace(uapi=h, uapi_note="", parts=[part])
+    _uapi_facts(prep, RunFacts(), [absent[1], known[1], answered[1]])
+    assert absent[1].verdict is Verdict.SKIPPED
+    assert absent[1].reason.startswith("KVM_CAP_ARM_WIDGET (240) is not in the kernel under test")
+    assert "was: step 0: expected ret=1" in absent[1].reason
+    assert known[1].verdict is Verdict.DIVERGES       # the kernel has it and answers 0
+    assert answered[1].verdict is Verdict.DIVERGES    # an answer other than 0 is the kernel's
