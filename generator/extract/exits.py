@@ -97,6 +97,53 @@ def _defined_function(lines: list[_Line], k: int) -> str:
     return ""
 
 
+def _braceless_if(lines: list[_Line], call: int) -> Optional[int]:
+    """Line of the `if (cond)` whose whole body is the statement on line
+    `call` (`if (x)` then `return helper(vcpu);`, no braces), or None."""
+    for j in range(call - 1, -1, -1):
+        if _is_comment(lines[j].text):
+            continue
+        t = _code(lines[j].text).strip()
+        return j if re.fullmatch(r"if\s*\(.*\)", t) else None
+    return None
+
+
+def _early_returns(lines: list[_Line], k: int, i: int) -> list[str]:
+    """What must hold for the helper whose body opens on line k to reach
+    line i: each `if (c)` at the body's top level before line i whose body
+    returns is passed only when `c` is false (`!(c)`; `!x` gives `x`), with
+    a local the body initialises once (`bool on = test_bit(...);`) shown as
+    its initialiser."""
+    inits: dict[str, str] = {}
+    out: list[str] = []
+    depth, j = 0, k + 1
+    while j < i:
+        t = _code(lines[j].text).strip()
+        if depth == 0 and t:
+            stmt, n = t, j
+            while not stmt.endswith((";", "{", ")", "}")) and n + 1 < i:
+                n += 1
+                stmt += " " + _code(lines[n].text).strip()
+            md = re.fullmatch(r"(?:const\s+)?[\w\s\*]+?\b(\w+)\s*=\s*(.+);", stmt)
+            mi = re.fullmatch(r"if\s*\((.*)\)\s*(\{?)", stmt)
+            if md and not stmt.startswith(("return", "if")):
+                inits[md.group(1)] = md.group(2).strip()
+            elif mi:
+                last = _closer(lines, n) if mi.group(2) else min(n + 1, i - 1)
+                body = " ".join(_code(x.text) for x in lines[n + 1:last + 1])
+                if re.search(r"\breturn\b", body) and last < i:
+                    c = mi.group(1).strip()
+                    neg = c[1:].strip() if re.fullmatch(r"!\s*\w+", c) else f"!({c})"
+                    for name, init in inits.items():
+                        neg = re.sub(rf"\b{re.escape(name)}\b", init, neg)
+                    out.append(neg)
+                    j = last + 1
+                    continue
+        depth += t.count("{") - t.count("}")
+        j += 1
+    return out
+
+
 def _fields(lines: list[_Line], k: int, end: int, seed: str,
             helpers: dict) -> list[RunField]:
     out = []
@@ -134,8 +181,8 @@ def _call_site(hunks, helper: str) -> Optional[tuple[list[_Line], int]]:
     for lines in hunks:
         for i, l in enumerate(lines):
             if l.added and re.search(rf"\b{re.escape(helper)}\s*\(", l.text) \
-                    and l.text.strip().endswith(";"):
-                return lines, i
+                    and l.text.strip().endswith(";") and l.text[:1] in (" ", "\t"):
+                return lines, i        # (a line in column 0 is a prototype, no call)
     return None
 
 
@@ -316,25 +363,36 @@ def extract_exits(patches: list[Patch], seed: str, voc: Vocabulary, gvoc: GuestV
             fields = _fields(lines, k, end, seed, helpers)
             glines, g = lines, k
             helper = _defined_function(lines, k)
+            early = []
             if helper:
                 site = _call_site(hunks, helper)
                 if site is None:
-                    _unread(findings, reason, f"it is set in {helper}(), which no line the "
-                            "patch adds calls", seed, l)
+                    if findings is not None:
+                        findings.append(Finding(
+                            FindingKind.NOTE,
+                            f"{reason} is set in {helper}(), which no line the patch adds "
+                            "calls: nothing in this patch reaches it, so it is not in the "
+                            "spec's guest rules", _src(seed, l)))
                     continue
+                early = _early_returns(lines, k, i)
                 glines, call = site
-                g = _opener(glines, call)
-                if g is None:
-                    _unread(findings, reason, f"no block the hunk shows holds the call of "
-                            f"{helper}()", seed, glines[call])
-                    continue
-                end = _closer(glines, g)
+                g = _braceless_if(glines, call)
+                if g is not None:
+                    end = call
+                else:
+                    g = _opener(glines, call)
+                    if g is None:
+                        _unread(findings, reason, f"no block the hunk shows holds the call of "
+                                f"{helper}()", seed, glines[call])
+                        continue
+                    end = _closer(glines, g)
             when = _guard_text(glines, g)
             if when is None:
                 _unread(findings, reason, f"the block it sits in opens with "
                         f"`{glines[g].text.strip()}`, not an `if` whose condition the hunk "
                         "shows", seed, l)
                 continue
+            when = " && ".join([when] + early)
             function = _function(glines[g])
             trig = gvoc.triggers.get(function) or {}
             otherwise, other_src = _otherwise(hunks, glines, end, function, trig, seed)
