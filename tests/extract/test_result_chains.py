@@ -99,3 +99,64 @@ def test_an_errno_after_a_success_branch_is_not_an_ordered_check(tmp_path):
     assert ("w->size > 4096", Errno.E2BIG) not in conds
     # the leading errno branch is still the first check
     assert ("w->flags", Errno.EINVAL) in conds
+
+
+CHECK_EXTENSION = """\
+@@ -288,6 +288,12 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
+ \tcase KVM_CAP_ARM_PTRAUTH_GENERIC:
+ \t\tr = system_has_full_ptr_auth();
+ \t\tbreak;
++\tcase KVM_CAP_ARM_WIDGET:
++\t\tif (kvm)
++\t\t\tr = kvm->arch.widget_width;
++\t\telse
++\t\t\tr = 4;
++\t\tbreak;
+ \tdefault:
+ \t\tr = 0;
+ \t}
+"""
+
+
+def test_both_sides_setting_the_result_give_a_conditional_value(tmp_path):
+    from generator.plan import plan
+    f = _mail(tmp_path, "arch/arm64/kvm/arm.c", ENABLE_CAP + CHECK_EXTENSION)
+    spec = extract_spec(f, "t")
+    op = spec.operation("KVM_CHECK_EXTENSION(KVM_CAP_ARM_WIDGET)")
+    # the value after the if/else, not the last side walked (`4`)
+    assert op.success.ret == "(kvm) ? (kvm->arch.widget_width) : (4)"
+    assert op.success.ret_value is None
+    # the capability answers a value: KVM_ENABLE_CAP's cases do not read an
+    # answer of 0 as the capability's absence
+    gated = [c for c in plan(spec) if c.requires_cap == "KVM_CAP_ARM_WIDGET"]
+    assert gated and all(c.requires_value for c in gated)
+
+
+PENDING = """\
+@@ -91,6 +91,15 @@ int kvm_vm_ioctl_enable_cap(struct kvm *kvm,
+ \t\tr = 0;
+ \t\tset_bit(KVM_ARCH_FLAG_SYSTEM_SUSPEND_ENABLED, &kvm->arch.flags);
+ \t\tbreak;
++\tcase KVM_CAP_ARM_GIZMO:
++\t\tr = 0;
++\t\tif (!irqchip_in_kernel(kvm))
++\t\t\tr = -ENXIO;
++\t\telse if (kvm->created_vcpus)
++\t\t\tr = -EBUSY;
++\t\telse
++\t\t\tkvm->arch.gizmo = cap->args[0];
++\t\tbreak;
+ \tdefault:
+ \t\tr = -EINVAL;
+ \t\tbreak;
+"""
+
+
+def test_an_else_that_keeps_the_value_set_before_the_chain_is_the_success(tmp_path):
+    f = _mail(tmp_path, "arch/arm64/kvm/arm.c", PENDING)
+    op = extract_spec(f, "t").operation("KVM_ENABLE_CAP(KVM_CAP_ARM_GIZMO)")
+    mine = [c for c in op.checks if c.source.seed == f.name]
+    assert [(c.condition, c.errno, c.source.line) for c in mine] == [
+        ("!irqchip_in_kernel(kvm)", Errno.ENXIO, _line(f, "+\t\tif (!irqchip_in_kernel(kvm))")),
+        ("kvm->created_vcpus", Errno.EBUSY, _line(f, "+\t\telse if (kvm->created_vcpus)"))]
+    assert (op.success.ret, op.success.ret_value) == ("0", 0)
