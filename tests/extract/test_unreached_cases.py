@@ -69,3 +69,15 @@ def test_a_case_an_operation_reaches_is_no_finding(tmp_path):
     spec = extract_spec(_mail(tmp_path, code), "t")
     assert spec.operations
     assert not [x for x in spec.findings if "no dispatcher the vocabulary lists" in x.message]
+
+
+def test_a_seed_with_code_but_no_operation_says_why_not_prose_only(tmp_path):
+    from generator.plan import nothing_to_run
+    spec = extract_spec(_mail(tmp_path, CODE), "t")
+    why = nothing_to_run(spec)
+    assert not why.startswith("the seed is prose only")
+    assert why.startswith("no operation or guest rule was extracted from its uAPI and code "
+                          "(it defines KVM_ARM_VCPU_TIMER_WOBBLE)")
+    line = next(i for i, l in enumerate(_mail(tmp_path, CODE).read_text().splitlines(), 1)
+                if l == "+\tcase KVM_ARM_VCPU_TIMER_WOBBLE:")
+    assert f"the first at wobble.txt:{line}: `case KVM_ARM_VCPU_TIMER_WOBBLE:`" in why
