@@ -509,6 +509,7 @@ def _uapi_facts(prep: Prepared, facts: RunFacts, results: list[CaseResult]) -> N
     facts.extra["uapi"] = {**h.to_json(), "note": prep.uapi_note or None,
                            "renumbered": {k: v for k, v in found.items() if v}}
     _capabilities_not_in_kernel(prep, h, results)
+    _ioctls_not_in_kernel(prep, h, results)
     for r in results:
         if r.clause != "cap_number":
             continue
@@ -556,6 +557,37 @@ def _capabilities_not_in_kernel(prep: Prepared, h, results: list[CaseResult]) ->
                     f"does not define it, so KVM_CHECK_EXTENSION answering 0 says the "
                     f"capability is absent there, not that the kernel diverges from the patch "
                     f"(was: {r.reason})")
+
+
+def _ioctls_not_in_kernel(prep: Prepared, h, results: list[CaseResult]) -> None:
+    """A case whose call is an ioctl the patch defines and the kernel's
+    headers do not (the series is not in the kernel under test) is skipped,
+    saying so, whatever it observed: the kernel answers an ioctl it does
+    not have as unknown (arm64's VM and vCPU ioctls: EINVAL), so an errno
+    that matches the patch's is no pass, and one that does not is no
+    divergence."""
+    if not h.ioctls:
+        return                    # headers without ioctls read: nothing to say
+    lacking = {p.spec.name for p in prep.parts if any(i.name not in h.ioctls
+                                                      for i in p.spec.ioctls)}
+    for r in results:
+        if r.verdict not in (Verdict.CONFORMS, Verdict.DIVERGES) or r.spec not in lacking:
+            continue
+        part = next(p for p in prep.parts if p.spec.name == r.spec)
+        case = next((c for c in part.cases if part.qualify(c.id) == r.id or c.id == r.id),
+                    None)
+        ioctls = {i.name: i for i in part.spec.ioctls}
+        absent = next((ioctls[s.op] for s in (case.steps if case else ())
+                       if s.role is StepRole.SUBJECT and s.op in ioctls
+                       and s.op not in h.ioctls), None)
+        if absent is None:
+            continue
+        was = r.verdict.value
+        r.verdict = Verdict.SKIPPED
+        r.reason = (f"{absent.name} (nr {absent.nr:#x}) is not in the kernel under test: "
+                    f"{h.description} does not define it, so the kernel answers it as an "
+                    f"ioctl it does not have, which says nothing of the patch's checks "
+                    f"(would be {was}: {r.reason or 'as expected'})")
 
 
 def _test_of(outcome, part: SpecPart):
