@@ -35,6 +35,7 @@ from generator.model.vocab import Vocabulary
 
 _EXIT = re.compile(r"(?:\w+->)*run->exit_reason\s*=\s*(KVM_EXIT_\w+)\s*;")
 _FIELD = re.compile(r"(?:\w+->)*run->(\w+(?:\.\w+)+)\s*=\s*(.+?)\s*;")
+_COMPOUND = re.compile(r"(?:\w+->)*run->(\w+(?:\.\w+)+)\s*(?:[|&^+\-*/%]|<<|>>)=")
 _FUNC_DEF = re.compile(r"^(?:static\s+)?(?:inline\s+)?[\w\s\*]*?\b(\w+)\s*\([^;]*\)\s*\{?$")
 _CASE = re.compile(r"\s*case\s+(\w+)\s*:")
 _CALL_STMT = re.compile(r"\s*\w+\s*\(.*\)\s*;\s*$")
@@ -145,17 +146,51 @@ def _early_returns(lines: list[_Line], k: int, i: int) -> list[str]:
 
 
 def _fields(lines: list[_Line], k: int, end: int, seed: str,
-            helpers: dict) -> list[RunField]:
+            helpers: dict, findings: Optional[list] = None) -> list[RunField]:
+    """The run fields the block opened on line k stores whenever it sets
+    the exit; a store inside an `if` nested in the block is made only
+    sometimes (`if (far_valid) run->x.gva = ...;`): a note at its line, not
+    a field the exit always fills."""
     out = []
+    varies: dict[str, tuple] = {}     # path -> (first line, condition) of a varying store
+    depth, guard, braceless = 0, [], ""
     for j in range(k + 1, end):
+        code = _code(lines[j].text)
+        if not code.strip():
+            continue
+        mi = re.match(r"\s*(?:\}\s*else\s+)?if\s*\((.*)\)\s*\{?\s*$", code)
+        if mi and "{" in code:
+            guard.append(mi.group(1))
         m = _FIELD.search(lines[j].text)
-        if m and not _EXIT.search(lines[j].text):
+        mc = _COMPOUND.search(lines[j].text)
+        nested = depth > 0 or bool(braceless)
+        if braceless:
+            guard.append(braceless)
+        braceless = mi.group(1) if mi and "{" not in code else ""
+        if (m or mc) and not _EXIT.search(lines[j].text) and (nested or mc):
+            path = (m or mc).group(1)
+            varies[path] = varies.get(path) or (lines[j], guard[-1] if nested and guard else "")
+        elif m and not _EXIT.search(lines[j].text):
             f = RunField(m.group(1), m.group(2), _src(seed, lines[j]))
             mc = re.fullmatch(r"(\w+)\s*\((.*)\)", f.expr)
             if mc and mc.group(1) in helpers:
                 f.value, line = helpers[mc.group(1)]
                 f.value_source = _src(seed, line)
             out.append(f)
+        if nested and depth == 0 and guard:
+            guard.pop()               # the one statement of a braceless `if`
+        opened, closed = code.count("{"), code.count("}")
+        depth = max(depth + opened - closed, 0)
+        if closed > opened and guard:
+            guard.pop()
+    for path, (line, cond) in varies.items():
+        out = [f for f in out if f.path != path]
+        if findings is not None:
+            findings.append(Finding(
+                FindingKind.NOTE,
+                f"run->{path} is changed under a condition inside the exit's block"
+                f"{' (`' + cond + '`)' if cond else ''}: its value is not one the exit always "
+                "gives, so it is not a run field the cases check", _src(seed, line)))
     return out
 
 
@@ -360,7 +395,7 @@ def extract_exits(patches: list[Patch], seed: str, voc: Vocabulary, gvoc: GuestV
                 _unread(findings, reason, "no block the hunk shows holds it", seed, l)
                 continue
             end = _closer(lines, k)
-            fields = _fields(lines, k, end, seed, helpers)
+            fields = _fields(lines, k, end, seed, helpers, findings)
             glines, g = lines, k
             helper = _defined_function(lines, k)
             early = []

@@ -7,7 +7,10 @@
   helper initialises once shown as its initialiser, so the capability
   whose state it tests is found;
 * a helper no line calls (posted ahead of its caller) is a note, not
-  damage: the spec is still written without the rule."""
+  damage: the spec is still written without the rule;
+* a run field the exit's block changes under a nested condition (or with
+  `|=`) is no value the exit always gives: a note at its line, not a run
+  field of the rule."""
 from __future__ import annotations
 
 from generator.extract import extract_spec
@@ -80,3 +83,20 @@ def test_an_exit_in_a_helper_nothing_calls_is_a_note_not_damage(tmp_path):
     assert f.kind is FindingKind.NOTE
     assert "widget_exit(), which no line the patch adds calls" in f.message
     assert spec.operation("KVM_ENABLE_CAP(KVM_CAP_ARM_WIDGET_EXIT)") is not None
+
+
+def test_a_run_field_changed_under_a_condition_is_a_note_not_a_field(tmp_path):
+    varying = HELPER.replace(
+        "+\tvcpu->run->widget.esr = kvm_vcpu_get_esr(vcpu);\n",
+        "+\tvcpu->run->widget.esr = kvm_vcpu_get_esr(vcpu);\n"
+        "+\tvcpu->run->widget.flags = 0;\n"
+        "+\tif (widget_far_valid(vcpu))\n"
+        "+\t\tvcpu->run->widget.flags |= 1;\n")
+    varying = varying.replace("@@ -200,6 +204,24 @@", "@@ -200,6 +204,27 @@")
+    f = _mail(tmp_path, "arch/arm64/kvm/arm.c", varying)
+    spec = extract_spec(f, "t")
+    [r] = [r for r in spec.guest if r.kind is GuestRuleKind.EXIT]
+    assert [x.path for x in r.run_fields] == ["widget.esr"]
+    [note] = [x for x in spec.findings if "run->widget.flags is changed" in x.message]
+    assert "(`widget_far_valid(vcpu)`)" in note.message
+    assert note.source.text == "vcpu->run->widget.flags |= 1;"
