@@ -191,6 +191,7 @@ def extract_spec(seed_path: Path, name: str, voc: Vocabulary | None = None) -> S
                                      Source(f.seed, f.line, "", "", "")))
     spec.findings += _truncation(patches, corpus, seed)
     spec.findings += _lost_cases(patches, spec, seed)
+    spec.findings += _unreached_cases(patches, spec, seed, voc)
     _point_into_files(spec, series)
     return spec
 
@@ -261,6 +262,65 @@ def _lost_cases(patches: list[Patch], spec: Spec, seed: str) -> list[Finding]:
                 f"{i.name} is defined ({i.source}) but no `case {i.name}:` of the patch's code "
                 "handles it (a damaged case label, or the handler is in a patch not here); "
                 "it has no operation in this spec", i.source))
+    return out
+
+
+_DEF_START = re.compile(r'^(?:static\s+|inline\s+|__always_inline\s+)*[A-Za-z_][\w\s\*]*?'
+                        r'\b([A-Za-z_]\w*)\s*\([^;]*$')
+
+
+def _unreached_cases(patches: list[Patch], spec: Spec, seed: str,
+                     voc: Vocabulary) -> list[Finding]:
+    """A `case NAME:` the patch adds for a uAPI constant it defines (a new
+    device attribute, register or group), in a function the vocabulary
+    lists as no dispatcher, when no operation or guest rule of the spec
+    uses NAME: the request that case serves is not in the spec and none of
+    its checks are extracted.  Said once per function, at the case's line,
+    instead of a spec that is silently without it."""
+    defined = {c.name: c for c in spec.constants if "uapi" in c.header}
+    used: set[str] = set()
+    walked = set(voc.dispatch)      # functions an operation's walk goes through
+    for o in spec.operations:
+        used |= set(re.findall(r"\w+", o.body or ""))
+        walked |= {m.group(1) for t in (o.body or "").splitlines()
+                   if not t[:1].isspace() and (m := _DEF_START.match(t))}
+    for r in spec.guest:
+        used |= set(re.findall(r"\w+", " ".join((r.name, r.value, r.when, r.trigger_arg))))
+    out, seen = [], set()
+    for p in patches:
+        for f in p.files:
+            if not f.path.endswith(".c"):
+                continue
+            for h in f.hunks:
+                fn = (re.search(r"(\w+)\s*\(", h.section) or [None, ""])[1]
+                side = h.new_side()
+                for i, l in enumerate(side):
+                    m = _DEF_START.match(l.text)
+                    if m and not l.text[:1].isspace():
+                        fn = m.group(1)
+                    mc = re.match(r"\s*case\s+([A-Za-z_]\w*)\s*:", l.text)
+                    if not (mc and l.kind is LineKind.ADD) or mc.group(1) not in defined:
+                        continue
+                    name = mc.group(1)
+                    if name in used or fn in walked or (name, fn) in seen:
+                        continue
+                    body = []
+                    for x in side[i + 1:]:
+                        if re.match(r"\s*(case\b|default\s*:|})", x.text):
+                            break
+                        body.append(x.text)
+                    if set(re.findall(r"(\w+)\s*\(", " ".join(body))) & walked:
+                        continue        # the case hands the request to an operation's code
+                    seen.add((name, fn))
+                    c = defined[name]
+                    out.append(Finding(
+                        FindingKind.NOTE,
+                        f"`case {name}:` in {fn or 'a function'}() handles {name}, which the "
+                        f"patch defines ({c.source.seed}:{c.source.line}), but "
+                        f"{fn or 'that function'}() is no dispatcher the vocabulary lists "
+                        "(`dispatch:`): the request this case serves has no operation in this "
+                        "spec and none of its checks are extracted",
+                        Source(seed, l.seed_line, p.label, f.path, l.text.strip())))
     return out
 
 

@@ -35,6 +35,7 @@ from generator.model.vocab import Vocabulary
 
 _EXIT = re.compile(r"(?:\w+->)*run->exit_reason\s*=\s*(KVM_EXIT_\w+)\s*;")
 _FIELD = re.compile(r"(?:\w+->)*run->(\w+(?:\.\w+)+)\s*=\s*(.+?)\s*;")
+_COMPOUND = re.compile(r"(?:\w+->)*run->(\w+(?:\.\w+)+)\s*(?:[|&^+\-*/%]|<<|>>)=")
 _FUNC_DEF = re.compile(r"^(?:static\s+)?(?:inline\s+)?[\w\s\*]*?\b(\w+)\s*\([^;]*\)\s*\{?$")
 _CASE = re.compile(r"\s*case\s+(\w+)\s*:")
 _CALL_STMT = re.compile(r"\s*\w+\s*\(.*\)\s*;\s*$")
@@ -97,18 +98,99 @@ def _defined_function(lines: list[_Line], k: int) -> str:
     return ""
 
 
+def _braceless_if(lines: list[_Line], call: int) -> Optional[int]:
+    """Line of the `if (cond)` whose whole body is the statement on line
+    `call` (`if (x)` then `return helper(vcpu);`, no braces), or None."""
+    for j in range(call - 1, -1, -1):
+        if _is_comment(lines[j].text):
+            continue
+        t = _code(lines[j].text).strip()
+        return j if re.fullmatch(r"if\s*\(.*\)", t) else None
+    return None
+
+
+def _early_returns(lines: list[_Line], k: int, i: int) -> list[str]:
+    """What must hold for the helper whose body opens on line k to reach
+    line i: each `if (c)` at the body's top level before line i whose body
+    returns is passed only when `c` is false (`!(c)`; `!x` gives `x`), with
+    a local the body initialises once (`bool on = test_bit(...);`) shown as
+    its initialiser."""
+    inits: dict[str, str] = {}
+    out: list[str] = []
+    depth, j = 0, k + 1
+    while j < i:
+        t = _code(lines[j].text).strip()
+        if depth == 0 and t:
+            stmt, n = t, j
+            while not stmt.endswith((";", "{", ")", "}")) and n + 1 < i:
+                n += 1
+                stmt += " " + _code(lines[n].text).strip()
+            md = re.fullmatch(r"(?:const\s+)?[\w\s\*]+?\b(\w+)\s*=\s*(.+);", stmt)
+            mi = re.fullmatch(r"if\s*\((.*)\)\s*(\{?)", stmt)
+            if md and not stmt.startswith(("return", "if")):
+                inits[md.group(1)] = md.group(2).strip()
+            elif mi:
+                last = _closer(lines, n) if mi.group(2) else min(n + 1, i - 1)
+                body = " ".join(_code(x.text) for x in lines[n + 1:last + 1])
+                if re.search(r"\breturn\b", body) and last < i:
+                    c = mi.group(1).strip()
+                    neg = c[1:].strip() if re.fullmatch(r"!\s*\w+", c) else f"!({c})"
+                    for name, init in inits.items():
+                        neg = re.sub(rf"\b{re.escape(name)}\b", init, neg)
+                    out.append(neg)
+                    j = last + 1
+                    continue
+        depth += t.count("{") - t.count("}")
+        j += 1
+    return out
+
+
 def _fields(lines: list[_Line], k: int, end: int, seed: str,
-            helpers: dict) -> list[RunField]:
+            helpers: dict, findings: Optional[list] = None) -> list[RunField]:
+    """The run fields the block opened on line k stores whenever it sets
+    the exit; a store inside an `if` nested in the block is made only
+    sometimes (`if (far_valid) run->x.gva = ...;`): a note at its line, not
+    a field the exit always fills."""
     out = []
+    varies: dict[str, tuple] = {}     # path -> (first line, condition) of a varying store
+    depth, guard, braceless = 0, [], ""
     for j in range(k + 1, end):
+        code = _code(lines[j].text)
+        if not code.strip():
+            continue
+        mi = re.match(r"\s*(?:\}\s*else\s+)?if\s*\((.*)\)\s*\{?\s*$", code)
+        if mi and "{" in code:
+            guard.append(mi.group(1))
         m = _FIELD.search(lines[j].text)
-        if m and not _EXIT.search(lines[j].text):
+        mc = _COMPOUND.search(lines[j].text)
+        nested = depth > 0 or bool(braceless)
+        if braceless:
+            guard.append(braceless)
+        braceless = mi.group(1) if mi and "{" not in code else ""
+        if (m or mc) and not _EXIT.search(lines[j].text) and (nested or mc):
+            path = (m or mc).group(1)
+            varies[path] = varies.get(path) or (lines[j], guard[-1] if nested and guard else "")
+        elif m and not _EXIT.search(lines[j].text):
             f = RunField(m.group(1), m.group(2), _src(seed, lines[j]))
             mc = re.fullmatch(r"(\w+)\s*\((.*)\)", f.expr)
             if mc and mc.group(1) in helpers:
                 f.value, line = helpers[mc.group(1)]
                 f.value_source = _src(seed, line)
             out.append(f)
+        if nested and depth == 0 and guard:
+            guard.pop()               # the one statement of a braceless `if`
+        opened, closed = code.count("{"), code.count("}")
+        depth = max(depth + opened - closed, 0)
+        if closed > opened and guard:
+            guard.pop()
+    for path, (line, cond) in varies.items():
+        out = [f for f in out if f.path != path]
+        if findings is not None:
+            findings.append(Finding(
+                FindingKind.NOTE,
+                f"run->{path} is changed under a condition inside the exit's block"
+                f"{' (`' + cond + '`)' if cond else ''}: its value is not one the exit always "
+                "gives, so it is not a run field the cases check", _src(seed, line)))
     return out
 
 
@@ -134,8 +216,8 @@ def _call_site(hunks, helper: str) -> Optional[tuple[list[_Line], int]]:
     for lines in hunks:
         for i, l in enumerate(lines):
             if l.added and re.search(rf"\b{re.escape(helper)}\s*\(", l.text) \
-                    and l.text.strip().endswith(";"):
-                return lines, i
+                    and l.text.strip().endswith(";") and l.text[:1] in (" ", "\t"):
+                return lines, i        # (a line in column 0 is a prototype, no call)
     return None
 
 
@@ -313,28 +395,39 @@ def extract_exits(patches: list[Patch], seed: str, voc: Vocabulary, gvoc: GuestV
                 _unread(findings, reason, "no block the hunk shows holds it", seed, l)
                 continue
             end = _closer(lines, k)
-            fields = _fields(lines, k, end, seed, helpers)
+            fields = _fields(lines, k, end, seed, helpers, findings)
             glines, g = lines, k
             helper = _defined_function(lines, k)
+            early = []
             if helper:
                 site = _call_site(hunks, helper)
                 if site is None:
-                    _unread(findings, reason, f"it is set in {helper}(), which no line the "
-                            "patch adds calls", seed, l)
+                    if findings is not None:
+                        findings.append(Finding(
+                            FindingKind.NOTE,
+                            f"{reason} is set in {helper}(), which no line the patch adds "
+                            "calls: nothing in this patch reaches it, so it is not in the "
+                            "spec's guest rules", _src(seed, l)))
                     continue
+                early = _early_returns(lines, k, i)
                 glines, call = site
-                g = _opener(glines, call)
-                if g is None:
-                    _unread(findings, reason, f"no block the hunk shows holds the call of "
-                            f"{helper}()", seed, glines[call])
-                    continue
-                end = _closer(glines, g)
+                g = _braceless_if(glines, call)
+                if g is not None:
+                    end = call
+                else:
+                    g = _opener(glines, call)
+                    if g is None:
+                        _unread(findings, reason, f"no block the hunk shows holds the call of "
+                                f"{helper}()", seed, glines[call])
+                        continue
+                    end = _closer(glines, g)
             when = _guard_text(glines, g)
             if when is None:
                 _unread(findings, reason, f"the block it sits in opens with "
                         f"`{glines[g].text.strip()}`, not an `if` whose condition the hunk "
                         "shows", seed, l)
                 continue
+            when = " && ".join([when] + early)
             function = _function(glines[g])
             trig = gvoc.triggers.get(function) or {}
             otherwise, other_src = _otherwise(hunks, glines, end, function, trig, seed)

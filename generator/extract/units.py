@@ -325,13 +325,41 @@ def _parse_unit(u: Unit, seed: str) -> None:
     if u.kind is UnitKind.FUNCTION:
         text, first = cparse.join_lines(u.lines, seed)
     else:
-        text, first = cparse.join_lines(u.lines, seed)
+        text, first = cparse.join_lines(_balanced_conditionals(u.lines), seed)
         text = f"int __kconform_case(void) {{\n#line {first} \"{seed}\"\n{text}\n}}"
     parsed = cparse.parse(text, seed, first if u.kind is UnitKind.FUNCTION else first - 1)
     funcs = [e for e in parsed.ast.ext if isinstance(e, c_ast.FuncDef)]
     u.ast = funcs[-1] if funcs else None
 
 
+
+
+_PP_OPEN = re.compile(r"^\s*#\s*if(?:n?def)?\b")
+_PP_MID = re.compile(r"^\s*#\s*(?:else|elif)\b")
+_PP_CLOSE = re.compile(r"^\s*#\s*endif\b")
+
+
+def _balanced_conditionals(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """A case block cut out of a dispatcher with its `#ifdef CONFIG_...`
+    lines: the `#if` that opens before the next case (`return 1;` then
+    `#ifdef CONFIG_KVM_MMIO` then the next label) and an `#endif` or
+    `#else` closing a conditional opened above the block are blanked (the
+    line numbers stay), so the block preprocesses; balanced ones are kept."""
+    out = list(lines)
+    opened: list[int] = []
+    for k, (_, t) in enumerate(out):
+        if _PP_OPEN.match(t):
+            opened.append(k)
+        elif _PP_MID.match(t) and not opened:
+            out[k] = (out[k][0], "")
+        elif _PP_CLOSE.match(t):
+            if opened:
+                opened.pop()
+            else:
+                out[k] = (out[k][0], "")
+    for k in opened:
+        out[k] = (out[k][0], "")
+    return out
 
 
 @dataclass(frozen=True)

@@ -266,6 +266,8 @@ class HandlerWalker(ConditionReader):
                 if cond is not s.cond:        # `if (ok) { ...; r = 0; }`: the success side
                     self.stmt(s.iftrue, st.derive(guard=_and(st.guard,
                                                              self._shown_cond(s.cond, st))))
+            elif self._result_chain(s, st):
+                pass
             else:
                 if not self._helper_errors(s, st) and not self._mainline_errno(s, st):
                     self._unreadable(s, st)
@@ -276,6 +278,7 @@ class HandlerWalker(ConditionReader):
                     neg = (self._shown_cond(s.cond.expr, st)
                            if isinstance(s.cond, c_ast.UnaryOp) and s.cond.op == "!" else f"!({cond})")
                     self.stmt(s.iffalse, st.derive(guard=_and(st.guard, neg)))
+                    self._merge_sides(s, st)
         elif isinstance(s, c_ast.Switch):
             self._switch(s, st)
         elif isinstance(s, (c_ast.While, c_ast.For, c_ast.DoWhile)):
@@ -691,6 +694,95 @@ class HandlerWalker(ConditionReader):
         if before and isinstance(last.rvalue, c_ast.Constant) and last.rvalue.value == "0":
             return _negate(s.cond), Outcome(before)
         return None
+
+    def _merge_sides(self, s: c_ast.If, st: State) -> None:
+        """`if (c) r = a; else r = b;` (neither side leaves): after it, r
+        holds `c ? a : b`, the value a later `break;` or `return r;` hands
+        back (KVM_CHECK_EXTENSION's `if (kvm) r = <state>; else r =
+        <default>;`), not the last side walked."""
+        def last_set(body):
+            items = body.block_items or [] if isinstance(body, c_ast.Compound) else [body]
+            if self._leaves(items):
+                return None
+            sets = [it for it in items if isinstance(it, c_ast.Assignment) and it.op == "="
+                    and isinstance(it.lvalue, c_ast.ID)]
+            return sets[-1] if sets else None
+        a, b = last_set(s.iftrue), last_set(s.iffalse)
+        if a is None or b is None or a.lvalue.name != b.lvalue.name \
+                or errno_of(a.rvalue) or errno_of(b.rvalue):
+            return
+        var = a.lvalue.name
+        st.locals.setdefault(var, []).append(
+            c_ast.TernaryOp(s.cond, a.rvalue, b.rvalue, s.coord))
+        st.lastvar = var
+
+    def _result_chain(self, s: c_ast.If, st: State) -> bool:
+        """`if (a) { r = -E1; } else if (b) { r = -E2; } else { r = 0; ... }`:
+        no branch leaves, each sets the local the code returns (by `break`
+        or `return r;` after the chain).  The leading branches that set it
+        to an errno are checks, in order (`a` fails with E1, then `b` with
+        E2); what follows them (the `else`, or branches setting another
+        value) is the success path, walked as any code.  An `else` that does
+        not set the local (or no `else`) leaves the value it had before the
+        chain, which must then be no errno (`r = 0;` above it) -- or, with
+        no `else` and no such value, every branch must set an errno and the
+        local must be the one the function is known to return; a chain
+        inside the branch of an `if`
+        that is no check (a guard) is not read so.  Returns whether `s` was
+        read so."""
+        branches, node = [], s
+        while isinstance(node, c_ast.If):
+            branches.append((node.cond, node.iftrue))
+            node = node.iffalse
+        final = node
+
+        def sets(body) -> dict[str, c_ast.Node] | None:
+            items = body.block_items or [] if isinstance(body, c_ast.Compound) else [body]
+            if not items or self._leaves(items):
+                return None
+            return {it.lvalue.name: it.rvalue for it in items
+                    if isinstance(it, c_ast.Assignment) and it.op == "="
+                    and isinstance(it.lvalue, c_ast.ID)}
+
+        assigned = [sets(b) for _, b in branches]
+        rest_sets = sets(final) if final is not None else {}
+        if any(a is None for a in assigned) or rest_sets is None:
+            return False
+        common = set.intersection(*(set(a) for a in assigned))
+        var = next((v for v in sorted(common) if errno_of(assigned[0][v])), None)
+        if var is None:
+            return False
+        errs = [errno_of(a[var]) for a in assigned]
+        pending = st.locals.get(var) or []
+        if var in rest_sets:
+            errs.append(errno_of(rest_sets[var]))
+        elif pending and not errno_of(pending[-1]):
+            pass     # `r = 0; if (a) r = -E1; else if (b) r = -E2; [else <no r>]`
+        elif final is not None or len(branches) < 2 or var not in (
+                self.frames[-1].ret_var, st.errvar):
+            return False
+        n = next((k for k, e in enumerate(errs) if not e), len(errs))
+        if n == 0 or st.guard or (final is None and n < len(branches)):
+            return False
+        # an errno branch after a success branch is no check made in order:
+        # the rest of the chain is walked as any `if` (its errors unread)
+        for (cond, _), e in zip(branches[:n], errs):
+            self._add_checks(cond, Outcome(e), st)
+            self._user_reads(cond, st)
+        rest = branches[n:]
+        if rest:
+            first = rest[0]
+            tail = c_ast.If(first[0], first[1], None, first[0].coord)
+            cur = tail
+            for cond, body in rest[1:]:
+                cur.iffalse = c_ast.If(cond, body, None, cond.coord)
+                cur = cur.iffalse
+            cur.iffalse = final
+            self.stmt(tail, st)
+        elif final is not None:
+            self.stmt(final, st)
+        st.errvar = var
+        return True
 
     @staticmethod
     def _leaves(items) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Optional
 
-from generator.model import OpKind, Reach, Spec
+from generator.model import FindingKind, OpKind, Reach, Spec
 from generator.model.case import Case, Gap, Plan, Untested
 from generator.model.vocab import Vocabulary
 from generator.plan.guest import plan_guest
@@ -101,6 +101,8 @@ def nothing_to_run(spec: Spec, cases: Optional[list[Case]] = None) -> str:
         return (f"its {len(internal)} operation(s) ({', '.join(internal)}) are internal "
                 f"functions no ioctl in the supplied material reaches; their {rules} "
                 "rule(s) are listed as not reachable")
+    if not spec.operations and not spec.guest and _has_code(spec):
+        return _no_operation(spec)
     if not spec.operations and not spec.guest:
         testable = [c for c in spec.claims if c.testable]
         mapped = [c.case for c in testable if c.case]
@@ -109,3 +111,26 @@ def nothing_to_run(spec: Spec, cases: Optional[list[Case]] = None) -> str:
             text += f"; its testable claims map to {', '.join(sorted(set(mapped)))}"
         return text
     return "no case could be planned from its operations"
+
+
+def _has_code(spec: Spec) -> bool:
+    """The seed has uAPI definitions or code, not prose only."""
+    return bool(spec.constants or spec.capabilities or spec.ioctls or spec.structs
+                or any(f.source.path.endswith((".c", ".h")) for f in spec.findings))
+
+
+def _no_operation(spec: Spec) -> str:
+    """Why a seed with uAPI or code gives no operation: what it defines and
+    the first finding about its code (a case outside every dispatcher, a
+    block that does not parse), with its line."""
+    defined = [x.name for x in (*spec.ioctls, *spec.capabilities, *spec.constants)]
+    text = ("no operation or guest rule was extracted from its uAPI and code"
+            + (f" (it defines {', '.join(defined[:4])}{', ...' if len(defined) > 4 else ''})"
+               if defined else ""))
+    why = [f for f in spec.findings if f.source.path.endswith((".c", ".h"))
+           and f.kind in (FindingKind.NOTE, FindingKind.PARSE_ERROR, FindingKind.DAMAGE)]
+    if why:
+        f = why[0]
+        text += (f"; {len(why)} finding(s) about its code say why, the first at "
+                 f"{f.source.seed}:{f.source.line}: {f.message}")
+    return text

@@ -514,6 +514,9 @@ def _field_test(spec: Spec, op: Operation, check: Check, node, fields: list[str]
     path = _field_path(node, op, fields)
     if path is not None:
         return Violation(check, How.TRUTHY, field=path, value=1)
+    zero = _zero_test(node, op, fields)
+    if zero is not None:                # `!field` fails when it is 0
+        return Violation(check, How.VALUE, field=zero, value=0, note="zero")
     if (isinstance(node, c_ast.BinaryOp) and node.op == "&"
             and isinstance(node.right, c_ast.UnaryOp) and node.right.op == "~"
             and isinstance(node.right.expr, c_ast.ID)):
@@ -603,6 +606,17 @@ def host_violation(spec: Spec, op: Operation, check: Check,
                      arg="" if profile.name == DEFAULT_PROFILE else profile.name,
                      parts=(inner,) if inner is not None else (),
                      note=", ".join(sorted(lacks)))
+
+
+def _zero_test(node, op: Operation, fields: list[str]) -> Optional[str]:
+    """The input a check `!field` (or `field == 0`) tests for zero: it
+    fails with the field 0, and a valid call gives it 1."""
+    if isinstance(node, c_ast.UnaryOp) and node.op == "!":
+        return _field_path(node.expr, op, fields)
+    if isinstance(node, c_ast.BinaryOp) and node.op == "==" and \
+            isinstance(node.right, c_ast.Constant) and to_c(node.right) == "0":
+        return _field_path(node.left, op, fields)
+    return None
 
 
 def _conjuncts(node) -> list:
@@ -1137,6 +1151,9 @@ class _OpPlanner:
         for c in self.op.checks:
             if c.reach is not Reach.REACHABLE or c.value is not None:
                 continue
+            zero = _zero_test(parse_expr(c.condition), self.op, self.fields)
+            if zero is not None:
+                out.setdefault(zero, 1)
             got = _not_one_of(self.spec, self.op, parse_expr(c.condition), self.fields,
                               self.vocab)
             if got is not None:

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from generator import paths
 from generator.runner import cachefs
-from generator.model.case import Case, StepRole, Untested
+from generator.model.case import Case, CheckExtension, StepRole, Untested
 from generator.plan import nothing_to_run, plan, plan_all
 from generator.run.hosts import split_by_host
 from generator.verdict.crosscheck import CaseResult, Observations, crosscheck, from_ktap
@@ -534,6 +534,10 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
         for o in others:
             results += o["results"]
     facts = RunFacts.from_outcome(outcome, req.binding.value)
+    facts.bindings = bindings
+    # before the counts, as it may skip a case; another target's results
+    # have had theirs
+    _uapi_facts(prep, facts, own)
     facts.extra["log"] = str(outcome.log_path) if outcome.log_path else None
     facts.extra.update(target.facts())
     if others:
@@ -555,7 +559,6 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                         [r for r in results if r.spec == p.spec.name])}
                    for p in prep.parts]
     facts.bindings = bindings
-    _uapi_facts(prep, facts, own)      # another target's results have had theirs
     mismatch = _binding_mismatch(req, bindings)
     if mismatch and not broke:
         broke = mismatch
@@ -689,6 +692,8 @@ def _uapi_facts(prep: Prepared, facts: RunFacts, results: list[CaseResult]) -> N
     facts.extra["uapi"] = {**h.to_json(), "note": prep.uapi_note or None,
                            "renumbered": {k: v for k, v in found.items() if v}}
     _default_cap_numbers(prep, facts, results)
+    _capabilities_not_in_kernel(prep, h, results)
+    _ioctls_not_in_kernel(prep, h, results)
     for r in results:
         if r.clause != "cap_number":
             continue
@@ -742,6 +747,63 @@ def _default_cap_numbers(prep: Prepared, facts: RunFacts, results: list[CaseResu
         if r.verdict is Verdict.DIVERGES:
             r.decided_by = cap.source
         r.reason = (f"{r.reason}; " if r.reason else "") + meaning
+
+
+def _capabilities_not_in_kernel(prep: Prepared, h, results: list[CaseResult]) -> None:
+    """A case that diverges only because KVM_CHECK_EXTENSION of a capability
+    the kernel's headers do not define answered 0 is skipped, saying so: the
+    kernel under test does not have the capability (the series, or the
+    patch that merged it, is not in it), which is no divergence of the
+    kernel from the patch.  A capability the headers define keeps its
+    verdict."""
+    for r in results:
+        if r.verdict is not Verdict.DIVERGES or r.step is None or r.observed is None \
+                or r.observed.ret != 0:
+            continue
+        part = next((p for p in prep.parts if p.spec.name == r.spec), None)
+        case = next((c for c in (part.cases if part else [])
+                     if part.qualify(c.id) == r.id or c.id == r.id), None)
+        step = case.steps[r.step] if case is not None and r.step < len(case.steps) else None
+        if not isinstance(step, CheckExtension) or not step.cap or step.cap in h.caps:
+            continue
+        cap = next((c for c in part.spec.capabilities if c.name == step.cap), None)
+        number = f"({cap.number}) " if cap is not None else ""
+        r.verdict = Verdict.SKIPPED
+        r.reason = (f"{step.cap} {number}is not in the kernel under test: {h.description} "
+                    f"does not define it, so KVM_CHECK_EXTENSION answering 0 says the "
+                    f"capability is absent there, not that the kernel diverges from the patch "
+                    f"(was: {r.reason})")
+
+
+def _ioctls_not_in_kernel(prep: Prepared, h, results: list[CaseResult]) -> None:
+    """A case whose call is an ioctl the patch defines and the kernel's
+    headers do not (the series is not in the kernel under test) is skipped,
+    saying so, whatever it observed: the kernel answers an ioctl it does
+    not have as unknown (arm64's VM and vCPU ioctls: EINVAL), so an errno
+    that matches the patch's is no pass, and one that does not is no
+    divergence."""
+    if not h.ioctls:
+        return                    # headers without ioctls read: nothing to say
+    lacking = {p.spec.name for p in prep.parts if any(i.name not in h.ioctls
+                                                      for i in p.spec.ioctls)}
+    for r in results:
+        if r.verdict not in (Verdict.CONFORMS, Verdict.DIVERGES) or r.spec not in lacking:
+            continue
+        part = next(p for p in prep.parts if p.spec.name == r.spec)
+        case = next((c for c in part.cases if part.qualify(c.id) == r.id or c.id == r.id),
+                    None)
+        ioctls = {i.name: i for i in part.spec.ioctls}
+        absent = next((ioctls[s.op] for s in (case.steps if case else ())
+                       if s.role is StepRole.SUBJECT and s.op in ioctls
+                       and s.op not in h.ioctls), None)
+        if absent is None:
+            continue
+        was = r.verdict.value
+        r.verdict = Verdict.SKIPPED
+        r.reason = (f"{absent.name} (nr {absent.nr:#x}) is not in the kernel under test: "
+                    f"{h.description} does not define it, so the kernel answers it as an "
+                    f"ioctl it does not have, which says nothing of the patch's checks "
+                    f"(would be {was}: {r.reason or 'as expected'})")
 
 
 def _test_of(outcome, part: SpecPart):

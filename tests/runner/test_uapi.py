@@ -109,3 +109,82 @@ def test_an_ioctl_the_kernel_renumbers_is_bound_by_name():
     assert same == render_c(MTE, plan(MTE), CapBinding.HEADER)       # same number: unchanged
     patch = render_c(MTE, plan(MTE), CapBinding.PATCH, kernel_ioctls={"KVM_ARM_MTE_COPY_TAGS": 0xb5})
     assert "renumbered" not in patch                                 # --cap-binding patch
+
+
+def test_a_capability_the_kernel_does_not_define_is_skipped_not_a_divergence(tmp_path):
+    """A posted capability the kernel under test's headers do not name (the
+    series is not in that kernel): KVM_CHECK_EXTENSION answering 0 there is
+    the capability's absence, reported as skipped with the reason; one the
+    headers define that answers 0 still diverges."""
+    import copy
+    from types import SimpleNamespace
+
+    from generator.model import Source, Verdict
+    from generator.model.case import Case, CheckExtension
+    from generator.model.spec import Capability
+    from generator.report.table import RunFacts
+    from generator.run.pipeline import _uapi_facts
+    from generator.verdict.crosscheck import CaseResult, Expect
+    spec = copy.deepcopy(MTE)
+    spec.capabilities.append(Capability("KVM_CAP_ARM_WIDGET", 240, Source("w.txt", 9)))
+    h = uapi.from_source_tree(_tree(tmp_path, "include/uapi/linux/kvm.h"))
+
+    def row(cid, cap, ret):
+        case = Case(cid, spec.name, "success", Source("w.txt", 9), "", [CheckExtension(cap=cap)])
+        r = CaseResult(cid, spec.name, "success", Source("w.txt", 9), Expect(1, None),
+                       Expect(ret, None), Verdict.DIVERGES, reason="step 0: expected ret=1",
+                       step=0)
+        return case, r
+
+    absent, known, answered = (row("a", "KVM_CAP_ARM_WIDGET", 0), row("b", "KVM_CAP_ARM_MTE", 0),
+                               row("c", "KVM_CAP_ARM_WIDGET", 2))
+    part = SimpleNamespace(spec=spec, cases=[absent[0], known[0], answered[0]],
+                           qualify=lambda i: i)
+    prep = SimpleNamespace(uapi=h, uapi_note="", parts=[part])
+    _uapi_facts(prep, RunFacts(), [absent[1], known[1], answered[1]])
+    assert absent[1].verdict is Verdict.SKIPPED
+    assert absent[1].reason.startswith("KVM_CAP_ARM_WIDGET (240) is not in the kernel under test")
+    assert "was: step 0: expected ret=1" in absent[1].reason
+    assert known[1].verdict is Verdict.DIVERGES       # the kernel has it and answers 0
+    assert answered[1].verdict is Verdict.DIVERGES    # an answer other than 0 is the kernel's
+
+
+def test_a_call_of_an_ioctl_the_kernel_does_not_define_is_skipped_whatever_it_saw(tmp_path):
+    """The patch's ioctl is not in the kernel under test's headers: the
+    kernel answers it as an unknown ioctl, so a case that matched the
+    patch's errno (an EINVAL check) is no pass and one that did not is no
+    divergence; a case calling an ioctl the headers define keeps its
+    verdict."""
+    import copy
+    from types import SimpleNamespace
+
+    from generator.model import IocDir, Source, Verdict
+    from generator.model.case import Case, CreateVm, StepRole, VmIoctl
+    from generator.model.spec import Ioctl
+    from generator.report.table import RunFacts
+    from generator.run.pipeline import _uapi_facts
+    from generator.verdict.crosscheck import CaseResult, Expect
+    spec = copy.deepcopy(MTE)
+    spec.ioctls.append(Ioctl("KVM_ARM_SET_WIDGET", IocDir.WRITE, "KVMIO", 0xAE, 0xd7,
+                             "struct kvm_arm_widget", 8, 0, Source("w.txt", 3)))
+    h = uapi.from_source_tree(_tree(tmp_path, "include/uapi/linux/kvm.h"))
+
+    def row(cid, ioctl, verdict):
+        case = Case(cid, spec.name, "c", Source("w.txt", 9), "",
+                    [CreateVm(), VmIoctl(StepRole.SUBJECT, op=ioctl)])
+        r = CaseResult(cid, spec.name, "c", Source("w.txt", 9), Expect(-1, "EINVAL"),
+                       Expect(-1, "EINVAL"), verdict, step=1)
+        return case, r
+
+    passed, diverged, known = (row("a", "KVM_ARM_SET_WIDGET", Verdict.CONFORMS),
+                               row("b", "KVM_ARM_SET_WIDGET", Verdict.DIVERGES),
+                               row("c", "KVM_ARM_MTE_COPY_TAGS", Verdict.DIVERGES))
+    part = SimpleNamespace(spec=spec, cases=[passed[0], diverged[0], known[0]],
+                           qualify=lambda i: i)
+    prep = SimpleNamespace(uapi=h, uapi_note="", parts=[part])
+    _uapi_facts(prep, RunFacts(), [passed[1], diverged[1], known[1]])
+    assert passed[1].verdict is Verdict.SKIPPED and diverged[1].verdict is Verdict.SKIPPED
+    assert passed[1].reason.startswith("KVM_ARM_SET_WIDGET (nr 0xd7) is not in the kernel "
+                                       "under test")
+    assert "(would be conforms: as expected)" in passed[1].reason
+    assert known[1].verdict is Verdict.DIVERGES
