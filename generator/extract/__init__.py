@@ -27,6 +27,7 @@ from pycparser import c_ast
 from generator import cparse, paths
 from generator.errors import InputError
 from generator.ingest import LineKind, Patch, Series, SeriesFindingKind, load_series
+from generator.ingest.series import added_lines
 from generator.model import (AlignmentRule, CheckKind, Finding, FindingKind, Precondition,
                              PreKind, Reach, Source, Spec, StructDef)
 from generator.extract import consistency
@@ -242,18 +243,13 @@ def _lost_cases(patches: list[Patch], spec: Spec, seed: str) -> list[Finding]:
     uAPI defines that no handler case of the patch implements: the
     operation is not in this spec, and says so."""
     out = []
-    for p in patches:
-        for f in p.files:
-            if not f.path.endswith(".c"):
-                continue
-            for h in f.hunks:
-                for l in h.added():
-                    if _CASE_LIKE.match(l.text) and not _CASE_LABEL.match(l.text):
-                        out.append(Finding(
-                            FindingKind.DAMAGE,
-                            f"`{l.text.strip()}` in {f.path} looks like a damaged `case` label; "
-                            "the operation it starts is not in this spec",
-                            Source(seed, l.seed_line, p.label, f.path, l.text.strip())))
+    for p, f, l in added_lines(patches, ".c"):
+        if _CASE_LIKE.match(l.text) and not _CASE_LABEL.match(l.text):
+            out.append(Finding(
+                FindingKind.DAMAGE,
+                f"`{l.text.strip()}` in {f.path} looks like a damaged `case` label; "
+                "the operation it starts is not in this spec",
+                Source(seed, l.seed_line, p.label, f.path, l.text.strip())))
     handled = {o.name for o in spec.operations}
     for i in spec.ioctls:
         if i.name not in handled:

@@ -21,6 +21,7 @@ import re
 from collections import Counter
 
 from generator.ingest import Patch
+from generator.ingest.series import added_lines
 from generator.model import Finding, FindingKind, Source, Spec
 from generator.extract.docs import CONFLICT, DocSection
 
@@ -66,14 +67,9 @@ def _code_names(patches: list[Patch], spec: Spec) -> dict[str, Source]:
 
 
 def _doc_lines(patches: list[Patch]):
-    for p in patches:
-        for f in p.files:
-            if not f.path.endswith(".rst"):
-                continue
-            for h in f.hunks:
-                for l in h.added():
-                    if not CONFLICT.match(l.text.rstrip()):
-                        yield p, f.path, l
+    for p, f, l in added_lines(patches, ".rst"):
+        if not CONFLICT.match(l.text.rstrip()):
+            yield p, f.path, l
 
 
 def doc_code_names(patches: list[Patch], spec: Spec) -> list[Finding]:

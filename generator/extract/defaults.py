@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass
 
 from generator.ingest import Patch
+from generator.ingest.series import added_lines
 from generator.extract.slugs import classify, ident
 from generator.model import (Check, CheckKind, Finding, FindingKind, Operation, OpKind, Predicate,
                              Reach, Source, Success, errno_from_name)
@@ -242,15 +243,10 @@ def device_type_operations(constants, patches: list[Patch], voc: Vocabulary,
     if ep is None:
         return [], []
     registered: dict[str, Source] = {}
-    for p in patches:
-        for f in p.files:
-            if not f.path.endswith(".c"):
-                continue
-            for h in f.hunks:
-                for l in h.added():
-                    if (m := _REGISTER.search(l.text)):
-                        registered.setdefault(m.group(1), Source(seed, l.seed_line, p.label,
-                                                                 f.path, l.text.strip()))
+    for p, f, l in added_lines(patches, ".c"):
+        if (m := _REGISTER.search(l.text)):
+            registered.setdefault(m.group(1), Source(seed, l.seed_line, p.label, f.path,
+                                                     l.text.strip()))
     out: list[Operation] = []
     findings: list[Finding] = []
     for c in constants:

@@ -74,6 +74,17 @@ class Patch:
         return sum(len(f.hunks) for f in self.files)
 
 
+def added_lines(patches: list[Patch], suffix: str):
+    """(patch, file, line) for every line the patches add to a file whose
+    path ends in `suffix` (".c", ".rst"), in mail order."""
+    for p in patches:
+        for f in p.files:
+            if f.path.endswith(suffix):
+                for h in f.hunks:
+                    for l in h.added():
+                        yield p, f, l
+
+
 class SeriesFindingKind(enum.Enum):
     MISSING = "missing-patch"
     DUPLICATE = "duplicate-patch"
