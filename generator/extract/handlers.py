@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pycparser import c_ast
 
 from generator import cparse
-from generator.ingest import Patch
+from generator.ingest import LineKind, Patch
 from generator.model import (ENTRY_POINT, Check, Finding, FindingKind, Operation, OpKind, Predicate, Reach,
                              Source, Success, element_id, errno_from_name)
 from generator.extract.defaults import foreign_defaults, sibling_defaults
@@ -83,6 +83,8 @@ def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
     patch's base lacks it): a note, no check."""
     findings = walker.findings
     rules = context_rules(u, voc)
+    if rules and not after:
+        findings += _head_apart(op, u, seed)
     shown = _shown_conditions(u)
     at = [k for k, c in enumerate(rules) if canonical_condition(c.condition) in shown]
     for k, ctx in enumerate(rules):
@@ -109,6 +111,37 @@ def _context_checks(op: Operation, u: Unit, dels: list[Deletion], seed: str,
                 Source(seed, gone.line, u.patch.label, gone.path, gone.text.strip())))
             continue
         _add_context_check(op, ctx, voc, walker, state, "context")
+
+
+def _head_apart(op: Operation, u: Unit, seed: str) -> list[Finding]:
+    """The checks a patch adds at the top of the dispatcher `u` sits in
+    (before its `switch`), in a hunk of their own: the operation is read
+    from `u`'s hunk, with the vocabulary's mainline rules of that code in
+    their place, so the patch's own lines there are not in this spec --
+    said with their line, never silently."""
+    head = re.compile(rf'^[A-Za-z_][\w\s\*]*\b{re.escape(u.dispatcher)}\s*\([^;]*$')
+    mine = {no for no, _ in u.lines}
+    for f in u.patch.files:
+        if f.path != u.path:
+            continue
+        for h in f.hunks:
+            side = h.new_side()
+            start = next((i for i, l in enumerate(side) if head.match(l.text)), None)
+            if start is None:
+                continue
+            for l in side[start + 1:]:
+                if re.match(r'^\s*switch\s*\(', l.text) or l.seed_line in mine:
+                    break
+                if l.kind is LineKind.ADD and re.match(r'^\s*if\s*\(', l.text):
+                    return [Finding(
+                        FindingKind.NOTE,
+                        f"{op.name}: the patch adds checks at the top of {u.dispatcher} "
+                        f"(line {l.seed_line}: `{l.text.strip()}`) in a hunk apart from this "
+                        "case's; they are not joined to it: this operation's checks before "
+                        f"{u.dispatcher}'s switch are the vocabulary's mainline rules, and the "
+                        "patch's own there are not in this spec",
+                        Source(seed, l.seed_line, u.patch.label, f.path, l.text.strip()))]
+    return []
 
 
 def context_rules(u: Unit, voc: Vocabulary) -> list[ContextCheck]:

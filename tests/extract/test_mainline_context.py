@@ -237,3 +237,49 @@ def test_a_placeholder_of_a_mapped_predicate_is_read_with_its_concept(tmp_path, 
     assert "kvm_frob_busy" in note.message
     assert f"line {_line(f, '+#define kvm_frob_busy(vcpu) false')}" in note.message
     assert stuck.value is False and stuck.reach is Reach.UNREACHABLE
+
+
+# a patch that adds checks at the top of a dispatcher and, in a second hunk,
+# a case of its switch
+HEAD_APART = """\
+@@ -20,6 +20,9 @@ static int frob_prio(struct kvm_vcpu *vcpu)
+ 
+ int kvm_arm_pmu_v3_set_attr(struct kvm_vcpu *vcpu, struct kvm_device_attr *attr)
+ {
++\tif (vcpu->arch.frob_locked)
++\t\treturn -EBUSY;
++
+ \tswitch (attr->attr) {
+ \tcase KVM_ARM_VCPU_PMU_V3_IRQ: {
+ \t\tint __user *uaddr = (int __user *)(long)attr->addr;
+@@ -40,6 +43,13 @@ int kvm_arm_pmu_v3_set_attr(struct kvm_vcpu *vcpu, struct kvm_device_attr *attr)
+ \t\tvcpu->arch.pmu.irq_num = irq;
+ \t\treturn 0;
+ \t}
++\tcase KVM_ARM_VCPU_PMU_V3_FROB: {
++\t\tif (vcpu->arch.frob_count > 3)
++\t\t\treturn -EINVAL;
++\t\treturn 0;
++\t}
++
+ \tcase KVM_ARM_VCPU_PMU_V3_INIT:
+ \t\treturn kvm_arm_pmu_v3_init(vcpu);
+"""
+
+
+def test_checks_added_at_a_dispatchers_top_apart_from_its_case_are_said(tmp_path, voc):
+    """The case is read from its own hunk with the vocabulary's mainline
+    rules before the switch; the patch's own check there, in the other hunk,
+    is not joined to it: a finding names its line."""
+    header = """\
+    @@ -1,3 +1,4 @@
+     #define KVM_ARM_VCPU_PMU_V3_INIT	1
+    +#define KVM_ARM_VCPU_PMU_V3_FROB	5
+    """
+    f = _mail(tmp_path, "arch/arm64/kvm/pmu-emul.c", HEAD_APART, header)
+    spec = extract_spec(f, "head-apart")
+    notes = [x for x in spec.findings if "at the top of kvm_arm_pmu_v3_set_attr" in x.message]
+    assert len(notes) == 1
+    assert notes[0].source.line == _line(f, "+\tif (vcpu->arch.frob_locked)")
+    op = next(o for o in spec.operations if "FROB" in o.name and "SET" in o.name)
+    assert any(c.errno is Errno.EINVAL for c in op.checks)
