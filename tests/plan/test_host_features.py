@@ -360,6 +360,11 @@ def test_the_console_says_each_profile_booted_or_why_not():
                                  "guest": "restored"})
     assert ran == ("host armv8.0 (-cpu cortex-a72 -M virt; lacks ras): 2 case(s), "
                    "completed, restore 3.2 s")
+    two = _host_line("two-pmus", {"cpu": "max", "machine": "virt", "lacks": [],
+                                  "adds": ["second_pmu"], "smp": 2, "dtb": "/c/t.dtb",
+                                  "cases": 3, "status": "completed", "boot": 4.4})
+    assert two == ("host two-pmus (-cpu max -M virt -smp 2 -dtb <transformed>; adds "
+                   "second_pmu): 3 case(s), completed, boot 4.4 s")
     no = _host_line("armv8.0", {"lacks": ["ras"], "cases": 2, "untested": "runs on its own CPU"})
     assert no == "host armv8.0 (not QEMU): 2 case(s) untested: runs on its own CPU"
 
