@@ -44,7 +44,7 @@ struct kc_val {
 
 #define KC_HOST_PMU_TYPE	1	/* perf type of the host's arm PMU */
 #define KC_HOST_PMU_TYPE_OTHER	2	/* perf type of a second one (host profile
-					 * two-pmus, generator/runner/dtb.py) */
+					 * two-pmus, specs/host-features.yaml) */
 
 
 
@@ -187,8 +187,8 @@ static inline int64_t kc_host_value(int which)
 static inline const char *kc_host_value_need(int which)
 {
 	if (which == KC_HOST_PMU_TYPE_OTHER)
-		return "second arm PMU (event source with a cpus file): boot the "
-		       "host with profile two-pmus (generator/runner/dtb.py)";
+		return "second arm PMU (event source with a cpus file): the case "
+		       "runs on host profile two-pmus (specs/host-features.yaml)";
 	return "arm PMU (event source with a cpus file)";
 }
 

@@ -73,10 +73,6 @@ def _add_run_options(r, *, ci: bool) -> None:
     r.add_argument("--vcpus", type=int, default=None, metavar="N",
                    help="guest vCPUs (default 1: fastest measured on two host cores); the "
                         "tests run in one lane per vCPU; each count has its own saved guest")
-    r.add_argument("--host-profile", metavar="NAME", default=None,
-                   help="boot a host profile (generator/runner/dtb.py: two-pmus, one PMUv3 "
-                        "per CPU on 2 vCPUs) instead of QEMU's own board; cases that need "
-                        "it are skipped on any other host")
     r.add_argument("--boot", action="store_true",
                    help="boot each kernel with the tests in its initramfs instead of "
                         "restoring its saved guest (the snapshot cache)")
@@ -153,14 +149,6 @@ def _plan(args, baseline=None, recording=False):
             if not 1 <= args.vcpus <= 8:
                 raise KconformError(f"--vcpus {args.vcpus}: give 1 to 8")
             config = dataclasses.replace(AARCH64, smp=args.vcpus)
-        profile = getattr(args, "host_profile", None)
-        if profile is not None:
-            from generator.runner.dtb import profile_config
-            from generator.runner.kernels import cache_root
-            if args.vcpus is not None:
-                raise KconformError(f"--vcpus and --host-profile {profile}: the profile "
-                                    "fixes the vCPUs; give one of them")
-            config = profile_config(profile, cache_root() / "runner")
         targets = [QemuTarget(k, config, restore=not args.boot) for k in kernels]
     req = RunRequest(spec=specs[0], companions=tuple(specs[1:]), kernel=targets[0].label,
                      per_test_timeout=args.per_test_timeout, total_timeout=args.timeout,
@@ -330,12 +318,15 @@ def _print_single(m, console) -> None:
 
 def _host_line(name: str, h: dict) -> str:
     """One line per extra host profile the run booted (generator.run.hosts)."""
-    where = f"-cpu {h['cpu']} -M {h['machine']}" if h.get("cpu") else "not QEMU"
+    where = (f"-cpu {h['cpu']} -M {h['machine']}" + (f" -smp {h['smp']}" if h.get("smp") else "")
+             + (" -dtb <transformed>" if h.get("dtb") else "")) if h.get("cpu") else "not QEMU"
     if h.get("untested"):
         return f"host {name} ({where}): {h['cases']} case(s) untested: {h['untested']}"
     boot = h.get("boot")
     how = "restore" if h.get("guest") == "restored" else "boot"
-    return (f"host {name} ({where}; lacks {', '.join(h['lacks'])}): {h['cases']} case(s), "
+    has = "; ".join(([f"lacks {', '.join(h['lacks'])}"] if h.get("lacks") else [])
+                    + ([f"adds {', '.join(h['adds'])}"] if h.get("adds") else []))
+    return (f"host {name} ({where}; {has}): {h['cases']} case(s), "
             f"{h.get('status')}" + (f", {how} {boot:.1f} s" if boot is not None else ""))
 
 

@@ -37,10 +37,10 @@ HOST_VALUES = {"pmu_type": "KC_HOST_PMU_TYPE",   # perf type of the host's (firs
 # a host value's counterpart naming another entry of the same host list
 # (the second host PMU): what a case that needs two entries sends
 HOST_OTHER = {"pmu_type": "pmu_type_other"}
-# host values only a host profile has (generator.runner.dtb.PROFILES): a
-# case that sends one needs the host booted with that profile; elsewhere
-# the C runtime skips it, naming the profile
-HOST_VALUE_PROFILES = {"pmu_type_other": "two-pmus"}
+# a host value only a host profile gives (pmu_type_other: a feature the
+# profile adds, specs/host-features.yaml host_values) makes the planner run
+# the case sending it on that profile (Case.host); elsewhere the C runtime
+# skips it, naming the profile
 
 
 class HostValue(int):
@@ -838,21 +838,16 @@ class Case:
     host: str = ""                   # the host profile it runs on (specs/host-features.yaml;
                                      # "" the default host, which has every feature)
 
-    def host_profile(self) -> str:
-        """The host profile the case needs ("" for any host): the one a
-        host value its steps send exists on only (HOST_VALUE_PROFILES)."""
+    def host_values(self) -> set[str]:
+        """The host values (HOST_VALUES) its steps send."""
         def vals(v):
             if isinstance(v, Val):
                 yield v
             elif isinstance(v, tuple):            # fields: ((path, Val), ...)
                 for x in v:
                     yield from vals(x)
-        for step in self.steps:
-            for v in vars(step).values():
-                for x in vals(v):
-                    if x.host in HOST_VALUE_PROFILES:
-                        return HOST_VALUE_PROFILES[x.host]
-        return ""
+        return {x.host for step in self.steps for v in vars(step).values()
+                for x in vals(v) if x.host}
 
 
 # ---------------------------------------------------------------- untested

@@ -77,6 +77,7 @@ def plan_all(spec: Spec, vocab: Optional[Vocabulary] = None) -> Plan:
         untested += p.untested
     cases += plan_capability_numbers(spec)
     cases += plan_guest(spec, vocab, untested=untested)
+    on_profiles(cases)
     seen: dict[str, int] = {}
     for i, c in enumerate(cases):        # a clash gets a suffix, never a crash
         n = seen.get(c.id, 0)
@@ -84,6 +85,19 @@ def plan_all(spec: Spec, vocab: Optional[Vocabulary] = None) -> Plan:
         if n:
             cases[i] = replace(c, id=f"{c.id}_{n + 1}")
     return Plan(cases, untested)
+
+
+def on_profiles(cases: list[Case]) -> None:
+    """Give a case sending a host value only a host profile gives (a
+    second host PMU: specs/host-features.yaml, a feature with host_values
+    and the profile `having` it) that profile as its host (Case.host), so
+    the run boots it for the case; a case already on a profile (lever
+    host_lacks_feature) keeps it."""
+    from generator.model.hostfeatures import registry
+    reg = registry()
+    for c in cases:
+        if not c.host:
+            c.host = reg.profile_for_values(c.host_values())
 
 
 def nothing_to_run(spec: Spec, cases: Optional[list[Case]] = None) -> str:

@@ -2,10 +2,11 @@
 
 A case planned with lever host_lacks_feature names the host profile it
 needs (`Case.host`, specs/host-features.yaml): a host without a feature the
-default QEMU host has.  A run gives those cases their own test binary per
+default QEMU host has; so does a case sending a host value only a profile
+gives (a second host PMU: profile two-pmus, a feature it adds).  A run gives those cases their own test binary per
 profile (`split_by_host`), boots each profile once more after the default
-boot (`run_profile`: the QEMU target with the profile's -cpu / -M, a
-variant of its QemuConfig) and judges them with a reference host that
+boot (`run_profile`: the QEMU target with the profile's -cpu / -M / -smp
+and device tree, a variant of its QemuConfig: runner.qemu.for_profile) and judges them with a reference host that
 lacks the profile's features (`host_for`).  A target that is not QEMU (this
 machine, an ssh host: real hardware) cannot become another CPU, and a
 profile that does not boot runs nothing: their cases are `untested` with
@@ -51,8 +52,12 @@ class ProfileRun:
         o = self.outcome
         out = {"meaning": self.profile.meaning, "lacks": sorted(self.profile.lacks),
                "cases": cases}
+        if self.profile.adds:
+            out["adds"] = sorted(self.profile.adds)
         if self.config is not None:
             out.update(cpu=self.config.cpu, machine=self.config.machine)
+            if self.profile.smp or self.config.dtb:
+                out.update(smp=self.config.smp, dtb=self.config.dtb or None)
         if o is not None:
             out.update(status=o.status.value, log=str(o.log_path) if o.log_path else None,
                        broke=o.broke, boot=o.timings.boot, execute=o.timings.execute,
@@ -79,7 +84,11 @@ def run_profile(name: str, target, binaries: list[Path], *, run: Callable,
             f"host profile {name} ({prof.meaning}) is an emulated host, but the target "
             f"{getattr(target, 'label', target)} runs on its own CPU: QEMU "
             f"({prof.settings}) is needed"))
-    variant = for_profile(config, prof)
+    try:                                  # a device tree that cannot be built: no dtc
+        variant = for_profile(config, prof)
+    except RunnerError as e:
+        return ProfileRun(prof, reason=f"host profile {name} ({prof.settings}) could not "
+                          f"be built: {str(e).splitlines()[0]}")
     if on_event is not None:
         on_event(RunEvent(EventKind.BOOTING, f"host profile {name}: {prof.settings} "
                           f"({prof.meaning})"))

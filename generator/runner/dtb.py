@@ -15,9 +15,10 @@ same board with a device tree QEMU generated and this module transformed:
   (drivers/perf/arm_pmu_platform.c pmu_parse_irqs then gives each PMU
   one CPU) and a distinct core compatible (perf names a PMU after it,
   and two PMUs cannot share a name); the SPIs never fire;
-* :data:`PROFILES` / :func:`profile_config` -- a profile as a variant of
-  the frozen QemuConfig: its vCPU count and the `-dtb` file, built once
-  per QEMU version and configuration under ``<cache>/runner/dtb/``.
+* :data:`TRANSFORMS` / :func:`profile_dtb` -- the transforms a host
+  profile of specs/host-features.yaml names (`dtb: split_pmu`) and its
+  `-dtb` file, built once per QEMU version and configuration under
+  ``<cache>/runner/dtb/`` (generator.runner.qemu.for_profile).
 
 Measured on Debian 6.12 under QEMU 10.0 (-smp 2, profile two-pmus):
 armv8_cortex_a53 (cpus 0) and armv8_cortex_a57 (cpus 1) probe with
@@ -35,7 +36,6 @@ from pathlib import Path
 from typing import Optional, Protocol, Sequence
 
 from generator.runner.errors import RunnerError
-from generator.runner.qemu import AARCH64, QemuConfig, emulator_info
 
 PMU_COMPATIBLE = "arm,armv8-pmuv3"
 # core PMUs of the perf driver (drivers/perf/arm_pmuv3.c armv8_pmu_of_device_ids),
@@ -171,29 +171,17 @@ def split_pmu(tree: Tree, compatibles: Sequence[str] = CORE_PMUS) -> list[str]:
 
 
 # ---------------------------------------------------------------- profiles
-@dataclasses.dataclass(frozen=True)
-class DtbProfile:
-    """A host profile: the base configuration with `smp` vCPUs and its
-    device tree, QEMU's own passed through `transform` (a name in
-    TRANSFORMS)."""
-    name: str
-    smp: int
-    transform: str
-    meaning: str
-
-
+# the device-tree transforms a host profile can name (specs/host-features.yaml
+# profiles.<name>.dtb): name -> function editing a Tree in place
 TRANSFORMS = {"split_pmu": split_pmu}
-TWO_PMUS = DtbProfile(
-    name="two-pmus", smp=2, transform="split_pmu",
-    meaning="two PMUv3 instances, one per CPU (big.LITTLE-like): KVM lists two host PMUs")
-PROFILES = {p.name: p for p in (TWO_PMUS,)}
 
 
-def dump_dtb(config: QemuConfig, out: Path) -> Path:
-    """QEMU's device tree for `config` (`-machine ...,dumpdtb=out`)."""
+def dump_dtb(config, out: Path) -> Path:
+    """QEMU's device tree for `config` (a runner.qemu.QemuConfig:
+    `-machine ...,dumpdtb=out`)."""
     binary = shutil.which(config.binary)
     if binary is None:
-        emulator_info(config.binary)          # raises the helpful error
+        raise DtbError(f"'{config.binary}' not found: no QEMU to dump the device tree")
     argv = [binary, "-M", f"{config.machine},dumpdtb={out}", "-cpu", config.cpu,
             "-smp", str(config.smp), "-m", str(config.memory_mb), "-nographic",
             "-net", "none"]
@@ -204,28 +192,26 @@ def dump_dtb(config: QemuConfig, out: Path) -> Path:
     return Path(out)
 
 
-def profile_dtb(profile: DtbProfile, config: QemuConfig, cache: Path) -> Path:
-    """The profile's device tree for `config` (its smp already set), built
-    once per QEMU version and configuration under `cache`."""
-    emulator = emulator_info(config.binary)
-    key = "|".join([emulator.banner, config.machine, config.cpu, str(config.smp),
-                    str(config.memory_mb), profile.name, profile.transform])
+def profile_dtb(profile, config, cache: Path, banner: str) -> Path:
+    """The device tree of host profile `profile` (a
+    generator.model.hostfeatures.Profile naming a transform in `dtb`) for
+    `config` (a runner.qemu.QemuConfig with the profile's smp, cpu and
+    machine already set): QEMU's own, transformed; built once per QEMU
+    version (`banner`, runner.qemu.EmulatorInfo) and configuration under
+    `cache`.  (runner.qemu.for_profile calls it; this module imports no
+    QEMU code of its own.)"""
+    transform = TRANSFORMS.get(profile.dtb)
+    if transform is None:
+        raise DtbError(f"host profile {profile.name}: unknown device-tree transform "
+                       f"{profile.dtb!r}; known: {', '.join(sorted(TRANSFORMS))}")
+    key = "|".join([banner, config.machine, config.cpu, str(config.smp),
+                    str(config.memory_mb), profile.name, profile.dtb])
     path = Path(cache) / "dtb" / f"{profile.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.dtb"
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kconform-dtb-", dir=path.parent) as tmp:
         dtb = dump_dtb(config, Path(tmp) / "qemu.dtb")
-        TRANSFORMS[profile.transform](Fdt(dtb))
+        transform(Fdt(dtb))
         dtb.replace(path)                 # atomic: a reader sees all of it or none
     return path
-
-
-def profile_config(name: str, cache: Path, base: QemuConfig = AARCH64) -> QemuConfig:
-    """The QemuConfig of host profile `name`: `base` with the profile's
-    vCPUs and its device tree (QemuConfig.dtb)."""
-    profile = PROFILES.get(name)
-    if profile is None:
-        raise DtbError(f"unknown host profile {name!r}; known: {', '.join(sorted(PROFILES))}")
-    config = dataclasses.replace(base, smp=profile.smp)
-    return dataclasses.replace(config, dtb=str(profile_dtb(profile, config, cache)))

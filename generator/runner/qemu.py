@@ -87,15 +87,27 @@ QEMU_PACKAGES = {"qemu-system-aarch64": "qemu-system-arm",
                  "qemu-system-x86_64": "qemu-system-x86"}
 
 
-def for_profile(config: QemuConfig, profile) -> QemuConfig:
+def for_profile(config: QemuConfig, profile, cache: Optional[Path] = None) -> QemuConfig:
     """The variant of `config` that emulates a host profile
-    (generator.model.hostfeatures.Profile): its -cpu and -M where it gives
-    them, the rest as `config` has it."""
+    (generator.model.hostfeatures.Profile): its -cpu, -M and -smp where it
+    gives them, and its device tree when it names a transform (built by
+    generator.runner.dtb.profile_dtb under `cache`, by default the
+    runner's cache); the rest as `config` has it."""
     if profile.name == config.profile:
         return config
-    return dataclasses.replace(config, cpu=profile.cpu or config.cpu,
-                               machine=profile.machine or config.machine,
-                               profile=profile.name)
+    variant = dataclasses.replace(config, cpu=profile.cpu or config.cpu,
+                                  machine=profile.machine or config.machine,
+                                  smp=profile.smp or config.smp, dtb="",
+                                  profile=profile.name)
+    if getattr(profile, "dtb", ""):
+        from generator.runner.dtb import profile_dtb
+        if cache is None:
+            from generator.runner.kernels import cache_root
+            cache = cache_root() / "runner"
+        banner = emulator_info(config.binary).banner    # no QEMU: the helpful error
+        variant = dataclasses.replace(variant, dtb=str(profile_dtb(profile, variant, cache,
+                                                                   banner)))
+    return variant
 
 
 def qemu_command(config: QemuConfig, kernel: Path, initrd: Path,

@@ -1,6 +1,6 @@
 """Host-feature levers without booting: the registry (specs/host-features.yaml)
 and its checks, the vocabulary terms it gives, the planner's lever
-host_lacks_feature, the reference's host per profile, and the run's routing
+host_lacks_feature or a host value only a profile gives, the reference's host per profile, and the run's routing
 of a profile's cases (their own binary and boot, their rows saying the
 profile; untested with the reason on real hardware or when the profile does
 not boot)."""
@@ -30,8 +30,16 @@ def test_every_feature_has_a_profile_that_lacks_it_and_qemu_settings():
     reg = registry()
     assert {"ras", "sve", "pmu", "mte"} <= set(reg.features)
     for f in reg.features.values():
-        prof = reg.profile(f.lacking)
-        assert f.name in prof.lacks and (prof.cpu or prof.machine)
+        prof = reg.profile(f.lacking or f.having)
+        assert f.name in (prof.lacks if f.lacking else prof.adds)
+        assert prof.cpu or prof.machine or prof.smp or prof.dtb
+    # a feature the default host lacks: a profile adds it, and the host values
+    # only it gives send a case there
+    two = reg.profile("two-pmus")
+    assert (two.adds, two.lacks, two.smp, two.dtb) == ({"second_pmu"}, frozenset(), 2,
+                                                       "split_pmu")
+    assert reg.profile_for_values({"pmu_type", "pmu_type_other"}) == "two-pmus"
+    assert reg.profile_for_values({"pmu_type"}) == ""
     assert reg.profile("armv8.0").cpu == "cortex-a72"
     assert "mte=on" not in reg.profile("armv8.0").machine     # an A72 has no MTE
     assert reg.feature_of("cpus_have_final_cap(ARM64_HAS_RAS_EXTN)").name == "ras"
@@ -55,7 +63,18 @@ profiles:
     (BASE.replace("lacking: old", "lacking: nowhere"), "lacking 'nowhere' is not a profile"),
     (BASE.replace("lacks: [ras]", "lacks: [sve]"), "does not list it in lacks"),
     (BASE + "  other:\n    cpu: max\n    lacks: [ras, tme]\n", "lacks tme, not a feature"),
-    (BASE.replace("    cpu: cortex-a72\n", ""), "give its QEMU cpu or machine"),
+    (BASE.replace("    cpu: cortex-a72\n", ""), "give its QEMU cpu, machine, smp or dtb"),
+    (BASE + "  big:\n    smp: 2\n    dtb: split_pmu\n    adds: [pmu2]\n", "adds pmu2, not a feature"),
+    (BASE + "  big:\n    smp: 2\n    dtb: three_pmus\n    adds: [ras]\n",
+     "dtb 'three_pmus' is not a device-tree transform"),
+    (BASE + "  big:\n    smp: many\n    adds: [ras]\n", "smp 'many' is not a vCPU count"),
+    (BASE + "  big:\n    smp: 2\n    adds: [ras]\n", "adds ras, which the default host has"),
+    (BASE.replace("profiles:", "  pmu2:\n    host_values: [pmu_type_third]\n    having: old\n"
+                  "profiles:"), "host value 'pmu_type_third' is not one"),
+    (BASE.replace("profiles:", "  pmu2:\n    host_values: [pmu_type_other]\nprofiles:"),
+     "give lacking"),
+    (BASE.replace("profiles:", "  pmu2:\n    host_values: [pmu_type_other]\n    having: old\n"
+                  "profiles:"), "does not list it in adds"),
     (BASE.replace("  old:", "  default:").replace("lacking: old", "lacking: default"),
      "'default' is the default host"),
     (BASE.replace("    meaning: \"RAS\"\n", "    colour: red\n"), "a feature has"),
@@ -74,6 +93,16 @@ def test_a_bad_registry_is_one_line_with_its_file_and_line(tmp_path, text, words
         load_registry(f)
     msg = str(e.value)
     assert words in msg and "\n" not in msg and "host-features.yaml" in msg
+
+
+def test_a_profile_that_adds_a_feature_loads(tmp_path):
+    f = tmp_path / "host-features.yaml"
+    f.write_text(BASE.replace("profiles:", "  pmu2:\n    host_values: [pmu_type_other]\n"
+                              "    having: big\nprofiles:")
+                 + "  big:\n    smp: 2\n    dtb: split_pmu\n    adds: [pmu2]\n")
+    reg = load_registry(f)
+    assert reg.profile_for_values({"pmu_type_other"}) == "big"
+    assert reg.feature_of("cpus_have_final_cap(ARM64_HAS_RAS_EXTN)").name == "ras"
 
 
 def test_the_registry_predicates_are_vocabulary_terms_with_the_lever():
@@ -331,6 +360,11 @@ def test_the_console_says_each_profile_booted_or_why_not():
                                  "guest": "restored"})
     assert ran == ("host armv8.0 (-cpu cortex-a72 -M virt; lacks ras): 2 case(s), "
                    "completed, restore 3.2 s")
+    two = _host_line("two-pmus", {"cpu": "max", "machine": "virt", "lacks": [],
+                                  "adds": ["second_pmu"], "smp": 2, "dtb": "/c/t.dtb",
+                                  "cases": 3, "status": "completed", "boot": 4.4})
+    assert two == ("host two-pmus (-cpu max -M virt -smp 2 -dtb <transformed>; adds "
+                   "second_pmu): 3 case(s), completed, boot 4.4 s")
     no = _host_line("armv8.0", {"lacks": ["ras"], "cases": 2, "untested": "runs on its own CPU"})
     assert no == "host armv8.0 (not QEMU): 2 case(s) untested: runs on its own CPU"
 
@@ -353,3 +387,42 @@ def test_an_interrupted_run_lists_the_profiles_cases_untested(prepared):
     assert [p for p, _ in target.seen] == ["default"]
     assert len(rows) == 2 and all(r.verdict is Verdict.UNTESTED and "interrupted" in r.reason
                                   for r in rows)
+
+
+# ---------------------------------------------------------------- a profile that adds a feature
+def _pmu_case(cid, host_value=""):
+    from generator.model import Source
+    from generator.model.case import AttrRequest, Case, CreateVm, DeviceAttr, Val
+    value = Val(host=host_value) if host_value else Val(bytes=1)
+    return Case(cid, "s", cid, Source("m.txt", 1, "", "", ""), "",
+                [CreateVm(), DeviceAttr(request=AttrRequest.SET, value=value)])
+
+
+def test_only_cases_sending_a_profiles_host_value_run_on_it():
+    from generator.plan import on_profiles
+    cases = [_pmu_case("a"), _pmu_case("b", "pmu_type"), _pmu_case("c", "pmu_type_other"),
+             _pmu_case("d", "pmu_type_other")]
+    cases[3].host = "armv8.0"            # already on a profile (host_lacks_feature): kept
+    on_profiles(cases)
+    assert [c.host for c in cases] == ["", "", "two-pmus", "armv8.0"]
+    default, hosted = split_by_host(cases)
+    assert [c.id for c in default] == ["a", "b"]
+    assert {k: [c.id for c in v] for k, v in hosted.items()} == {"two-pmus": ["c"],
+                                                                "armv8.0": ["d"]}
+
+
+def test_a_device_tree_profile_that_cannot_be_built_leaves_its_cases_untested(monkeypatch):
+    from generator.run import hosts
+    from generator.runner import dtb
+    from generator.run.targets import QemuTarget
+    booted = []
+
+    def no_dtc(*a, **k):
+        raise dtb.DtbError(f"'fdtget' not found: {dtb.TOOLS_HINT}")
+    monkeypatch.setattr(dtb, "profile_dtb", no_dtc)
+    got = hosts.run_profile("two-pmus", QemuTarget("debian-6.12", AARCH64), [],
+                            run=booted.append)
+    assert booted == [] and got.outcome is None
+    assert "host profile two-pmus" in got.reason and "fdtget" in got.reason
+    rows = hosts.untested_rows([_pmu_case("c", "pmu_type_other")], got.reason)
+    assert rows[0].verdict is Verdict.UNTESTED and "fdtget" in rows[0].reason

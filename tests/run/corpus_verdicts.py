@@ -12,7 +12,7 @@ check in the mail keep TRUTH's reason.
 
 `python3 -m tests.run.corpus_verdicts [--work-dir DIR]` prints the table
 (one boot, a few minutes; plus one boot per host profile some case needs,
-generator.run.routing: two-pmus for pmu-set-pmu-v4-05 row 7).
+generator.run.hosts: two-pmus for pmu-set-pmu-v4-05 row 7, armv8.0 for nisv).
 """
 from __future__ import annotations
 
@@ -169,13 +169,12 @@ def measure(work: Path, entries: Optional[list[str]] = None) -> list[EntryResult
         out = work / "specs" / f"{name}.yaml"
         extract_to(CORPUS / f"{name}.txt", name, out)
         files.append(str(out))
-    from generator.run.routing import run_routed
-    from generator.runner.kernels import cache_root
+    from generator.run.pipeline import run_target
     req = RunRequest(spec=files[0], companions=tuple(files[1:]), work_dir=work / "run")
     prep = prepare(req)
-    # cases that need a host profile (two PMUs) run again on a host booted with it
-    report = run_routed(prep, target_for(req), req, out=prep.out,
-                        cache=cache_root() / "runner")
+    # cases that need a host profile (two PMUs, a host without RAS) run on a
+    # host booted with it: the pipeline's own profile boots (generator.run.hosts)
+    report = run_target(prep, target_for(req), req, out=prep.out)
     results = {r.id: r for r in report.results}
     truth = ground_truth()
     out = []

@@ -76,16 +76,28 @@ def test_split_refuses_one_cpu_and_no_pmu():
         dtb.split_pmu(t)
 
 
-def test_profile_config_is_the_base_with_smp_and_dtb(tmp_path, monkeypatch):
-    monkeypatch.setattr(dtb, "profile_dtb", lambda p, c, cache: tmp_path / f"{p.name}.dtb")
-    config = dtb.profile_config("two-pmus", tmp_path)
-    assert config.smp == 2 and config.dtb == str(tmp_path / "two-pmus.dtb")
-    assert dataclasses.replace(config, smp=AARCH64.smp, dtb="") == AARCH64
+def test_for_profile_gives_the_registry_profiles_smp_and_dtb(tmp_path, monkeypatch):
+    from generator.model.hostfeatures import registry
+    from generator.runner import qemu
+    from generator.runner.qemu import for_profile
+    seen = []
+    monkeypatch.setattr(qemu, "emulator_info", lambda b: qemu.EmulatorInfo(b, "10.0", "QEMU 10.0", b))
+    monkeypatch.setattr(dtb, "profile_dtb", lambda p, c, cache, banner: seen.append(
+        (p.dtb, c.smp, banner)) or tmp_path / "t.dtb")
+    config = for_profile(AARCH64, registry().profile("two-pmus"), tmp_path)
+    assert config.smp == 2 and config.dtb == str(tmp_path / "t.dtb")
+    assert seen == [("split_pmu", 2, "QEMU 10.0")]   # the tree is dumped for 2 vCPUs
+    assert config.profile == "two-pmus"
+    assert dataclasses.replace(config, smp=AARCH64.smp, dtb="", profile="default") == AARCH64
     cmd = qemu_command(config, tmp_path / "k", tmp_path / "i")
-    assert cmd[cmd.index("-dtb") + 1] == config.dtb
+    assert cmd[cmd.index("-dtb") + 1] == config.dtb and cmd[cmd.index("-smp") + 1] == "2"
     assert "-dtb" not in qemu_command(AARCH64, tmp_path / "k", tmp_path / "i")
-    with pytest.raises(dtb.DtbError, match="unknown host profile"):
-        dtb.profile_config("three-pmus", tmp_path)
+    # a cpu profile keeps QEMU's own tree
+    assert for_profile(AARCH64, registry().profile("no-pmu"), tmp_path).dtb == ""
+    bad = dataclasses.replace(registry().profile("two-pmus"), dtb="three_pmus")
+    monkeypatch.undo()
+    with pytest.raises(dtb.DtbError, match="unknown device-tree transform 'three_pmus'"):
+        dtb.profile_dtb(bad, config, tmp_path, "QEMU 10.0")
 
 
 def test_snapshot_key_names_the_device_tree(tmp_path):
