@@ -94,3 +94,20 @@ def test_a_memslot_predicate_in_a_conjunct_is_untested_with_a_reason(foo):
                     reads=("args[0]",))
     with pytest.raises(PlanError, match="cannot derive how to violate"):
         derive_violation(spec, op, check, load_vocabulary())
+
+
+def test_an_untranslatable_conjunct_stops_the_reference_only_when_reached(foo):
+    """`cap->args[0] && !kvm_foo_size_ok(cap->args[0])` with kvm_foo_size_ok
+    in no vocabulary: the valid call (args[0] = 0) never reaches it in C, so
+    the reference predicts its 0; a call with args[0] set has no prediction."""
+    from dataclasses import replace
+    from reference.runtime import Unmodelled
+    _, plan, mod = foo
+    op = "KVM_ENABLE_CAP(KVM_CAP_ARM_FOO_SIZED)"
+    valid = _case(plan, op, [])
+    out = mod.predict(valid, 4096, Host())[-1]
+    assert (out.ret, out.errno) == (0, None)
+    sized = replace(valid, steps=valid.steps[:-1] + [
+        replace(valid.steps[-1], args=(4096,) + tuple(valid.steps[-1].args[1:]))])
+    with pytest.raises(Unmodelled, match="kvm_foo_size_ok"):
+        mod.predict(sized, 4096, Host())
