@@ -245,13 +245,16 @@ def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[
     return None
 
 
-def memslot_violation(check: Check, node: c_ast.Node) -> Violation:
+def memslot_violation(op: Operation, check: Check, node: c_ast.Node) -> Violation:
     """ADD_MEMSLOT_FIRST for a check that is `[!]pred(...)` with pred a
     memslots_empty predicate: value 1 when the check fails once a memslot
     exists (`!kvm_are_all_memslots_empty(kvm)`: the case adds one), 0 when it
     fails on a VM without one (the bare predicate: the case is a fresh VM and
     the valid call adds one first)."""
     negated = isinstance(node, c_ast.UnaryOp) and node.op == "!"
+    if not negated and op.buffer is not None:
+        raise PlanError(check.source, f"`{check.condition}` fails on a VM without a memslot, "
+                        f"but every call of {op.name} has a memslot backing its buffer")
     return Violation(check, How.LEVER, lever=Lever.ADD_MEMSLOT_FIRST, value=int(negated),
                      note="a memslot exists" if negated else "no memslot exists")
 
@@ -332,7 +335,7 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
                 if _head(inner) != head:
                     continue              # a conjunct: which side needs the memslot is
                                           # the condition's, not the predicate's
-                return memslot_violation(check, node)
+                return memslot_violation(op, check, node)
             return Violation(check, How.LEVER, lever=lever,
                              field=read if read in fields else "", feature=feature)
     other = other_host_entry(op, node, fields, vocab)

@@ -111,3 +111,33 @@ def test_an_untranslatable_conjunct_stops_the_reference_only_when_reached(foo):
         replace(valid.steps[-1], args=(4096,) + tuple(valid.steps[-1].args[1:]))])
     with pytest.raises(Unmodelled, match="kvm_foo_size_ok"):
         mod.predict(sized, 4096, Host())
+
+
+def test_a_deleted_memslot_leaves_the_vm_without_one(foo):
+    """KVM_SET_USER_MEMORY_REGION with size 0 removes the slot from the VM's
+    memslot tree: the check passes again."""
+    from dataclasses import replace
+    from generator.model.case import DeleteMemslot
+    _, plan, mod = foo
+    case = _case(plan, EARLY, ["not_memslots_empty"])
+    at = _memslot_index(case)
+    deleted = replace(case, steps=case.steps[:at + 1] + [DeleteMemslot(slot=case.steps[at].slot)]
+                      + case.steps[at + 1:])
+    out = mod.predict(deleted, 4096, Host())[-1]
+    assert (out.ret, out.errno) == (0, None)
+
+
+def test_no_memslot_cannot_be_made_for_a_call_whose_buffer_needs_one():
+    """KVM_ARM_MTE_COPY_TAGS copies through a memslot: a check failing on a
+    VM without one gets no case (its reason says why), not a case that
+    silently has the memslot."""
+    from dataclasses import replace
+    from generator.model.specio import load_spec
+    from generator.model.vocab import load_vocabulary
+    from generator.plan.ops import PlanError, derive_violation
+    spec = load_spec("specs/mte-v10.yaml")
+    op = next(o for o in spec.operations if o.buffer is not None)
+    check = replace(op.checks[-1], condition="kvm_are_all_memslots_empty(kvm)", reads=(),
+                    value=None)
+    with pytest.raises(PlanError, match="memslot backing its buffer"):
+        derive_violation(spec, op, check, load_vocabulary())
