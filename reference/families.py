@@ -25,6 +25,9 @@ class MemslotConcepts:
     def memslot_exists(self, call: Call, it: Optional[Cursor]) -> bool:
         return bool(self.memslots)
 
+    def memslots_empty(self, call: Call, it: Optional[Cursor]) -> bool:
+        return not self.memslots      # no ADD_MEMSLOT step (or each was deleted)
+
     def memslot_at_gfn(self, call: Call, it: Optional[Cursor]) -> bool:
         return it is not None and not self.no_memslot(call, it)
 

@@ -64,6 +64,10 @@ class Lever(enum.Enum):
                                                  # the host's first entry (PMU); the call
                                                  # names a second one (case.HOST_OTHER: a
                                                  # host profile with two, runner.dtb)
+    ADD_MEMSLOT_FIRST = "add_memslot_first"      # a memslot is added before the call
+                                                 # (`!memslots_empty` fails with one; a
+                                                 # bare `memslots_empty` fails on a fresh
+                                                 # VM: its valid call adds one)
     HOST_LACKS_FEATURE = "host_lacks_feature"    # the case runs on a host without the
                                                  # feature the predicate reads: the
                                                  # registry's profile (model.hostfeatures)
@@ -115,7 +119,8 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in (
          memslot_exists="the memslot the call names exists",
          memslot_at_gfn="a memslot covers the guest frame the call names",
          memslot_flags="the flags the memslot was created with",
-         memslot_dirty_logging="the memslot has dirty logging enabled")
+         memslot_dirty_logging="the memslot has dirty logging enabled",
+         memslots_empty="no user memslot exists in the VM (in any address space)")
     + _c(P, "mte", host_has_mte="the host CPU and kernel support MTE")
     + _c(P, "mmio-guard",
          mmio_guard_enrolled="the guest has enrolled in MMIO guard",

@@ -245,6 +245,20 @@ def _field_path(node: c_ast.Node, op: Operation, fields: list[str]) -> Optional[
     return None
 
 
+def memslot_violation(op: Operation, check: Check, node: c_ast.Node) -> Violation:
+    """ADD_MEMSLOT_FIRST for a check that is `[!]pred(...)` with pred a
+    memslots_empty predicate: value 1 when the check fails once a memslot
+    exists (`!kvm_are_all_memslots_empty(kvm)`: the case adds one), 0 when it
+    fails on a VM without one (the bare predicate: the case is a fresh VM and
+    the valid call adds one first)."""
+    negated = isinstance(node, c_ast.UnaryOp) and node.op == "!"
+    if not negated and op.buffer is not None:
+        raise PlanError(check.source, f"`{check.condition}` fails on a VM without a memslot, "
+                        f"but every call of {op.name} has a memslot backing its buffer")
+    return Violation(check, How.LEVER, lever=Lever.ADD_MEMSLOT_FIRST, value=int(negated),
+                     note="a memslot exists" if negated else "no memslot exists")
+
+
 def _head(node: c_ast.Node) -> Optional[str]:
     if isinstance(node, c_ast.FuncCall) and isinstance(node.name, c_ast.ID):
         return node.name.name
@@ -317,6 +331,11 @@ def derive_violation(spec: Spec, op: Operation, check: Check,
                                  init=feature_init(spec, check, head, term, vocab))
             if lever is Lever.SET_STATE_FIRST:
                 return state_and_rest(spec, op, check, node, head, term, vocab)
+            if lever is Lever.ADD_MEMSLOT_FIRST:
+                if _head(inner) != head:
+                    continue              # a conjunct: which side needs the memslot is
+                                          # the condition's, not the predicate's
+                return memslot_violation(op, check, node)
             return Violation(check, How.LEVER, lever=lever,
                              field=read if read in fields else "", feature=feature)
     other = other_host_entry(op, node, fields, vocab)
@@ -974,6 +993,7 @@ class _Draft:
     feature_inits: tuple = ()              # ... initialised first ((name, group, attr), ...)
     states_first: tuple = ()               # VM state set first ((what, group, attr, value), ...)
     host: str = ""                         # the host profile the case runs on ("" the default)
+    memslot_first: bool = False            # a memslot is added before the call
 
 
 class _OpPlanner:
@@ -1132,7 +1152,10 @@ class _OpPlanner:
             if v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT and v.field \
                     and not self.addr_field:
                 f[v.field] = Val(pages=SLOT_BASE_PAGES)
-        return _Draft(fields=f, vcpu_features=self.vcpu_features())
+        # a check failing without a memslot: the valid call adds one first
+        memslot = any(v is not None and v.lever is Lever.ADD_MEMSLOT_FIRST and not v.value
+                      for _, v in self.violations)
+        return _Draft(fields=f, vcpu_features=self.vcpu_features(), memslot_first=memslot)
 
     def vcpu_features(self) -> tuple:
         """The features the valid path initialises its vCPU with: every
@@ -1233,6 +1256,8 @@ class _OpPlanner:
             d.ran = True
         elif v.lever is Lever.VCPU_IN_RUN:
             d.in_run = True
+        elif v.lever is Lever.ADD_MEMSLOT_FIRST:
+            d.memslot_first = bool(v.value)   # 1: a memslot exists; 0: none does
         elif v.lever is Lever.DROP_CAPABILITY:
             d.drop_caps += (v.arg,)
         elif v.lever is Lever.HOST_LACKS_FEATURE:
@@ -1256,7 +1281,7 @@ class _OpPlanner:
             role = StepRole.SUBJECT if en else StepRole.SETUP
             steps.append(EnableCap(role=role,
                               op=en.name if en else "", cap=self.cap))
-        if self.op.buffer is not None or any(
+        if self.op.buffer is not None or d.memslot_first or any(
                 v is not None and v.lever is Lever.IPA_OUTSIDE_MEMSLOT for _, v in self.violations):
             steps.append(AddMemslot(slot=SLOT,
                               guest_ipa=Val(pages=SLOT_BASE_PAGES), pages=SLOT_PAGES))

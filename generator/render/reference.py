@@ -210,6 +210,32 @@ class CheckRow:
     dead: str = ""               # why no call reaches it (a comment, not code)
     when: str = ""               # C text of its branch condition
     unmodelled: str = ""         # why the reference cannot evaluate it (a call stops there)
+    unmodelled_if: str = ""      # Python: when it holds the call stops there; when it does
+                                 # not, C's `&&` never reaches the untranslatable part
+
+
+def _short_circuit(t: "PyExpr", c: Check) -> str:
+    """For a check `a && b && ...` the reference cannot translate in full:
+    the Python of its leading conjuncts that translate (and of its branch),
+    "" when none does.  When they are false C never evaluates the rest, so
+    the check passes and the call goes on; only when they hold is the
+    outcome unknown."""
+    terms, node = [], parse_expr(c.condition)
+    while isinstance(node, c_ast.BinaryOp) and node.op == "&&":
+        terms.insert(0, node.right)
+        node = node.left
+    terms.insert(0, node)
+    prefix = []
+    try:
+        if c.when:
+            prefix.append(t.visit(parse_expr(c.when)))
+        for term in terms[:-1]:
+            prefix.append(t.visit(term))
+    except RenderError:
+        pass
+    if len(prefix) == (1 if c.when else 0):
+        return ""
+    return " and ".join(f"({p})" for p in prefix)
 
 
 @dataclass
@@ -377,7 +403,8 @@ def function_model(spec: Spec, op: Operation, vocab: Vocabulary,
             if strict:
                 raise
             return CheckRow(c.order, c.id, c.condition, "", errno or "no errno",
-                            str(c.source), when=c.when, unmodelled=e.detail)
+                            str(c.source), when=c.when, unmodelled=e.detail,
+                            unmodelled_if=_short_circuit(t, c))
         return CheckRow(c.order, c.id, c.condition, expr, errno, str(c.source),
                         fails=fails, when=c.when)
     fn.checks = [row(c) for c in checks if not c.in_loop]
