@@ -558,7 +558,6 @@ def run_target(prep: Prepared, target, req: RunRequest, *, out: Path,
                         c for cs in p.elsewhere.values() for c in cs]),
                         [r for r in results if r.spec == p.spec.name])}
                    for p in prep.parts]
-    facts.bindings = bindings
     mismatch = _binding_mismatch(req, bindings)
     if mismatch and not broke:
         broke = mismatch
@@ -717,6 +716,14 @@ def _uapi_facts(prep: Prepared, facts: RunFacts, results: list[CaseResult]) -> N
         r.reason = (f"{r.reason}; " if r.reason else "") + meaning
 
 
+def _part_and_case(prep: Prepared, r: CaseResult):
+    """(the spec part, the case) a result row is of; either None when the
+    run has no such one."""
+    part = next((p for p in prep.parts if p.spec.name == r.spec), None)
+    case = next((c for c in (part.cases if part else []) if part.qualify(c.id) == r.id), None)
+    return part, case
+
+
 def _default_cap_numbers(prep: Prepared, facts: RunFacts, results: list[CaseResult]) -> None:
     """A case of the target's default beside another architecture's
     capability (Operation.default_for) asks the kernel about the number its
@@ -729,10 +736,9 @@ def _default_cap_numbers(prep: Prepared, facts: RunFacts, results: list[CaseResu
                             for name, b in (facts.bindings or {}).items()):
         return                       # every capability bound to the kernel's own number
     for r in results:
-        part = next((p for p in prep.parts if p.spec.name == r.spec), None)
+        part, case = _part_and_case(prep, r)
         if part is None or r.verdict not in (Verdict.CONFORMS, Verdict.DIVERGES):
             continue
-        case = next((c for c in part.cases if part.qualify(c.id) == r.id), None)
         op = next((o for o in part.spec.operations if case is not None and o.default_for
                    and o.cap and o.name == case.steps[-1].op), None)
         cap = next((c for c in part.spec.capabilities if op is not None and c.name == op.cap),
@@ -760,9 +766,7 @@ def _capabilities_not_in_kernel(prep: Prepared, h, results: list[CaseResult]) ->
         if r.verdict is not Verdict.DIVERGES or r.step is None or r.observed is None \
                 or r.observed.ret != 0:
             continue
-        part = next((p for p in prep.parts if p.spec.name == r.spec), None)
-        case = next((c for c in (part.cases if part else [])
-                     if part.qualify(c.id) == r.id or c.id == r.id), None)
+        part, case = _part_and_case(prep, r)
         step = case.steps[r.step] if case is not None and r.step < len(case.steps) else None
         if not isinstance(step, CheckExtension) or not step.cap or step.cap in h.caps:
             continue
@@ -789,9 +793,7 @@ def _ioctls_not_in_kernel(prep: Prepared, h, results: list[CaseResult]) -> None:
     for r in results:
         if r.verdict not in (Verdict.CONFORMS, Verdict.DIVERGES) or r.spec not in lacking:
             continue
-        part = next(p for p in prep.parts if p.spec.name == r.spec)
-        case = next((c for c in part.cases if part.qualify(c.id) == r.id or c.id == r.id),
-                    None)
+        part, case = _part_and_case(prep, r)
         ioctls = {i.name: i for i in part.spec.ioctls}
         absent = next((ioctls[s.op] for s in (case.steps if case else ())
                        if s.role is StepRole.SUBJECT and s.op in ioctls
