@@ -348,6 +348,13 @@ class Operation:
         parts = self.source.path.split("/")
         return parts[1] if len(parts) > 2 and parts[0] == "arch" else ""
 
+    def entry_checks_only(self, ids) -> bool:
+        """Whether the checks `ids` (a case's violated ones) are all the
+        generic entry code's (Check.entry_point), which answers before any
+        architecture's or capability's handler is chosen."""
+        entry = {c.id for c in self.checks if c.entry_point}
+        return bool(ids) and set(ids) <= entry
+
 
 @dataclass
 class BufferRule:

@@ -1356,10 +1356,9 @@ class _OpPlanner:
         # does the target's default for a request it does not handle; and a
         # case for a host without a feature is not gated on the capability
         # that feature gives: the host lacking it is what the case tests
-        entry = {c.id for c in self.op.checks if c.entry_point}
         gated = (self.cap and self.op.kind is not OpKind.CHECK_EXTENSION
                  and not self.op.default_for
-                 and not (violates and set(violates) <= entry)
+                 and not self.op.entry_checks_only(violates)
                  and not host
                  and self.cap_can_be_reported())
         if not gated:

@@ -33,6 +33,7 @@ from generator.errors import KconformError
 from generator.model import Spec, Verdict
 from generator.model.case import Case, Gap, StepKind, StepRole, Untested
 from generator.runner.arch import ARCHES, ARM64, TargetArch, for_kernel_dir, target_arch
+from generator.verdict.platform import subject_op
 
 #: step kinds whose C exists for an arm64 kernel only (templates: guest code, ONE_REG)
 ARM64_STEPS = {
@@ -63,13 +64,8 @@ def enabled(names: Optional[Sequence[str]]) -> tuple[TargetArch, ...]:
 
 def subject_arch(spec: Spec, case: Case) -> str:
     """The `arch/<dir>` of the case's subject operation ("" for generic code)."""
-    for s in reversed(case.steps):
-        if s.role is StepRole.SUBJECT and s.op:
-            try:
-                return spec.operation(s.op).arch or ""
-            except KeyError:
-                return ""
-    return ""
+    op = subject_op(spec, case)
+    return (op.arch or "") if op is not None else ""
 
 
 def needs_arm64(case: Case) -> str:

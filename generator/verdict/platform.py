@@ -36,16 +36,6 @@ def subject_op(spec: Spec, case: Case) -> Optional[Operation]:
     return None
 
 
-def generic_checks(op: Operation, case: Case) -> bool:
-    """Whether the checks the case violates are all the generic entry
-    code's (the copy in virt/kvm/kvm_main.c before any architecture's
-    handler): the kernel under test runs that code whatever the handler's
-    architecture, so the case's verdict is the kernel's."""
-    checks = {c.id: c for c in op.checks}
-    return bool(case.violates) and all(v in checks and checks[v].entry_point
-                                       for v in case.violates)
-
-
 def platform_verdict(spec: Spec, case: Case, r, voc: Optional[Vocabulary] = None,
                      target: str = TARGET_ARCH) -> None:
     """Turn `r` (a CaseResult) into a platform verdict when its subject's
@@ -57,7 +47,10 @@ def platform_verdict(spec: Spec, case: Case, r, voc: Optional[Vocabulary] = None
     every architecture shares: it keeps its verdict."""
     op = subject_op(spec, case)
     arch = foreign_arch(op, target) if op is not None else ""
-    if not arch or case.clause == "cap_number" or generic_checks(op, case):
+    # a case breaking only the generic entry code (the copy in virt/kvm) is
+    # the kernel's verdict: every architecture's kernel runs that code
+    if not arch or case.clause == "cap_number" \
+            or op.entry_checks_only(case.violates):
         return
     if r.verdict is Verdict.SKIPPED:
         r.reason = (f"{r.reason} (platform: {op.name} is handled by arch/{arch} code, "
